@@ -1,0 +1,55 @@
+//! Tunables of one transfer, with defaults drawn from the browser's measured ceilings.
+
+/// Protocol version this engine speaks.
+pub const PROTOCOL_VERSION: u8 = 1;
+/// Smallest message size two peers may negotiate.
+pub const MIN_MESSAGE_SIZE: u32 = 1024;
+/// Largest message size used even when the channel allows more (Chromium's SCTP advertises
+/// 256 KiB; bigger messages only add head-of-line blocking).
+pub const MAX_MESSAGE_SIZE: u32 = 256 * 1024;
+/// Block sizes two peers may agree on.
+pub const MIN_BLOCK_SIZE: u32 = 16 * 1024;
+pub const MAX_BLOCK_SIZE: u32 = 16 * 1024 * 1024;
+
+/// Settings for a [`crate::Sender`] or [`crate::Receiver`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The largest message this side's channel takes (`RTCSctpTransport.maxMessageSize`).
+    pub max_message_size: u32,
+    /// Preferred block size: the unit of hashing, verification, resume and retry.
+    pub block_size: u32,
+    /// Receiver: bytes of data the sender may have in flight or unwritten. Bounds memory.
+    pub window: u64,
+    /// Sender: stop queueing when the channel's `bufferedAmount` reaches this.
+    pub buffered_high: u64,
+    /// Sender: the runtime resumes sending when `bufferedAmount` drops to this.
+    pub buffered_low: u64,
+    /// Receiver: times a block that fails verification is requested again.
+    pub max_block_retries: u32,
+    /// No verified progress for this long raises [`crate::Event::Stalled`].
+    pub stall_timeout_ms: u64,
+    /// Nothing at all from the peer for this long ends the transfer.
+    pub idle_timeout_ms: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_message_size: MAX_MESSAGE_SIZE,
+            block_size: 1024 * 1024,
+            window: 8 * 1024 * 1024,
+            buffered_high: 4 * 1024 * 1024,
+            buffered_low: 1024 * 1024,
+            max_block_retries: 3,
+            stall_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Config {
+    /// Clamps the message size to what this engine uses.
+    pub fn local_message_size(&self) -> u32 {
+        self.max_message_size.clamp(MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE)
+    }
+}

@@ -1,0 +1,486 @@
+//! The receiving side of one connection: checks the offer, asks for the blocks it lacks,
+//! verifies each block's SHA-256 before storing it, and grants credit only as writes
+//! finish, so a slow disk slows the sender instead of filling memory.
+//!
+//! Memory: file data held here (the block being assembled plus verified blocks waiting for
+//! their write) never exceeds the credit window, because the sender may not send more.
+
+use crate::config::Config;
+use crate::error::{ErrorCode, TransferError};
+use crate::event::{Event, WriteRequest};
+use crate::frame::{Frame, Role};
+use crate::have_map::HaveMap;
+use crate::manifest::{Manifest, ManifestAssembler};
+use crate::progress::{Progress, RateMeter};
+use crate::session::{
+    block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
+};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Handshake,
+    AwaitManifest,
+    /// The offer is shown to the person; waiting for `accept` or `reject`.
+    Offered,
+    Transferring,
+}
+
+/// The block whose `DATA` frames are arriving.
+#[derive(Debug)]
+struct Assembly {
+    file: u32,
+    index: u64,
+    expected: [u8; 32],
+    len: usize,
+    data: Vec<u8>,
+    hasher: Sha256,
+}
+
+/// Per-file state while receiving.
+#[derive(Debug)]
+struct FileState {
+    size: u64,
+    blocks: u64,
+    /// Whole-file SHA-256 over verified blocks in order; `None` once out of order.
+    content: Option<(Sha256, u64)>,
+    /// The sender's `FILE_DIGEST`, once it arrived; `Some(None)` when the sender had none.
+    peer_digest: Option<Option<[u8; 32]>>,
+    /// Whether this connection asked for the last block (so a `FILE_DIGEST` will follow).
+    expects_digest: bool,
+    complete: bool,
+}
+
+/// Sans-IO receiver engine for one data-channel connection.
+#[derive(Debug)]
+pub struct Receiver {
+    config: Config,
+    transfer_id: [u8; 16],
+    phase: Phase,
+    sizes: Option<Negotiated>,
+    out: Outbox,
+    assembler: ManifestAssembler,
+    manifest: Option<Manifest>,
+    files: Vec<FileState>,
+    have: HaveMap,
+    assembling: Option<Assembly>,
+    /// Verified blocks handed to the sink, not yet reported written: (file, index) -> len.
+    writing: BTreeMap<(u32, u64), u32>,
+    writes: std::collections::VecDeque<WriteRequest>,
+    attempts: HashMap<(u32, u64), u32>,
+    data_received: u64,
+    released: u64,
+    credit_sent: u64,
+    verified_bytes: u64,
+    file_verified: Vec<u64>,
+    resumed_bytes: u64,
+    files_left: usize,
+    meter: RateMeter,
+    last_heard_ms: u64,
+    last_progress_ms: u64,
+    stall_reported: bool,
+}
+
+impl Receiver {
+    /// Starts a connection: queues our `HELLO`.
+    pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
+        let mut out = Outbox::default();
+        out.frames.push_back(hello(&config, Role::Receiver, transfer_id));
+        Receiver {
+            have: HaveMap::new(transfer_id, config.block_size, 0),
+            config,
+            transfer_id,
+            phase: Phase::Handshake,
+            sizes: None,
+            out,
+            assembler: ManifestAssembler::default(),
+            manifest: None,
+            files: Vec::new(),
+            assembling: None,
+            writing: BTreeMap::new(),
+            writes: Default::default(),
+            attempts: HashMap::new(),
+            data_received: 0,
+            released: 0,
+            credit_sent: 0,
+            verified_bytes: 0,
+            file_verified: Vec::new(),
+            resumed_bytes: 0,
+            files_left: 0,
+            meter: RateMeter::default(),
+            last_heard_ms: now_ms,
+            last_progress_ms: now_ms,
+            stall_reported: false,
+        }
+    }
+
+    /// The offered files, once the manifest arrived.
+    pub fn manifest(&self) -> Option<&Manifest> {
+        self.manifest.as_ref()
+    }
+
+    /// The agreed block size, once the handshake is done.
+    pub fn block_size(&self) -> Option<u32> {
+        self.sizes.map(|s| s.block_size)
+    }
+
+    /// Verified blocks so far, for saving beside staged data.
+    pub fn have_map(&self) -> &HaveMap {
+        &self.have
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.out.closed
+    }
+
+    /// Feeds one message received from the peer.
+    pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
+        if self.out.closed {
+            return;
+        }
+        self.last_heard_ms = now_ms;
+        let result = match Frame::decode(bytes) {
+            Ok(frame) => self.on_frame(&frame),
+            Err(e) => Err(violation(format!("unreadable message from the sender: {e}"))),
+        };
+        if let Err(e) = result {
+            self.out.fail(e);
+        }
+    }
+
+    fn on_frame(&mut self, frame: &Frame<'_>) -> Result<(), TransferError> {
+        if let Some(err) = remote_error(frame) {
+            self.out.fail(err);
+            return Ok(());
+        }
+        match (self.phase, frame) {
+            (Phase::Handshake, Frame::Hello { .. }) => {
+                self.sizes = Some(negotiate(&self.config, Role::Sender, self.transfer_id, frame)?);
+                self.phase = Phase::AwaitManifest;
+            }
+            (Phase::AwaitManifest, &Frame::Manifest { last, part }) => {
+                let done = self.assembler.push(part, last).map_err(|e| {
+                    let code = match e {
+                        crate::manifest::ManifestError::UnsafePath { .. } => ErrorCode::UnsafePath,
+                        crate::manifest::ManifestError::TooLarge
+                        | crate::manifest::ManifestError::TooManyFiles(_) => ErrorCode::LimitExceeded,
+                        _ => ErrorCode::ProtocolViolation,
+                    };
+                    TransferError::local(code, e.to_string())
+                })?;
+                if let Some(manifest) = done {
+                    self.phase = Phase::Offered;
+                    self.out.event(Event::Offer(manifest.clone()));
+                    self.manifest = Some(manifest);
+                }
+            }
+            (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
+                self.on_block(file, index, len, sha256)?
+            }
+            (Phase::Transferring, &Frame::Data { payload }) => self.on_data(payload)?,
+            (Phase::Transferring, &Frame::FileDigest { file, sha256 }) => {
+                let state = self
+                    .files
+                    .get_mut(file as usize)
+                    .ok_or_else(|| violation("digest for a file that was not offered"))?;
+                state.peer_digest = Some(sha256);
+                self.try_complete_file(file)?;
+                self.try_finish();
+            }
+            _ => return Err(violation("unexpected message from the sender at this stage")),
+        }
+        Ok(())
+    }
+
+    /// Accepts the offer. `resume` is a have-map saved by an earlier connection of the same
+    /// transfer; blocks it lists are not requested again.
+    pub fn accept(&mut self, now_ms: u64, resume: Option<HaveMap>) {
+        if self.out.closed || self.phase != Phase::Offered {
+            return;
+        }
+        let manifest = self.manifest.clone().expect("Offered implies a manifest");
+        let bs = self.sizes.expect("negotiated before the offer").block_size;
+        let n = manifest.files.len();
+        self.have = match resume {
+            Some(map) if map.transfer_id == self.transfer_id && map.block_size == bs && map.files.len() == n => map,
+            _ => HaveMap::new(self.transfer_id, bs, n),
+        };
+        self.files = manifest
+            .files
+            .iter()
+            .map(|f| FileState {
+                size: f.size,
+                blocks: block_count(f.size, bs),
+                content: Some((Sha256::new(), 0)),
+                peer_digest: None,
+                expects_digest: false,
+                complete: false,
+            })
+            .collect();
+        self.file_verified = vec![0; n];
+        for (i, set) in self.have.files.iter().enumerate() {
+            let size = self.files[i].size;
+            let bs = u64::from(bs);
+            let bytes: u64 = set.ranges().iter().map(|&(s, e)| (e * bs).min(size) - s * bs).sum();
+            self.file_verified[i] = bytes;
+            self.resumed_bytes += bytes;
+        }
+        self.verified_bytes = self.resumed_bytes;
+        self.phase = Phase::Transferring;
+        self.out.send(Frame::Accept { have_bytes: self.resumed_bytes });
+        for file in 0..n {
+            let state = &mut self.files[file];
+            let gaps = self.have.files[file].gaps(state.blocks);
+            if self.have.files[file].len() > 0 {
+                state.content = None;
+            }
+            state.expects_digest = gaps.last().is_some_and(|&(_, e)| e == state.blocks);
+            for (first, end) in gaps {
+                self.out.send(Frame::Want { file: file as u32, first, count: end - first });
+            }
+        }
+        self.files_left = n;
+        self.grant_credit(true);
+        self.last_progress_ms = now_ms;
+        self.meter.record(now_ms, self.verified_bytes);
+        for file in 0..n as u32 {
+            if let Err(e) = self.try_complete_file(file) {
+                self.out.fail(e);
+                return;
+            }
+        }
+        self.try_finish();
+    }
+
+    /// Declines the offer and tells the sender.
+    pub fn reject(&mut self, reason: &str) {
+        self.out.fail(TransferError::local(ErrorCode::Rejected, reason.to_string()));
+    }
+
+    fn on_block(&mut self, file: u32, index: u64, len: u32, sha256: [u8; 32]) -> Result<(), TransferError> {
+        if self.assembling.is_some() {
+            return Err(violation("a new block started before the previous one ended"));
+        }
+        let bs = self.sizes.expect("negotiated").block_size;
+        let state = self.files.get(file as usize).ok_or_else(|| violation("block of a file that was not offered"))?;
+        if index >= state.blocks || len != block_len(state.size, bs, index) {
+            return Err(violation("block outside the file or of the wrong length"));
+        }
+        if self.have.files[file as usize].contains(index) || self.writing.contains_key(&(file, index)) {
+            return Err(violation("the sender sent a block that was already verified"));
+        }
+        self.assembling = Some(Assembly {
+            file,
+            index,
+            expected: sha256,
+            len: len as usize,
+            data: Vec::with_capacity(len as usize),
+            hasher: Sha256::new(),
+        });
+        Ok(())
+    }
+
+    fn on_data(&mut self, payload: &[u8]) -> Result<(), TransferError> {
+        let block = self.assembling.as_mut().ok_or_else(|| violation("data outside a block"))?;
+        if payload.len() > block.len - block.data.len() {
+            return Err(violation("data runs past the end of its block"));
+        }
+        self.data_received += payload.len() as u64;
+        if self.data_received > self.credit_sent {
+            return Err(TransferError::local(
+                ErrorCode::FlowControlViolation,
+                "the sender sent more data than this side allowed",
+            ));
+        }
+        block.hasher.update(payload);
+        block.data.extend_from_slice(payload);
+        if block.data.len() == block.len {
+            let block = self.assembling.take().expect("checked above");
+            self.on_block_complete(block)?;
+        }
+        Ok(())
+    }
+
+    fn on_block_complete(&mut self, block: Assembly) -> Result<(), TransferError> {
+        let Assembly { file, index, expected, len, data, hasher } = block;
+        if <[u8; 32]>::from(hasher.finalize()) != expected {
+            // The bytes are dropped, so their credit comes back.
+            self.released += len as u64;
+            let attempt = self.attempts.entry((file, index)).or_insert(0);
+            *attempt += 1;
+            let attempt = *attempt;
+            self.out.event(Event::BlockRejected { file, index, attempt });
+            if attempt > self.config.max_block_retries {
+                let path = &self.manifest.as_ref().expect("manifest").files[file as usize].path;
+                return Err(TransferError::local(
+                    ErrorCode::IntegrityFailed,
+                    format!("{path:?} arrived damaged {attempt} times in a row; the file was refused"),
+                ));
+            }
+            self.out.send(Frame::Want { file, first: index, count: 1 });
+            self.grant_credit(false);
+            return Ok(());
+        }
+        let state = &mut self.files[file as usize];
+        if let Some((hasher, next)) = &mut state.content {
+            if *next == index {
+                hasher.update(&data);
+                *next += 1;
+            } else {
+                state.content = None;
+            }
+        }
+        let bs = self.sizes.expect("negotiated").block_size;
+        self.writing.insert((file, index), len as u32);
+        self.writes.push_back(WriteRequest { file, offset: index * u64::from(bs), data });
+        Ok(())
+    }
+
+    /// The next verified block to store.
+    pub fn poll_write(&mut self) -> Option<WriteRequest> {
+        self.writes.pop_front()
+    }
+
+    /// The sink stored the block written at `offset` of `file`.
+    pub fn handle_write_done(&mut self, now_ms: u64, file: u32, offset: u64) {
+        if self.out.closed {
+            return;
+        }
+        let Some(bs) = self.block_size() else { return };
+        let index = offset / u64::from(bs);
+        let Some(len) = self.writing.remove(&(file, index)) else { return };
+        self.have.files[file as usize].insert(index);
+        self.released += u64::from(len);
+        self.verified_bytes += u64::from(len);
+        self.file_verified[file as usize] += u64::from(len);
+        self.out.send(Frame::Ack { file, index });
+        self.grant_credit(false);
+        self.last_progress_ms = now_ms;
+        self.stall_reported = false;
+        self.meter.record(now_ms, self.verified_bytes);
+        let total_bytes = self.manifest.as_ref().map_or(0, |m| m.total_size());
+        self.out.event(Event::Progress(Progress {
+            file: Some((file, self.file_verified[file as usize])),
+            verified_bytes: self.verified_bytes,
+            total_bytes,
+            bytes_per_second: self.meter.rate(),
+            eta_seconds: self.meter.eta(total_bytes.saturating_sub(self.verified_bytes)),
+        }));
+        if let Err(e) = self.try_complete_file(file) {
+            self.out.fail(e);
+            return;
+        }
+        self.try_finish();
+    }
+
+    /// The sink failed (disk full, quota, permission): ends the transfer with a typed error.
+    pub fn handle_write_error(&mut self, message: &str) {
+        self.out.fail(TransferError::local(ErrorCode::SinkFailed, message.to_string()));
+    }
+
+    fn try_complete_file(&mut self, file: u32) -> Result<(), TransferError> {
+        let state = &mut self.files[file as usize];
+        if state.complete || self.have.files[file as usize].len() != state.blocks {
+            return Ok(());
+        }
+        if state.expects_digest && state.peer_digest.is_none() {
+            return Ok(());
+        }
+        let ours: Option<[u8; 32]> = match &state.content {
+            Some((hasher, next)) if *next == state.blocks => Some(hasher.clone().finalize().into()),
+            _ => None,
+        };
+        if let (Some(ours), Some(Some(theirs))) = (ours, state.peer_digest) {
+            if ours != theirs {
+                let path = &self.manifest.as_ref().expect("manifest").files[file as usize].path;
+                return Err(TransferError::local(
+                    ErrorCode::IntegrityFailed,
+                    format!("{path:?} does not match the sender's file digest; it was refused"),
+                ));
+            }
+        }
+        state.complete = true;
+        self.files_left -= 1;
+        self.out.event(Event::FileComplete { file, sha256: ours });
+        Ok(())
+    }
+
+    fn try_finish(&mut self) {
+        if self.phase == Phase::Transferring && self.files_left == 0 && !self.out.closed {
+            self.out.send(Frame::Done);
+            self.out.finish();
+        }
+    }
+
+    /// Raises the sender's allowance so that unreleased data never exceeds the window.
+    /// Grants go out in steps of a quarter window to keep `CREDIT` frames rare.
+    fn grant_credit(&mut self, force: bool) {
+        let limit = self.released + self.config.window;
+        if force || limit >= self.credit_sent + self.config.window / 4 {
+            self.credit_sent = limit;
+            self.out.send(Frame::Credit { limit });
+        }
+    }
+
+    /// The next message to send on the channel.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.out.frames.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.out.events.pop_front()
+    }
+
+    /// When `handle_timeout` should next be called.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.out.closed || self.phase == Phase::Offered {
+            return None;
+        }
+        let idle = self.last_heard_ms + self.config.idle_timeout_ms;
+        if self.phase == Phase::Transferring && !self.stall_reported {
+            Some(idle.min(self.last_progress_ms + self.config.stall_timeout_ms))
+        } else {
+            Some(idle)
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        if self.out.closed {
+            return;
+        }
+        if now_ms >= self.last_heard_ms + self.config.idle_timeout_ms && self.phase != Phase::Offered {
+            self.out.fail(TransferError::local(
+                ErrorCode::Timeout,
+                format!(
+                    "nothing arrived from the sender for {} s; it may have closed the page or lost its connection",
+                    self.config.idle_timeout_ms / 1000
+                ),
+            ));
+            return;
+        }
+        let idle_ms = now_ms.saturating_sub(self.last_progress_ms);
+        if self.phase == Phase::Transferring && !self.stall_reported && idle_ms >= self.config.stall_timeout_ms {
+            self.stall_reported = true;
+            self.out.event(Event::Stalled { idle_ms });
+        }
+    }
+
+    /// Stops the transfer and tells the sender.
+    pub fn cancel(&mut self, reason: &str) {
+        self.out.fail(TransferError::local(ErrorCode::Cancelled, reason.to_string()));
+    }
+
+    /// The channel closed under us.
+    pub fn handle_connection_lost(&mut self) {
+        self.out.fail(TransferError::local(
+            ErrorCode::ConnectionLost,
+            "the connection to the sender closed before the transfer completed",
+        ));
+    }
+
+    /// Bytes of file data this engine holds right now (assembling plus awaiting writes).
+    pub fn held_bytes(&self) -> u64 {
+        self.data_received - self.released.min(self.data_received)
+    }
+}

@@ -1,0 +1,394 @@
+//! The sending side of one connection: offers a manifest, then serves the blocks the
+//! receiver asks for, within the receiver's credit and the channel's buffer watermarks.
+//!
+//! Memory: at most two blocks are held (one being transmitted, one read ahead), whatever
+//! the file sizes.
+
+use crate::config::Config;
+use crate::error::{ErrorCode, TransferError};
+use crate::event::{Event, ReadRequest};
+use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
+use crate::manifest::Manifest;
+use crate::progress::{Progress, RateMeter};
+use crate::ranges::RangeSet;
+use crate::session::{
+    block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
+};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+
+/// Most outstanding `WANT` ranges a receiver may queue (bounds the sender's memory).
+const MAX_WANTS: usize = 65_536;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Waiting for the receiver's `HELLO`.
+    Handshake,
+    /// Manifest sent; waiting for `ACCEPT`.
+    Offered,
+    Transferring,
+}
+
+/// A block read from the source, hashed, waiting to be transmitted.
+#[derive(Debug)]
+struct OutBlock {
+    file: u32,
+    index: u64,
+    data: Vec<u8>,
+    sha256: [u8; 32],
+    header_sent: bool,
+    sent: usize,
+}
+
+/// Whole-file SHA-256 computed while blocks are read in order.
+#[derive(Debug, Clone)]
+struct InOrderHash {
+    hasher: Sha256,
+    next_index: u64,
+    broken: bool,
+}
+
+/// Sans-IO sender engine for one data-channel connection.
+#[derive(Debug)]
+pub struct Sender {
+    config: Config,
+    manifest: Manifest,
+    transfer_id: [u8; 16],
+    phase: Phase,
+    sizes: Option<Negotiated>,
+    out: Outbox,
+    wants: VecDeque<(u32, u64, u64)>,
+    pending_read: Option<(u32, u64)>,
+    ready: Option<OutBlock>,
+    current: Option<OutBlock>,
+    credit_limit: u64,
+    data_sent: u64,
+    buffered: u64,
+    content: Vec<InOrderHash>,
+    acked: Vec<RangeSet>,
+    acked_file_bytes: Vec<u64>,
+    acked_bytes: u64,
+    resumed_bytes: u64,
+    meter: RateMeter,
+    last_heard_ms: u64,
+}
+
+impl Sender {
+    /// Starts a connection: queues our `HELLO`.
+    pub fn new(config: Config, manifest: Manifest, transfer_id: [u8; 16], now_ms: u64) -> Self {
+        let n = manifest.files.len();
+        let mut out = Outbox::default();
+        out.frames.push_back(hello(&config, Role::Sender, transfer_id));
+        let fresh = InOrderHash { hasher: Sha256::new(), next_index: 0, broken: false };
+        Sender {
+            config,
+            manifest,
+            transfer_id,
+            phase: Phase::Handshake,
+            sizes: None,
+            out,
+            wants: VecDeque::new(),
+            pending_read: None,
+            ready: None,
+            current: None,
+            credit_limit: 0,
+            data_sent: 0,
+            buffered: 0,
+            content: vec![fresh; n],
+            acked: vec![RangeSet::new(); n],
+            acked_file_bytes: vec![0; n],
+            acked_bytes: 0,
+            resumed_bytes: 0,
+            meter: RateMeter::default(),
+            last_heard_ms: now_ms,
+        }
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// True once the transfer completed or failed.
+    pub fn is_closed(&self) -> bool {
+        self.out.closed
+    }
+
+    /// Feeds one message received from the peer.
+    pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
+        if self.out.closed {
+            return;
+        }
+        self.last_heard_ms = now_ms;
+        let result = match Frame::decode(bytes) {
+            Ok(frame) => self.on_frame(now_ms, &frame),
+            Err(e) => Err(violation(format!("unreadable message from the receiver: {e}"))),
+        };
+        if let Err(e) = result {
+            self.out.fail(e);
+        }
+    }
+
+    fn on_frame(&mut self, now_ms: u64, frame: &Frame<'_>) -> Result<(), TransferError> {
+        if let Some(err) = remote_error(frame) {
+            self.out.fail(err);
+            return Ok(());
+        }
+        match (self.phase, frame) {
+            (Phase::Handshake, Frame::Hello { .. }) => {
+                let sizes = negotiate(&self.config, Role::Receiver, self.transfer_id, frame)?;
+                self.sizes = Some(sizes);
+                self.send_manifest(sizes.message_size);
+                self.phase = Phase::Offered;
+            }
+            (Phase::Offered, &Frame::Accept { have_bytes }) => {
+                if have_bytes > self.manifest.total_size() {
+                    return Err(violation("the receiver claims more bytes than were offered"));
+                }
+                self.phase = Phase::Transferring;
+                self.resumed_bytes = have_bytes;
+                self.out.event(Event::Accepted { resumed_bytes: have_bytes });
+                self.report_progress(now_ms, None);
+            }
+            (Phase::Offered | Phase::Transferring, &Frame::Want { file, first, count }) => {
+                self.check_blocks(file, first, count)?;
+                if self.wants.len() >= MAX_WANTS {
+                    return Err(violation("the receiver queued too many requests"));
+                }
+                self.wants.push_back((file, first, first + count));
+            }
+            (Phase::Offered | Phase::Transferring, &Frame::Credit { limit }) => {
+                // Credit only grows; an older, smaller grant that arrives late changes nothing.
+                self.credit_limit = self.credit_limit.max(limit);
+            }
+            (Phase::Transferring, &Frame::Ack { file, index }) => {
+                self.check_blocks(file, index, 1)?;
+                if !self.acked[file as usize].contains(index) {
+                    self.acked[file as usize].insert(index);
+                    let size = self.manifest.files[file as usize].size;
+                    let bs = self.block_size();
+                    let len = u64::from(block_len(size, bs, index));
+                    self.acked_file_bytes[file as usize] += len;
+                    self.acked_bytes += len;
+                    self.report_progress(now_ms, Some(file));
+                }
+            }
+            (Phase::Transferring, Frame::Done) => self.out.finish(),
+            _ => return Err(violation("unexpected message from the receiver at this stage")),
+        }
+        Ok(())
+    }
+
+    fn block_size(&self) -> u32 {
+        self.sizes.map(|s| s.block_size).unwrap_or(self.config.block_size)
+    }
+
+    fn check_blocks(&self, file: u32, first: u64, count: u64) -> Result<(), TransferError> {
+        let entry = self
+            .manifest
+            .files
+            .get(file as usize)
+            .ok_or_else(|| violation("the receiver asked for a file that was not offered"))?;
+        let total = block_count(entry.size, self.block_size());
+        match first.checked_add(count) {
+            Some(end) if count > 0 && end <= total => Ok(()),
+            _ => Err(violation("the receiver asked for blocks outside the file")),
+        }
+    }
+
+    fn send_manifest(&mut self, message_size: u32) {
+        let encoded = self.manifest.encode();
+        let piece = message_size as usize - 2;
+        let mut chunks = encoded.chunks(piece).peekable();
+        while let Some(part) = chunks.next() {
+            self.out.send(Frame::Manifest { last: chunks.peek().is_none(), part });
+        }
+    }
+
+    /// The next block the receiver wants, if any.
+    fn next_wanted(&mut self) -> Option<(u32, u64)> {
+        let (file, next, end) = self.wants.front_mut()?;
+        let block = (*file, *next);
+        *next += 1;
+        if *next == *end {
+            self.wants.pop_front();
+        }
+        Some(block)
+    }
+
+    /// A read the runtime should perform now.
+    pub fn poll_read(&mut self) -> Option<ReadRequest> {
+        if self.out.closed || self.phase != Phase::Transferring || self.pending_read.is_some() {
+            return None;
+        }
+        if self.ready.is_some() {
+            return None;
+        }
+        let (file, index) = self.next_wanted()?;
+        self.pending_read = Some((file, index));
+        let bs = self.block_size();
+        let size = self.manifest.files[file as usize].size;
+        Some(ReadRequest { file, offset: index * u64::from(bs), len: block_len(size, bs, index) })
+    }
+
+    /// The bytes of the last [`ReadRequest`].
+    pub fn handle_read(&mut self, file: u32, offset: u64, data: Vec<u8>) {
+        if self.out.closed {
+            return;
+        }
+        let bs = u64::from(self.block_size());
+        let Some((pf, index)) = self.pending_read else { return };
+        if pf != file || index * bs != offset {
+            return;
+        }
+        self.pending_read = None;
+        let size = self.manifest.files[file as usize].size;
+        if data.len() != block_len(size, self.block_size(), index) as usize {
+            self.out.fail(TransferError::local(
+                ErrorCode::SourceFailed,
+                format!(
+                    "{:?} changed size while being sent; pick it again",
+                    self.manifest.files[file as usize].path
+                ),
+            ));
+            return;
+        }
+        let sha256: [u8; 32] = Sha256::digest(&data).into();
+        let content = &mut self.content[file as usize];
+        if !content.broken {
+            if index == content.next_index {
+                content.hasher.update(&data);
+                content.next_index += 1;
+            } else if index > content.next_index {
+                content.broken = true;
+            }
+        }
+        self.ready = Some(OutBlock { file, index, data, sha256, header_sent: false, sent: 0 });
+    }
+
+    /// The source could not be read.
+    pub fn handle_read_error(&mut self, message: &str) {
+        self.pending_read = None;
+        self.out.fail(TransferError::local(ErrorCode::SourceFailed, message.to_string()));
+    }
+
+    /// The channel's current `bufferedAmount`.
+    pub fn handle_buffered_amount(&mut self, amount: u64) {
+        self.buffered = amount;
+    }
+
+    /// The next message to send on the channel, if flow control allows one now.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        if let Some(frame) = self.out.frames.pop_front() {
+            self.buffered += frame.len() as u64;
+            return Some(frame);
+        }
+        if self.out.closed || self.buffered >= self.config.buffered_high {
+            return None;
+        }
+        if self.current.is_none() {
+            self.current = self.ready.take();
+        }
+        let message_size = self.sizes?.message_size as usize;
+        let block = self.current.as_mut()?;
+        let frame = if !block.header_sent {
+            block.header_sent = true;
+            Frame::Block {
+                file: block.file,
+                index: block.index,
+                len: block.data.len() as u32,
+                sha256: block.sha256,
+            }
+            .to_vec()
+        } else {
+            let remaining = block.data.len() - block.sent;
+            let credit = self.credit_limit.saturating_sub(self.data_sent);
+            let n = remaining.min(message_size - DATA_OVERHEAD).min(credit as usize);
+            if n == 0 {
+                return None;
+            }
+            let mut frame = Vec::new();
+            encode_data(&block.data[block.sent..block.sent + n], &mut frame);
+            block.sent += n;
+            self.data_sent += n as u64;
+            frame
+        };
+        if block.header_sent && block.sent == block.data.len() {
+            let (file, index) = (block.file, block.index);
+            self.current = None;
+            self.after_block_sent(file, index);
+        }
+        self.buffered += frame.len() as u64;
+        Some(frame)
+    }
+
+    fn after_block_sent(&mut self, file: u32, index: u64) {
+        let size = self.manifest.files[file as usize].size;
+        if index + 1 != block_count(size, self.block_size()) {
+            return;
+        }
+        let content = &self.content[file as usize];
+        let sha256 = (!content.broken && content.next_index == index + 1)
+            .then(|| content.hasher.clone().finalize().into());
+        self.out.send(Frame::FileDigest { file, sha256 });
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.out.events.pop_front()
+    }
+
+    /// When `handle_timeout` should next be called, in the same clock as `now_ms`.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match self.phase {
+            _ if self.out.closed => None,
+            // A person may take their time deciding whether to accept.
+            Phase::Offered => None,
+            _ => Some(self.last_heard_ms + self.config.idle_timeout_ms),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now_ms: u64) {
+        if let Some(deadline) = self.poll_timeout() {
+            if now_ms >= deadline {
+                self.out.fail(TransferError::local(
+                    ErrorCode::Timeout,
+                    format!(
+                        "nothing arrived from the receiver for {} s; it may have closed the page or lost its connection",
+                        self.config.idle_timeout_ms / 1000
+                    ),
+                ));
+            }
+        }
+    }
+
+    /// Stops the transfer and tells the receiver.
+    pub fn cancel(&mut self, reason: &str) {
+        self.out.fail(TransferError::local(ErrorCode::Cancelled, reason.to_string()));
+    }
+
+    /// The channel closed under us.
+    pub fn handle_connection_lost(&mut self) {
+        self.out.fail(TransferError::local(
+            ErrorCode::ConnectionLost,
+            "the connection to the receiver closed before the transfer completed",
+        ));
+    }
+
+    fn report_progress(&mut self, now_ms: u64, file: Option<u32>) {
+        let total = self.acked_bytes + self.resumed_bytes;
+        self.meter.record(now_ms, total);
+        let total_bytes = self.manifest.total_size();
+        self.out.event(Event::Progress(Progress {
+            file: file.map(|f| (f, self.acked_file_bytes[f as usize])),
+            verified_bytes: total,
+            total_bytes,
+            bytes_per_second: self.meter.rate(),
+            eta_seconds: self.meter.eta(total_bytes.saturating_sub(total)),
+        }));
+    }
+
+    /// Bytes of file data this engine holds right now.
+    pub fn held_bytes(&self) -> usize {
+        self.current.as_ref().map_or(0, |b| b.data.len())
+            + self.ready.as_ref().map_or(0, |b| b.data.len())
+    }
+}

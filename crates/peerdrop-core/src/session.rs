@@ -1,0 +1,132 @@
+//! What the sender and receiver engines share: the handshake, block arithmetic, and the
+//! queues of outgoing frames and events.
+
+use crate::config::{Config, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, MIN_MESSAGE_SIZE, PROTOCOL_VERSION};
+use crate::error::{ErrorCode, Origin, TransferError};
+use crate::event::Event;
+use crate::frame::{Frame, Role};
+use std::collections::VecDeque;
+
+/// Sizes both peers agreed on in `HELLO`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    pub message_size: u32,
+    pub block_size: u32,
+}
+
+/// Our `HELLO`.
+pub fn hello(config: &Config, role: Role, transfer_id: [u8; 16]) -> Vec<u8> {
+    Frame::Hello {
+        version: PROTOCOL_VERSION,
+        role,
+        max_message_size: config.local_message_size(),
+        block_size: config.block_size.clamp(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
+        transfer_id,
+    }
+    .to_vec()
+}
+
+/// Checks the peer's `HELLO` and computes the agreed sizes: the smaller of both proposals.
+pub fn negotiate(
+    config: &Config,
+    expected_role: Role,
+    transfer_id: [u8; 16],
+    frame: &Frame<'_>,
+) -> Result<Negotiated, TransferError> {
+    let Frame::Hello { version, role, max_message_size, block_size, transfer_id: theirs } = *frame
+    else {
+        return Err(violation("the first message must be HELLO"));
+    };
+    if version < 1 {
+        return Err(TransferError::local(
+            ErrorCode::UnsupportedVersion,
+            format!("the other side speaks protocol version {version}; this one needs version 1 or later"),
+        ));
+    }
+    if role != expected_role {
+        return Err(violation("both sides claim the same role"));
+    }
+    if theirs != transfer_id {
+        return Err(violation("the other side belongs to a different transfer"));
+    }
+    let message_size = max_message_size.min(config.local_message_size());
+    let block_size = block_size.min(config.block_size.clamp(MIN_BLOCK_SIZE, MAX_BLOCK_SIZE));
+    if message_size < MIN_MESSAGE_SIZE || block_size < MIN_BLOCK_SIZE {
+        return Err(violation("the other side proposed sizes below the protocol minimum"));
+    }
+    Ok(Negotiated { message_size, block_size })
+}
+
+pub fn violation(message: impl Into<String>) -> TransferError {
+    TransferError::local(ErrorCode::ProtocolViolation, message)
+}
+
+/// Number of blocks of a file.
+pub fn block_count(size: u64, block_size: u32) -> u64 {
+    size.div_ceil(u64::from(block_size))
+}
+
+/// Length of block `index` of a file (the last one may be short).
+pub fn block_len(size: u64, block_size: u32, index: u64) -> u32 {
+    let start = index * u64::from(block_size);
+    (size - start).min(u64::from(block_size)) as u32
+}
+
+/// Outgoing control frames, events, and whether the transfer has ended.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub frames: VecDeque<Vec<u8>>,
+    pub events: VecDeque<Event>,
+    pub closed: bool,
+}
+
+impl Outbox {
+    pub fn send(&mut self, frame: Frame<'_>) {
+        if !self.closed {
+            self.frames.push_back(frame.to_vec());
+        }
+    }
+
+    pub fn event(&mut self, event: Event) {
+        self.events.push_back(event);
+    }
+
+    /// Ends the transfer with `error`; a local error is reported to the peer as well.
+    pub fn fail(&mut self, error: TransferError) {
+        if self.closed {
+            return;
+        }
+        if error.origin == Origin::Local {
+            let frame = if error.code == ErrorCode::Cancelled || error.code == ErrorCode::Rejected {
+                Frame::Cancel { code: error.code as u16, reason: &error.message }
+            } else {
+                Frame::Error { code: error.code as u16, message: &error.message }
+            };
+            self.frames.push_back(frame.to_vec());
+        }
+        self.closed = true;
+        self.events.push_back(Event::Failed(error));
+    }
+
+    /// Ends the transfer successfully.
+    pub fn finish(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            self.events.push_back(Event::Complete);
+        }
+    }
+}
+
+/// A frame from the peer that ends the transfer, turned into the error to report.
+pub fn remote_error(frame: &Frame<'_>) -> Option<TransferError> {
+    match *frame {
+        Frame::Cancel { code, reason } => {
+            let msg = if reason.is_empty() { "the transfer was cancelled" } else { reason };
+            Some(TransferError::remote(ErrorCode::from_u16(code), msg))
+        }
+        Frame::Error { code, message } => {
+            Some(TransferError::remote(ErrorCode::from_u16(code), message))
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,289 @@
+//! A deterministic, seeded network and disk simulation that drives a real `Sender` and
+//! `Receiver` against each other. Time is a number; nothing sleeps.
+
+#![allow(dead_code)]
+
+use peerdrop_core::{Config, Event, FileEntry, HaveMap, Manifest, Receiver, Sender};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, VecDeque};
+
+/// SplitMix64: tiny, seeded, good enough to schedule faults.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+}
+
+/// The content byte at `offset` of file `file`: generated, so huge files need no memory.
+pub fn content_byte(seed: u64, file: u32, offset: u64) -> u8 {
+    let x = offset.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ (u64::from(file) << 48) ^ seed;
+    (x ^ (x >> 29) ^ (x >> 43)) as u8
+}
+
+pub fn content(seed: u64, file: u32, offset: u64, len: usize) -> Vec<u8> {
+    (0..len as u64).map(|i| content_byte(seed, file, offset + i)).collect()
+}
+
+pub fn sha256_of_file(seed: u64, file: u32, size: u64) -> [u8; 32] {
+    let mut h = Sha256::new();
+    let mut off = 0;
+    while off < size {
+        let n = (size - off).min(1 << 20) as usize;
+        h.update(content(seed, file, off, n));
+        off += n as u64;
+    }
+    h.finalize().into()
+}
+
+/// Knobs of one simulated run.
+#[derive(Clone, Debug)]
+pub struct NetParams {
+    pub latency_ms: u64,
+    /// Bytes the link moves per millisecond.
+    pub bytes_per_ms: u64,
+    /// Milliseconds the receiving disk needs per MiB written.
+    pub write_ms_per_mib: u64,
+    /// Flip one bit in a DATA message with this probability, in parts per million.
+    pub flip_ppm: u64,
+    /// Cut the connection once this many messages have crossed (either way).
+    pub disconnect_after: Option<u64>,
+}
+
+impl Default for NetParams {
+    fn default() -> Self {
+        NetParams { latency_ms: 5, bytes_per_ms: 20_000, write_ms_per_mib: 2, flip_ppm: 0, disconnect_after: None }
+    }
+}
+
+/// What a run ended with.
+#[derive(Debug)]
+pub struct Outcome {
+    pub sender_events: Vec<Event>,
+    pub receiver_events: Vec<Event>,
+    /// Received bytes per file, when kept (small files only).
+    pub files: Vec<Vec<u8>>,
+    /// SHA-256 of what the receiver stored, per file, computed by the test's own sink.
+    pub stored_sha256: Vec<[u8; 32]>,
+    pub have_map: HaveMap,
+    /// Blocks the sender put on the wire, as (file, index), in order.
+    pub blocks_sent: Vec<(u32, u64)>,
+    pub max_receiver_held: u64,
+    pub max_sender_held: usize,
+    pub flips: u64,
+    pub disconnected: bool,
+    pub end_ms: u64,
+}
+
+impl Outcome {
+    pub fn receiver_complete(&self) -> bool {
+        self.receiver_events.iter().any(|e| matches!(e, Event::Complete))
+    }
+    pub fn sender_complete(&self) -> bool {
+        self.sender_events.iter().any(|e| matches!(e, Event::Complete))
+    }
+    pub fn receiver_failure(&self) -> Option<&peerdrop_core::TransferError> {
+        self.receiver_events.iter().find_map(|e| match e {
+            Event::Failed(err) => Some(err),
+            _ => None,
+        })
+    }
+}
+
+pub fn manifest(sizes: &[u64]) -> Manifest {
+    Manifest {
+        files: sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &size)| FileEntry {
+                path: format!("dir{}/file{i}.bin", i % 3),
+                size,
+                modified_ms: 0,
+                mime: "application/octet-stream".into(),
+            })
+            .collect(),
+    }
+}
+
+/// The receiving disk: keeps small files in memory, hashes every file it is given in order.
+struct Sink {
+    keep: bool,
+    files: Vec<BTreeMap<u64, Vec<u8>>>,
+}
+
+/// Runs one connection to its end (or to the cut) and returns what happened.
+pub fn run(
+    seed: u64,
+    config: &Config,
+    manifest: &Manifest,
+    params: &NetParams,
+    resume: Option<HaveMap>,
+) -> Outcome {
+    let transfer_id = [seed as u8; 16];
+    let mut rng = Rng::new(seed);
+    let mut now = 0u64;
+    let mut sender = Sender::new(config.clone(), manifest.clone(), transfer_id, now);
+    let mut receiver = Receiver::new(config.clone(), transfer_id, now);
+    let keep = manifest.total_size() <= 64 << 20;
+    let mut sink = Sink { keep, files: vec![BTreeMap::new(); manifest.files.len()] };
+    // Messages in flight: (arrival time, bytes). The link serialises them at `bytes_per_ms`.
+    let mut to_receiver: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
+    let mut to_sender: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
+    let mut link_free_at = 0u64;
+    let mut back_free_at = 0u64;
+    let mut pending_reads: VecDeque<(u64, peerdrop_core::ReadRequest)> = VecDeque::new();
+    let mut pending_writes: VecDeque<(u64, u32, u64)> = VecDeque::new();
+    let mut disk_free_at = 0u64;
+    let mut out = Outcome {
+        sender_events: vec![],
+        receiver_events: vec![],
+        files: vec![],
+        stored_sha256: vec![],
+        have_map: receiver.have_map().clone(),
+        blocks_sent: vec![],
+        max_receiver_held: 0,
+        max_sender_held: 0,
+        flips: 0,
+        disconnected: false,
+        end_ms: 0,
+    };
+    let mut messages = 0u64;
+    let mut accepted = false;
+    let mut resume = resume;
+
+    for _step in 0..50_000_000u64 {
+        // Sender side: reads, then transmissions while flow control allows.
+        while let Some(req) = sender.poll_read() {
+            pending_reads.push_back((now, req));
+        }
+        // Buffered amount: bytes queued on the link that have not left yet.
+        let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
+        sender.handle_buffered_amount(buffered);
+        while let Some(mut msg) = sender.poll_transmit() {
+            if msg.first() == Some(&0x06) {
+                let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
+                let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
+                out.blocks_sent.push((file, index));
+            }
+            if msg.first() == Some(&0x07) && msg.len() > 1 && rng.below(1_000_000) < params.flip_ppm {
+                let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
+                msg[at] ^= 1 << rng.below(8);
+                out.flips += 1;
+            }
+            let start = link_free_at.max(now);
+            link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
+            to_receiver.push_back((link_free_at + params.latency_ms, msg));
+            let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
+            sender.handle_buffered_amount(buffered);
+        }
+        while let Some(msg) = receiver.poll_transmit() {
+            let start = back_free_at.max(now);
+            back_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
+            to_sender.push_back((back_free_at + params.latency_ms, msg));
+        }
+        while let Some(w) = receiver.poll_write() {
+            let cost = (w.data.len() as u64 * params.write_ms_per_mib).div_ceil(1 << 20);
+            disk_free_at = disk_free_at.max(now) + cost;
+            if sink.keep {
+                sink.files[w.file as usize].insert(w.offset, w.data);
+            }
+            pending_writes.push_back((disk_free_at, w.file, w.offset));
+        }
+        while let Some(e) = sender.poll_event() {
+            out.sender_events.push(e);
+        }
+        while let Some(e) = receiver.poll_event() {
+            if let Event::Offer(_) = &e {
+                accepted = true;
+            }
+            out.receiver_events.push(e);
+        }
+        if accepted {
+            accepted = false;
+            receiver.accept(now, resume.take());
+            continue;
+        }
+        out.max_receiver_held = out.max_receiver_held.max(receiver.held_bytes());
+        out.max_sender_held = out.max_sender_held.max(sender.held_bytes());
+        if sender.is_closed() && receiver.is_closed() && to_sender.is_empty() && to_receiver.is_empty() {
+            break;
+        }
+        // Advance to the next thing that happens.
+        let next = [
+            to_receiver.front().map(|m| m.0),
+            to_sender.front().map(|m| m.0),
+            pending_reads.front().map(|r| r.0 + 1),
+            pending_writes.front().map(|w| w.0),
+            sender.poll_timeout(),
+            receiver.poll_timeout(),
+            (link_free_at > now).then_some(link_free_at),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next else { break };
+        now = now.max(next);
+        if let Some(limit) = params.disconnect_after {
+            if messages >= limit {
+                out.disconnected = true;
+                sender.handle_connection_lost();
+                receiver.handle_connection_lost();
+                while let Some(e) = sender.poll_event() {
+                    out.sender_events.push(e);
+                }
+                while let Some(e) = receiver.poll_event() {
+                    out.receiver_events.push(e);
+                }
+                break;
+            }
+        }
+        while to_receiver.front().is_some_and(|m| m.0 <= now) {
+            let (_, msg) = to_receiver.pop_front().unwrap();
+            messages += 1;
+            receiver.handle_frame(now, &msg);
+        }
+        while to_sender.front().is_some_and(|m| m.0 <= now) {
+            let (_, msg) = to_sender.pop_front().unwrap();
+            messages += 1;
+            sender.handle_frame(now, &msg);
+        }
+        while pending_reads.front().is_some_and(|r| r.0 + 1 <= now) {
+            let (_, req) = pending_reads.pop_front().unwrap();
+            let data = content(seed, req.file, req.offset, req.len as usize);
+            sender.handle_read(req.file, req.offset, data);
+        }
+        while pending_writes.front().is_some_and(|w| w.0 <= now) {
+            let (_, file, offset) = pending_writes.pop_front().unwrap();
+            receiver.handle_write_done(now, file, offset);
+        }
+        sender.handle_timeout(now);
+        receiver.handle_timeout(now);
+    }
+    out.end_ms = now;
+    out.have_map = receiver.have_map().clone();
+    for parts in sink.files {
+        let mut bytes = Vec::new();
+        for (off, data) in parts {
+            assert!(off as usize <= bytes.len() || bytes.is_empty() || off as usize >= bytes.len());
+            if bytes.len() < off as usize + data.len() {
+                bytes.resize(off as usize + data.len(), 0);
+            }
+            bytes[off as usize..off as usize + data.len()].copy_from_slice(&data);
+        }
+        out.stored_sha256.push(Sha256::digest(&bytes).into());
+        out.files.push(bytes);
+    }
+    out
+}

@@ -1,0 +1,71 @@
+//! End-to-end runs of a real sender and receiver through the simulated network.
+
+mod sim;
+
+use peerdrop_core::{Config, ErrorCode, Event};
+use sim::{manifest, run, sha256_of_file, NetParams};
+
+fn small_config() -> Config {
+    Config { block_size: 64 * 1024, window: 256 * 1024, max_message_size: 16 * 1024, ..Config::default() }
+}
+
+#[test]
+fn files_of_edge_sizes_arrive_bit_exact() {
+    let config = small_config();
+    let bs = u64::from(config.block_size);
+    let sizes = [0, 1, bs - 1, bs, bs + 1, 3 * bs + 3, (1 << 20) + 3];
+    let m = manifest(&sizes);
+    let out = run(7, &config, &m, &NetParams::default(), None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(out.sender_complete());
+    for (i, &size) in sizes.iter().enumerate() {
+        let want = sha256_of_file(7, i as u32, size);
+        assert_eq!(out.files[i].len() as u64, size);
+        assert_eq!(out.stored_sha256[i], want, "file {i}");
+        let reported = out.receiver_events.iter().find_map(|e| match e {
+            Event::FileComplete { file, sha256 } if *file == i as u32 => Some(*sha256),
+            _ => None,
+        });
+        assert_eq!(reported, Some(Some(want)), "file {i} digest event");
+    }
+}
+
+#[test]
+fn a_flipped_bit_is_caught_and_the_block_fetched_again() {
+    let config = small_config();
+    let m = manifest(&[2 << 20]);
+    let params = NetParams { flip_ppm: 20_000, ..NetParams::default() };
+    let out = run(11, &config, &m, &params, None);
+    assert!(out.flips > 0);
+    let rejected = out.receiver_events.iter().filter(|e| matches!(e, Event::BlockRejected { .. })).count();
+    assert!(rejected > 0);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 2 << 20));
+}
+
+#[test]
+fn a_block_corrupted_every_time_fails_the_file_with_a_typed_error() {
+    let config = small_config();
+    let m = manifest(&[1 << 20]);
+    let params = NetParams { flip_ppm: 1_000_000, ..NetParams::default() };
+    let out = run(3, &config, &m, &params, None);
+    let err = out.receiver_failure().expect("must fail");
+    assert_eq!(err.code, ErrorCode::IntegrityFailed);
+    assert!(!out.receiver_complete());
+    let sender_err = out.sender_events.iter().find_map(|e| match e {
+        Event::Failed(err) => Some(err.code),
+        _ => None,
+    });
+    assert_eq!(sender_err, Some(ErrorCode::IntegrityFailed));
+}
+
+#[test]
+fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
+    let config = small_config();
+    let m = manifest(&[8 << 20]);
+    let params = NetParams { write_ms_per_mib: 200, ..NetParams::default() };
+    let out = run(5, &config, &m, &params, None);
+    assert!(out.receiver_complete());
+    assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
+    assert!(out.max_sender_held <= 2 * config.block_size as usize);
+}
