@@ -1,0 +1,90 @@
+//! Errors the runtime reports to JavaScript: a stable `code` and a sentence to show.
+
+use peerdrop_core::TransferError;
+use wasm_bindgen::JsValue;
+
+/// A failure outside the transfer protocol (signaling, connection, browser APIs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuntimeError {
+    /// The signaling endpoint could not be reached at all.
+    SignalingUnreachable(String),
+    /// The signaling endpoint answered with an error.
+    Signaling { status: u16, code: String, message: String },
+    /// The link is damaged or incomplete.
+    BadLink(String),
+    /// The room is gone: the sender closed the page or the link expired.
+    LinkExpired,
+    /// Someone else already opened this link.
+    LinkInUse,
+    /// The other side never showed up in time.
+    PeerNotFound,
+    /// No direct connection could be made.
+    IceFailed,
+    /// Nothing was picked.
+    NoFiles,
+    /// A browser API failed unexpectedly.
+    Browser(String),
+    /// The transfer protocol ended early.
+    Transfer(TransferError),
+}
+
+impl RuntimeError {
+    pub fn code(&self) -> &str {
+        match self {
+            RuntimeError::SignalingUnreachable(_) => "signaling_unreachable",
+            RuntimeError::Signaling { .. } => "signaling_error",
+            RuntimeError::BadLink(_) => "bad_link",
+            RuntimeError::LinkExpired => "link_expired",
+            RuntimeError::LinkInUse => "link_in_use",
+            RuntimeError::PeerNotFound => "peer_not_found",
+            RuntimeError::IceFailed => "ice_failed",
+            RuntimeError::NoFiles => "no_files",
+            RuntimeError::Browser(_) => "browser_error",
+            RuntimeError::Transfer(e) => e.code.name(),
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            RuntimeError::SignalingUnreachable(url) => format!(
+                "Cannot reach the signaling server at {url}. Check your connection, or ask whoever runs this site whether the server is up."
+            ),
+            RuntimeError::Signaling { status, message, .. } => {
+                format!("The signaling server refused the request ({status}): {message}")
+            }
+            RuntimeError::BadLink(why) => format!("This link does not work: {why}."),
+            RuntimeError::LinkExpired => {
+                "This link has expired or the sender closed their page. Ask for a new link.".into()
+            }
+            RuntimeError::LinkInUse => {
+                "Someone else already opened this link. Ask the sender for a new one.".into()
+            }
+            RuntimeError::PeerNotFound => {
+                "The other side did not answer in time. Make sure their page is still open, then try again.".into()
+            }
+            RuntimeError::IceFailed => "No direct connection could be made between the two browsers. A firewall may block it; configuring a TURN server helps.".into(),
+            RuntimeError::NoFiles => "No file was picked.".into(),
+            RuntimeError::Browser(what) => format!("The browser refused an operation: {what}"),
+            RuntimeError::Transfer(e) => e.to_string(),
+        }
+    }
+
+    /// `{code, message}` for JavaScript.
+    pub fn to_js(&self) -> JsValue {
+        let obj = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&obj, &"code".into(), &self.code().into());
+        let _ = js_sys::Reflect::set(&obj, &"message".into(), &self.message().into());
+        obj.into()
+    }
+}
+
+/// Describes a thrown JavaScript value in one line.
+pub fn describe(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    js_sys::Reflect::get(value, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

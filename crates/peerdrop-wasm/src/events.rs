@@ -1,0 +1,90 @@
+//! Turning engine and runtime happenings into plain JavaScript objects for `onEvent`.
+
+use crate::error::RuntimeError;
+use peerdrop_core::{Manifest, Progress};
+use wasm_bindgen::JsValue;
+
+/// Calls the application's `onEvent(event)`; exceptions in it are logged, never rethrown
+/// into the engine.
+#[derive(Clone)]
+pub struct Emitter {
+    callback: Option<js_sys::Function>,
+}
+
+impl Emitter {
+    pub fn new(callback: Option<js_sys::Function>) -> Self {
+        Emitter { callback }
+    }
+
+    pub fn emit(&self, event: JsValue) {
+        if let Some(f) = &self.callback {
+            if let Err(e) = f.call1(&JsValue::NULL, &event) {
+                web_sys_console_error(&e);
+            }
+        }
+    }
+
+    pub fn status(&self, phase: &str) {
+        self.emit(object(&[("type", "status".into()), ("phase", phase.into())]));
+    }
+
+    pub fn error(&self, error: &RuntimeError) {
+        let e = error.to_js();
+        let _ = js_sys::Reflect::set(&e, &"type".into(), &"error".into());
+        self.emit(e);
+    }
+
+    pub fn progress(&self, p: &Progress) {
+        let obj = object(&[
+            ("type", "progress".into()),
+            ("verifiedBytes", (p.verified_bytes as f64).into()),
+            ("totalBytes", (p.total_bytes as f64).into()),
+            ("bytesPerSecond", p.bytes_per_second.into()),
+            ("etaSeconds", p.eta_seconds.map_or(JsValue::NULL, JsValue::from)),
+        ]);
+        if let Some((file, bytes)) = p.file {
+            let _ = js_sys::Reflect::set(&obj, &"file".into(), &file.into());
+            let _ = js_sys::Reflect::set(&obj, &"fileBytes".into(), &(bytes as f64).into());
+        }
+        self.emit(obj);
+    }
+}
+
+/// `[{path, size, modified, mime}]` for the offer and the sender's own view.
+pub fn manifest_to_js(m: &Manifest) -> JsValue {
+    let files = js_sys::Array::new();
+    for f in &m.files {
+        files.push(&object(&[
+            ("path", f.path.as_str().into()),
+            ("size", (f.size as f64).into()),
+            ("modified", (f.modified_ms as f64).into()),
+            ("mime", f.mime.as_str().into()),
+        ]));
+    }
+    files.into()
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let obj = js_sys::Object::new();
+    for (k, v) in fields {
+        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
+    }
+    obj.into()
+}
+
+fn web_sys_console_error(e: &JsValue) {
+    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).ok();
+    if let Some(c) = console {
+        if let Ok(f) = js_sys::Reflect::get(&c, &"error".into()) {
+            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
+                let _ = f.call2(&c, &"PeerDrop onEvent handler threw:".into(), e);
+            }
+        }
+    }
+}
+
+use wasm_bindgen::JsCast;

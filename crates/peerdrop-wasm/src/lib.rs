@@ -1,0 +1,47 @@
+//! PeerDrop's browser runtime: drives the sans-IO engine of `peerdrop-core` over the
+//! browser's own `RTCPeerConnection` data channels, with signaling over plain HTTP.
+//!
+//! Nothing here runs at import time: browser objects are touched only inside `send()` and
+//! `receive()`, so server-side rendering can import the package.
+
+mod channel;
+mod clock;
+mod error;
+mod events;
+mod memory_sink;
+mod options;
+mod receive;
+mod rtc;
+mod send;
+mod signaling;
+
+pub use receive::ReceiveHandle;
+pub use send::SendHandle;
+use wasm_bindgen::prelude::*;
+
+/// Offers `files` (a `FileList`, a `File` or an array of `File`). The returned handle's
+/// `link` is the share link; events arrive through `options.onEvent`.
+///
+/// Options: `signalUrl` (default `"signal.php"`), `iceServers` (default `[]`),
+/// `onEvent(event)`, `shareBase` (page the link opens; default this page).
+#[wasm_bindgen]
+pub fn send(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
+    send::start(files, options)
+}
+
+/// Receives from a share link. Options as for `send`, plus `memoryCap` (bytes kept in
+/// memory at most; larger offers are refused before any byte moves) and `autoAccept`.
+#[wasm_bindgen]
+pub fn receive(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
+    receive::start(link, options)
+}
+
+/// The room id a link's secret maps to (what the signaling server sees), for tests and
+/// diagnostics.
+#[wasm_bindgen(js_name = roomIdForLink)]
+pub fn room_id_for_link(link: &str) -> Result<String, JsValue> {
+    let fragment = link.split_once('#').map(|(_, f)| f).unwrap_or(link);
+    peerdrop_core::LinkSecret::from_fragment(fragment)
+        .map(|s| s.room_id())
+        .map_err(|e| JsValue::from_str(&e.to_string()))
+}

@@ -1,0 +1,48 @@
+//! Options an application passes to `send()` and `receive()`.
+
+use wasm_bindgen::{JsCast, JsValue};
+
+/// Largest total a receiver keeps in memory by default before refusing an offer.
+pub const DEFAULT_MEMORY_CAP: u64 = 512 * 1024 * 1024;
+
+/// Parsed options; unknown keys are ignored.
+pub struct Options {
+    /// URL of the signaling endpoint (`signal.php` or a SvelteKit route).
+    pub signal_url: String,
+    /// Passed to `RTCPeerConnection` as is; `[]` (no STUN, no TURN) unless configured.
+    pub ice_servers: JsValue,
+    pub on_event: Option<js_sys::Function>,
+    /// Page the share link points at; defaults to the current page without its fragment.
+    pub share_base: Option<String>,
+    /// Receiver: refuse offers larger than this when keeping files in memory.
+    pub memory_cap: u64,
+    /// Receiver: accept offers without waiting for `accept()`.
+    pub auto_accept: bool,
+}
+
+impl Options {
+    pub fn from_js(value: &JsValue) -> Options {
+        let get = |key: &str| -> JsValue {
+            if value.is_object() {
+                js_sys::Reflect::get(value, &key.into()).unwrap_or(JsValue::UNDEFINED)
+            } else {
+                JsValue::UNDEFINED
+            }
+        };
+        Options {
+            signal_url: get("signalUrl").as_string().unwrap_or_else(|| "signal.php".into()),
+            ice_servers: get("iceServers"),
+            on_event: get("onEvent").dyn_into::<js_sys::Function>().ok(),
+            share_base: get("shareBase").as_string(),
+            memory_cap: get("memoryCap").as_f64().map_or(DEFAULT_MEMORY_CAP, |v| v.max(0.0) as u64),
+            auto_accept: get("autoAccept").as_bool().unwrap_or(true),
+        }
+    }
+}
+
+/// The current page's address without its fragment, where there is a page.
+pub fn current_page() -> Option<String> {
+    let location = js_sys::Reflect::get(&js_sys::global(), &"location".into()).ok()?;
+    let href = js_sys::Reflect::get(&location, &"href".into()).ok()?.as_string()?;
+    Some(href.split('#').next().unwrap_or(&href).to_string())
+}

@@ -1,0 +1,118 @@
+//! The browser's WebRTC objects: one peer connection and one ordered data channel.
+//!
+//! ICE is half-trickle: each side sends its description once gathering is complete (or
+//! after a short wait), so a whole exchange is one offer and one answer through signaling.
+
+use crate::error::{describe, RuntimeError};
+use futures::channel::oneshot;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    RtcConfiguration, RtcDataChannel, RtcDataChannelInit, RtcDataChannelType, RtcIceGatheringState,
+    RtcPeerConnection, RtcSdpType, RtcSessionDescriptionInit,
+};
+
+/// Longest wait for ICE gathering before sending what was gathered so far.
+const GATHER_WAIT: Duration = Duration::from_secs(2);
+pub const CHANNEL_LABEL: &str = "peerdrop/1";
+
+/// A peer connection configured with the given ICE servers (`[]` unless configured).
+pub fn peer_connection(ice_servers: &JsValue) -> Result<RtcPeerConnection, RuntimeError> {
+    let config = RtcConfiguration::new();
+    let servers = if ice_servers.is_undefined() || ice_servers.is_null() {
+        js_sys::Array::new().into()
+    } else {
+        ice_servers.clone()
+    };
+    config.set_ice_servers(&servers);
+    RtcPeerConnection::new_with_configuration(&config).map_err(|e| RuntimeError::Browser(describe(&e)))
+}
+
+/// The sender's channel: ordered and reliable, binary messages as `ArrayBuffer`.
+pub fn open_channel(pc: &RtcPeerConnection) -> RtcDataChannel {
+    let init = RtcDataChannelInit::new();
+    init.set_ordered(true);
+    let dc = pc.create_data_channel_with_data_channel_dict(CHANNEL_LABEL, &init);
+    dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+    dc
+}
+
+/// Creates and applies the offer, waits for gathering, returns the SDP to send.
+pub async fn make_offer(pc: &RtcPeerConnection) -> Result<String, RuntimeError> {
+    let offer = JsFuture::from(pc.create_offer()).await.map_err(browser)?;
+    let init: RtcSessionDescriptionInit = offer.unchecked_into();
+    JsFuture::from(pc.set_local_description(&init)).await.map_err(browser)?;
+    gathered(pc).await
+}
+
+/// Applies the remote offer, answers it, waits for gathering, returns the SDP to send.
+pub async fn make_answer(pc: &RtcPeerConnection, offer_sdp: &str) -> Result<String, RuntimeError> {
+    set_remote(pc, RtcSdpType::Offer, offer_sdp).await?;
+    let answer = JsFuture::from(pc.create_answer()).await.map_err(browser)?;
+    let init: RtcSessionDescriptionInit = answer.unchecked_into();
+    JsFuture::from(pc.set_local_description(&init)).await.map_err(browser)?;
+    gathered(pc).await
+}
+
+pub async fn set_remote(pc: &RtcPeerConnection, kind: RtcSdpType, sdp: &str) -> Result<(), RuntimeError> {
+    let desc = RtcSessionDescriptionInit::new(kind);
+    desc.set_sdp(sdp);
+    JsFuture::from(pc.set_remote_description(&desc)).await.map_err(browser)?;
+    Ok(())
+}
+
+fn browser(e: JsValue) -> RuntimeError {
+    RuntimeError::Browser(describe(&e))
+}
+
+/// Waits until ICE gathering completes or [`GATHER_WAIT`] passes, then returns the local SDP.
+async fn gathered(pc: &RtcPeerConnection) -> Result<String, RuntimeError> {
+    if pc.ice_gathering_state() != RtcIceGatheringState::Complete {
+        let (tx, rx) = oneshot::channel::<()>();
+        let tx = Rc::new(RefCell::new(Some(tx)));
+        let pc2 = pc.clone();
+        let tx2 = tx.clone();
+        let on_change = Closure::<dyn FnMut()>::new(move || {
+            if pc2.ice_gathering_state() == RtcIceGatheringState::Complete {
+                if let Some(tx) = tx2.borrow_mut().take() {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        pc.set_onicegatheringstatechange(Some(on_change.as_ref().unchecked_ref()));
+        let timeout = gloo_timers::future::sleep(GATHER_WAIT);
+        futures::pin_mut!(timeout);
+        let _ = futures::future::select(rx, timeout).await;
+        pc.set_onicegatheringstatechange(None);
+        drop(on_change);
+    }
+    pc.local_description()
+        .map(|d| d.sdp())
+        .ok_or_else(|| RuntimeError::Browser("no local description after negotiation".into()))
+}
+
+/// `RTCSctpTransport.maxMessageSize` once known, else the 64 KiB every browser accepts.
+pub fn max_message_size(pc: &RtcPeerConnection) -> u32 {
+    let sctp = js_sys::Reflect::get(pc, &"sctp".into()).ok().filter(|v| !v.is_null() && !v.is_undefined());
+    sctp.and_then(|s| js_sys::Reflect::get(&s, &"maxMessageSize".into()).ok())
+        .and_then(|v| v.as_f64())
+        .filter(|&v| v > 0.0)
+        .map(|v| v.min(u32::MAX as f64) as u32)
+        .unwrap_or(64 * 1024)
+}
+
+/// Calls `on_failed` when ICE gives up; keep the returned closure as long as `pc` lives.
+pub fn on_ice_failed(pc: &RtcPeerConnection, on_failed: impl Fn() + 'static) -> Closure<dyn FnMut()> {
+    let pc2 = pc.clone();
+    let cb = Closure::<dyn FnMut()>::new(move || {
+        if pc2.ice_connection_state() == web_sys::RtcIceConnectionState::Failed {
+            on_failed();
+        }
+    });
+    pc.set_oniceconnectionstatechange(Some(cb.as_ref().unchecked_ref()));
+    cb
+}

@@ -1,0 +1,387 @@
+//! The sending page: creates the room, offers a connection when the receiver arrives, and
+//! drives a core `Sender` over the data channel, reading file slices as it asks.
+
+use crate::channel::{self, ChannelHooks};
+use crate::clock::now_ms;
+use crate::error::{describe, RuntimeError};
+use crate::events::{manifest_to_js, object, Emitter};
+use crate::options::{current_page, Options};
+use crate::rtc;
+use crate::signaling::SignalClient;
+use peerdrop_core::{Config, Event, FileEntry, LinkSecret, Manifest, Sender};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::{File, RtcDataChannel, RtcPeerConnection, RtcSdpType};
+
+/// How long the sender waits for the receiver's answer once it made an offer.
+const ANSWER_WAIT_MS: u64 = 30_000;
+
+struct State {
+    files: Vec<File>,
+    manifest: Manifest,
+    transfer_id: [u8; 16],
+    config: Config,
+    emitter: Emitter,
+    engine: Option<Sender>,
+    pc: Option<RtcPeerConnection>,
+    dc: Option<RtcDataChannel>,
+    hooks: Option<ChannelHooks>,
+    ice_hook: Option<Closure<dyn FnMut()>>,
+    ticker: Option<gloo_timers::callback::Interval>,
+    client: Option<SignalClient>,
+    finished: bool,
+}
+
+type Shared = Rc<RefCell<State>>;
+
+/// A running send, returned by `send()`.
+#[wasm_bindgen]
+pub struct SendHandle {
+    shared: Shared,
+    link: String,
+}
+
+#[wasm_bindgen]
+impl SendHandle {
+    /// The share link; its secret is only in the `#fragment`.
+    #[wasm_bindgen(getter)]
+    pub fn link(&self) -> String {
+        self.link.clone()
+    }
+
+    /// The offered files as `[{path, size, modified, mime}]`.
+    #[wasm_bindgen(getter)]
+    pub fn files(&self) -> JsValue {
+        manifest_to_js(&self.shared.borrow().manifest)
+    }
+
+    /// Stops the transfer; the receiver is told it was cancelled.
+    pub fn cancel(&self) {
+        let engine_running = {
+            let mut s = self.shared.borrow_mut();
+            match s.engine.as_mut() {
+                Some(engine) if !engine.is_closed() => {
+                    engine.cancel("the sender cancelled the transfer");
+                    true
+                }
+                _ => false,
+            }
+        };
+        if engine_running {
+            pump(&self.shared);
+        } else {
+            let emitter = self.shared.borrow().emitter.clone();
+            emitter.error(&RuntimeError::Transfer(peerdrop_core::TransferError::local(
+                peerdrop_core::ErrorCode::Cancelled,
+                "the transfer was cancelled",
+            )));
+            finish(&self.shared);
+        }
+    }
+}
+
+/// Starts sending `files` (a `FileList` or an array of `File`); progress and errors arrive
+/// through `options.onEvent`.
+pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
+    let options = Options::from_js(&options);
+    let emitter = Emitter::new(options.on_event.clone());
+    let files = collect_files(&files);
+    if files.is_empty() {
+        return Err(RuntimeError::NoFiles.to_js());
+    }
+    let manifest = Manifest { files: files.iter().map(entry_for).collect() };
+    manifest.validate().map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
+    let mut secret = [0u8; peerdrop_core::link::SECRET_BYTES];
+    getrandom::getrandom(&mut secret).map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
+    let secret = LinkSecret::from_bytes(secret);
+    let base = options.share_base.clone().or_else(current_page).unwrap_or_default();
+    let link = format!("{base}#{}", secret.to_fragment());
+    let shared = Rc::new(RefCell::new(State {
+        files,
+        manifest,
+        transfer_id: secret.transfer_id(),
+        config: Config::default(),
+        emitter,
+        engine: None,
+        pc: None,
+        dc: None,
+        hooks: None,
+        ice_hook: None,
+        ticker: None,
+        client: None,
+        finished: false,
+    }));
+    let task = shared.clone();
+    let room = secret.room_id();
+    spawn_local(async move {
+        if let Err(e) = negotiate(&task, &options, &room).await {
+            let emitter = task.borrow().emitter.clone();
+            if !task.borrow().finished {
+                emitter.error(&e);
+            }
+            finish(&task);
+        }
+    });
+    Ok(SendHandle { shared, link })
+}
+
+fn collect_files(value: &JsValue) -> Vec<File> {
+    let mut out = Vec::new();
+    if let Some(list) = value.dyn_ref::<web_sys::FileList>() {
+        for i in 0..list.length() {
+            out.extend(list.get(i));
+        }
+    } else if let Some(array) = value.dyn_ref::<js_sys::Array>() {
+        out.extend(array.iter().filter_map(|v| v.dyn_into::<File>().ok()));
+    } else if let Ok(file) = value.clone().dyn_into::<File>() {
+        out.push(file);
+    }
+    out
+}
+
+fn entry_for(file: &File) -> FileEntry {
+    let relative = js_sys::Reflect::get(file, &"webkitRelativePath".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .filter(|p| !p.is_empty());
+    FileEntry {
+        path: relative.unwrap_or_else(|| file.name()),
+        size: file.size() as u64,
+        modified_ms: file.last_modified() as i64,
+        mime: file.type_().chars().take(255).collect(),
+    }
+}
+
+/// Signaling: create the room, wait for the receiver, exchange offer and answer.
+async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(), RuntimeError> {
+    let emitter = shared.borrow().emitter.clone();
+    emitter.status("signaling");
+    let mut client = SignalClient::create(&options.signal_url, room).await?;
+    emitter.status("waiting");
+    loop {
+        if shared.borrow().finished {
+            client.leave().await;
+            return Ok(());
+        }
+        let messages = client.poll().await?;
+        if messages.iter().any(|m| m.kind == "peer-joined") {
+            break;
+        }
+    }
+    emitter.status("connecting");
+    let pc = rtc::peer_connection(&options.ice_servers)?;
+    let dc = rtc::open_channel(&pc);
+    watch_ice(shared, &pc);
+    {
+        let mut s = shared.borrow_mut();
+        s.hooks = Some(hooks(shared, &dc));
+        s.pc = Some(pc.clone());
+        s.dc = Some(dc);
+    }
+    let offer = rtc::make_offer(&pc).await?;
+    client.send("offer", &offer).await?;
+    let deadline = now_ms() + ANSWER_WAIT_MS;
+    let answer = loop {
+        if shared.borrow().finished {
+            return Ok(());
+        }
+        if now_ms() > deadline {
+            return Err(RuntimeError::PeerNotFound);
+        }
+        if let Some(m) = client.poll().await?.into_iter().find(|m| m.kind == "answer") {
+            break m.data;
+        }
+    };
+    rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
+    shared.borrow_mut().client = Some(client);
+    Ok(())
+}
+
+fn watch_ice(shared: &Shared, pc: &RtcPeerConnection) {
+    let weak = Rc::downgrade(shared);
+    let hook = rtc::on_ice_failed(pc, move || {
+        if let Some(shared) = weak.upgrade() {
+            fail(&shared, RuntimeError::IceFailed);
+        }
+    });
+    shared.borrow_mut().ice_hook = Some(hook);
+}
+
+fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
+    let (a, b, c, d) = (shared.clone(), shared.clone(), shared.clone(), shared.clone());
+    channel::attach(
+        dc,
+        move || on_open(&a),
+        move |bytes| {
+            if let Some(engine) = b.borrow_mut().engine.as_mut() {
+                engine.handle_frame(now_ms(), &bytes);
+            }
+            pump(&b);
+        },
+        move || pump(&c),
+        move || {
+            let running = {
+                let mut s = d.borrow_mut();
+                match s.engine.as_mut() {
+                    Some(e) if !e.is_closed() => {
+                        e.handle_connection_lost();
+                        true
+                    }
+                    _ => false,
+                }
+            };
+            if running {
+                pump(&d);
+            } else if !d.borrow().finished && d.borrow().engine.is_none() {
+                fail(&d, RuntimeError::Transfer(peerdrop_core::TransferError::local(
+                    peerdrop_core::ErrorCode::ConnectionLost,
+                    "the connection closed before the transfer started",
+                )));
+            }
+        },
+    )
+}
+
+fn on_open(shared: &Shared) {
+    {
+        let mut s = shared.borrow_mut();
+        let (Some(pc), Some(dc)) = (s.pc.clone(), s.dc.clone()) else { return };
+        let mut config = s.config.clone();
+        config.max_message_size = rtc::max_message_size(&pc);
+        dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
+        s.emitter.status("connected");
+        s.engine = Some(Sender::new(config, s.manifest.clone(), s.transfer_id, now_ms()));
+        let weak = Rc::downgrade(shared);
+        s.ticker = Some(gloo_timers::callback::Interval::new(100, move || {
+            if let Some(shared) = weak.upgrade() {
+                if let Some(e) = shared.borrow_mut().engine.as_mut() {
+                    e.handle_timeout(now_ms());
+                }
+                pump(&shared);
+            }
+        }));
+    }
+    pump(shared);
+}
+
+/// Moves everything the engine wants done: frames out, reads started, events delivered.
+fn pump(shared: &Shared) {
+    let mut reads = Vec::new();
+    let mut events = Vec::new();
+    {
+        let mut s = shared.borrow_mut();
+        let State { engine, dc, .. } = &mut *s;
+        let (Some(engine), Some(dc)) = (engine.as_mut(), dc.as_ref()) else { return };
+        engine.handle_buffered_amount(u64::from(dc.buffered_amount()));
+        while let Some(frame) = engine.poll_transmit() {
+            if !channel::send(dc, &frame) {
+                engine.handle_connection_lost();
+                break;
+            }
+        }
+        while let Some(r) = engine.poll_read() {
+            reads.push(r);
+        }
+        while let Some(e) = engine.poll_event() {
+            events.push(e);
+        }
+    }
+    for r in reads {
+        start_read(shared, r);
+    }
+    let emitter = shared.borrow().emitter.clone();
+    for e in events {
+        match e {
+            Event::Accepted { .. } => emitter.status("transferring"),
+            Event::Progress(p) => emitter.progress(&p),
+            Event::Complete => {
+                emitter.status("complete");
+                emitter.emit(object(&[("type", "complete".into())]));
+                finish_after_flush(shared);
+            }
+            Event::Failed(err) => {
+                emitter.error(&RuntimeError::Transfer(err));
+                finish_after_flush(shared);
+            }
+            Event::Stalled { idle_ms } => emitter.emit(object(&[
+                ("type", "stalled".into()),
+                ("idleMs", (idle_ms as f64).into()),
+            ])),
+            Event::Offer(_) | Event::BlockRejected { .. } | Event::FileComplete { .. } => {}
+        }
+    }
+}
+
+fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
+    let file = shared.borrow().files[r.file as usize].clone();
+    let shared = shared.clone();
+    spawn_local(async move {
+        let start = r.offset as f64;
+        let end = start + f64::from(r.len);
+        let result = match file.slice_with_f64_and_f64(start, end) {
+            Ok(blob) => JsFuture::from(blob.array_buffer()).await,
+            Err(e) => Err(e),
+        };
+        {
+            let mut s = shared.borrow_mut();
+            let Some(engine) = s.engine.as_mut() else { return };
+            match result {
+                Ok(buf) => {
+                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                    engine.handle_read(r.file, r.offset, bytes);
+                }
+                Err(e) => engine.handle_read_error(&format!(
+                    "could not read {:?}: {}; it may have been moved or deleted",
+                    file.name(),
+                    describe(&e)
+                )),
+            }
+        }
+        pump(&shared);
+    });
+}
+
+fn fail(shared: &Shared, error: RuntimeError) {
+    if shared.borrow().finished {
+        return;
+    }
+    let emitter = shared.borrow().emitter.clone();
+    emitter.error(&error);
+    finish(shared);
+}
+
+/// Gives the last frames a moment to leave before closing the connection.
+fn finish_after_flush(shared: &Shared) {
+    let shared = shared.clone();
+    spawn_local(async move {
+        gloo_timers::future::sleep(Duration::from_millis(500)).await;
+        finish(&shared);
+    });
+}
+
+/// Releases the connection and leaves the room.
+fn finish(shared: &Shared) {
+    let (client, pc, ice_hook) = {
+        let mut s = shared.borrow_mut();
+        if s.finished && s.pc.is_none() && s.client.is_none() {
+            return;
+        }
+        s.finished = true;
+        s.ticker = None;
+        s.hooks = None;
+        s.dc = None;
+        (s.client.take(), s.pc.take(), s.ice_hook.take())
+    };
+    if let Some(pc) = pc {
+        pc.set_oniceconnectionstatechange(None);
+        pc.close();
+    }
+    drop(ice_hook);
+    if let Some(mut client) = client {
+        spawn_local(async move { client.leave().await });
+    }
+}

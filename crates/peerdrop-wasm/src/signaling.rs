@@ -1,0 +1,174 @@
+//! Client of the v1 signaling contract (`docs/signaling.md`): JSON bodies posted to one
+//! URL, nothing identifying in the URL itself, long polls the server may shorten.
+
+use crate::error::{describe, RuntimeError};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::time::Duration;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Request, RequestInit, Response};
+
+/// Longest a poll asks the server to hold (the server may answer sooner).
+const POLL_WAIT_S: u32 = 20;
+
+/// One relayed message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Message {
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub data: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Joined {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Polled {
+    messages: Vec<Message>,
+    cursor: u64,
+    #[serde(default)]
+    poll_after_ms: Option<u64>,
+}
+
+/// A seat in one room.
+pub struct SignalClient {
+    url: String,
+    token: String,
+    seq: u64,
+    cursor: u64,
+    /// Requests made, with their status codes, for `diagnose()`.
+    pub log: Vec<(String, u16, f64)>,
+}
+
+impl SignalClient {
+    /// Creates the room as its first peer (the sender).
+    pub async fn create(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "create", room).await
+    }
+
+    /// Takes the second seat (the receiver).
+    pub async fn join(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "join", room).await
+    }
+
+    async fn enter(url: &str, op: &str, room: &str) -> Result<SignalClient, RuntimeError> {
+        let mut log = Vec::new();
+        let body = json!({"v": 1, "op": op, "room": room});
+        let value = post(url, &body, &mut log).await.map_err(|e| match e {
+            RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
+                RuntimeError::LinkExpired
+            }
+            RuntimeError::Signaling { status: 409, .. } if op == "join" => RuntimeError::LinkInUse,
+            other => other,
+        })?;
+        let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
+        Ok(SignalClient { url: url.to_string(), token: joined.token, seq: 0, cursor: 0, log })
+    }
+
+    /// Sends one message to the other peer. Retries reuse the sequence number, so the
+    /// server stores it once.
+    pub async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
+        self.seq += 1;
+        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
+        let mut last = None;
+        for attempt in 0..3u32 {
+            match post(&self.url, &body, &mut self.log).await {
+                Ok(_) => return Ok(()),
+                Err(e @ RuntimeError::SignalingUnreachable(_)) => last = Some(e),
+                Err(e @ RuntimeError::Signaling { status: 503, .. }) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+            sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
+        }
+        Err(last.expect("loop ran"))
+    }
+
+    /// Waits for the next messages; returns an empty list when the server ends a poll early.
+    pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
+        let body = json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
+        let value = post(&self.url, &body, &mut self.log).await?;
+        let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
+        // Delivery is at least once: a message at or below the cursor was seen already.
+        let seen = self.cursor;
+        let messages: Vec<Message> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
+        self.cursor = messages.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        if messages.is_empty() {
+            // The server had no slot to hold the poll: wait as it asks before the next one.
+            let pause = polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000);
+            sleep(Duration::from_millis(pause)).await;
+        }
+        Ok(messages)
+    }
+
+    /// Leaves the room; failures are ignored (the server expires silent peers anyway).
+    pub async fn leave(&mut self) {
+        let body = json!({"v": 1, "op": "leave", "token": self.token});
+        let _ = post(&self.url, &body, &mut self.log).await;
+    }
+}
+
+fn bad_reply(url: &str, e: serde_json::Error) -> RuntimeError {
+    RuntimeError::Signaling {
+        status: 200,
+        code: "bad_reply".into(),
+        message: format!("{url} answered with something that is not PeerDrop signaling ({e})"),
+    }
+}
+
+pub async fn sleep(d: Duration) {
+    gloo_timers::future::sleep(d).await
+}
+
+/// Posts JSON and returns the JSON reply, turning every failure into a typed error.
+async fn post(url: &str, body: &Value, log: &mut Vec<(String, u16, f64)>) -> Result<Value, RuntimeError> {
+    let started = crate::clock::now_ms();
+    let op = body.get("op").and_then(Value::as_str).unwrap_or("").to_string();
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&body.to_string()));
+    let headers = web_sys::Headers::new().map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    headers.set("Content-Type", "application/json").map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    init.set_headers(&headers);
+    let request = Request::new_with_str_and_init(url, &init)
+        .map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or_else(|| RuntimeError::Browser("fetch is not available".into()))?;
+    let promise: js_sys::Promise = fetch
+        .call1(&js_sys::global(), &request)
+        .map_err(|e| RuntimeError::Browser(describe(&e)))?
+        .unchecked_into();
+    let response: Response = match JsFuture::from(promise).await {
+        Ok(r) => r.unchecked_into(),
+        Err(_) => {
+            log.push((op, 0, (crate::clock::now_ms() - started) as f64));
+            return Err(RuntimeError::SignalingUnreachable(url.to_string()));
+        }
+    };
+    let status = response.status();
+    log.push((op, status, (crate::clock::now_ms() - started) as f64));
+    let text = match response.text() {
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        return Ok(value);
+    }
+    let code = value.pointer("/error/code").and_then(Value::as_str).unwrap_or("http_error").to_string();
+    let message = value
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("HTTP status {status}"));
+    if status == 0 || status == 502 || status == 504 || status == 508 {
+        return Err(RuntimeError::SignalingUnreachable(url.to_string()));
+    }
+    Err(RuntimeError::Signaling { status, code, message })
+}

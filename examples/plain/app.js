@@ -1,0 +1,182 @@
+// The plain example: one page that sends (no fragment) or receives (a link's #fragment).
+import init, { send, receive } from './pkg/peerdrop.js';
+
+const $ = (id) => document.getElementById(id);
+const SIGNAL_URL = new URL('signal.php', location.href).href;
+
+const STATUS_TEXT = {
+  signaling: 'Contacting the signaling server…',
+  waiting: 'Waiting for the other browser to open the link…',
+  connecting: 'Connecting to the other browser…',
+  connected: 'Connected directly.',
+  transferring: 'Transferring…',
+  complete: 'Done: every file arrived and was verified.',
+};
+
+let handle = null;
+let files = [];
+let fileBytes = [];
+
+function setState(state) {
+  document.body.dataset.state = state;
+}
+
+function formatBytes(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function formatEta(seconds) {
+  if (seconds == null || !isFinite(seconds)) return 'estimating…';
+  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
+  const m = Math.floor(seconds / 60);
+  return m < 60 ? `${m} min ${Math.ceil(seconds % 60)} s left` : `${Math.floor(m / 60)} h ${m % 60} min left`;
+}
+
+function showError(error) {
+  const box = $('error');
+  box.textContent = error.message;
+  box.dataset.code = error.code;
+  box.hidden = false;
+  $('status').textContent = '';
+  $('cancel').hidden = true;
+  setState('error');
+}
+
+function showFiles(list) {
+  files = list;
+  fileBytes = list.map(() => 0);
+  const ul = $('file-list');
+  ul.replaceChildren(...list.map((f, i) => {
+    const li = document.createElement('li');
+    li.id = `file-${i}`;
+    const name = document.createElement('div');
+    name.className = 'name';
+    name.textContent = f.path;
+    const bar = document.createElement('progress');
+    bar.max = Math.max(f.size, 1);
+    bar.value = f.size === 0 ? 1 : 0;
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    meta.textContent = formatBytes(f.size);
+    li.append(name, bar, meta);
+    return li;
+  }));
+  $('progress').hidden = false;
+}
+
+function showProgress(p) {
+  const total = Math.max(p.totalBytes, 1);
+  $('total-bar').value = p.verifiedBytes / total;
+  const percent = ((100 * p.verifiedBytes) / total).toFixed(1);
+  $('total-text').textContent =
+    `${percent}% · ${formatBytes(p.verifiedBytes)} of ${formatBytes(p.totalBytes)} · ` +
+    `${formatBytes(p.bytesPerSecond)}/s · ${formatEta(p.etaSeconds)}`;
+  if (p.file != null && files[p.file]) {
+    fileBytes[p.file] = p.fileBytes;
+    const li = $(`file-${p.file}`);
+    li.querySelector('progress').value = p.fileBytes;
+    li.querySelector('.meta').textContent =
+      `${formatBytes(p.fileBytes)} of ${formatBytes(files[p.file].size)} verified`;
+  }
+}
+
+function onEvent(event) {
+  switch (event.type) {
+    case 'status':
+      $('status').textContent = STATUS_TEXT[event.phase] ?? event.phase;
+      setState(event.phase);
+      break;
+    case 'offer':
+      showFiles(event.files);
+      break;
+    case 'progress':
+      showProgress(event);
+      break;
+    case 'stalled':
+      $('status').textContent = `No progress for ${Math.round(event.idleMs / 1000)} s. Still trying…`;
+      break;
+    case 'blockRejected':
+      document.body.dataset.rejectedBlocks = String(Number(document.body.dataset.rejectedBlocks ?? 0) + 1);
+      $('status').textContent = 'A damaged block arrived; it was discarded and is being sent again.';
+      break;
+    case 'file':
+      offerDownload(event);
+      break;
+    case 'complete':
+      $('cancel').hidden = true;
+      break;
+    case 'error':
+      showError(event);
+      break;
+  }
+}
+
+function offerDownload(event) {
+  const li = $(`file-${event.index}`);
+  const url = URL.createObjectURL(event.blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = event.path.split('/').pop();
+  a.textContent = 'Save';
+  a.className = 'save';
+  const meta = li.querySelector('.meta');
+  meta.textContent = `${formatBytes(event.size)} · verified` +
+    (event.sha256 ? ` · SHA-256 ${event.sha256.slice(0, 16)}…` : '');
+  li.querySelector('progress').value = li.querySelector('progress').max;
+  li.append(' ', a);
+  if (files.length === 1) a.click();
+}
+
+function startSending(picked) {
+  if (!picked || picked.length === 0) {
+    showError({ code: 'no_files', message: 'No file was picked. Choose one or more files to send.' });
+    return;
+  }
+  $('error').hidden = true;
+  try {
+    handle = send(picked, { signalUrl: SIGNAL_URL, onEvent });
+  } catch (e) {
+    showError(e);
+    return;
+  }
+  showFiles(handle.files);
+  $('share-link').value = handle.link;
+  $('share').hidden = false;
+  $('file-input').disabled = true;
+  $('folder-input').disabled = true;
+}
+
+async function main() {
+  await init();
+  const fragment = location.hash.slice(1);
+  $('cancel').addEventListener('click', () => handle?.cancel());
+  if (fragment) {
+    const link = location.href;
+    // The secret stays out of the address bar, history and screenshots once read.
+    history.replaceState(null, '', location.pathname);
+    $('receive-view').hidden = false;
+    try {
+      handle = receive(link, { signalUrl: SIGNAL_URL, onEvent });
+    } catch (e) {
+      showError(e);
+    }
+    return;
+  }
+  $('send-view').hidden = false;
+  for (const id of ['file-input', 'folder-input']) {
+    const input = $(id);
+    input.addEventListener('change', () => startSending(input.files));
+    input.addEventListener('cancel', () =>
+      showError({ code: 'no_files', message: 'No file was picked. Choose one or more files to send.' }));
+  }
+  $('copy-link').addEventListener('click', async () => {
+    await navigator.clipboard.writeText($('share-link').value);
+    $('copy-link').textContent = 'Copied';
+  });
+  setState('ready');
+}
+
+main().catch((e) => showError({ code: 'load_failed', message: `PeerDrop could not start: ${e.message ?? e}` }));

@@ -1,0 +1,85 @@
+// Shared pieces of the browser tests: the served site (real signal.php under `php -S`) and
+// Debian's Chromium driven by playwright-core.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage', '--disable-features=WebRtcHideLocalIpsWithMdns',
+];
+
+export function sha256(buffer) {
+  return createHash('sha256').update(buffer).digest('hex');
+}
+
+export async function sha256File(path) {
+  return sha256(await readFile(path));
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** Starts scripts/serve-site on a free port; returns { url, stop }. */
+export async function startSite() {
+  const port = await freePort();
+  const dir = `target/e2e-${port}`;
+  const child = spawn('scripts/serve-site', [String(port)], {
+    env: { ...process.env, PEERDROP_SITE_DIR: `${dir}/site`, PEERDROP_DATA_DIR: `${dir}/data` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  const url = `http://127.0.0.1:${port}/`;
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    try {
+      const r = await fetch(url);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error(`site did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop() { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Picks files in the sender page and returns the share link it shows. */
+export async function offer(page, siteUrl, files) {
+  await page.goto(siteUrl);
+  await page.waitForSelector('body[data-state="ready"]');
+  await page.setInputFiles('#file-input', files);
+  await page.waitForFunction(() => document.getElementById('share-link').value.includes('#'));
+  return page.inputValue('#share-link');
+}
+
+/** Clicks every Save link in the receiver page and returns [{name, sha256, size}]. */
+export async function saveAll(page) {
+  const out = [];
+  const links = await page.$$('a.save');
+  for (const link of links) {
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const path = await download.path();
+    const data = await readFile(path);
+    out.push({ name: download.suggestedFilename(), sha256: sha256(data), size: data.length });
+  }
+  return out;
+}
