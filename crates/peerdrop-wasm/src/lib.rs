@@ -45,3 +45,6 @@ pub fn room_id_for_link(link: &str) -> Result<String, JsValue> {
         .map(|s| s.room_id())
         .map_err(|e| JsValue::from_str(&e.to_string()))
 }
+
+#[cfg(test)]
+mod browser_tests;

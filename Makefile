@@ -1,0 +1,37 @@
+# PeerDrop: `make demo` runs the example, `make test` runs every test. Both bootstrap first.
+SHELL := /bin/bash
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+PORT ?= 8080
+
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-e2e clean
+
+bootstrap:
+	@scripts/bootstrap
+
+# Release build of pkg/, optimized with wasm-opt 132.
+wasm: bootstrap
+	@scripts/build-wasm
+
+# Serves examples/plain and signal.php on http://127.0.0.1:$(PORT)/ until Ctrl-C.
+demo: wasm
+	@scripts/serve-site $(PORT)
+
+test: bootstrap test-rust test-wasm test-php test-e2e
+
+test-rust:
+	cargo test --workspace --exclude peerdrop
+
+# wasm-bindgen tests in Debian's headless Chromium.
+test-wasm:
+	wasm-pack test --headless --chrome crates/peerdrop-wasm
+
+test-php:
+	php-signaling/tests/run.sh
+
+# Two Chromium pages through the real signal.php, loading the optimized pkg/.
+test-e2e: wasm
+	node --test --test-concurrency=1 tests/e2e/
+
+clean:
+	cargo clean
+	rm -rf pkg node_modules

@@ -1,0 +1,96 @@
+//! wasm-bindgen tests that need a real browser: WebRTC objects, Blobs, the exported API.
+
+use crate::memory_sink::MemorySink;
+use crate::rtc;
+use futures::channel::oneshot;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use web_sys::RtcSdpType;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn code_of(err: &JsValue) -> String {
+    js_sys::Reflect::get(err, &"code".into()).unwrap().as_string().unwrap()
+}
+
+#[wasm_bindgen_test]
+fn room_id_export_matches_the_core_derivation() {
+    let secret = peerdrop_core::LinkSecret::from_bytes([9; 16]);
+    let link = format!("https://example.test/#{}", secret.to_fragment());
+    assert_eq!(crate::room_id_for_link(&link).unwrap(), secret.room_id());
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_a_typed_error_not_a_panic() {
+    let err = crate::receive("https://example.test/", JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(code_of(&err), "bad_link");
+    let err = crate::receive("https://example.test/#short", JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(code_of(&err), "bad_link");
+    let err = crate::send(js_sys::Array::new().into(), JsValue::UNDEFINED).err().unwrap();
+    assert_eq!(code_of(&err), "no_files");
+}
+
+#[wasm_bindgen_test]
+async fn memory_sink_orders_blocks_by_offset() {
+    let mut sink = MemorySink::new(1);
+    sink.write(0, 3, b"def");
+    sink.write(0, 0, b"abc");
+    let blob = sink.take_blob(0, "text/plain").unwrap();
+    assert_eq!(blob.type_(), "text/plain");
+    let text = JsFuture::from(blob.text()).await.unwrap();
+    assert_eq!(text.as_string().unwrap(), "abcdef");
+}
+
+/// Two peer connections in one page, negotiated with the runtime's own helpers.
+#[wasm_bindgen_test]
+async fn two_peer_connections_open_a_channel_and_report_max_message_size() {
+    let a = rtc::peer_connection(&JsValue::UNDEFINED).unwrap();
+    let b = rtc::peer_connection(&js_sys::Array::new().into()).unwrap();
+    let dc = rtc::open_channel(&a);
+    let (tx, rx) = oneshot::channel::<Vec<u8>>();
+    let tx = Rc::new(RefCell::new(Some(tx)));
+    let on_channel = Closure::<dyn FnMut(web_sys::RtcDataChannelEvent)>::new(move |e: web_sys::RtcDataChannelEvent| {
+        let remote = e.channel();
+        remote.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
+        let tx = tx.clone();
+        let hooks = crate::channel::attach(
+            &remote,
+            || {},
+            move |bytes| {
+                if let Some(tx) = tx.borrow_mut().take() {
+                    let _ = tx.send(bytes);
+                }
+            },
+            || {},
+            || {},
+        );
+        std::mem::forget(hooks);
+    });
+    b.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
+    let offer = rtc::make_offer(&a).await.unwrap();
+    let answer = rtc::make_answer(&b, &offer).await.unwrap();
+    rtc::set_remote(&a, RtcSdpType::Answer, &answer).await.unwrap();
+    let (open_tx, open_rx) = oneshot::channel::<()>();
+    let open_tx = RefCell::new(Some(open_tx));
+    let hooks = crate::channel::attach(
+        &dc,
+        move || {
+            if let Some(t) = open_tx.borrow_mut().take() {
+                let _ = t.send(());
+            }
+        },
+        |_| {},
+        || {},
+        || {},
+    );
+    open_rx.await.unwrap();
+    assert_eq!(rtc::max_message_size(&a), 262_144);
+    assert!(crate::channel::send(&dc, &[1, 2, 3]));
+    assert_eq!(rx.await.unwrap(), vec![1, 2, 3]);
+    drop(hooks);
+    a.close();
+    b.close();
+}
