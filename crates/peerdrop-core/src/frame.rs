@@ -67,6 +67,8 @@ pub enum FrameError {
     BadMagic,
     BadRole(u8),
     BadUtf8 { kind: &'static str },
+    /// A flag byte other than 0 or 1, or an absent digest that is not all zeros.
+    NonCanonical { kind: &'static str },
 }
 
 impl fmt::Display for FrameError {
@@ -79,6 +81,7 @@ impl fmt::Display for FrameError {
             FrameError::BadMagic => write!(f, "not a PeerDrop peer (bad magic)"),
             FrameError::BadRole(r) => write!(f, "unknown role {r}"),
             FrameError::BadUtf8 { kind } => write!(f, "{kind} frame text is not UTF-8"),
+            FrameError::NonCanonical { kind } => write!(f, "{kind} frame has an invalid flag"),
         }
     }
 }
@@ -206,7 +209,7 @@ impl<'a> Frame<'a> {
                 }
             }
             kind::MANIFEST => {
-                let last = r.u8()? != 0;
+                let last = r.flag()?;
                 Frame::Manifest { last, part: r.rest() }
             }
             kind::ACCEPT => Frame::Accept { have_bytes: r.u64()? },
@@ -221,8 +224,11 @@ impl<'a> Frame<'a> {
             kind::ACK => Frame::Ack { file: r.u32()?, index: r.u64()? },
             kind::FILE_DIGEST => {
                 let file = r.u32()?;
-                let known = r.u8()? != 0;
+                let known = r.flag()?;
                 let sha256: [u8; 32] = r.array()?;
+                if !known && sha256 != [0; 32] {
+                    return Err(FrameError::NonCanonical { kind: "FILE_DIGEST" });
+                }
                 Frame::FileDigest { file, sha256: known.then_some(sha256) }
             }
             kind::DONE => Frame::Done,
@@ -261,6 +267,14 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
+    fn flag(&mut self) -> Result<bool, FrameError> {
+        match self.u8()? {
+            0 => Ok(false),
+            1 => Ok(true),
+            _ => Err(FrameError::NonCanonical { kind: self.kind }),
+        }
+    }
+
     fn u16(&mut self) -> Result<u16, FrameError> {
         Ok(u16::from_be_bytes(self.array()?))
     }
@@ -288,5 +302,67 @@ impl<'a> Reader<'a> {
         } else {
             Err(FrameError::TrailingBytes { kind: self.kind })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn frame_strategy() -> impl Strategy<Value = (u8, u32, u64, u64, [u8; 32], Vec<u8>, String, bool)> {
+        (0u8..12, any::<u32>(), any::<u64>(), any::<u64>(), any::<[u8; 32]>(),
+         proptest::collection::vec(any::<u8>(), 0..64), ".{0,20}", any::<bool>())
+    }
+
+    fn build<'a>(k: u8, a: u32, b: u64, c: u64, h: [u8; 32], bytes: &'a [u8], text: &'a str, flag: bool) -> Frame<'a> {
+        match k {
+            0 => Frame::Hello {
+                version: (b % 256) as u8,
+                role: if flag { Role::Sender } else { Role::Receiver },
+                max_message_size: a,
+                block_size: c as u32,
+                transfer_id: h[..16].try_into().unwrap(),
+            },
+            1 => Frame::Manifest { last: flag, part: bytes },
+            2 => Frame::Accept { have_bytes: b },
+            3 => Frame::Want { file: a, first: b, count: c },
+            4 => Frame::Credit { limit: b },
+            5 => Frame::Block { file: a, index: b, len: c as u32, sha256: h },
+            6 => Frame::Data { payload: bytes },
+            7 => Frame::Ack { file: a, index: b },
+            8 => Frame::FileDigest { file: a, sha256: flag.then_some(h) },
+            9 => Frame::Done,
+            10 => Frame::Cancel { code: a as u16, reason: text },
+            _ => Frame::Error { code: a as u16, message: text },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn every_frame_round_trips((k, a, b, c, h, bytes, text, flag) in frame_strategy()) {
+            let frame = build(k, a, b, c, h, &bytes, &text, flag);
+            let encoded = frame.to_vec();
+            prop_assert_eq!(Frame::decode(&encoded), Ok(frame));
+        }
+
+        #[test]
+        fn arbitrary_bytes_decode_or_error_without_panicking(bytes in proptest::collection::vec(any::<u8>(), 0..128)) {
+            if let Ok(frame) = Frame::decode(&bytes) {
+                // Whatever decodes re-encodes to the same bytes: no two readings of one message.
+                prop_assert_eq!(frame.to_vec(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn truncation_and_trailing_bytes_are_errors() {
+        let bytes = Frame::Want { file: 1, first: 2, count: 3 }.to_vec();
+        assert_eq!(Frame::decode(&bytes[..bytes.len() - 1]), Err(FrameError::Truncated { kind: "WANT" }));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(Frame::decode(&long), Err(FrameError::TrailingBytes { kind: "WANT" }));
+        assert_eq!(Frame::decode(&[]), Err(FrameError::Empty));
+        assert_eq!(Frame::decode(&[0xEE]), Err(FrameError::UnknownType(0xEE)));
     }
 }

@@ -299,6 +299,8 @@ impl Receiver {
             let block = self.assembling.take().expect("checked above");
             self.on_block_complete(block)?;
         }
+        // The sender may now be close to its limit while earlier releases went unannounced.
+        self.grant_credit(false);
         Ok(())
     }
 
@@ -414,13 +416,25 @@ impl Receiver {
     }
 
     /// Raises the sender's allowance so that unreleased data never exceeds the window.
-    /// Grants go out in steps of a quarter window to keep `CREDIT` frames rare.
+    /// Grants go out in steps of a quarter window to keep `CREDIT` frames rare, and also
+    /// whenever the sender is down to less than half a window, so that a small release
+    /// (a 1-byte block) can never leave both sides waiting on each other.
     fn grant_credit(&mut self, force: bool) {
-        let limit = self.released + self.config.window;
-        if force || limit >= self.credit_sent + self.config.window / 4 {
+        let window = self.window();
+        let limit = self.released + window;
+        let sender_left = self.credit_sent.saturating_sub(self.data_received);
+        let step = limit >= self.credit_sent + window / 4;
+        let starving = limit > self.credit_sent && sender_left < window / 2;
+        if force || step || starving {
             self.credit_sent = limit;
             self.out.send(Frame::Credit { limit });
         }
+    }
+
+    /// The credit window: never smaller than a block, or a block could never complete.
+    fn window(&self) -> u64 {
+        let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
+        self.config.window.max(block)
     }
 
     /// The next message to send on the channel.

@@ -60,11 +60,17 @@ pub struct NetParams {
     pub flip_ppm: u64,
     /// Cut the connection once this many messages have crossed (either way).
     pub disconnect_after: Option<u64>,
+    /// Silently drop everything once this many messages have crossed (no close event).
+    pub blackhole_after: Option<u64>,
+    /// The receiver declines the offer instead of accepting it.
+    pub reject: bool,
+    /// The sender's user cancels once this many messages have crossed.
+    pub cancel_after: Option<u64>,
 }
 
 impl Default for NetParams {
     fn default() -> Self {
-        NetParams { latency_ms: 5, bytes_per_ms: 20_000, write_ms_per_mib: 2, flip_ppm: 0, disconnect_after: None }
+        NetParams { latency_ms: 5, bytes_per_ms: 20_000, write_ms_per_mib: 2, flip_ppm: 0, disconnect_after: None, blackhole_after: None, reject: false, cancel_after: None }
     }
 }
 
@@ -80,6 +86,8 @@ pub struct Outcome {
     pub have_map: HaveMap,
     /// Blocks the sender put on the wire, as (file, index), in order.
     pub blocks_sent: Vec<(u32, u64)>,
+    /// Blocks the sink stored, per file; every stored byte was checked against the source.
+    pub stored: Vec<peerdrop_core::ranges::RangeSet>,
     pub max_receiver_held: u64,
     pub max_sender_held: usize,
     pub flips: u64,
@@ -153,6 +161,7 @@ pub fn run(
         stored_sha256: vec![],
         have_map: receiver.have_map().clone(),
         blocks_sent: vec![],
+        stored: vec![Default::default(); manifest.files.len()],
         max_receiver_held: 0,
         max_sender_held: 0,
         flips: 0,
@@ -194,6 +203,14 @@ pub fn run(
             to_sender.push_back((back_free_at + params.latency_ms, msg));
         }
         while let Some(w) = receiver.poll_write() {
+            // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
+            assert!(
+                w.data == content(seed, w.file, w.offset, w.data.len()),
+                "receiver stored wrong bytes at file {} offset {}",
+                w.file,
+                w.offset
+            );
+            out.stored[w.file as usize].insert(w.offset / u64::from(receiver.block_size().unwrap()));
             let cost = (w.data.len() as u64 * params.write_ms_per_mib).div_ceil(1 << 20);
             disk_free_at = disk_free_at.max(now) + cost;
             if sink.keep {
@@ -212,7 +229,15 @@ pub fn run(
         }
         if accepted {
             accepted = false;
-            receiver.accept(now, resume.take());
+            if params.reject {
+                receiver.reject("not now, thanks");
+            } else {
+                receiver.accept(now, resume.take());
+            }
+            continue;
+        }
+        if params.cancel_after.is_some_and(|n| messages >= n) && !sender.is_closed() {
+            sender.cancel("the sender cancelled");
             continue;
         }
         out.max_receiver_held = out.max_receiver_held.max(receiver.held_bytes());
@@ -249,15 +274,20 @@ pub fn run(
                 break;
             }
         }
+        let blackholed = params.blackhole_after.is_some_and(|limit| messages >= limit);
         while to_receiver.front().is_some_and(|m| m.0 <= now) {
             let (_, msg) = to_receiver.pop_front().unwrap();
             messages += 1;
-            receiver.handle_frame(now, &msg);
+            if !blackholed {
+                receiver.handle_frame(now, &msg);
+            }
         }
         while to_sender.front().is_some_and(|m| m.0 <= now) {
             let (_, msg) = to_sender.pop_front().unwrap();
             messages += 1;
-            sender.handle_frame(now, &msg);
+            if !blackholed {
+                sender.handle_frame(now, &msg);
+            }
         }
         while pending_reads.front().is_some_and(|r| r.0 + 1 <= now) {
             let (_, req) = pending_reads.pop_front().unwrap();
