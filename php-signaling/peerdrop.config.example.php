@@ -1,0 +1,53 @@
+<?php
+// PeerDrop signaling configuration (example).
+//
+// Copy this file to "peerdrop.config.php" in the directory ABOVE your web root (the parent of
+// the folder that holds signal.php), or anywhere and point the env var PEERDROP_CONFIG at it.
+// Never put it inside the web root. Every key is optional; env vars override the file:
+// PEERDROP_DATA_DIR, PEERDROP_SECRET. Then run:  php signal.php check
+return array(
+    // Where the SQLite database, the generated secret and the poll-slot lock files live.
+    // Relative paths are relative to this file. Default: <parent of web root>/peerdrop-data
+    // 'data_dir' => 'peerdrop-data',
+
+    // HMAC key for peer tokens: 32+ random characters, e.g. from
+    //   php -r "echo bin2hex(random_bytes(32)), PHP_EOL;"
+    // Leave unset to have one generated into data_dir/secret.key (mode 0600) on first use.
+    // 'secret' => '',
+
+    // Web origins (scheme://host[:port], exact) allowed to call the endpoint cross-origin.
+    // Empty (default): same-origin only. Never a wildcard; credentials are never allowed.
+    // 'allowed_origins' => array('https://peerdrop.example.org'),
+
+    // Held-poll slots: how many polls may wait for messages at once (each holds one PHP
+    // worker for up to 25 s). Keep well below your host's entry-process limit (often 20).
+    // 0 disables held polls: clients then short-poll. Default 4.
+    // 'poll_slots' => 4,
+
+    // Longest hold for a poll in seconds (0..25). Default 25.
+    // 'max_wait' => 25,
+
+    // Room lifetimes in seconds: an unjoined room, and any room in total. Defaults 600 / 3600.
+    // 'ttl_unjoined' => 600,
+    // 'ttl_room' => 3600,
+
+    // Limits: undelivered messages per recipient, messages per room over its life, open rooms.
+    // 'max_queue' => 256,
+    // 'max_room_messages' => 1024,
+    // 'max_rooms' => 5000,
+
+    // Suggested delay (ms) before the next poll when a poll returned nothing and was not held.
+    // 'poll_interval_ms' => 1000,
+
+    // SQLite: 'wal' (default; falls back to 'truncate' by itself if WAL is refused) or
+    // 'truncate' (use on network filesystems such as NFS, where WAL is unsafe).
+    // 'journal_mode' => 'wal',
+    // 'busy_timeout_ms' => 1500,
+
+    // Expired rooms deleted per request (bounded cleanup). Default 50.
+    // 'cleanup_batch' => 50,
+
+    // Tests only: lets the env var PEERDROP_TEST_NOW set the clock. Never in production
+    // ("php signal.php check" fails while it is on).
+    // 'test_mode' => false,
+);

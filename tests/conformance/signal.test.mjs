@@ -1,0 +1,462 @@
+// PeerDrop signaling contract v1: conformance suite.
+//
+// Runs against any deployment of the endpoint (no npm dependencies; Node 20+):
+//   SIGNAL_URL=https://example.org/signal.php node --test --test-concurrency=1 tests/conformance/
+//
+// Optional environment:
+//   SIGNAL_URL_FUTURE      a second URL served from the SAME data dir whose clock runs past every TTL
+//                          (test_mode + PEERDROP_TEST_NOW=+N). Enables the expiry tests, which run last
+//                          because that server's cleanup deletes every room the other tests made.
+//   SIGNAL_POLL_SLOTS      the server's poll_slots; enables the "no free slot" test (needs more
+//                          server workers than slots + 1).
+//   SIGNAL_ALLOWED_ORIGIN  an origin in the server's allowed_origins; enables the CORS allow test.
+//   SIGNAL_DATA_DIR        the server's data dir; error bodies are also checked not to contain it.
+//
+// Every request goes through call(), which checks the common headers on every response and,
+// on every error, the error shape and that no filesystem path leaks.
+
+import { test as nodeTest } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+
+const URL_ = process.env.SIGNAL_URL || '';
+const NO_URL = 'SIGNAL_URL is not set: give the full URL of signal.php, or run php-signaling/tests/run.sh';
+
+/** node:test's test(), skipped (visibly) when no SIGNAL_URL is given, e.g. under a bare `node --test`. */
+function test(name, opts, fn) {
+  if (typeof opts === 'function') {
+    fn = opts;
+    opts = {};
+  }
+  return nodeTest(name, URL_ ? opts : { ...opts, skip: NO_URL }, fn);
+}
+const FUTURE = process.env.SIGNAL_URL_FUTURE || '';
+const SLOTS = process.env.SIGNAL_POLL_SLOTS ? Number(process.env.SIGNAL_POLL_SLOTS) : 0;
+const ALLOWED_ORIGIN = process.env.SIGNAL_ALLOWED_ORIGIN || '';
+const DATA_DIR = process.env.SIGNAL_DATA_DIR || '';
+
+const room = () => randomBytes(24).toString('base64url'); // 32 chars
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+const PATH_LIKE = [
+  /(?:\/[A-Za-z0-9_.-]+){2,}/, // two or more path segments
+  /[A-Za-z]:\\/, // windows drive
+  /\.php\b/i,
+  /\.sqlite\b/i,
+  /peerdrop-data/i,
+  /stack trace|#0 |Fatal error|Warning:|Notice:/i,
+];
+
+function checkCommonHeaders(res, where) {
+  const ct = res.headers.get('content-type') || '';
+  assert.match(ct, /^application\/json\b/, `${where}: Content-Type is JSON`);
+  assert.equal(res.headers.get('cache-control'), 'no-store', `${where}: Cache-Control`);
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer', `${where}: Referrer-Policy`);
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `${where}: X-Content-Type-Options`);
+  assert.equal(res.headers.get('access-control-allow-credentials'), null, `${where}: never credentials`);
+}
+
+function checkErrorBody(status, text, where) {
+  let body;
+  assert.doesNotThrow(() => { body = JSON.parse(text); }, `${where}: error body is JSON`);
+  assert.deepEqual(Object.keys(body), ['error'], `${where}: only "error" at the top level`);
+  assert.equal(typeof body.error.code, 'string');
+  assert.match(body.error.code, /^[a-z][a-z0-9_]*$/, `${where}: snake_case code`);
+  assert.equal(typeof body.error.message, 'string');
+  assert.ok(body.error.message.length > 10, `${where}: a real sentence`);
+  for (const re of PATH_LIKE) {
+    assert.doesNotMatch(text, re, `${where}: error body must not leak paths or internals (${status})`);
+  }
+  if (DATA_DIR) assert.ok(!text.includes(DATA_DIR), `${where}: data dir leaked`);
+  return body;
+}
+
+/** Low-level request. Returns { status, headers, text, json }. */
+async function raw(method, { body, headers = {}, url = URL_ } = {}) {
+  const res = await fetch(url, { method, body, headers, redirect: 'manual' });
+  const text = await res.text();
+  const where = `${method} ${headers['content-type'] || ''}`.trim();
+  checkCommonHeaders(res, where);
+  let json;
+  if (res.status >= 400) {
+    json = checkErrorBody(res.status, text, where);
+  } else if (text !== '') {
+    json = JSON.parse(text);
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** POST a JSON operation. */
+function call(obj, opts = {}) {
+  return raw('POST', { body: JSON.stringify(obj), headers: { 'content-type': 'application/json' }, ...opts });
+}
+
+function assertError(r, status, code) {
+  assert.equal(r.status, status, `expected ${status} ${code}, got ${r.status} ${r.text}`);
+  assert.equal(r.json.error.code, code, `expected code ${code}, got ${r.text}`);
+}
+
+async function createRoom(id = room(), opts) {
+  const r = await call({ v: 1, op: 'create', room: id }, opts);
+  assert.equal(r.status, 201, r.text);
+  return { id, token: r.json.token, res: r };
+}
+
+async function joinedRoom() {
+  const a = await createRoom();
+  const j = await call({ v: 1, op: 'join', room: a.id });
+  assert.equal(j.status, 200, j.text);
+  return { id: a.id, t0: a.token, t1: j.json.token };
+}
+
+const send = (token, seq, type, data, opts) => call({ v: 1, op: 'send', token, seq, type, data }, opts);
+const poll = (token, after = 0, wait = 0, opts) => call({ v: 1, op: 'poll', token, after, wait }, opts);
+
+// ---------------------------------------------------------------------------------------------
+
+test('GET returns health', async () => {
+  const r = await raw('GET');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.ok, true);
+  assert.equal(r.json.version, 1);
+  assert.equal(r.json.storage, 'sqlite');
+  assert.ok(Number.isInteger(r.json.schema) && r.json.schema >= 1);
+});
+
+test('wrong methods get 405 with Allow', async () => {
+  for (const m of ['PUT', 'DELETE', 'PATCH']) {
+    const r = await raw(m, { body: '{}', headers: { 'content-type': 'application/json' } });
+    assertError(r, 405, 'method_not_allowed');
+    const allow = (r.headers.get('allow') || '').split(',').map((s) => s.trim()).sort();
+    assert.deepEqual(allow, ['GET', 'OPTIONS', 'POST']);
+  }
+});
+
+test('POST without application/json gets 415', async () => {
+  const body = JSON.stringify({ v: 1, op: 'create', room: room() });
+  assertError(await raw('POST', { body, headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type');
+  assertError(await raw('POST', { body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type');
+  assertError(await raw('POST', { body: new TextEncoder().encode(body) }), 415, 'unsupported_media_type');
+  assertError(await raw('POST', { body, headers: { 'content-type': 'application/json; charset=latin1' } }), 415, 'unsupported_media_type');
+  const ok = await raw('POST', { body, headers: { 'content-type': 'application/json; charset=utf-8' } });
+  assert.equal(ok.status, 201, ok.text);
+});
+
+test('bodies over 64 KiB get 413', async () => {
+  const big = JSON.stringify({ v: 1, op: 'create', room: room(), pad: 'x'.repeat(70 * 1024) });
+  assertError(await raw('POST', { body: big, headers: { 'content-type': 'application/json' } }), 413, 'body_too_large');
+});
+
+test('malformed bodies get 400 with specific codes', async () => {
+  const post = (body) => raw('POST', { body, headers: { 'content-type': 'application/json' } });
+  assertError(await post(''), 400, 'empty_body');
+  assertError(await post('{"v":1,"op":'), 400, 'invalid_json');
+  assertError(await post('{"v":1} trailing'), 400, 'invalid_json');
+  assertError(await post('[1,2,3]'), 400, 'not_an_object');
+  assertError(await post('"create"'), 400, 'not_an_object');
+  assertError(await post('null'), 400, 'not_an_object');
+  assertError(await post('['.repeat(5000) + ']'.repeat(5000)), 400, 'json_too_deep');
+  assertError(await post(`{"v":1,"op":"create","room":"${room()}","x":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`), 400, 'json_too_deep');
+  const badUtf8 = Buffer.concat([Buffer.from('{"v":1,"op":"create","room":"'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('"}')]);
+  assertError(await post(badUtf8), 400, 'invalid_utf8');
+  assertError(await post('{"v":1,"op":"create","room":"\\ud800"}'), 400, 'invalid_utf8');
+});
+
+test('missing and wrongly typed fields get 400', async () => {
+  const r0 = room();
+  assertError(await call({ op: 'create', room: r0 }), 400, 'missing_field');
+  assertError(await call({ v: '1', op: 'create', room: r0 }), 400, 'invalid_field');
+  assertError(await call({ v: 2, op: 'create', room: r0 }), 400, 'unsupported_version');
+  assertError(await call({ v: 1, room: r0 }), 400, 'missing_field');
+  assertError(await call({ v: 1, op: 7 }), 400, 'invalid_field');
+  assertError(await call({ v: 1, op: 'destroy' }), 400, 'unknown_op');
+  assertError(await call({ v: 1, op: 'create' }), 400, 'missing_field');
+  assertError(await call({ v: 1, op: 'create', room: 12345 }), 400, 'invalid_field');
+  assertError(await call({ v: 1, op: 'create', room: 'short' }), 400, 'invalid_room');
+  assertError(await call({ v: 1, op: 'create', room: 'A'.repeat(65) }), 400, 'invalid_room');
+  assertError(await call({ v: 1, op: 'join', room: 'A'.repeat(21) + '/' }), 400, 'invalid_room');
+  const { t0 } = await joinedRoom();
+  assertError(await call({ v: 1, op: 'send', seq: 1, type: 'offer', data: '' }), 400, 'missing_field');
+  assertError(await send(t0, 0, 'offer', ''), 400, 'invalid_seq');
+  assertError(await send(t0, '1', 'offer', ''), 400, 'invalid_seq');
+  assertError(await send(t0, 1.5, 'offer', ''), 400, 'invalid_seq');
+  assertError(await send(t0, 1, 'offer', { sdp: 'x' }), 400, 'invalid_field');
+  assertError(await send(t0, 1, 'offer', null), 400, 'invalid_field');
+  assertError(await call({ v: 1, op: 'send', token: t0, seq: 1, type: 'offer' }), 400, 'missing_field');
+  assertError(await call({ v: 1, op: 'poll', token: t0 }), 400, 'missing_field');
+  assertError(await poll(t0, -1), 400, 'invalid_cursor');
+  assertError(await poll(t0, '0'), 400, 'invalid_cursor');
+  assertError(await poll(t0, 0, 26), 400, 'invalid_wait');
+  assertError(await poll(t0, 0, -1), 400, 'invalid_wait');
+  assertError(await poll(t0, 0, 0.5), 400, 'invalid_wait');
+  assertError(await call({ v: 1, op: 'leave' }), 400, 'missing_field');
+  assertError(await call({ v: 1, op: 'leave', token: 42 }), 400, 'invalid_field');
+});
+
+test('unknown message type gets 422, oversized data 413', async () => {
+  const { t0 } = await joinedRoom();
+  for (const type of ['hello', 'peer-joined', 'peer-left', 'OFFER', '']) {
+    assertError(await send(t0, 1, type, 'x'), 422, 'unknown_type');
+  }
+  assertError(await send(t0, 1, 'offer', 'x'.repeat(16 * 1024 + 1)), 413, 'message_too_large');
+  const ok = await send(t0, 1, 'sealed', 'x'.repeat(16 * 1024));
+  assert.equal(ok.status, 201, ok.text);
+});
+
+test('create, duplicate create, join, full, not found', async () => {
+  const id = room();
+  const c = await call({ v: 1, op: 'create', room: id });
+  assert.equal(c.status, 201, c.text);
+  assert.deepEqual(Object.keys(c.json).sort(), ['cursor', 'expires_in', 'peer', 'token']);
+  assert.equal(c.json.peer, 0);
+  assert.equal(c.json.cursor, 0);
+  assert.equal(typeof c.json.token, 'string');
+  assert.match(c.json.token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+  assert.ok(Number.isInteger(c.json.expires_in) && c.json.expires_in > 0);
+  assertError(await call({ v: 1, op: 'create', room: id }), 409, 'room_exists');
+  const j = await call({ v: 1, op: 'join', room: id });
+  assert.equal(j.status, 200, j.text);
+  assert.equal(j.json.peer, 1);
+  assert.equal(j.json.cursor, 0);
+  assert.ok(Number.isInteger(j.json.expires_in) && j.json.expires_in > 0);
+  assert.notEqual(j.json.token, c.json.token);
+  assertError(await call({ v: 1, op: 'join', room: id }), 409, 'room_full');
+  assertError(await call({ v: 1, op: 'create', room: id }), 409, 'room_exists');
+  assertError(await call({ v: 1, op: 'join', room: room() }), 404, 'room_not_found');
+});
+
+test('10 concurrent joins: exactly one wins', async () => {
+  const { id } = await createRoom();
+  let results = await Promise.all(Array.from({ length: 10 }, () => call({ v: 1, op: 'join', room: id })));
+  // 503 storage_busy is an allowed answer under contention; a retry must then see the room full.
+  for (let i = 0; i < results.length; i++) {
+    if (results[i].status === 503) {
+      await sleep(1000);
+      results[i] = await call({ v: 1, op: 'join', room: id });
+    }
+  }
+  const winners = results.filter((r) => r.status === 200);
+  assert.equal(winners.length, 1, results.map((r) => r.status).join(','));
+  assert.equal(winners[0].json.peer, 1);
+  for (const r of results.filter((x) => x.status !== 200)) assertError(r, 409, 'room_full');
+});
+
+test('send and poll: order, cursors, peer-joined, directions', async () => {
+  const { t0, t1 } = await joinedRoom();
+  const first = await poll(t0, 0);
+  assert.equal(first.status, 200, first.text);
+  assert.deepEqual(Object.keys(first.json).sort(), ['cursor', 'messages', 'poll_after_ms']);
+  assert.equal(first.json.messages.length, 1);
+  const pj = first.json.messages[0];
+  assert.deepEqual(Object.keys(pj).sort(), ['data', 'id', 'seq', 'type']);
+  assert.equal(pj.type, 'peer-joined');
+  assert.equal(pj.data, '');
+  assert.equal(first.json.cursor, pj.id);
+
+  const sent = [];
+  for (const [seq, type, data] of [[1, 'offer', 'v=0 offer'], [2, 'candidate', 'c1'], [3, 'candidate', 'c2'], [4, 'sealed', 'blob']]) {
+    const r = await send(t0, seq, type, data);
+    assert.equal(r.status, 201, r.text);
+    assert.deepEqual(Object.keys(r.json), ['id']);
+    assert.ok(Number.isInteger(r.json.id));
+    sent.push(r.json.id);
+  }
+  assert.deepEqual([...sent].sort((a, b) => a - b), sent, 'ids increase in send order');
+
+  const p1 = await poll(t1, 0);
+  assert.equal(p1.status, 200, p1.text);
+  assert.deepEqual(p1.json.messages.map((m) => m.id), sent);
+  assert.deepEqual(p1.json.messages.map((m) => m.seq), [1, 2, 3, 4]);
+  assert.deepEqual(p1.json.messages.map((m) => m.type), ['offer', 'candidate', 'candidate', 'sealed']);
+  assert.deepEqual(p1.json.messages.map((m) => m.data), ['v=0 offer', 'c1', 'c2', 'blob']);
+  assert.equal(p1.json.cursor, sent[3]);
+  assert.ok(Number.isInteger(p1.json.poll_after_ms) && p1.json.poll_after_ms >= 0);
+
+  const p2 = await poll(t1, sent[1]);
+  assert.deepEqual(p2.json.messages.map((m) => m.id), [sent[2], sent[3]]);
+  const p3 = await poll(t1, sent[3]);
+  assert.deepEqual(p3.json.messages, []);
+  assert.equal(p3.json.cursor, sent[3], 'an empty poll returns the given cursor');
+  assert.ok(p3.json.poll_after_ms > 0, 'an empty short poll suggests a delay');
+
+  // Peer 0 never sees its own messages; it sees peer 1's answer after its cursor.
+  const ans = await send(t1, 1, 'answer', 'v=0 answer');
+  const p4 = await poll(t0, first.json.cursor);
+  assert.deepEqual(p4.json.messages.map((m) => [m.id, m.type, m.seq]), [[ans.json.id, 'answer', 1]]);
+});
+
+test('send retry with the same seq is idempotent', async () => {
+  const { t0, t1 } = await joinedRoom();
+  const a = await send(t0, 5, 'offer', 'sdp');
+  assert.equal(a.status, 201);
+  const b = await send(t0, 5, 'offer', 'sdp');
+  assert.equal(b.status, 200, b.text);
+  assert.equal(b.json.id, a.json.id);
+  assertError(await send(t0, 5, 'offer', 'different'), 409, 'seq_conflict');
+  // Concurrent duplicates: one id.
+  const dup = await Promise.all([send(t0, 6, 'candidate', 'c'), send(t0, 6, 'candidate', 'c'), send(t0, 6, 'candidate', 'c')]);
+  assert.deepEqual(dup.map((r) => r.status).sort(), [200, 200, 201]);
+  assert.equal(new Set(dup.map((r) => r.json.id)).size, 1);
+  const p = await poll(t1, 0);
+  assert.deepEqual(p.json.messages.map((m) => m.seq), [5, 6], 'each message delivered once');
+  // Still recognised after the recipient acknowledged it.
+  await poll(t1, p.json.cursor);
+  const c = await send(t0, 5, 'offer', 'sdp');
+  assert.equal(c.status, 200);
+  assert.equal(c.json.id, a.json.id);
+  assert.deepEqual((await poll(t1, p.json.cursor)).json.messages, []);
+});
+
+test('a held poll returns early when a message arrives', async () => {
+  const { t0, t1 } = await joinedRoom();
+  const started = Date.now();
+  const held = poll(t1, 0, 10);
+  await sleep(700);
+  const s = await send(t0, 1, 'offer', 'late offer');
+  assert.equal(s.status, 201);
+  const r = await held;
+  const elapsed = Date.now() - started;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.messages.map((m) => m.data), ['late offer']);
+  assert.ok(elapsed >= 600, `held until the message arrived (${elapsed} ms)`);
+  assert.ok(elapsed < 3000, `returned soon after the message arrived (${elapsed} ms)`);
+});
+
+test('a held poll with nothing to deliver ends after about wait seconds', async () => {
+  const { t1 } = await joinedRoom();
+  const started = Date.now();
+  const r = await poll(t1, 0, 1);
+  const elapsed = Date.now() - started;
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.messages, []);
+  assert.equal(r.json.cursor, 0);
+  assert.ok(elapsed >= 900 && elapsed < 4000, `held ~1 s (${elapsed} ms)`);
+});
+
+test('without a free held-poll slot, poll answers at once with a hint', { skip: SLOTS > 0 ? false : 'SIGNAL_POLL_SLOTS not set' }, async () => {
+  const rooms = await Promise.all(Array.from({ length: SLOTS }, () => joinedRoom()));
+  // Staggered: `php -S` workers may accept several simultaneous connections and serve them in turn.
+  const holders = [];
+  for (const r of rooms) {
+    holders.push(poll(r.t1, 0, 4));
+    await sleep(200);
+  }
+  await sleep(300);
+  const extra = await joinedRoom();
+  const started = Date.now();
+  const r = await poll(extra.t1, 0, 4);
+  const elapsed = Date.now() - started;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.messages, []);
+  assert.ok(r.json.poll_after_ms > 0, 'poll-again hint');
+  assert.ok(elapsed < 1500, `not held (${elapsed} ms)`);
+  const done = await Promise.all(holders);
+  for (const d of done) assert.equal(d.status, 200);
+});
+
+test('tampered or foreign tokens get 401', async () => {
+  const { t0 } = await joinedRoom();
+  const [payload, mac] = t0.split('.');
+  const flip = (s, i) => s.slice(0, i) + (s[i] === 'A' ? 'B' : 'A') + s.slice(i + 1);
+  const variants = [
+    `${flip(payload, 3)}.${mac}`,
+    `${payload}.${flip(mac, 5)}`,
+    `${payload}.${mac.slice(0, -2)}`,
+    `${Buffer.from('1.1.' + 'a'.repeat(32) + '.1.9999999999').toString('base64url')}.${mac}`,
+    'not-a-token',
+    '',
+    `${payload}.${mac}.extra`,
+  ];
+  for (const t of variants) {
+    assertError(await poll(t, 0), 401, 'invalid_token');
+    assertError(await send(t, 1, 'offer', 'x'), 401, 'invalid_token');
+  }
+  assertError(await call({ v: 1, op: 'leave', token: `${payload}.${flip(mac, 0)}` }), 401, 'invalid_token');
+});
+
+test('leave notifies the other peer and ends the room', async () => {
+  const { id, t0, t1 } = await joinedRoom();
+  const l = await call({ v: 1, op: 'leave', token: t0 });
+  assert.equal(l.status, 200, l.text);
+  assert.deepEqual(l.json, { ok: true });
+  assert.deepEqual((await call({ v: 1, op: 'leave', token: t0 })).json, { ok: true }, 'idempotent');
+  const p = await poll(t1, 0);
+  assert.deepEqual(p.json.messages.map((m) => m.type), ['peer-left']);
+  assertError(await send(t1, 1, 'offer', 'x'), 410, 'peer_left');
+  assertError(await poll(t0, 0), 410, 'peer_left');
+  assert.equal((await call({ v: 1, op: 'leave', token: t1 })).status, 200);
+  assertError(await poll(t1, 0), 410, 'room_closed');
+  assertError(await call({ v: 1, op: 'join', room: id }), 404, 'room_not_found');
+  // The id is free again.
+  assert.equal((await call({ v: 1, op: 'create', room: id })).status, 201);
+});
+
+test('the per-room queue is capped with 429', async () => {
+  const { t0, t1 } = await joinedRoom();
+  let r;
+  let seq = 0;
+  const payload = 'c'.repeat(64);
+  do {
+    seq++;
+    r = await send(t0, seq, 'candidate', payload);
+  } while (r.status === 201 && seq < 3000);
+  assert.equal(r.status, 429, `queue never filled after ${seq} messages`);
+  assert.ok(['queue_full', 'room_message_limit'].includes(r.json.error.code), r.text);
+  if (r.json.error.code === 'queue_full') {
+    assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After on queue_full');
+    // Acknowledging frees the queue.
+    let cursor = 0;
+    for (;;) {
+      const p = await poll(t1, cursor);
+      if (p.json.messages.length === 0) break;
+      cursor = p.json.cursor;
+    }
+    await poll(t1, cursor);
+    assert.equal((await send(t0, seq, 'candidate', payload)).status, 201);
+  }
+});
+
+test('CORS: same-origin by default, never a wildcard', async () => {
+  const plain = await raw('OPTIONS');
+  assert.equal(plain.status, 200, plain.text);
+  assert.match(plain.headers.get('allow') || '', /POST/);
+  const foreign = await raw('OPTIONS', {
+    headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+  });
+  assertError(foreign, 403, 'origin_not_allowed');
+  assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  const post = await call({ v: 1, op: 'create', room: room() }, { headers: { 'content-type': 'application/json', origin: 'https://evil.example' } });
+  assert.notEqual(post.headers.get('access-control-allow-origin'), '*');
+  assert.equal(post.headers.get('access-control-allow-origin'), null);
+});
+
+test('CORS: an allowed origin is echoed exactly', { skip: ALLOWED_ORIGIN ? false : 'SIGNAL_ALLOWED_ORIGIN not set' }, async () => {
+  const pre = await raw('OPTIONS', { headers: { origin: ALLOWED_ORIGIN, 'access-control-request-method': 'POST' } });
+  assert.equal(pre.status, 200, pre.text);
+  assert.equal(pre.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+  assert.match(pre.headers.get('access-control-allow-methods') || '', /POST/);
+  assert.match((pre.headers.get('access-control-allow-headers') || '').toLowerCase(), /content-type/);
+  const post = await call({ v: 1, op: 'create', room: room() }, { headers: { 'content-type': 'application/json', origin: ALLOWED_ORIGIN } });
+  assert.equal(post.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+});
+
+// ---- expiry: must stay last (the future server's cleanup removes every room made above) ----
+
+test('expired rooms and tokens get 410', { skip: FUTURE ? false : 'SIGNAL_URL_FUTURE not set' }, async () => {
+  const unjoined = await createRoom();
+  const live = await joinedRoom();
+  await send(live.t0, 1, 'offer', 'x');
+  // Sequential on purpose: each request to the future server cleans up expired rooms after answering.
+  assertError(await call({ v: 1, op: 'join', room: unjoined.id }, { url: FUTURE }), 410, 'room_expired');
+  assertError(await poll(live.t1, 0, 0, { url: FUTURE }), 410, 'token_expired');
+  assertError(await send(live.t0, 2, 'offer', 'x', { url: FUTURE }), 410, 'token_expired');
+  assertError(await call({ v: 1, op: 'leave', token: live.t0 }, { url: FUTURE }), 410, 'token_expired');
+  // Cleanup works through expired rooms in bounded batches; eventually the room is gone.
+  let r;
+  for (let i = 0; i < 40; i++) {
+    r = await call({ v: 1, op: 'join', room: unjoined.id }, { url: FUTURE });
+    if (r.status === 404) break;
+    assertError(r, 410, 'room_expired');
+  }
+  assertError(r, 404, 'room_not_found');
+});
