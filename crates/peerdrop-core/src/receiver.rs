@@ -15,7 +15,7 @@ use crate::progress::{Progress, RateMeter};
 use crate::session::{
     block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
 };
-use sha2::{Digest, Sha256};
+use crate::digest::Hasher;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ struct Assembly {
     expected: [u8; 32],
     len: usize,
     data: Vec<u8>,
-    hasher: Sha256,
+    hasher: Hasher,
 }
 
 /// Per-file state while receiving.
@@ -44,7 +44,7 @@ struct FileState {
     size: u64,
     blocks: u64,
     /// Whole-file SHA-256 over verified blocks in order; `None` once out of order.
-    content: Option<(Sha256, u64)>,
+    content: Option<(Hasher, u64)>,
     /// The sender's `FILE_DIGEST`, once it arrived; `Some(None)` when the sender had none.
     peer_digest: Option<Option<[u8; 32]>>,
     /// Whether this connection asked for the last block (so a `FILE_DIGEST` will follow).
@@ -212,7 +212,7 @@ impl Receiver {
             .map(|f| FileState {
                 size: f.size,
                 blocks: block_count(f.size, bs),
-                content: Some((Sha256::new(), 0)),
+                content: Some((Hasher::new(), 0)),
                 peer_digest: None,
                 expects_digest: false,
                 complete: false,
@@ -276,7 +276,7 @@ impl Receiver {
             expected: sha256,
             len: len as usize,
             data: Vec::with_capacity(len as usize),
-            hasher: Sha256::new(),
+            hasher: Hasher::new(),
         });
         Ok(())
     }
@@ -306,7 +306,7 @@ impl Receiver {
 
     fn on_block_complete(&mut self, block: Assembly) -> Result<(), TransferError> {
         let Assembly { file, index, expected, len, data, hasher } = block;
-        if <[u8; 32]>::from(hasher.finalize()) != expected {
+        if hasher.finish() != expected {
             // The bytes are dropped, so their credit comes back.
             self.released += len as u64;
             let attempt = self.attempts.entry((file, index)).or_insert(0);
@@ -390,7 +390,7 @@ impl Receiver {
             return Ok(());
         }
         let ours: Option<[u8; 32]> = match &state.content {
-            Some((hasher, next)) if *next == state.blocks => Some(hasher.clone().finalize().into()),
+            Some((hasher, next)) if *next == state.blocks => Some(hasher.clone().finish()),
             _ => None,
         };
         if let (Some(ours), Some(Some(theirs))) = (ours, state.peer_digest) {

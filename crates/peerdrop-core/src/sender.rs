@@ -14,7 +14,7 @@ use crate::ranges::RangeSet;
 use crate::session::{
     block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
 };
-use sha2::{Digest, Sha256};
+use crate::digest::Hasher;
 use std::collections::VecDeque;
 
 /// Most outstanding `WANT` ranges a receiver may queue (bounds the sender's memory).
@@ -43,7 +43,7 @@ struct OutBlock {
 /// Whole-file SHA-256 computed while blocks are read in order.
 #[derive(Debug, Clone)]
 struct InOrderHash {
-    hasher: Sha256,
+    hasher: Hasher,
     next_index: u64,
     broken: bool,
 }
@@ -79,7 +79,7 @@ impl Sender {
         let n = manifest.files.len();
         let mut out = Outbox::default();
         out.frames.push_back(hello(&config, Role::Sender, transfer_id));
-        let fresh = InOrderHash { hasher: Sha256::new(), next_index: 0, broken: false };
+        let fresh = InOrderHash { hasher: Hasher::new(), next_index: 0, broken: false };
         Sender {
             config,
             manifest,
@@ -252,7 +252,7 @@ impl Sender {
             ));
             return;
         }
-        let sha256: [u8; 32] = Sha256::digest(&data).into();
+        let sha256: [u8; 32] = Hasher::digest(&data);
         let content = &mut self.content[file as usize];
         if !content.broken {
             if index == content.next_index {
@@ -328,7 +328,7 @@ impl Sender {
         }
         let content = &self.content[file as usize];
         let sha256 = (!content.broken && content.next_index == index + 1)
-            .then(|| content.hasher.clone().finalize().into());
+            .then(|| content.hasher.clone().finish());
         self.out.send(Frame::FileDigest { file, sha256 });
     }
 
