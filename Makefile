@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-e2e clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-e2e bench-core fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -31,6 +31,18 @@ test-php:
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm
 	node --test --test-concurrency=1 tests/e2e/
+
+# Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
+bench-core:
+	cargo bench -q -p peerdrop-core --bench engine
+	cargo bench -q -p peerdrop-core --bench engine --features bench-unhashed
+
+# Coverage-guided fuzzing of every decoder and of a receiver fed a hostile sender (nightly).
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz --version 0.13.2
+	cd crates/peerdrop-core && for t in decode receiver; do \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 || exit 1; done
 
 clean:
 	cargo clean
