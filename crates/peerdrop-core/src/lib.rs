@@ -19,8 +19,11 @@ pub mod path;
 pub mod progress;
 pub mod ranges;
 pub mod receiver;
+pub mod seal;
 pub mod sender;
 mod session;
+pub mod short_code;
+mod wordlist;
 
 pub use config::Config;
 pub use error::{ErrorCode, Origin, TransferError};
