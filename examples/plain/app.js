@@ -9,6 +9,7 @@ const STATUS_TEXT = {
   waiting: 'Waiting for the other browser to open the link…',
   connecting: 'Connecting to the other browser…',
   connected: 'Connected directly.',
+  accepted: 'Receiving…',
   transferring: 'Transferring…',
   complete: 'Done: every file arrived and was verified.',
 };
@@ -87,16 +88,30 @@ function onEvent(event) {
   switch (event.type) {
     case 'status':
       $('status').textContent = STATUS_TEXT[event.phase] ?? event.phase;
+      if (event.phase === 'connected' && event.path) {
+        $('status').textContent += event.path === 'relay' ? ' (through a relay server)' : ' (peer to peer)';
+      }
       setState(event.phase);
       break;
     case 'offer':
-      showFiles(event.files);
+      showOffer(event);
+      break;
+    case 'accepted':
+      $('offer-actions').hidden = true;
+      $('offer-text').textContent = event.sink === 'pick'
+        ? 'Saving into the place you picked.'
+        : 'Receiving into this browser; save each file when it is verified.';
+      break;
+    case 'pickCancelled':
+      $('status').textContent = 'No place was picked. Choose again, or receive into the browser.';
       break;
     case 'progress':
       showProgress(event);
       break;
     case 'stalled':
-      $('status').textContent = `No progress for ${Math.round(event.idleMs / 1000)} s. Still trying…`;
+      $('status').textContent = `No progress for ${Math.round(event.idleMs / 1000)} s: ` +
+        (event.message ?? 'still trying') + '.';
+      document.body.dataset.stalled = event.diagnosis ?? 'unknown';
       break;
     case 'blockRejected':
       document.body.dataset.rejectedBlocks = String(Number(document.body.dataset.rejectedBlocks ?? 0) + 1);
@@ -114,8 +129,23 @@ function onEvent(event) {
   }
 }
 
+function showOffer(event) {
+  showFiles(event.files);
+  const count = event.files.length;
+  $('offer-text').textContent =
+    `The sender offers ${count} file${count === 1 ? '' : 's'} (${formatBytes(event.totalBytes)}).`;
+  $('accept-pick').hidden = !event.canPick;
+  $('offer-actions').hidden = false;
+  setState('offered');
+}
+
 function offerDownload(event) {
   const li = $(`file-${event.index}`);
+  if (event.saved) {
+    li.querySelector('.meta').textContent = `${formatBytes(event.size)} · verified and saved`;
+    li.querySelector('progress').value = li.querySelector('progress').max;
+    return;
+  }
   const url = URL.createObjectURL(event.blob);
   const a = document.createElement('a');
   a.href = url;
@@ -149,17 +179,25 @@ function startSending(picked) {
   $('folder-input').disabled = true;
 }
 
+async function showDiagnosis() {
+  $('diagnosis').textContent = handle ? JSON.stringify(await handle.diagnose(), null, 2) : 'Not connected yet.';
+}
+
 async function main() {
   await init();
   const fragment = location.hash.slice(1);
   $('cancel').addEventListener('click', () => handle?.cancel());
+  $('accept').addEventListener('click', () => handle?.accept());
+  $('accept-pick').addEventListener('click', () => handle?.accept({ pick: true }));
+  $('diagnose').addEventListener('click', showDiagnosis);
+  $('diagnostics').addEventListener('toggle', () => { if ($('diagnostics').open) showDiagnosis(); });
   if (fragment) {
     const link = location.href;
     // The secret stays out of the address bar, history and screenshots once read.
     history.replaceState(null, '', location.pathname);
     $('receive-view').hidden = false;
     try {
-      handle = receive(link, { signalUrl: SIGNAL_URL, onEvent });
+      handle = receive(link, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false });
     } catch (e) {
       showError(e);
     }

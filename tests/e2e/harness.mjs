@@ -71,6 +71,13 @@ export async function offer(page, siteUrl, files) {
   return page.inputValue('#share-link');
 }
 
+/** Opens a share link in the receiver page and accepts the offer into the browser. */
+export async function openAndAccept(page, link) {
+  await page.goto(link);
+  await page.waitForSelector('#accept:visible', { timeout: 20000 });
+  await page.click('#accept');
+}
+
 /** Clicks every Save link in the receiver page and returns [{name, sha256, size}]. */
 export async function saveAll(page) {
   const out = [];

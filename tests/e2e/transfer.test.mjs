@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startSite, launchBrowser, offer, saveAll, sha256 } from './harness.mjs';
+import { startSite, launchBrowser, offer, openAndAccept, saveAll, sha256 } from './harness.mjs';
 
 let site;
 let browser;
@@ -46,7 +46,7 @@ test('0 B, 1 B, 1 MiB + 3 B and 20 MiB arrive with the sender\'s SHA-256', { tim
   assert.equal(url.search, '', 'the share link has no query string');
   assert.ok(url.hash.length >= 23, 'the secret is in the fragment');
 
-  await receiver.goto(link);
+  await openAndAccept(receiver, link);
   // The fragment is cleared from the address bar once read.
   await receiver.waitForFunction(() => location.hash === '');
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 90000 });
@@ -94,7 +94,7 @@ test('a byte flipped in transit is caught: the block is refetched and the file s
   const { senderCtx, receiverCtx, sender, receiver } = await pages();
   await senderCtx.addInitScript(corruptingSender(false));
   const link = await offer(sender, site.url, [{ name: 'once.bin', mimeType: 'application/octet-stream', buffer: data }]);
-  await receiver.goto(link);
+  await openAndAccept(receiver, link);
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 45000 });
   assert.equal(await receiver.getAttribute('body', 'data-rejected-blocks'), '1');
   const saved = await saveAll(receiver);
@@ -108,7 +108,7 @@ test('a block damaged on every try makes the receiver reject the file', { timeou
   const { senderCtx, receiverCtx, sender, receiver } = await pages();
   await senderCtx.addInitScript(corruptingSender(true));
   const link = await offer(sender, site.url, [{ name: 'bad.bin', mimeType: 'application/octet-stream', buffer: data }]);
-  await receiver.goto(link);
+  await openAndAccept(receiver, link);
   await receiver.waitForSelector('body[data-state="error"]', { timeout: 45000 });
   assert.equal(await receiver.getAttribute('#error', 'data-code'), 'integrity_failed');
   assert.match(await receiver.textContent('#error'), /arrived damaged/);

@@ -4,7 +4,7 @@ use peerdrop_core::TransferError;
 use wasm_bindgen::JsValue;
 
 /// A failure outside the transfer protocol (signaling, connection, browser APIs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum RuntimeError {
     /// The signaling endpoint could not be reached at all.
     SignalingUnreachable(String),
@@ -24,6 +24,12 @@ pub enum RuntimeError {
     NoFiles,
     /// A browser API failed unexpectedly.
     Browser(String),
+    /// The offer does not fit in the storage the browser grants this site.
+    InsufficientStorage { needed: u64, available: Option<f64> },
+    /// Received bytes could not be stored.
+    Storage(String),
+    /// The offer is larger than the in-memory cap and no disk-backed sink exists here.
+    TooLargeForMemory { needed: u64, cap: u64 },
     /// The transfer protocol ended early.
     Transfer(TransferError),
 }
@@ -40,6 +46,9 @@ impl RuntimeError {
             RuntimeError::IceFailed => "ice_failed",
             RuntimeError::NoFiles => "no_files",
             RuntimeError::Browser(_) => "browser_error",
+            RuntimeError::InsufficientStorage { .. } => "insufficient_storage",
+            RuntimeError::Storage(_) => "sink_failed",
+            RuntimeError::TooLargeForMemory { .. } => "too_large_for_memory",
             RuntimeError::Transfer(e) => e.code.name(),
         }
     }
@@ -65,6 +74,21 @@ impl RuntimeError {
             RuntimeError::IceFailed => "No direct connection could be made between the two browsers. A firewall may block it; configuring a TURN server helps.".into(),
             RuntimeError::NoFiles => "No file was picked.".into(),
             RuntimeError::Browser(what) => format!("The browser refused an operation: {what}"),
+            RuntimeError::InsufficientStorage { needed, available } => match available {
+                Some(a) => format!(
+                    "Not enough storage: the files need {}, and this browser lets the site store {} more. Free some disk space, or save to a folder you pick.",
+                    crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*a)
+                ),
+                None => format!(
+                    "Not enough storage for {}. Free some disk space, or save to a folder you pick.",
+                    crate::events::human_bytes(*needed as f64)
+                ),
+            },
+            RuntimeError::Storage(why) => format!("Saving failed: {why}."),
+            RuntimeError::TooLargeForMemory { needed, cap } => format!(
+                "The files total {}, more than the {} this browser can hold in memory. Open the link in a browser that can save to disk (Chrome, Edge, Firefox or Safari).",
+                crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*cap as f64)
+            ),
             RuntimeError::Transfer(e) => e.to_string(),
         }
     }

@@ -64,6 +64,18 @@ pub fn manifest_to_js(m: &Manifest) -> JsValue {
     files.into()
 }
 
+/// "1.5 GiB": sizes in messages people read.
+pub fn human_bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n;
+    let mut i = 0;
+    while v >= 1024.0 && i < UNITS.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[i]) }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

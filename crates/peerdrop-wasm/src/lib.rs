@@ -6,6 +6,8 @@
 
 mod channel;
 mod clock;
+mod connection;
+mod diagnose;
 mod error;
 mod events;
 mod memory_sink;
@@ -14,6 +16,7 @@ mod receive;
 mod rtc;
 mod send;
 mod signaling;
+mod sink;
 
 pub use receive::ReceiveHandle;
 pub use send::SendHandle;

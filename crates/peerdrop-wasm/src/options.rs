@@ -18,6 +18,8 @@ pub struct Options {
     pub memory_cap: u64,
     /// Receiver: accept offers without waiting for `accept()`.
     pub auto_accept: bool,
+    /// Receiver: where bytes go (`"opfs"` or `"memory"`); `None` picks the best available.
+    pub sink: Option<crate::sink::SinkKind>,
 }
 
 impl Options {
@@ -36,6 +38,11 @@ impl Options {
             share_base: get("shareBase").as_string(),
             memory_cap: get("memoryCap").as_f64().map_or(DEFAULT_MEMORY_CAP, |v| v.max(0.0) as u64),
             auto_accept: get("autoAccept").as_bool().unwrap_or(true),
+            sink: match get("sink").as_string().as_deref() {
+                Some("opfs") => Some(crate::sink::SinkKind::Opfs),
+                Some("memory") => Some(crate::sink::SinkKind::Memory),
+                _ => None,
+            },
         }
     }
 }

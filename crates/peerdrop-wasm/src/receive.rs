@@ -1,22 +1,25 @@
 //! The receiving page: joins the room named by the link, answers the sender's offer, and
-//! drives a core `Receiver`, storing verified blocks and handing finished files out.
+//! drives a core `Receiver`, storing verified blocks in the chosen sink and handing finished
+//! files out in order.
 
-use crate::channel::{self, ChannelHooks};
+use crate::channel;
 use crate::clock::now_ms;
+use crate::connection::Connection;
 use crate::error::RuntimeError;
 use crate::events::{hex, manifest_to_js, object, Emitter};
 use crate::memory_sink::MemorySink;
 use crate::options::Options;
 use crate::rtc;
-use crate::signaling::{sleep, SignalClient};
-use peerdrop_core::{Config, ErrorCode, Event, LinkSecret, Receiver, TransferError};
+use crate::signaling::{sleep, SharedLog, SignalClient};
+use crate::sink::{self, Finished, Sink, SinkKind};
+use peerdrop_core::{Config, ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::spawn_local;
-use web_sys::{RtcDataChannel, RtcPeerConnection};
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::RtcDataChannel;
 
 /// How long the receiver waits for the sender's offer after joining.
 const OFFER_WAIT_MS: u64 = 30_000;
@@ -24,18 +27,17 @@ const OFFER_WAIT_MS: u64 = 30_000;
 struct State {
     transfer_id: [u8; 16],
     config: Config,
-    memory_cap: u64,
-    auto_accept: bool,
+    options: Options,
     emitter: Emitter,
+    log: SharedLog,
     engine: Option<Receiver>,
-    sink: MemorySink,
-    pc: Option<RtcPeerConnection>,
-    dc: Option<RtcDataChannel>,
-    hooks: Option<ChannelHooks>,
-    ice_hook: Option<Closure<dyn FnMut()>>,
-    channel_hook: Option<Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>>,
-    ticker: Option<gloo_timers::callback::Interval>,
+    sink: Option<Sink>,
+    conn: Option<Connection>,
     client: Option<SignalClient>,
+    /// Engine events waiting to be handled in order (some need awaiting).
+    queue: VecDeque<Event>,
+    dispatching: bool,
+    accepting: bool,
     finished: bool,
 }
 
@@ -49,9 +51,27 @@ pub struct ReceiveHandle {
 
 #[wasm_bindgen]
 impl ReceiveHandle {
-    /// Accepts the offered files (needed only with `autoAccept: false`).
-    pub fn accept(&self) {
-        accept(&self.shared);
+    /// Accepts the offered files into the configured sink (`options.sink`, default `"auto"`:
+    /// the origin-private file system where it exists, else memory). With `{ pick: true }` it
+    /// first asks where to save (File System Access): call it from a click.
+    pub fn accept(&self, choice: JsValue) {
+        let pick = js_sys::Reflect::get(&choice, &"pick".into()).ok().and_then(|v| v.as_bool()) == Some(true);
+        let target = if pick {
+            let manifest = self.shared.borrow().engine.as_ref().and_then(|e| e.manifest().cloned());
+            match manifest {
+                Some(m) if sink::fs_access_supported() => Some(Sink::pick(&m)),
+                Some(_) => {
+                    let emitter = self.shared.borrow().emitter.clone();
+                    emitter.error(&RuntimeError::Storage("this browser cannot save to a picked folder".into()));
+                    return;
+                }
+                None => return,
+            }
+        } else {
+            None
+        };
+        let shared = self.shared.clone();
+        spawn_local(async move { accept(&shared, target).await });
     }
 
     /// Stops the transfer; the sender is told it was cancelled.
@@ -69,11 +89,20 @@ impl ReceiveHandle {
         if running {
             pump(&self.shared);
         } else {
-            fail(&self.shared, RuntimeError::Transfer(TransferError::local(
-                ErrorCode::Cancelled,
-                "the transfer was cancelled",
-            )));
+            fail(&self.shared, RuntimeError::Transfer(TransferError::local(ErrorCode::Cancelled, "the transfer was cancelled")));
         }
+    }
+
+    /// A summary of the connection and signaling for support (no file names, no secret).
+    pub fn diagnose(&self) -> js_sys::Promise {
+        let shared = self.shared.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (pc, dc, log) = {
+                let s = shared.borrow();
+                (s.conn.as_ref().map(|c| c.pc.clone()), s.conn.as_ref().and_then(|c| c.dc.clone()), s.log.clone())
+            };
+            Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
+        })
     }
 }
 
@@ -84,40 +113,41 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
     if fragment.is_empty() {
         return Err(RuntimeError::BadLink("it has no code after '#'".into()).to_js());
     }
-    let secret = LinkSecret::from_fragment(fragment)
-        .map_err(|e| RuntimeError::BadLink(e.to_string()).to_js())?;
+    let secret = LinkSecret::from_fragment(fragment).map_err(|e| RuntimeError::BadLink(e.to_string()).to_js())?;
     let shared = Rc::new(RefCell::new(State {
         transfer_id: secret.transfer_id(),
         config: Config::default(),
-        memory_cap: options.memory_cap,
-        auto_accept: options.auto_accept,
         emitter: Emitter::new(options.on_event.clone()),
+        options,
+        log: SharedLog::default(),
         engine: None,
-        sink: MemorySink::default(),
-        pc: None,
-        dc: None,
-        hooks: None,
-        ice_hook: None,
-        channel_hook: None,
-        ticker: None,
+        sink: None,
+        conn: None,
         client: None,
+        queue: VecDeque::new(),
+        dispatching: false,
+        accepting: false,
         finished: false,
     }));
     let task = shared.clone();
     let room = secret.room_id();
+    let keep = hex(&secret.transfer_id());
     spawn_local(async move {
-        if let Err(e) = negotiate(&task, &options, &room).await {
+        if sink::opfs_supported() {
+            let _ = JsFuture::from(sink::prune_staging(&keep)).await;
+        }
+        if let Err(e) = negotiate(&task, &room).await {
             fail(&task, e);
         }
     });
     Ok(ReceiveHandle { shared })
 }
 
-async fn join(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
+async fn join(url: &str, room: &str, log: &SharedLog) -> Result<SignalClient, RuntimeError> {
     // The sender creates the room as it shows the link; a very fast click may beat it.
     let mut tries = 0;
     loop {
-        match SignalClient::join(url, room).await {
+        match SignalClient::join(url, room, log.clone()).await {
             Err(RuntimeError::LinkExpired) if tries < 3 => tries += 1,
             other => return other,
         }
@@ -125,10 +155,13 @@ async fn join(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
     }
 }
 
-async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(), RuntimeError> {
-    let emitter = shared.borrow().emitter.clone();
+async fn negotiate(shared: &Shared, room: &str) -> Result<(), RuntimeError> {
+    let (emitter, url, ice, log) = {
+        let s = shared.borrow();
+        (s.emitter.clone(), s.options.signal_url.clone(), s.options.ice_servers.clone(), s.log.clone())
+    };
     emitter.status("signaling");
-    let mut client = join(&options.signal_url, room).await?;
+    let mut client = join(&url, room, &log).await?;
     emitter.status("connecting");
     let deadline = now_ms() + OFFER_WAIT_MS;
     let offer = loop {
@@ -144,49 +177,32 @@ async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(),
             break m.data;
         }
     };
-    let pc = rtc::peer_connection(&options.ice_servers)?;
+    let pc = rtc::peer_connection(&ice)?;
     let weak = Rc::downgrade(shared);
     let ice_hook = rtc::on_ice_failed(&pc, move || {
         if let Some(shared) = weak.upgrade() {
             fail(&shared, RuntimeError::IceFailed);
         }
     });
+    let mut conn = Connection::new(pc.clone(), ice_hook);
     let weak = Rc::downgrade(shared);
-    let channel_hook = Closure::<dyn FnMut(web_sys::RtcDataChannelEvent)>::new(
-        move |e: web_sys::RtcDataChannelEvent| {
-            if let Some(shared) = weak.upgrade() {
-                let dc = e.channel();
-                dc.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
-                let hooks = hooks(&shared, &dc);
-                let open = dc.ready_state() == web_sys::RtcDataChannelState::Open;
-                {
-                    let mut s = shared.borrow_mut();
-                    s.hooks = Some(hooks);
-                    s.dc = Some(dc);
-                }
-                if open {
-                    on_open(&shared);
-                }
-            }
-        },
-    );
-    pc.set_ondatachannel(Some(channel_hook.as_ref().unchecked_ref()));
-    {
-        let mut s = shared.borrow_mut();
-        s.pc = Some(pc.clone());
-        s.ice_hook = Some(ice_hook);
-        s.channel_hook = Some(channel_hook);
-    }
+    conn.set_channel_hook(Closure::new(move |e: web_sys::RtcDataChannelEvent| {
+        if let Some(shared) = weak.upgrade() {
+            on_channel(&shared, e.channel());
+        }
+    }));
+    shared.borrow_mut().conn = Some(conn);
     let answer = rtc::make_answer(&pc, &offer).await?;
     client.send("answer", &answer).await?;
     shared.borrow_mut().client = Some(client);
     Ok(())
 }
 
-fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
+fn on_channel(shared: &Shared, dc: RtcDataChannel) {
+    dc.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
     let (a, b, c, d) = (shared.clone(), shared.clone(), shared.clone(), shared.clone());
-    channel::attach(
-        dc,
+    let hooks = channel::attach(
+        &dc,
         move || on_open(&a),
         move |bytes| {
             if let Some(engine) = b.borrow_mut().engine.as_mut() {
@@ -195,119 +211,244 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
             pump(&b);
         },
         move || pump(&c),
-        move || {
-            let running = {
-                let mut s = d.borrow_mut();
-                match s.engine.as_mut() {
-                    Some(e) if !e.is_closed() => {
-                        e.handle_connection_lost();
-                        true
-                    }
-                    _ => false,
-                }
-            };
-            if running {
-                pump(&d);
-            } else if d.borrow().engine.is_none() {
-                fail(&d, RuntimeError::Transfer(TransferError::local(
-                    ErrorCode::ConnectionLost,
-                    "the connection closed before the transfer started",
-                )));
+        move || on_close(&d),
+    );
+    let open = dc.ready_state() == web_sys::RtcDataChannelState::Open;
+    if let Some(conn) = shared.borrow_mut().conn.as_mut() {
+        conn.set_channel(dc, hooks);
+    }
+    if open {
+        on_open(shared);
+    }
+}
+
+fn on_close(shared: &Shared) {
+    let running = {
+        let mut s = shared.borrow_mut();
+        match s.engine.as_mut() {
+            Some(e) if !e.is_closed() => {
+                e.handle_connection_lost();
+                true
             }
-        },
-    )
+            _ => false,
+        }
+    };
+    if running {
+        pump(shared);
+    } else if shared.borrow().engine.is_none() {
+        fail(shared, RuntimeError::Transfer(TransferError::local(
+            ErrorCode::ConnectionLost,
+            "the connection closed before the transfer started",
+        )));
+    }
 }
 
 fn on_open(shared: &Shared) {
-    {
+    let pc = {
         let mut s = shared.borrow_mut();
         if s.engine.is_some() {
             return;
         }
-        let Some(pc) = s.pc.clone() else { return };
+        let Some(pc) = s.conn.as_ref().map(|c| c.pc.clone()) else { return };
         let mut config = s.config.clone();
         config.max_message_size = rtc::max_message_size(&pc);
-        s.emitter.status("connected");
         s.engine = Some(Receiver::new(config, s.transfer_id, now_ms()));
         let weak = Rc::downgrade(shared);
-        s.ticker = Some(gloo_timers::callback::Interval::new(100, move || {
-            if let Some(shared) = weak.upgrade() {
-                if let Some(e) = shared.borrow_mut().engine.as_mut() {
-                    e.handle_timeout(now_ms());
+        if let Some(conn) = s.conn.as_mut() {
+            conn.start_ticker(move || {
+                if let Some(shared) = weak.upgrade() {
+                    if let Some(e) = shared.borrow_mut().engine.as_mut() {
+                        e.handle_timeout(now_ms());
+                    }
+                    pump(&shared);
                 }
-                pump(&shared);
+            });
+        }
+        pc
+    };
+    let emitter = shared.borrow().emitter.clone();
+    spawn_local(async move {
+        let path = crate::diagnose::path_type(&pc).await;
+        emitter.emit(object(&[
+            ("type", "status".into()),
+            ("phase", "connected".into()),
+            ("path", path.map_or(JsValue::NULL, JsValue::from)),
+        ]));
+    });
+    pump(shared);
+}
+
+/// Opens the sink and accepts the offer. `picked` is the pending result of a save dialog.
+async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
+    let (manifest, name, memory_cap, prefer, emitter) = {
+        let mut s = shared.borrow_mut();
+        if s.accepting || s.sink.is_some() || s.finished {
+            return;
+        }
+        let Some(m) = s.engine.as_ref().and_then(|e| e.manifest().cloned()) else {
+            // Accepted before the offer arrived: accept it as soon as it does.
+            s.options.auto_accept = true;
+            return;
+        };
+        s.accepting = true;
+        (m, hex(&s.transfer_id), s.options.memory_cap, s.options.sink, s.emitter.clone())
+    };
+    let opened = open_sink(&manifest, &name, memory_cap, prefer, picked).await;
+    shared.borrow_mut().accepting = false;
+    let (sink, resume) = match opened {
+        Ok(Some(pair)) => pair,
+        Ok(None) => {
+            // The person closed the save dialog: the offer stays open for another choice.
+            emitter.emit(object(&[("type", "pickCancelled".into())]));
+            return;
+        }
+        Err(e) => {
+            if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+                engine.reject(&e.message());
             }
-        }));
-    }
-    pump(shared);
-}
-
-fn accept(shared: &Shared) {
+            pump(shared);
+            fail(shared, e);
+            return;
+        }
+    };
+    emitter.emit(object(&[("type", "accepted".into()), ("sink", sink.kind().name().into())]));
     {
         let mut s = shared.borrow_mut();
-        let State { engine, sink, .. } = &mut *s;
-        let Some(engine) = engine.as_mut() else { return };
-        let Some(count) = engine.manifest().map(|m| m.files.len()) else { return };
-        *sink = MemorySink::new(count);
-        engine.accept(now_ms(), None);
+        s.sink = Some(sink);
+        if let Some(engine) = s.engine.as_mut() {
+            engine.accept(now_ms(), resume);
+        }
     }
+    emitter.status("transferring");
     pump(shared);
 }
 
-/// Moves everything the engine wants done: frames out, blocks stored, events delivered.
+async fn open_sink(
+    manifest: &Manifest,
+    name: &str,
+    memory_cap: u64,
+    prefer: Option<SinkKind>,
+    picked: Option<js_sys::Promise>,
+) -> Result<Option<(Sink, Option<HaveMap>)>, RuntimeError> {
+    if let Some(picked) = picked {
+        return match JsFuture::from(picked).await {
+            Ok(target) => Ok(Some((Sink::picked(target, manifest), None))),
+            Err(e) if js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("AbortError") => Ok(None),
+            Err(e) => Err(RuntimeError::Storage(sink::storage_error(&e))),
+        };
+    }
+    let kind = prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { SinkKind::Memory });
+    match kind {
+        SinkKind::Opfs => {
+            let (sink, saved) = Sink::open_opfs(name, manifest).await?;
+            let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
+            Ok(Some((sink, resume)))
+        }
+        _ => {
+            let needed = manifest.total_size();
+            if needed > memory_cap {
+                return Err(RuntimeError::TooLargeForMemory { needed, cap: memory_cap });
+            }
+            Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
+        }
+    }
+}
+
+/// Moves everything the engine wants done: frames out, blocks stored, events queued.
 fn pump(shared: &Shared) {
-    let mut events = Vec::new();
+    let mut pending = Vec::new();
     {
         let mut s = shared.borrow_mut();
-        let State { engine, dc, sink, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), dc.as_ref()) else { return };
+        let State { engine, conn, sink, queue, .. } = &mut *s;
+        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else { return };
         loop {
             let mut progressed = false;
             while let Some(w) = engine.poll_write() {
-                sink.write(w.file, w.offset, &w.data);
-                engine.handle_write_done(now_ms(), w.file, w.offset);
                 progressed = true;
+                match sink.as_mut().and_then(|k| k.write(w.file, w.offset, &w.data)) {
+                    Some(promise) => pending.push((w.file, w.offset, promise)),
+                    None => engine.handle_write_done(now_ms(), w.file, w.offset),
+                }
             }
             while let Some(frame) = engine.poll_transmit() {
+                progressed = true;
                 if !channel::send(dc, &frame) {
                     engine.handle_connection_lost();
                 }
-                progressed = true;
             }
             while let Some(e) = engine.poll_event() {
-                events.push(e);
+                queue.push_back(e);
             }
             if !progressed {
                 break;
             }
         }
     }
-    for e in events {
-        handle_event(shared, e);
+    for (file, offset, promise) in pending {
+        let shared = shared.clone();
+        spawn_local(async move {
+            let result = JsFuture::from(promise).await;
+            let save = {
+                let mut s = shared.borrow_mut();
+                let State { engine, sink, .. } = &mut *s;
+                let Some(engine) = engine.as_mut() else { return };
+                match result {
+                    Ok(_) => {
+                        engine.handle_write_done(now_ms(), file, offset);
+                        sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes()))
+                    }
+                    Err(e) => {
+                        engine.handle_write_error(&sink::storage_error(&e));
+                        None
+                    }
+                }
+            };
+            pump(&shared);
+            if let Some(save) = save {
+                if let Err(e) = JsFuture::from(save).await {
+                    if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+                        engine.handle_write_error(&sink::storage_error(&e));
+                    }
+                    pump(&shared);
+                }
+            }
+        });
     }
+    dispatch(shared);
 }
 
-fn handle_event(shared: &Shared, event: Event) {
+/// Handles queued events one at a time, in order, even when one of them must await.
+fn dispatch(shared: &Shared) {
+    {
+        let mut s = shared.borrow_mut();
+        if s.dispatching || s.queue.is_empty() {
+            return;
+        }
+        s.dispatching = true;
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        loop {
+            let next = shared.borrow_mut().queue.pop_front();
+            let Some(event) = next else { break };
+            handle_event(&shared, event).await;
+        }
+        shared.borrow_mut().dispatching = false;
+    });
+}
+
+async fn handle_event(shared: &Shared, event: Event) {
     let emitter = shared.borrow().emitter.clone();
     match event {
         Event::Offer(manifest) => {
-            let total = manifest.total_size();
-            let cap = shared.borrow().memory_cap;
             emitter.emit(object(&[
                 ("type", "offer".into()),
                 ("files", manifest_to_js(&manifest)),
-                ("totalBytes", (total as f64).into()),
+                ("totalBytes", (manifest.total_size() as f64).into()),
+                ("canPick", sink::fs_access_supported().into()),
             ]));
-            if total > cap {
-                let message = format!(
-                    "the files total {total} bytes, more than the {cap} bytes this page can hold in memory"
-                );
-                if let Some(e) = shared.borrow_mut().engine.as_mut() {
-                    e.reject(&message);
-                }
-                pump(shared);
-            } else if shared.borrow().auto_accept {
-                accept(shared);
+            if shared.borrow().options.auto_accept {
+                accept(shared, None).await;
             }
         }
         Event::Progress(p) => emitter.progress(&p),
@@ -318,38 +459,59 @@ fn handle_event(shared: &Shared, event: Event) {
             ("attempt", attempt.into()),
         ])),
         Event::FileComplete { file, sha256 } => {
-            let entry = shared
-                .borrow()
-                .engine
-                .as_ref()
-                .and_then(|e| e.manifest().map(|m| m.files[file as usize].clone()));
+            let entry = shared.borrow().engine.as_ref().and_then(|e| e.manifest().map(|m| m.files[file as usize].clone()));
             let Some(entry) = entry else { return };
-            let blob = shared.borrow_mut().sink.take_blob(file, &entry.mime);
-            match blob {
-                Ok(blob) => emitter.emit(object(&[
-                    ("type", "file".into()),
-                    ("index", file.into()),
-                    ("path", entry.path.as_str().into()),
-                    ("size", (entry.size as f64).into()),
-                    ("mime", entry.mime.as_str().into()),
-                    ("sha256", sha256.map_or(JsValue::NULL, |d| hex(&d).into())),
-                    ("blob", blob.into()),
-                ])),
-                Err(e) => fail(shared, RuntimeError::Browser(crate::error::describe(&e))),
+            let finish = match shared.borrow_mut().sink.as_mut() {
+                Some(sink) => sink.finish_file(file, &entry.path, &entry.mime),
+                None => return,
+            };
+            match finish.resolve().await {
+                Ok(done) => {
+                    let (blob, saved) = match done {
+                        Finished::Blob(b) => (b, false),
+                        Finished::Saved => (JsValue::NULL, true),
+                    };
+                    emitter.emit(object(&[
+                        ("type", "file".into()),
+                        ("index", file.into()),
+                        ("path", entry.path.as_str().into()),
+                        ("size", (entry.size as f64).into()),
+                        ("mime", entry.mime.as_str().into()),
+                        ("sha256", sha256.map_or(JsValue::NULL, |d| hex(&d).into())),
+                        ("blob", blob),
+                        ("saved", saved.into()),
+                    ]));
+                }
+                Err(why) => {
+                    if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+                        engine.handle_write_error(&why);
+                    }
+                    pump(shared);
+                }
             }
         }
-        Event::Stalled { idle_ms } => emitter.emit(object(&[
-            ("type", "stalled".into()),
-            ("idleMs", (idle_ms as f64).into()),
-        ])),
+        Event::Stalled { idle_ms } => {
+            let (code, message) = shared
+                .borrow()
+                .conn
+                .as_ref()
+                .map(|c| c.stall_diagnosis())
+                .unwrap_or(("channel_closed", "the connection is gone"));
+            emitter.emit(object(&[
+                ("type", "stalled".into()),
+                ("idleMs", (idle_ms as f64).into()),
+                ("diagnosis", code.into()),
+                ("message", message.into()),
+            ]));
+        }
         Event::Complete => {
             emitter.status("complete");
             emitter.emit(object(&[("type", "complete".into())]));
-            finish_later(shared);
+            finish_later(shared, false);
         }
         Event::Failed(err) => {
             emitter.error(&RuntimeError::Transfer(err));
-            finish_later(shared);
+            finish_later(shared, true);
         }
         Event::Accepted { .. } => {}
     }
@@ -361,37 +523,34 @@ fn fail(shared: &Shared, error: RuntimeError) {
     }
     let emitter = shared.borrow().emitter.clone();
     emitter.error(&error);
-    finish(shared);
+    finish(shared, true);
 }
 
 /// Lets the last frames (DONE, ERROR) leave before the connection closes.
-fn finish_later(shared: &Shared) {
+fn finish_later(shared: &Shared, failed: bool) {
     let shared = shared.clone();
     spawn_local(async move {
         gloo_timers::future::sleep(Duration::from_millis(1000)).await;
-        finish(&shared);
+        finish(&shared, failed);
     });
 }
 
-fn finish(shared: &Shared) {
-    let (client, pc, ice_hook, channel_hook) = {
+fn finish(shared: &Shared, failed: bool) {
+    let (client, conn, sink) = {
         let mut s = shared.borrow_mut();
-        if s.finished && s.pc.is_none() && s.client.is_none() {
+        if s.finished && s.conn.is_none() && s.client.is_none() && s.sink.is_none() {
             return;
         }
         s.finished = true;
-        s.ticker = None;
-        s.hooks = None;
-        s.dc = None;
-        (s.client.take(), s.pc.take(), s.ice_hook.take(), s.channel_hook.take())
+        (s.client.take(), s.conn.take(), s.sink.take())
     };
-    if let Some(pc) = pc {
-        pc.set_oniceconnectionstatechange(None);
-        pc.set_ondatachannel(None);
-        pc.close();
-    }
-    drop((ice_hook, channel_hook));
-    if let Some(mut client) = client {
-        spawn_local(async move { client.leave().await });
-    }
+    drop(conn);
+    spawn_local(async move {
+        if let Some(sink) = sink {
+            sink.close(failed).await;
+        }
+        if let Some(mut client) = client {
+            client.leave().await;
+        }
+    });
 }

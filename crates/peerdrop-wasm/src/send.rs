@@ -2,12 +2,13 @@
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
 use crate::channel::{self, ChannelHooks};
+use crate::connection::Connection;
 use crate::clock::now_ms;
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Options};
 use crate::rtc;
-use crate::signaling::SignalClient;
+use crate::signaling::{SharedLog, SignalClient};
 use peerdrop_core::{Config, Event, FileEntry, LinkSecret, Manifest, Sender};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{File, RtcDataChannel, RtcPeerConnection, RtcSdpType};
+use web_sys::{File, RtcDataChannel, RtcSdpType};
 
 /// How long the sender waits for the receiver's answer once it made an offer.
 const ANSWER_WAIT_MS: u64 = 30_000;
@@ -26,12 +27,9 @@ struct State {
     transfer_id: [u8; 16],
     config: Config,
     emitter: Emitter,
+    log: SharedLog,
     engine: Option<Sender>,
-    pc: Option<RtcPeerConnection>,
-    dc: Option<RtcDataChannel>,
-    hooks: Option<ChannelHooks>,
-    ice_hook: Option<Closure<dyn FnMut()>>,
-    ticker: Option<gloo_timers::callback::Interval>,
+    conn: Option<Connection>,
     client: Option<SignalClient>,
     finished: bool,
 }
@@ -57,6 +55,18 @@ impl SendHandle {
     #[wasm_bindgen(getter)]
     pub fn files(&self) -> JsValue {
         manifest_to_js(&self.shared.borrow().manifest)
+    }
+
+    /// A summary of the connection and signaling for support (no file names, no secret).
+    pub fn diagnose(&self) -> js_sys::Promise {
+        let shared = self.shared.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let (pc, dc, log) = {
+                let s = shared.borrow();
+                (s.conn.as_ref().map(|c| c.pc.clone()), s.conn.as_ref().and_then(|c| c.dc.clone()), s.log.clone())
+            };
+            Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
+        })
     }
 
     /// Stops the transfer; the receiver is told it was cancelled.
@@ -106,12 +116,9 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         transfer_id: secret.transfer_id(),
         config: Config::default(),
         emitter,
+        log: SharedLog::default(),
         engine: None,
-        pc: None,
-        dc: None,
-        hooks: None,
-        ice_hook: None,
-        ticker: None,
+        conn: None,
         client: None,
         finished: false,
     }));
@@ -158,9 +165,12 @@ fn entry_for(file: &File) -> FileEntry {
 
 /// Signaling: create the room, wait for the receiver, exchange offer and answer.
 async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(), RuntimeError> {
-    let emitter = shared.borrow().emitter.clone();
+    let (emitter, log) = {
+        let s = shared.borrow();
+        (s.emitter.clone(), s.log.clone())
+    };
     emitter.status("signaling");
-    let mut client = SignalClient::create(&options.signal_url, room).await?;
+    let mut client = SignalClient::create(&options.signal_url, room, log).await?;
     emitter.status("waiting");
     loop {
         if shared.borrow().finished {
@@ -175,13 +185,15 @@ async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(),
     emitter.status("connecting");
     let pc = rtc::peer_connection(&options.ice_servers)?;
     let dc = rtc::open_channel(&pc);
-    watch_ice(shared, &pc);
-    {
-        let mut s = shared.borrow_mut();
-        s.hooks = Some(hooks(shared, &dc));
-        s.pc = Some(pc.clone());
-        s.dc = Some(dc);
-    }
+    let weak = Rc::downgrade(shared);
+    let ice_hook = rtc::on_ice_failed(&pc, move || {
+        if let Some(shared) = weak.upgrade() {
+            fail(&shared, RuntimeError::IceFailed);
+        }
+    });
+    let mut conn = Connection::new(pc.clone(), ice_hook);
+    conn.set_channel(dc.clone(), hooks(shared, &dc));
+    shared.borrow_mut().conn = Some(conn);
     let offer = rtc::make_offer(&pc).await?;
     client.send("offer", &offer).await?;
     let deadline = now_ms() + ANSWER_WAIT_MS;
@@ -199,16 +211,6 @@ async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(),
     rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
     shared.borrow_mut().client = Some(client);
     Ok(())
-}
-
-fn watch_ice(shared: &Shared, pc: &RtcPeerConnection) {
-    let weak = Rc::downgrade(shared);
-    let hook = rtc::on_ice_failed(pc, move || {
-        if let Some(shared) = weak.upgrade() {
-            fail(&shared, RuntimeError::IceFailed);
-        }
-    });
-    shared.borrow_mut().ice_hook = Some(hook);
 }
 
 fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
@@ -247,24 +249,35 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
 }
 
 fn on_open(shared: &Shared) {
-    {
+    let pc = {
         let mut s = shared.borrow_mut();
-        let (Some(pc), Some(dc)) = (s.pc.clone(), s.dc.clone()) else { return };
+        let Some((pc, dc)) = s.conn.as_ref().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else { return };
         let mut config = s.config.clone();
         config.max_message_size = rtc::max_message_size(&pc);
         dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
-        s.emitter.status("connected");
         s.engine = Some(Sender::new(config, s.manifest.clone(), s.transfer_id, now_ms()));
         let weak = Rc::downgrade(shared);
-        s.ticker = Some(gloo_timers::callback::Interval::new(100, move || {
-            if let Some(shared) = weak.upgrade() {
-                if let Some(e) = shared.borrow_mut().engine.as_mut() {
-                    e.handle_timeout(now_ms());
+        if let Some(conn) = s.conn.as_mut() {
+            conn.start_ticker(move || {
+                if let Some(shared) = weak.upgrade() {
+                    if let Some(e) = shared.borrow_mut().engine.as_mut() {
+                        e.handle_timeout(now_ms());
+                    }
+                    pump(&shared);
                 }
-                pump(&shared);
-            }
-        }));
-    }
+            });
+        }
+        pc
+    };
+    let emitter = shared.borrow().emitter.clone();
+    spawn_local(async move {
+        let path = crate::diagnose::path_type(&pc).await;
+        emitter.emit(object(&[
+            ("type", "status".into()),
+            ("phase", "connected".into()),
+            ("path", path.map_or(JsValue::NULL, JsValue::from)),
+        ]));
+    });
     pump(shared);
 }
 
@@ -274,8 +287,8 @@ fn pump(shared: &Shared) {
     let mut events = Vec::new();
     {
         let mut s = shared.borrow_mut();
-        let State { engine, dc, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), dc.as_ref()) else { return };
+        let State { engine, conn, .. } = &mut *s;
+        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else { return };
         engine.handle_buffered_amount(u64::from(dc.buffered_amount()));
         while let Some(frame) = engine.poll_transmit() {
             if !channel::send(dc, &frame) {
@@ -311,6 +324,7 @@ fn pump(shared: &Shared) {
                 ("type", "stalled".into()),
                 ("idleMs", (idle_ms as f64).into()),
             ])),
+
             Event::Offer(_) | Event::BlockRejected { .. } | Event::FileComplete { .. } => {}
         }
     }
@@ -365,22 +379,15 @@ fn finish_after_flush(shared: &Shared) {
 
 /// Releases the connection and leaves the room.
 fn finish(shared: &Shared) {
-    let (client, pc, ice_hook) = {
+    let (client, conn) = {
         let mut s = shared.borrow_mut();
-        if s.finished && s.pc.is_none() && s.client.is_none() {
+        if s.finished && s.conn.is_none() && s.client.is_none() {
             return;
         }
         s.finished = true;
-        s.ticker = None;
-        s.hooks = None;
-        s.dc = None;
-        (s.client.take(), s.pc.take(), s.ice_hook.take())
+        (s.client.take(), s.conn.take())
     };
-    if let Some(pc) = pc {
-        pc.set_oniceconnectionstatechange(None);
-        pc.close();
-    }
-    drop(ice_hook);
+    drop(conn);
     if let Some(mut client) = client {
         spawn_local(async move { client.leave().await });
     }

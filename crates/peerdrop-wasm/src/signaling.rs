@@ -35,31 +35,69 @@ struct Polled {
     poll_after_ms: Option<u64>,
 }
 
+/// Signaling requests made (operation, status, milliseconds), for `diagnose()` and support.
+#[derive(Debug, Default)]
+pub struct SignalLog {
+    entries: std::collections::VecDeque<(String, u16, f64)>,
+    total: u64,
+}
+
+impl SignalLog {
+    const KEEP: usize = 50;
+
+    fn push(&mut self, op: String, status: u16, ms: f64) {
+        self.total += 1;
+        self.entries.push_back((op, status, ms));
+        if self.entries.len() > Self::KEEP {
+            self.entries.pop_front();
+        }
+    }
+
+    /// `{requests, lastStatus, medianRoundTripMs, recent: [{op, status, ms}]}`; status 0 means
+    /// the server could not be reached.
+    pub fn to_js(&self) -> JsValue {
+        use crate::events::object;
+        let recent = js_sys::Array::new();
+        for (op, status, ms) in &self.entries {
+            recent.push(&object(&[("op", op.as_str().into()), ("status", (*status).into()), ("ms", (*ms).into())]));
+        }
+        // Polls are held open on purpose; only the other requests measure round trips.
+        let mut rtts: Vec<f64> = self.entries.iter().filter(|e| e.0 != "poll").map(|e| e.2).collect();
+        rtts.sort_by(f64::total_cmp);
+        object(&[
+            ("requests", (self.total as f64).into()),
+            ("lastStatus", self.entries.back().map_or(JsValue::NULL, |e| e.1.into())),
+            ("medianRoundTripMs", rtts.get(rtts.len() / 2).map_or(JsValue::NULL, |v| (*v).into())),
+            ("recent", recent.into()),
+        ])
+    }
+}
+
+pub type SharedLog = std::rc::Rc<std::cell::RefCell<SignalLog>>;
+
 /// A seat in one room.
 pub struct SignalClient {
     url: String,
     token: String,
     seq: u64,
     cursor: u64,
-    /// Requests made, with their status codes, for `diagnose()`.
-    pub log: Vec<(String, u16, f64)>,
+    log: SharedLog,
 }
 
 impl SignalClient {
     /// Creates the room as its first peer (the sender).
-    pub async fn create(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "create", room).await
+    pub async fn create(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "create", room, log).await
     }
 
     /// Takes the second seat (the receiver).
-    pub async fn join(url: &str, room: &str) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "join", room).await
+    pub async fn join(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "join", room, log).await
     }
 
-    async fn enter(url: &str, op: &str, room: &str) -> Result<SignalClient, RuntimeError> {
-        let mut log = Vec::new();
+    async fn enter(url: &str, op: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
         let body = json!({"v": 1, "op": op, "room": room});
-        let value = post(url, &body, &mut log).await.map_err(|e| match e {
+        let value = post(url, &body, &log).await.map_err(|e| match e {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
                 RuntimeError::LinkExpired
             }
@@ -77,7 +115,7 @@ impl SignalClient {
         let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
         let mut last = None;
         for attempt in 0..3u32 {
-            match post(&self.url, &body, &mut self.log).await {
+            match post(&self.url, &body, &self.log).await {
                 Ok(_) => return Ok(()),
                 Err(e @ RuntimeError::SignalingUnreachable(_)) => last = Some(e),
                 Err(e @ RuntimeError::Signaling { status: 503, .. }) => last = Some(e),
@@ -91,7 +129,7 @@ impl SignalClient {
     /// Waits for the next messages; returns an empty list when the server ends a poll early.
     pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
         let body = json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
-        let value = post(&self.url, &body, &mut self.log).await?;
+        let value = post(&self.url, &body, &self.log).await?;
         let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
         // Delivery is at least once: a message at or below the cursor was seen already.
         let seen = self.cursor;
@@ -108,7 +146,7 @@ impl SignalClient {
     /// Leaves the room; failures are ignored (the server expires silent peers anyway).
     pub async fn leave(&mut self) {
         let body = json!({"v": 1, "op": "leave", "token": self.token});
-        let _ = post(&self.url, &body, &mut self.log).await;
+        let _ = post(&self.url, &body, &self.log).await;
     }
 }
 
@@ -125,7 +163,7 @@ pub async fn sleep(d: Duration) {
 }
 
 /// Posts JSON and returns the JSON reply, turning every failure into a typed error.
-async fn post(url: &str, body: &Value, log: &mut Vec<(String, u16, f64)>) -> Result<Value, RuntimeError> {
+async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
     let started = crate::clock::now_ms();
     let op = body.get("op").and_then(Value::as_str).unwrap_or("").to_string();
     let init = RequestInit::new();
@@ -147,12 +185,12 @@ async fn post(url: &str, body: &Value, log: &mut Vec<(String, u16, f64)>) -> Res
     let response: Response = match JsFuture::from(promise).await {
         Ok(r) => r.unchecked_into(),
         Err(_) => {
-            log.push((op, 0, (crate::clock::now_ms() - started) as f64));
+            log.borrow_mut().push(op, 0, (crate::clock::now_ms() - started) as f64);
             return Err(RuntimeError::SignalingUnreachable(url.to_string()));
         }
     };
     let status = response.status();
-    log.push((op, status, (crate::clock::now_ms() - started) as f64));
+    log.borrow_mut().push(op, status, (crate::clock::now_ms() - started) as f64);
     let text = match response.text() {
         Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),

@@ -1,0 +1,63 @@
+//! One live peer connection and everything attached to it: the data channel's callbacks, the
+//! ICE watcher, and the ticker that delivers engine timeouts. Dropping it detaches all of
+//! them and closes the connection.
+
+use crate::channel::ChannelHooks;
+use wasm_bindgen::prelude::*;
+use web_sys::{RtcDataChannel, RtcDataChannelState, RtcIceConnectionState, RtcPeerConnection};
+
+/// How often engine timeouts are checked and `bufferedAmount` is re-read (the
+/// `bufferedamountlow` event is not always delivered).
+pub const TICK_MS: u32 = 100;
+
+pub struct Connection {
+    pub pc: RtcPeerConnection,
+    pub dc: Option<RtcDataChannel>,
+    hooks: Option<ChannelHooks>,
+    _ice_hook: Closure<dyn FnMut()>,
+    channel_hook: Option<Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>>,
+    ticker: Option<gloo_timers::callback::Interval>,
+}
+
+impl Connection {
+    pub fn new(pc: RtcPeerConnection, ice_hook: Closure<dyn FnMut()>) -> Self {
+        Connection { pc, dc: None, hooks: None, _ice_hook: ice_hook, channel_hook: None, ticker: None }
+    }
+
+    pub fn set_channel(&mut self, dc: RtcDataChannel, hooks: ChannelHooks) {
+        self.dc = Some(dc);
+        self.hooks = Some(hooks);
+    }
+
+    pub fn set_channel_hook(&mut self, hook: Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>) {
+        self.pc.set_ondatachannel(Some(hook.as_ref().unchecked_ref()));
+        self.channel_hook = Some(hook);
+    }
+
+    pub fn start_ticker(&mut self, tick: impl FnMut() + 'static) {
+        self.ticker = Some(gloo_timers::callback::Interval::new(TICK_MS, tick));
+    }
+
+    /// Why no progress is being made, judged from the connection's own state.
+    pub fn stall_diagnosis(&self) -> (&'static str, &'static str) {
+        let channel_open = self.dc.as_ref().is_some_and(|d| d.ready_state() == RtcDataChannelState::Open);
+        match self.pc.ice_connection_state() {
+            RtcIceConnectionState::Failed => ("ice_failed", "the direct connection failed; the network between the browsers changed or blocks it"),
+            RtcIceConnectionState::Disconnected => ("ice_disconnected", "the direct connection dropped; the other browser may have gone offline or to sleep"),
+            _ if !channel_open => ("channel_closed", "the data channel closed; the other page may have been closed or reloaded"),
+            _ => ("peer_unresponsive", "the connection is up but the other side sends nothing; its page may be frozen or in the background"),
+        }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.ticker = None;
+        self.hooks = None;
+        self.pc.set_oniceconnectionstatechange(None);
+        self.pc.set_ondatachannel(None);
+        self.pc.close();
+    }
+}
+
+use wasm_bindgen::JsCast;
