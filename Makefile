@@ -19,6 +19,8 @@ demo: wasm
 test: bootstrap test-rust test-wasm test-php test-e2e
 
 test-rust:
+	cargo fmt --all -- --check
+	cargo clippy -q --workspace --all-targets -- -D warnings
 	cargo test --workspace --exclude peerdrop
 
 # wasm-bindgen tests in Debian's headless Chromium.

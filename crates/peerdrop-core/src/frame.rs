@@ -23,6 +23,7 @@ mod kind {
     pub const DONE: u8 = 0x0A;
     pub const CANCEL: u8 = 0x0B;
     pub const ERROR: u8 = 0x0C;
+    pub const KEEPALIVE: u8 = 0x0D;
 }
 
 /// The role a peer announces in its `HELLO`.
@@ -35,26 +36,65 @@ pub enum Role {
 /// One protocol v1 frame. Borrowed payloads keep decoding copy-free.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame<'a> {
-    Hello { version: u8, role: Role, max_message_size: u32, block_size: u32, transfer_id: [u8; 16] },
+    Hello {
+        version: u8,
+        role: Role,
+        max_message_size: u32,
+        block_size: u32,
+        transfer_id: [u8; 16],
+    },
     /// A piece of the encoded manifest; `last` marks the final piece.
-    Manifest { last: bool, part: &'a [u8] },
+    Manifest {
+        last: bool,
+        part: &'a [u8],
+    },
     /// The receiver accepts the offer; `have_bytes` were verified in an earlier connection.
-    Accept { have_bytes: u64 },
+    Accept {
+        have_bytes: u64,
+    },
     /// The receiver asks for `count` blocks of `file` starting at block `first`.
-    Want { file: u32, first: u64, count: u64 },
+    Want {
+        file: u32,
+        first: u64,
+        count: u64,
+    },
     /// The receiver allows data payload bytes up to this cumulative total.
-    Credit { limit: u64 },
+    Credit {
+        limit: u64,
+    },
     /// Announces the block whose payload follows in `DATA` frames.
-    Block { file: u32, index: u64, len: u32, sha256: [u8; 32] },
-    Data { payload: &'a [u8] },
+    Block {
+        file: u32,
+        index: u64,
+        len: u32,
+        sha256: [u8; 32],
+    },
+    Data {
+        payload: &'a [u8],
+    },
     /// The receiver verified and stored a block.
-    Ack { file: u32, index: u64 },
+    Ack {
+        file: u32,
+        index: u64,
+    },
     /// Sent right after a file's last block: SHA-256 of the whole file's content, or `None`
     /// when the sender could not hash the file in order (after a resume).
-    FileDigest { file: u32, sha256: Option<[u8; 32]> },
+    FileDigest {
+        file: u32,
+        sha256: Option<[u8; 32]>,
+    },
     Done,
-    Cancel { code: u16, reason: &'a str },
-    Error { code: u16, message: &'a str },
+    Cancel {
+        code: u16,
+        reason: &'a str,
+    },
+    Error {
+        code: u16,
+        message: &'a str,
+    },
+    /// Sent when a side has sent nothing for a third of the idle timeout, so a slow disk or
+    /// a slow source is not mistaken for a vanished peer.
+    Keepalive,
 }
 
 /// Why bytes could not be decoded as a frame.
@@ -62,13 +102,21 @@ pub enum Frame<'a> {
 pub enum FrameError {
     Empty,
     UnknownType(u8),
-    Truncated { kind: &'static str },
-    TrailingBytes { kind: &'static str },
+    Truncated {
+        kind: &'static str,
+    },
+    TrailingBytes {
+        kind: &'static str,
+    },
     BadMagic,
     BadRole(u8),
-    BadUtf8 { kind: &'static str },
+    BadUtf8 {
+        kind: &'static str,
+    },
     /// A flag byte other than 0 or 1, or an absent digest that is not all zeros.
-    NonCanonical { kind: &'static str },
+    NonCanonical {
+        kind: &'static str,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -160,6 +208,7 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(&code.to_be_bytes());
                 out.extend_from_slice(message.as_bytes());
             }
+            Frame::Keepalive => out.push(kind::KEEPALIVE),
         }
     }
 
@@ -186,6 +235,7 @@ impl<'a> Frame<'a> {
             kind::DONE => "DONE",
             kind::CANCEL => "CANCEL",
             kind::ERROR => "ERROR",
+            kind::KEEPALIVE => "KEEPALIVE",
             other => return Err(FrameError::UnknownType(other)),
         };
         let mut r = Reader { bytes: body, kind: name };
@@ -215,12 +265,9 @@ impl<'a> Frame<'a> {
             kind::ACCEPT => Frame::Accept { have_bytes: r.u64()? },
             kind::WANT => Frame::Want { file: r.u32()?, first: r.u64()?, count: r.u64()? },
             kind::CREDIT => Frame::Credit { limit: r.u64()? },
-            kind::BLOCK => Frame::Block {
-                file: r.u32()?,
-                index: r.u64()?,
-                len: r.u32()?,
-                sha256: r.array()?,
-            },
+            kind::BLOCK => {
+                Frame::Block { file: r.u32()?, index: r.u64()?, len: r.u32()?, sha256: r.array()? }
+            }
             kind::ACK => Frame::Ack { file: r.u32()?, index: r.u64()? },
             kind::FILE_DIGEST => {
                 let file = r.u32()?;
@@ -234,6 +281,7 @@ impl<'a> Frame<'a> {
             kind::DONE => Frame::Done,
             kind::CANCEL => Frame::Cancel { code: r.u16()?, reason: r.text()? },
             kind::ERROR => Frame::Error { code: r.u16()?, message: r.text()? },
+            kind::KEEPALIVE => Frame::Keepalive,
             _ => unreachable!("type checked above"),
         };
         r.finish()?;
@@ -311,11 +359,29 @@ mod tests {
     use proptest::prelude::*;
 
     fn frame_strategy() -> impl Strategy<Value = (u8, u32, u64, u64, [u8; 32], Vec<u8>, String, bool)> {
-        (0u8..12, any::<u32>(), any::<u64>(), any::<u64>(), any::<[u8; 32]>(),
-         proptest::collection::vec(any::<u8>(), 0..64), ".{0,20}", any::<bool>())
+        (
+            0u8..13,
+            any::<u32>(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            ".{0,20}",
+            any::<bool>(),
+        )
     }
 
-    fn build<'a>(k: u8, a: u32, b: u64, c: u64, h: [u8; 32], bytes: &'a [u8], text: &'a str, flag: bool) -> Frame<'a> {
+    #[allow(clippy::too_many_arguments)]
+    fn build<'a>(
+        k: u8,
+        a: u32,
+        b: u64,
+        c: u64,
+        h: [u8; 32],
+        bytes: &'a [u8],
+        text: &'a str,
+        flag: bool,
+    ) -> Frame<'a> {
         match k {
             0 => Frame::Hello {
                 version: (b % 256) as u8,
@@ -334,6 +400,7 @@ mod tests {
             8 => Frame::FileDigest { file: a, sha256: flag.then_some(h) },
             9 => Frame::Done,
             10 => Frame::Cancel { code: a as u16, reason: text },
+            12 => Frame::Keepalive,
             _ => Frame::Error { code: a as u16, message: text },
         }
     }

@@ -42,6 +42,7 @@ pub enum ManifestError {
     BadUtf8,
     UnsafePath { index: usize, path: String, reason: UnsafePath },
     DuplicatePath(String),
+    MimeTooLong(usize),
 }
 
 impl fmt::Display for ManifestError {
@@ -56,6 +57,9 @@ impl fmt::Display for ManifestError {
                 write!(f, "refused to save {path:?}: {reason}")
             }
             ManifestError::DuplicatePath(p) => write!(f, "the path {p:?} is offered twice"),
+            ManifestError::MimeTooLong(i) => {
+                write!(f, "file {i} has a MIME type longer than {MAX_MIME_BYTES} bytes")
+            }
         }
     }
 }
@@ -122,6 +126,9 @@ impl Manifest {
                 path: f.path.clone(),
                 reason,
             })?;
+            if f.mime.len() > MAX_MIME_BYTES {
+                return Err(ManifestError::MimeTooLong(index));
+            }
             if !seen.insert(f.path.to_lowercase()) {
                 return Err(ManifestError::DuplicatePath(f.path.clone()));
             }

@@ -16,8 +16,7 @@ impl RangeSet {
 
     /// Builds from ranges that are already sorted, disjoint and non-adjacent; `None` otherwise.
     pub fn from_sorted(ranges: Vec<(u64, u64)>) -> Option<Self> {
-        let ordered = ranges.iter().all(|&(s, e)| s < e)
-            && ranges.windows(2).all(|w| w[0].1 < w[1].0);
+        let ordered = ranges.iter().all(|&(s, e)| s < e) && ranges.windows(2).all(|w| w[0].1 < w[1].0);
         ordered.then_some(RangeSet { ranges })
     }
 

@@ -6,6 +6,7 @@
 //! their write) never exceeds the credit window, because the sender may not send more.
 
 use crate::config::Config;
+use crate::digest::Hasher;
 use crate::error::{ErrorCode, TransferError};
 use crate::event::{Event, WriteRequest};
 use crate::frame::{Frame, Role};
@@ -13,9 +14,8 @@ use crate::have_map::HaveMap;
 use crate::manifest::{Manifest, ManifestAssembler};
 use crate::progress::{Progress, RateMeter};
 use crate::session::{
-    block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
+    block_count, block_len, check_size, hello, negotiate, remote_error, violation, Negotiated, Outbox,
 };
-use crate::digest::Hasher;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a connection: queues our `HELLO`.
     pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
-        let mut out = Outbox::default();
+        let mut out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
         out.frames.push_back(hello(&config, Role::Receiver, transfer_id));
         Receiver {
             have: HaveMap::new(transfer_id, config.block_size, 0),
@@ -140,6 +140,11 @@ impl Receiver {
             return;
         }
         self.last_heard_ms = now_ms;
+        self.out.now_ms = now_ms;
+        if let Err(e) = check_size(&self.config, bytes) {
+            self.out.fail(e);
+            return;
+        }
         let result = match Frame::decode(bytes) {
             Ok(frame) => self.on_frame(&frame),
             Err(e) => Err(violation(format!("unreadable message from the sender: {e}"))),
@@ -154,6 +159,9 @@ impl Receiver {
             self.out.fail(err);
             return Ok(());
         }
+        if matches!(frame, Frame::Keepalive) {
+            return Ok(());
+        }
         match (self.phase, frame) {
             (Phase::Handshake, Frame::Hello { .. }) => {
                 self.sizes = Some(negotiate(&self.config, Role::Sender, self.transfer_id, frame)?);
@@ -162,7 +170,8 @@ impl Receiver {
             (Phase::AwaitManifest, &Frame::Manifest { last, part }) => {
                 let done = self.assembler.push(part, last).map_err(|e| {
                     let code = match e {
-                        crate::manifest::ManifestError::UnsafePath { .. } => ErrorCode::UnsafePath,
+                        crate::manifest::ManifestError::UnsafePath { .. }
+                        | crate::manifest::ManifestError::DuplicatePath(_) => ErrorCode::UnsafePath,
                         crate::manifest::ManifestError::TooLarge
                         | crate::manifest::ManifestError::TooManyFiles(_) => ErrorCode::LimitExceeded,
                         _ => ErrorCode::ProtocolViolation,
@@ -202,8 +211,19 @@ impl Receiver {
         let manifest = self.manifest.clone().expect("Offered implies a manifest");
         let bs = self.sizes.expect("negotiated before the offer").block_size;
         let n = manifest.files.len();
+        // A person may have taken minutes to decide; the peer was not silent meanwhile.
+        self.last_heard_ms = now_ms;
+        self.out.now_ms = now_ms;
+        let fits = |map: &HaveMap| {
+            map.transfer_id == self.transfer_id
+                && map.block_size == bs
+                && map.files.len() == n
+                && map.files.iter().zip(&manifest.files).all(|(set, f)| {
+                    set.ranges().last().map_or(true, |&(_, end)| end <= block_count(f.size, bs))
+                })
+        };
         self.have = match resume {
-            Some(map) if map.transfer_id == self.transfer_id && map.block_size == bs && map.files.len() == n => map,
+            Some(map) if fits(&map) => map,
             _ => HaveMap::new(self.transfer_id, bs, n),
         };
         self.files = manifest
@@ -232,7 +252,7 @@ impl Receiver {
         for file in 0..n {
             let state = &mut self.files[file];
             let gaps = self.have.files[file].gaps(state.blocks);
-            if self.have.files[file].len() > 0 {
+            if !self.have.files[file].is_empty() {
                 state.content = None;
             }
             state.expects_digest = gaps.last().is_some_and(|&(_, e)| e == state.blocks);
@@ -263,7 +283,8 @@ impl Receiver {
             return Err(violation("a new block started before the previous one ended"));
         }
         let bs = self.sizes.expect("negotiated").block_size;
-        let state = self.files.get(file as usize).ok_or_else(|| violation("block of a file that was not offered"))?;
+        let state =
+            self.files.get(file as usize).ok_or_else(|| violation("block of a file that was not offered"))?;
         if index >= state.blocks || len != block_len(state.size, bs, index) {
             return Err(violation("block outside the file or of the wrong length"));
         }
@@ -439,7 +460,7 @@ impl Receiver {
 
     /// The next message to send on the channel.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.out.frames.pop_front()
+        self.out.pop_frame()
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {
@@ -452,16 +473,24 @@ impl Receiver {
             return None;
         }
         let idle = self.last_heard_ms + self.config.idle_timeout_ms;
-        if self.phase == Phase::Transferring && !self.stall_reported {
-            Some(idle.min(self.last_progress_ms + self.config.stall_timeout_ms))
+        if self.phase != Phase::Transferring {
+            return Some(idle);
+        }
+        let keepalive = self.out.keepalive_due(self.config.idle_timeout_ms);
+        if self.stall_reported {
+            Some(idle.min(keepalive))
         } else {
-            Some(idle)
+            Some(idle.min(keepalive).min(self.last_progress_ms + self.config.stall_timeout_ms))
         }
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
         if self.out.closed {
             return;
+        }
+        self.out.now_ms = now_ms;
+        if self.phase == Phase::Transferring {
+            self.out.keepalive(now_ms, self.config.idle_timeout_ms);
         }
         if now_ms >= self.last_heard_ms + self.config.idle_timeout_ms && self.phase != Phase::Offered {
             self.out.fail(TransferError::local(
@@ -474,7 +503,10 @@ impl Receiver {
             return;
         }
         let idle_ms = now_ms.saturating_sub(self.last_progress_ms);
-        if self.phase == Phase::Transferring && !self.stall_reported && idle_ms >= self.config.stall_timeout_ms {
+        if self.phase == Phase::Transferring
+            && !self.stall_reported
+            && idle_ms >= self.config.stall_timeout_ms
+        {
             self.stall_reported = true;
             self.out.event(Event::Stalled { idle_ms });
         }

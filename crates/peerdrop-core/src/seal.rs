@@ -180,9 +180,8 @@ impl fmt::Debug for SignalSeal {
 /// HKDF-SHA256 of the link secret under `label`, exactly as `link.rs` derives the room id.
 pub(crate) fn derive_from_secret<const N: usize>(secret: &LinkSecret, label: &str) -> [u8; N] {
     // `LinkSecret` keeps its bytes private to `link.rs`; its fragment is their base64url.
-    let ikm = URL_SAFE_NO_PAD
-        .decode(secret.to_fragment())
-        .expect("a LinkSecret's own fragment is valid base64url");
+    let ikm =
+        URL_SAFE_NO_PAD.decode(secret.to_fragment()).expect("a LinkSecret's own fragment is valid base64url");
     let mut out = [0u8; N];
     Hkdf::<Sha256>::new(Some(SALT), &ikm)
         .expand(label.as_bytes(), &mut out)
@@ -201,9 +200,7 @@ impl SignalSeal {
     /// `session_id` must be fresh random bytes (e.g. `crypto.getRandomValues`) for every new
     /// instance: the link's keys outlive one session, and the session id keeps nonces unique.
     pub fn new(secret: &LinkSecret, role: Role, session_id: [u8; SESSION_ID_BYTES]) -> Self {
-        let key = |label| {
-            XChaCha20Poly1305::new(Key::from_slice(&derive_from_secret::<32>(secret, label)))
-        };
+        let key = |label| XChaCha20Poly1305::new(Key::from_slice(&derive_from_secret::<32>(secret, label)));
         let (seal_label, open_label) = match role {
             Role::Sender => (LABEL_SENDER_TO_RECEIVER, LABEL_RECEIVER_TO_SENDER),
             Role::Receiver => (LABEL_RECEIVER_TO_SENDER, LABEL_SENDER_TO_RECEIVER),
@@ -225,8 +222,7 @@ impl SignalSeal {
     }
 
     fn aad(&self, author: Role, header: &[u8]) -> Vec<u8> {
-        let mut aad =
-            Vec::with_capacity(AAD_LABEL.len() + 2 + self.room_id.len() + 1 + header.len());
+        let mut aad = Vec::with_capacity(AAD_LABEL.len() + 2 + self.room_id.len() + 1 + header.len());
         aad.extend_from_slice(AAD_LABEL);
         aad.push(0);
         aad.push(self.room_id.len() as u8);
@@ -307,12 +303,10 @@ impl SignalSeal {
             Err(_) => {
                 // Only on failure: tell a reflected message apart from tampering, for diagnosis.
                 let own_aad = self.aad(self.role, header);
-                return Err(
-                    match self.seal_key.decrypt(nonce, Payload { msg: body, aad: &own_aad }) {
-                        Ok(_) => SealError::Reflected,
-                        Err(_) => SealError::Tampered,
-                    },
-                );
+                return Err(match self.seal_key.decrypt(nonce, Payload { msg: body, aad: &own_aad }) {
+                    Ok(_) => SealError::Reflected,
+                    Err(_) => SealError::Tampered,
+                });
             }
         };
 
@@ -360,10 +354,7 @@ mod tests {
         let (mut tx, mut rx) = pair(7);
         for i in 0..3u8 {
             let m = tx.seal("offer", &[i; 100]).unwrap();
-            assert_eq!(
-                rx.open(&m).unwrap(),
-                Opened { kind: "offer".into(), payload: vec![i; 100] }
-            );
+            assert_eq!(rx.open(&m).unwrap(), Opened { kind: "offer".into(), payload: vec![i; 100] });
             let m = rx.seal("candidate", b"").unwrap();
             assert_eq!(tx.open(&m).unwrap(), Opened { kind: "candidate".into(), payload: vec![] });
         }

@@ -5,6 +5,7 @@
 //! the file sizes.
 
 use crate::config::Config;
+use crate::digest::Hasher;
 use crate::error::{ErrorCode, TransferError};
 use crate::event::{Event, ReadRequest};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
@@ -12,9 +13,8 @@ use crate::manifest::Manifest;
 use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
 use crate::session::{
-    block_count, block_len, hello, negotiate, remote_error, violation, Negotiated, Outbox,
+    block_count, block_len, check_size, hello, negotiate, remote_error, violation, Negotiated, Outbox,
 };
-use crate::digest::Hasher;
 use std::collections::VecDeque;
 
 /// Most outstanding `WANT` ranges a receiver may queue (bounds the sender's memory).
@@ -77,7 +77,7 @@ impl Sender {
     /// Starts a connection: queues our `HELLO`.
     pub fn new(config: Config, manifest: Manifest, transfer_id: [u8; 16], now_ms: u64) -> Self {
         let n = manifest.files.len();
-        let mut out = Outbox::default();
+        let mut out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
         out.frames.push_back(hello(&config, Role::Sender, transfer_id));
         let fresh = InOrderHash { hasher: Hasher::new(), next_index: 0, broken: false };
         Sender {
@@ -119,6 +119,11 @@ impl Sender {
             return;
         }
         self.last_heard_ms = now_ms;
+        self.out.now_ms = now_ms;
+        if let Err(e) = check_size(&self.config, bytes) {
+            self.out.fail(e);
+            return;
+        }
         let result = match Frame::decode(bytes) {
             Ok(frame) => self.on_frame(now_ms, &frame),
             Err(e) => Err(violation(format!("unreadable message from the receiver: {e}"))),
@@ -131,6 +136,9 @@ impl Sender {
     fn on_frame(&mut self, now_ms: u64, frame: &Frame<'_>) -> Result<(), TransferError> {
         if let Some(err) = remote_error(frame) {
             self.out.fail(err);
+            return Ok(());
+        }
+        if matches!(frame, Frame::Keepalive) {
             return Ok(());
         }
         match (self.phase, frame) {
@@ -278,7 +286,7 @@ impl Sender {
 
     /// The next message to send on the channel, if flow control allows one now.
     pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        if let Some(frame) = self.out.frames.pop_front() {
+        if let Some(frame) = self.out.pop_frame() {
             self.buffered += frame.len() as u64;
             return Some(frame);
         }
@@ -302,7 +310,8 @@ impl Sender {
         } else {
             let remaining = block.data.len() - block.sent;
             let credit = self.credit_limit.saturating_sub(self.data_sent);
-            let n = remaining.min(message_size - DATA_OVERHEAD).min(credit as usize);
+            // `min` before the cast: a grant more than 4 GiB ahead must not wrap on wasm32.
+            let n = remaining.min(message_size - DATA_OVERHEAD).min(credit.min(usize::MAX as u64) as usize);
             if n == 0 {
                 return None;
             }
@@ -318,6 +327,7 @@ impl Sender {
             self.after_block_sent(file, index);
         }
         self.buffered += frame.len() as u64;
+        self.out.last_sent_ms = self.out.now_ms;
         Some(frame)
     }
 
@@ -327,8 +337,8 @@ impl Sender {
             return;
         }
         let content = &self.content[file as usize];
-        let sha256 = (!content.broken && content.next_index == index + 1)
-            .then(|| content.hasher.clone().finish());
+        let sha256 =
+            (!content.broken && content.next_index == index + 1).then(|| content.hasher.clone().finish());
         self.out.send(Frame::FileDigest { file, sha256 });
     }
 
@@ -342,21 +352,26 @@ impl Sender {
             _ if self.out.closed => None,
             // A person may take their time deciding whether to accept.
             Phase::Offered => None,
-            _ => Some(self.last_heard_ms + self.config.idle_timeout_ms),
+            _ => Some(
+                (self.last_heard_ms + self.config.idle_timeout_ms)
+                    .min(self.out.keepalive_due(self.config.idle_timeout_ms)),
+            ),
         }
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        if let Some(deadline) = self.poll_timeout() {
-            if now_ms >= deadline {
-                self.out.fail(TransferError::local(
-                    ErrorCode::Timeout,
-                    format!(
-                        "nothing arrived from the receiver for {} s; it may have closed the page or lost its connection",
-                        self.config.idle_timeout_ms / 1000
-                    ),
-                ));
-            }
+        self.out.now_ms = now_ms;
+        if self.phase == Phase::Transferring {
+            self.out.keepalive(now_ms, self.config.idle_timeout_ms);
+        }
+        if self.poll_timeout().is_some() && now_ms >= self.last_heard_ms + self.config.idle_timeout_ms {
+            self.out.fail(TransferError::local(
+                ErrorCode::Timeout,
+                format!(
+                    "nothing arrived from the receiver for {} s; it may have closed the page or lost its connection",
+                    self.config.idle_timeout_ms / 1000
+                ),
+            ));
         }
     }
 
@@ -388,7 +403,6 @@ impl Sender {
 
     /// Bytes of file data this engine holds right now.
     pub fn held_bytes(&self) -> usize {
-        self.current.as_ref().map_or(0, |b| b.data.len())
-            + self.ready.as_ref().map_or(0, |b| b.data.len())
+        self.current.as_ref().map_or(0, |b| b.data.len()) + self.ready.as_ref().map_or(0, |b| b.data.len())
     }
 }

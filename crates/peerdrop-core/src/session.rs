@@ -33,8 +33,7 @@ pub fn negotiate(
     transfer_id: [u8; 16],
     frame: &Frame<'_>,
 ) -> Result<Negotiated, TransferError> {
-    let Frame::Hello { version, role, max_message_size, block_size, transfer_id: theirs } = *frame
-    else {
+    let Frame::Hello { version, role, max_message_size, block_size, transfer_id: theirs } = *frame else {
         return Err(violation("the first message must be HELLO"));
     };
     if version < 1 {
@@ -72,12 +71,32 @@ pub fn block_len(size: u64, block_size: u32, index: u64) -> u32 {
     (size - start).min(u64::from(block_size)) as u32
 }
 
+/// Longest reason or message text put in a `CANCEL` or `ERROR` frame, so the frame fits
+/// the smallest message size any peer may negotiate.
+pub const MAX_REASON_BYTES: usize = 512;
+
+/// Cuts `text` to at most `max` bytes on a character boundary.
+pub fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// Outgoing control frames, events, and whether the transfer has ended.
 #[derive(Debug, Default)]
 pub struct Outbox {
     pub frames: VecDeque<Vec<u8>>,
     pub events: VecDeque<Event>,
     pub closed: bool,
+    /// When this side last handed a frame out (for keepalives).
+    pub last_sent_ms: u64,
+    /// The latest time any `handle_*` call reported.
+    pub now_ms: u64,
 }
 
 impl Outbox {
@@ -85,6 +104,26 @@ impl Outbox {
         if !self.closed {
             self.frames.push_back(frame.to_vec());
         }
+    }
+
+    /// Hands out the next queued frame, noting when.
+    pub fn pop_frame(&mut self) -> Option<Vec<u8>> {
+        let frame = self.frames.pop_front()?;
+        self.last_sent_ms = self.now_ms;
+        Some(frame)
+    }
+
+    /// Queues a `KEEPALIVE` when nothing was sent for a third of the idle timeout.
+    pub fn keepalive(&mut self, now_ms: u64, idle_timeout_ms: u64) {
+        if !self.closed && self.frames.is_empty() && now_ms >= self.last_sent_ms + idle_timeout_ms / 3 {
+            self.frames.push_back(Frame::Keepalive.to_vec());
+            self.last_sent_ms = now_ms;
+        }
+    }
+
+    /// When the next keepalive may be due.
+    pub fn keepalive_due(&self, idle_timeout_ms: u64) -> u64 {
+        self.last_sent_ms + idle_timeout_ms / 3
     }
 
     pub fn event(&mut self, event: Event) {
@@ -97,10 +136,11 @@ impl Outbox {
             return;
         }
         if error.origin == Origin::Local {
+            let text = clip(&error.message, MAX_REASON_BYTES);
             let frame = if error.code == ErrorCode::Cancelled || error.code == ErrorCode::Rejected {
-                Frame::Cancel { code: error.code as u16, reason: &error.message }
+                Frame::Cancel { code: error.code as u16, reason: text }
             } else {
-                Frame::Error { code: error.code as u16, message: &error.message }
+                Frame::Error { code: error.code as u16, message: text }
             };
             self.frames.push_back(frame.to_vec());
         }
@@ -121,12 +161,21 @@ impl Outbox {
 pub fn remote_error(frame: &Frame<'_>) -> Option<TransferError> {
     match *frame {
         Frame::Cancel { code, reason } => {
-            let msg = if reason.is_empty() { "the transfer was cancelled" } else { reason };
+            let msg =
+                if reason.is_empty() { "the transfer was cancelled" } else { clip(reason, MAX_REASON_BYTES) };
             Some(TransferError::remote(ErrorCode::from_u16(code), msg))
         }
         Frame::Error { code, message } => {
-            Some(TransferError::remote(ErrorCode::from_u16(code), message))
+            Some(TransferError::remote(ErrorCode::from_u16(code), clip(message, MAX_REASON_BYTES)))
         }
         _ => None,
     }
+}
+
+/// Refuses a message longer than this side ever allows (a peer ignoring the agreed size).
+pub fn check_size(config: &Config, bytes: &[u8]) -> Result<(), TransferError> {
+    if bytes.len() > config.local_message_size() as usize {
+        return Err(violation("the other side sent a message larger than the agreed maximum"));
+    }
+    Ok(())
 }

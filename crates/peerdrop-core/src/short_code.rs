@@ -135,9 +135,7 @@ impl ShortCode {
             Ok(n) if (1..=MAX_NUMBER).contains(&n) => n,
             _ => return Err(CodeError::BadNumber),
         };
-        let word = |w: &str| {
-            index_of(w).ok_or_else(|| CodeError::UnknownWord(w.chars().take(32).collect()))
-        };
+        let word = |w: &str| index_of(w).ok_or_else(|| CodeError::UnknownWord(w.chars().take(32).collect()));
         Ok(ShortCode { number, words: [word(first)?, word(second)?] })
     }
 
@@ -210,10 +208,7 @@ pub struct PakeSession {
 
 impl fmt::Debug for PakeSession {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PakeSession")
-            .field("role", &self.role)
-            .field("number", &self.number)
-            .finish()
+        f.debug_struct("PakeSession").field("role", &self.role).field("number", &self.number).finish()
     }
 }
 
@@ -232,14 +227,11 @@ impl PakeSession {
     /// (who made the code) plays SPAKE2 side A, the receiver side B.
     pub fn start(code: &ShortCode, role: Role, random: [u8; 32]) -> (PakeSession, Vec<u8>) {
         let password = Password::new(code.password().as_bytes());
-        let (id_a, id_b) =
-            (identity(code.number, Role::Sender), identity(code.number, Role::Receiver));
+        let (id_a, id_b) = (identity(code.number, Role::Sender), identity(code.number, Role::Receiver));
         let rng = ChaCha20Rng::from_seed(random);
         let (spake, message) = match role {
             Role::Sender => Spake2::<Ed25519Group>::start_a_with_rng(&password, &id_a, &id_b, rng),
-            Role::Receiver => {
-                Spake2::<Ed25519Group>::start_b_with_rng(&password, &id_a, &id_b, rng)
-            }
+            Role::Receiver => Spake2::<Ed25519Group>::start_b_with_rng(&password, &id_a, &id_b, rng),
         };
         (PakeSession { spake, role, number: code.number, message: message.clone() }, message)
     }
@@ -272,8 +264,7 @@ impl PakeSession {
             Role::Sender => (self.message.as_slice(), peer_message),
             Role::Receiver => (peer_message, self.message.as_slice()),
         };
-        let mut transcript =
-            format!("peerdrop/v1 short code confirm {}\0", self.number).into_bytes();
+        let mut transcript = format!("peerdrop/v1 short code confirm {}\0", self.number).into_bytes();
         transcript.extend_from_slice(msg_sender);
         transcript.extend_from_slice(msg_receiver);
 
@@ -302,8 +293,7 @@ impl fmt::Debug for PakeKeys {
 }
 
 fn mac(key: &[u8; 32], transcript: &[u8]) -> Hmac<Sha256> {
-    let mut mac =
-        <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
     mac.update(transcript);
     mac
 }
@@ -321,9 +311,7 @@ impl PakeKeys {
         if theirs.len() != CONFIRMATION_BYTES {
             return Err(PakeError::Garbled);
         }
-        mac(&self.peer_key, &self.transcript)
-            .verify_slice(theirs)
-            .map_err(|_| PakeError::WrongCode)?;
+        mac(&self.peer_key, &self.transcript).verify_slice(theirs).map_err(|_| PakeError::WrongCode)?;
         Ok(self.secret.clone())
     }
 }
@@ -333,8 +321,7 @@ impl PakeKeys {
 /// tolerant of case and spacing, so each side can pass (local, remote) in its own order.
 /// Matching words mean both ends share one DTLS connection, with nobody in between.
 pub fn verification_words(fingerprint_a: &str, fingerprint_b: &str) -> String {
-    let normalize =
-        |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    let normalize = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
     let mut pair = [normalize(fingerprint_a), normalize(fingerprint_b)];
     pair.sort();
     let mut hash = Sha256::new();
@@ -443,14 +430,10 @@ mod tests {
         assert_eq!(c.room_id(), PINNED_ROOM_7);
     }
 
-    const PINNED_SENDER_MSG: &str =
-        "41f2bd9bf67d8553b49cd91394ebd3c1282fa9214bd8c4bcf6405128b687f6e9c2";
-    const PINNED_RECEIVER_MSG: &str =
-        "423117def1ea8548b302e880a1a0701e07484ce97df24090095b8c1c6a706e7af5";
-    const PINNED_SENDER_CONFIRM: &str =
-        "b83095fa1b7c5b1abf25f9d15568dc8b9f35ec1738ca2dee76c7beb334704b8a";
-    const PINNED_RECEIVER_CONFIRM: &str =
-        "b6c2174619adf11d9380dd4b76152ea2842d289b870e3c534edb423ee488fdf9";
+    const PINNED_SENDER_MSG: &str = "41f2bd9bf67d8553b49cd91394ebd3c1282fa9214bd8c4bcf6405128b687f6e9c2";
+    const PINNED_RECEIVER_MSG: &str = "423117def1ea8548b302e880a1a0701e07484ce97df24090095b8c1c6a706e7af5";
+    const PINNED_SENDER_CONFIRM: &str = "b83095fa1b7c5b1abf25f9d15568dc8b9f35ec1738ca2dee76c7beb334704b8a";
+    const PINNED_RECEIVER_CONFIRM: &str = "b6c2174619adf11d9380dd4b76152ea2842d289b870e3c534edb423ee488fdf9";
     const PINNED_SECRET: &str = "V8S-3YSvEIpVPcuACUzt1w";
     const PINNED_ROOM_7: &str = "JEM-a3Zy70TS0-LqiXOArQ";
 

@@ -145,13 +145,17 @@ fn an_unsafe_path_is_refused_before_any_byte_is_written() {
     assert_eq!(err.code, ErrorCode::UnsafePath);
     assert!(err.message.contains(".bashrc"));
     assert!(out.stored.iter().all(|s| s.is_empty()));
-    assert!(out.sender_events.iter().any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::UnsafePath)));
+    assert!(out
+        .sender_events
+        .iter()
+        .any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::UnsafePath)));
 }
 
 #[test]
 fn the_sender_cancelling_reaches_the_receiver_as_a_typed_cancel() {
     let m = manifest(&[4 << 20]);
-    let out = run(4, &Config::default(), &m, &NetParams { cancel_after: Some(30), ..NetParams::default() }, None);
+    let out =
+        run(4, &Config::default(), &m, &NetParams { cancel_after: Some(30), ..NetParams::default() }, None);
     let err = out.receiver_failure().expect("receiver must hear of it");
     assert_eq!(err.code, ErrorCode::Cancelled);
     assert_eq!(err.origin, peerdrop_core::Origin::Remote);
@@ -177,5 +181,65 @@ fn a_silent_peer_raises_a_stall_then_a_timeout_on_both_sides() {
     let failed = out.receiver_events.iter().position(|e| matches!(e, peerdrop_core::Event::Failed(_)));
     assert!(stalled.is_some() && failed.is_some() && stalled < failed, "{:?}", out.receiver_events);
     assert_eq!(out.receiver_failure().unwrap().code, ErrorCode::Timeout);
-    assert!(out.sender_events.iter().any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::Timeout)));
+    assert!(out
+        .sender_events
+        .iter()
+        .any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::Timeout)));
+}
+
+#[test]
+fn a_person_taking_minutes_to_accept_does_not_time_the_transfer_out() {
+    let m = manifest(&[300_000]);
+    let net = NetParams { accept_after_ms: 5 * 60_000, ..NetParams::default() };
+    let out = run(8, &Config::default(), &m, &net, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+}
+
+#[test]
+fn a_disk_slower_than_the_idle_timeout_is_kept_alive_not_timed_out() {
+    // 45 s to write one 1 MiB block, with a 30 s idle timeout: keepalives carry the wait.
+    let m = manifest(&[2 << 20]);
+    let net = NetParams { write_ms_per_mib: 45_000, ..NetParams::default() };
+    let out = run(9, &Config::default(), &m, &net, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(out.sender_complete());
+}
+
+#[test]
+fn a_saved_have_map_that_does_not_fit_the_offer_is_ignored() {
+    let config = Config::default();
+    let m = manifest(&[3 << 20]);
+    let mut have = HaveMap::new([10; 16], config.block_size, 1);
+    for b in [0, 1, 2, 50, 51] {
+        have.files[0].insert(b); // blocks 50 and 51 lie past the end of a 3-block file
+    }
+    let out = run(10, &config, &m, &NetParams::default(), Some(have));
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.blocks_sent.len(), 3, "the whole file is fetched again");
+}
+
+#[test]
+fn a_message_larger_than_agreed_is_a_protocol_violation() {
+    use peerdrop_core::frame::{Frame, Role};
+    let config = Config::default();
+    let id = [1; 16];
+    let mut r = peerdrop_core::Receiver::new(config.clone(), id, 0);
+    r.handle_frame(
+        0,
+        &Frame::Hello {
+            version: 1,
+            role: Role::Sender,
+            max_message_size: 1 << 20,
+            block_size: 1 << 20,
+            transfer_id: id,
+        }
+        .to_vec(),
+    );
+    let huge = vec![0x07u8; config.max_message_size as usize + 1];
+    r.handle_frame(1, &huge);
+    let failed = std::iter::from_fn(|| r.poll_event()).find_map(|e| match e {
+        peerdrop_core::Event::Failed(e) => Some(e.code),
+        _ => None,
+    });
+    assert_eq!(failed, Some(ErrorCode::ProtocolViolation));
 }

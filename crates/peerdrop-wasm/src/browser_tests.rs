@@ -52,23 +52,24 @@ async fn two_peer_connections_open_a_channel_and_report_max_message_size() {
     let dc = rtc::open_channel(&a);
     let (tx, rx) = oneshot::channel::<Vec<u8>>();
     let tx = Rc::new(RefCell::new(Some(tx)));
-    let on_channel = Closure::<dyn FnMut(web_sys::RtcDataChannelEvent)>::new(move |e: web_sys::RtcDataChannelEvent| {
-        let remote = e.channel();
-        remote.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
-        let tx = tx.clone();
-        let hooks = crate::channel::attach(
-            &remote,
-            || {},
-            move |bytes| {
-                if let Some(tx) = tx.borrow_mut().take() {
-                    let _ = tx.send(bytes);
-                }
-            },
-            || {},
-            || {},
-        );
-        std::mem::forget(hooks);
-    });
+    let on_channel =
+        Closure::<dyn FnMut(web_sys::RtcDataChannelEvent)>::new(move |e: web_sys::RtcDataChannelEvent| {
+            let remote = e.channel();
+            remote.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
+            let tx = tx.clone();
+            let hooks = crate::channel::attach(
+                &remote,
+                || {},
+                move |bytes| {
+                    if let Some(tx) = tx.borrow_mut().take() {
+                        let _ = tx.send(bytes);
+                    }
+                },
+                || {},
+                || {},
+            );
+            std::mem::forget(hooks);
+        });
     b.set_ondatachannel(Some(on_channel.as_ref().unchecked_ref()));
     let offer = rtc::make_offer(&a).await.unwrap();
     let answer = rtc::make_answer(&b, &offer).await.unwrap();

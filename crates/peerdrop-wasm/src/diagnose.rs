@@ -71,7 +71,10 @@ pub async fn diagnose(
             let gathered = js_sys::Object::new();
             for r in all.iter().filter(|r| text(r, "type").as_deref() == Some("local-candidate")) {
                 let kind = text(r, "candidateType").unwrap_or_else(|| "unknown".into());
-                let n = js_sys::Reflect::get(&gathered, &kind.as_str().into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                let n = js_sys::Reflect::get(&gathered, &kind.as_str().into())
+                    .ok()
+                    .and_then(|v| v.as_f64())
+                    .unwrap_or(0.0);
                 let _ = js_sys::Reflect::set(&gathered, &kind.as_str().into(), &(n + 1.0).into());
             }
             object(&[
@@ -80,7 +83,12 @@ pub async fn diagnose(
                 ("localCandidateType", local.as_ref().map_or(JsValue::NULL, |c| get(c, "candidateType"))),
                 ("remoteCandidateType", remote.as_ref().map_or(JsValue::NULL, |c| get(c, "candidateType"))),
                 ("protocol", local.as_ref().map_or(JsValue::NULL, |c| get(c, "protocol"))),
-                ("roundTripTimeMs", pair.as_ref().and_then(|p| get(p, "currentRoundTripTime").as_f64()).map_or(JsValue::NULL, |s| (s * 1000.0).into())),
+                (
+                    "roundTripTimeMs",
+                    pair.as_ref()
+                        .and_then(|p| get(p, "currentRoundTripTime").as_f64())
+                        .map_or(JsValue::NULL, |s| (s * 1000.0).into()),
+                ),
                 ("bytesSent", pair.as_ref().map_or(JsValue::NULL, |p| get(p, "bytesSent"))),
                 ("bytesReceived", pair.as_ref().map_or(JsValue::NULL, |p| get(p, "bytesReceived"))),
                 ("candidatesGathered", gathered.into()),

@@ -73,7 +73,11 @@ pub fn human_bytes(n: f64) -> String {
         v /= 1024.0;
         i += 1;
     }
-    if i == 0 { format!("{v:.0} B") } else { format!("{v:.1} {}", UNITS[i]) }
+    if i == 0 {
+        format!("{v:.0} B")
+    } else {
+        format!("{v:.1} {}", UNITS[i])
+    }
 }
 
 pub fn hex(bytes: &[u8]) -> String {

@@ -62,7 +62,8 @@ impl ReceiveHandle {
                 Some(m) if sink::fs_access_supported() => Some(Sink::pick(&m)),
                 Some(_) => {
                     let emitter = self.shared.borrow().emitter.clone();
-                    emitter.error(&RuntimeError::Storage("this browser cannot save to a picked folder".into()));
+                    emitter
+                        .error(&RuntimeError::Storage("this browser cannot save to a picked folder".into()));
                     return;
                 }
                 None => return,
@@ -89,7 +90,13 @@ impl ReceiveHandle {
         if running {
             pump(&self.shared);
         } else {
-            fail(&self.shared, RuntimeError::Transfer(TransferError::local(ErrorCode::Cancelled, "the transfer was cancelled")));
+            fail(
+                &self.shared,
+                RuntimeError::Transfer(TransferError::local(
+                    ErrorCode::Cancelled,
+                    "the transfer was cancelled",
+                )),
+            );
         }
     }
 
@@ -99,7 +106,11 @@ impl ReceiveHandle {
         wasm_bindgen_futures::future_to_promise(async move {
             let (pc, dc, log) = {
                 let s = shared.borrow();
-                (s.conn.as_ref().map(|c| c.pc.clone()), s.conn.as_ref().and_then(|c| c.dc.clone()), s.log.clone())
+                (
+                    s.conn.as_ref().map(|c| c.pc.clone()),
+                    s.conn.as_ref().and_then(|c| c.dc.clone()),
+                    s.log.clone(),
+                )
             };
             Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
         })
@@ -113,7 +124,8 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
     if fragment.is_empty() {
         return Err(RuntimeError::BadLink("it has no code after '#'".into()).to_js());
     }
-    let secret = LinkSecret::from_fragment(fragment).map_err(|e| RuntimeError::BadLink(e.to_string()).to_js())?;
+    let secret =
+        LinkSecret::from_fragment(fragment).map_err(|e| RuntimeError::BadLink(e.to_string()).to_js())?;
     let shared = Rc::new(RefCell::new(State {
         transfer_id: secret.transfer_id(),
         config: Config::default(),
@@ -236,10 +248,13 @@ fn on_close(shared: &Shared) {
     if running {
         pump(shared);
     } else if shared.borrow().engine.is_none() {
-        fail(shared, RuntimeError::Transfer(TransferError::local(
-            ErrorCode::ConnectionLost,
-            "the connection closed before the transfer started",
-        )));
+        fail(
+            shared,
+            RuntimeError::Transfer(TransferError::local(
+                ErrorCode::ConnectionLost,
+                "the connection closed before the transfer started",
+            )),
+        );
     }
 }
 
@@ -333,7 +348,12 @@ async fn open_sink(
     if let Some(picked) = picked {
         return match JsFuture::from(picked).await {
             Ok(target) => Ok(Some((Sink::picked(target, manifest), None))),
-            Err(e) if js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some("AbortError") => Ok(None),
+            Err(e)
+                if js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).as_deref()
+                    == Some("AbortError") =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(RuntimeError::Storage(sink::storage_error(&e))),
         };
     }
@@ -360,7 +380,9 @@ fn pump(shared: &Shared) {
     {
         let mut s = shared.borrow_mut();
         let State { engine, conn, sink, queue, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else { return };
+        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
+            return;
+        };
         loop {
             let mut progressed = false;
             while let Some(w) = engine.poll_write() {
@@ -459,7 +481,11 @@ async fn handle_event(shared: &Shared, event: Event) {
             ("attempt", attempt.into()),
         ])),
         Event::FileComplete { file, sha256 } => {
-            let entry = shared.borrow().engine.as_ref().and_then(|e| e.manifest().map(|m| m.files[file as usize].clone()));
+            let entry = shared
+                .borrow()
+                .engine
+                .as_ref()
+                .and_then(|e| e.manifest().map(|m| m.files[file as usize].clone()));
             let Some(entry) = entry else { return };
             let finish = match shared.borrow_mut().sink.as_mut() {
                 Some(sink) => sink.finish_file(file, &entry.path, &entry.mime),

@@ -2,8 +2,8 @@
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
 use crate::channel::{self, ChannelHooks};
-use crate::connection::Connection;
 use crate::clock::now_ms;
+use crate::connection::Connection;
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Options};
@@ -63,7 +63,11 @@ impl SendHandle {
         wasm_bindgen_futures::future_to_promise(async move {
             let (pc, dc, log) = {
                 let s = shared.borrow();
-                (s.conn.as_ref().map(|c| c.pc.clone()), s.conn.as_ref().and_then(|c| c.dc.clone()), s.log.clone())
+                (
+                    s.conn.as_ref().map(|c| c.pc.clone()),
+                    s.conn.as_ref().and_then(|c| c.dc.clone()),
+                    s.log.clone(),
+                )
             };
             Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
         })
@@ -239,10 +243,13 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
             if running {
                 pump(&d);
             } else if !d.borrow().finished && d.borrow().engine.is_none() {
-                fail(&d, RuntimeError::Transfer(peerdrop_core::TransferError::local(
-                    peerdrop_core::ErrorCode::ConnectionLost,
-                    "the connection closed before the transfer started",
-                )));
+                fail(
+                    &d,
+                    RuntimeError::Transfer(peerdrop_core::TransferError::local(
+                        peerdrop_core::ErrorCode::ConnectionLost,
+                        "the connection closed before the transfer started",
+                    )),
+                );
             }
         },
     )
@@ -251,7 +258,9 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
 fn on_open(shared: &Shared) {
     let pc = {
         let mut s = shared.borrow_mut();
-        let Some((pc, dc)) = s.conn.as_ref().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else { return };
+        let Some((pc, dc)) = s.conn.as_ref().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else {
+            return;
+        };
         let mut config = s.config.clone();
         config.max_message_size = rtc::max_message_size(&pc);
         dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
@@ -288,7 +297,9 @@ fn pump(shared: &Shared) {
     {
         let mut s = shared.borrow_mut();
         let State { engine, conn, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else { return };
+        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
+            return;
+        };
         engine.handle_buffered_amount(u64::from(dc.buffered_amount()));
         while let Some(frame) = engine.poll_transmit() {
             if !channel::send(dc, &frame) {
@@ -320,10 +331,9 @@ fn pump(shared: &Shared) {
                 emitter.error(&RuntimeError::Transfer(err));
                 finish_after_flush(shared);
             }
-            Event::Stalled { idle_ms } => emitter.emit(object(&[
-                ("type", "stalled".into()),
-                ("idleMs", (idle_ms as f64).into()),
-            ])),
+            Event::Stalled { idle_ms } => {
+                emitter.emit(object(&[("type", "stalled".into()), ("idleMs", (idle_ms as f64).into())]))
+            }
 
             Event::Offer(_) | Event::BlockRejected { .. } | Event::FileComplete { .. } => {}
         }

@@ -59,7 +59,11 @@ impl SignalLog {
         use crate::events::object;
         let recent = js_sys::Array::new();
         for (op, status, ms) in &self.entries {
-            recent.push(&object(&[("op", op.as_str().into()), ("status", (*status).into()), ("ms", (*ms).into())]));
+            recent.push(&object(&[
+                ("op", op.as_str().into()),
+                ("status", (*status).into()),
+                ("ms", (*ms).into()),
+            ]));
         }
         // Polls are held open on purpose; only the other requests measure round trips.
         let mut rtts: Vec<f64> = self.entries.iter().filter(|e| e.0 != "poll").map(|e| e.2).collect();
@@ -112,7 +116,8 @@ impl SignalClient {
     /// server stores it once.
     pub async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
         self.seq += 1;
-        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
+        let body =
+            json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
         let mut last = None;
         for attempt in 0..3u32 {
             match post(&self.url, &body, &self.log).await {
@@ -128,7 +133,8 @@ impl SignalClient {
 
     /// Waits for the next messages; returns an empty list when the server ends a poll early.
     pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
-        let body = json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
+        let body =
+            json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
         let value = post(&self.url, &body, &self.log).await?;
         let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
         // Delivery is at least once: a message at or below the cursor was seen already.
@@ -172,8 +178,8 @@ async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, Runtime
     let headers = web_sys::Headers::new().map_err(|e| RuntimeError::Browser(describe(&e)))?;
     headers.set("Content-Type", "application/json").map_err(|e| RuntimeError::Browser(describe(&e)))?;
     init.set_headers(&headers);
-    let request = Request::new_with_str_and_init(url, &init)
-        .map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    let request =
+        Request::new_with_str_and_init(url, &init).map_err(|e| RuntimeError::Browser(describe(&e)))?;
     let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())

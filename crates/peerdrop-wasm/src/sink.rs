@@ -106,8 +106,12 @@ async fn wait(p: js_sys::Promise) -> Result<JsValue, JsValue> {
 pub fn storage_error(e: &JsValue) -> String {
     let name = js_sys::Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
     match name.as_str() {
-        "QuotaExceededError" => "the disk or the browser's storage quota is full; free some space and try again".into(),
-        "NotAllowedError" | "SecurityError" => "the browser no longer allows writing there; pick the place again".into(),
+        "QuotaExceededError" => {
+            "the disk or the browser's storage quota is full; free some space and try again".into()
+        }
+        "NotAllowedError" | "SecurityError" => {
+            "the browser no longer allows writing there; pick the place again".into()
+        }
         "AbortError" => "no place to save was picked".into(),
         _ => format!("the received data could not be stored: {}", describe(e)),
     }

@@ -23,7 +23,11 @@ impl Rng {
         z ^ (z >> 31)
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
+        if n == 0 {
+            0
+        } else {
+            self.next_u64() % n
+        }
     }
 }
 
@@ -66,11 +70,23 @@ pub struct NetParams {
     pub reject: bool,
     /// The sender's user cancels once this many messages have crossed.
     pub cancel_after: Option<u64>,
+    /// The person takes this long to accept the offer.
+    pub accept_after_ms: u64,
 }
 
 impl Default for NetParams {
     fn default() -> Self {
-        NetParams { latency_ms: 5, bytes_per_ms: 20_000, write_ms_per_mib: 2, flip_ppm: 0, disconnect_after: None, blackhole_after: None, reject: false, cancel_after: None }
+        NetParams {
+            latency_ms: 5,
+            bytes_per_ms: 20_000,
+            write_ms_per_mib: 2,
+            flip_ppm: 0,
+            disconnect_after: None,
+            blackhole_after: None,
+            reject: false,
+            cancel_after: None,
+            accept_after_ms: 0,
+        }
     }
 }
 
@@ -169,7 +185,7 @@ pub fn run(
         end_ms: 0,
     };
     let mut messages = 0u64;
-    let mut accepted = false;
+    let mut accept_at: Option<u64> = None;
     let mut resume = resume;
 
     for _step in 0..50_000_000u64 {
@@ -223,12 +239,12 @@ pub fn run(
         }
         while let Some(e) = receiver.poll_event() {
             if let Event::Offer(_) = &e {
-                accepted = true;
+                accept_at = Some(now + params.accept_after_ms);
             }
             out.receiver_events.push(e);
         }
-        if accepted {
-            accepted = false;
+        if accept_at.is_some_and(|t| t <= now) {
+            accept_at = None;
             if params.reject {
                 receiver.reject("not now, thanks");
             } else {
@@ -254,6 +270,7 @@ pub fn run(
             sender.poll_timeout(),
             receiver.poll_timeout(),
             (link_free_at > now).then_some(link_free_at),
+            accept_at,
         ]
         .into_iter()
         .flatten()
@@ -289,7 +306,7 @@ pub fn run(
                 sender.handle_frame(now, &msg);
             }
         }
-        while pending_reads.front().is_some_and(|r| r.0 + 1 <= now) {
+        while pending_reads.front().is_some_and(|r| r.0 < now) {
             let (_, req) = pending_reads.pop_front().unwrap();
             let data = content(seed, req.file, req.offset, req.len as usize);
             sender.handle_read(req.file, req.offset, data);
