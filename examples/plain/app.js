@@ -10,6 +10,7 @@ const STATUS_TEXT = {
   connecting: 'Connecting to the other browser…',
   connected: 'Connected directly.',
   accepted: 'Receiving…',
+  reconnecting: 'The receiver disconnected. Waiting for them to reopen the link; the transfer will resume where it stopped…',
   transferring: 'Transferring…',
   complete: 'Done: every file arrived and was verified.',
 };
@@ -98,9 +99,16 @@ function onEvent(event) {
       break;
     case 'accepted':
       $('offer-actions').hidden = true;
+      document.body.dataset.resumedBytes = String(event.resumedBytes);
       $('offer-text').textContent = event.sink === 'pick'
         ? 'Saving into the place you picked.'
         : 'Receiving into this browser; save each file when it is verified.';
+      break;
+    case 'signalingWarning':
+      document.body.dataset.signalingWarnings = String(Number(document.body.dataset.signalingWarnings ?? 0) + 1);
+      break;
+    case 'disconnected':
+      $('status').textContent = event.message;
       break;
     case 'pickCancelled':
       $('status').textContent = 'No place was picked. Choose again, or receive into the browser.';

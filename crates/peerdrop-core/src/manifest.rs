@@ -14,6 +14,11 @@ pub const MAX_FILES: usize = 100_000;
 /// Longest MIME type accepted.
 pub const MAX_MIME_BYTES: usize = 255;
 
+/// Cuts a MIME type to [`MAX_MIME_BYTES`] on a character boundary.
+pub fn clip_mime(mime: &str) -> &str {
+    crate::session::clip(mime, MAX_MIME_BYTES)
+}
+
 /// One file offered for transfer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileEntry {

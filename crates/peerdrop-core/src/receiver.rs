@@ -134,6 +134,11 @@ impl Receiver {
         self.out.closed
     }
 
+    /// Bytes verified so far, including those resumed from a have-map.
+    pub fn verified_bytes(&self) -> u64 {
+        self.verified_bytes
+    }
+
     /// Feeds one message received from the peer.
     pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
         if self.out.closed {

@@ -30,6 +30,8 @@ pub enum RuntimeError {
     Storage(String),
     /// The offer is larger than the in-memory cap and no disk-backed sink exists here.
     TooLargeForMemory { needed: u64, cap: u64 },
+    /// Signaling messages failed to open: altered, replayed, reflected or foreign.
+    SignalingTampered(String),
     /// The transfer protocol ended early.
     Transfer(TransferError),
 }
@@ -49,6 +51,7 @@ impl RuntimeError {
             RuntimeError::InsufficientStorage { .. } => "insufficient_storage",
             RuntimeError::Storage(_) => "sink_failed",
             RuntimeError::TooLargeForMemory { .. } => "too_large_for_memory",
+            RuntimeError::SignalingTampered(_) => "signaling_tampered",
             RuntimeError::Transfer(e) => e.code.name(),
         }
     }
@@ -88,6 +91,9 @@ impl RuntimeError {
             RuntimeError::TooLargeForMemory { needed, cap } => format!(
                 "The files total {}, more than the {} this browser can hold in memory. Open the link in a browser that can save to disk (Chrome, Edge, Firefox or Safari).",
                 crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*cap as f64)
+            ),
+            RuntimeError::SignalingTampered(why) => format!(
+                "The connection was not set up because signaling messages were tampered with: {why}. Nothing was sent. Try again, or use another signaling server."
             ),
             RuntimeError::Transfer(e) => e.to_string(),
         }

@@ -34,6 +34,11 @@ impl Emitter {
         self.emit(e);
     }
 
+    /// A signaling message was dropped because it failed to open.
+    pub fn signaling_warning(&self, e: &peerdrop_core::seal::SealError) {
+        self.emit(object(&[("type", "signalingWarning".into()), ("message", e.to_string().into())]));
+    }
+
     pub fn progress(&self, p: &Progress) {
         let obj = object(&[
             ("type", "progress".into()),

@@ -14,6 +14,7 @@ mod memory_sink;
 mod options;
 mod receive;
 mod rtc;
+mod seat_store;
 mod send;
 mod signaling;
 mod sink;

@@ -10,8 +10,11 @@ use crate::events::{hex, manifest_to_js, object, Emitter};
 use crate::memory_sink::MemorySink;
 use crate::options::Options;
 use crate::rtc;
-use crate::signaling::{sleep, SharedLog, SignalClient};
+use crate::seat_store;
+use crate::signaling::{new_seal, sleep, wait_for, SharedLog, SignalClient};
 use crate::sink::{self, Finished, Sink, SinkKind};
+use peerdrop_core::frame::Role;
+use peerdrop_core::seal::SealError;
 use peerdrop_core::{Config, ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -34,6 +37,8 @@ struct State {
     sink: Option<Sink>,
     conn: Option<Connection>,
     client: Option<SignalClient>,
+    /// The room id, to forget the saved seat once the transfer is over.
+    room: String,
     /// Engine events waiting to be handled in order (some need awaiting).
     queue: VecDeque<Event>,
     dispatching: bool,
@@ -136,6 +141,7 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         sink: None,
         conn: None,
         client: None,
+        room: String::new(),
         queue: VecDeque::new(),
         dispatching: false,
         accepting: false,
@@ -148,18 +154,24 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         if sink::opfs_supported() {
             let _ = JsFuture::from(sink::prune_staging(&keep)).await;
         }
-        if let Err(e) = negotiate(&task, &room).await {
+        if let Err(e) = negotiate(&task, &room, &secret).await {
             fail(&task, e);
         }
     });
     Ok(ReceiveHandle { shared })
 }
 
-async fn join(url: &str, room: &str, log: &SharedLog) -> Result<SignalClient, RuntimeError> {
+async fn join(
+    url: &str,
+    room: &str,
+    log: &SharedLog,
+    secret: &LinkSecret,
+) -> Result<SignalClient, RuntimeError> {
     // The sender creates the room as it shows the link; a very fast click may beat it.
     let mut tries = 0;
     loop {
-        match SignalClient::join(url, room, log.clone()).await {
+        let seal = new_seal(secret, Role::Receiver)?;
+        match SignalClient::join(url, room, log.clone(), seal).await {
             Err(RuntimeError::LinkExpired) if tries < 3 => tries += 1,
             other => return other,
         }
@@ -167,26 +179,51 @@ async fn join(url: &str, room: &str, log: &SharedLog) -> Result<SignalClient, Ru
     }
 }
 
-async fn negotiate(shared: &Shared, room: &str) -> Result<(), RuntimeError> {
+/// Takes up the seat this tab held before a reload, or joins the room; then says `hello`.
+async fn enter(
+    url: &str,
+    room: &str,
+    log: &SharedLog,
+    secret: &LinkSecret,
+) -> Result<SignalClient, RuntimeError> {
+    if let Some(seat) = seat_store::load(room) {
+        let mut client = SignalClient::resume(url, seat, log.clone(), new_seal(secret, Role::Receiver)?);
+        match client.send("hello", "").await {
+            Ok(()) => return Ok(client),
+            // The seat expired or the room is gone: fall back to joining afresh.
+            Err(RuntimeError::Signaling { status: 401 | 404 | 409 | 410, .. }) => seat_store::clear(room),
+            Err(e) => return Err(e),
+        }
+    }
+    let mut client = join(url, room, log, secret).await?;
+    client.send("hello", "").await?;
+    Ok(client)
+}
+
+async fn negotiate(shared: &Shared, room: &str, secret: &LinkSecret) -> Result<(), RuntimeError> {
     let (emitter, url, ice, log) = {
         let s = shared.borrow();
         (s.emitter.clone(), s.options.signal_url.clone(), s.options.ice_servers.clone(), s.log.clone())
     };
     emitter.status("signaling");
-    let mut client = join(&url, room, &log).await?;
+    let mut client = enter(&url, room, &log, secret).await?;
+    seat_store::save(room, &client.seat());
     emitter.status("connecting");
-    let deadline = now_ms() + OFFER_WAIT_MS;
-    let offer = loop {
-        if shared.borrow().finished {
+    let cancelled = || shared.borrow().finished;
+    let on_tamper = |e: &SealError| emitter.signaling_warning(e);
+    let deadline = Some(now_ms() + OFFER_WAIT_MS);
+    let offer = wait_for(&mut client, "offer", deadline, &cancelled, &on_tamper).await;
+    seat_store::save(room, &client.seat());
+    let offer = match offer {
+        Ok(Some(offer)) => offer,
+        Ok(None) => {
             client.leave().await;
             return Ok(());
         }
-        if now_ms() > deadline {
+        Err(e) => {
             client.leave().await;
-            return Err(RuntimeError::PeerNotFound);
-        }
-        if let Some(m) = client.poll().await?.into_iter().find(|m| m.kind == "offer") {
-            break m.data;
+            seat_store::clear(room);
+            return Err(e);
         }
     };
     let pc = rtc::peer_connection(&ice)?;
@@ -206,7 +243,10 @@ async fn negotiate(shared: &Shared, room: &str) -> Result<(), RuntimeError> {
     shared.borrow_mut().conn = Some(conn);
     let answer = rtc::make_answer(&pc, &offer).await?;
     client.send("answer", &answer).await?;
-    shared.borrow_mut().client = Some(client);
+    seat_store::save(room, &client.seat());
+    let mut s = shared.borrow_mut();
+    s.client = Some(client);
+    s.room = room.to_string();
     Ok(())
 }
 
@@ -326,14 +366,20 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         }
     };
-    emitter.emit(object(&[("type", "accepted".into()), ("sink", sink.kind().name().into())]));
-    {
+    let kind = sink.kind().name();
+    let resumed = {
         let mut s = shared.borrow_mut();
         s.sink = Some(sink);
-        if let Some(engine) = s.engine.as_mut() {
+        s.engine.as_mut().map_or(0, |engine| {
             engine.accept(now_ms(), resume);
-        }
-    }
+            engine.verified_bytes()
+        })
+    };
+    emitter.emit(object(&[
+        ("type", "accepted".into()),
+        ("sink", kind.into()),
+        ("resumedBytes", (resumed as f64).into()),
+    ]));
     emitter.status("transferring");
     pump(shared);
 }
@@ -568,6 +614,7 @@ fn finish(shared: &Shared, failed: bool) {
             return;
         }
         s.finished = true;
+        seat_store::clear(&s.room);
         (s.client.take(), s.conn.take(), s.sink.take())
     };
     drop(conn);

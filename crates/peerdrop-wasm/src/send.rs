@@ -8,8 +8,11 @@ use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Options};
 use crate::rtc;
-use crate::signaling::{SharedLog, SignalClient};
-use peerdrop_core::{Config, Event, FileEntry, LinkSecret, Manifest, Sender};
+use crate::signaling::{new_seal, wait_for, SharedLog, SignalClient};
+use futures::channel::oneshot;
+use peerdrop_core::frame::Role;
+use peerdrop_core::seal::SealError;
+use peerdrop_core::{Config, ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -27,10 +30,12 @@ struct State {
     transfer_id: [u8; 16],
     config: Config,
     emitter: Emitter,
+    secret: LinkSecret,
     log: SharedLog,
     engine: Option<Sender>,
     conn: Option<Connection>,
-    client: Option<SignalClient>,
+    /// Tells the negotiation loop how the current connection ended.
+    ended: Option<oneshot::Sender<Ended>>,
     finished: bool,
 }
 
@@ -120,10 +125,11 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         transfer_id: secret.transfer_id(),
         config: Config::default(),
         emitter,
+        secret: secret.clone(),
         log: SharedLog::default(),
         engine: None,
         conn: None,
-        client: None,
+        ended: None,
         finished: false,
     }));
     let task = shared.clone();
@@ -163,58 +169,84 @@ fn entry_for(file: &File) -> FileEntry {
         path: relative.unwrap_or_else(|| file.name()),
         size: file.size() as u64,
         modified_ms: file.last_modified() as i64,
-        mime: file.type_().chars().take(255).collect(),
+        mime: peerdrop_core::manifest::clip_mime(&file.type_()).to_string(),
     }
 }
 
-/// Signaling: create the room, wait for the receiver, exchange offer and answer.
+/// How one connection ended, as the negotiation loop needs to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Completed, or failed in a way a new connection would not fix.
+    Final,
+    /// The receiver vanished mid-transfer (reload, crash, network): it may come back.
+    Lost,
+}
+
+/// Signaling: create the room, then for each (re)connection of the receiver wait for its
+/// sealed `hello`, offer, and take its answer. A receiver that drops out mid-transfer can
+/// reopen the link and resume; the room stays open until the transfer ends.
 async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(), RuntimeError> {
-    let (emitter, log) = {
+    let (emitter, log, secret) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.log.clone())
+        (s.emitter.clone(), s.log.clone(), s.secret.clone())
     };
     emitter.status("signaling");
-    let mut client = SignalClient::create(&options.signal_url, room, log).await?;
-    emitter.status("waiting");
+    let seal = new_seal(&secret, Role::Sender)?;
+    let mut client = SignalClient::create(&options.signal_url, room, log, seal).await?;
+    let result = serve(shared, options, &secret, &mut client).await;
+    client.leave().await;
+    result
+}
+
+async fn serve(
+    shared: &Shared,
+    options: &Options,
+    secret: &LinkSecret,
+    client: &mut SignalClient,
+) -> Result<(), RuntimeError> {
+    let emitter = shared.borrow().emitter.clone();
+    let cancelled = || shared.borrow().finished;
+    let on_tamper = |e: &SealError| emitter.signaling_warning(e);
+    let mut attempt = 0u32;
     loop {
-        if shared.borrow().finished {
-            client.leave().await;
+        if attempt > 0 {
+            // The receiver comes back as a new page session: trust its new seal.
+            client.reset_seal(new_seal(secret, Role::Sender)?);
+        }
+        emitter.status(if attempt == 0 { "waiting" } else { "reconnecting" });
+        if wait_for(client, "hello", None, &cancelled, &on_tamper).await?.is_none() {
             return Ok(());
         }
-        let messages = client.poll().await?;
-        if messages.iter().any(|m| m.kind == "peer-joined") {
-            break;
+        emitter.status("connecting");
+        let pc = rtc::peer_connection(&options.ice_servers)?;
+        let dc = rtc::open_channel(&pc);
+        let weak = Rc::downgrade(shared);
+        let ice_hook = rtc::on_ice_failed(&pc, move || {
+            if let Some(shared) = weak.upgrade() {
+                fail(&shared, RuntimeError::IceFailed);
+            }
+        });
+        let mut conn = Connection::new(pc.clone(), ice_hook);
+        conn.set_channel(dc.clone(), hooks(shared, &dc));
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut s = shared.borrow_mut();
+            s.conn = Some(conn);
+            s.engine = None;
+            s.ended = Some(tx);
+        }
+        let offer = rtc::make_offer(&pc).await?;
+        client.send("offer", &offer).await?;
+        let deadline = Some(now_ms() + ANSWER_WAIT_MS);
+        let Some(answer) = wait_for(client, "answer", deadline, &cancelled, &on_tamper).await? else {
+            return Ok(());
+        };
+        rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
+        match rx.await {
+            Ok(Ended::Lost) => attempt += 1,
+            _ => return Ok(()),
         }
     }
-    emitter.status("connecting");
-    let pc = rtc::peer_connection(&options.ice_servers)?;
-    let dc = rtc::open_channel(&pc);
-    let weak = Rc::downgrade(shared);
-    let ice_hook = rtc::on_ice_failed(&pc, move || {
-        if let Some(shared) = weak.upgrade() {
-            fail(&shared, RuntimeError::IceFailed);
-        }
-    });
-    let mut conn = Connection::new(pc.clone(), ice_hook);
-    conn.set_channel(dc.clone(), hooks(shared, &dc));
-    shared.borrow_mut().conn = Some(conn);
-    let offer = rtc::make_offer(&pc).await?;
-    client.send("offer", &offer).await?;
-    let deadline = now_ms() + ANSWER_WAIT_MS;
-    let answer = loop {
-        if shared.borrow().finished {
-            return Ok(());
-        }
-        if now_ms() > deadline {
-            return Err(RuntimeError::PeerNotFound);
-        }
-        if let Some(m) = client.poll().await?.into_iter().find(|m| m.kind == "answer") {
-            break m.data;
-        }
-    };
-    rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
-    shared.borrow_mut().client = Some(client);
-    Ok(())
 }
 
 fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
@@ -325,10 +357,25 @@ fn pump(shared: &Shared) {
             Event::Complete => {
                 emitter.status("complete");
                 emitter.emit(object(&[("type", "complete".into())]));
+                connection_ended(shared, Ended::Final);
                 finish_after_flush(shared);
+            }
+            Event::Failed(err)
+                if matches!(err.code, ErrorCode::ConnectionLost | ErrorCode::Timeout)
+                    && err.origin == peerdrop_core::Origin::Local =>
+            {
+                // The receiver may reopen the link and resume: keep the room, drop the connection.
+                emitter.emit(object(&[
+                    ("type", "disconnected".into()),
+                    ("message", "The receiver disconnected. If they reopen the link, the transfer resumes where it stopped.".into()),
+                ]));
+                let conn = shared.borrow_mut().conn.take();
+                drop(conn);
+                connection_ended(shared, Ended::Lost);
             }
             Event::Failed(err) => {
                 emitter.error(&RuntimeError::Transfer(err));
+                connection_ended(shared, Ended::Final);
                 finish_after_flush(shared);
             }
             Event::Stalled { idle_ms } => {
@@ -369,6 +416,12 @@ fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
     });
 }
 
+fn connection_ended(shared: &Shared, how: Ended) {
+    if let Some(tx) = shared.borrow_mut().ended.take() {
+        let _ = tx.send(how);
+    }
+}
+
 fn fail(shared: &Shared, error: RuntimeError) {
     if shared.borrow().finished {
         return;
@@ -387,18 +440,15 @@ fn finish_after_flush(shared: &Shared) {
     });
 }
 
-/// Releases the connection and leaves the room.
+/// Releases the connection; the negotiation task leaves the room once it sees `finished`.
 fn finish(shared: &Shared) {
-    let (client, conn) = {
+    let (conn, ended) = {
         let mut s = shared.borrow_mut();
-        if s.finished && s.conn.is_none() && s.client.is_none() {
-            return;
-        }
         s.finished = true;
-        (s.client.take(), s.conn.take())
+        (s.conn.take(), s.ended.take())
     };
     drop(conn);
-    if let Some(mut client) = client {
-        spawn_local(async move { client.leave().await });
+    if let Some(tx) = ended {
+        let _ = tx.send(Ended::Final);
     }
 }

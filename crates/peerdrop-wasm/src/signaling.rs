@@ -2,6 +2,7 @@
 //! URL, nothing identifying in the URL itself, long polls the server may shorten.
 
 use crate::error::{describe, RuntimeError};
+use peerdrop_core::seal::{SealError, SignalSeal};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -12,13 +13,21 @@ use web_sys::{Request, RequestInit, Response};
 /// Longest a poll asks the server to hold (the server may answer sooner).
 const POLL_WAIT_S: u32 = 20;
 
-/// One relayed message.
+/// One relayed message as the server stores it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Message {
-    pub id: u64,
+struct Relayed {
+    id: u64,
     #[serde(rename = "type")]
-    pub kind: String,
+    kind: String,
     #[serde(default)]
+    data: String,
+}
+
+/// A message from the other peer (opened from its seal) or from the server itself
+/// (`peer-joined`, `peer-left`, which carry nothing secret).
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub kind: String,
     pub data: String,
 }
 
@@ -29,7 +38,7 @@ struct Joined {
 
 #[derive(Debug, Deserialize)]
 struct Polled {
-    messages: Vec<Message>,
+    messages: Vec<Relayed>,
     cursor: u64,
     #[serde(default)]
     poll_after_ms: Option<u64>,
@@ -79,27 +88,83 @@ impl SignalLog {
 
 pub type SharedLog = std::rc::Rc<std::cell::RefCell<SignalLog>>;
 
-/// A seat in one room.
+/// A seat in one room. Every payload to the other peer is sealed (`peerdrop_core::seal`):
+/// the server stores and relays only ciphertext, and anything it alters is dropped.
 pub struct SignalClient {
     url: String,
     token: String,
     seq: u64,
     cursor: u64,
     log: SharedLog,
+    seal: SignalSeal,
+    /// Messages dropped because they failed to open, since last taken.
+    tampered: Vec<SealError>,
+}
+
+/// What a seat needs to be taken up again after a reload: kept in `sessionStorage`.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub struct Seat {
+    pub token: String,
+    pub seq: u64,
+    pub cursor: u64,
 }
 
 impl SignalClient {
     /// Creates the room as its first peer (the sender).
-    pub async fn create(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "create", room, log).await
+    pub async fn create(
+        url: &str,
+        room: &str,
+        log: SharedLog,
+        seal: SignalSeal,
+    ) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "create", room, log, seal).await
     }
 
     /// Takes the second seat (the receiver).
-    pub async fn join(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "join", room, log).await
+    pub async fn join(
+        url: &str,
+        room: &str,
+        log: SharedLog,
+        seal: SignalSeal,
+    ) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "join", room, log, seal).await
     }
 
-    async fn enter(url: &str, op: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
+    /// Takes up a seat held before a reload.
+    pub fn resume(url: &str, seat: Seat, log: SharedLog, seal: SignalSeal) -> SignalClient {
+        SignalClient {
+            url: url.to_string(),
+            token: seat.token,
+            seq: seat.seq,
+            cursor: seat.cursor,
+            log,
+            seal,
+            tampered: Vec::new(),
+        }
+    }
+
+    /// The seat, for taking it up again after a reload.
+    pub fn seat(&self) -> Seat {
+        Seat { token: self.token.clone(), seq: self.seq, cursor: self.cursor }
+    }
+
+    /// Starts trusting a new session of the other side (it reloaded and came back).
+    pub fn reset_seal(&mut self, seal: SignalSeal) {
+        self.seal = seal;
+    }
+
+    /// Messages dropped as tampered, replayed or foreign since the last call.
+    pub fn take_tampered(&mut self) -> Vec<SealError> {
+        std::mem::take(&mut self.tampered)
+    }
+
+    async fn enter(
+        url: &str,
+        op: &str,
+        room: &str,
+        log: SharedLog,
+        seal: SignalSeal,
+    ) -> Result<SignalClient, RuntimeError> {
         let body = json!({"v": 1, "op": op, "room": room});
         let value = post(url, &body, &log).await.map_err(|e| match e {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
@@ -109,15 +174,24 @@ impl SignalClient {
             other => other,
         })?;
         let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
-        Ok(SignalClient { url: url.to_string(), token: joined.token, seq: 0, cursor: 0, log })
+        Ok(SignalClient {
+            url: url.to_string(),
+            token: joined.token,
+            seq: 0,
+            cursor: 0,
+            log,
+            seal,
+            tampered: Vec::new(),
+        })
     }
 
     /// Sends one message to the other peer. Retries reuse the sequence number, so the
     /// server stores it once.
     pub async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
+        let sealed =
+            self.seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
         self.seq += 1;
-        let body =
-            json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
+        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": "sealed", "data": sealed});
         let mut last = None;
         for attempt in 0..3u32 {
             match post(&self.url, &body, &self.log).await {
@@ -139,8 +213,23 @@ impl SignalClient {
         let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
         // Delivery is at least once: a message at or below the cursor was seen already.
         let seen = self.cursor;
-        let messages: Vec<Message> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
-        self.cursor = messages.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        let fresh: Vec<Relayed> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
+        self.cursor = fresh.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        let mut messages = Vec::new();
+        for m in fresh {
+            match m.kind.as_str() {
+                "peer-joined" | "peer-left" => messages.push(Message { kind: m.kind, data: String::new() }),
+                "sealed" => match self.seal.open(&m.data) {
+                    Ok(opened) => match String::from_utf8(opened.payload) {
+                        Ok(data) => messages.push(Message { kind: opened.kind, data }),
+                        Err(_) => self.tampered.push(SealError::Garbled),
+                    },
+                    Err(e) => self.tampered.push(e),
+                },
+                // Anything unsealed from the other peer is not trusted.
+                _ => self.tampered.push(SealError::Tampered),
+            }
+        }
         if messages.is_empty() {
             // The server had no slot to hold the poll: wait as it asks before the next one.
             let pause = polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000);
@@ -215,4 +304,55 @@ async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, Runtime
         return Err(RuntimeError::SignalingUnreachable(url.to_string()));
     }
     Err(RuntimeError::Signaling { status, code, message })
+}
+
+/// How long a negotiation goes on after a message failed to open before it is abandoned as
+/// tampered with (a single stray message is survivable; an altered exchange is not).
+const TAMPER_GRACE_MS: u64 = 8_000;
+
+/// A fresh seal for this page session: a new random session id each time.
+pub fn new_seal(
+    secret: &peerdrop_core::LinkSecret,
+    role: peerdrop_core::frame::Role,
+) -> Result<SignalSeal, RuntimeError> {
+    let mut session = [0u8; peerdrop_core::seal::SESSION_ID_BYTES];
+    getrandom::getrandom(&mut session).map_err(|e| RuntimeError::Browser(e.to_string()))?;
+    Ok(SignalSeal::new(secret, role, session))
+}
+
+/// Polls until a message of `kind` arrives and returns its data; `Ok(None)` once `cancelled`.
+/// Messages that fail to open are dropped and passed to `on_tamper`; after the first one the
+/// wait ends within [`TAMPER_GRACE_MS`] with [`RuntimeError::SignalingTampered`].
+pub async fn wait_for(
+    client: &mut SignalClient,
+    kind: &str,
+    deadline: Option<u64>,
+    cancelled: &dyn Fn() -> bool,
+    on_tamper: &dyn Fn(&SealError),
+) -> Result<Option<String>, RuntimeError> {
+    let mut deadline = deadline;
+    let mut first_tamper: Option<SealError> = None;
+    loop {
+        if cancelled() {
+            return Ok(None);
+        }
+        let now = crate::clock::now_ms();
+        if deadline.is_some_and(|d| now > d) {
+            return Err(match first_tamper {
+                Some(e) => RuntimeError::SignalingTampered(e.to_string()),
+                None => RuntimeError::PeerNotFound,
+            });
+        }
+        let messages = client.poll().await?;
+        for e in client.take_tampered() {
+            on_tamper(&e);
+            if first_tamper.is_none() {
+                deadline = Some(deadline.map_or(now + TAMPER_GRACE_MS, |d| d.min(now + TAMPER_GRACE_MS)));
+                first_tamper = Some(e);
+            }
+        }
+        if let Some(m) = messages.into_iter().find(|m| m.kind == kind) {
+            return Ok(Some(m.data));
+        }
+    }
 }
