@@ -192,6 +192,8 @@ async function showDiagnosis() {
 }
 
 async function main() {
+  // A link pasted into this tab later (same page, new fragment) starts receiving.
+  addEventListener('hashchange', () => { if (location.hash.length > 1) location.reload(); });
   await init();
   const fragment = location.hash.slice(1);
   $('cancel').addEventListener('click', () => handle?.cancel());

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, mkdir } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 
 export const CHROMIUM_ARGS = [
@@ -74,7 +74,12 @@ export async function offer(page, siteUrl, files) {
 /** Opens a share link in the receiver page and accepts the offer into the browser. */
 export async function openAndAccept(page, link) {
   await page.goto(link);
-  await page.waitForSelector('#accept:visible', { timeout: 20000 });
+  try {
+    await page.waitForSelector('#accept:visible', { timeout: 30000 });
+  } catch (e) {
+    throw new Error(`no offer appeared: state=${await page.getAttribute('body', 'data-state')} ` +
+      `status="${await page.textContent('#status')}" error="${await page.textContent('#error')}"`, { cause: e });
+  }
   await page.click('#accept');
 }
 
@@ -89,4 +94,10 @@ export async function saveAll(page) {
     out.push({ name: download.suggestedFilename(), sha256: sha256(data), size: data.length });
   }
   return out;
+}
+
+/** Saves a screenshot to test-results/screenshots/NAME.png for people to look at. */
+export async function shoot(page, name) {
+  await mkdir('test-results/screenshots', { recursive: true });
+  await page.screenshot({ path: `test-results/screenshots/${name}.png`, fullPage: true });
 }

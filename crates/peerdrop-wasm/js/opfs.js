@@ -16,6 +16,9 @@ if (IN_WORKER) {
   let meta = null;
 
   async function open({ name, files }) {
+    if (typeof FileSystemFileHandle === 'undefined' || !('createSyncAccessHandle' in FileSystemFileHandle.prototype)) {
+      throw Object.assign(new Error('this browser has no synchronous file access in workers'), { name: 'NotSupportedError' });
+    }
     const root = await navigator.storage.getDirectory();
     const staging = await root.getDirectoryHandle(ROOT, { create: true });
     dir = await staging.getDirectoryHandle(name, { create: true });
@@ -78,11 +81,13 @@ if (IN_WORKER) {
   };
 }
 
-/** True where OPFS with synchronous access handles in workers can be used. */
+/**
+ * True where OPFS and workers exist. Synchronous access handles are exposed only inside
+ * dedicated workers, so they cannot be detected here; `open` fails with `NotSupportedError`
+ * where they are missing, and the caller falls back.
+ */
 export function opfsSupported() {
-  return typeof navigator !== 'undefined' && !!navigator.storage?.getDirectory &&
-    typeof Worker !== 'undefined' && typeof FileSystemFileHandle !== 'undefined' &&
-    'createSyncAccessHandle' in FileSystemFileHandle.prototype;
+  return typeof navigator !== 'undefined' && !!navigator.storage?.getDirectory && typeof Worker !== 'undefined';
 }
 
 /** A staging area for one transfer: `name` is the transfer id in hex. */

@@ -17,11 +17,27 @@ pub struct Connection {
     _ice_hook: Closure<dyn FnMut()>,
     channel_hook: Option<Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>>,
     ticker: Option<gloo_timers::callback::Interval>,
+    /// Closes the connection when the page goes away, so the other side learns at once
+    /// instead of after the idle timeout.
+    pagehide: Option<Closure<dyn FnMut()>>,
 }
 
 impl Connection {
     pub fn new(pc: RtcPeerConnection, ice_hook: Closure<dyn FnMut()>) -> Self {
-        Connection { pc, dc: None, hooks: None, _ice_hook: ice_hook, channel_hook: None, ticker: None }
+        let pc2 = pc.clone();
+        let pagehide = Closure::<dyn FnMut()>::new(move || pc2.close());
+        if let Some(target) = global_target() {
+            let _ = target.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
+        }
+        Connection {
+            pc,
+            dc: None,
+            hooks: None,
+            _ice_hook: ice_hook,
+            channel_hook: None,
+            ticker: None,
+            pagehide: Some(pagehide),
+        }
     }
 
     pub fn set_channel(&mut self, dc: RtcDataChannel, hooks: ChannelHooks) {
@@ -38,6 +54,11 @@ impl Connection {
         self.ticker = Some(gloo_timers::callback::Interval::new(TICK_MS, tick));
     }
 
+    /// True when the diagnosis means the peer is gone rather than slow.
+    pub fn peer_gone(code: &str) -> bool {
+        matches!(code, "ice_failed" | "ice_disconnected" | "channel_closed")
+    }
+
     /// Why no progress is being made, judged from the connection's own state.
     pub fn stall_diagnosis(&self) -> (&'static str, &'static str) {
         let channel_open = self.dc.as_ref().is_some_and(|d| d.ready_state() == RtcDataChannelState::Open);
@@ -50,8 +71,15 @@ impl Connection {
     }
 }
 
+fn global_target() -> Option<web_sys::EventTarget> {
+    js_sys::global().dyn_into::<web_sys::EventTarget>().ok()
+}
+
 impl Drop for Connection {
     fn drop(&mut self) {
+        if let (Some(target), Some(cb)) = (global_target(), self.pagehide.take()) {
+            let _ = target.remove_event_listener_with_callback("pagehide", cb.as_ref().unchecked_ref());
+        }
         self.ticker = None;
         self.hooks = None;
         self.pc.set_oniceconnectionstatechange(None);

@@ -103,5 +103,12 @@ pub async fn diagnose(
             ("maxMessageSize", pc.map_or(JsValue::NULL, |pc| crate::rtc::max_message_size(pc).into())),
         ]),
     };
-    object(&[("connection", connection), ("channel", channel), ("signaling", log.borrow().to_js())])
+    let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+    let wasm_bytes = memory.buffer().unchecked_into::<js_sys::ArrayBuffer>().byte_length();
+    object(&[
+        ("connection", connection),
+        ("channel", channel),
+        ("signaling", log.borrow().to_js()),
+        ("wasmMemoryBytes", wasm_bytes.into()),
+    ])
 }

@@ -30,6 +30,8 @@ pub enum RuntimeError {
     Storage(String),
     /// The offer is larger than the in-memory cap and no disk-backed sink exists here.
     TooLargeForMemory { needed: u64, cap: u64 },
+    /// A browser feature this path needs is missing (callers fall back where they can).
+    Unsupported,
     /// Signaling messages failed to open: altered, replayed, reflected or foreign.
     SignalingTampered(String),
     /// The transfer protocol ended early.
@@ -52,6 +54,7 @@ impl RuntimeError {
             RuntimeError::Storage(_) => "sink_failed",
             RuntimeError::TooLargeForMemory { .. } => "too_large_for_memory",
             RuntimeError::SignalingTampered(_) => "signaling_tampered",
+            RuntimeError::Unsupported => "unsupported",
             RuntimeError::Transfer(e) => e.code.name(),
         }
     }
@@ -92,6 +95,7 @@ impl RuntimeError {
                 "The files total {}, more than the {} this browser can hold in memory. Open the link in a browser that can save to disk (Chrome, Edge, Firefox or Safari).",
                 crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*cap as f64)
             ),
+            RuntimeError::Unsupported => "This browser lacks a feature PeerDrop needs here; try a current Chrome, Edge, Firefox or Safari.".into(),
             RuntimeError::SignalingTampered(why) => format!(
                 "The connection was not set up because signaling messages were tampered with: {why}. Nothing was sent. Try again, or use another signaling server."
             ),

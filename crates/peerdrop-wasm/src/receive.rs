@@ -405,11 +405,20 @@ async fn open_sink(
     }
     let kind = prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { SinkKind::Memory });
     match kind {
-        SinkKind::Opfs => {
-            let (sink, saved) = Sink::open_opfs(name, manifest).await?;
-            let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
-            Ok(Some((sink, resume)))
-        }
+        SinkKind::Opfs => match Sink::open_opfs(name, manifest).await {
+            Ok((sink, saved)) => {
+                let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
+                Ok(Some((sink, resume)))
+            }
+            // No synchronous access handles here: keep the files in memory if they fit.
+            Err(RuntimeError::Unsupported) if prefer.is_none() => {
+                Box::pin(open_sink(manifest, name, memory_cap, Some(SinkKind::Memory), None)).await
+            }
+            Err(RuntimeError::Unsupported) => Err(RuntimeError::Storage(
+                "this browser cannot stage files on disk; receive into memory instead".into(),
+            )),
+            Err(e) => Err(e),
+        },
         _ => {
             let needed = manifest.total_size();
             if needed > memory_cap {
@@ -575,6 +584,12 @@ async fn handle_event(shared: &Shared, event: Event) {
                 ("diagnosis", code.into()),
                 ("message", message.into()),
             ]));
+            if Connection::peer_gone(code) {
+                if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+                    engine.handle_connection_lost();
+                }
+                pump(shared);
+            }
         }
         Event::Complete => {
             emitter.status("complete");

@@ -10,6 +10,7 @@ use crate::options::{current_page, Options};
 use crate::rtc;
 use crate::signaling::{new_seal, wait_for, SharedLog, SignalClient};
 use futures::channel::oneshot;
+use futures::future::Either;
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::{Config, ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
@@ -208,13 +209,14 @@ async fn serve(
     let cancelled = || shared.borrow().finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
     let mut attempt = 0u32;
+    let mut hello_waiting = false;
     loop {
-        if attempt > 0 {
-            // The receiver comes back as a new page session: trust its new seal.
-            client.reset_seal(new_seal(secret, Role::Sender)?);
-        }
         emitter.status(if attempt == 0 { "waiting" } else { "reconnecting" });
-        if wait_for(client, "hello", None, &cancelled, &on_tamper).await?.is_none() {
+        // After a lost connection the seal was already renewed to accept the receiver's new
+        // page session; a hello that ended the last connection counts for this one.
+        if !std::mem::take(&mut hello_waiting)
+            && wait_for(client, "hello", None, &cancelled, &on_tamper).await?.is_none()
+        {
             return Ok(());
         }
         emitter.status("connecting");
@@ -242,10 +244,33 @@ async fn serve(
             return Ok(());
         };
         rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
-        match rx.await {
-            Ok(Ended::Lost) => attempt += 1,
-            _ => return Ok(()),
+        // While the transfer runs, a new hello means the receiver reopened the link: its old
+        // connection is gone even if this side has not noticed yet.
+        client.reset_seal(new_seal(secret, Role::Sender)?);
+        let rehello = Box::pin(wait_for(client, "hello", None, &cancelled, &on_tamper));
+        match futures::future::select(rx, rehello).await {
+            Either::Left((Ok(Ended::Lost), _)) => {}
+            Either::Left(_) => return Ok(()),
+            Either::Right((Ok(Some(_)), rx)) => {
+                let running = shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
+                if running {
+                    pump(shared);
+                    let _ = rx.await;
+                } else {
+                    let (conn, _) = {
+                        let mut s = shared.borrow_mut();
+                        (s.conn.take(), s.ended.take())
+                    };
+                    drop(conn);
+                }
+                hello_waiting = true;
+            }
+            Either::Right((result, _)) => {
+                result?;
+                return Ok(());
+            }
         }
+        attempt += 1;
     }
 }
 

@@ -130,11 +130,11 @@ impl Sink {
             Err(e) => {
                 let _ = wait(staging.close()).await;
                 let _ = wait(staging.remove()).await;
-                let quota = js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string());
-                return Err(if quota.as_deref() == Some("QuotaExceededError") {
-                    RuntimeError::InsufficientStorage { needed, available }
-                } else {
-                    RuntimeError::Storage(storage_error(&e))
+                let name = js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string());
+                return Err(match name.as_deref() {
+                    Some("QuotaExceededError") => RuntimeError::InsufficientStorage { needed, available },
+                    Some("NotSupportedError") => RuntimeError::Unsupported,
+                    _ => RuntimeError::Storage(storage_error(&e)),
                 });
             }
         };

@@ -1,0 +1,183 @@
+// The browser runtime as a person meets it: folders, resuming after reopening the link,
+// cancelling, a sender that vanishes, and a screenshot of each state for review.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSite, launchBrowser, offer, openAndAccept, sha256, sha256File, shoot } from './harness.mjs';
+
+let site;
+let browser;
+const MiB = 1024 * 1024;
+
+before(async () => {
+  site = await startSite();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  site?.stop();
+});
+
+async function pair() {
+  const senderCtx = await browser.newContext();
+  const receiverCtx = await browser.newContext({ acceptDownloads: true });
+  return {
+    sender: await senderCtx.newPage(),
+    receiver: await receiverCtx.newPage(),
+    close: async () => { await senderCtx.close(); await receiverCtx.close(); },
+  };
+}
+
+/** Path and SHA-256 of every file the receiver page offers, saved through its Save links. */
+async function receivedFiles(page) {
+  const out = [];
+  for (const li of await page.$$('#file-list li')) {
+    const path = await (await li.$('.name')).textContent();
+    const [download] = await Promise.all([page.waitForEvent('download'), (await li.$('a.save')).click()]);
+    out.push({ path, sha256: await sha256File(await download.path()) });
+  }
+  return out;
+}
+
+/** Writes `size` random bytes to a temporary file (large inputs go to the browser by path). */
+async function tempFile(name, size) {
+  const dir = await mkdtemp(join(tmpdir(), 'peerdrop-big-'));
+  const path = join(dir, name);
+  const data = randomBytes(size);
+  await writeFile(path, data);
+  return { path, sha256: sha256(data), size };
+}
+
+test('a folder with nested subfolders arrives with the same relative paths and hashes', { timeout: 90000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'peerdrop-folder-'));
+  const top = join(root, 'album');
+  const files = {
+    'album/cover.jpg': randomBytes(300 * 1024),
+    'album/notes.txt': Buffer.from('track list\n'),
+    'album/disc 1/01 intro.flac': randomBytes(2 * MiB + 17),
+    'album/disc 1/deep/er/empty.bin': Buffer.alloc(0),
+    'album/disc 2/02 outro.flac': randomBytes(MiB),
+  };
+  for (const [path, data] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), data);
+  }
+  const { sender, receiver, close } = await pair();
+  await sender.goto(site.url);
+  await sender.waitForSelector('body[data-state="ready"]');
+  await sender.setInputFiles('#folder-input', top);
+  await sender.waitForFunction(() => document.getElementById('share-link').value.includes('#'));
+  const link = await sender.inputValue('#share-link');
+  await openAndAccept(receiver, link);
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 60000 });
+  await shoot(receiver, 'receiver-folder-complete');
+  const got = await receivedFiles(receiver);
+  assert.deepEqual(got.map((f) => f.path).sort(), Object.keys(files).sort());
+  for (const f of got) assert.equal(f.sha256, sha256(files[f.path]), f.path);
+  await close();
+});
+
+// Counts the DATA payload bytes the sender's page puts on its channels.
+const COUNT_DATA = `(() => {
+  const send = RTCDataChannel.prototype.send;
+  window.__dataBytes = 0;
+  RTCDataChannel.prototype.send = function (data) {
+    if (data instanceof Uint8Array && data[0] === 0x07) window.__dataBytes += data.length - 1;
+    return send.call(this, data);
+  };
+})();`;
+
+test('reopening the link half way resumes: hashes match and verified blocks are not sent again', { timeout: 180000 }, async () => {
+  const size = 160 * MiB;
+  const big = await tempFile('big.bin', size);
+  const { sender, receiver, close } = await pair();
+  await sender.context().addInitScript(COUNT_DATA);
+  const link = await offer(sender, site.url, [big.path]);
+  await openAndAccept(receiver, link);
+  await receiver.waitForFunction(() => document.getElementById('total-bar').value >= 0.4, null, { timeout: 60000 });
+  await shoot(receiver, 'receiver-transferring');
+  // The person reloads, then reopens the link in the same tab (the page drops the fragment
+  // from the address bar on purpose, so a bare reload comes back without it).
+  await receiver.reload();
+  await receiver.goto(link);
+  await shoot(sender, 'sender-receiver-disconnected');
+  await receiver.waitForSelector('#accept:visible', { timeout: 30000 });
+  await receiver.click('#accept');
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 120000 });
+  const resumed = Number(await receiver.getAttribute('body', 'data-resumed-bytes'));
+  assert.ok(resumed >= 0.3 * size, `resumed ${resumed} bytes`);
+  const [file] = await receivedFiles(receiver);
+  assert.equal(file.sha256, big.sha256);
+  // Everything sent twice is at most what was in flight, unverified, when the page went away.
+  const sent = await sender.evaluate(() => window.__dataBytes);
+  const window = 8 * MiB;
+  assert.ok(sent <= size + window, `sender sent ${sent} data bytes for a ${size}-byte file`);
+  await close();
+});
+
+test('the sender cancelling reaches the receiver as a typed cancel', { timeout: 60000 }, async () => {
+  const { sender, receiver, close } = await pair();
+  const link = await offer(sender, site.url, [(await tempFile('c.bin', 120 * MiB)).path]);
+  await openAndAccept(receiver, link);
+  await receiver.waitForFunction(() => document.getElementById('total-bar').value > 0.05, null, { timeout: 30000 });
+  await sender.click('#cancel');
+  await receiver.waitForSelector('body[data-state="error"]', { timeout: 10000 });
+  assert.equal(await receiver.getAttribute('#error', 'data-code'), 'cancelled');
+  await shoot(receiver, 'receiver-cancelled');
+  await close();
+});
+
+test('the sender closing its tab gives the receiver a typed error within the watchdog time', { timeout: 60000 }, async () => {
+  const { sender, receiver, close } = await pair();
+  const link = await offer(sender, site.url, [(await tempFile('d.bin', 120 * MiB)).path]);
+  await openAndAccept(receiver, link);
+  await receiver.waitForFunction(() => document.getElementById('total-bar').value > 0.05, null, { timeout: 30000 });
+  const closedAt = Date.now();
+  await sender.close();
+  await receiver.waitForSelector('body[data-state="error"]', { timeout: 35000 });
+  const code = await receiver.getAttribute('#error', 'data-code');
+  assert.ok(['connection_lost', 'timeout', 'ice_failed'].includes(code), code);
+  assert.ok(Date.now() - closedAt <= 32000);
+  await shoot(receiver, 'receiver-sender-gone');
+  await close();
+});
+
+test('signaling unreachable when the receiver opens the link: typed error', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.route('**/signal.php', (route) => route.abort('connectionrefused'));
+  await page.goto(`${site.url}#AAAAAAAAAAAAAAAAAAAAAA`);
+  await page.waitForSelector('body[data-state="error"]', { timeout: 20000 });
+  assert.equal(await page.getAttribute('#error', 'data-code'), 'signaling_unreachable');
+  await shoot(page, 'receiver-signaling-unreachable');
+  await ctx.close();
+});
+
+test('the offer, progress with speed and ETA, and diagnostics are shown', { timeout: 60000 }, async () => {
+  const { sender, receiver, close } = await pair();
+  const link = await offer(sender, site.url, [
+    { name: 'report.pdf', mimeType: 'application/pdf', buffer: randomBytes(40 * MiB) },
+    { name: 'photo.jpg', mimeType: 'image/jpeg', buffer: randomBytes(3 * MiB) },
+  ]);
+  await shoot(sender, 'sender-waiting');
+  await receiver.goto(link);
+  await receiver.waitForSelector('#accept:visible');
+  await shoot(receiver, 'receiver-offer');
+  await receiver.click('#accept');
+  await receiver.waitForFunction(() => /MiB\/s · /.test(document.getElementById('total-text').textContent), null, { timeout: 20000 });
+  const text = await receiver.textContent('#total-text');
+  assert.match(text, /^\d+\.\d% · .* of 43\.0 MiB · .*\/s · /);
+  await shoot(sender, 'sender-transferring');
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 40000 });
+  await receiver.click('#diagnostics summary');
+  await receiver.waitForFunction(() => document.getElementById('diagnosis').textContent.includes('signaling'));
+  const diag = JSON.parse(await receiver.textContent('#diagnosis'));
+  assert.ok(diag.signaling.requests > 0);
+  assert.equal(typeof diag.wasmMemoryBytes, 'number');
+  await shoot(receiver, 'receiver-complete-diagnostics');
+  await close();
+});
