@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-e2e bench-core fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench-core fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -16,7 +16,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-e2e
+test: bootstrap test-rust test-wasm test-php test-types test-e2e
 
 test-rust:
 	cargo fmt --all -- --check
@@ -29,6 +29,10 @@ test-wasm:
 
 test-php:
 	php-signaling/tests/run.sh
+
+# The generated TypeScript types accept the documented usage and reject misuse.
+test-types: wasm
+	npx tsc -p tests/types
 
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm

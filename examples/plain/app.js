@@ -1,5 +1,5 @@
 // The plain example: one page that sends (no fragment) or receives (a link's #fragment).
-import init, { send, receive } from './pkg/peerdrop.js';
+import init, { send, receive, itemsFromDrop } from './pkg/peerdrop.js';
 
 const $ = (id) => document.getElementById(id);
 const SIGNAL_URL = new URL('signal.php', location.href).href;
@@ -185,6 +185,7 @@ function startSending(picked) {
   $('share').hidden = false;
   $('file-input').disabled = true;
   $('folder-input').disabled = true;
+  $('drop-zone').hidden = true;
 }
 
 async function showDiagnosis() {
@@ -220,6 +221,16 @@ async function main() {
     input.addEventListener('cancel', () =>
       showError({ code: 'no_files', message: 'No file was picked. Choose one or more files to send.' }));
   }
+  const zone = $('drop-zone');
+  zone.addEventListener('dragover', (e) => { e.preventDefault(); zone.classList.add('over'); });
+  zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('over');
+    if (handle) return;
+    itemsFromDrop(e.dataTransfer).then(startSending, (err) =>
+      showError({ code: 'no_files', message: `The dropped items could not be read: ${err.message ?? err}` }));
+  });
   $('copy-link').addEventListener('click', async () => {
     await navigator.clipboard.writeText($('share-link').value);
     $('copy-link').textContent = 'Copied';

@@ -112,3 +112,12 @@ pub async fn diagnose(
         ("wasmMemoryBytes", wasm_bytes.into()),
     ])
 }
+
+/// `diagnose()` of a send or receive handle, as the typed promise the API returns.
+pub fn of(conn: Option<&crate::connection::Connection>, log: &Rc<RefCell<SignalLog>>) -> crate::types::DiagnosisPromise {
+    let pc = conn.map(|c| c.pc.clone());
+    let dc = conn.and_then(|c| c.dc.clone());
+    let log = log.clone();
+    wasm_bindgen_futures::future_to_promise(async move { Ok(diagnose(pc.as_ref(), dc.as_ref(), &log).await) })
+        .unchecked_into()
+}

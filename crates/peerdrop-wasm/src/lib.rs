@@ -18,10 +18,12 @@ mod seat_store;
 mod send;
 mod signaling;
 mod sink;
+mod types;
 
 pub use receive::ReceiveHandle;
 pub use send::SendHandle;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 /// Offers `files` (a `FileList`, a `File` or an array of `File`). The returned handle's
 /// `link` is the share link; events arrive through `options.onEvent`.
@@ -29,15 +31,28 @@ use wasm_bindgen::prelude::*;
 /// Options: `signalUrl` (default `"signal.php"`), `iceServers` (default `[]`),
 /// `onEvent(event)`, `shareBase` (page the link opens; default this page).
 #[wasm_bindgen]
-pub fn send(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
-    send::start(files, options)
+pub fn send(files: types::SendFilesJs, options: types::SendOptionsJs) -> Result<SendHandle, JsValue> {
+    send::start(files.into(), options.into())
 }
 
 /// Receives from a share link. Options as for `send`, plus `memoryCap` (bytes kept in
 /// memory at most; larger offers are refused before any byte moves) and `autoAccept`.
 #[wasm_bindgen]
-pub fn receive(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
-    receive::start(link, options)
+pub fn receive(link: &str, options: types::ReceiveOptionsJs) -> Result<ReceiveHandle, JsValue> {
+    receive::start(link, options.into())
+}
+
+#[wasm_bindgen(module = "/js/drop.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = itemsFromDataTransfer)]
+    fn items_from_data_transfer(data_transfer: &JsValue) -> js_sys::Promise;
+}
+
+/// Every file of a drop, folders expanded, as `[{file, path}]` for `send()`. Call it inside
+/// the `drop` event handler (the browser allows reading the drop only then).
+#[wasm_bindgen(js_name = itemsFromDrop)]
+pub fn items_from_drop(data_transfer: JsValue) -> types::SendItemsPromise {
+    items_from_data_transfer(&data_transfer).unchecked_into()
 }
 
 /// The room id a link's secret maps to (what the signaling server sees), for tests and

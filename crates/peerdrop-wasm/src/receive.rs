@@ -59,7 +59,8 @@ impl ReceiveHandle {
     /// Accepts the offered files into the configured sink (`options.sink`, default `"auto"`:
     /// the origin-private file system where it exists, else memory). With `{ pick: true }` it
     /// first asks where to save (File System Access): call it from a click.
-    pub fn accept(&self, choice: JsValue) {
+    pub fn accept(&self, choice: crate::types::AcceptChoiceJs) {
+        let choice: JsValue = choice.into();
         let pick = js_sys::Reflect::get(&choice, &"pick".into()).ok().and_then(|v| v.as_bool()) == Some(true);
         let target = if pick {
             let manifest = self.shared.borrow().engine.as_ref().and_then(|e| e.manifest().cloned());
@@ -106,19 +107,9 @@ impl ReceiveHandle {
     }
 
     /// A summary of the connection and signaling for support (no file names, no secret).
-    pub fn diagnose(&self) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (pc, dc, log) = {
-                let s = shared.borrow();
-                (
-                    s.conn.as_ref().map(|c| c.pc.clone()),
-                    s.conn.as_ref().and_then(|c| c.dc.clone()),
-                    s.log.clone(),
-                )
-            };
-            Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
-        })
+    pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
+        let s = self.shared.borrow();
+        crate::diagnose::of(s.conn.as_ref(), &s.log)
     }
 }
 

@@ -59,24 +59,14 @@ impl SendHandle {
 
     /// The offered files as `[{path, size, modified, mime}]`.
     #[wasm_bindgen(getter)]
-    pub fn files(&self) -> JsValue {
-        manifest_to_js(&self.shared.borrow().manifest)
+    pub fn files(&self) -> crate::types::FileInfoArray {
+        manifest_to_js(&self.shared.borrow().manifest).unchecked_into()
     }
 
     /// A summary of the connection and signaling for support (no file names, no secret).
-    pub fn diagnose(&self) -> js_sys::Promise {
-        let shared = self.shared.clone();
-        wasm_bindgen_futures::future_to_promise(async move {
-            let (pc, dc, log) = {
-                let s = shared.borrow();
-                (
-                    s.conn.as_ref().map(|c| c.pc.clone()),
-                    s.conn.as_ref().and_then(|c| c.dc.clone()),
-                    s.log.clone(),
-                )
-            };
-            Ok(crate::diagnose::diagnose(pc.as_ref(), dc.as_ref(), &log).await)
-        })
+    pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
+        let s = self.shared.borrow();
+        crate::diagnose::of(s.conn.as_ref(), &s.log)
     }
 
     /// Stops the transfer; the receiver is told it was cancelled.
@@ -114,6 +104,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         return Err(RuntimeError::NoFiles.to_js());
     }
     let manifest = Manifest { files: files.iter().map(entry_for).collect() };
+    let files: Vec<File> = files.into_iter().map(|(f, _)| f).collect();
     manifest.validate().map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
     let mut secret = [0u8; peerdrop_core::link::SECRET_BYTES];
     getrandom::getrandom(&mut secret).map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
@@ -147,27 +138,47 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     Ok(SendHandle { shared, link })
 }
 
-fn collect_files(value: &JsValue) -> Vec<File> {
+/// Files with the relative path each should arrive at.
+fn collect_files(value: &JsValue) -> Vec<(File, String)> {
     let mut out = Vec::new();
     if let Some(list) = value.dyn_ref::<web_sys::FileList>() {
         for i in 0..list.length() {
-            out.extend(list.get(i));
+            out.extend(list.get(i).map(with_path));
         }
     } else if let Some(array) = value.dyn_ref::<js_sys::Array>() {
-        out.extend(array.iter().filter_map(|v| v.dyn_into::<File>().ok()));
+        for v in array.iter() {
+            if let Ok(file) = v.clone().dyn_into::<File>() {
+                out.push(with_path(file));
+            } else if let Some(item) = send_item(&v) {
+                out.push(item);
+            }
+        }
     } else if let Ok(file) = value.clone().dyn_into::<File>() {
-        out.push(file);
+        out.push(with_path(file));
     }
     out
 }
 
-fn entry_for(file: &File) -> FileEntry {
-    let relative = js_sys::Reflect::get(file, &"webkitRelativePath".into())
+/// `{file, path}` from `itemsFromDrop()` or the application.
+fn send_item(v: &JsValue) -> Option<(File, String)> {
+    let file = js_sys::Reflect::get(v, &"file".into()).ok()?.dyn_into::<File>().ok()?;
+    let path = js_sys::Reflect::get(v, &"path".into()).ok()?.as_string()?;
+    Some((file, path))
+}
+
+/// A picked file's path: its folder-relative path when a folder was picked.
+fn with_path(file: File) -> (File, String) {
+    let relative = js_sys::Reflect::get(&file, &"webkitRelativePath".into())
         .ok()
         .and_then(|v| v.as_string())
         .filter(|p| !p.is_empty());
+    let path = relative.unwrap_or_else(|| file.name());
+    (file, path)
+}
+
+fn entry_for((file, path): &(File, String)) -> FileEntry {
     FileEntry {
-        path: relative.unwrap_or_else(|| file.name()),
+        path: path.clone(),
         size: file.size() as u64,
         modified_ms: file.last_modified() as i64,
         mime: peerdrop_core::manifest::clip_mime(&file.type_()).to_string(),

@@ -1,0 +1,105 @@
+//! TypeScript types of the JavaScript API, declared beside the Rust that produces the values
+//! so the generated `peerdrop.d.ts` describes exactly what the runtime emits.
+
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** A file to send with the relative path it should arrive at ("folder/sub/name.ext"). */
+export interface SendItem { file: File; path: string; }
+
+/** What `send()` takes: a file input's list, files, or items with relative paths. */
+export type SendFiles = FileList | File | File[] | SendItem[];
+
+/** An offered file as both sides see it. */
+export interface FileInfo { path: string; size: number; modified: number; mime: string; }
+
+export interface CommonOptions {
+  /** URL of the signaling endpoint (signal.php or a SvelteKit route). Default "signal.php". */
+  signalUrl?: string;
+  /** Passed to RTCPeerConnection. Default [] (no STUN, no TURN: no third-party request). */
+  iceServers?: RTCIceServer[];
+  /** Receives every event of the transfer. */
+  onEvent?: (event: PeerDropEvent) => void;
+}
+
+export interface SendOptions extends CommonOptions {
+  /** Page the share link opens. Default: the current page without its fragment. */
+  shareBase?: string;
+}
+
+export interface ReceiveOptions extends CommonOptions {
+  /** Where received bytes go. Default "auto": the origin-private file system where the
+   *  browser has it (resumable), else memory. */
+  sink?: "auto" | "opfs" | "memory";
+  /** Largest total kept in memory when the memory sink is used. Default 512 MiB. */
+  memoryCap?: number;
+  /** Accept the offer without waiting for accept(). Default true. */
+  autoAccept?: boolean;
+}
+
+export interface AcceptChoice {
+  /** Ask where to save (File System Access: save dialog for one file, folder picker for
+   *  several). Call accept() from a click when set. */
+  pick?: boolean;
+}
+
+export type Phase =
+  | "signaling" | "waiting" | "connecting" | "connected" | "transferring" | "reconnecting" | "complete";
+
+export type PeerDropEvent =
+  | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null }
+  | { type: "offer"; files: FileInfo[]; totalBytes: number; canPick: boolean }
+  | { type: "accepted"; sink: "opfs" | "memory" | "pick"; resumedBytes: number }
+  | { type: "pickCancelled" }
+  | { type: "progress"; verifiedBytes: number; totalBytes: number; bytesPerSecond: number;
+      etaSeconds: number | null; file?: number; fileBytes?: number }
+  | { type: "blockRejected"; file: number; block: number; attempt: number }
+  | { type: "file"; index: number; path: string; size: number; mime: string;
+      sha256: string | null; blob: Blob | null; saved: boolean }
+  | { type: "stalled"; idleMs: number; diagnosis?: "ice_failed" | "ice_disconnected" | "channel_closed" | "peer_unresponsive"; message?: string }
+  | { type: "disconnected"; message: string }
+  | { type: "signalingWarning"; message: string }
+  | { type: "complete" }
+  | { type: "error"; code: ErrorCode; message: string };
+
+export type ErrorCode =
+  | "signaling_unreachable" | "signaling_error" | "signaling_tampered" | "bad_link" | "link_expired"
+  | "link_in_use" | "peer_not_found" | "ice_failed" | "no_files" | "browser_error" | "unsupported"
+  | "insufficient_storage" | "sink_failed" | "too_large_for_memory"
+  | "protocol_violation" | "unsupported_version" | "unsafe_path" | "integrity_failed" | "cancelled"
+  | "rejected" | "flow_control_violation" | "timeout" | "source_failed" | "limit_exceeded"
+  | "connection_lost";
+
+/** What diagnose() resolves to: safe to share with support (no file names, no link). */
+export interface Diagnosis {
+  connection: null | {
+    iceConnectionState: string; connectionState: string;
+    localCandidateType: string | null; remoteCandidateType: string | null; protocol: string | null;
+    roundTripTimeMs: number | null; bytesSent: number | null; bytesReceived: number | null;
+    candidatesGathered: Record<string, number>;
+  };
+  channel: null | { state: string; bufferedAmount: number; maxMessageSize: number | null };
+  signaling: { requests: number; lastStatus: number | null; medianRoundTripMs: number | null;
+    recent: { op: string; status: number; ms: number }[] };
+  wasmMemoryBytes: number;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(typescript_type = "SendFiles")]
+    pub type SendFilesJs;
+    #[wasm_bindgen(typescript_type = "SendOptions | undefined")]
+    pub type SendOptionsJs;
+    #[wasm_bindgen(typescript_type = "ReceiveOptions | undefined")]
+    pub type ReceiveOptionsJs;
+    #[wasm_bindgen(typescript_type = "AcceptChoice | undefined")]
+    pub type AcceptChoiceJs;
+    #[wasm_bindgen(typescript_type = "FileInfo[]")]
+    pub type FileInfoArray;
+    #[wasm_bindgen(typescript_type = "Promise<Diagnosis>")]
+    pub type DiagnosisPromise;
+    #[wasm_bindgen(typescript_type = "Promise<SendItem[]>")]
+    pub type SendItemsPromise;
+}

@@ -1,0 +1,37 @@
+// Compiled with `tsc --noEmit --strict` against the generated pkg/peerdrop.d.ts: the published
+// types must accept the documented usage and reject misuse (the @ts-expect-error lines).
+import init, { send, receive, itemsFromDrop, type PeerDropEvent, type Diagnosis, type SendItem } from '../../pkg/peerdrop.js';
+
+export async function example(input: HTMLInputElement, drop: DataTransfer): Promise<void> {
+  await init();
+  const onEvent = (e: PeerDropEvent): void => {
+    switch (e.type) {
+      case 'progress': {
+        const eta: number | null = e.etaSeconds;
+        console.log(e.verifiedBytes / e.totalBytes, e.bytesPerSecond, eta);
+        break;
+      }
+      case 'file':
+        if (e.blob) console.log(e.path, e.sha256, e.blob.size);
+        break;
+      case 'error': {
+        const code: string = e.code;
+        console.log(code, e.message);
+        break;
+      }
+    }
+  };
+  const sender = send(input.files!, { signalUrl: '/signal.php', iceServers: [], onEvent });
+  const link: string = sender.link;
+  const items: SendItem[] = await itemsFromDrop(drop);
+  send(items, { onEvent });
+  const receiver = receive(link, { sink: 'opfs', autoAccept: false, onEvent });
+  receiver.accept({ pick: true });
+  receiver.accept(undefined);
+  const d: Diagnosis = await receiver.diagnose();
+  console.log(d.signaling.requests, d.connection?.localCandidateType, sender.files[0]?.path);
+  // @ts-expect-error: the sink is one of three names
+  receive(link, { sink: 'disk' });
+  // @ts-expect-error: events are a closed union
+  onEvent({ type: 'nonsense' });
+}
