@@ -181,3 +181,75 @@ test('the offer, progress with speed and ETA, and diagnostics are shown', { time
   await shoot(receiver, 'receiver-complete-diagnostics');
   await close();
 });
+
+// Stand-ins for the save dialogs (a person cannot click them in a headless run): they hand
+// out real writable handles in the origin-private file system, so the File System Access
+// write path runs exactly as it would into a folder on disk.
+const PICKERS = `(() => {
+  window.showSaveFilePicker = async ({ suggestedName }) =>
+    (await navigator.storage.getDirectory()).getFileHandle('picked-' + suggestedName, { create: true });
+  window.showDirectoryPicker = async () =>
+    (await navigator.storage.getDirectory()).getDirectoryHandle('picked-folder', { create: true });
+})();`;
+
+async function opfsSha256(page, path) {
+  return page.evaluate(async (path) => {
+    let dir = await navigator.storage.getDirectory();
+    const parts = path.split('/');
+    for (const p of parts.slice(0, -1)) dir = await dir.getDirectoryHandle(p);
+    const file = await (await dir.getFileHandle(parts[parts.length - 1])).getFile();
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
+    return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
+  }, path);
+}
+
+test('saving to a picked folder writes every file there through File System Access', { timeout: 90000 }, async () => {
+  const files = [
+    { name: 'a.bin', mimeType: 'application/octet-stream', buffer: randomBytes(3 * MiB + 1) },
+    { name: 'b.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') },
+    { name: 'empty', mimeType: '', buffer: Buffer.alloc(0) },
+  ];
+  const { sender, receiver, close } = await pair();
+  await receiver.context().addInitScript(PICKERS);
+  const link = await offer(sender, site.url, files);
+  await receiver.goto(link);
+  await receiver.waitForSelector('#accept-pick:visible', { timeout: 30000 });
+  await receiver.click('#accept-pick');
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 60000 });
+  assert.equal(await receiver.$$eval('a.save', (a) => a.length), 0, 'saved in place, nothing to download');
+  for (const f of files) assert.equal(await opfsSha256(receiver, `picked-folder/${f.name}`), sha256(f.buffer), f.name);
+  await close();
+});
+
+test('not enough storage is reported before any byte moves', { timeout: 60000 }, async () => {
+  const { sender, receiver, close } = await pair();
+  await receiver.context().addInitScript(`navigator.storage.estimate = async () => ({ quota: 1048576, usage: 0 });`);
+  const link = await offer(sender, site.url, [{ name: 'x.bin', mimeType: 'application/octet-stream', buffer: randomBytes(5 * MiB) }]);
+  await openAndAccept(receiver, link);
+  await receiver.waitForSelector('body[data-state="error"]', { timeout: 20000 });
+  assert.equal(await receiver.getAttribute('#error', 'data-code'), 'insufficient_storage');
+  assert.match(await receiver.textContent('#error'), /Not enough storage: the files need 5\.0 MiB/);
+  await sender.waitForSelector('body[data-state="error"]', { timeout: 10000 });
+  assert.equal(await sender.getAttribute('#error', 'data-code'), 'rejected');
+  await shoot(receiver, 'receiver-insufficient-storage');
+  await close();
+});
+
+test('dropped files are offered and arrive', { timeout: 60000 }, async () => {
+  const { sender, receiver, close } = await pair();
+  await sender.goto(site.url);
+  await sender.waitForSelector('body[data-state="ready"]');
+  await sender.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['first file'], 'one.txt', { type: 'text/plain' }));
+    dt.items.add(new File(['second'], 'two.txt', { type: 'text/plain' }));
+    document.getElementById('drop-zone').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await sender.waitForFunction(() => document.getElementById('share-link').value.includes('#'));
+  await openAndAccept(receiver, await sender.inputValue('#share-link'));
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 30000 });
+  const got = await receivedFiles(receiver);
+  assert.deepEqual(got.map((f) => f.path).sort(), ['one.txt', 'two.txt']);
+  assert.equal(got.find((f) => f.path === 'one.txt').sha256, sha256(Buffer.from('first file')));
+  await close();
+});

@@ -114,7 +114,10 @@ pub async fn diagnose(
 }
 
 /// `diagnose()` of a send or receive handle, as the typed promise the API returns.
-pub fn of(conn: Option<&crate::connection::Connection>, log: &Rc<RefCell<SignalLog>>) -> crate::types::DiagnosisPromise {
+pub fn of(
+    conn: Option<&crate::connection::Connection>,
+    log: &Rc<RefCell<SignalLog>>,
+) -> crate::types::DiagnosisPromise {
     let pc = conn.map(|c| c.pc.clone());
     let dc = conn.and_then(|c| c.dc.clone());
     let log = log.clone();

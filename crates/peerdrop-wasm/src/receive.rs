@@ -588,7 +588,10 @@ async fn handle_event(shared: &Shared, event: Event) {
             finish_later(shared, false);
         }
         Event::Failed(err) => {
-            emitter.error(&RuntimeError::Transfer(err));
+            // A runtime failure (storage, memory cap) already told the page, more precisely.
+            if !shared.borrow().finished {
+                emitter.error(&RuntimeError::Transfer(err));
+            }
             finish_later(shared, true);
         }
         Event::Accepted { .. } => {}

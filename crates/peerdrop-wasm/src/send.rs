@@ -263,7 +263,8 @@ async fn serve(
             Either::Left((Ok(Ended::Lost), _)) => {}
             Either::Left(_) => return Ok(()),
             Either::Right((Ok(Some(_)), rx)) => {
-                let running = shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
+                let running =
+                    shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
                 if running {
                     pump(shared);
                     let _ = rx.await;

@@ -122,6 +122,11 @@ impl Sink {
     pub async fn open_opfs(name: &str, manifest: &Manifest) -> Result<(Sink, Option<Vec<u8>>), RuntimeError> {
         let available = wait(storage_available()).await.ok().and_then(|v| v.as_f64());
         let needed = manifest.total_size();
+        // Checked before the worker reserves space, so the person learns before any byte moves.
+        // (Bytes already staged for a resume count against usage, so this errs on the safe side.)
+        if available.is_some_and(|a| (needed as f64) > a) {
+            return Err(RuntimeError::InsufficientStorage { needed, available });
+        }
         let staging = OpfsStaging::new(name);
         let saved = wait(staging.open(files_js(manifest))).await;
         let saved = match saved {
