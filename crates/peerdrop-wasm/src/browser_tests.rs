@@ -6,6 +6,7 @@ use futures::channel::oneshot;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::RtcSdpType;
@@ -25,11 +26,14 @@ fn room_id_export_matches_the_core_derivation() {
 
 #[wasm_bindgen_test]
 fn bad_input_is_a_typed_error_not_a_panic() {
-    let err = crate::receive("https://example.test/", JsValue::UNDEFINED).err().unwrap();
+    let err = crate::receive("https://example.test/", JsValue::UNDEFINED.unchecked_into()).err().unwrap();
     assert_eq!(code_of(&err), "bad_link");
-    let err = crate::receive("https://example.test/#short", JsValue::UNDEFINED).err().unwrap();
+    let err =
+        crate::receive("https://example.test/#short", JsValue::UNDEFINED.unchecked_into()).err().unwrap();
     assert_eq!(code_of(&err), "bad_link");
-    let err = crate::send(js_sys::Array::new().into(), JsValue::UNDEFINED).err().unwrap();
+    let err = crate::send(js_sys::Array::new().unchecked_into(), JsValue::UNDEFINED.unchecked_into())
+        .err()
+        .unwrap();
     assert_eq!(code_of(&err), "no_files");
 }
 
