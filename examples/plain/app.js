@@ -89,6 +89,10 @@ function onEvent(event) {
   switch (event.type) {
     case 'status':
       $('status').textContent = STATUS_TEXT[event.phase] ?? event.phase;
+      if (event.phase === 'connected' && event.verification) {
+        $('verification-words').textContent = event.verification;
+        $('verification').hidden = false;
+      }
       if (event.phase === 'connected' && event.path) {
         $('status').textContent += event.path === 'relay' ? ' (through a relay server)' : ' (peer to peer)';
       }

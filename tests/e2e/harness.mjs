@@ -54,6 +54,7 @@ export async function startSite() {
   }
   return {
     url,
+    dataDir: `${dir}/data`,
     stop() { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } },
   };
 }

@@ -124,3 +124,14 @@ pub fn of(
     wasm_bindgen_futures::future_to_promise(async move { Ok(diagnose(pc.as_ref(), dc.as_ref(), &log).await) })
         .unchecked_into()
 }
+
+/// The `connected` status event: the candidate type in use and the verification words.
+pub async fn connected_event(pc: &RtcPeerConnection) -> JsValue {
+    let path = path_type(pc).await;
+    object(&[
+        ("type", "status".into()),
+        ("phase", "connected".into()),
+        ("path", path.map_or(JsValue::NULL, JsValue::from)),
+        ("verification", crate::rtc::verification_words(pc).map_or(JsValue::NULL, JsValue::from)),
+    ])
+}

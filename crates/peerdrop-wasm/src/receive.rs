@@ -11,7 +11,7 @@ use crate::memory_sink::MemorySink;
 use crate::options::Options;
 use crate::rtc;
 use crate::seat_store;
-use crate::signaling::{new_seal, sleep, wait_for, SharedLog, SignalClient};
+use crate::signaling::{abort_if_tampered, new_seal, sleep, wait_for, SharedLog, SignalClient};
 use crate::sink::{self, Finished, Sink, SinkKind};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
@@ -212,6 +212,7 @@ async fn negotiate(shared: &Shared, room: &str, secret: &LinkSecret) -> Result<(
             return Ok(());
         }
         Err(e) => {
+            abort_if_tampered(&mut client, &e).await;
             client.leave().await;
             seat_store::clear(room);
             return Err(e);
@@ -313,14 +314,7 @@ fn on_open(shared: &Shared) {
         pc
     };
     let emitter = shared.borrow().emitter.clone();
-    spawn_local(async move {
-        let path = crate::diagnose::path_type(&pc).await;
-        emitter.emit(object(&[
-            ("type", "status".into()),
-            ("phase", "connected".into()),
-            ("path", path.map_or(JsValue::NULL, JsValue::from)),
-        ]));
-    });
+    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
     pump(shared);
 }
 

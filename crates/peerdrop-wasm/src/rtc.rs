@@ -116,3 +116,16 @@ pub fn on_ice_failed(pc: &RtcPeerConnection, on_failed: impl Fn() + 'static) -> 
     pc.set_oniceconnectionstatechange(Some(cb.as_ref().unchecked_ref()));
     cb
 }
+
+/// The certificate fingerprint from an SDP's `a=fingerprint:` line ("sha-256 AB:CD:...").
+pub fn fingerprint(sdp: &str) -> Option<String> {
+    sdp.lines().find_map(|l| l.trim().strip_prefix("a=fingerprint:")).map(|f| f.trim().to_string())
+}
+
+/// Words both sides can read aloud to confirm nobody sits between them: derived from both
+/// DTLS fingerprints, so a relay that swapped either would make the words differ.
+pub fn verification_words(pc: &RtcPeerConnection) -> Option<String> {
+    let local = fingerprint(&pc.local_description()?.sdp())?;
+    let remote = fingerprint(&pc.remote_description()?.sdp())?;
+    Some(peerdrop_core::short_code::verification_words(&local, &remote))
+}

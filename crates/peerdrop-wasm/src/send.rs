@@ -8,7 +8,7 @@ use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Options};
 use crate::rtc;
-use crate::signaling::{new_seal, wait_for, SharedLog, SignalClient};
+use crate::signaling::{abort_if_tampered, new_seal, wait_for, SharedLog, SignalClient};
 use futures::channel::oneshot;
 use futures::future::Either;
 use peerdrop_core::frame::Role;
@@ -206,6 +206,9 @@ async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(),
     let seal = new_seal(&secret, Role::Sender)?;
     let mut client = SignalClient::create(&options.signal_url, room, log, seal).await?;
     let result = serve(shared, options, &secret, &mut client).await;
+    if let Err(e) = &result {
+        abort_if_tampered(&mut client, e).await;
+    }
     client.leave().await;
     result
 }
@@ -348,14 +351,7 @@ fn on_open(shared: &Shared) {
         pc
     };
     let emitter = shared.borrow().emitter.clone();
-    spawn_local(async move {
-        let path = crate::diagnose::path_type(&pc).await;
-        emitter.emit(object(&[
-            ("type", "status".into()),
-            ("phase", "connected".into()),
-            ("path", path.map_or(JsValue::NULL, JsValue::from)),
-        ]));
-    });
+    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
     pump(shared);
 }
 

@@ -306,6 +306,17 @@ async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, Runtime
     Err(RuntimeError::Signaling { status, code, message })
 }
 
+/// The sealed message one side sends when it abandons a negotiation because signaling was
+/// tampered with, so the other side stops too (if the relay lets it through).
+pub const ABORT: &str = "abort";
+
+/// Tells the other side a negotiation was abandoned over tampering; best effort.
+pub async fn abort_if_tampered(client: &mut SignalClient, error: &RuntimeError) {
+    if let RuntimeError::SignalingTampered(_) = error {
+        let _ = client.send(ABORT, "signaling_tampered").await;
+    }
+}
+
 /// How long a negotiation goes on after a message failed to open before it is abandoned as
 /// tampered with (a single stray message is survivable; an altered exchange is not).
 const TAMPER_GRACE_MS: u64 = 8_000;
@@ -350,6 +361,12 @@ pub async fn wait_for(
                 deadline = Some(deadline.map_or(now + TAMPER_GRACE_MS, |d| d.min(now + TAMPER_GRACE_MS)));
                 first_tamper = Some(e);
             }
+        }
+        if let Some(m) = messages.iter().find(|m| m.kind == ABORT) {
+            return Err(RuntimeError::SignalingTampered(format!(
+                "the other side saw altered signaling messages ({})",
+                m.data
+            )));
         }
         if let Some(m) = messages.into_iter().find(|m| m.kind == kind) {
             return Ok(Some(m.data));

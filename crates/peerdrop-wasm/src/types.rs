@@ -48,7 +48,9 @@ export type Phase =
   | "signaling" | "waiting" | "connecting" | "connected" | "transferring" | "reconnecting" | "complete";
 
 export type PeerDropEvent =
-  | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null }
+  | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null;
+      /** With phase "connected": words both sides show; if they differ, someone is in between. */
+      verification?: string | null }
   | { type: "offer"; files: FileInfo[]; totalBytes: number; canPick: boolean }
   | { type: "accepted"; sink: "opfs" | "memory" | "pick"; resumedBytes: number }
   | { type: "pickCancelled" }
