@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
+PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench-core fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -27,8 +28,15 @@ test-rust:
 test-wasm:
 	wasm-pack test --headless --chrome crates/peerdrop-wasm
 
+# PHPUnit, the conformance suite against php -S, Apache and MariaDB, schemathesis, faults,
+# PHP 7.4 (wasm) and a benchmark smoke. REQUIRE_ALL: a section whose tool is missing fails.
 test-php:
-	php-signaling/tests/run.sh
+	REQUIRE_ALL=1 SCHEMATHESIS=$(PEERDROP_CACHE)/venv/bin/st PHP_WASM_DIR=$(PEERDROP_CACHE)/php-wasm \
+	  bash php-signaling/tests/run.sh
+
+# Simulated peer pairs negotiating against Apache capped at 8 workers (results in bench/results/).
+bench-signaling:
+	bash bench/signaling/run.sh
 
 # The generated TypeScript types accept the documented usage and reject misuse.
 test-types: wasm

@@ -4,7 +4,9 @@
 // Copy this file to "peerdrop.config.php" in the directory ABOVE your web root (the parent of
 // the folder that holds signal.php), or anywhere and point the env var PEERDROP_CONFIG at it.
 // Never put it inside the web root. Every key is optional; env vars override the file:
-// PEERDROP_DATA_DIR, PEERDROP_SECRET. Then run:  php signal.php check
+// PEERDROP_DATA_DIR, PEERDROP_SECRET, PEERDROP_PREVIOUS_SECRET, PEERDROP_MYSQL_PASSWORD,
+// PEERDROP_METRICS_TOKEN. Then run:  php signal.php check
+// Recipes (cPanel, Apache, nginx + PHP-FPM, MySQL, metrics): docs/operations/deploy-php.md
 return array(
     // Where the SQLite database, the generated secret and the poll-slot lock files live.
     // Relative paths are relative to this file. Default: <parent of web root>/peerdrop-data
@@ -14,6 +16,32 @@ return array(
     //   php -r "echo bin2hex(random_bytes(32)), PHP_EOL;"
     // Leave unset to have one generated into data_dir/secret.key (mode 0600) on first use.
     // 'secret' => '',
+
+    // Key rotation: put the old secret here when you change 'secret'. Tokens signed with it stay
+    // valid until they expire (ttl_room, 1 hour by default); then remove this line.
+    // 'previous_secret' => '',
+
+    // Storage: 'sqlite' (default; one file in data_dir) or 'mysql' (MySQL/MariaDB through PDO,
+    // for several web servers). In MySQL mode data_dir still holds the held-poll slot files, and
+    // an unset 'secret' is generated once into the <prefix>meta table and shared.
+    // 'storage' => 'mysql',
+    // 'mysql_dsn' => 'mysql:host=localhost;dbname=cpuser_peerdrop;charset=utf8mb4',
+    // 'mysql_user' => 'cpuser_peerdrop',
+    // 'mysql_password' => '',              // or env PEERDROP_MYSQL_PASSWORD
+    // 'mysql_table_prefix' => 'peerdrop_',
+
+    // Rate limit per client address (token bucket): requests per minute and burst size.
+    // 0 per minute turns it off. Defaults 600 / 120.
+    // 'rate_limit_per_minute' => 600,
+    // 'rate_limit_burst' => 120,
+
+    // Proxies/CDNs (IPs or CIDR ranges) whose X-Forwarded-For is believed. Empty (default):
+    // X-Forwarded-For is ignored and REMOTE_ADDR is the client.
+    // 'trusted_proxies' => array('10.0.0.0/8'),
+
+    // Prometheus metrics at GET signal.php?metrics with "Authorization: Bearer <token>".
+    // Unset (default): metrics are off (404). 16+ characters; or env PEERDROP_METRICS_TOKEN.
+    // 'metrics_token' => '',
 
     // Web origins (scheme://host[:port], exact) allowed to call the endpoint cross-origin.
     // Empty (default): same-origin only. Never a wildcard; credentials are never allowed.
@@ -35,6 +63,10 @@ return array(
     // 'max_queue' => 256,
     // 'max_room_messages' => 1024,
     // 'max_rooms' => 5000,
+
+    // Cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes): new rooms and
+    // messages get 507 storage_quota_exceeded above it. 0 = no cap. Default 256 MiB.
+    // 'max_db_bytes' => 268435456,
 
     // Suggested delay (ms) before the next poll when a poll returned nothing and was not held.
     // 'poll_interval_ms' => 1000,

@@ -23,7 +23,7 @@ final class PeerDropError extends RuntimeException
 {
     /** code => [HTTP status, message a user can act on]. Messages never contain request data or paths. */
     const CATALOG = array(
-        'method_not_allowed' => array(405, 'This endpoint accepts only GET (health check), POST (signaling) and OPTIONS.'),
+        'method_not_allowed' => array(405, 'This endpoint accepts only GET (health check, metrics), POST (signaling) and OPTIONS.'),
         'unsupported_media_type' => array(415, 'Send the request body as JSON with the header Content-Type: application/json.'),
         'body_too_large' => array(413, 'The request body is larger than 64 KiB; send a smaller request.'),
         'empty_body' => array(400, 'The request body is empty; send a JSON object.'),
@@ -50,6 +50,10 @@ final class PeerDropError extends RuntimeException
         'room_closed' => array(410, 'This room no longer exists (it expired or both peers left); start a new transfer.'),
         'peer_left' => array(410, 'A peer has left this room, so this transfer is over; start a new transfer.'),
         'seq_conflict' => array(409, 'This seq was already used for a different message; use a new seq for each new message.'),
+        'rate_limited' => array(429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'),
+        'metrics_disabled' => array(404, 'Metrics are turned off on this server; the operator enables them by setting metrics_token.'),
+        'metrics_unauthorized' => array(401, 'Metrics need the header Authorization: Bearer <metrics_token> with the token from the server config.'),
+        'storage_quota_exceeded' => array(507, 'The server has reached its storage limit; try again later, or tell the site operator.'),
         'queue_full' => array(429, 'Too many messages are waiting for the other peer; wait for it to catch up, then retry.'),
         'room_message_limit' => array(429, 'This room has reached its message limit; start a new transfer.'),
         'origin_not_allowed' => array(403, 'This web origin is not allowed to use this signaling server.'),
@@ -87,7 +91,13 @@ final class PeerDropError extends RuntimeException
                 $headers['Retry-After'] = '2';
             } elseif ($entry[0] === 503) {
                 $headers['Retry-After'] = $errorCode === 'server_full' ? '60' : '30';
+            } elseif ($errorCode === 'storage_quota_exceeded') {
+                // Space comes back as rooms expire (at most ttl_room); a minute is a fair first retry.
+                $headers['Retry-After'] = '60';
             }
+        }
+        if ($errorCode === 'metrics_unauthorized' && !isset($headers['WWW-Authenticate'])) {
+            $headers['WWW-Authenticate'] = 'Bearer realm="peerdrop-metrics"';
         }
         $this->headers = $headers;
     }
@@ -234,6 +244,28 @@ final class PeerDropConfig
     public $testMode = false;
     /** @var string|null */
     public $testNow = null;
+    /** @var string|null previous token secret, still accepted for verification during a key rotation */
+    public $previousSecret = null;
+    /** @var string 'sqlite' | 'mysql' */
+    public $storage = 'sqlite';
+    /** @var string */
+    public $mysqlDsn = '';
+    /** @var string */
+    public $mysqlUser = '';
+    /** @var string */
+    public $mysqlPassword = '';
+    /** @var string table name prefix in a MySQL/MariaDB database that may be shared with other apps */
+    public $mysqlTablePrefix = 'peerdrop_';
+    /** @var int requests per minute per client address; 0 turns rate limiting off */
+    public $rateLimitPerMinute = 600;
+    /** @var int bucket size: requests a client may make in a burst */
+    public $rateLimitBurst = 120;
+    /** @var string[] proxies (IP or CIDR) whose X-Forwarded-For is believed */
+    public $trustedProxies = array();
+    /** @var string|null bearer token for metrics; null = metrics off (404) */
+    public $metricsToken = null;
+    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
+    public $maxDbBytes = 268435456;
     /** @var string|null config file actually loaded */
     public $configFile = null;
     /** @var string directory holding signal.php */
@@ -269,9 +301,10 @@ final class PeerDropConfig
                 throw new PeerDropConfigError('PEERDROP_CONFIG points to ' . $path . ', which is not a readable file');
             }
         }
-        $known = array('data_dir', 'secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
-            'max_queue', 'max_room_messages', 'max_rooms', 'journal_mode', 'poll_interval_ms', 'busy_timeout_ms',
-            'cleanup_batch', 'test_mode');
+        $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
+            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'busy_timeout_ms',
+            'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
+            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token');
         foreach ($file as $k => $unused) {
             if (!in_array($k, $known, true)) {
                 throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
@@ -301,6 +334,55 @@ final class PeerDropConfig
             $c->secretSource = 'config';
         }
 
+        $c->previousSecret = self::secretOption($env, 'PEERDROP_PREVIOUS_SECRET', $file, 'previous_secret');
+        if ($c->previousSecret !== null && $c->previousSecret === $c->secret) {
+            $c->previousSecret = null;
+        }
+        if ($c->previousSecret !== null && (strlen($c->previousSecret) < 16 || PeerDrop::isExampleSecret($c->previousSecret))) {
+            throw new PeerDropConfigError('previous_secret must be the old secret (16+ characters), or unset once the rotation is over');
+        }
+        $c->metricsToken = self::secretOption($env, 'PEERDROP_METRICS_TOKEN', $file, 'metrics_token');
+        if ($c->metricsToken !== null && strlen($c->metricsToken) < 16) {
+            throw new PeerDropConfigError('metrics_token must be at least 16 characters (e.g. php -r "echo bin2hex(random_bytes(16));")');
+        }
+
+        if (isset($file['storage'])) {
+            if ($file['storage'] !== 'sqlite' && $file['storage'] !== 'mysql') {
+                throw new PeerDropConfigError('storage must be "sqlite" or "mysql"');
+            }
+            $c->storage = $file['storage'];
+        }
+        if ($c->storage === 'mysql') {
+            if (!isset($file['mysql_dsn']) || !is_string($file['mysql_dsn']) || strpos($file['mysql_dsn'], 'mysql:') !== 0) {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_dsn, e.g. "mysql:host=localhost;dbname=peerdrop;charset=utf8mb4"');
+            }
+            $c->mysqlDsn = $file['mysql_dsn'];
+            if (!isset($file['mysql_user']) || !is_string($file['mysql_user']) || $file['mysql_user'] === '') {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_user');
+            }
+            $c->mysqlUser = $file['mysql_user'];
+            $pw = self::secretOption($env, 'PEERDROP_MYSQL_PASSWORD', $file, 'mysql_password');
+            $c->mysqlPassword = $pw !== null ? $pw : '';
+            if (isset($file['mysql_table_prefix'])) {
+                if (!is_string($file['mysql_table_prefix']) || !preg_match('/^[A-Za-z0-9_]{0,32}$/D', $file['mysql_table_prefix'])) {
+                    throw new PeerDropConfigError('mysql_table_prefix must be up to 32 letters, digits or underscores');
+                }
+                $c->mysqlTablePrefix = $file['mysql_table_prefix'];
+            }
+        }
+
+        if (isset($file['trusted_proxies'])) {
+            if (!is_array($file['trusted_proxies'])) {
+                throw new PeerDropConfigError('trusted_proxies must be a list of IP addresses or CIDR ranges, e.g. array("10.0.0.0/8")');
+            }
+            foreach ($file['trusted_proxies'] as $p) {
+                if (!is_string($p) || !PeerDropClientAddress::isValidCidr($p)) {
+                    throw new PeerDropConfigError('trusted_proxies entries must be IP addresses or CIDR ranges like "203.0.113.7" or "10.0.0.0/8"');
+                }
+                $c->trustedProxies[] = $p;
+            }
+        }
+
         if (isset($file['allowed_origins'])) {
             if (!is_array($file['allowed_origins'])) {
                 throw new PeerDropConfigError('allowed_origins must be a list of origins like "https://example.org"');
@@ -326,6 +408,9 @@ final class PeerDropConfig
         $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', 1000, 100, 60000);
         $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', 1500, 100, 10000);
         $c->cleanupBatch = self::intOption($file, 'cleanup_batch', 50, 1, 1000);
+        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', 268435456, 0, 1099511627776);
+        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', 600, 0, 1000000);
+        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', 120, 1, 1000000);
         if (isset($file['journal_mode'])) {
             $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
             if ($jm !== 'wal' && $jm !== 'truncate') {
@@ -369,9 +454,53 @@ final class PeerDropConfig
         };
     }
 
+    /** Sub-second wall clock for the rate limiter, shifted like clock() in test mode. */
+    public function preciseClock(): callable
+    {
+        $t = $this->testNow;
+        if ($t === null) {
+            return static function (): float {
+                return microtime(true);
+            };
+        }
+        $offset = ($t[0] === '+' || $t[0] === '-') ? (float)(int)$t : (float)((int)$t - time());
+        return static function () use ($offset): float {
+            return microtime(true) + $offset;
+        };
+    }
+
+    /** Secrets that verify tokens: the current one first, then the previous one during a rotation. */
+    public function verificationSecrets(string $current): array
+    {
+        $out = array($current);
+        if ($this->previousSecret !== null && $this->previousSecret !== $current) {
+            $out[] = $this->previousSecret;
+        }
+        return $out;
+    }
+
     public function isOriginAllowed(string $origin): bool
     {
         return in_array(strtolower($origin), $this->allowedOrigins, true);
+    }
+
+    /**
+     * A secret-like string option: env var first (keeps it out of files), then the config file.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function secretOption(array $env, string $envName, array $file, string $key): ?string
+    {
+        if (isset($env[$envName]) && $env[$envName] !== '') {
+            return $env[$envName];
+        }
+        if (!isset($file[$key]) || $file[$key] === '') {
+            return null;
+        }
+        if (!is_string($file[$key])) {
+            throw new PeerDropConfigError($key . ' must be a string');
+        }
+        return $file[$key];
     }
 
     /** @param array<string,mixed> $file */
@@ -407,7 +536,9 @@ final class PeerDropDataDir
                 throw new PeerDropError('storage_unavailable');
             }
             // Defence in depth in case an operator points the data dir into the web root.
-            @file_put_contents($dir . '/.htaccess', "Require all denied\nDeny from all\n");
+            // IfModule: a bare "Deny" is a 500 on Apache 2.4 without mod_access_compat.
+            @file_put_contents($dir . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n"
+                . "<IfModule !mod_authz_core.c>\n  Order allow,deny\n  Deny from all\n</IfModule>\n");
             @file_put_contents($dir . '/index.html', '');
         }
         if (!is_writable($dir)) {
@@ -488,10 +619,26 @@ final class PeerDropToken
      */
     public static function verify(string $secret, string $token, int $now): array
     {
+        return self::verifyAny(array($secret), $token, $now);
+    }
+
+    /**
+     * Verify against each secret in turn (current, then previous during a key rotation).
+     * @param string[] $secrets
+     * @return array{room_id:int,key:string,peer:int,exp:int}
+     * @throws PeerDropError invalid_token (401) or token_expired (410)
+     */
+    public static function verifyAny(array $secrets, string $token, int $now): array
+    {
         if (strlen($token) > 512 || !preg_match('/^([A-Za-z0-9_-]{1,256})\.([A-Za-z0-9_-]{43})$/D', $token, $m)) {
             throw new PeerDropError('invalid_token');
         }
-        if (!hash_equals(self::mac($secret, $m[1]), $m[2])) {
+        $valid = false;
+        foreach ($secrets as $secret) {
+            // No early exit: the time taken does not reveal which secret matched.
+            $valid = hash_equals(self::mac($secret, $m[1]), $m[2]) || $valid;
+        }
+        if (!$valid) {
             throw new PeerDropError('invalid_token');
         }
         $payload = PeerDrop::b64uDecode($m[1]);
@@ -511,64 +658,169 @@ final class PeerDropToken
     }
 }
 
-/** SQLite storage: one PDO connection, schema in PRAGMA user_version, BEGIN IMMEDIATE writes. */
+/**
+ * Schema migrations for both dialects. Each version has an "up" and a "down" step; "{p}" is the
+ * table prefix (empty for SQLite). The version is tracked in PRAGMA user_version (SQLite) or the
+ * {p}meta table (MySQL), and migrations run only when it is behind: never per request.
+ */
+final class PeerDropMigrations
+{
+    const LATEST = 2;
+
+    /** @return array<int,array{up:string[],down:string[]}> */
+    public static function steps(string $driver): array
+    {
+        if ($driver === 'mysql') {
+            $t = ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+            return array(
+                1 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rooms (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_key CHAR(64) CHARACTER SET ascii NOT NULL,
+                            created_at BIGINT NOT NULL,
+                            joined_at BIGINT NULL,
+                            expires_at BIGINT NOT NULL,
+                            left0 TINYINT NOT NULL DEFAULT 0,
+                            left1 TINYINT NOT NULL DEFAULT 0,
+                            msg_count INT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}rooms_key (room_key),
+                            KEY {p}rooms_expires (expires_at)
+                        )' . $t,
+                        'CREATE TABLE {p}messages (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_id BIGINT UNSIGNED NOT NULL,
+                            to_peer TINYINT NOT NULL,
+                            from_peer TINYINT NOT NULL,
+                            seq BIGINT NULL,
+                            type VARCHAR(16) NOT NULL,
+                            data MEDIUMTEXT NOT NULL,
+                            digest CHAR(64) CHARACTER SET ascii NULL,
+                            acked TINYINT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}messages_seq (room_id, from_peer, seq),
+                            KEY {p}messages_inbox (room_id, to_peer, acked, id)
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}messages', 'DROP TABLE IF EXISTS {p}rooms'),
+                ),
+                2 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rate_limits (
+                            k CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            tokens DOUBLE NOT NULL,
+                            updated_ms BIGINT NOT NULL,
+                            KEY {p}rate_limits_updated (updated_ms)
+                        )' . $t,
+                        'CREATE TABLE {p}counters (
+                            name VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            value BIGINT NOT NULL DEFAULT 0
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
+                ),
+            );
+        }
+        return array(
+            1 => array(
+                'up' => array(
+                    'CREATE TABLE rooms (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_key TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        joined_at INTEGER,
+                        expires_at INTEGER NOT NULL,
+                        left0 INTEGER NOT NULL DEFAULT 0,
+                        left1 INTEGER NOT NULL DEFAULT 0,
+                        msg_count INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
+                    'CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_id INTEGER NOT NULL,
+                        to_peer INTEGER NOT NULL,
+                        from_peer INTEGER NOT NULL,
+                        seq INTEGER,
+                        type TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        digest TEXT,
+                        acked INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
+                    'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS messages', 'DROP TABLE IF EXISTS rooms'),
+            ),
+            2 => array(
+                'up' => array(
+                    'CREATE TABLE rate_limits (k TEXT NOT NULL PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)',
+                    'CREATE INDEX rate_limits_updated ON rate_limits (updated_ms)',
+                    'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
+            ),
+        );
+    }
+}
+
+/**
+ * Storage through PDO: SQLite (one file in the data dir) or MySQL/MariaDB (several web servers).
+ * Owns the connection, transactions, the dialect differences and the mapping of driver errors to
+ * PeerDropError. Write callbacks get (PDO $pdo, PeerDropStore $db); use $db->run() so that "{p}"
+ * table names expand for the dialect.
+ */
 final class PeerDropStore
 {
-    const SCHEMA_VERSION = 1;
+    const SCHEMA_VERSION = PeerDropMigrations::LATEST;
     const DB_FILE = 'peerdrop.sqlite';
     const FALLBACK_MARKER = 'journal-fallback-truncate';
 
-    /** version => statements that bring the schema from version-1 to version. */
-    const MIGRATIONS = array(
-        1 => array(
-            'CREATE TABLE rooms (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                room_key TEXT NOT NULL UNIQUE,
-                created_at INTEGER NOT NULL,
-                joined_at INTEGER,
-                expires_at INTEGER NOT NULL,
-                left0 INTEGER NOT NULL DEFAULT 0,
-                left1 INTEGER NOT NULL DEFAULT 0,
-                msg_count INTEGER NOT NULL DEFAULT 0
-            )',
-            'CREATE INDEX rooms_expires ON rooms (expires_at)',
-            'CREATE TABLE messages (
-                id INTEGER PRIMARY KEY AUTOINCREMENT,
-                room_id INTEGER NOT NULL,
-                to_peer INTEGER NOT NULL,
-                from_peer INTEGER NOT NULL,
-                seq INTEGER,
-                type TEXT NOT NULL,
-                data TEXT NOT NULL,
-                digest TEXT,
-                acked INTEGER NOT NULL DEFAULT 0
-            )',
-            'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
-            'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
-        ),
-    );
-
     /** @var PDO */
     private $pdo;
-    /** @var string */
+    /** @var string 'sqlite' | 'mysql' */
+    private $driver;
+    /** @var string data dir (SQLite) or '' */
     private $dir;
     /** @var string */
     private $journalMode;
+    /** @var string */
+    private $prefix;
     /** @var bool */
     private $inTx = false;
 
-    private function __construct(PDO $pdo, string $dir, string $journalMode)
+    private function __construct(PDO $pdo, string $driver, string $dir, string $journalMode, string $prefix)
     {
         $this->pdo = $pdo;
+        $this->driver = $driver;
         $this->dir = $dir;
         $this->journalMode = $journalMode;
+        $this->prefix = $prefix;
+    }
+
+    public static function fromConfig(PeerDropConfig $c): self
+    {
+        if ($c->storage === 'mysql') {
+            return self::openMysql($c->mysqlDsn, $c->mysqlUser, $c->mysqlPassword, $c->mysqlTablePrefix, $c->busyTimeoutMs);
+        }
+        return self::open($c->dataDir, $c->journalMode, $c->busyTimeoutMs);
     }
 
     /**
-     * Open (creating/migrating on first use). Per request this costs the connection pragmas and
-     * one "PRAGMA user_version" read; DDL runs only when user_version is behind.
+     * Open SQLite (creating/migrating on first use). Per request this costs the connection pragmas
+     * and one "PRAGMA user_version" read. A corrupt file is moved aside once and rebuilt.
      */
     public static function open(string $dir, string $journalMode = 'wal', int $busyTimeoutMs = 1500): self
+    {
+        try {
+            return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
+        } catch (PeerDropError $e) {
+            if (PeerDropSqliteRecovery::isCorruption($e) && PeerDropSqliteRecovery::quarantine($dir)) {
+                return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
+            }
+            throw $e;
+        }
+    }
+
+    private static function openSqlite(string $dir, string $journalMode, int $busyTimeoutMs): self
     {
         if (!extension_loaded('pdo_sqlite')) {
             throw new PeerDropError('storage_unavailable');
@@ -588,18 +840,47 @@ final class PeerDropStore
             $pdo->exec('PRAGMA busy_timeout = ' . $busyTimeoutMs);
             $pdo->exec('PRAGMA secure_delete = ON');
             $pdo->exec('PRAGMA synchronous = NORMAL');
+            // No checkpoint inside a request: the request whose commit crosses the threshold would
+            // pay for copying and syncing the WAL. checkpoint() runs it after the response instead.
+            $pdo->exec('PRAGMA wal_autocheckpoint = 0');
             if ($effective === 'truncate') {
                 // Rollback journal modes other than DELETE do not persist: set per connection.
                 try {
                     $pdo->exec('PRAGMA journal_mode = TRUNCATE');
                 } catch (PDOException $e) {
+                    if (PeerDropSqliteRecovery::isCorruption($e)) {
+                        throw $e;
+                    }
                     // A busy database keeps its current mode; correctness does not depend on it.
                 }
             }
         } catch (PDOException $e) {
             throw self::mapException($e);
         }
-        $store = new self($pdo, $dir, $effective);
+        $store = new self($pdo, 'sqlite', $dir, $effective, '');
+        $store->ensureSchema();
+        return $store;
+    }
+
+    public static function openMysql(string $dsn, string $user, string $password, string $prefix = 'peerdrop_', int $busyTimeoutMs = 1500): self
+    {
+        if (!extension_loaded('pdo_mysql')) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        try {
+            $pdo = new PDO($dsn, $user, $password, array(
+                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
+                PDO::ATTR_TIMEOUT => 3,
+            ));
+            // READ COMMITTED: no gap locks, so two creates of one room id cannot deadlock; the
+            // unique key then decides (1062, retried, which answers room_exists).
+            $pdo->exec('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+            $pdo->exec('SET SESSION innodb_lock_wait_timeout = ' . max(1, (int)ceil($busyTimeoutMs / 1000)));
+        } catch (PDOException $e) {
+            throw self::mapException($e);
+        }
+        $store = new self($pdo, 'mysql', '', 'innodb', $prefix);
         $store->ensureSchema();
         return $store;
     }
@@ -609,20 +890,85 @@ final class PeerDropStore
         return $this->pdo;
     }
 
+    public function driver(): string
+    {
+        return $this->driver;
+    }
+
     public function journalMode(): string
     {
         return $this->journalMode;
     }
 
-    public function schemaVersion(): int
+    /** Expand "{p}" table names for this dialect. */
+    public function sql(string $sql): string
+    {
+        return str_replace('{p}', $this->prefix, $sql);
+    }
+
+    /**
+     * Prepare and execute (inside write callbacks; errors are mapped by write()).
+     * @param array<int|string,mixed> $params
+     */
+    public function run(string $sql, array $params = array()): PDOStatement
+    {
+        $st = $this->pdo->prepare($this->sql($sql));
+        $st->execute($params);
+        return $st;
+    }
+
+    /**
+     * One statement in autocommit mode (its own short write transaction); errors mapped.
+     * @param array<int|string,mixed> $params
+     * @return int affected rows
+     */
+    public function execute(string $sql, array $params = array()): int
     {
         try {
-            return (int)$this->pdo->query('PRAGMA user_version')->fetchColumn();
+            return $this->run($sql, $params)->rowCount();
         } catch (PDOException $e) {
             throw self::mapException($e);
         }
     }
 
+    /** Row lock for read-then-write inside a transaction (SQLite's BEGIN IMMEDIATE already serializes). */
+    public function forUpdate(): string
+    {
+        return $this->driver === 'mysql' ? ' FOR UPDATE' : '';
+    }
+
+    public function insertIgnore(): string
+    {
+        return $this->driver === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    }
+
+    /** DELETE at most $limit rows (SQLite lacks DELETE ... LIMIT; MySQL lacks LIMIT in IN subqueries). */
+    public function deleteLimited(string $table, string $where, array $params, int $limit, string $key = 'id'): int
+    {
+        if ($this->driver === 'mysql') {
+            return $this->run('DELETE FROM ' . $table . ' WHERE ' . $where . ' LIMIT ' . $limit, $params)->rowCount();
+        }
+        return $this->run('DELETE FROM ' . $table . ' WHERE ' . $key . ' IN (SELECT ' . $key . ' FROM ' . $table
+            . ' WHERE ' . $where . ' LIMIT ' . $limit . ')', $params)->rowCount();
+    }
+
+    public function schemaVersion(): int
+    {
+        try {
+            if ($this->driver === 'sqlite') {
+                return (int)$this->pdo->query('PRAGMA user_version')->fetchColumn();
+            }
+            $v = $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'schema_version'"))->fetchColumn();
+            return $v === false ? 0 : (int)$v;
+        } catch (PDOException $e) {
+            if ($this->driver === 'mysql' && self::driverCode($e) === 1146) {
+                return 0; // no meta table yet: a fresh database
+            }
+            throw self::mapException($e);
+        }
+    }
+
+    /** Cheap check per request; migrates only when the stored version is behind. */
     public function ensureSchema(): void
     {
         $v = $this->schemaVersion();
@@ -633,8 +979,8 @@ final class PeerDropStore
             // Created by a newer signal.php: refuse rather than corrupt.
             throw new PeerDropError('storage_unavailable');
         }
-        try {
-            if ($this->journalMode === 'wal') {
+        if ($this->driver === 'sqlite' && $this->journalMode === 'wal') {
+            try {
                 $mode = strtolower((string)$this->pdo->query('PRAGMA journal_mode = WAL')->fetchColumn());
                 if ($mode !== 'wal') {
                     // WAL refused (e.g. no shared memory on this filesystem): remember and use TRUNCATE.
@@ -642,56 +988,189 @@ final class PeerDropStore
                     $this->pdo->exec('PRAGMA journal_mode = TRUNCATE');
                     $this->journalMode = 'truncate';
                 }
+            } catch (PDOException $e) {
+                throw self::mapException($e);
+            }
+        }
+        $this->migrateTo(self::SCHEMA_VERSION);
+    }
+
+    /**
+     * Apply "up" steps (or "down" steps) until the schema is at $target.
+     * @return int[] the versions stepped through, in order
+     */
+    public function migrateTo(int $target): array
+    {
+        if ($target < 0 || $target > self::SCHEMA_VERSION) {
+            throw new InvalidArgumentException('schema version must be 0 to ' . self::SCHEMA_VERSION);
+        }
+        if ($this->driver === 'sqlite') {
+            // SQLite DDL is transactional: a migration applies completely or not at all.
+            return $this->write(function (PDO $pdo, PeerDropStore $db) use ($target) {
+                return $db->applySteps($db->schemaVersion(), $target);
+            });
+        }
+        // MySQL DDL commits implicitly, so concurrent first requests on several web servers are
+        // serialized by a named lock and the version is re-read under it.
+        $lock = 'peerdrop_migrate_' . $this->prefix;
+        try {
+            $got = (int)$this->pdo->query('SELECT GET_LOCK(' . $this->pdo->quote($lock) . ', 10)')->fetchColumn();
+            if ($got !== 1) {
+                throw new PeerDropError('storage_busy');
+            }
+            try {
+                $this->pdo->exec($this->sql('CREATE TABLE IF NOT EXISTS {p}meta (name VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,'
+                    . ' value VARCHAR(255) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'));
+                return $this->applySteps($this->schemaVersion(), $target);
+            } finally {
+                $this->pdo->query('SELECT RELEASE_LOCK(' . $this->pdo->quote($lock) . ')');
             }
         } catch (PDOException $e) {
             throw self::mapException($e);
         }
-        $this->write(function (PDO $pdo) {
-            $current = (int)$pdo->query('PRAGMA user_version')->fetchColumn();
-            foreach (self::MIGRATIONS as $version => $statements) {
-                if ($version <= $current) {
-                    continue;
-                }
-                foreach ($statements as $sql) {
-                    $pdo->exec($sql);
-                }
-                $pdo->exec('PRAGMA user_version = ' . (int)$version);
-            }
-            return null;
-        });
     }
 
     /**
-     * Run $fn inside BEGIN IMMEDIATE ... COMMIT (rolled back on any exception).
+     * @internal used by migrateTo()
+     * @return int[]
+     */
+    public function applySteps(int $from, int $target): array
+    {
+        $steps = PeerDropMigrations::steps($this->driver);
+        $done = array();
+        for ($v = $from; $v < $target; $v++) {
+            foreach ($steps[$v + 1]['up'] as $sql) {
+                $this->pdo->exec($this->sql($sql));
+            }
+            $this->setSchemaVersion($v + 1);
+            $done[] = $v + 1;
+        }
+        for ($v = $from; $v > $target; $v--) {
+            foreach ($steps[$v]['down'] as $sql) {
+                $this->pdo->exec($this->sql($sql));
+            }
+            $this->setSchemaVersion($v - 1);
+            $done[] = $v - 1;
+        }
+        return $done;
+    }
+
+    private function setSchemaVersion(int $v): void
+    {
+        if ($this->driver === 'sqlite') {
+            $this->pdo->exec('PRAGMA user_version = ' . $v);
+            return;
+        }
+        $this->run("INSERT INTO {p}meta (name, value) VALUES ('schema_version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", array((string)$v));
+    }
+
+    /** MySQL mode: one generated token secret shared by every web server, kept in {p}meta. */
+    public function sharedSecret(): string
+    {
+        try {
+            $read = function () {
+                return $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'secret'"))->fetchColumn();
+            };
+            $hex = $read();
+            if ($hex === false) {
+                $this->run("INSERT IGNORE INTO {p}meta (name, value) VALUES ('secret', ?)", array(bin2hex(random_bytes(32))));
+                $hex = $read();
+            }
+        } catch (PDOException $e) {
+            throw self::mapException($e);
+        }
+        if (!is_string($hex) || !preg_match('/^[0-9a-f]{64}$/D', $hex)) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        return (string)hex2bin($hex);
+    }
+
+    /**
+     * SQLite WAL mode: copy the WAL back into the database once it exceeds $walBytes (PASSIVE: never
+     * waits for readers or writers). Called after the response has been sent. No-op on MySQL.
+     */
+    public function checkpoint(int $walBytes = 4194304): void
+    {
+        if ($this->driver !== 'sqlite' || $this->journalMode !== 'wal') {
+            return;
+        }
+        $wal = $this->dir . '/' . self::DB_FILE . '-wal';
+        clearstatcache(false, $wal);
+        if (is_file($wal) && (int)@filesize($wal) > $walBytes) {
+            try {
+                $this->pdo->query('PRAGMA wal_checkpoint(PASSIVE)')->fetchAll();
+            } catch (PDOException $e) {
+                throw self::mapException($e);
+            }
+        }
+    }
+
+    /** Bytes used: SQLite file plus WAL, or the InnoDB sizes of this prefix's tables (estimates). */
+    public function sizeBytes(): int
+    {
+        if ($this->driver === 'sqlite') {
+            $f = $this->dir . '/' . self::DB_FILE;
+            clearstatcache(false, $f);
+            clearstatcache(false, $f . '-wal');
+            return (int)@filesize($f) + (is_file($f . '-wal') ? (int)@filesize($f . '-wal') : 0);
+        }
+        $rows = $this->select("SELECT COALESCE(SUM(data_length + index_length), 0) AS n FROM information_schema.tables"
+            . " WHERE table_schema = DATABASE() AND table_name IN ('{p}rooms', '{p}messages', '{p}rate_limits', '{p}counters')");
+        return (int)$rows[0]['n'];
+    }
+
+    /**
+     * Run $fn inside a write transaction (BEGIN IMMEDIATE on SQLite), rolled back on any exception.
+     * On MySQL a deadlock or a duplicate key from a concurrent insert re-runs $fn (at most 3 times):
+     * the re-run then sees the other request's row (e.g. the same send: 200 with the same id).
      * @return mixed whatever $fn returns
      */
     public function write(callable $fn)
     {
         if ($this->inTx) {
-            return $fn($this->pdo);
+            return $fn($this->pdo, $this);
         }
-        try {
-            $this->pdo->exec('BEGIN IMMEDIATE');
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-        $this->inTx = true;
-        try {
-            $result = $fn($this->pdo);
-            $this->pdo->exec('COMMIT');
-            $this->inTx = false;
-            return $result;
-        } catch (Throwable $e) {
-            $this->inTx = false;
+        for ($attempt = 1; ; $attempt++) {
             try {
-                $this->pdo->exec('ROLLBACK');
-            } catch (PDOException $ignored) {
-                // SQLite may already have rolled back (e.g. SQLITE_FULL).
-            }
-            if ($e instanceof PDOException) {
+                if ($this->driver === 'sqlite') {
+                    $this->pdo->exec('BEGIN IMMEDIATE');
+                } else {
+                    $this->pdo->beginTransaction();
+                }
+            } catch (PDOException $e) {
                 throw self::mapException($e);
             }
-            throw $e;
+            $this->inTx = true;
+            try {
+                $result = $fn($this->pdo, $this);
+                if ($this->driver === 'sqlite') {
+                    $this->pdo->exec('COMMIT');
+                } else {
+                    $this->pdo->commit();
+                }
+                $this->inTx = false;
+                return $result;
+            } catch (Throwable $e) {
+                $this->inTx = false;
+                try {
+                    if ($this->driver === 'sqlite') {
+                        $this->pdo->exec('ROLLBACK');
+                    } elseif ($this->pdo->inTransaction()) {
+                        $this->pdo->rollBack();
+                    }
+                } catch (PDOException $ignored) {
+                    // SQLite may already have rolled back (e.g. SQLITE_FULL).
+                }
+                if ($e instanceof PDOException && $this->driver === 'mysql' && $attempt < 3
+                    && in_array(self::driverCode($e), array(1062, 1213), true)) {
+                    usleep(random_int(1000, 20000));
+                    continue;
+                }
+                if ($e instanceof PDOException) {
+                    throw self::mapException($e);
+                }
+                throw $e;
+            }
         }
     }
 
@@ -703,7 +1182,7 @@ final class PeerDropStore
     public function select(string $sql, array $params = array()): array
     {
         try {
-            $st = $this->pdo->prepare($sql);
+            $st = $this->pdo->prepare($this->sql($sql));
             $st->execute($params);
             return $st->fetchAll(PDO::FETCH_ASSOC);
         } catch (PDOException $e) {
@@ -711,17 +1190,40 @@ final class PeerDropStore
         }
     }
 
-    /** Translate a PDO/SQLite failure into a known error; never a 500 for a known fault. */
+    /** The driver's numeric error: SQLite primary codes are below 256, MySQL's are 1000 and up. */
+    public static function driverCode(Throwable $e): int
+    {
+        if (!($e instanceof PDOException)) {
+            return 0;
+        }
+        if (is_array($e->errorInfo) && isset($e->errorInfo[1]) && is_numeric($e->errorInfo[1])) {
+            return (int)$e->errorInfo[1];
+        }
+        // Connection failures carry the client error (e.g. 2002) in getCode() only.
+        return is_numeric($e->getCode()) ? (int)$e->getCode() : 0;
+    }
+
+    /** Translate a PDO failure (SQLite or MySQL) into a known error; never a 500 for a known fault. */
     public static function mapException(Throwable $e): PeerDropError
     {
         if ($e instanceof PeerDropError) {
             return $e;
         }
-        $code = 0;
-        if ($e instanceof PDOException && is_array($e->errorInfo) && isset($e->errorInfo[1])) {
-            $code = ((int)$e->errorInfo[1]) & 0xff;
-        }
+        $code = self::driverCode($e);
         $msg = strtolower($e->getMessage());
+        if ($code >= 1000) {
+            if (in_array($code, array(1205, 1213, 1040, 1203, 1226), true)) {
+                return new PeerDropError('storage_busy', null, array(), $e);
+            }
+            if (in_array($code, array(1021, 1114), true) || strpos($msg, 'no space left') !== false) {
+                return new PeerDropError('storage_full', null, array(), $e);
+            }
+            if (in_array($code, array(1044, 1045, 1049, 1142, 1146, 1290, 1836, 2002, 2003, 2005, 2006, 2013), true)) {
+                return new PeerDropError('storage_unavailable', null, array(), $e);
+            }
+            return new PeerDropError('internal_error', null, array(), $e);
+        }
+        $code = $code & 0xff;
         if ($code === 5 || $code === 6 || strpos($msg, 'database is locked') !== false || strpos($msg, 'database table is locked') !== false) {
             return new PeerDropError('storage_busy', null, array(), $e);
         }
@@ -729,10 +1231,76 @@ final class PeerDropStore
             return new PeerDropError('storage_full', null, array(), $e);
         }
         if (in_array($code, array(8, 10, 11, 14, 23, 26), true) || strpos($msg, 'unable to open') !== false
-            || strpos($msg, 'readonly') !== false || strpos($msg, 'disk i/o') !== false) {
+            || strpos($msg, 'readonly') !== false || strpos($msg, 'disk i/o') !== false
+            || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
             return new PeerDropError('storage_unavailable', null, array(), $e);
         }
         return new PeerDropError('internal_error', null, array(), $e);
+    }
+}
+
+/** Detects a corrupt SQLite file and moves it aside, so the next open builds a fresh one instead of failing forever. */
+final class PeerDropSqliteRecovery
+{
+    /** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26) anywhere in the exception chain. */
+    public static function isCorruption(?Throwable $e): bool
+    {
+        for (; $e !== null; $e = $e->getPrevious()) {
+            if ($e instanceof PDOException) {
+                $code = PeerDropStore::driverCode($e);
+                $msg = strtolower($e->getMessage());
+                if ($code === 11 || $code === 26 || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Move peerdrop.sqlite (and its -wal/-shm/-journal) to "<name>.corrupt-<time>-<rand>" under an
+     * exclusive lock, after re-checking: a concurrent request may already have rebuilt it.
+     * @return bool true when the current file is usable or was moved aside
+     */
+    public static function quarantine(string $dir): bool
+    {
+        $lock = @fopen($dir . '/recover.lock', 'c');
+        if ($lock === false) {
+            return false;
+        }
+        try {
+            @flock($lock, LOCK_EX);
+            $db = $dir . '/' . PeerDropStore::DB_FILE;
+            if (!is_file($db) || !self::isCorrupt($db)) {
+                return true;
+            }
+            $suffix = '.corrupt-' . gmdate('Ymd-His') . '-' . bin2hex(random_bytes(3));
+            if (!@rename($db, $db . $suffix)) {
+                return false;
+            }
+            foreach (array('-wal', '-shm', '-journal') as $ext) {
+                if (is_file($db . $ext) && !@rename($db . $ext, $db . $suffix . $ext)) {
+                    @unlink($db . $ext);
+                }
+            }
+            // Operator-facing (server log only): rooms in progress are lost, the file is kept for inspection.
+            error_log('peerdrop notice: the SQLite database was corrupt; moved it aside as ' . basename($db . $suffix) . ' and started a new one');
+            return true;
+        } finally {
+            @flock($lock, LOCK_UN);
+            @fclose($lock);
+        }
+    }
+
+    /** quick_check on a fresh connection: affordable because it runs only once corruption is suspected. */
+    public static function isCorrupt(string $file): bool
+    {
+        try {
+            $pdo = new PDO('sqlite:' . $file, null, null, array(PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_TIMEOUT => 2));
+            return (string)$pdo->query('PRAGMA quick_check(1)')->fetchColumn() !== 'ok';
+        } catch (PDOException $e) {
+            return self::isCorruption($e);
+        }
     }
 }
 
@@ -778,6 +1346,307 @@ final class PeerDropSlots
         @flock($fh, LOCK_UN);
         @fclose($fh);
     }
+
+    /**
+     * Slots held right now, probed with the same non-blocking lock (a probe holds a free slot for
+     * microseconds, so a poll arriving at that instant may skip it: fine for a gauge).
+     */
+    public function busyCount(): int
+    {
+        $busy = 0;
+        for ($n = 0; $n < $this->count; $n++) {
+            $fh = @fopen($this->dir . '/poll-slot-' . $n . '.lock', 'c');
+            if ($fh === false) {
+                continue;
+            }
+            if (@flock($fh, LOCK_EX | LOCK_NB)) {
+                @flock($fh, LOCK_UN);
+            } else {
+                $busy++;
+            }
+            fclose($fh);
+        }
+        return $busy;
+    }
+
+    public function count(): int
+    {
+        return $this->count;
+    }
+}
+
+/** Which address a request comes from: REMOTE_ADDR, or X-Forwarded-For only behind a configured trusted proxy. */
+final class PeerDropClientAddress
+{
+    /**
+     * @param string[] $trusted IPs or CIDRs
+     * @return string the client address, normalized (IPv4, or the /64 prefix of an IPv6 address)
+     */
+    public static function resolve(string $remoteAddr, string $forwardedFor, array $trusted): string
+    {
+        $client = $remoteAddr;
+        if ($trusted && $forwardedFor !== '' && self::matchesAny($remoteAddr, $trusted)) {
+            // Walk from the nearest hop outwards: the first address not ours is the client. Hops
+            // further left were written by the client itself and prove nothing.
+            $hops = explode(',', $forwardedFor);
+            for ($i = count($hops) - 1; $i >= 0; $i--) {
+                $hop = trim($hops[$i]);
+                if (@inet_pton($hop) === false) {
+                    break; // garbage: keep the last hop we could vouch for
+                }
+                $client = $hop;
+                if (!self::matchesAny($hop, $trusted)) {
+                    break;
+                }
+            }
+        }
+        return self::normalize($client);
+    }
+
+    /** IPv4-mapped IPv6 becomes IPv4; other IPv6 is cut to its /64, which one subscriber usually owns whole. */
+    public static function normalize(string $ip): string
+    {
+        $bin = @inet_pton($ip);
+        if ($bin === false) {
+            return $ip === '' ? 'unknown' : substr($ip, 0, 64);
+        }
+        if (strlen($bin) === 16) {
+            if (substr($bin, 0, 12) === str_repeat("\0", 10) . "\xff\xff") {
+                return (string)inet_ntop(substr($bin, 12));
+            }
+            return (string)inet_ntop(substr($bin, 0, 8) . str_repeat("\0", 8)) . '/64';
+        }
+        return (string)inet_ntop($bin);
+    }
+
+    public static function isValidCidr(string $cidr): bool
+    {
+        $parts = explode('/', $cidr, 2);
+        $bin = @inet_pton($parts[0]);
+        if ($bin === false) {
+            return false;
+        }
+        if (!isset($parts[1])) {
+            return true;
+        }
+        return ctype_digit($parts[1]) && (int)$parts[1] <= strlen($bin) * 8;
+    }
+
+    /** @param string[] $cidrs */
+    public static function matchesAny(string $ip, array $cidrs): bool
+    {
+        foreach ($cidrs as $c) {
+            if (self::matches($ip, $c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static function matches(string $ip, string $cidr): bool
+    {
+        $parts = explode('/', $cidr, 2);
+        $net = @inet_pton($parts[0]);
+        $addr = @inet_pton($ip);
+        if ($net === false || $addr === false || strlen($net) !== strlen($addr)) {
+            return false;
+        }
+        $bits = isset($parts[1]) ? (int)$parts[1] : strlen($net) * 8;
+        $bytes = intdiv($bits, 8);
+        if (substr($addr, 0, $bytes) !== substr($net, 0, $bytes)) {
+            return false;
+        }
+        $rest = $bits % 8;
+        if ($rest === 0) {
+            return true;
+        }
+        $mask = (0xff << (8 - $rest)) & 0xff;
+        return (ord($addr[$bytes]) & $mask) === (ord($net[$bytes]) & $mask);
+    }
+}
+
+/**
+ * Token bucket per client, in storage (so it holds across PHP workers and web servers). The key
+ * is HMAC(daily salt, address) with the salt derived from the token secret and the day number:
+ * no address is stored, and keys from different days cannot be linked without the secret.
+ */
+final class PeerDropRateLimiter
+{
+    /** @var PeerDropStore */
+    private $store;
+    /** @var int */
+    private $perMinute;
+    /** @var int */
+    private $burst;
+    /** @var string */
+    private $secret;
+    /** @var callable(): float */
+    private $clock;
+
+    public function __construct(PeerDropStore $store, int $perMinute, int $burst, string $secret, callable $clock)
+    {
+        $this->store = $store;
+        $this->perMinute = $perMinute;
+        $this->burst = $burst;
+        $this->secret = $secret;
+        $this->clock = $clock;
+    }
+
+    public static function clientKey(string $secret, string $address, int $day): string
+    {
+        $salt = hash_hmac('sha256', 'peerdrop-ratelimit-salt-v1|' . $day, $secret, true);
+        return substr(hash_hmac('sha256', $address, $salt), 0, 32);
+    }
+
+    /** Take one token for $address. @throws PeerDropError rate_limited (429 with Retry-After) */
+    public function consume(string $address): void
+    {
+        if ($this->perMinute <= 0) {
+            return;
+        }
+        $now = (float)call_user_func($this->clock);
+        $nowMs = (int)floor($now * 1000);
+        $key = self::clientKey($this->secret, $address, (int)floor($now / 86400));
+        $rate = $this->perMinute / 60000.0; // tokens per ms
+        $burst = (float)$this->burst;
+        $refill = static function ($row) use ($nowMs, $rate, $burst): float {
+            if ($row === false || $row === null) {
+                return $burst;
+            }
+            return min($burst, (float)$row['tokens'] + max(0, $nowMs - (int)$row['updated_ms']) * $rate);
+        };
+        // Read first without a write lock: a client that is over its limit costs no write at all.
+        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
+        $tokens = $refill($rows ? $rows[0] : null);
+        if ($tokens < 1.0) {
+            throw self::limited($tokens, $rate);
+        }
+        // Then one conditional UPDATE, atomic on its own: the write lock is held for a single
+        // statement, not a read-modify-write transaction (this runs on every request).
+        // The numbers are inlined (server values, never request data): PDO binds parameters as
+        // text, and SQLite's MIN() orders any number before any text. Elapsed time is clamped at 0
+        // and updated_ms never moves back: web servers (or test clocks) may disagree slightly.
+        $mysql = $this->store->driver() === 'mysql';
+        $level = sprintf('%s(%d, tokens + %s(0, %d - updated_ms) * %.12F)', $mysql ? 'LEAST' : 'MIN', $this->burst,
+            $mysql ? 'GREATEST' : 'MAX', $nowMs, $rate);
+        $stamp = sprintf('%s(updated_ms, %d)', $mysql ? 'GREATEST' : 'MAX', $nowMs);
+        for ($attempt = 0; $attempt < 2; $attempt++) {
+            if ($this->store->execute('UPDATE {p}rate_limits SET tokens = ' . $level . ' - 1, updated_ms = ' . $stamp
+                    . ' WHERE k = ? AND ' . $level . ' >= 1', array($key)) === 1) {
+                return;
+            }
+            // No row yet (first request of the day), or another request took the last token.
+            if ($this->store->execute($this->store->insertIgnore() . ' INTO {p}rate_limits (k, tokens, updated_ms) VALUES (?, ?, ?)',
+                    array($key, $burst - 1, $nowMs)) === 1) {
+                return;
+            }
+        }
+        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
+        throw self::limited($refill($rows ? $rows[0] : null), $rate);
+    }
+
+    private static function limited(float $tokens, float $ratePerMs): PeerDropError
+    {
+        $seconds = (int)ceil((1.0 - $tokens) / $ratePerMs / 1000);
+        return new PeerDropError('rate_limited', null, array('Retry-After' => (string)max(1, $seconds)));
+    }
+}
+
+/**
+ * Prometheus metrics. Counters are collected per request and added to storage in one write after
+ * the response (only when metrics are enabled); gauges are computed when scraped.
+ */
+final class PeerDropMetrics
+{
+    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'health', 'metrics', 'options');
+    const COUNTERS = array(
+        'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
+        'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
+        'peerdrop_rate_limited_total' => 'Requests refused with 429 rate_limited.',
+        'peerdrop_rooms_created_total' => 'Rooms created.',
+        'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
+        'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
+    );
+
+    /** @var array<string,int> series => increment */
+    private $pending = array();
+
+    /** @param array<string,string> $labels values must come from a closed set (no request data) */
+    public function add(string $name, array $labels = array(), int $n = 1): void
+    {
+        $series = $name;
+        if ($labels) {
+            $parts = array();
+            foreach ($labels as $k => $v) {
+                $parts[] = $k . '="' . addcslashes($v, "\\\"\n") . '"';
+            }
+            $series .= '{' . implode(',', $parts) . '}';
+        }
+        $this->pending[$series] = (isset($this->pending[$series]) ? $this->pending[$series] : 0) + $n;
+    }
+
+    /** @return array<string,int> */
+    public function pending(): array
+    {
+        return $this->pending;
+    }
+
+    public static function opLabel(string $op): string
+    {
+        return in_array($op, self::OPS, true) ? $op : 'invalid';
+    }
+
+    public function flush(PeerDropStore $store): void
+    {
+        if (!$this->pending) {
+            return;
+        }
+        $pending = $this->pending;
+        ksort($pending); // one lock order for every writer (MySQL row locks)
+        $store->write(function (PDO $pdo, PeerDropStore $db) use ($pending) {
+            foreach ($pending as $series => $n) {
+                $db->run($db->insertIgnore() . ' INTO {p}counters (name, value) VALUES (?, 0)', array($series));
+                $db->run('UPDATE {p}counters SET value = value + ? WHERE name = ?', array($n, $series));
+            }
+            return null;
+        });
+        $this->pending = array();
+    }
+
+    /** Prometheus text exposition format 0.0.4. */
+    public static function render(PeerDropStore $store, PeerDropSlots $slots, int $now): string
+    {
+        $values = array();
+        foreach ($store->select('SELECT name, value FROM {p}counters ORDER BY name') as $r) {
+            $values[(string)$r['name']] = (int)$r['value'];
+        }
+        $out = '';
+        foreach (self::COUNTERS as $name => $help) {
+            $out .= '# HELP ' . $name . ' ' . $help . "\n# TYPE " . $name . " counter\n";
+            $found = false;
+            foreach ($values as $series => $v) {
+                if ($series === $name || strpos($series, $name . '{') === 0) {
+                    $out .= $series . ' ' . $v . "\n";
+                    $found = true;
+                }
+            }
+            if (!$found && !in_array($name, array('peerdrop_requests_total', 'peerdrop_storage_errors_total'), true)) {
+                $out .= $name . " 0\n";
+            }
+        }
+        $gauges = array(
+            'peerdrop_open_rooms' => array('Rooms not yet expired.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}rooms WHERE expires_at > ?', array($now))[0]['n']),
+            'peerdrop_queued_messages' => array('Messages waiting to be acknowledged by their recipient.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}messages WHERE acked = 0')[0]['n']),
+            'peerdrop_held_polls' => array('Polls being held right now (this web server).', $slots->busyCount()),
+            'peerdrop_held_poll_slots' => array('Configured held-poll slots (poll_slots).', $slots->count()),
+            'peerdrop_storage_bytes' => array('Database size in bytes (estimate on MySQL).', $store->sizeBytes()),
+            'peerdrop_schema_version' => array('Schema version of the database.', $store->schemaVersion()),
+        );
+        foreach ($gauges as $name => $g) {
+            $out .= '# HELP ' . $name . ' ' . $g[0] . "\n# TYPE " . $name . " gauge\n" . $name . ' ' . $g[1] . "\n";
+        }
+        return $out;
+    }
 }
 
 /** The signaling operations, independent of HTTP. Every method returns [status, body]. */
@@ -789,6 +1658,8 @@ final class PeerDropService
     private $config;
     /** @var string */
     private $secret;
+    /** @var string[] current secret first, then the previous one during a key rotation */
+    private $secrets;
     /** @var callable(): int */
     private $clock;
     /** @var callable(int): void microseconds */
@@ -797,6 +1668,8 @@ final class PeerDropService
     private $monotonic;
     /** @var PeerDropSlots */
     private $slots;
+    /** @var PeerDropMetrics */
+    private $metrics;
 
     public function __construct(PeerDropStore $store, PeerDropConfig $config, string $secret, callable $clock,
                                 ?PeerDropSlots $slots = null, ?callable $sleep = null, ?callable $monotonic = null)
@@ -804,6 +1677,7 @@ final class PeerDropService
         $this->store = $store;
         $this->config = $config;
         $this->secret = $secret;
+        $this->secrets = $config->verificationSecrets($secret);
         $this->clock = $clock;
         $this->slots = $slots !== null ? $slots : new PeerDropSlots($config->dataDir, $config->pollSlots);
         $this->sleep = $sleep !== null ? $sleep : static function (int $us): void {
@@ -812,6 +1686,7 @@ final class PeerDropService
         $this->monotonic = $monotonic !== null ? $monotonic : static function (): float {
             return microtime(true);
         };
+        $this->metrics = new PeerDropMetrics();
     }
 
     public function now(): int
@@ -824,33 +1699,49 @@ final class PeerDropService
         return $this->store;
     }
 
+    public function slots(): PeerDropSlots
+    {
+        return $this->slots;
+    }
+
+    public function secret(): string
+    {
+        return $this->secret;
+    }
+
+    /** Where this service reports counter events (the HTTP layer shares its per-request recorder). */
+    public function observe(PeerDropMetrics $metrics): void
+    {
+        $this->metrics = $metrics;
+    }
+
     /** @return array{0:int,1:array<string,mixed>} */
     public function create(string $room): array
     {
         if (!PeerDrop::isValidRoom($room)) {
             throw new PeerDropError('invalid_room');
         }
+        $this->checkQuota();
         $now = $this->now();
         $key = PeerDrop::roomKey($room);
         $cfg = $this->config;
-        $id = $this->store->write(function (PDO $pdo) use ($key, $now, $cfg) {
-            $st = $pdo->prepare('SELECT id, expires_at FROM rooms WHERE room_key = ?');
-            $st->execute(array($key));
-            $row = $st->fetch(PDO::FETCH_ASSOC);
+        $id = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
+            $row = $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($key))->fetch(PDO::FETCH_ASSOC);
             if ($row !== false) {
                 if ((int)$row['expires_at'] > $now) {
                     throw new PeerDropError('room_exists');
                 }
-                self::deleteRoom($pdo, (int)$row['id']);
+                self::deleteRoom($db, (int)$row['id']);
             }
-            $count = (int)$pdo->query('SELECT COUNT(*) FROM rooms')->fetchColumn();
+            // Exact under SQLite's single writer; on MySQL concurrent creates may overshoot by a few.
+            $count = (int)$db->run('SELECT COUNT(*) FROM {p}rooms')->fetchColumn();
             if ($count >= $cfg->maxRooms) {
                 throw new PeerDropError('server_full');
             }
-            $ins = $pdo->prepare('INSERT INTO rooms (room_key, created_at, expires_at) VALUES (?, ?, ?)');
-            $ins->execute(array($key, $now, $now + $cfg->ttlUnjoined));
+            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at) VALUES (?, ?, ?)', array($key, $now, $now + $cfg->ttlUnjoined));
             return (int)$pdo->lastInsertId();
         });
+        $this->metrics->add('peerdrop_rooms_created_total');
         $token = PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom);
         return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined));
     }
@@ -864,12 +1755,12 @@ final class PeerDropService
         $now = $this->now();
         $key = PeerDrop::roomKey($room);
         $cfg = $this->config;
-        // The whole check-and-claim runs under BEGIN IMMEDIATE: concurrent joiners are serialized,
-        // and the conditional UPDATE makes the claim itself atomic as well.
-        $row = $this->store->write(function (PDO $pdo) use ($key, $now, $cfg) {
-            $st = $pdo->prepare('SELECT id, created_at, joined_at, expires_at, left0 FROM rooms WHERE room_key = ?');
-            $st->execute(array($key));
-            $row = $st->fetch(PDO::FETCH_ASSOC);
+        // The whole check-and-claim runs in one write transaction (BEGIN IMMEDIATE on SQLite, a row
+        // lock on MySQL): concurrent joiners are serialized, and the conditional UPDATE makes the
+        // claim itself atomic as well.
+        $row = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
+            $row = $db->run('SELECT id, created_at, joined_at, expires_at, left0 FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(),
+                array($key))->fetch(PDO::FETCH_ASSOC);
             if ($row === false) {
                 throw new PeerDropError('room_not_found');
             }
@@ -880,14 +1771,14 @@ final class PeerDropService
                 throw new PeerDropError('room_full');
             }
             $expires = (int)$row['created_at'] + $cfg->ttlRoom;
-            $up = $pdo->prepare('UPDATE rooms SET joined_at = ?, expires_at = ? WHERE id = ? AND joined_at IS NULL');
-            $up->execute(array($now, $expires, (int)$row['id']));
+            $up = $db->run('UPDATE {p}rooms SET joined_at = ?, expires_at = ? WHERE id = ? AND joined_at IS NULL', array($now, $expires, (int)$row['id']));
             if ($up->rowCount() !== 1) {
                 throw new PeerDropError('room_full');
             }
-            self::insertServerMessage($pdo, (int)$row['id'], 0, 1, 'peer-joined');
+            self::insertServerMessage($db, (int)$row['id'], 0, 1, 'peer-joined');
             return array('id' => (int)$row['id'], 'expires' => $expires);
         });
+        $this->metrics->add('peerdrop_rooms_joined_total');
         $token = PeerDropToken::sign($this->secret, $row['id'], $key, 1, $row['expires']);
         return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now)));
     }
@@ -905,16 +1796,20 @@ final class PeerDropService
             throw new PeerDropError('message_too_large');
         }
         $now = $this->now();
-        $t = PeerDropToken::verify($this->secret, $token, $now);
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
         $cfg = $this->config;
         $digest = hash('sha256', $type . "\0" . $data);
-        return $this->store->write(function (PDO $pdo) use ($t, $now, $seq, $type, $data, $digest, $cfg) {
-            $room = self::loadRoom($pdo, $t, $now);
+        $quota = function () {
+            $this->checkQuota();
+        };
+        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg, $quota) {
+            // The room row lock (MySQL) also orders message ids per room: a recipient's cursor never
+            // passes an id that is still uncommitted.
+            $room = self::loadRoom($db, $t, $now);
             $peer = $t['peer'];
             $other = 1 - $peer;
-            $st = $pdo->prepare('SELECT id, digest FROM messages WHERE room_id = ? AND from_peer = ? AND seq = ?');
-            $st->execute(array((int)$room['id'], $peer, $seq));
-            $dup = $st->fetch(PDO::FETCH_ASSOC);
+            $dup = $db->run('SELECT id, digest FROM {p}messages WHERE room_id = ? AND from_peer = ? AND seq = ?',
+                array((int)$room['id'], $peer, $seq))->fetch(PDO::FETCH_ASSOC);
             if ($dup !== false) {
                 if (!hash_equals((string)$dup['digest'], $digest)) {
                     throw new PeerDropError('seq_conflict');
@@ -927,15 +1822,16 @@ final class PeerDropService
             if ((int)$room['msg_count'] >= $cfg->maxRoomMessages) {
                 throw new PeerDropError('room_message_limit');
             }
-            $q = $pdo->prepare('SELECT COUNT(*) FROM messages WHERE room_id = ? AND to_peer = ? AND acked = 0');
-            $q->execute(array((int)$room['id'], $other));
-            if ((int)$q->fetchColumn() >= $cfg->maxQueue) {
+            $queued = (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0',
+                array((int)$room['id'], $other))->fetchColumn();
+            if ($queued >= $cfg->maxQueue) {
                 throw new PeerDropError('queue_full');
             }
-            $ins = $pdo->prepare('INSERT INTO messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)');
-            $ins->execute(array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));
+            $quota(); // after the idempotency check: a retry of a stored message still gets its id
+            $db->run('INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));
             $id = (int)$pdo->lastInsertId();
-            $pdo->prepare('UPDATE rooms SET msg_count = msg_count + 1 WHERE id = ?')->execute(array((int)$room['id']));
+            $db->run('UPDATE {p}rooms SET msg_count = msg_count + 1 WHERE id = ?', array((int)$room['id']));
             return array(201, array('id' => $id));
         });
     }
@@ -950,8 +1846,8 @@ final class PeerDropService
             throw new PeerDropError('invalid_wait');
         }
         $now = $this->now();
-        $t = PeerDropToken::verify($this->secret, $token, $now);
-        $rows = $this->store->select('SELECT * FROM rooms WHERE id = ?', array($t['room_id']));
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        $rows = $this->store->select('SELECT * FROM {p}rooms WHERE id = ?', array($t['room_id']));
         $room = self::checkRoom($rows ? $rows[0] : null, $t, $now);
         if ((int)$room['left' . $t['peer']] === 1) {
             throw new PeerDropError('peer_left');
@@ -960,11 +1856,11 @@ final class PeerDropService
         $peer = $t['peer'];
 
         // "after" acknowledges everything up to it: wipe delivered payloads (write only when needed).
-        if ($after > 0 && $this->store->select('SELECT 1 FROM messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ? LIMIT 1',
+        if ($after > 0 && $this->store->select('SELECT 1 FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ? LIMIT 1',
                 array($roomId, $peer, $after))) {
-            $this->store->write(function (PDO $pdo) use ($roomId, $peer, $after) {
-                $pdo->prepare("UPDATE messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ?")
-                    ->execute(array($roomId, $peer, $after));
+            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($roomId, $peer, $after) {
+                $db->run("UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ?",
+                    array($roomId, $peer, $after));
                 return null;
             });
         }
@@ -976,6 +1872,7 @@ final class PeerDropService
             $slot = $this->slots->acquire();
             if ($slot !== null) {
                 $held = true;
+                $this->metrics->add('peerdrop_held_polls_total');
                 try {
                     $deadline = call_user_func($this->monotonic) + $wait;
                     while (true) {
@@ -1006,11 +1903,9 @@ final class PeerDropService
     public function leave(string $token): array
     {
         $now = $this->now();
-        $t = PeerDropToken::verify($this->secret, $token, $now);
-        $this->store->write(function (PDO $pdo) use ($t, $now) {
-            $st = $pdo->prepare('SELECT * FROM rooms WHERE id = ?');
-            $st->execute(array($t['room_id']));
-            $room = $st->fetch(PDO::FETCH_ASSOC);
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now) {
+            $room = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
             if ($room === false || substr((string)$room['room_key'], 0, 32) !== $t['key']) {
                 return null; // already gone: leaving is idempotent
             }
@@ -1024,14 +1919,13 @@ final class PeerDropService
                 ? (int)$room['left0'] === 0
                 : ($room['joined_at'] !== null && (int)$room['left1'] === 0);
             if (!$otherPresent || (int)$room['expires_at'] <= $now) {
-                self::deleteRoom($pdo, $roomId);
+                self::deleteRoom($db, $roomId);
                 return null;
             }
-            $pdo->prepare('UPDATE rooms SET left' . $peer . ' = 1 WHERE id = ?')->execute(array($roomId));
+            $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array($roomId));
             // Nothing more will be read by the leaver: drop its undelivered payloads now.
-            $pdo->prepare("UPDATE messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0")
-                ->execute(array($roomId, $peer));
-            self::insertServerMessage($pdo, $roomId, $other, $peer, 'peer-left');
+            $db->run("UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0", array($roomId, $peer));
+            self::insertServerMessage($db, $roomId, $other, $peer, 'peer-left');
             return null;
         });
         return array(200, array('ok' => true));
@@ -1040,15 +1934,46 @@ final class PeerDropService
     /** @return array{0:int,1:array<string,mixed>} */
     public function health(): array
     {
-        // Proves the database accepts a write lock without writing anything.
-        $this->store->write(function (PDO $pdo) {
+        // The data dir holds the poll slots (and, with SQLite, the database): it must be writable.
+        PeerDropDataDir::ensure($this->config->dataDir);
+        // Proves the database accepts a write transaction without writing anything.
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) {
             return null;
         });
-        return array(200, array('ok' => true, 'version' => PeerDrop::PROTOCOL, 'schema' => $this->store->schemaVersion(), 'storage' => 'sqlite'));
+        $c = $this->config;
+        return array(200, array(
+            'ok' => true,
+            'version' => PeerDrop::PROTOCOL,
+            'schema' => $this->store->schemaVersion(),
+            'storage' => $this->store->driver(),
+            'limits' => array(
+                'max_body_bytes' => PeerDrop::MAX_BODY,
+                'max_data_bytes' => PeerDrop::MAX_DATA,
+                'max_queue' => $c->maxQueue,
+                'max_room_messages' => $c->maxRoomMessages,
+                'max_rooms' => $c->maxRooms,
+                'ttl_unjoined' => $c->ttlUnjoined,
+                'ttl_room' => $c->ttlRoom,
+                'poll_slots' => $c->pollSlots,
+                'max_wait' => $c->maxWait,
+                'poll_interval_ms' => $c->pollIntervalMs,
+                'rate_limit_per_minute' => $c->rateLimitPerMinute,
+                'rate_limit_burst' => $c->rateLimitBurst,
+            ),
+        ));
+    }
+
+    /** @throws PeerDropError storage_quota_exceeded when the database has reached max_db_bytes */
+    public function checkQuota(): void
+    {
+        if ($this->config->maxDbBytes > 0 && $this->store->sizeBytes() >= $this->config->maxDbBytes) {
+            throw new PeerDropError('storage_quota_exceeded');
+        }
     }
 
     /**
-     * Delete expired rooms and their messages, a bounded batch per call (rooms <= batch, messages <= 10 x batch).
+     * Delete expired rooms and their messages, a bounded batch per call (rooms <= batch, messages <= 10 x batch),
+     * and rate-limit buckets idle for an hour (full again by then, so forgetting them changes nothing).
      * A room whose messages were not all deleted stays (still expired) for the next call.
      * @return int rooms deleted
      */
@@ -1056,18 +1981,23 @@ final class PeerDropService
     {
         $now = $now !== null ? $now : $this->now();
         $batch = $this->config->cleanupBatch;
-        $ids = $this->store->select('SELECT id FROM rooms WHERE expires_at <= ? ORDER BY expires_at LIMIT ' . $batch, array($now));
+        $staleMs = ((int)floor((float)call_user_func($this->config->preciseClock()) * 1000)) - 3600000;
+        if ($this->store->select('SELECT 1 FROM {p}rate_limits WHERE updated_ms < ? LIMIT 1', array($staleMs))) {
+            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($staleMs, $batch) {
+                return $db->deleteLimited($db->sql('{p}rate_limits'), 'updated_ms < ?', array($staleMs), $batch * 10, 'k');
+            });
+        }
+        $ids = $this->store->select('SELECT id FROM {p}rooms WHERE expires_at <= ? ORDER BY expires_at LIMIT ' . $batch, array($now));
         if (!$ids) {
             return 0;
         }
         $list = implode(',', array_map(static function (array $r): int {
             return (int)$r['id'];
         }, $ids));
-        return (int)$this->store->write(function (PDO $pdo) use ($list, $batch, $now) {
-            $pdo->exec('DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE room_id IN (' . $list . ') LIMIT ' . ($batch * 10) . ')');
-            $st = $pdo->prepare('DELETE FROM rooms WHERE id IN (' . $list . ') AND expires_at <= ?'
-                . ' AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.room_id = rooms.id)');
-            $st->execute(array($now));
+        return (int)$this->store->write(function (PDO $pdo, PeerDropStore $db) use ($list, $batch, $now) {
+            $db->deleteLimited($db->sql('{p}messages'), 'room_id IN (' . $list . ')', array(), $batch * 10);
+            $st = $db->run('DELETE FROM {p}rooms WHERE id IN (' . $list . ') AND expires_at <= ?'
+                . ' AND NOT EXISTS (SELECT 1 FROM {p}messages m WHERE m.room_id = {p}rooms.id)', array($now));
             return $st->rowCount();
         });
     }
@@ -1075,7 +2005,7 @@ final class PeerDropService
     /** @return array<int,array{id:int,type:string,data:string,seq:int}> */
     private function fetch(int $roomId, int $peer, int $after): array
     {
-        $rows = $this->store->select('SELECT id, type, data, seq FROM messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id > ? ORDER BY id LIMIT '
+        $rows = $this->store->select('SELECT id, type, data, seq FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id > ? ORDER BY id LIMIT '
             . PeerDrop::POLL_BATCH, array($roomId, $peer, $after));
         $out = array();
         foreach ($rows as $r) {
@@ -1088,11 +2018,9 @@ final class PeerDropService
      * @param array{room_id:int,key:string,peer:int,exp:int} $t
      * @return array<string,mixed>
      */
-    private static function loadRoom(PDO $pdo, array $t, int $now): array
+    private static function loadRoom(PeerDropStore $db, array $t, int $now): array
     {
-        $st = $pdo->prepare('SELECT * FROM rooms WHERE id = ?');
-        $st->execute(array($t['room_id']));
-        $row = $st->fetch(PDO::FETCH_ASSOC);
+        $row = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
         return self::checkRoom($row === false ? null : $row, $t, $now);
     }
 
@@ -1112,16 +2040,16 @@ final class PeerDropService
         return $row;
     }
 
-    private static function insertServerMessage(PDO $pdo, int $roomId, int $to, int $from, string $type): void
+    private static function insertServerMessage(PeerDropStore $db, int $roomId, int $to, int $from, string $type): void
     {
-        $pdo->prepare("INSERT INTO messages (room_id, to_peer, from_peer, seq, type, data) VALUES (?, ?, ?, NULL, ?, '')")
-            ->execute(array($roomId, $to, $from, $type));
+        $db->run("INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data) VALUES (?, ?, ?, NULL, ?, '')",
+            array($roomId, $to, $from, $type));
     }
 
-    private static function deleteRoom(PDO $pdo, int $roomId): void
+    private static function deleteRoom(PeerDropStore $db, int $roomId): void
     {
-        $pdo->prepare('DELETE FROM messages WHERE room_id = ?')->execute(array($roomId));
-        $pdo->prepare('DELETE FROM rooms WHERE id = ?')->execute(array($roomId));
+        $db->run('DELETE FROM {p}messages WHERE room_id = ?', array($roomId));
+        $db->run('DELETE FROM {p}rooms WHERE id = ?', array($roomId));
     }
 }
 
@@ -1134,16 +2062,25 @@ final class PeerDropResponse
     public $headers;
     /** @var array<string,mixed> */
     public $body;
+    /** @var string|null a non-JSON body (metrics); set Content-Type in $headers */
+    public $text;
 
     /**
      * @param array<string,mixed> $body
      * @param array<string,string> $headers
      */
-    public function __construct(int $status, array $body, array $headers = array())
+    public function __construct(int $status, array $body, array $headers = array(), ?string $text = null)
     {
         $this->status = $status;
         $this->body = $body;
         $this->headers = $headers;
+        $this->text = $text;
+    }
+
+    /** The bytes to send. */
+    public function render(): string
+    {
+        return $this->text !== null ? $this->text : $this->json();
     }
 
     public function json(): string
@@ -1166,19 +2103,33 @@ final class PeerDropHttp
     private $config = null;
     /** @var PeerDropService|null */
     private $service = null;
+    /** @var PeerDropMetrics counters of this request, stored after the response */
+    private $metrics;
+    /** @var string operation label of the current request, for metrics */
+    private $op = 'invalid';
 
     public function __construct(callable $configFactory, callable $serviceFactory)
     {
         $this->configFactory = $configFactory;
         $this->serviceFactory = $serviceFactory;
+        $this->metrics = new PeerDropMetrics();
+    }
+
+    public function metrics(): PeerDropMetrics
+    {
+        return $this->metrics;
     }
 
     /**
-     * @param array<string,string> $headers lower-case names: content-type, content-length, origin
+     * @param array<string,string> $headers lower-case names: content-type, content-length, origin,
+     *        x-forwarded-for, authorization
      * @param callable(int): string $readBody reads at most N bytes of the request body
+     * @param array<string,string> $request remote_addr (the TCP peer) and query (the raw query string)
      */
-    public function handle(string $method, array $headers, callable $readBody): PeerDropResponse
+    public function handle(string $method, array $headers, callable $readBody, array $request = array()): PeerDropResponse
     {
+        $request += array('remote_addr' => '', 'query' => '');
+        $this->op = 'invalid';
         $cors = array();
         try {
             $config = $this->config();
@@ -1200,17 +2151,33 @@ final class PeerDropHttp
                     $extra['Access-Control-Allow-Headers'] = 'Content-Type';
                     $extra['Access-Control-Max-Age'] = '600';
                 }
+                $this->op = 'options';
                 $response = new PeerDropResponse(200, array('ok' => true), $extra);
+            } elseif ($method === 'GET' && self::wantsMetrics($request['query'])) {
+                $this->op = 'metrics';
+                $response = $this->metricsResponse($headers, $request);
             } elseif ($method === 'GET') {
+                $this->op = 'health';
+                $this->limit($headers, $request);
                 list($status, $body) = $this->service()->health();
                 $response = new PeerDropResponse($status, $body);
             } elseif ($method === 'POST') {
-                $response = $this->post($headers, $readBody);
+                $response = $this->post($headers, $readBody, $request);
             } else {
                 throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
             }
         } catch (Throwable $e) {
             $err = PeerDropStore::mapException($e);
+            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropSqliteRecovery::isCorruption($e)) {
+                // Found mid-request: move the file aside now; the retry gets a fresh database.
+                PeerDropSqliteRecovery::quarantine($this->config->dataDir);
+                $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
+            }
+            if (strpos($err->errorCode(), 'storage_') === 0) {
+                $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
+            } elseif ($err->errorCode() === 'rate_limited') {
+                $this->metrics->add('peerdrop_rate_limited_total');
+            }
             if ($err->errorCode() === 'internal_error') {
                 $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
                 if ($root instanceof PeerDropConfigError) {
@@ -1221,21 +2188,79 @@ final class PeerDropHttp
             }
             $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
         }
+        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
         $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
         return $response;
     }
 
-    /** Work to do after the response is sent (bounded expired-row cleanup). Never throws. */
+    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
     public function afterResponse(): void
     {
+        try {
+            if ($this->config !== null && $this->config->metricsToken !== null) {
+                $this->metrics->flush($this->service()->store());
+            }
+        } catch (Throwable $e) {
+            // Storage is busy or down: these few counts are lost, the request itself was answered.
+        }
         if ($this->service === null) {
             return;
         }
         try {
             $this->service->cleanup();
+            $this->service->store()->checkpoint();
         } catch (Throwable $e) {
             // Busy or full: the next request will try again.
         }
+    }
+
+    /** "?metrics" selects the metrics view of GET; it is a flag, never a credential. */
+    public static function wantsMetrics(string $query): bool
+    {
+        if ($query === '') {
+            return false;
+        }
+        parse_str($query, $q);
+        return array_key_exists('metrics', $q);
+    }
+
+    /**
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function metricsResponse(array $headers, array $request): PeerDropResponse
+    {
+        $config = $this->config();
+        if ($config->metricsToken === null) {
+            throw new PeerDropError('metrics_disabled');
+        }
+        $auth = isset($headers['authorization']) ? trim($headers['authorization']) : '';
+        if (!preg_match('/^Bearer[ \t]+([\x21-\x7e]{1,512})$/D', $auth, $m) || !hash_equals($config->metricsToken, $m[1])) {
+            $this->limit($headers, $request); // guessing tokens costs rate-limit budget
+            throw new PeerDropError('metrics_unauthorized');
+        }
+        $service = $this->service();
+        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
+        return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
+    }
+
+    /**
+     * Take one request from the client's token bucket.
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function limit(array $headers, array $request): void
+    {
+        $config = $this->config();
+        if ($config->rateLimitPerMinute <= 0) {
+            return;
+        }
+        $service = $this->service();
+        $address = PeerDropClientAddress::resolve($request['remote_addr'],
+            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
+        $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
+            $service->secret(), $config->preciseClock());
+        $limiter->consume($address);
     }
 
     /** @return array<string,string> */
@@ -1336,8 +2361,9 @@ final class PeerDropHttp
     /**
      * @param array<string,string> $headers
      * @param callable(int): string $readBody
+     * @param array<string,string> $request
      */
-    private function post(array $headers, callable $readBody): PeerDropResponse
+    private function post(array $headers, callable $readBody, array $request): PeerDropResponse
     {
         $type = isset($headers['content-type']) ? $headers['content-type'] : '';
         if (!self::isJsonMediaType($type)) {
@@ -1352,8 +2378,13 @@ final class PeerDropHttp
                 throw new PeerDropError('body_too_large');
             }
         }
+        // Before reading the body: a flood of junk is refused as cheaply as possible.
+        $this->limit($headers, $request);
         $raw = (string)call_user_func($readBody, PeerDrop::MAX_BODY + 1);
         $req = self::parseBody($raw);
+        if (isset($req['op']) && is_string($req['op'])) {
+            $this->op = $req['op'];
+        }
         list($status, $body) = self::dispatch($this->service(), $req);
         return new PeerDropResponse($status, $body);
     }
@@ -1417,6 +2448,7 @@ final class PeerDropHttp
     {
         if ($this->service === null) {
             $this->service = call_user_func($this->serviceFactory, $this->config());
+            $this->service->observe($this->metrics);
         }
         return $this->service;
     }
@@ -1435,17 +2467,18 @@ final class PeerDropCheck
         $out[] = version_compare($phpVersion, '7.4.0', '>=')
             ? array('ok', 'PHP ' . $phpVersion)
             : array('fail', 'PHP ' . $phpVersion . ' is too old: PeerDrop needs PHP 7.4 or newer');
-        if (!extension_loaded('pdo_sqlite')) {
-            $out[] = array('fail', 'the pdo_sqlite extension is missing: enable it in your hosting control panel (PHP extensions)');
-            return $out;
-        }
-        $out[] = array('ok', 'pdo_sqlite is available');
         try {
             $config = PeerDropConfig::load($env, $scriptDir);
         } catch (Throwable $e) {
             $out[] = array('fail', 'configuration error: ' . $e->getMessage());
             return $out;
         }
+        $ext = $config->storage === 'mysql' ? 'pdo_mysql' : 'pdo_sqlite';
+        if (!extension_loaded($ext)) {
+            $out[] = array('fail', 'the ' . $ext . ' extension is missing: enable it in your hosting control panel (PHP extensions)');
+            return $out;
+        }
+        $out[] = array('ok', $ext . ' is available');
         $out[] = array('ok', $config->configFile !== null ? 'config file: ' . $config->configFile : 'no config file (looked in ' . dirname($scriptDir) . '); using env and defaults');
         if ($config->testMode) {
             $out[] = array('fail', 'test_mode is enabled: it lets PEERDROP_TEST_NOW move the clock; remove it in production');
@@ -1480,6 +2513,8 @@ final class PeerDropCheck
             } else {
                 $out[] = array('ok', 'secret from ' . $src);
             }
+        } elseif ($config->storage === 'mysql') {
+            $out[] = array('ok', 'secret generated into the database table ' . $config->mysqlTablePrefix . 'meta (shared by every web server)');
         } else {
             try {
                 PeerDropDataDir::secret($config);
@@ -1496,19 +2531,36 @@ final class PeerDropCheck
         if ($config->secret !== null && is_file($config->dataDir . '/secret.key')) {
             $out[] = array('warn', 'a generated secret.key exists but is ignored because a secret is configured');
         }
+        if ($config->previousSecret !== null) {
+            $out[] = array('warn', 'previous_secret is set: tokens signed with it stay valid until they expire (ttl_room); remove it after that');
+        }
         try {
-            $store = PeerDropStore::open($dir, $config->journalMode, $config->busyTimeoutMs);
+            $store = PeerDropStore::fromConfig($config);
             $store->write(function (PDO $pdo) {
                 return null;
             });
-            $out[] = array('ok', 'database ready: schema ' . $store->schemaVersion() . ', journal ' . $store->journalMode());
-            if ($config->journalMode === 'wal' && $store->journalMode() !== 'wal') {
+            if ($store->driver() === 'mysql') {
+                $out[] = array('ok', 'MySQL/MariaDB database ready: schema ' . $store->schemaVersion() . ', tables ' . $config->mysqlTablePrefix . '*');
+            } else {
+                $out[] = array('ok', 'database ready: schema ' . $store->schemaVersion() . ', journal ' . $store->journalMode());
+            }
+            if ($config->storage === 'sqlite' && $config->journalMode === 'wal' && $store->journalMode() !== 'wal') {
                 $out[] = array('warn', 'SQLite refused WAL on this filesystem; using TRUNCATE journal (slower under load)');
+            }
+            if ($config->maxDbBytes > 0 && $store->sizeBytes() >= $config->maxDbBytes) {
+                $out[] = array('warn', 'the database has reached max_db_bytes: new rooms and messages get 507 until rooms expire');
             }
         } catch (Throwable $e) {
             $code = $e instanceof PeerDropError ? $e->errorCode() : 'error';
-            $out[] = array('fail', 'database in ' . $dir . ' cannot be opened for writing (' . $code . ')');
+            $where = $config->storage === 'mysql' ? 'the MySQL database (' . $config->mysqlDsn . ')' : 'database in ' . $dir;
+            $detail = $e->getPrevious() !== null ? ': ' . $e->getPrevious()->getMessage() : '';
+            $out[] = array('fail', $where . ' cannot be opened for writing (' . $code . ')' . $detail);
         }
+        $out[] = array('ok', 'rate limit: ' . ($config->rateLimitPerMinute > 0
+            ? $config->rateLimitPerMinute . '/min per client, burst ' . $config->rateLimitBurst
+              . ($config->trustedProxies ? ', X-Forwarded-For trusted from ' . implode(', ', $config->trustedProxies) : ', X-Forwarded-For ignored (no trusted_proxies)')
+            : 'off'));
+        $out[] = array('ok', 'metrics: ' . ($config->metricsToken !== null ? 'on (GET signal.php?metrics with Authorization: Bearer <metrics_token>)' : 'off (set metrics_token to enable)'));
         $slots = new PeerDropSlots($dir, $config->pollSlots);
         if ($config->pollSlots > 0) {
             $fh = $slots->acquire();
@@ -1531,7 +2583,8 @@ function peerdrop_env(): array
 {
     $env = getenv();
     $env = is_array($env) ? $env : array();
-    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_TEST_NOW') as $k) {
+    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
+                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TEST_NOW') as $k) {
         if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
             $env[$k] = $_SERVER[$k];
         } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {
@@ -1539,6 +2592,15 @@ function peerdrop_env(): array
         }
     }
     return $env;
+}
+
+/** The token secret: configured, else generated (in the data dir for SQLite, in the database for MySQL so all web servers share it). */
+function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
+{
+    if ($config->secret === null && $store->driver() === 'mysql') {
+        return $store->sharedSecret();
+    }
+    return PeerDropDataDir::secret($config);
 }
 
 /** Build the HTTP handler for this deployment. */
@@ -1554,9 +2616,8 @@ function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = nu
             return $config;
         },
         static function (PeerDropConfig $config): PeerDropService {
-            $secret = PeerDropDataDir::secret($config);
-            $store = PeerDropStore::open($config->dataDir, $config->journalMode, $config->busyTimeoutMs);
-            return new PeerDropService($store, $config, $secret, $config->clock());
+            $store = PeerDropStore::fromConfig($config);
+            return new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
         }
     );
 }
@@ -1564,7 +2625,7 @@ function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = nu
 /** Send a response (status, headers, JSON body). */
 function peerdrop_emit(PeerDropResponse $response): void
 {
-    $body = $response->json();
+    $body = $response->render();
     if (!headers_sent()) {
         if (function_exists('header_remove')) {
             header_remove('X-Powered-By');
@@ -1576,6 +2637,27 @@ function peerdrop_emit(PeerDropResponse $response): void
         header('Content-Length: ' . strlen($body));
     }
     echo $body;
+}
+
+/** Authorization reaches PHP under different names depending on the SAPI and rewrite rules. */
+function peerdrop_authorization_header(): string
+{
+    foreach (array('HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION') as $k) {
+        if (isset($_SERVER[$k]) && is_string($_SERVER[$k]) && $_SERVER[$k] !== '') {
+            return $_SERVER[$k];
+        }
+    }
+    if (function_exists('getallheaders')) {
+        $all = getallheaders();
+        if (is_array($all)) {
+            foreach ($all as $name => $value) {
+                if (strtolower((string)$name) === 'authorization' && is_string($value)) {
+                    return $value;
+                }
+            }
+        }
+    }
+    return '';
 }
 
 function peerdrop_serve(): void
@@ -1610,6 +2692,17 @@ function peerdrop_serve(): void
     if (isset($_SERVER['HTTP_ORIGIN'])) {
         $headers['origin'] = (string)$_SERVER['HTTP_ORIGIN'];
     }
+    if (isset($_SERVER['HTTP_X_FORWARDED_FOR'])) {
+        $headers['x-forwarded-for'] = (string)$_SERVER['HTTP_X_FORWARDED_FOR'];
+    }
+    $auth = peerdrop_authorization_header();
+    if ($auth !== '') {
+        $headers['authorization'] = $auth;
+    }
+    $request = array(
+        'remote_addr' => isset($_SERVER['REMOTE_ADDR']) ? (string)$_SERVER['REMOTE_ADDR'] : '',
+        'query' => isset($_SERVER['QUERY_STRING']) ? (string)$_SERVER['QUERY_STRING'] : '',
+    );
     $method = isset($_SERVER['REQUEST_METHOD']) ? (string)$_SERVER['REQUEST_METHOD'] : 'GET';
     $docRoot = isset($_SERVER['DOCUMENT_ROOT']) && is_string($_SERVER['DOCUMENT_ROOT']) ? $_SERVER['DOCUMENT_ROOT'] : null;
     $http = peerdrop_http(peerdrop_env(), __DIR__, $docRoot);
@@ -1628,11 +2721,18 @@ function peerdrop_serve(): void
         }
         fclose($in);
         return $data;
-    });
+    }, $request);
     peerdrop_emit($response);
     $GLOBALS['peerdrop_done'] = true;
+    // Hand the response to the client before the after-response work, and before PHP drains any
+    // unread request body at shutdown (an early 413 must not wait for the rest of the upload).
     if (function_exists('fastcgi_finish_request')) {
         @fastcgi_finish_request();
+    } else {
+        while (ob_get_level() > 0 && @ob_end_flush()) {
+            // flush every output buffer level
+        }
+        @flush();
     }
     $http->afterResponse();
 }
@@ -1658,16 +2758,35 @@ function peerdrop_cli(array $argv): int
         fwrite($failed ? STDERR : STDOUT, $failed ? $failed . " problem(s) found: fix them before going live.\n" : "All checks passed.\n");
         return $failed ? 1 : 0;
     }
+    if ($cmd === 'migrate') {
+        // php signal.php migrate [VERSION]: up to the latest, or up/down to VERSION (0 drops every table).
+        try {
+            $config = PeerDropConfig::load(peerdrop_env(), __DIR__);
+            $target = isset($argv[2]) ? $argv[2] : (string)PeerDropStore::SCHEMA_VERSION;
+            if (!ctype_digit($target) || (int)$target > PeerDropStore::SCHEMA_VERSION) {
+                fwrite(STDERR, 'usage: php signal.php migrate [VERSION]  (VERSION 0 to ' . PeerDropStore::SCHEMA_VERSION . ")\n");
+                return 2;
+            }
+            $store = PeerDropStore::fromConfig($config); // opening migrates up to the latest first
+            $steps = $store->migrateTo((int)$target);
+            fwrite(STDOUT, 'Schema version ' . $store->schemaVersion() . ($steps ? ' (stepped through ' . implode(', ', $steps) . ')' : ' (nothing to do)') . ".\n");
+            return 0;
+        } catch (Throwable $e) {
+            fwrite(STDERR, 'migrate failed: ' . $e->getMessage() . "\n");
+            return 1;
+        }
+    }
     if ($cmd === 'purge') {
         try {
             $config = PeerDropConfig::load(peerdrop_env(), __DIR__);
-            $store = PeerDropStore::open($config->dataDir, $config->journalMode, $config->busyTimeoutMs);
-            $service = new PeerDropService($store, $config, PeerDropDataDir::secret($config), $config->clock());
+            $store = PeerDropStore::fromConfig($config);
+            $service = new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
             $total = 0;
             do {
                 $n = $service->cleanup();
                 $total += $n;
             } while ($n > 0);
+            $store->checkpoint(0);
             fwrite(STDOUT, 'Deleted ' . $total . " expired room(s).\n");
             return 0;
         } catch (Throwable $e) {
@@ -1677,7 +2796,8 @@ function peerdrop_cli(array $argv): int
     }
     fwrite(STDOUT, "PeerDrop signaling endpoint (protocol v1)\n"
         . "  php signal.php check [WEB_ROOT]   validate this deployment (exit 1 on problems)\n"
-        . "  php signal.php purge              delete all expired rooms now (e.g. from cron)\n");
+        . "  php signal.php purge              delete all expired rooms now (e.g. from cron)\n"
+        . "  php signal.php migrate [VERSION]  migrate the schema up (default: latest) or down to VERSION\n");
     return $cmd === 'help' || $cmd === '--help' || $cmd === '-h' ? 0 : 2;
 }
 

@@ -11,6 +11,13 @@
 //                          server workers than slots + 1).
 //   SIGNAL_ALLOWED_ORIGIN  an origin in the server's allowed_origins; enables the CORS allow test.
 //   SIGNAL_DATA_DIR        the server's data dir; error bodies are also checked not to contain it.
+//   SIGNAL_STORAGE         expected "storage" in the health answer (sqlite or mysql); default: either.
+//   SIGNAL_METRICS_TOKEN   the server's metrics_token; enables the metrics tests (without it, metrics
+//                          must answer 404 metrics_disabled or 401 metrics_unauthorized).
+//   SIGNAL_URL_RATELIMITED a URL of a server with a small rate limit (burst SIGNAL_RATE_BURST, default 5)
+//                          and no trusted proxies; enables the rate-limit test.
+//   SIGNAL_EARLY_413       "1" if the server runs PHP before the whole body has arrived (Apache, FPM;
+//                          not `php -S`); enables the "413 without reading the rest" test.
 //
 // Every request goes through call(), which checks the common headers on every response and,
 // on every error, the error shape and that no filesystem path leaks.
@@ -34,6 +41,11 @@ const FUTURE = process.env.SIGNAL_URL_FUTURE || '';
 const SLOTS = process.env.SIGNAL_POLL_SLOTS ? Number(process.env.SIGNAL_POLL_SLOTS) : 0;
 const ALLOWED_ORIGIN = process.env.SIGNAL_ALLOWED_ORIGIN || '';
 const DATA_DIR = process.env.SIGNAL_DATA_DIR || '';
+const STORAGE = process.env.SIGNAL_STORAGE || '';
+const METRICS_TOKEN = process.env.SIGNAL_METRICS_TOKEN || '';
+const URL_RATELIMITED = process.env.SIGNAL_URL_RATELIMITED || '';
+const RATE_BURST = Number(process.env.SIGNAL_RATE_BURST || 5);
+const EARLY_413 = process.env.SIGNAL_EARLY_413 === '1';
 
 const room = () => randomBytes(24).toString('base64url'); // 32 chars
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -47,9 +59,10 @@ const PATH_LIKE = [
   /stack trace|#0 |Fatal error|Warning:|Notice:/i,
 ];
 
-function checkCommonHeaders(res, where) {
+function checkCommonHeaders(res, where, text = false) {
   const ct = res.headers.get('content-type') || '';
-  assert.match(ct, /^application\/json\b/, `${where}: Content-Type is JSON`);
+  if (text) assert.match(ct, /^text\/plain; version=0\.0\.4\b/, `${where}: Prometheus text format`);
+  else assert.match(ct, /^application\/json\b/, `${where}: Content-Type is JSON`);
   assert.equal(res.headers.get('cache-control'), 'no-store', `${where}: Cache-Control`);
   assert.equal(res.headers.get('referrer-policy'), 'no-referrer', `${where}: Referrer-Policy`);
   assert.equal(res.headers.get('x-content-type-options'), 'nosniff', `${where}: X-Content-Type-Options`);
@@ -72,15 +85,15 @@ function checkErrorBody(status, text, where) {
 }
 
 /** Low-level request. Returns { status, headers, text, json }. */
-async function raw(method, { body, headers = {}, url = URL_ } = {}) {
+async function raw(method, { body, headers = {}, url = URL_, expectText = false } = {}) {
   const res = await fetch(url, { method, body, headers, redirect: 'manual' });
   const text = await res.text();
   const where = `${method} ${headers['content-type'] || ''}`.trim();
-  checkCommonHeaders(res, where);
+  checkCommonHeaders(res, where, expectText && res.status < 400);
   let json;
   if (res.status >= 400) {
     json = checkErrorBody(res.status, text, where);
-  } else if (text !== '') {
+  } else if (text !== '' && !expectText) {
     json = JSON.parse(text);
   }
   return { status: res.status, headers: res.headers, text, json };
@@ -119,8 +132,16 @@ test('GET returns health', async () => {
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.ok, true);
   assert.equal(r.json.version, 1);
-  assert.equal(r.json.storage, 'sqlite');
+  if (STORAGE) assert.equal(r.json.storage, STORAGE);
+  else assert.ok(['sqlite', 'mysql'].includes(r.json.storage), r.text);
   assert.ok(Number.isInteger(r.json.schema) && r.json.schema >= 1);
+  // Added in schema 2; optional for older servers.
+  if (r.json.limits !== undefined) {
+    for (const k of ['max_body_bytes', 'max_data_bytes', 'max_queue', 'max_rooms', 'poll_slots', 'max_wait', 'rate_limit_per_minute']) {
+      assert.ok(Number.isInteger(r.json.limits[k]) && r.json.limits[k] >= 0, `limits.${k}`);
+    }
+    assert.equal(r.json.limits.max_body_bytes, 65536);
+  }
 });
 
 test('wrong methods get 405 with Allow', async () => {
@@ -145,6 +166,25 @@ test('POST without application/json gets 415', async () => {
 test('bodies over 64 KiB get 413', async () => {
   const big = JSON.stringify({ v: 1, op: 'create', room: room(), pad: 'x'.repeat(70 * 1024) });
   assertError(await raw('POST', { body: big, headers: { 'content-type': 'application/json' } }), 413, 'body_too_large');
+});
+
+test('an oversize Content-Length gets 413 before the rest of the body is sent', { skip: EARLY_413 ? false : 'SIGNAL_EARLY_413 not set (php -S reads whole bodies first)' }, async () => {
+  const net = await import('node:net');
+  const u = new URL(URL_);
+  const started = Date.now();
+  const reply = await new Promise((resolve, reject) => {
+    const s = net.connect(Number(u.port || 80), u.hostname, () => {
+      // Announce 1 MB, send 100 bytes, then nothing: a server that waits for the rest never answers.
+      s.write(`POST ${u.pathname} HTTP/1.1\r\nHost: ${u.host}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nConnection: close\r\n\r\n${'x'.repeat(100)}`);
+    });
+    let buf = '';
+    s.on('data', (d) => { buf += d; if (buf.includes('\r\n\r\n') && buf.includes('}}')) { s.destroy(); resolve(buf); } });
+    s.on('error', reject);
+    setTimeout(() => { s.destroy(); resolve(buf); }, 4000);
+  });
+  assert.match(reply, /^HTTP\/1\.[01] 413 /, `no early 413 (got: ${reply.slice(0, 80) || 'nothing'})`);
+  assert.match(reply, /"body_too_large"/);
+  assert.ok(Date.now() - started < 3000, 'answered without waiting for the body');
 });
 
 test('malformed bodies get 400 with specific codes', async () => {
@@ -438,6 +478,144 @@ test('CORS: an allowed origin is echoed exactly', { skip: ALLOWED_ORIGIN ? false
   assert.match((pre.headers.get('access-control-allow-headers') || '').toLowerCase(), /content-type/);
   const post = await call({ v: 1, op: 'create', room: room() }, { headers: { 'content-type': 'application/json', origin: ALLOWED_ORIGIN } });
   assert.equal(post.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+});
+
+test('a token only ever reaches its own room', async () => {
+  const a = await joinedRoom();
+  const b = await joinedRoom();
+  assert.equal((await send(b.t0, 1, 'offer', 'for b only')).status, 201);
+  assert.equal((await send(a.t0, 1, 'offer', 'for a only')).status, 201);
+  const pa = await poll(a.t1, 0);
+  assert.deepEqual(pa.json.messages.map((m) => m.data), ['for a only']);
+  // A's payload with B's signature: 401, never B's room.
+  const forged = `${a.t1.split('.')[0]}.${b.t1.split('.')[1]}`;
+  assertError(await poll(forged, 0), 401, 'invalid_token');
+});
+
+/** POST with the client behaviour the contract asks for on 503: wait Retry-After, retry. */
+async function callRetrying(obj, tries = 8) {
+  for (let i = 0; ; i++) {
+    const r = await call(obj);
+    if (r.status !== 503 || i >= tries) return r;
+    await sleep(1000 * Number(r.headers.get('retry-after') || 1));
+  }
+}
+
+test('50 parallel senders (with duplicate retries) lose and duplicate nothing', async () => {
+  const { t0, t1 } = await joinedRoom();
+  const seqs = Array.from({ length: 50 }, (_, i) => i + 1);
+  // Every message is sent twice at the same moment, as a client retrying a timed-out request would.
+  const results = await Promise.all(seqs.flatMap((seq) => [0, 1].map(() =>
+    callRetrying({ v: 1, op: 'send', token: t0, seq, type: 'candidate', data: `cand-${seq}` }))));
+  const idBySeq = new Map();
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i];
+    const seq = seqs[Math.floor(i / 2)];
+    assert.ok(r.status === 201 || r.status === 200, `seq ${seq}: ${r.status} ${r.text}`);
+    if (idBySeq.has(seq)) assert.equal(r.json.id, idBySeq.get(seq), `seq ${seq}: both sends got one id`);
+    idBySeq.set(seq, r.json.id);
+  }
+  for (const seq of seqs) {
+    const pair = [results[(seq - 1) * 2].status, results[(seq - 1) * 2 + 1].status].sort();
+    assert.deepEqual(pair, [200, 201], `seq ${seq}: exactly one send stored it`);
+  }
+  const got = [];
+  let cursor = 0;
+  for (let i = 0; i < 10; i++) {
+    const p = await poll(t1, cursor);
+    if (p.json.messages.length === 0) break;
+    got.push(...p.json.messages);
+    cursor = p.json.cursor;
+  }
+  assert.equal(got.length, 50, 'every message delivered once');
+  assert.deepEqual(got.map((m) => m.seq).sort((a, b) => a - b), seqs);
+  assert.equal(new Set(got.map((m) => m.id)).size, 50, 'no duplicate ids');
+  for (const m of got) assert.equal(m.data, `cand-${m.seq}`);
+  const ids = got.map((m) => m.id);
+  assert.deepEqual([...ids].sort((a, b) => a - b), ids, 'delivered in id order');
+});
+
+function metricValue(text, series) {
+  for (const line of text.split('\n')) if (line.startsWith(series + ' ')) return Number(line.slice(series.length + 1));
+  return undefined;
+}
+const metricsUrl = () => { const u = new URL(URL_); u.search = 'metrics'; return u.toString(); };
+const scrape = () => raw('GET', { url: metricsUrl(), headers: { authorization: `Bearer ${METRICS_TOKEN}` }, expectText: true });
+
+test('metrics need the bearer token, never a URL secret', async () => {
+  const anon = await raw('GET', { url: metricsUrl() });
+  if (!METRICS_TOKEN) {
+    assert.ok([401, 404].includes(anon.status), anon.text);
+    assert.ok(['metrics_disabled', 'metrics_unauthorized'].includes(anon.json.error.code));
+    return;
+  }
+  assertError(anon, 401, 'metrics_unauthorized');
+  assert.match(anon.headers.get('www-authenticate') || '', /^Bearer/);
+  assertError(await raw('GET', { url: metricsUrl(), headers: { authorization: 'Bearer wrong-token-wrong-token' } }), 401, 'metrics_unauthorized');
+  const u = new URL(URL_); u.search = `metrics=${encodeURIComponent(METRICS_TOKEN)}`;
+  assertError(await raw('GET', { url: u.toString() }), 401, 'metrics_unauthorized');
+  const ok = await scrape();
+  assert.equal(ok.status, 200, ok.text);
+  for (const name of ['peerdrop_requests_total', 'peerdrop_held_polls_total', 'peerdrop_rate_limited_total', 'peerdrop_rooms_created_total',
+    'peerdrop_rooms_joined_total', 'peerdrop_storage_errors_total', 'peerdrop_open_rooms', 'peerdrop_queued_messages', 'peerdrop_held_polls']) {
+    assert.match(ok.text, new RegExp(`^# TYPE ${name} (counter|gauge)$`, 'm'), name);
+  }
+  const before = metricValue(ok.text, 'peerdrop_rooms_created_total');
+  await createRoom();
+  await sleep(200); // counters are stored after the response
+  const after = metricValue((await scrape()).text, 'peerdrop_rooms_created_total');
+  assert.ok(after >= before + 1, `rooms_created_total ${before} -> ${after}`);
+  assert.ok(metricValue((await scrape()).text, 'peerdrop_requests_total{op="create",status="201"}') >= 1);
+});
+
+test('held polls never exceed the slot budget', { skip: SLOTS > 0 && METRICS_TOKEN ? false : 'needs SIGNAL_POLL_SLOTS and SIGNAL_METRICS_TOKEN' }, async () => {
+  const rooms = await Promise.all(Array.from({ length: SLOTS + 4 }, () => joinedRoom()));
+  const heldBefore = metricValue((await scrape()).text, 'peerdrop_held_polls_total');
+  let maxGauge = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const g = metricValue((await scrape()).text, 'peerdrop_held_polls');
+      maxGauge = Math.max(maxGauge, g);
+      await sleep(100);
+    }
+  })();
+  const started = Date.now();
+  const polls = await Promise.all(rooms.map(async (r, i) => {
+    await sleep(i * 60);
+    const t = Date.now();
+    const res = await poll(r.t1, 0, 2);
+    return { res, ms: Date.now() - t };
+  }));
+  sampling = false;
+  await sampler;
+  const held = polls.filter((p) => p.res.json.poll_after_ms === 0 && p.ms >= 1500);
+  const refused = polls.filter((p) => p.res.json.poll_after_ms > 0);
+  assert.ok(held.length >= 1 && held.length <= SLOTS, `held ${held.length} of ${polls.length}, budget ${SLOTS}`);
+  assert.equal(held.length + refused.length, polls.length, 'every poll was either held or told to poll again');
+  assert.ok(maxGauge <= SLOTS, `gauge peaked at ${maxGauge}, budget ${SLOTS}`);
+  assert.ok(maxGauge >= 1, 'the gauge saw the held polls');
+  await sleep(200);
+  const heldAfter = metricValue((await scrape()).text, 'peerdrop_held_polls_total');
+  assert.equal(heldAfter - heldBefore, held.length, 'held_polls_total counts exactly the held polls');
+  assert.ok(Date.now() - started < 10000);
+});
+
+test('rate limit: 429 with Retry-After once the burst is spent', { skip: URL_RATELIMITED ? false : 'SIGNAL_URL_RATELIMITED not set' }, async () => {
+  const statuses = [];
+  let limited;
+  for (let i = 0; i < RATE_BURST + 5; i++) {
+    const r = await call({ v: 1, op: 'create', room: room() }, { url: URL_RATELIMITED });
+    statuses.push(r.status);
+    if (r.status === 429) { limited = r; break; }
+  }
+  assert.ok(limited, `never limited: ${statuses.join(',')}`);
+  assert.equal(statuses.filter((s) => s === 201).length, RATE_BURST, statuses.join(','));
+  assertError(limited, 429, 'rate_limited');
+  assert.ok(Number(limited.headers.get('retry-after')) >= 1, 'Retry-After');
+  // X-Forwarded-For from an untrusted client changes nothing.
+  const spoofed = await call({ v: 1, op: 'create', room: room() }, { url: URL_RATELIMITED, headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.77' } });
+  assertError(spoofed, 429, 'rate_limited');
 });
 
 // ---- expiry: must stay last (the future server's cleanup removes every room made above) ----

@@ -99,7 +99,11 @@ final class HttpTest extends PeerDropTestCase
     {
         $r = $this->http()->handle('GET', array(), self::body(''));
         $this->assertSame(200, $r->status);
-        $this->assertSame('{"ok":true,"version":1,"schema":1,"storage":"sqlite"}', $r->json());
+        $body = json_decode($r->json(), true);
+        $this->assertSame(array('ok' => true, 'version' => 1, 'schema' => PeerDropStore::SCHEMA_VERSION, 'storage' => 'sqlite'),
+            array_intersect_key($body, array_flip(array('ok', 'version', 'schema', 'storage'))));
+        $this->assertSame(65536, $body['limits']['max_body_bytes']);
+        $this->assertSame(600, $body['limits']['rate_limit_per_minute']);
         $this->assertBaseHeaders($r);
     }
 

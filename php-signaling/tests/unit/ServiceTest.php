@@ -416,6 +416,13 @@ final class ServiceTest extends PeerDropTestCase
     public function testHealth(): void
     {
         $s = $this->service();
-        $this->assertSame(array(200, array('ok' => true, 'version' => 1, 'schema' => 1, 'storage' => 'sqlite')), $s->health());
+        list($status, $body) = $s->health();
+        $this->assertSame(200, $status);
+        $limits = $body['limits'];
+        unset($body['limits']);
+        $this->assertSame(array('ok' => true, 'version' => 1, 'schema' => PeerDropStore::SCHEMA_VERSION, 'storage' => 'sqlite'), $body);
+        $this->assertSame(array('max_body_bytes', 'max_data_bytes', 'max_queue', 'max_room_messages', 'max_rooms', 'ttl_unjoined',
+            'ttl_room', 'poll_slots', 'max_wait', 'poll_interval_ms', 'rate_limit_per_minute', 'rate_limit_burst'), array_keys($limits));
+        $this->assertSame(256, $limits['max_queue']);
     }
 }

@@ -17,7 +17,7 @@ final class StoreTest extends PeerDropTestCase
         $this->assertSame('wal', $store->journalMode());
         $this->assertSame(1500, (int)$store->pdo()->query('PRAGMA busy_timeout')->fetchColumn());
         $tables = $store->pdo()->query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")->fetchAll(PDO::FETCH_COLUMN);
-        $this->assertSame(array('messages', 'rooms'), $tables);
+        $this->assertSame(array('counters', 'messages', 'rate_limits', 'rooms'), $tables);
         $this->assertSame(0700, fileperms($this->data()) & 0777);
         $this->assertFileExists($this->data() . '/.htaccess');
     }
@@ -39,7 +39,7 @@ final class StoreTest extends PeerDropTestCase
         $pdo->exec('CREATE TABLE unrelated (x INTEGER)');
         $this->assertSame(0, (int)$pdo->query('PRAGMA user_version')->fetchColumn());
         $store = PeerDropStore::open($this->data());
-        $this->assertSame(1, $store->schemaVersion());
+        $this->assertSame(PeerDropStore::SCHEMA_VERSION, $store->schemaVersion());
         $this->assertSame(1, (int)$pdo->query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'rooms'")->fetchColumn());
     }
 
@@ -181,5 +181,26 @@ catch (PeerDropError $e) { echo $e->errorCode(); }
         $this->assertSame(1, isset($counts['200']) ? $counts['200'] : 0, 'exactly one joiner wins: ' . implode(',', $results));
         $this->assertSame(9, isset($counts['room_full']) ? $counts['room_full'] : 0, 'all others see room_full: ' . implode(',', $results));
         $this->assertSame(1, (int)$s->store()->pdo()->query("SELECT COUNT(*) FROM messages WHERE type = 'peer-joined'")->fetchColumn());
+    }
+
+    public function testWalIsCheckpointedAfterResponsesNotInsideThem(): void
+    {
+        $s = $this->service(array('max_queue' => 100000, 'max_room_messages' => 100000));
+        $this->assertSame(0, (int)$s->store()->pdo()->query('PRAGMA wal_autocheckpoint')->fetchColumn(), 'no checkpoint during a request');
+        list($a) = $this->joinedRoom($s);
+        for ($i = 1; $i <= 40; $i++) {
+            $s->send($a, $i, 'sealed', str_repeat('x', 16000));
+        }
+        $wal = $this->dir . '/data/' . PeerDropStore::DB_FILE . '-wal';
+        clearstatcache();
+        $before = filesize($wal);
+        $this->assertGreaterThan(500000, $before, 'the WAL grew: nothing checkpointed it during the requests');
+        $db = $this->dir . '/data/' . PeerDropStore::DB_FILE;
+        $s->store()->checkpoint(1 << 30);
+        clearstatcache();
+        $this->assertLessThan(100000, filesize($db), 'below the threshold nothing is copied');
+        $s->store()->checkpoint(1024);
+        clearstatcache();
+        $this->assertGreaterThan(500000, filesize($db), 'above it the WAL is copied into the database');
     }
 }
