@@ -41,6 +41,7 @@ bench-signaling:
 # The generated TypeScript types accept the documented usage and reject misuse.
 test-types: wasm
 	npx tsc -p tests/types
+	node --test tests/types/
 
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm

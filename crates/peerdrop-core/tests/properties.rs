@@ -162,6 +162,21 @@ fn the_sender_cancelling_reaches_the_receiver_as_a_typed_cancel() {
 }
 
 #[test]
+fn the_receiver_cancelling_reaches_the_sender_as_a_typed_cancel() {
+    let m = manifest(&[4 << 20]);
+    let net = NetParams { receiver_cancel_after: Some(30), ..NetParams::default() };
+    let out = run(12, &Config::default(), &m, &net, None);
+    let err = out.sender_events.iter().find_map(|e| match e {
+        peerdrop_core::Event::Failed(e) => Some(e.clone()),
+        _ => None,
+    });
+    let err = err.expect("sender must hear of it");
+    assert_eq!(err.code, ErrorCode::Cancelled);
+    assert_eq!(err.origin, peerdrop_core::Origin::Remote);
+    assert!(!out.receiver_complete());
+}
+
+#[test]
 fn the_receiver_declining_reaches_the_sender_as_rejected() {
     let m = manifest(&[100]);
     let out = run(5, &Config::default(), &m, &NetParams { reject: true, ..NetParams::default() }, None);

@@ -72,6 +72,8 @@ pub struct NetParams {
     pub cancel_after: Option<u64>,
     /// The person takes this long to accept the offer.
     pub accept_after_ms: u64,
+    /// The receiver's user cancels once this many messages have crossed.
+    pub receiver_cancel_after: Option<u64>,
 }
 
 impl Default for NetParams {
@@ -250,6 +252,10 @@ pub fn run(
             } else {
                 receiver.accept(now, resume.take());
             }
+            continue;
+        }
+        if params.receiver_cancel_after.is_some_and(|n| messages >= n) && !receiver.is_closed() {
+            receiver.cancel("the receiver cancelled");
             continue;
         }
         if params.cancel_after.is_some_and(|n| messages >= n) && !sender.is_closed() {
