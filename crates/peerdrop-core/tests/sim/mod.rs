@@ -88,6 +88,7 @@ impl Default for NetParams {
             reject: false,
             cancel_after: None,
             accept_after_ms: 0,
+            receiver_cancel_after: None,
         }
     }
 }
