@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-types test-e2e
+test: bootstrap test-rust test-wasm test-php test-types test-e2e bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -46,6 +46,15 @@ test-types: wasm
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm
 	node --test --test-concurrency=1 tests/e2e/
+
+# PeerDrop against the browser's ceiling in one Chromium: transfers, hashing, setup, memory,
+# native engine. Results in bench/results/bench-latest.{json,md,png}; see docs/performance.md.
+bench: wasm
+	node bench/run.mjs
+
+# The same harness at tiny sizes: proves it works (part of make test; asserts no time).
+bench-smoke: wasm
+	node bench/run.mjs --smoke
 
 # Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
 bench-core:

@@ -10,6 +10,7 @@ mod connection;
 mod diagnose;
 mod error;
 mod events;
+mod hash;
 mod memory_sink;
 mod options;
 mod receive;
@@ -20,6 +21,7 @@ mod signaling;
 mod sink;
 mod types;
 
+pub use hash::Sha256;
 pub use receive::ReceiveHandle;
 pub use send::SendHandle;
 use wasm_bindgen::prelude::*;

@@ -1,0 +1,320 @@
+// make bench: PeerDrop against the browser's own ceiling, in one run, in one Chromium, on the
+// same data. Writes bench/results/bench-latest.{json,md,png}. See docs/performance.md.
+//
+//   node bench/run.mjs            full run (256 MiB transfers, 1 GiB memory run, 20 setups)
+//   node bench/run.mjs --smoke    tiny sizes, one repeat: proves the harness works (CI)
+import { spawn, execFileSync } from 'node:child_process';
+import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { cpus, totalmem, release } from 'node:os';
+import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
+
+const SMOKE = process.argv.includes('--smoke');
+const MiB = 1024 * 1024;
+const SIZE_MIB = SMOKE ? 8 : 256;
+const MEMORY_MIB = SMOKE ? 16 : 1024;
+const REPEATS = SMOKE ? 1 : 3;
+const SETUPS = SMOKE ? 3 : 20;
+const OUT = SMOKE ? 'target/bench-smoke' : 'bench/results';
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const percentile = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]; };
+const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
+const log = (...a) => console.log('bench:', ...a);
+
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+/** The example site plus the bench pages, with held polls on (setup latency is measured). */
+async function startSite() {
+  await mkdir('target/bench-page', { recursive: true });
+  await cp('bench/page', 'target/bench-page', { recursive: true });
+  await cp('node_modules/hash-wasm/dist/index.esm.min.js', 'target/bench-page/hash-wasm.js');
+  const port = await freePort();
+  const child = spawn('scripts/serve-site', [String(port)], {
+    env: {
+      ...process.env,
+      PEERDROP_SITE_DIR: `target/bench-${port}/site`,
+      PEERDROP_DATA_DIR: `target/bench-${port}/data`,
+      PEERDROP_SITE_EXTRA: 'target/bench-page:bench',
+      PEERDROP_POLL_SLOTS: '8',
+      PHP_CLI_SERVER_WORKERS: '16',
+    },
+    stdio: 'ignore',
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}/bench/`;
+  for (let i = 0; i < 150; i++) {
+    try { if ((await fetch(url)).ok) break; } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+}
+
+async function page(browser, url) {
+  const ctx = await browser.newContext();
+  const p = await ctx.newPage();
+  await p.goto(url);
+  await p.waitForSelector('body[data-ready="yes"]');
+  return { p, ctx };
+}
+
+/** 1. The ceiling: plain JS on one data channel, best watermarks of a small sweep. */
+async function ceiling(browser, url, messageSize) {
+  const a = await page(browser, url);
+  const b = await page(browser, url);
+  const offer = await a.p.evaluate(() => bench.ceiling.offer());
+  const answer = await b.p.evaluate((sdp) => bench.ceiling.answer(sdp), offer);
+  await a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer);
+  await b.p.evaluate(() => bench.ceiling.ready());
+  const run = async (bytes, high, low) => {
+    await b.p.evaluate((n) => bench.ceiling.expect(n), bytes);
+    const ms = await a.p.evaluate(([n, s, h, l]) => bench.ceiling.send(n, s, h, l), [bytes, messageSize, high, low]);
+    return mibps(bytes, ms);
+  };
+  const sweep = SMOKE ? [[4 * MiB, MiB]] : [[MiB, 256 * 1024], [4 * MiB, MiB], [8 * MiB, 2 * MiB], [14 * MiB, 4 * MiB]];
+  let best = null;
+  for (const [high, low] of sweep) {
+    const rate = await run(Math.min(64, SIZE_MIB) * MiB, high, low);
+    log(`ceiling watermarks high ${high / MiB} MiB / low ${low / MiB} MiB: ${rate.toFixed(1)} MiB/s`);
+    if (!best || rate > best.rate) best = { high, low, rate };
+  }
+  const runs = [];
+  for (let i = 0; i < REPEATS; i++) runs.push(await run(SIZE_MIB * MiB, best.high, best.low));
+  await a.ctx.close();
+  await b.ctx.close();
+  return { ...spread(runs), messageSize, highWatermark: best.high, lowWatermark: best.low };
+}
+
+/** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
+async function peerdropTransfer(browser, url, sink, bytes, sample) {
+  const s = await page(browser, url);
+  const r = await page(browser, url);
+  const link = await s.p.evaluate((n) => bench.peerdrop.offer(n), bytes);
+  await r.p.evaluate(([l, k]) => bench.peerdrop.receive(l, k), [link, sink]);
+  const done = r.p.evaluate(() => bench.peerdrop.finished());
+  const stop = sample ? await sample(s, r) : null;
+  const ms = await done;
+  const peaks = stop ? await stop() : null;
+  await s.ctx.close();
+  await r.ctx.close();
+  return { rate: mibps(bytes, ms), peaks };
+}
+
+/** Samples JS heap (CDP) and wasm memory (diagnose) of both pages every 500 ms. */
+function memorySampler() {
+  return async (s, r) => {
+    const sides = [];
+    for (const [name, side] of [['sender', s], ['receiver', r]]) {
+      const cdp = await side.ctx.newCDPSession(side.p);
+      await cdp.send('Performance.enable');
+      sides.push({ name, side, cdp, heap: 0, wasm: 0 });
+    }
+    let running = true;
+    const loop = (async () => {
+      while (running) {
+        for (const x of sides) {
+          try {
+            const { metrics } = await x.cdp.send('Performance.getMetrics');
+            x.heap = Math.max(x.heap, metrics.find((m) => m.name === 'JSHeapUsedSize').value);
+            const d = await x.side.p.evaluate(() => bench.peerdrop.diagnose());
+            x.wasm = Math.max(x.wasm, d.wasmMemoryBytes);
+          } catch { /* page closing */ }
+        }
+        await new Promise((res) => setTimeout(res, 500));
+      }
+    })();
+    return async () => {
+      running = false;
+      await loop;
+      return Object.fromEntries(sides.map((x) => [x.name, { jsHeapBytes: x.heap, wasmMemoryBytes: x.wasm }]));
+    };
+  };
+}
+
+/** 3. SHA-256 on the same data: PeerDrop's wasm, hash-wasm, WebCrypto one-shot. */
+async function hashing(browser, url) {
+  const { p, ctx } = await page(browser, url);
+  const out = {};
+  const digests = new Set();
+  for (const kind of ['peerdrop', 'hash-wasm', 'webcrypto']) {
+    const runs = [];
+    for (let i = 0; i < REPEATS; i++) {
+      const { ms, digest } = await p.evaluate(([k, n]) => bench.hash.time(k, n), [kind, SIZE_MIB]);
+      runs.push(mibps(SIZE_MIB * MiB, ms));
+      digests.add(digest);
+    }
+    out[kind] = spread(runs);
+    log(`sha-256 ${kind}: ${out[kind].median.toFixed(0)} MiB/s`);
+  }
+  if (digests.size !== 1) throw new Error(`hashers disagree: ${[...digests].join(', ')}`);
+  await ctx.close();
+  return out;
+}
+
+/** 4. Connection setup: both pages loaded to channel open, and signaling requests per peer. */
+async function setup(browser, url) {
+  const times = [];
+  const requests = [];
+  for (let i = 0; i < SETUPS; i++) {
+    const s = await page(browser, url);
+    const r = await page(browser, url);
+    const t0 = await s.p.evaluate(() => performance.timeOrigin + performance.now());
+    const link = await s.p.evaluate(() => bench.peerdrop.offer(1));
+    await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
+    const opened = Math.max(
+      await s.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
+      await r.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
+    );
+    times.push(opened - t0);
+    await r.p.evaluate(() => bench.peerdrop.finished());
+    for (const side of [s, r]) requests.push((await side.p.evaluate(() => bench.peerdrop.diagnose())).signaling.requests);
+    await s.ctx.close();
+    await r.ctx.close();
+  }
+  return { medianMs: median(times), p95Ms: percentile(times, 0.95), runsMs: times, maxRequestsPerPeer: Math.max(...requests), requestsPerPeer: requests };
+}
+
+/** 6. The native engine (peerdrop-core's bench binary), hashing on and off. */
+function nativeEngine() {
+  const run = (features) => {
+    const out = execFileSync('cargo', ['bench', '-q', '-p', 'peerdrop-core', '--bench', 'engine', ...features], {
+      env: { ...process.env, PEERDROP_BENCH_MIB: String(SIZE_MIB) },
+      encoding: 'utf8',
+    });
+    const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+    const j = JSON.parse(line);
+    return { median: j.median_mib_per_s, runs: j.runs_mib_per_s };
+  };
+  return { hashing: run([]), noHashing: run(['--features', 'bench-unhashed']) };
+}
+
+function markdown(r) {
+  const f = (x) => x.toFixed(1);
+  const row = (name, s, ratio) => `| ${name} | ${f(s.median)} | ${f(s.min)}–${f(s.max)} | ${ratio ?? ''} |`;
+  return `# PeerDrop benchmark
+
+${r.date} · commit ${r.commit} · ${r.browser} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.mode} run
+
+Transfers move ${r.sizeMiB} MiB on loopback between two pages of one Chromium; ratios are computed
+within this run. See docs/performance.md for what each figure means.
+
+| measure | median MiB/s | min–max | ratio |
+| --- | --- | --- | --- |
+${row(`ceiling: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${r.ceiling.highWatermark / MiB}/${r.ceiling.lowWatermark / MiB} MiB`, r.ceiling)}
+${row('PeerDrop to memory (hashing and verification on)', r.peerdrop.memory, `${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling`)}
+${row('PeerDrop to OPFS (hashing and verification on)', r.peerdrop.opfs, `${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling`)}
+${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${r.ratios.hashOverHashWasm.toFixed(2)} × hash-wasm`)}
+${row('SHA-256: hash-wasm (incremental)', r.hashing['hash-wasm'])}
+${row('SHA-256: WebCrypto (one-shot)', r.hashing.webcrypto)}
+${row('native engine, hashing on', { ...r.native.hashing, min: Math.min(...r.native.hashing.runs), max: Math.max(...r.native.hashing.runs) })}
+${row('native engine, hashing off', { ...r.native.noHashing, min: Math.min(...r.native.noHashing.runs), max: Math.max(...r.native.noHashing.runs) })}
+
+| connection setup through signal.php (${r.setup.runsMs.length} connections) | value |
+| --- | --- |
+| median, pages loaded to channel open | ${r.setup.medianMs.toFixed(0)} ms |
+| p95 | ${r.setup.p95Ms.toFixed(0)} ms |
+| signaling requests per peer (max) | ${r.setup.maxRequestsPerPeer} |
+
+| peak memory during a ${r.memory.sizeMiB} MiB transfer (OPFS sink) | JS heap | wasm memory |
+| --- | --- | --- |
+| sender | ${(r.memory.peaks.sender.jsHeapBytes / MiB).toFixed(1)} MiB | ${(r.memory.peaks.sender.wasmMemoryBytes / MiB).toFixed(1)} MiB |
+| receiver | ${(r.memory.peaks.receiver.jsHeapBytes / MiB).toFixed(1)} MiB | ${(r.memory.peaks.receiver.wasmMemoryBytes / MiB).toFixed(1)} MiB |
+
+Targets: transfer ≥ 0.95 × ceiling; hashing ≥ 1.0 × hash-wasm; setup median < 500 ms with ≤ 12
+signaling requests per peer; memory per side flat in file size, under 64 MiB for 1 GiB.
+`;
+}
+
+/** A bar chart drawn as SVG in the browser and saved as PNG (no plotting dependency). */
+async function chart(browser, r, path) {
+  const bars = [
+    ['ceiling (plain JS)', r.ceiling.median],
+    ['PeerDrop → memory', r.peerdrop.memory.median],
+    ['PeerDrop → OPFS', r.peerdrop.opfs.median],
+    ['SHA-256 PeerDrop wasm', r.hashing.peerdrop.median],
+    ['SHA-256 hash-wasm', r.hashing['hash-wasm'].median],
+    ['SHA-256 WebCrypto', r.hashing.webcrypto.median],
+  ];
+  const max = Math.max(...bars.map((b) => b[1]));
+  const rows = bars.map(([name, v], i) => `<text x="10" y="${40 + i * 34}" font-size="14">${name}</text>
+    <rect x="220" y="${26 + i * 34}" width="${(v / max) * 520}" height="20" fill="${i < 3 ? '#2453d6' : '#7a8fa8'}"/>
+    <text x="${228 + (v / max) * 520}" y="${41 + i * 34}" font-size="13">${v.toFixed(0)} MiB/s</text>`).join('');
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${60 + bars.length * 34}" font-family="sans-serif">
+    <text x="10" y="18" font-size="15" font-weight="bold">PeerDrop ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${rows}</svg>`;
+  const ctx = await browser.newContext({ viewport: { width: 860, height: 60 + bars.length * 34 } });
+  const p = await ctx.newPage();
+  await p.setContent(`<body style="margin:0;background:#fff">${svg}</body>`);
+  await p.screenshot({ path });
+  await ctx.close();
+}
+
+async function main() {
+  const site = await startSite();
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const probe = await page(browser, site.url);
+    const messageSize = Math.min(256 * 1024, await probe.p.evaluate(async () => {
+      const offer = await bench.ceiling.offer();
+      bench.ceiling.close();
+      return /a=max-message-size:(\d+)/.exec(offer)?.[1] ?? 65536;
+    }).then(Number));
+    await probe.ctx.close();
+    const bytes = SIZE_MIB * MiB;
+    log(`${SMOKE ? 'smoke' : 'full'} run, ${SIZE_MIB} MiB, ${REPEATS} repeat(s)`);
+    const ceil = await ceiling(browser, site.url, messageSize);
+    log(`ceiling ${ceil.median.toFixed(1)} MiB/s`);
+    const memoryRuns = [];
+    const opfsRuns = [];
+    for (let i = 0; i < REPEATS; i++) {
+      memoryRuns.push((await peerdropTransfer(browser, site.url, 'memory', bytes)).rate);
+      opfsRuns.push((await peerdropTransfer(browser, site.url, 'opfs', bytes)).rate);
+      log(`peerdrop memory ${memoryRuns.at(-1).toFixed(1)}, opfs ${opfsRuns.at(-1).toFixed(1)} MiB/s`);
+    }
+    const hashes = await hashing(browser, site.url);
+    const setups = await setup(browser, site.url);
+    log(`setup median ${setups.medianMs.toFixed(0)} ms, p95 ${setups.p95Ms.toFixed(0)} ms, ${setups.maxRequestsPerPeer} requests/peer`);
+    const mem = await peerdropTransfer(browser, site.url, 'opfs', MEMORY_MIB * MiB, memorySampler());
+    log(`memory run ${MEMORY_MIB} MiB at ${mem.rate.toFixed(1)} MiB/s`, JSON.stringify(mem.peaks));
+    const native = nativeEngine();
+    const memory = spread(memoryRuns);
+    const opfs = spread(opfsRuns);
+    const result = {
+      date: new Date().toISOString(),
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+      mode: SMOKE ? 'smoke' : 'full',
+      browser: browser.version(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryBytes: totalmem(), kernel: release(), node: process.version },
+      sizeMiB: SIZE_MIB,
+      repeats: REPEATS,
+      ceiling: ceil,
+      peerdrop: { memory, opfs },
+      hashing: hashes,
+      setup: setups,
+      memory: { sizeMiB: MEMORY_MIB, rateMiBps: mem.rate, peaks: mem.peaks },
+      native,
+      ratios: {
+        memoryOverCeiling: memory.median / ceil.median,
+        opfsOverCeiling: opfs.median / ceil.median,
+        pairwiseMemoryOverCeiling: memoryRuns.map((m, i) => m / (ceil.runs[i] ?? ceil.median)),
+        hashOverHashWasm: hashes.peerdrop.median / hashes['hash-wasm'].median,
+      },
+    };
+    await mkdir(OUT, { recursive: true });
+    await writeFile(`${OUT}/bench-latest.json`, JSON.stringify(result, null, 2) + '\n');
+    await writeFile(`${OUT}/bench-latest.md`, markdown(result));
+    await chart(browser, result, `${OUT}/bench-latest.png`);
+    log(`wrote ${OUT}/bench-latest.{json,md,png}`);
+    console.log(await readFile(`${OUT}/bench-latest.md`, 'utf8'));
+  } finally {
+    await browser.close();
+    site.stop();
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
