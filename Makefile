@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-sveltekit bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-types test-e2e bench-smoke
+test: bootstrap test-rust test-wasm test-php test-types test-e2e test-sveltekit bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -55,6 +55,15 @@ bench: wasm
 # The same harness at tiny sizes: proves it works (part of make test; asserts no time).
 bench-smoke: wasm
 	node bench/run.mjs --smoke
+
+# @peerdrop/sveltekit and @peerdrop/sv: package checks (publint, attw, svelte-check, npm pack
+# lists the wasm), the conformance suite against the Kit handler (memory and Redis stores), the
+# example app and a fresh app that ran `sv add`, each transferring a file between two Chromium
+# pages in vite dev and after vite build.
+test-sveltekit: wasm
+	cd sveltekit-addon && npm ci --no-audit --no-fund --loglevel=error
+	cd examples/sveltekit-app && npm ci --no-audit --no-fund --loglevel=error
+	REQUIRE_REDIS=1 bash tests/sveltekit/run.sh
 
 # Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
 bench-core:

@@ -1,0 +1,2 @@
+declare const addon: import('sv').Addon<any, 'peerdrop'>;
+export default addon;

@@ -1,0 +1,29 @@
+// @peerdrop/sveltekit: browser-to-browser file transfer for SvelteKit (Svelte 5).
+// Importing this module touches no browser global; the wasm runtime loads on first use.
+export { default as DropZone } from './components/DropZone.svelte';
+export { default as SharePanel } from './components/SharePanel.svelte';
+export { default as ReceiveView } from './components/ReceiveView.svelte';
+export { default as TransferProgress } from './components/TransferProgress.svelte';
+export { default as ErrorMessage } from './components/ErrorMessage.svelte';
+export { default as DiagnosticsPanel } from './components/DiagnosticsPanel.svelte';
+export { createSender, PeerDropSender, type SenderOptions } from './state/sender.svelte.js';
+export { createReceiver, PeerDropReceiver, type ReceiverOptions, type Offer } from './state/receiver.svelte.js';
+export {
+	TransferState,
+	type TransferPhase,
+	type TransferError,
+	type TransferFile,
+	type TransferProgressState,
+	type TransferOptions
+} from './state/transfer.svelte.js';
+export { formatBytes, formatEta, PHASE_TEXT } from './state/format.js';
+export { configurePeerDrop, loadPeerDrop, loadedPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from './runtime/load.js';
+export type {
+	PeerDropEvent,
+	FileInfo,
+	SendItem,
+	SendFiles,
+	Diagnosis,
+	ErrorCode,
+	Phase
+} from './runtime/wasm/peerdrop.js';

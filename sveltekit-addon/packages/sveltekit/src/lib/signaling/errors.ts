@@ -1,0 +1,68 @@
+// Error codes and sentences of the v1 signaling contract (docs/signaling.md section 7), the same as
+// signal.php's catalog so that clients see one set of messages whichever server they talk to.
+
+export const CATALOG = {
+	method_not_allowed: [405, 'This endpoint accepts only GET (health check, metrics), POST (signaling) and OPTIONS.'],
+	unsupported_media_type: [415, 'Send the request body as JSON with the header Content-Type: application/json.'],
+	body_too_large: [413, 'The request body is larger than 64 KiB; send a smaller request.'],
+	empty_body: [400, 'The request body is empty; send a JSON object.'],
+	invalid_utf8: [400, 'The request body is not valid UTF-8 text.'],
+	invalid_json: [400, 'The request body is not valid JSON.'],
+	json_too_deep: [400, 'The JSON body is nested too deeply; send a flat JSON object.'],
+	not_an_object: [400, 'The request body must be a JSON object.'],
+	missing_field: [400, 'A required field is missing from the request.'],
+	invalid_field: [400, 'A field in the request has the wrong type.'],
+	unsupported_version: [400, 'This server speaks protocol version 1: send "v": 1, or update the app.'],
+	unknown_op: [400, 'Unknown operation: use create, join, send, poll or leave.'],
+	invalid_room: [400, 'The room id must be 22 to 64 base64url characters (A-Z, a-z, 0-9, "-" and "_").'],
+	invalid_seq: [400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'],
+	invalid_cursor: [400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'],
+	invalid_wait: [400, 'wait must be a whole number of seconds from 0 to 25.'],
+	unknown_type: [422, 'Unknown message type: use offer, answer, candidate, bye or sealed.'],
+	message_too_large: [413, 'The message data is larger than 16 KiB; split it into smaller messages.'],
+	invalid_token: [401, 'The token is not valid for this server; create or join the room again.'],
+	token_expired: [410, 'Your token has expired; start a new transfer.'],
+	room_exists: [409, 'A room with this id is already open; join it, or create a new one with another code.'],
+	room_not_found: [404, 'No open room has this id; check the code, or ask the sender to start a new transfer.'],
+	room_full: [409, 'This room already has two peers; ask the sender for a new code.'],
+	room_expired: [410, 'This room has expired; ask the sender to start a new transfer.'],
+	room_closed: [410, 'This room no longer exists (it expired or both peers left); start a new transfer.'],
+	peer_left: [410, 'A peer has left this room, so this transfer is over; start a new transfer.'],
+	seq_conflict: [409, 'This seq was already used for a different message; use a new seq for each new message.'],
+	rate_limited: [429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'],
+	metrics_disabled: [404, 'Metrics are turned off on this server; the operator enables them by setting metricsToken.'],
+	metrics_unauthorized: [401, 'Metrics need the header Authorization: Bearer <metrics token> with the token from the server config.'],
+	queue_full: [429, 'Too many messages are waiting for the other peer; wait for it to catch up, then retry.'],
+	room_message_limit: [429, 'This room has reached its message limit; start a new transfer.'],
+	origin_not_allowed: [403, 'This web origin is not allowed to use this signaling server.'],
+	server_full: [503, 'The server has too many open rooms right now; try again in a minute.'],
+	storage_busy: [503, 'The server is busy; retry in a moment.'],
+	storage_unavailable: [503, 'The server cannot use its storage right now; try again shortly, or tell the site operator.'],
+	misconfigured: [503, 'The signaling server is misconfigured; the site operator should check its settings and logs.'],
+	internal_error: [500, 'Something went wrong on the server; try again, and tell the site operator if it keeps happening.']
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type SignalingErrorCode = keyof typeof CATALOG;
+
+/** A contract error: HTTP status, stable code, a sentence a person can act on, extra headers. */
+export class SignalingError extends Error {
+	readonly status: number;
+	readonly headers: Record<string, string>;
+	constructor(
+		readonly code: SignalingErrorCode,
+		message?: string,
+		headers: Record<string, string> = {}
+	) {
+		super(message ?? CATALOG[code][1]);
+		this.status = CATALOG[code][0];
+		const h = { ...headers };
+		if (!('Retry-After' in h)) {
+			if (code === 'storage_busy') h['Retry-After'] = '1';
+			else if (code === 'queue_full') h['Retry-After'] = '2';
+			else if (code === 'server_full') h['Retry-After'] = '60';
+			else if (this.status === 503) h['Retry-After'] = '30';
+		}
+		if (code === 'metrics_unauthorized') h['WWW-Authenticate'] = 'Bearer realm="peerdrop-metrics"';
+		this.headers = h;
+	}
+}

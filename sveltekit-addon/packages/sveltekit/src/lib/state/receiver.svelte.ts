@@ -1,0 +1,91 @@
+import type { FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
+import { TransferState, type TransferOptions } from './transfer.svelte.js';
+
+export interface ReceiverOptions extends TransferOptions {
+	/** Where bytes go: "auto" (origin-private file system where available), "opfs" or "memory". */
+	sink?: 'auto' | 'opfs' | 'memory';
+	/** Largest offer kept in memory. Default 512 MiB. */
+	memoryCap?: number;
+	/** Accept without waiting for accept(). Default false: the person sees the offer first. */
+	autoAccept?: boolean;
+}
+
+export interface Offer {
+	files: FileInfo[];
+	totalBytes: number;
+	/** accept({ pick: true }) can save straight into a picked file or folder (Chromium). */
+	canPick: boolean;
+}
+
+/** Reactive receiver: `receiver.receive(link)`, then on `receiver.offer` call `accept()` from a click. */
+export class PeerDropReceiver extends TransferState {
+	offer = $state<Offer | null>(null);
+	/** Where bytes go once accepted: opfs, memory or pick. */
+	sink = $state<'opfs' | 'memory' | 'pick' | null>(null);
+	/** Bytes an earlier connection already verified (a resumed transfer). */
+	resumedBytes = $state(0);
+
+	#receiveOptions: ReceiverOptions;
+
+	constructor(options: ReceiverOptions = {}) {
+		super(options);
+		this.#receiveOptions = options;
+	}
+
+	/** Starts receiving from a share link (the whole URL with its #fragment). */
+	async receive(link: string): Promise<void> {
+		if (this.active) return;
+		this.error = null;
+		this.phase = 'loading';
+		const rt = await this.runtime();
+		if (!rt) return;
+		const { signalUrl, iceServers } = this.config();
+		try {
+			this.handle = rt.receive(link, {
+				signalUrl, iceServers, onEvent: this.onEvent,
+				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false
+			});
+			if (this.phase === 'loading') this.phase = 'signaling';
+		} catch (e) {
+			this.fail(e);
+		}
+	}
+
+	/** Accepts the offer; `{ pick: true }` asks where to save (call it from a click). */
+	accept(choice: { pick?: boolean } = {}): void {
+		(this.handle as { accept(c: { pick?: boolean }): void } | null)?.accept(choice);
+	}
+
+	protected override handleEvent(event: PeerDropEvent): void {
+		switch (event.type) {
+			case 'offer':
+				this.offer = { files: event.files, totalBytes: event.totalBytes, canPick: event.canPick };
+				this.setFiles(event.files);
+				this.phase = 'offered';
+				break;
+			case 'accepted':
+				this.sink = event.sink;
+				this.resumedBytes = event.resumedBytes;
+				if (this.phase === 'offered') this.phase = 'transferring';
+				break;
+			case 'pickCancelled':
+				this.notice = 'No place was picked. Choose again, or receive into the browser.';
+				break;
+			case 'file': {
+				const f = this.files[event.index];
+				if (!f) break;
+				f.done = true;
+				f.verified = event.size;
+				f.sha256 = event.sha256;
+				f.saved = event.saved;
+				f.blob = event.blob;
+				f.url = event.blob ? URL.createObjectURL(event.blob) : null;
+				break;
+			}
+		}
+	}
+}
+
+export function createReceiver(options: ReceiverOptions = {}): PeerDropReceiver {
+	return new PeerDropReceiver(options);
+}

@@ -1,0 +1,168 @@
+// Svelte 5 runes state shared by the sender and the receiver.
+import type { Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
+import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
+
+export type TransferPhase =
+	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
+	| 'transferring' | 'reconnecting' | 'complete' | 'cancelled' | 'error';
+
+export interface TransferError {
+	code: ErrorCode | 'load_failed' | (string & {});
+	message: string;
+}
+
+export interface TransferProgressState {
+	/** Bytes hashed and stored on the receiving side. */
+	verified: number;
+	total: number;
+	/** Bytes per second over the last seconds. */
+	rate: number;
+	/** Seconds left, null while unknown. */
+	eta: number | null;
+	/** 0 to 100. */
+	percent: number;
+}
+
+export interface TransferFile extends FileInfo {
+	/** Verified bytes of this file. */
+	verified: number;
+	done: boolean;
+	/** Receiver: the finished file (null when saved to a picked folder). */
+	blob: Blob | null;
+	/** Receiver: object URL of `blob` for a download link (revoked by destroy()). */
+	url: string | null;
+	sha256: string | null;
+	saved: boolean;
+}
+
+export interface TransferOptions extends PeerDropConfig {
+	/** Every raw event of the runtime, after the state is updated. */
+	onEvent?: (event: PeerDropEvent) => void;
+}
+
+interface Handle {
+	cancel(): void;
+	diagnose(): Promise<Diagnosis>;
+	free?(): void;
+}
+
+export abstract class TransferState {
+	phase = $state<TransferPhase>('idle');
+	files = $state<TransferFile[]>([]);
+	progress = $state<TransferProgressState>({ verified: 0, total: 0, rate: 0, eta: null, percent: 0 });
+	error = $state<TransferError | null>(null);
+	/** Words both screens show once connected: if they differ, someone is in between. */
+	verification = $state<string | null>(null);
+	/** How the peers are connected: host, srflx, prflx or relay. */
+	path = $state<string | null>(null);
+	/** The last human-readable notice (stalls, disconnections), or null. */
+	notice = $state<string | null>(null);
+	/** Connected and moving bytes, or about to. */
+	active = $derived(['signaling', 'waiting', 'connecting', 'connected', 'offered', 'transferring', 'reconnecting'].includes(this.phase));
+
+	protected handle: Handle | null = null;
+	protected options: TransferOptions;
+
+	constructor(options: TransferOptions = {}) {
+		this.options = options;
+	}
+
+	protected config() {
+		const c = peerdropConfig();
+		return {
+			signalUrl: this.options.signalUrl ?? c.signalUrl ?? '/api/peerdrop',
+			iceServers: this.options.iceServers ?? c.iceServers ?? [],
+			wasmUrl: this.options.wasmUrl ?? c.wasmUrl
+		};
+	}
+
+	protected async runtime(): Promise<PeerDropRuntime | null> {
+		try {
+			return await loadPeerDrop({ wasmUrl: this.config().wasmUrl });
+		} catch (e) {
+			this.fail({ code: 'load_failed', message: `PeerDrop could not start in this browser: ${(e as Error)?.message ?? e}` });
+			return null;
+		}
+	}
+
+	protected fail(e: unknown) {
+		const err = e as Partial<TransferError> | null;
+		this.error = { code: err?.code ?? 'browser_error', message: err?.message ?? String(e) };
+		this.phase = err?.code === 'cancelled' ? 'cancelled' : 'error';
+	}
+
+	protected setFiles(list: FileInfo[]) {
+		this.files = list.map((f) => ({ ...f, verified: 0, done: f.size === 0, blob: null, url: null, sha256: null, saved: false }));
+		this.progress = { verified: 0, total: list.reduce((s, f) => s + f.size, 0), rate: 0, eta: null, percent: 0 };
+	}
+
+	/** Updates the state from one runtime event. */
+	protected onEvent = (event: PeerDropEvent) => {
+		switch (event.type) {
+			case 'status':
+				if (this.phase !== 'offered' || event.phase !== 'connected') this.phase = event.phase;
+				if (event.path) this.path = event.path;
+				if (event.verification) this.verification = event.verification;
+				if (event.phase !== 'reconnecting') this.notice = null;
+				break;
+			case 'progress': {
+				const total = Math.max(event.totalBytes, 1);
+				this.progress = {
+					verified: event.verifiedBytes,
+					total: event.totalBytes,
+					rate: event.bytesPerSecond,
+					eta: event.etaSeconds,
+					percent: Math.min(100, (100 * event.verifiedBytes) / total)
+				};
+				if (event.file != null && this.files[event.file]) this.files[event.file].verified = event.fileBytes ?? 0;
+				if (this.phase === 'connected') this.phase = 'transferring';
+				break;
+			}
+			case 'stalled':
+				this.notice = `No progress for ${Math.round(event.idleMs / 1000)} s: ${event.message ?? 'still trying'}.`;
+				break;
+			case 'disconnected':
+				this.notice = event.message;
+				break;
+			case 'blockRejected':
+				this.notice = 'A damaged block arrived; it was discarded and is being sent again.';
+				break;
+			case 'complete':
+				this.phase = 'complete';
+				this.progress = { ...this.progress, verified: this.progress.total, percent: 100, eta: 0 };
+				for (const f of this.files) {
+					f.done = true;
+					f.verified = f.size;
+				}
+				break;
+			case 'error':
+				this.fail(event);
+				break;
+		}
+		this.handleEvent(event);
+		this.options.onEvent?.(event);
+	};
+
+	protected handleEvent(_event: PeerDropEvent): void {}
+
+	/** Stops the transfer; the other side is told it was cancelled. */
+	cancel(): void {
+		this.handle?.cancel();
+		if (this.active) {
+			this.phase = 'cancelled';
+			this.error = { code: 'cancelled', message: 'You cancelled the transfer.' };
+		}
+	}
+
+	/** Connection and signaling summary for support: no file names, no link. */
+	async diagnose(): Promise<Diagnosis | null> {
+		return this.handle ? this.handle.diagnose() : null;
+	}
+
+	/** Cancels an active transfer and releases object URLs (call from onDestroy / $effect cleanup). */
+	destroy(): void {
+		if (this.active) this.handle?.cancel();
+		for (const f of this.files) if (f.url) URL.revokeObjectURL(f.url);
+		this.handle = null;
+	}
+}

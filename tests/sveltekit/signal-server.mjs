@@ -1,0 +1,53 @@
+// Serves the @peerdrop/sveltekit signaling handler (built package) over plain node:http, with the
+// extra endpoints the conformance suite can use: a second handler on the same store whose clock
+// runs 2 hours ahead (/future), and one with a tiny rate limit (/limited).
+//   node tests/sveltekit/signal-server.mjs [memory|redis] [port]      prints "listening <url>"
+// Env: REDIS_URL (redis store), PEERDROP_SVELTEKIT_DIST (default: the package's dist/).
+import { createServer } from 'node:http';
+import { Readable } from 'node:stream';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const dist = process.env.PEERDROP_SVELTEKIT_DIST ?? resolve(here, '../../sveltekit-addon/packages/sveltekit/dist');
+const { createSignalingHandler, createMemoryStore, createRedisStore } = await import(pathToFileURL(resolve(dist, 'signaling/index.js')).href);
+
+const kind = process.argv[2] ?? 'memory';
+const port = Number(process.argv[3] ?? 0);
+const store = kind === 'redis'
+  ? createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6399', prefix: `pdtest${process.pid}:` })
+  : createMemoryStore();
+const common = {
+  store, secret: 'conformance-secret-0123456789abcdef', pollSlots: 4, metricsToken: 'metrics-token-0123456789',
+  allowedOrigins: ['http://allowed.test'], rateLimitPerMinute: 1000000, rateLimitBurst: 100000,
+};
+const handlers = {
+  '/signal': createSignalingHandler(common),
+  '/future': createSignalingHandler({ ...common, now: () => Date.now() / 1000 + 7200 }),
+  '/limited': createSignalingHandler({ ...common, store: createMemoryStore(), rateLimitPerMinute: 6, rateLimitBurst: 5 }),
+};
+
+const server = createServer(async (req, res) => {
+  const url = new URL(req.url, `http://${req.headers.host}`);
+  const h = handlers[url.pathname];
+  if (!h) { res.writeHead(404).end(); return; }
+  const ac = new AbortController();
+  res.on('close', () => ac.abort());
+  const hasBody = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
+  const request = new Request(url, {
+    method: req.method,
+    headers: Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
+    body: hasBody ? Readable.toWeb(req) : undefined,
+    duplex: 'half',
+    signal: ac.signal,
+  });
+  const response = await h.handle({ request, getClientAddress: () => req.socket.remoteAddress ?? '' });
+  res.writeHead(response.status, Object.fromEntries(response.headers));
+  res.end(Buffer.from(await response.arrayBuffer()));
+  // An unread body: close the connection rather than wait for the rest (early 413).
+  if (hasBody && !req.readableEnded) req.socket.destroySoon?.();
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log(`listening http://127.0.0.1:${server.address().port}`);
+});
+process.on('SIGTERM', () => { server.close(); store.close?.(); process.exit(0); });
