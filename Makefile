@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-sveltekit bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-types test-e2e test-sveltekit bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-e2e test-sveltekit bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -64,6 +64,24 @@ test-sveltekit: wasm
 	cd sveltekit-addon && npm ci --no-audit --no-fund --loglevel=error
 	cd examples/sveltekit-app && npm ci --no-audit --no-fund --loglevel=error
 	REQUIRE_REDIS=1 bash tests/sveltekit/run.sh
+
+# Schema N -> N+1 -> N with live rooms, and the old code on schema N (SQLite and MariaDB).
+test-migration:
+	REQUIRE_ALL=1 bash php-signaling/tests/migration-rehearsal.sh
+
+# Alert rules (promtool check and unit tests) and the synthetic probe against a local endpoint.
+test-ops:
+	promtool check rules ops/prometheus/peerdrop-rules.yml
+	cd ops/prometheus && promtool test rules peerdrop-rules.test.yml peerdrop-rules.long.test.yml
+	node --test ops/test/probe.test.mjs
+
+# Every gate of RELEASE_CHECKLIST.md; writes docs/release/evidence.md (long: runs the benches).
+release-check: bootstrap
+	@scripts/release-check
+
+# The fast gates only; slow gates are reported "not run", never "pass".
+release-check-quick: bootstrap
+	@scripts/release-check --quick
 
 # Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
 bench-core:

@@ -12,9 +12,10 @@ import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
-const SIZE_MIB = SMOKE ? 8 : 256;
+// BENCH_SIZE_MIB and BENCH_REPEATS override the sizes for quick experiments.
+const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? (SMOKE ? 8 : 256));
 const MEMORY_MIB = SMOKE ? 16 : 1024;
-const REPEATS = SMOKE ? 1 : 3;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? (SMOKE ? 1 : 3));
 const SETUPS = SMOKE ? 3 : 20;
 const OUT = SMOKE ? 'target/bench-smoke' : 'bench/results';
 
@@ -275,6 +276,11 @@ async function main() {
       memoryRuns.push((await peerdropTransfer(browser, site.url, 'memory', bytes)).rate);
       opfsRuns.push((await peerdropTransfer(browser, site.url, 'opfs', bytes)).rate);
       log(`peerdrop memory ${memoryRuns.at(-1).toFixed(1)}, opfs ${opfsRuns.at(-1).toFixed(1)} MiB/s`);
+    }
+    if (process.env.BENCH_ONLY === 'transfer') {
+      // Experiments: transfers only, nothing written.
+      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)}`);
+      return;
     }
     const hashes = await hashing(browser, site.url);
     const setups = await setup(browser, site.url);

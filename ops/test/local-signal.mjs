@@ -1,0 +1,67 @@
+// Starts signal.php under `php -S` in a temporary deployment (web root, config and data dir
+// outside it), as scripts/serve-site does: short polls, so one held request cannot block php -S.
+//   const s = await startSignal({ config: { metrics_token: '...' } }); ... await s.stop();
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const phpValue = (v) =>
+  Array.isArray(v) ? `array(${v.map(phpValue).join(', ')})`
+  : typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`
+  : typeof v === 'boolean' ? (v ? 'true' : 'false')
+  : String(v);
+
+/** config: extra keys for peerdrop.config.php; env: extra environment for php -S. */
+export async function startSignal({ config = {}, env = {}, signalPhp = join(repo, 'php-signaling', 'signal.php') } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'peerdrop-ops-'));
+  const www = join(dir, 'www');
+  const data = join(dir, 'data');
+  mkdirSync(www);
+  copyFileSync(signalPhp, join(www, 'signal.php'));
+  const cfg = { data_dir: data, poll_slots: 0, poll_interval_ms: 100, rate_limit_per_minute: 0, ...config };
+  const body = Object.entries(cfg).map(([k, v]) => `  '${k}' => ${phpValue(v)},`).join('\n');
+  writeFileSync(join(dir, 'peerdrop.config.php'), `<?php\nreturn array(\n${body}\n);\n`);
+  const port = await freePort();
+  const child = spawn('php', ['-d', 'variables_order=EGPCS', '-S', `127.0.0.1:${port}`, '-t', www], {
+    env: { ...process.env, PHP_CLI_SERVER_WORKERS: '2', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    detached: true,
+  });
+  let log = '';
+  child.stderr.on('data', (b) => { log += b; });
+  const url = `http://127.0.0.1:${port}/signal.php`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(url);
+      break;
+    } catch {
+      if (i > 100 || child.exitCode !== null) throw new Error(`php -S did not start: ${log}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    url, dir, data, www,
+    log: () => log,
+    async stop() {
+      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
