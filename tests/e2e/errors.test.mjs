@@ -66,3 +66,30 @@ test('cancelled file picking: the page says nothing was picked', async () => {
   assert.equal(err.code, 'no_files');
   await ctx.close();
 });
+
+test('a busy or rate-limiting endpoint during polls is ridden out, honouring Retry-After', { timeout: 60000 }, async () => {
+  const { offer, openAndAccept } = await import('./harness.mjs');
+  const senderCtx = await browser.newContext();
+  const receiverCtx = await browser.newContext();
+  const sender = await senderCtx.newPage();
+  const receiver = await receiverCtx.newPage();
+  let refused = 0;
+  for (const [page, status] of [[sender, 503], [receiver, 429]]) {
+    let polls = 0;
+    await page.route('**/signal.php', async (route) => {
+      const isPoll = (route.request().postData() ?? '').includes('"op":"poll"');
+      if (isPoll && polls++ < 2) {
+        refused++;
+        return route.fulfill({ status, headers: { 'Retry-After': '1' }, contentType: 'application/json',
+          body: JSON.stringify({ error: { code: status === 503 ? 'storage_busy' : 'rate_limited', message: 'busy' } }) });
+      }
+      return route.continue();
+    });
+  }
+  const link = await offer(sender, site.url, [{ name: 'b.txt', mimeType: 'text/plain', buffer: Buffer.from('busy day') }]);
+  await openAndAccept(receiver, link);
+  await receiver.waitForSelector('body[data-state="complete"]', { timeout: 30000 });
+  assert.equal(refused, 4);
+  await senderCtx.close();
+  await receiverCtx.close();
+});

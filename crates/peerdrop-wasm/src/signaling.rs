@@ -192,24 +192,14 @@ impl SignalClient {
             self.seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
         self.seq += 1;
         let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": "sealed", "data": sealed});
-        let mut last = None;
-        for attempt in 0..3u32 {
-            match post(&self.url, &body, &self.log).await {
-                Ok(_) => return Ok(()),
-                Err(e @ RuntimeError::SignalingUnreachable(_)) => last = Some(e),
-                Err(e @ RuntimeError::Signaling { status: 503, .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-            sleep(Duration::from_millis(250 * u64::from(attempt + 1))).await;
-        }
-        Err(last.expect("loop ran"))
+        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
     }
 
     /// Waits for the next messages; returns an empty list when the server ends a poll early.
     pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
         let body =
             json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
-        let value = post(&self.url, &body, &self.log).await?;
+        let value = post_retrying(&self.url, &body, &self.log).await?;
         let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
         // Delivery is at least once: a message at or below the cursor was seen already.
         let seen = self.cursor;
@@ -257,34 +247,75 @@ pub async fn sleep(d: Duration) {
     gloo_timers::future::sleep(d).await
 }
 
-/// Posts JSON and returns the JSON reply, turning every failure into a typed error.
+/// Attempts of an idempotent request (a poll, or a send that the server deduplicates by seq)
+/// before a transient failure is reported.
+const RETRIES: u32 = 5;
+
+/// Posts an idempotent request, riding out transient failures: the server busy (503), rate
+/// limiting (429), or a dropped connection. Waits as `Retry-After` says, else backs off.
+async fn post_retrying(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
+    let mut attempt = 0;
+    loop {
+        let (result, retry_after_ms) = post_once(url, body, log).await;
+        let transient = matches!(
+            result,
+            Err(RuntimeError::SignalingUnreachable(_))
+                | Err(RuntimeError::Signaling { status: 429 | 503, .. })
+        );
+        attempt += 1;
+        if !transient || attempt >= RETRIES {
+            return result;
+        }
+        let backoff = 250u64 << attempt.min(5);
+        sleep(Duration::from_millis(retry_after_ms.unwrap_or(backoff).clamp(100, 10_000))).await;
+    }
+}
+
+/// Posts JSON once and returns the JSON reply; every failure becomes a typed error.
 async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
+    post_once(url, body, log).await.0
+}
+
+/// One request, and the server's `Retry-After` in milliseconds if it sent one.
+async fn post_once(url: &str, body: &Value, log: &SharedLog) -> (Result<Value, RuntimeError>, Option<u64>) {
+    match post_inner(url, body, log).await {
+        Ok(value) => (Ok(value), None),
+        Err((e, retry)) => (Err(e), retry),
+    }
+}
+
+async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (RuntimeError, Option<u64>)> {
+    let browser = |e: JsValue| (RuntimeError::Browser(describe(&e)), None);
     let started = crate::clock::now_ms();
     let op = body.get("op").and_then(Value::as_str).unwrap_or("").to_string();
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&body.to_string()));
-    let headers = web_sys::Headers::new().map_err(|e| RuntimeError::Browser(describe(&e)))?;
-    headers.set("Content-Type", "application/json").map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    let headers = web_sys::Headers::new().map_err(browser)?;
+    headers.set("Content-Type", "application/json").map_err(browser)?;
     init.set_headers(&headers);
-    let request =
-        Request::new_with_str_and_init(url, &init).map_err(|e| RuntimeError::Browser(describe(&e)))?;
+    let request = Request::new_with_str_and_init(url, &init).map_err(browser)?;
     let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or_else(|| RuntimeError::Browser("fetch is not available".into()))?;
-    let promise: js_sys::Promise = fetch
-        .call1(&js_sys::global(), &request)
-        .map_err(|e| RuntimeError::Browser(describe(&e)))?
-        .unchecked_into();
+        .ok_or_else(|| (RuntimeError::Browser("fetch is not available".into()), None))?;
+    let promise: js_sys::Promise =
+        fetch.call1(&js_sys::global(), &request).map_err(browser)?.unchecked_into();
     let response: Response = match JsFuture::from(promise).await {
         Ok(r) => r.unchecked_into(),
         Err(_) => {
             log.borrow_mut().push(op, 0, (crate::clock::now_ms() - started) as f64);
-            return Err(RuntimeError::SignalingUnreachable(url.to_string()));
+            return Err((RuntimeError::SignalingUnreachable(url.to_string()), None));
         }
     };
     let status = response.status();
+    let retry_after_ms = response
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|s| s * 1000);
     log.borrow_mut().push(op, status, (crate::clock::now_ms() - started) as f64);
     let text = match response.text() {
         Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
@@ -301,9 +332,9 @@ async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, Runtime
         .map(str::to_string)
         .unwrap_or_else(|| format!("HTTP status {status}"));
     if status == 0 || status == 502 || status == 504 || status == 508 {
-        return Err(RuntimeError::SignalingUnreachable(url.to_string()));
+        return Err((RuntimeError::SignalingUnreachable(url.to_string()), retry_after_ms));
     }
-    Err(RuntimeError::Signaling { status, code, message })
+    Err((RuntimeError::Signaling { status, code, message }, retry_after_ms))
 }
 
 /// The sealed message one side sends when it abandons a negotiation because signaling was
