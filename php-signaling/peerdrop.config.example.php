@@ -71,6 +71,10 @@ return array(
     // Suggested delay (ms) before the next poll when a poll returned nothing and was not held.
     // 'poll_interval_ms' => 1000,
 
+    // How often (ms) a held poll looks for new messages (10..1000). Lower answers faster and
+    // costs one small database read per check. Default 50.
+    // 'poll_check_ms' => 50,
+
     // SQLite: 'wal' (default; falls back to 'truncate' by itself if WAL is refused) or
     // 'truncate' (use on network filesystems such as NFS, where WAL is unsafe).
     // 'journal_mode' => 'wal',

@@ -236,6 +236,8 @@ final class PeerDropConfig
     public $journalMode = 'wal';
     /** @var int */
     public $pollIntervalMs = 1000;
+    /** How often a held poll looks for new messages: each hop of a negotiation waits half of it on average. */
+    public $pollCheckMs = 50;
     /** @var int */
     public $busyTimeoutMs = 1500;
     /** @var int */
@@ -302,7 +304,7 @@ final class PeerDropConfig
             }
         }
         $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
-            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'busy_timeout_ms',
+            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
             'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
             'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token');
         foreach ($file as $k => $unused) {
@@ -406,6 +408,7 @@ final class PeerDropConfig
         $c->maxRoomMessages = self::intOption($file, 'max_room_messages', 1024, 1, 1000000);
         $c->maxRooms = self::intOption($file, 'max_rooms', 5000, 1, 10000000);
         $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', 1000, 100, 60000);
+        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', 50, 10, 1000);
         $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', 1500, 100, 10000);
         $c->cleanupBatch = self::intOption($file, 'cleanup_batch', 50, 1, 1000);
         $c->maxDbBytes = self::intOption($file, 'max_db_bytes', 268435456, 0, 1099511627776);
@@ -1876,7 +1879,7 @@ final class PeerDropService
                 try {
                     $deadline = call_user_func($this->monotonic) + $wait;
                     while (true) {
-                        call_user_func($this->sleep, 150000);
+                        call_user_func($this->sleep, $this->config->pollCheckMs * 1000);
                         $messages = $this->fetch($roomId, $peer, $after);
                         if ($messages || call_user_func($this->monotonic) >= $deadline) {
                             break;

@@ -338,7 +338,7 @@ final class ServiceTest extends PeerDropTestCase
         $calls = 0;
         $tokens = array();
         $sleep = function (int $us) use (&$calls, &$sender, &$tokens): void {
-            $this->assertSame(150000, $us);
+            $this->assertSame(50000, $us, "the default poll_check_ms is 50");
             $calls++;
             if ($calls === 3) {
                 $sender->send($tokens[0], 1, 'offer', 'arrived while held');
