@@ -24,6 +24,8 @@ pub struct Config {
     pub buffered_high: u64,
     /// Sender: the runtime resumes sending when `bufferedAmount` drops to this.
     pub buffered_low: u64,
+    /// Sender: blocks read and hashed ahead of the one being transmitted.
+    pub read_ahead_blocks: usize,
     /// Receiver: times a block that fails verification is requested again.
     pub max_block_retries: u32,
     /// No verified progress for this long raises [`crate::Event::Stalled`].
@@ -40,6 +42,7 @@ impl Default for Config {
             window: 8 * 1024 * 1024,
             buffered_high: 4 * 1024 * 1024,
             buffered_low: 1024 * 1024,
+            read_ahead_blocks: 2,
             max_block_retries: 3,
             stall_timeout_ms: 10_000,
             idle_timeout_ms: 30_000,

@@ -1,8 +1,8 @@
 //! The sending side of one connection: offers a manifest, then serves the blocks the
 //! receiver asks for, within the receiver's credit and the channel's buffer watermarks.
 //!
-//! Memory: at most two blocks are held (one being transmitted, one read ahead), whatever
-//! the file sizes.
+//! Memory: at most `read_ahead_blocks + 1` blocks are held (one being transmitted, the rest
+//! read ahead so a slow file read never leaves the channel idle), whatever the file sizes.
 
 use crate::config::Config;
 use crate::digest::Hasher;
@@ -59,7 +59,7 @@ pub struct Sender {
     out: Outbox,
     wants: VecDeque<(u32, u64, u64)>,
     pending_read: Option<(u32, u64)>,
-    ready: Option<OutBlock>,
+    ready: VecDeque<OutBlock>,
     current: Option<OutBlock>,
     credit_limit: u64,
     data_sent: u64,
@@ -89,7 +89,7 @@ impl Sender {
             out,
             wants: VecDeque::new(),
             pending_read: None,
-            ready: None,
+            ready: VecDeque::new(),
             current: None,
             credit_limit: 0,
             data_sent: 0,
@@ -228,7 +228,7 @@ impl Sender {
         if self.out.closed || self.phase != Phase::Transferring || self.pending_read.is_some() {
             return None;
         }
-        if self.ready.is_some() {
+        if self.ready.len() >= self.config.read_ahead_blocks.max(1) {
             return None;
         }
         let (file, index) = self.next_wanted()?;
@@ -270,7 +270,7 @@ impl Sender {
                 content.broken = true;
             }
         }
-        self.ready = Some(OutBlock { file, index, data, sha256, header_sent: false, sent: 0 });
+        self.ready.push_back(OutBlock { file, index, data, sha256, header_sent: false, sent: 0 });
     }
 
     /// The source could not be read.
@@ -294,7 +294,7 @@ impl Sender {
             return None;
         }
         if self.current.is_none() {
-            self.current = self.ready.take();
+            self.current = self.ready.pop_front();
         }
         let message_size = self.sizes?.message_size as usize;
         let block = self.current.as_mut()?;
@@ -403,6 +403,7 @@ impl Sender {
 
     /// Bytes of file data this engine holds right now.
     pub fn held_bytes(&self) -> usize {
-        self.current.as_ref().map_or(0, |b| b.data.len()) + self.ready.as_ref().map_or(0, |b| b.data.len())
+        self.current.as_ref().map_or(0, |b| b.data.len())
+            + self.ready.iter().map(|b| b.data.len()).sum::<usize>()
     }
 }

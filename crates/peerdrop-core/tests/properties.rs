@@ -62,7 +62,7 @@ proptest! {
             prop_assert_eq!(out.stored_sha256[i], sha256_of_file(seed, i as u32, size));
         }
         prop_assert!(out.max_receiver_held <= config.window);
-        prop_assert!(out.max_sender_held <= 2 * config.block_size as usize);
+        prop_assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
     }
 
     #[test]

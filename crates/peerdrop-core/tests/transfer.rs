@@ -67,5 +67,5 @@ fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
     let out = run(5, &config, &m, &params, None);
     assert!(out.receiver_complete());
     assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
-    assert!(out.max_sender_held <= 2 * config.block_size as usize);
+    assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
 }

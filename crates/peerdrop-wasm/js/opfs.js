@@ -44,10 +44,11 @@ if (IN_WORKER) {
     while (done < data.byteLength) {
       done += handle.write(data.subarray(done), { at: offset + done });
     }
-    handle.flush();
   }
 
+  // The have-map may only list blocks that are on disk: flush the data first, then the map.
   function saveMeta({ data }) {
+    for (const h of handles.values()) h.flush();
     meta.truncate(0);
     meta.write(data, { at: 0 });
     meta.flush();

@@ -24,6 +24,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::RtcDataChannel;
 
+/// Least time between two saves of the have-map (each flushes the staged data).
+const SAVE_EVERY_MS: u64 = 500;
+
 /// How long the receiver waits for the sender's offer after joining.
 const OFFER_WAIT_MS: u64 = 30_000;
 
@@ -44,6 +47,8 @@ struct State {
     dispatching: bool,
     accepting: bool,
     finished: bool,
+    /// When the have-map was last saved beside the staged bytes.
+    last_saved_ms: u64,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -137,6 +142,7 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         dispatching: false,
         accepting: false,
         finished: false,
+        last_saved_ms: 0,
     }));
     let task = shared.clone();
     let room = secret.room_id();
@@ -452,12 +458,21 @@ fn pump(shared: &Shared) {
             let result = JsFuture::from(promise).await;
             let save = {
                 let mut s = shared.borrow_mut();
-                let State { engine, sink, .. } = &mut *s;
+                let State { engine, sink, last_saved_ms, .. } = &mut *s;
                 let Some(engine) = engine.as_mut() else { return };
                 match result {
                     Ok(_) => {
                         engine.handle_write_done(now_ms(), file, offset);
-                        sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes()))
+                        // Saving flushes the staged data to disk: at most a few times a second,
+                        // so a crash re-requests at most that much, and throughput does not
+                        // pay a flush per block.
+                        let now = now_ms();
+                        if now >= *last_saved_ms + SAVE_EVERY_MS {
+                            *last_saved_ms = now;
+                            sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes()))
+                        } else {
+                            None
+                        }
                     }
                     Err(e) => {
                         engine.handle_write_error(&sink::storage_error(&e));
