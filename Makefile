@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-e2e test-sveltekit bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-e2e test-browsers test-sveltekit bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -55,6 +55,18 @@ bench: wasm
 # The same harness at tiny sizes: proves it works (part of make test; asserts no time).
 bench-smoke: wasm
 	node bench/run.mjs --smoke
+
+# Chromium and Firefox ESR send to each other (small files; WebKit is probed and reported).
+test-browsers: wasm
+	node --test --test-concurrency=1 tests/browsers/
+
+# The same matrix plus a 600 MiB file per direction (slow); rewrites docs/browsers.md.
+test-browsers-large: wasm
+	PEERDROP_MATRIX_LARGE_MIB=600 PEERDROP_BROWSERS_DOC=docs/browsers.md node --test --test-concurrency=1 tests/browsers/
+
+# Rewrites docs/browsers.md from a small-file run.
+browsers-doc: wasm
+	PEERDROP_BROWSERS_DOC=docs/browsers.md node --test --test-concurrency=1 tests/browsers/
 
 # @peerdrop/sveltekit and @peerdrop/sv: package checks (publint, attw, svelte-check, npm pack
 # lists the wasm), the conformance suite against the Kit handler (memory and Redis stores), the

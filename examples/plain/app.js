@@ -104,6 +104,7 @@ function onEvent(event) {
     case 'accepted':
       $('offer-actions').hidden = true;
       document.body.dataset.resumedBytes = String(event.resumedBytes);
+      document.body.dataset.sink = event.sink;
       $('offer-text').textContent = event.sink === 'pick'
         ? 'Saving into the place you picked.'
         : 'Receiving into this browser; save each file when it is verified.';
