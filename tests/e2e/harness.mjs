@@ -74,12 +74,18 @@ export async function offer(page, siteUrl, files) {
 
 /** Opens a share link in the receiver page and accepts the offer into the browser. */
 export async function openAndAccept(page, link) {
+  // Console errors and uncaught exceptions go into the failure message: a wasm panic (abort)
+  // would otherwise look like a silent stall.
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   await page.goto(link);
   try {
     await page.waitForSelector('#accept:visible', { timeout: 30000 });
   } catch (e) {
     throw new Error(`no offer appeared: state=${await page.getAttribute('body', 'data-state')} ` +
-      `status="${await page.textContent('#status')}" error="${await page.textContent('#error')}"`, { cause: e });
+      `status="${await page.textContent('#status')}" error="${await page.textContent('#error')}" ` +
+      `page problems: ${problems.join(' | ') || 'none'}`, { cause: e });
   }
   await page.click('#accept');
 }

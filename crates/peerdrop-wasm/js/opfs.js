@@ -46,12 +46,14 @@ if (IN_WORKER) {
     }
   }
 
-  // The have-map may only list blocks that are on disk: flush the data first, then the map.
-  function saveMeta({ data }) {
-    for (const h of handles.values()) h.flush();
+  // Writes land in the file at once (a reload or a tab crash keeps them); flush() makes them
+  // survive a crash of the whole machine too. The map is written after every block, and with
+  // `flush` the data is flushed before the map, so a flushed map never lists unflushed bytes.
+  function saveMeta({ data, flush }) {
+    if (flush) for (const h of handles.values()) h.flush();
     meta.truncate(0);
     meta.write(data, { at: 0 });
-    meta.flush();
+    if (flush) meta.flush();
   }
 
   function finishFile({ file }) {
@@ -131,8 +133,8 @@ export class OpfsStaging {
     return this.call('write', { file, offset, data }, [data.buffer]);
   }
 
-  saveMeta(data) {
-    return this.call('saveMeta', { data });
+  saveMeta(data, flush) {
+    return this.call('saveMeta', { data, flush });
   }
 
   finishFile(file) {

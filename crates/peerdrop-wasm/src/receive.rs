@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
 use web_sys::RtcDataChannel;
 
-/// Least time between two saves of the have-map (each flushes the staged data).
+/// Least time between two disk flushes of the staged data and have-map.
 const SAVE_EVERY_MS: u64 = 500;
 
 /// How long the receiver waits for the sender's offer after joining.
@@ -463,16 +463,14 @@ fn pump(shared: &Shared) {
                 match result {
                     Ok(_) => {
                         engine.handle_write_done(now_ms(), file, offset);
-                        // Saving flushes the staged data to disk: at most a few times a second,
-                        // so a crash re-requests at most that much, and throughput does not
-                        // pay a flush per block.
+                        // The map is saved after every block (a reload resends nothing
+                        // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
                         let now = now_ms();
-                        if now >= *last_saved_ms + SAVE_EVERY_MS {
+                        let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
+                        if flush {
                             *last_saved_ms = now;
-                            sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes()))
-                        } else {
-                            None
                         }
+                        sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes(), flush))
                     }
                     Err(e) => {
                         engine.handle_write_error(&sink::storage_error(&e));

@@ -29,7 +29,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn write(this: &OpfsStaging, file: u32, offset: f64, data: js_sys::Uint8Array) -> js_sys::Promise;
     #[wasm_bindgen(method, js_name = saveMeta)]
-    fn save_meta(this: &OpfsStaging, data: js_sys::Uint8Array) -> js_sys::Promise;
+    fn save_meta(this: &OpfsStaging, data: js_sys::Uint8Array, flush: bool) -> js_sys::Promise;
     #[wasm_bindgen(method, js_name = finishFile)]
     fn finish_file(this: &OpfsStaging, file: u32) -> js_sys::Promise;
     #[wasm_bindgen(method, js_name = getFile)]
@@ -175,10 +175,11 @@ impl Sink {
         }
     }
 
-    /// Persists the have-map beside the staged bytes (OPFS only).
-    pub fn save_progress(&self, have_map: &[u8]) -> Option<js_sys::Promise> {
+    /// Stores the have-map beside the staged bytes (OPFS only); `flush` also makes the data
+    /// and the map durable against a machine crash, which costs a disk flush.
+    pub fn save_progress(&self, have_map: &[u8], flush: bool) -> Option<js_sys::Promise> {
         match self {
-            Sink::Opfs(s) => Some(s.save_meta(js_sys::Uint8Array::from(have_map))),
+            Sink::Opfs(s) => Some(s.save_meta(js_sys::Uint8Array::from(have_map), flush)),
             _ => None,
         }
     }
