@@ -35,11 +35,12 @@ export class PickedTarget {
     this.writables = new Map();
   }
 
-  async writable(file) {
+  // Writes of one file's blocks arrive concurrently: the promise is cached at once so they all
+  // share one stream (two streams for one file would each commit only part of it).
+  writable(file) {
     let w = this.writables.get(file);
     if (!w) {
-      const handle = await fileHandleFor(this.target, this.files[file].path);
-      w = await handle.createWritable();
+      w = fileHandleFor(this.target, this.files[file].path).then((handle) => handle.createWritable());
       this.writables.set(file, w);
     }
     return w;
@@ -59,7 +60,7 @@ export class PickedTarget {
 
   /** Drops unfinished files' partial data. */
   async abort() {
-    for (const w of this.writables.values()) await w.abort().catch(() => {});
+    for (const w of this.writables.values()) await w.then((s) => s.abort()).catch(() => {});
     this.writables.clear();
   }
 }

@@ -610,8 +610,14 @@ fn fail(shared: &Shared, error: RuntimeError) {
         return;
     }
     let emitter = shared.borrow().emitter.clone();
+    shared.borrow_mut().finished = true;
     emitter.error(&error);
-    finish(shared, true);
+    // Torn down on the next turn: `fail` may run inside a callback of the very connection it
+    // releases, and a closure must not be dropped while it runs.
+    let shared = shared.clone();
+    spawn_local(async move {
+        finish(&shared, true);
+    });
 }
 
 /// Lets the last frames (DONE, ERROR) leave before the connection closes.
