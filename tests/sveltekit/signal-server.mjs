@@ -42,10 +42,15 @@ const server = createServer(async (req, res) => {
     signal: ac.signal,
   });
   const response = await h.handle({ request, getClientAddress: () => req.socket.remoteAddress ?? '' });
-  res.writeHead(response.status, Object.fromEntries(response.headers));
-  res.end(Buffer.from(await response.arrayBuffer()));
-  // An unread body: close the connection rather than wait for the rest (early 413).
-  if (hasBody && !req.readableEnded) req.socket.destroySoon?.();
+  const body = Buffer.from(await response.arrayBuffer());
+  const headers = Object.fromEntries(response.headers);
+  // An unread body (early 413 or 415): close the connection rather than wait for the rest, and
+  // say so, or the client may send its next request on a socket about to be closed.
+  const unread = hasBody && !req.readableEnded;
+  if (unread) headers.connection = 'close';
+  res.writeHead(response.status, headers);
+  res.end(body);
+  if (unread) req.socket.destroySoon?.();
 });
 server.listen(port, '127.0.0.1', () => {
   console.log(`listening http://127.0.0.1:${server.address().port}`);
