@@ -474,7 +474,22 @@ fn fail(shared: &Shared, error: RuntimeError) {
 fn finish_after_flush(shared: &Shared) {
     let shared = shared.clone();
     spawn_local(async move {
-        gloo_timers::future::sleep(Duration::from_millis(500)).await;
+        // The last frame (CANCEL, ERROR) may sit behind megabytes of buffered data: closing
+        // before it leaves would show the receiver a lost connection instead. Wait for the
+        // buffer to drain, 10 s at most.
+        for _ in 0..100 {
+            gloo_timers::future::sleep(Duration::from_millis(100)).await;
+            let drained = shared
+                .borrow()
+                .conn
+                .as_ref()
+                .and_then(|c| c.dc.as_ref())
+                .map_or(true, |dc| dc.buffered_amount() == 0);
+            if drained {
+                break;
+            }
+        }
+        gloo_timers::future::sleep(Duration::from_millis(200)).await;
         finish(&shared);
     });
 }
