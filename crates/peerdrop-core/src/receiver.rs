@@ -85,8 +85,8 @@ pub struct Receiver {
 impl Receiver {
     /// Starts a connection: queues our `HELLO`.
     pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
-        let mut out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
-        out.frames.push_back(hello(&config, Role::Receiver, transfer_id));
+        // The receiver's HELLO answers the sender's (see `on_frame`), so nothing is queued yet.
+        let out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
         Receiver {
             have: HaveMap::new(transfer_id, config.block_size, 0),
             config,
@@ -170,6 +170,11 @@ impl Receiver {
         match (self.phase, frame) {
             (Phase::Handshake, Frame::Hello { .. }) => {
                 self.sizes = Some(negotiate(&self.config, Role::Sender, self.transfer_id, frame)?);
+                // Speaking only once the sender has spoken: its channel is then surely open.
+                // Chromium can lose a message the answering side sends straight from its
+                // `datachannel` event while the creating side still waits for the channel's
+                // open acknowledgement (seen under CPU load; docs/protocol.md §4).
+                self.out.frames.push_back(hello(&self.config, Role::Receiver, self.transfer_id));
                 self.phase = Phase::AwaitManifest;
             }
             (Phase::AwaitManifest, &Frame::Manifest { last, part }) => {
