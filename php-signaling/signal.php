@@ -39,7 +39,7 @@ final class PeerDropError extends RuntimeException
         'invalid_seq' => array(400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'),
         'invalid_cursor' => array(400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'),
         'invalid_wait' => array(400, 'wait must be a whole number of seconds from 0 to 25.'),
-        'unknown_type' => array(422, 'Unknown message type: use offer, answer, candidate, bye or sealed.'),
+        'unknown_type' => array(422, 'Unknown message type: use offer, answer, candidate, bye, sealed or pake.'),
         'message_too_large' => array(413, 'The message data is larger than 16 KiB; split it into smaller messages.'),
         'invalid_token' => array(401, 'The token is not valid for this server; create or join the room again.'),
         'token_expired' => array(410, 'Your token has expired; start a new transfer.'),
@@ -140,7 +140,7 @@ final class PeerDrop
     const MAX_WAIT = 25;
     const JSON_DEPTH = 8;
     const POLL_BATCH = 100;
-    const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed');
+    const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
     const EXAMPLE_SECRETS = array('', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
         'replace-me', 'replace-with-a-long-random-string', 'your-secret-here');
 

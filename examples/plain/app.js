@@ -6,7 +6,7 @@ const SIGNAL_URL = new URL('signal.php', location.href).href;
 
 const STATUS_TEXT = {
   signaling: 'Contacting the signaling server…',
-  waiting: 'Waiting for the other browser to open the link…',
+  waiting: 'Waiting for the other browser…',
   connecting: 'Connecting to the other browser…',
   connected: 'Connected directly.',
   accepted: 'Receiving…',
@@ -16,6 +16,8 @@ const STATUS_TEXT = {
 };
 
 let handle = null;
+/** What was last offered, so a used-up short code can be replaced with a new one. */
+let offered = null;
 let files = [];
 let fileBytes = [];
 
@@ -38,6 +40,8 @@ function formatEta(seconds) {
 }
 
 function showError(error) {
+  // A short code allows one try; the sender can offer the same files with a new code.
+  $('new-code').hidden = !(offered && ['wrong_code', 'code_abandoned'].includes(error.code));
   const box = $('error');
   box.textContent = error.message;
   box.dataset.code = error.code;
@@ -97,6 +101,10 @@ function onEvent(event) {
         $('status').textContent += event.path === 'relay' ? ' (through a relay server)' : ' (peer to peer)';
       }
       setState(event.phase);
+      break;
+    case 'code':
+      $('code-text').textContent = event.code;
+      $('share-code').hidden = false;
       break;
     case 'offer':
       showOffer(event);
@@ -179,18 +187,37 @@ function startSending(picked) {
     return;
   }
   $('error').hidden = true;
+  $('new-code').hidden = true;
+  const shortCode = $('use-code').checked;
   try {
-    handle = send(picked, { signalUrl: SIGNAL_URL, onEvent });
+    handle = send(picked, { signalUrl: SIGNAL_URL, onEvent, shortCode });
   } catch (e) {
     showError(e);
     return;
   }
+  offered = picked;
   showFiles(handle.files);
-  $('share-link').value = handle.link;
-  $('share').hidden = false;
-  $('file-input').disabled = true;
-  $('folder-input').disabled = true;
+  if (shortCode) {
+    // Shown by the "code" event, once the receiver can use it.
+    $('code-text').textContent = '';
+  } else {
+    $('share-link').value = handle.link;
+    $('share').hidden = false;
+  }
+  for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = true;
   $('drop-zone').hidden = true;
+  $('code-form').hidden = true;
+}
+
+function startReceiving(linkOrCode) {
+  $('error').hidden = true;
+  $('send-view').hidden = true;
+  $('receive-view').hidden = false;
+  try {
+    handle = receive(linkOrCode, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false });
+  } catch (e) {
+    showError(e);
+  }
 }
 
 async function showDiagnosis() {
@@ -211,12 +238,7 @@ async function main() {
     const link = location.href;
     // The secret stays out of the address bar, history and screenshots once read.
     history.replaceState(null, '', location.pathname);
-    $('receive-view').hidden = false;
-    try {
-      handle = receive(link, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false });
-    } catch (e) {
-      showError(e);
-    }
+    startReceiving(link);
     return;
   }
   $('send-view').hidden = false;
@@ -235,6 +257,15 @@ async function main() {
     if (handle) return;
     itemsFromDrop(e.dataTransfer).then(startSending, (err) =>
       showError({ code: 'no_files', message: `The dropped items could not be read: ${err.message ?? err}` }));
+  });
+  $('code-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const code = $('code-input').value.trim();
+    if (code) startReceiving(code);
+  });
+  $('new-code').addEventListener('click', () => {
+    $('share-code').hidden = true;
+    startSending(offered);
   });
   $('copy-link').addEventListener('click', async () => {
     await navigator.clipboard.writeText($('share-link').value);

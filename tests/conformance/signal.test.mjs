@@ -294,7 +294,7 @@ test('send and poll: order, cursors, peer-joined, directions', async () => {
   assert.equal(first.json.cursor, pj.id);
 
   const sent = [];
-  for (const [seq, type, data] of [[1, 'offer', 'v=0 offer'], [2, 'candidate', 'c1'], [3, 'candidate', 'c2'], [4, 'sealed', 'blob']]) {
+  for (const [seq, type, data] of [[1, 'offer', 'v=0 offer'], [2, 'candidate', 'c1'], [3, 'candidate', 'c2'], [4, 'sealed', 'blob'], [5, 'pake', 'spake2']]) {
     const r = await send(t0, seq, type, data);
     assert.equal(r.status, 201, r.text);
     assert.deepEqual(Object.keys(r.json), ['id']);
@@ -306,17 +306,17 @@ test('send and poll: order, cursors, peer-joined, directions', async () => {
   const p1 = await poll(t1, 0);
   assert.equal(p1.status, 200, p1.text);
   assert.deepEqual(p1.json.messages.map((m) => m.id), sent);
-  assert.deepEqual(p1.json.messages.map((m) => m.seq), [1, 2, 3, 4]);
-  assert.deepEqual(p1.json.messages.map((m) => m.type), ['offer', 'candidate', 'candidate', 'sealed']);
-  assert.deepEqual(p1.json.messages.map((m) => m.data), ['v=0 offer', 'c1', 'c2', 'blob']);
-  assert.equal(p1.json.cursor, sent[3]);
+  assert.deepEqual(p1.json.messages.map((m) => m.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(p1.json.messages.map((m) => m.type), ['offer', 'candidate', 'candidate', 'sealed', 'pake']);
+  assert.deepEqual(p1.json.messages.map((m) => m.data), ['v=0 offer', 'c1', 'c2', 'blob', 'spake2']);
+  assert.equal(p1.json.cursor, sent[4]);
   assert.ok(Number.isInteger(p1.json.poll_after_ms) && p1.json.poll_after_ms >= 0);
 
   const p2 = await poll(t1, sent[1]);
-  assert.deepEqual(p2.json.messages.map((m) => m.id), [sent[2], sent[3]]);
-  const p3 = await poll(t1, sent[3]);
+  assert.deepEqual(p2.json.messages.map((m) => m.id), [sent[2], sent[3], sent[4]]);
+  const p3 = await poll(t1, sent[4]);
   assert.deepEqual(p3.json.messages, []);
-  assert.equal(p3.json.cursor, sent[3], 'an empty poll returns the given cursor');
+  assert.equal(p3.json.cursor, sent[4], 'an empty poll returns the given cursor');
   assert.ok(p3.json.poll_after_ms > 0, 'an empty short poll suggests a delay');
 
   // Peer 0 never sees its own messages; it sees peer 1's answer after its cursor.

@@ -30,6 +30,11 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
   receiver.accept(undefined);
   const d: Diagnosis = await receiver.diagnose();
   console.log(d.signaling.requests, d.connection?.localCandidateType, sender.files[0]?.path);
+  const byCode = send(input.files!, { shortCode: true, onEvent: (e) => { if (e.type === 'code') console.log(e.code.toUpperCase()); } });
+  const code: string | undefined = byCode.code;
+  receive(code ?? '7-guitar-orbit', { onEvent });
+  // @ts-expect-error: shortCode is a boolean
+  send(input.files!, { shortCode: 'yes' });
   // @ts-expect-error: the sink is one of three names
   receive(link, { sink: 'disk' });
   // @ts-expect-error: events are a closed union

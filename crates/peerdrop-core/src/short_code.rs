@@ -188,8 +188,8 @@ impl fmt::Display for PakeError {
             ),
             PakeError::WrongCode => write!(
                 f,
-                "the code does not match the sender's: check it with the sender and start again \
-                 (every wrong try is counted, and the code stops working after a few)"
+                "the code does not match the sender's; a code allows one try, so ask the sender \
+                 for a new one"
             ),
         }
     }

@@ -32,6 +32,16 @@ pub enum RuntimeError {
     TooLargeForMemory { needed: u64, cap: u64 },
     /// A browser feature this path needs is missing (callers fall back where they can).
     Unsupported,
+    /// What was typed is not a short code.
+    BadCode(String),
+    /// No sender is waiting with this code's number.
+    CodeUnknown,
+    /// The code's room already has a receiver: the code was used (one try per code).
+    CodeUsed,
+    /// The two sides used different codes.
+    WrongCode,
+    /// The other side left during the short-code exchange.
+    CodeAbandoned,
     /// Signaling messages failed to open: altered, replayed, reflected or foreign.
     SignalingTampered(String),
     /// The transfer protocol ended early.
@@ -45,6 +55,11 @@ impl RuntimeError {
             RuntimeError::Signaling { .. } => "signaling_error",
             RuntimeError::BadLink(_) => "bad_link",
             RuntimeError::LinkExpired => "link_expired",
+            RuntimeError::BadCode(_) => "bad_code",
+            RuntimeError::CodeUnknown => "code_unknown",
+            RuntimeError::CodeUsed => "code_used",
+            RuntimeError::WrongCode => "wrong_code",
+            RuntimeError::CodeAbandoned => "code_abandoned",
             RuntimeError::LinkInUse => "link_in_use",
             RuntimeError::PeerNotFound => "peer_not_found",
             RuntimeError::IceFailed => "ice_failed",
@@ -68,6 +83,19 @@ impl RuntimeError {
                 format!("The signaling server refused the request ({status}): {message}")
             }
             RuntimeError::BadLink(why) => format!("This link does not work: {why}."),
+            RuntimeError::BadCode(why) => format!("That is not a PeerDrop code: {why}."),
+            RuntimeError::CodeUnknown => {
+                "No sender is waiting with this code. Check the number with the sender; a code works only while their page is open.".into()
+            }
+            RuntimeError::CodeUsed => {
+                "This code has already been used: each code allows one try. Ask the sender for a new code.".into()
+            }
+            RuntimeError::WrongCode => {
+                "The codes did not match, so nothing was sent. Each code allows one try: the sender makes a new code, then enter that one.".into()
+            }
+            RuntimeError::CodeAbandoned => {
+                "The other side left before the code was checked. Make a new code and try again.".into()
+            }
             RuntimeError::LinkExpired => {
                 "This link has expired or the sender closed their page. Ask for a new link.".into()
             }

@@ -6,6 +6,7 @@
 
 mod channel;
 mod clock;
+mod code_exchange;
 mod connection;
 mod diagnose;
 mod error;
@@ -31,14 +32,17 @@ use wasm_bindgen::JsCast;
 /// `link` is the share link; events arrive through `options.onEvent`.
 ///
 /// Options: `signalUrl` (default `"signal.php"`), `iceServers` (default `[]`),
-/// `onEvent(event)`, `shareBase` (page the link opens; default this page).
+/// `onEvent(event)`, `shareBase` (page the link opens; default this page), `shortCode`
+/// (offer a code to read out, like `7-guitar-orbit`, instead of a link: `handle.code`,
+/// and a `code` event once the receiver can enter it).
 #[wasm_bindgen]
 pub fn send(files: types::SendFilesJs, options: types::SendOptionsJs) -> Result<SendHandle, JsValue> {
     send::start(files.into(), options.into())
 }
 
-/// Receives from a share link. Options as for `send`, plus `memoryCap` (bytes kept in
-/// memory at most; larger offers are refused before any byte moves) and `autoAccept`.
+/// Receives from a share link, or from a short code the sender read out (`7-guitar-orbit`).
+/// Options as for `send`, plus `memoryCap` (bytes kept in memory at most; larger offers are
+/// refused before any byte moves) and `autoAccept`.
 #[wasm_bindgen]
 pub fn receive(link: &str, options: types::ReceiveOptionsJs) -> Result<ReceiveHandle, JsValue> {
     receive::start(link, options.into())

@@ -20,6 +20,8 @@ pub struct Options {
     pub auto_accept: bool,
     /// Receiver: where bytes go (`"opfs"` or `"memory"`); `None` picks the best available.
     pub sink: Option<crate::sink::SinkKind>,
+    /// Sender: offer a short code instead of a link.
+    pub short_code: bool,
 }
 
 impl Options {
@@ -43,6 +45,7 @@ impl Options {
                 Some("memory") => Some(crate::sink::SinkKind::Memory),
                 _ => None,
             },
+            short_code: get("shortCode").as_bool().unwrap_or(false),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::channel;
 use crate::clock::now_ms;
+use crate::code_exchange;
 use crate::connection::Connection;
 use crate::error::RuntimeError;
 use crate::events::{hex, manifest_to_js, object, Emitter};
@@ -15,6 +16,7 @@ use crate::signaling::{abort_if_tampered, new_seal, sleep, wait_for, SharedLog, 
 use crate::sink::{self, Finished, Sink, SinkKind};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
+use peerdrop_core::short_code::ShortCode;
 use peerdrop_core::{Config, ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -118,17 +120,43 @@ impl ReceiveHandle {
     }
 }
 
-/// Starts receiving from a share link; files arrive through `options.onEvent`.
+/// What the receiver was given: a share link, or a short code the sender read out.
+enum Start {
+    Link(LinkSecret),
+    Code(ShortCode),
+}
+
+/// Reads a share link (`…#secret`) or a short code (`7-guitar-orbit`).
+fn parse_start(input: &str) -> Result<Start, RuntimeError> {
+    let input = input.trim();
+    if let Some((_, fragment)) = input.split_once('#') {
+        if fragment.is_empty() {
+            return Err(RuntimeError::BadLink("it has no code after '#'".into()));
+        }
+        return LinkSecret::from_fragment(fragment)
+            .map(Start::Link)
+            .map_err(|e| RuntimeError::BadLink(e.to_string()));
+    }
+    match ShortCode::parse(input) {
+        Ok(code) => Ok(Start::Code(code)),
+        // Starts like a code: say what is wrong with it as a code.
+        Err(e) if input.starts_with(|c: char| c.is_ascii_digit()) => {
+            Err(RuntimeError::BadCode(e.to_string()))
+        }
+        Err(_) => Err(RuntimeError::BadLink("it has no code after '#'".into())),
+    }
+}
+
+/// Starts receiving from a share link or a short code; files arrive through `options.onEvent`.
 pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
     let options = Options::from_js(&options);
-    let fragment = link.split_once('#').map(|(_, f)| f).unwrap_or("");
-    if fragment.is_empty() {
-        return Err(RuntimeError::BadLink("it has no code after '#'".into()).to_js());
-    }
-    let secret =
-        LinkSecret::from_fragment(fragment).map_err(|e| RuntimeError::BadLink(e.to_string()).to_js())?;
+    let start = parse_start(link).map_err(|e| e.to_js())?;
     let shared = Rc::new(RefCell::new(State {
-        transfer_id: secret.transfer_id(),
+        // Known once the link secret is: at once for a link, after the exchange for a code.
+        transfer_id: match &start {
+            Start::Link(secret) => secret.transfer_id(),
+            Start::Code(_) => [0; 16],
+        },
         config: Config::default(),
         emitter: Emitter::new(options.on_event.clone()),
         options,
@@ -145,17 +173,53 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         last_saved_ms: 0,
     }));
     let task = shared.clone();
-    let room = secret.room_id();
-    let keep = hex(&secret.transfer_id());
     spawn_local(async move {
+        let (room, secret, entered) = match start {
+            Start::Link(secret) => (secret.room_id(), secret, None),
+            Start::Code(code) => match exchange_code(&task, &code).await {
+                Ok(Some((client, secret))) => (code.room_id(), secret, Some(client)),
+                Ok(None) => return,
+                Err(e) => return fail(&task, e),
+            },
+        };
         if sink::opfs_supported() {
-            let _ = JsFuture::from(sink::prune_staging(&keep)).await;
+            let _ = JsFuture::from(sink::prune_staging(&hex(&secret.transfer_id()))).await;
         }
-        if let Err(e) = negotiate(&task, &room, &secret).await {
+        if let Err(e) = negotiate(&task, &room, &secret, entered).await {
             fail(&task, e);
         }
     });
     Ok(ReceiveHandle { shared })
+}
+
+/// Joins a short code's room and runs the key exchange; the client comes back sealed with
+/// the agreed secret. `Ok(None)` when cancelled.
+async fn exchange_code(
+    shared: &Shared,
+    code: &ShortCode,
+) -> Result<Option<(SignalClient, LinkSecret)>, RuntimeError> {
+    let (emitter, url, log) = {
+        let s = shared.borrow();
+        (s.emitter.clone(), s.options.signal_url.clone(), s.log.clone())
+    };
+    emitter.status("signaling");
+    let mut client = SignalClient::join_for_code(&url, &code.room_id(), log).await.map_err(|e| match e {
+        RuntimeError::LinkExpired => RuntimeError::CodeUnknown,
+        RuntimeError::LinkInUse => RuntimeError::CodeUsed,
+        other => other,
+    })?;
+    let cancelled = || shared.borrow().finished;
+    match code_exchange::exchange(&mut client, code, Role::Receiver, &cancelled).await {
+        Ok(Some(secret)) => {
+            shared.borrow_mut().transfer_id = secret.transfer_id();
+            client.reset_seal(new_seal(&secret, Role::Receiver)?);
+            Ok(Some((client, secret)))
+        }
+        other => {
+            client.leave().await;
+            other.map(|_| None)
+        }
+    }
 }
 
 async fn join(
@@ -197,20 +261,42 @@ async fn enter(
     Ok(client)
 }
 
-async fn negotiate(shared: &Shared, room: &str, secret: &LinkSecret) -> Result<(), RuntimeError> {
+/// Says `hello` (joining the room first unless a short-code exchange already did), then
+/// takes the sender's offer and answers it. Only a link's seat is kept for a reload: a
+/// short code's secret exists only in this page.
+async fn negotiate(
+    shared: &Shared,
+    room: &str,
+    secret: &LinkSecret,
+    entered: Option<SignalClient>,
+) -> Result<(), RuntimeError> {
     let (emitter, url, ice, log) = {
         let s = shared.borrow();
         (s.emitter.clone(), s.options.signal_url.clone(), s.options.ice_servers.clone(), s.log.clone())
     };
-    emitter.status("signaling");
-    let mut client = enter(&url, room, &log, secret).await?;
-    seat_store::save(room, &client.seat());
+    let resumable = entered.is_none();
+    let save_seat = |client: &SignalClient| {
+        if resumable {
+            seat_store::save(room, &client.seat());
+        }
+    };
+    let mut client = match entered {
+        Some(mut client) => {
+            client.send("hello", "").await?;
+            client
+        }
+        None => {
+            emitter.status("signaling");
+            enter(&url, room, &log, secret).await?
+        }
+    };
+    save_seat(&client);
     emitter.status("connecting");
     let cancelled = || shared.borrow().finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
     let deadline = Some(now_ms() + OFFER_WAIT_MS);
     let offer = wait_for(&mut client, "offer", deadline, &cancelled, &on_tamper).await;
-    seat_store::save(room, &client.seat());
+    save_seat(&client);
     let offer = match offer {
         Ok(Some(offer)) => offer,
         Ok(None) => {
@@ -241,7 +327,7 @@ async fn negotiate(shared: &Shared, room: &str, secret: &LinkSecret) -> Result<(
     shared.borrow_mut().conn = Some(conn);
     let answer = rtc::make_answer(&pc, &offer).await?;
     client.send("answer", &answer).await?;
-    seat_store::save(room, &client.seat());
+    save_seat(&client);
     let mut s = shared.borrow_mut();
     s.client = Some(client);
     s.room = room.to_string();
@@ -255,6 +341,12 @@ fn on_channel(shared: &Shared, dc: RtcDataChannel) {
         &dc,
         move || on_open(&a),
         move |bytes| {
+            // A message can be dispatched before this side's `open` event (seen in Chromium:
+            // the peer sends as soon as its channel opens); start the engine first so the
+            // frame is not dropped.
+            if b.borrow().engine.is_none() {
+                on_open(&b);
+            }
             if let Some(engine) = b.borrow_mut().engine.as_mut() {
                 engine.handle_frame(now_ms(), &bytes);
             }

@@ -3,6 +3,7 @@
 
 use crate::channel::{self, ChannelHooks};
 use crate::clock::now_ms;
+use crate::code_exchange;
 use crate::connection::Connection;
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
@@ -13,6 +14,7 @@ use futures::channel::oneshot;
 use futures::future::Either;
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
+use peerdrop_core::short_code::ShortCode;
 use peerdrop_core::{Config, ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -31,7 +33,8 @@ struct State {
     transfer_id: [u8; 16],
     config: Config,
     emitter: Emitter,
-    secret: LinkSecret,
+    /// The short code on offer, in short-code mode.
+    code: Option<String>,
     log: SharedLog,
     engine: Option<Sender>,
     conn: Option<Connection>,
@@ -55,6 +58,13 @@ impl SendHandle {
     #[wasm_bindgen(getter)]
     pub fn link(&self) -> String {
         self.link.clone()
+    }
+
+    /// The short code to read out (`7-guitar-orbit`) when sending with `shortCode: true`;
+    /// it may change before the `code` event (another sender held its number).
+    #[wasm_bindgen(getter)]
+    pub fn code(&self) -> Option<String> {
+        self.shared.borrow().code.clone()
     }
 
     /// The offered files as `[{path, size, modified, mime}]`.
@@ -106,18 +116,29 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     let manifest = Manifest { files: files.iter().map(entry_for).collect() };
     let files: Vec<File> = files.into_iter().map(|(f, _)| f).collect();
     manifest.validate().map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
-    let mut secret = [0u8; peerdrop_core::link::SECRET_BYTES];
-    getrandom::getrandom(&mut secret).map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
-    let secret = LinkSecret::from_bytes(secret);
-    let base = options.share_base.clone().or_else(current_page).unwrap_or_default();
-    let link = format!("{base}#{}", secret.to_fragment());
+    let (link, start) = if options.short_code {
+        (String::new(), Start::Code(new_code().map_err(|e| e.to_js())?))
+    } else {
+        let mut secret = [0u8; peerdrop_core::link::SECRET_BYTES];
+        getrandom::getrandom(&mut secret).map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
+        let secret = LinkSecret::from_bytes(secret);
+        let base = options.share_base.clone().or_else(current_page).unwrap_or_default();
+        (format!("{base}#{}", secret.to_fragment()), Start::Link(secret))
+    };
     let shared = Rc::new(RefCell::new(State {
         files,
         manifest,
-        transfer_id: secret.transfer_id(),
+        // Known once the link secret is: at once for a link, after the exchange for a code.
+        transfer_id: match &start {
+            Start::Link(secret) => secret.transfer_id(),
+            Start::Code(_) => [0; 16],
+        },
         config: Config::default(),
         emitter,
-        secret: secret.clone(),
+        code: match &start {
+            Start::Link(_) => None,
+            Start::Code(code) => Some(code.to_string()),
+        },
         log: SharedLog::default(),
         engine: None,
         conn: None,
@@ -125,9 +146,8 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         finished: false,
     }));
     let task = shared.clone();
-    let room = secret.room_id();
     spawn_local(async move {
-        if let Err(e) = negotiate(&task, &options, &room).await {
+        if let Err(e) = negotiate(&task, &options, start).await {
             let emitter = task.borrow().emitter.clone();
             if !task.borrow().finished {
                 emitter.error(&e);
@@ -194,17 +214,78 @@ enum Ended {
     Lost,
 }
 
-/// Signaling: create the room, then for each (re)connection of the receiver wait for its
-/// sealed `hello`, offer, and take its answer. A receiver that drops out mid-transfer can
-/// reopen the link and resume; the room stays open until the transfer ends.
-async fn negotiate(shared: &Shared, options: &Options, room: &str) -> Result<(), RuntimeError> {
-    let (emitter, log, secret) = {
+/// How the two sides will agree on the link secret.
+enum Start {
+    /// It is in the share link's fragment.
+    Link(LinkSecret),
+    /// A short code read out to the receiver, run through a PAKE.
+    Code(ShortCode),
+}
+
+/// A fresh short code from the browser's secure random source.
+fn new_code() -> Result<ShortCode, RuntimeError> {
+    let mut random = [0u8; 4];
+    getrandom::getrandom(&mut random).map_err(|e| RuntimeError::Browser(e.to_string()))?;
+    Ok(ShortCode::generate(random))
+}
+
+/// How many numbers a sender tries when other senders hold the ones it drew.
+const CODE_ROOM_ATTEMPTS: u32 = 5;
+
+/// Creates the room for a short code, drawing a new code while its number is taken.
+async fn create_code_room(
+    shared: &Shared,
+    url: &str,
+    mut code: ShortCode,
+    log: &SharedLog,
+) -> Result<(SignalClient, ShortCode), RuntimeError> {
+    let mut attempt = 1;
+    loop {
+        match SignalClient::create_for_code(url, &code.room_id(), log.clone()).await {
+            Err(RuntimeError::Signaling { status: 409, .. }) if attempt < CODE_ROOM_ATTEMPTS => {
+                attempt += 1;
+                code = new_code()?;
+                shared.borrow_mut().code = Some(code.to_string());
+            }
+            other => return other.map(|client| (client, code)),
+        }
+    }
+}
+
+/// Signaling: create the room (and, for a short code, run the key exchange in it), then for
+/// each (re)connection of the receiver wait for its sealed `hello`, offer, and take its
+/// answer. A receiver that drops out mid-transfer can reopen the link and resume; the room
+/// stays open until the transfer ends.
+async fn negotiate(shared: &Shared, options: &Options, start: Start) -> Result<(), RuntimeError> {
+    let (emitter, log) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.log.clone(), s.secret.clone())
+        (s.emitter.clone(), s.log.clone())
     };
     emitter.status("signaling");
-    let seal = new_seal(&secret, Role::Sender)?;
-    let mut client = SignalClient::create(&options.signal_url, room, log, seal).await?;
+    let (mut client, secret) = match start {
+        Start::Link(secret) => {
+            let seal = new_seal(&secret, Role::Sender)?;
+            (SignalClient::create(&options.signal_url, &secret.room_id(), log, seal).await?, secret)
+        }
+        Start::Code(code) => {
+            let (mut client, code) = create_code_room(shared, &options.signal_url, code, &log).await?;
+            emitter.emit(object(&[("type", "code".into()), ("code", code.to_string().into())]));
+            emitter.status("waiting");
+            let cancelled = || shared.borrow().finished;
+            match code_exchange::exchange(&mut client, &code, Role::Sender, &cancelled).await {
+                Ok(Some(secret)) => {
+                    shared.borrow_mut().transfer_id = secret.transfer_id();
+                    client.reset_seal(new_seal(&secret, Role::Sender)?);
+                    (client, secret)
+                }
+                other => {
+                    // A code allows one try: its room is spent either way.
+                    client.leave().await;
+                    return other.map(|_| ());
+                }
+            }
+        }
+    };
     let result = serve(shared, options, &secret, &mut client).await;
     if let Err(e) = &result {
         abort_if_tampered(&mut client, e).await;
@@ -295,6 +376,12 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
         dc,
         move || on_open(&a),
         move |bytes| {
+            // A message can be dispatched before this side's `open` event (seen in Chromium:
+            // the peer sends as soon as its channel opens); start the engine first so the
+            // frame is not dropped.
+            if b.borrow().engine.is_none() {
+                on_open(&b);
+            }
             if let Some(engine) = b.borrow_mut().engine.as_mut() {
                 engine.handle_frame(now_ms(), &bytes);
             }
@@ -330,6 +417,10 @@ fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
 fn on_open(shared: &Shared) {
     let pc = {
         let mut s = shared.borrow_mut();
+        // Already started by an early message: a second engine would forget the HELLO.
+        if s.engine.is_some() {
+            return;
+        }
         let Some((pc, dc)) = s.conn.as_ref().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else {
             return;
         };

@@ -96,10 +96,21 @@ pub struct SignalClient {
     seq: u64,
     cursor: u64,
     log: SharedLog,
-    seal: SignalSeal,
+    /// `None` only during a short-code key exchange, before the link secret exists.
+    seal: Option<SignalSeal>,
+    /// While true, unsealed `pake` messages are passed on (short-code key exchange).
+    pake: bool,
     /// Messages dropped because they failed to open, since last taken.
     tampered: Vec<SealError>,
+    /// Messages polled but not yet consumed (they came in one batch with the one wanted).
+    unread: std::collections::VecDeque<Message>,
+    /// Sealed messages that arrived during a short-code exchange, before the key to open
+    /// them existed; opened when the seal is set.
+    deferred: Vec<String>,
 }
+
+/// Sealed messages kept unopened during a short-code exchange, at most (more is an attack).
+const MAX_DEFERRED: usize = 8;
 
 /// What a seat needs to be taken up again after a reload: kept in `sessionStorage`.
 #[derive(Debug, Clone, serde::Serialize, Deserialize)]
@@ -117,7 +128,22 @@ impl SignalClient {
         log: SharedLog,
         seal: SignalSeal,
     ) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "create", room, log, seal).await
+        Self::enter(url, "create", room, log, Some(seal)).await
+    }
+
+    /// Creates a short-code room: unsealed until [`reset_seal`](Self::reset_seal), and
+    /// passing on `pake` messages until then.
+    pub async fn create_for_code(
+        url: &str,
+        room: &str,
+        log: SharedLog,
+    ) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "create", room, log, None).await
+    }
+
+    /// Joins a short-code room (see [`create_for_code`](Self::create_for_code)).
+    pub async fn join_for_code(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
+        Self::enter(url, "join", room, log, None).await
     }
 
     /// Takes the second seat (the receiver).
@@ -127,7 +153,7 @@ impl SignalClient {
         log: SharedLog,
         seal: SignalSeal,
     ) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "join", room, log, seal).await
+        Self::enter(url, "join", room, log, Some(seal)).await
     }
 
     /// Takes up a seat held before a reload.
@@ -138,8 +164,11 @@ impl SignalClient {
             seq: seat.seq,
             cursor: seat.cursor,
             log,
-            seal,
+            seal: Some(seal),
+            pake: false,
             tampered: Vec::new(),
+            unread: Default::default(),
+            deferred: Vec::new(),
         }
     }
 
@@ -148,9 +177,42 @@ impl SignalClient {
         Seat { token: self.token.clone(), seq: self.seq, cursor: self.cursor }
     }
 
-    /// Starts trusting a new session of the other side (it reloaded and came back).
+    /// Starts trusting a new session of the other side (it reloaded and came back), or
+    /// starts sealing once a short-code exchange produced the link secret. From then on an
+    /// unsealed `pake` message counts as tampering.
     pub fn reset_seal(&mut self, seal: SignalSeal) {
-        self.seal = seal;
+        self.seal = Some(seal);
+        self.pake = false;
+        for sealed in std::mem::take(&mut self.deferred) {
+            if let Some(m) = self.open(&sealed) {
+                self.unread.push_back(m);
+            }
+        }
+    }
+
+    /// Keeps `messages` for the next [`poll`](Self::poll), ahead of anything newer.
+    pub fn put_back(&mut self, messages: Vec<Message>) {
+        for m in messages.into_iter().rev() {
+            self.unread.push_front(m);
+        }
+    }
+
+    /// Opens one sealed message; a failure is recorded as tampering.
+    fn open(&mut self, sealed: &str) -> Option<Message> {
+        let seal = self.seal.as_mut()?;
+        match seal.open(sealed) {
+            Ok(opened) => match String::from_utf8(opened.payload) {
+                Ok(data) => Some(Message { kind: opened.kind, data }),
+                Err(_) => {
+                    self.tampered.push(SealError::Garbled);
+                    None
+                }
+            },
+            Err(e) => {
+                self.tampered.push(e);
+                None
+            }
+        }
     }
 
     /// Messages dropped as tampered, replayed or foreign since the last call.
@@ -163,7 +225,7 @@ impl SignalClient {
         op: &str,
         room: &str,
         log: SharedLog,
-        seal: SignalSeal,
+        seal: Option<SignalSeal>,
     ) -> Result<SignalClient, RuntimeError> {
         let body = json!({"v": 1, "op": op, "room": room});
         let value = post(url, &body, &log).await.map_err(|e| match e {
@@ -173,6 +235,7 @@ impl SignalClient {
             RuntimeError::Signaling { status: 409, .. } if op == "join" => RuntimeError::LinkInUse,
             other => other,
         })?;
+        let pake = seal.is_none();
         let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
         Ok(SignalClient {
             url: url.to_string(),
@@ -181,22 +244,43 @@ impl SignalClient {
             cursor: 0,
             log,
             seal,
+            pake,
             tampered: Vec::new(),
+            unread: Default::default(),
+            deferred: Vec::new(),
         })
     }
 
     /// Sends one message to the other peer. Retries reuse the sequence number, so the
     /// server stores it once.
     pub async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
-        let sealed =
-            self.seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
+        let seal = self.seal.as_mut().ok_or_else(|| {
+            RuntimeError::Browser(
+                "a signaling message was to be sent before the short-code exchange ended".into(),
+            )
+        })?;
+        let sealed = seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
+        self.post_message("sealed", &sealed).await
+    }
+
+    /// Sends one short-code key exchange message. It is public by design (SPAKE2 messages and
+    /// confirmations reveal nothing that helps guess the code), so it is not sealed.
+    pub async fn send_pake(&mut self, data: &str) -> Result<(), RuntimeError> {
+        self.post_message("pake", data).await
+    }
+
+    async fn post_message(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
         self.seq += 1;
-        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": "sealed", "data": sealed});
+        let body =
+            json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": kind, "data": data});
         post_retrying(&self.url, &body, &self.log).await.map(|_| ())
     }
 
     /// Waits for the next messages; returns an empty list when the server ends a poll early.
     pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
+        if !self.unread.is_empty() {
+            return Ok(self.unread.drain(..).collect());
+        }
         let body =
             json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
         let value = post_retrying(&self.url, &body, &self.log).await?;
@@ -209,13 +293,14 @@ impl SignalClient {
         for m in fresh {
             match m.kind.as_str() {
                 "peer-joined" | "peer-left" => messages.push(Message { kind: m.kind, data: String::new() }),
-                "sealed" => match self.seal.open(&m.data) {
-                    Ok(opened) => match String::from_utf8(opened.payload) {
-                        Ok(data) => messages.push(Message { kind: opened.kind, data }),
-                        Err(_) => self.tampered.push(SealError::Garbled),
-                    },
-                    Err(e) => self.tampered.push(e),
-                },
+                "pake" if self.pake => messages.push(Message { kind: m.kind, data: m.data }),
+                // The other side may seal its first message as soon as it confirmed the
+                // code, before this side has: keep it until the key exists.
+                "sealed" if self.seal.is_none() && self.deferred.len() < MAX_DEFERRED => {
+                    self.deferred.push(m.data)
+                }
+                "sealed" if self.seal.is_none() => self.tampered.push(SealError::Tampered),
+                "sealed" => messages.extend(self.open(&m.data)),
                 // Anything unsealed from the other peer is not trusted.
                 _ => self.tampered.push(SealError::Tampered),
             }
@@ -399,8 +484,11 @@ pub async fn wait_for(
                 m.data
             )));
         }
-        if let Some(m) = messages.into_iter().find(|m| m.kind == kind) {
-            return Ok(Some(m.data));
+        if let Some(pos) = messages.iter().position(|m| m.kind == kind) {
+            let mut messages = messages;
+            let rest = messages.split_off(pos + 1);
+            client.put_back(rest);
+            return Ok(messages.pop().map(|m| m.data));
         }
     }
 }

@@ -26,6 +26,10 @@ export interface CommonOptions {
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
   shareBase?: string;
+  /** Offer a short code to read out ("7-guitar-orbit") instead of a link: `link` is then
+   *  "", `code` holds it, and a "code" event says when the receiver can enter it. One try
+   *  per code. Default false. */
+  shortCode?: boolean;
 }
 
 export interface ReceiveOptions extends CommonOptions {
@@ -51,6 +55,7 @@ export type PeerDropEvent =
   | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null;
       /** With phase "connected": words both sides show; if they differ, someone is in between. */
       verification?: string | null }
+  | { type: "code"; code: string }
   | { type: "offer"; files: FileInfo[]; totalBytes: number; canPick: boolean }
   | { type: "accepted"; sink: "opfs" | "memory" | "pick"; resumedBytes: number }
   | { type: "pickCancelled" }
@@ -71,7 +76,7 @@ export type ErrorCode =
   | "insufficient_storage" | "sink_failed" | "too_large_for_memory"
   | "protocol_violation" | "unsupported_version" | "unsafe_path" | "integrity_failed" | "cancelled"
   | "rejected" | "flow_control_violation" | "timeout" | "source_failed" | "limit_exceeded"
-  | "connection_lost";
+  | "connection_lost" | "bad_code" | "code_unknown" | "code_used" | "wrong_code" | "code_abandoned";
 
 /** What diagnose() resolves to: safe to share with support (no file names, no link). */
 export interface Diagnosis {

@@ -18,7 +18,7 @@ export const CATALOG = {
 	invalid_seq: [400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'],
 	invalid_cursor: [400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'],
 	invalid_wait: [400, 'wait must be a whole number of seconds from 0 to 25.'],
-	unknown_type: [422, 'Unknown message type: use offer, answer, candidate, bye or sealed.'],
+	unknown_type: [422, 'Unknown message type: use offer, answer, candidate, bye, sealed or pake.'],
 	message_too_large: [413, 'The message data is larger than 16 KiB; split it into smaller messages.'],
 	invalid_token: [401, 'The token is not valid for this server; create or join the room again.'],
 	token_expired: [410, 'Your token has expired; start a new transfer.'],

@@ -15,7 +15,7 @@ export const MAX_DATA = 16384;
 export const MAX_SEQ = 9007199254740991;
 export const MAX_WAIT = 25;
 export const POLL_BATCH = 100;
-const MESSAGE_TYPES = ['offer', 'answer', 'candidate', 'bye', 'sealed'];
+const MESSAGE_TYPES = ['offer', 'answer', 'candidate', 'bye', 'sealed', 'pake'];
 const ALLOW = 'GET, POST, OPTIONS';
 const OPS = ['create', 'join', 'send', 'poll', 'leave'];
 
