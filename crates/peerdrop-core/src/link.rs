@@ -12,7 +12,8 @@ use std::fmt;
 
 /// Bytes of entropy in a link secret (128 bits).
 pub const SECRET_BYTES: usize = 16;
-const SALT: &[u8] = b"peerdrop/v1";
+/// HKDF salt of every PeerDrop derivation (link keys, sealing keys, short codes).
+pub(crate) const SALT: &[u8] = b"peerdrop/v1";
 
 /// The random secret of one share link.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,7 +62,8 @@ impl LinkSecret {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 
-    fn derive<const N: usize>(&self, label: &str) -> [u8; N] {
+    /// HKDF-SHA256 of the secret under `label`; each key has its own label.
+    pub(crate) fn derive<const N: usize>(&self, label: &str) -> [u8; N] {
         let mut out = [0u8; N];
         Hkdf::<Sha256>::new(Some(SALT), &self.0)
             .expand(label.as_bytes(), &mut out)
@@ -91,7 +93,7 @@ mod tests {
         assert_eq!(f.len(), 22);
         assert_eq!(LinkSecret::from_fragment(&f), Ok(s.clone()));
         assert_eq!(s.room_id().len(), 22);
-        assert_ne!(s.room_id().as_bytes(), &s.transfer_id()[..]);
+        assert_ne!(s.derive::<16>("room id"), s.transfer_id());
         let other = LinkSecret::from_bytes([43; SECRET_BYTES]);
         assert_ne!(s.room_id(), other.room_id());
     }
@@ -102,6 +104,9 @@ mod tests {
         // fails here. Recomputed independently with Python's hmac module.
         let s = LinkSecret::from_bytes([0; SECRET_BYTES]);
         assert_eq!(s.room_id(), EXPECTED_ROOM_ID);
+        // docs/protocol.md §10 and the HELLO example in §11.
+        let hex: String = s.transfer_id().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "30c5f3c8da36044e5e514188b14e8cd3");
     }
 
     const EXPECTED_ROOM_ID: &str = "8OHX1fiObV8T3UNexBVgYw";

@@ -4,6 +4,7 @@
 //! larger than one message, so it is sent in `MANIFEST` pieces and reassembled here under a
 //! hard size cap: a peer cannot make the receiver allocate more than [`MAX_MANIFEST_BYTES`].
 
+use crate::error::ErrorCode;
 use crate::path::{check_relative_path, UnsafePath};
 use std::fmt;
 
@@ -48,6 +49,20 @@ pub enum ManifestError {
     UnsafePath { index: usize, path: String, reason: UnsafePath },
     DuplicatePath(String),
     MimeTooLong(usize),
+}
+
+impl ManifestError {
+    /// The protocol error code this refusal is reported with (docs/protocol.md §4.3).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ManifestError::UnsafePath { .. } | ManifestError::DuplicatePath(_) => ErrorCode::UnsafePath,
+            ManifestError::TooLarge | ManifestError::TooManyFiles(_) => ErrorCode::LimitExceeded,
+            ManifestError::Truncated
+            | ManifestError::TrailingBytes
+            | ManifestError::BadUtf8
+            | ManifestError::MimeTooLong(_) => ErrorCode::ProtocolViolation,
+        }
+    }
 }
 
 impl fmt::Display for ManifestError {

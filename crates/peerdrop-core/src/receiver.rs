@@ -62,6 +62,8 @@ pub struct Receiver {
     out: Outbox,
     assembler: ManifestAssembler,
     manifest: Option<Manifest>,
+    /// The manifest's total size, summed once when it arrives (progress needs it per block).
+    total_bytes: u64,
     files: Vec<FileState>,
     have: HaveMap,
     assembling: Option<Assembly>,
@@ -83,7 +85,7 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// Starts a connection: queues our `HELLO`.
+    /// Starts a connection; its `HELLO` goes out in answer to the sender's.
     pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
         // The receiver's HELLO answers the sender's (see `on_frame`), so nothing is queued yet.
         let out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
@@ -96,6 +98,7 @@ impl Receiver {
             out,
             assembler: ManifestAssembler::default(),
             manifest: None,
+            total_bytes: 0,
             files: Vec::new(),
             assembling: None,
             writing: BTreeMap::new(),
@@ -173,24 +176,19 @@ impl Receiver {
                 // Speaking only once the sender has spoken: its channel is then surely open.
                 // Chromium can lose a message the answering side sends straight from its
                 // `datachannel` event while the creating side still waits for the channel's
-                // open acknowledgement (seen under CPU load; docs/protocol.md §4).
+                // open acknowledgement (seen under CPU load; docs/protocol.md §3).
                 self.out.frames.push_back(hello(&self.config, Role::Receiver, self.transfer_id));
                 self.phase = Phase::AwaitManifest;
             }
             (Phase::AwaitManifest, &Frame::Manifest { last, part }) => {
-                let done = self.assembler.push(part, last).map_err(|e| {
-                    let code = match e {
-                        crate::manifest::ManifestError::UnsafePath { .. }
-                        | crate::manifest::ManifestError::DuplicatePath(_) => ErrorCode::UnsafePath,
-                        crate::manifest::ManifestError::TooLarge
-                        | crate::manifest::ManifestError::TooManyFiles(_) => ErrorCode::LimitExceeded,
-                        _ => ErrorCode::ProtocolViolation,
-                    };
-                    TransferError::local(code, e.to_string())
-                })?;
+                let done = self
+                    .assembler
+                    .push(part, last)
+                    .map_err(|e| TransferError::local(e.code(), e.to_string()))?;
                 if let Some(manifest) = done {
                     self.phase = Phase::Offered;
                     self.out.event(Event::Offer(manifest.clone()));
+                    self.total_bytes = manifest.total_size();
                     self.manifest = Some(manifest);
                 }
             }
@@ -351,8 +349,8 @@ impl Receiver {
                     format!("{path:?} arrived damaged {attempt} times in a row; the file was refused"),
                 ));
             }
+            // The caller (`on_data`) grants the released credit next.
             self.out.send(Frame::Want { file, first: index, count: 1 });
-            self.grant_credit(false);
             return Ok(());
         }
         let state = &mut self.files[file as usize];
@@ -392,7 +390,7 @@ impl Receiver {
         self.last_progress_ms = now_ms;
         self.stall_reported = false;
         self.meter.record(now_ms, self.verified_bytes);
-        let total_bytes = self.manifest.as_ref().map_or(0, |m| m.total_size());
+        let total_bytes = self.total_bytes;
         self.out.event(Event::Progress(Progress {
             file: Some((file, self.file_verified[file as usize])),
             verified_bytes: self.verified_bytes,

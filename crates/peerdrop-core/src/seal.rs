@@ -49,12 +49,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
-use hkdf::Hkdf;
-use sha2::Sha256;
 use std::fmt;
 
-/// HKDF salt shared with `link.rs`; a test checks both derive the same room id.
-pub(crate) const SALT: &[u8] = b"peerdrop/v1";
 /// HKDF label of the key for messages the sender seals and the receiver opens.
 pub const LABEL_SENDER_TO_RECEIVER: &str = "seal sender->receiver";
 /// HKDF label of the key for messages the receiver seals and the sender opens.
@@ -177,18 +173,6 @@ impl fmt::Debug for SignalSeal {
     }
 }
 
-/// HKDF-SHA256 of the link secret under `label`, exactly as `link.rs` derives the room id.
-pub(crate) fn derive_from_secret<const N: usize>(secret: &LinkSecret, label: &str) -> [u8; N] {
-    // `LinkSecret` keeps its bytes private to `link.rs`; its fragment is their base64url.
-    let ikm =
-        URL_SAFE_NO_PAD.decode(secret.to_fragment()).expect("a LinkSecret's own fragment is valid base64url");
-    let mut out = [0u8; N];
-    Hkdf::<Sha256>::new(Some(SALT), &ikm)
-        .expand(label.as_bytes(), &mut out)
-        .expect("N is far below HKDF's output limit");
-    out
-}
-
 fn direction_byte(author: Role) -> u8 {
     match author {
         Role::Sender => 0,
@@ -200,7 +184,7 @@ impl SignalSeal {
     /// `session_id` must be fresh random bytes (e.g. `crypto.getRandomValues`) for every new
     /// instance: the link's keys outlive one session, and the session id keeps nonces unique.
     pub fn new(secret: &LinkSecret, role: Role, session_id: [u8; SESSION_ID_BYTES]) -> Self {
-        let key = |label| XChaCha20Poly1305::new(Key::from_slice(&derive_from_secret::<32>(secret, label)));
+        let key = |label| XChaCha20Poly1305::new(Key::from_slice(&secret.derive::<32>(label)));
         let (seal_label, open_label) = match role {
             Role::Sender => (LABEL_SENDER_TO_RECEIVER, LABEL_RECEIVER_TO_SENDER),
             Role::Receiver => (LABEL_RECEIVER_TO_SENDER, LABEL_SENDER_TO_RECEIVER),
@@ -214,11 +198,6 @@ impl SignalSeal {
             next_seq: 0,
             peer: None,
         }
-    }
-
-    /// The side this instance seals for.
-    pub fn role(&self) -> Role {
-        self.role
     }
 
     fn aad(&self, author: Role, header: &[u8]) -> Vec<u8> {
@@ -340,13 +319,6 @@ mod tests {
     fn pair(b: u8) -> (SignalSeal, SignalSeal) {
         let s = secret(b);
         (SignalSeal::new(&s, Role::Sender, [1; 16]), SignalSeal::new(&s, Role::Receiver, [2; 16]))
-    }
-
-    #[test]
-    fn derivation_agrees_with_link_rs() {
-        // Same salt and construction as `LinkSecret::room_id`, which has a pinned vector.
-        let s = secret(0);
-        assert_eq!(URL_SAFE_NO_PAD.encode(derive_from_secret::<16>(&s, "room id")), s.room_id());
     }
 
     #[test]

@@ -53,6 +53,8 @@ struct InOrderHash {
 pub struct Sender {
     config: Config,
     manifest: Manifest,
+    /// The manifest's total size, summed once (progress needs it per acknowledged block).
+    total_bytes: u64,
     transfer_id: [u8; 16],
     phase: Phase,
     sizes: Option<Negotiated>,
@@ -82,6 +84,7 @@ impl Sender {
         let fresh = InOrderHash { hasher: Hasher::new(), next_index: 0, broken: false };
         Sender {
             config,
+            total_bytes: manifest.total_size(),
             manifest,
             transfer_id,
             phase: Phase::Handshake,
@@ -102,10 +105,6 @@ impl Sender {
             meter: RateMeter::default(),
             last_heard_ms: now_ms,
         }
-    }
-
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
     }
 
     /// True once the transfer completed or failed.
@@ -149,7 +148,7 @@ impl Sender {
                 self.phase = Phase::Offered;
             }
             (Phase::Offered, &Frame::Accept { have_bytes }) => {
-                if have_bytes > self.manifest.total_size() {
+                if have_bytes > self.total_bytes {
                     return Err(violation("the receiver claims more bytes than were offered"));
                 }
                 self.phase = Phase::Transferring;
@@ -352,7 +351,10 @@ impl Sender {
             _ if self.out.closed => None,
             // A person may take their time deciding whether to accept.
             Phase::Offered => None,
-            _ => Some(
+            // Keepalives are sent only while transferring (`handle_timeout`), so only then
+            // is one due; in the handshake only the idle deadline counts.
+            Phase::Handshake => Some(self.last_heard_ms + self.config.idle_timeout_ms),
+            Phase::Transferring => Some(
                 (self.last_heard_ms + self.config.idle_timeout_ms)
                     .min(self.out.keepalive_due(self.config.idle_timeout_ms)),
             ),
@@ -391,7 +393,7 @@ impl Sender {
     fn report_progress(&mut self, now_ms: u64, file: Option<u32>) {
         let total = self.acked_bytes + self.resumed_bytes;
         self.meter.record(now_ms, total);
-        let total_bytes = self.manifest.total_size();
+        let total_bytes = self.total_bytes;
         self.out.event(Event::Progress(Progress {
             file: file.map(|f| (f, self.acked_file_bytes[f as usize])),
             verified_bytes: total,

@@ -23,8 +23,8 @@
 //! No maintained Rust CPace crate exists in RustCrypto, so CPace was not an option.
 
 use crate::frame::Role;
+use crate::link::SALT;
 use crate::link::{LinkSecret, SECRET_BYTES};
-use crate::seal::SALT;
 use crate::wordlist::{index_of, WORDS};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -234,11 +234,6 @@ impl PakeSession {
             Role::Receiver => Spake2::<Ed25519Group>::start_b_with_rng(&password, &id_a, &id_b, rng),
         };
         (PakeSession { spake, role, number: code.number, message: message.clone() }, message)
-    }
-
-    /// This side's SPAKE2 message (the same bytes `start` returned).
-    pub fn message(&self) -> &[u8] {
-        &self.message
     }
 
     /// Completes the exchange with the other side's message. A wrong code is *not* detected

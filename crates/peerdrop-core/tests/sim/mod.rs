@@ -330,7 +330,6 @@ pub fn run(
     for parts in sink.files {
         let mut bytes = Vec::new();
         for (off, data) in parts {
-            assert!(off as usize <= bytes.len() || bytes.is_empty() || off as usize >= bytes.len());
             if bytes.len() < off as usize + data.len() {
                 bytes.resize(off as usize + data.len(), 0);
             }
