@@ -179,3 +179,31 @@ pub fn check_size(config: &Config, bytes: &[u8]) -> Result<(), TransferError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{ErrorCode, TransferError};
+    use crate::frame::Frame;
+
+    #[test]
+    fn clip_cuts_on_a_character_boundary() {
+        assert_eq!(clip("héllo", 2), "h");
+        assert_eq!(clip("héllo", 3), "hé");
+        assert_eq!(clip("short", 512), "short");
+    }
+
+    #[test]
+    fn error_text_is_clipped_to_512_bytes_on_the_wire() {
+        let mut out = Outbox::default();
+        out.fail(TransferError::local(ErrorCode::IntegrityFailed, "é".repeat(400)));
+        let frame = out.pop_frame().expect("an ERROR frame");
+        match Frame::decode(&frame).expect("decodes") {
+            Frame::Error { message, .. } => {
+                assert!(message.len() <= MAX_REASON_BYTES && message.len() >= MAX_REASON_BYTES - 1);
+                assert!(message.chars().all(|c| c == 'é'));
+            }
+            other => panic!("expected ERROR, got {other:?}"),
+        }
+    }
+}
