@@ -397,23 +397,23 @@ final class PeerDropConfig
             }
         }
 
-        $c->pollSlots = self::intOption($file, 'poll_slots', 4, 0, 64);
-        $c->maxWait = self::intOption($file, 'max_wait', PeerDrop::MAX_WAIT, 0, PeerDrop::MAX_WAIT);
-        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', 600, 10, 86400);
-        $c->ttlRoom = self::intOption($file, 'ttl_room', 3600, 10, 7 * 86400);
+        $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
+        $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
+        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
+        $c->ttlRoom = self::intOption($file, 'ttl_room', $c->ttlRoom, 10, 7 * 86400);
         if ($c->ttlUnjoined > $c->ttlRoom) {
             throw new PeerDropConfigError('ttl_unjoined must not exceed ttl_room');
         }
-        $c->maxQueue = self::intOption($file, 'max_queue', 256, 1, 100000);
-        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', 1024, 1, 1000000);
-        $c->maxRooms = self::intOption($file, 'max_rooms', 5000, 1, 10000000);
-        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', 1000, 100, 60000);
-        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', 50, 10, 1000);
-        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', 1500, 100, 10000);
-        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', 50, 1, 1000);
-        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', 268435456, 0, 1099511627776);
-        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', 600, 0, 1000000);
-        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', 120, 1, 1000000);
+        $c->maxQueue = self::intOption($file, 'max_queue', $c->maxQueue, 1, 100000);
+        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', $c->maxRoomMessages, 1, 1000000);
+        $c->maxRooms = self::intOption($file, 'max_rooms', $c->maxRooms, 1, 10000000);
+        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', $c->pollIntervalMs, 100, 60000);
+        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', $c->pollCheckMs, 10, 1000);
+        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', $c->busyTimeoutMs, 100, 10000);
+        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', $c->cleanupBatch, 1, 1000);
+        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
+        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
+        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
         if (isset($file['journal_mode'])) {
             $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
             if ($jm !== 'wal' && $jm !== 'truncate') {
@@ -1334,8 +1334,7 @@ final class PeerDropSlots
             if ($fh === false) {
                 continue;
             }
-            $wouldBlock = 0;
-            if (@flock($fh, LOCK_EX | LOCK_NB, $wouldBlock)) {
+            if (@flock($fh, LOCK_EX | LOCK_NB)) {
                 return $fh;
             }
             fclose($fh);
@@ -1586,12 +1585,6 @@ final class PeerDropMetrics
             $series .= '{' . implode(',', $parts) . '}';
         }
         $this->pending[$series] = (isset($this->pending[$series]) ? $this->pending[$series] : 0) + $n;
-    }
-
-    /** @return array<string,int> */
-    public function pending(): array
-    {
-        return $this->pending;
     }
 
     public static function opLabel(string $op): string
@@ -1862,8 +1855,7 @@ final class PeerDropService
         if ($after > 0 && $this->store->select('SELECT 1 FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ? LIMIT 1',
                 array($roomId, $peer, $after))) {
             $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($roomId, $peer, $after) {
-                $db->run("UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ?",
-                    array($roomId, $peer, $after));
+                self::ackAndWipe($db, $roomId, $peer, $after);
                 return null;
             });
         }
@@ -1927,7 +1919,7 @@ final class PeerDropService
             }
             $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array($roomId));
             // Nothing more will be read by the leaver: drop its undelivered payloads now.
-            $db->run("UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0", array($roomId, $peer));
+            self::ackAndWipe($db, $roomId, $peer, null);
             self::insertServerMessage($db, $roomId, $other, $peer, 'peer-left');
             return null;
         });
@@ -2049,6 +2041,22 @@ final class PeerDropService
             array($roomId, $to, $from, $type));
     }
 
+    /**
+     * The privacy wipe: mark the peer's unacknowledged messages (those with id <= $upTo, or all of
+     * them when $upTo is null) acknowledged and drop their payloads. Rows stay, with empty data,
+     * so that late send retries remain idempotent.
+     */
+    private static function ackAndWipe(PeerDropStore $db, int $roomId, int $peer, ?int $upTo): void
+    {
+        $sql = "UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0";
+        $params = array($roomId, $peer);
+        if ($upTo !== null) {
+            $sql .= ' AND id <= ?';
+            $params[] = $upTo;
+        }
+        $db->run($sql, $params);
+    }
+
     private static function deleteRoom(PeerDropStore $db, int $roomId): void
     {
         $db->run('DELETE FROM {p}messages WHERE room_id = ?', array($roomId));
@@ -2116,11 +2124,6 @@ final class PeerDropHttp
         $this->configFactory = $configFactory;
         $this->serviceFactory = $serviceFactory;
         $this->metrics = new PeerDropMetrics();
-    }
-
-    public function metrics(): PeerDropMetrics
-    {
-        return $this->metrics;
     }
 
     /**

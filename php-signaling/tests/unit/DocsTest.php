@@ -42,6 +42,24 @@ final class DocsTest extends PeerDropTestCase
         }
     }
 
+    public function testMarkdownNamesEveryMessageType(): void
+    {
+        $md = self::doc('signaling.md');
+        foreach (PeerDrop::MESSAGE_TYPES as $type) {
+            $this->assertStringContainsString('`' . $type . '`', $md, $type . ' is documented in signaling.md');
+        }
+        $this->assertStringContainsString(
+            'one of `' . implode('`, `', PeerDrop::MESSAGE_TYPES) . '`.',
+            $md,
+            'the send field table lists exactly the message types'
+        );
+        $this->assertStringContainsString(
+            '(`' . implode('`, `', PeerDrop::MESSAGE_TYPES) . '`)',
+            $md,
+            'the unknown_type error row lists exactly the message types'
+        );
+    }
+
     public function testOpenApiListsTheMessageTypesAndLimits(): void
     {
         $yaml = self::doc('signaling.openapi.yaml');

@@ -321,17 +321,6 @@ final class ServiceTest extends PeerDropTestCase
         });
     }
 
-    public function testServerFull(): void
-    {
-        $s = $this->service(array('max_rooms' => 2));
-        $s->create(self::room());
-        $s->create(self::room());
-        $e = $this->assertPeerDropError('server_full', function () use ($s) {
-            $s->create(self::room());
-        });
-        $this->assertSame('60', $e->headers()['Retry-After']);
-    }
-
     public function testHeldPollReturnsWhenAMessageArrives(): void
     {
         $sender = null;

@@ -126,7 +126,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	}
 	const weakSecret = (s: string) => s.length < 16 || ['change-me', 'changeme', 'secret', 'example', 'password'].includes(s.trim().toLowerCase());
 	if (options.secret !== undefined && weakSecret(options.secret)) {
-		throw new RangeError('peerdrop signaling: secret must be 32 or more random characters');
+		throw new RangeError('peerdrop signaling: secret must have 16 or more characters and not be an example value (use 32 or more random characters)');
 	}
 	if (options.metricsToken !== undefined && options.metricsToken.length < 16) {
 		throw new RangeError('peerdrop signaling: metricsToken must have 16 or more characters');
@@ -366,7 +366,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		}
 	}
 
-	async function metricsView(event: SignalingEvent): Promise<Response | [number, Json]> {
+	async function metricsView(event: SignalingEvent): Promise<Response> {
 		if (options.metricsToken === undefined) throw new SignalingError('metrics_disabled');
 		const auth = (event.request.headers.get('authorization') ?? '').trim();
 		const m = /^Bearer[ \t]+([\x21-\x7e]{1,512})$/.exec(auth);
@@ -420,12 +420,9 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			} else if (method === 'GET' && new URL(request.url).searchParams.has('metrics')) {
 				op = 'metrics';
 				const r = await metricsView(event);
-				if (r instanceof Response) {
-					metrics.add('peerdrop_requests_total', { op, status: '200' });
-					for (const [k, v] of Object.entries(cors)) r.headers.set(k, v);
-					return r;
-				}
-				[status, body] = r;
+				metrics.add('peerdrop_requests_total', { op, status: '200' });
+				for (const [k, v] of Object.entries(cors)) r.headers.set(k, v);
+				return r;
 			} else if (method === 'GET') {
 				op = 'health';
 				await limit(event);
@@ -443,6 +440,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 				console.error('peerdrop signaling:', e);
 				err = new SignalingError(isBusy(e) ? 'storage_busy' : 'internal_error');
 			}
+			if (err.code.startsWith('storage_')) metrics.add('peerdrop_storage_errors_total', { code: err.code });
 			status = err.status;
 			body = { error: { code: err.code, message: err.message } };
 			extra = err.headers;
