@@ -66,7 +66,7 @@ async fn two_peer_connections_open_a_channel_and_report_max_message_size() {
                 || {},
                 move |bytes| {
                     if let Some(tx) = tx.borrow_mut().take() {
-                        let _ = tx.send(bytes);
+                        let _ = tx.send(bytes.to_vec());
                     }
                 },
                 || {},

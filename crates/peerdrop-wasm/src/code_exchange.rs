@@ -9,12 +9,52 @@
 //! receiver, so after a wrong code the endpoint refuses every further join.
 
 use crate::error::RuntimeError;
-use crate::signaling::SignalClient;
+use crate::signaling::{new_seal, SignalClient};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use peerdrop_core::frame::Role;
 use peerdrop_core::short_code::{PakeError, PakeSession, ShortCode};
 use peerdrop_core::LinkSecret;
+
+/// How the two sides agree on the link secret.
+pub enum Start {
+    /// It is in the share link's fragment.
+    Link(LinkSecret),
+    /// A short code read out to the receiver, run through the exchange below.
+    Code(ShortCode),
+}
+
+impl Start {
+    /// The transfer id as far as it is known before signaling: a code's comes from the
+    /// exchange, so it is zero until then.
+    pub fn transfer_id(&self) -> [u8; 16] {
+        match self {
+            Start::Link(secret) => secret.transfer_id(),
+            Start::Code(_) => [0; 16],
+        }
+    }
+}
+
+/// [`exchange`], then seals the client with the agreed secret. A code allows one try, so on
+/// anything but success (a wrong code, an error, a cancel) the room is left.
+pub async fn exchange_sealed(
+    client: &mut SignalClient,
+    code: &ShortCode,
+    role: Role,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<LinkSecret>, RuntimeError> {
+    let result = match exchange(client, code, role, cancelled).await {
+        Ok(Some(secret)) => new_seal(&secret, role).map(|seal| {
+            client.reset_seal(seal);
+            Some(secret)
+        }),
+        other => other,
+    };
+    if !matches!(result, Ok(Some(_))) {
+        client.leave().await;
+    }
+    result
+}
 
 /// Prefixes that tell the two `pake` messages apart.
 const SPAKE: &str = "spake2 ";
@@ -26,7 +66,7 @@ const CONFIRM_WAIT_MS: u64 = 30_000;
 
 /// Runs the exchange in `client`'s room. `Ok(None)` when `cancelled` before it ended. The
 /// wait for the other side's first message has no deadline: a person may be typing the code.
-pub async fn exchange(
+async fn exchange(
     client: &mut SignalClient,
     code: &ShortCode,
     role: Role,

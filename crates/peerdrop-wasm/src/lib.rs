@@ -9,6 +9,7 @@ mod clock;
 mod code_exchange;
 mod connection;
 mod diagnose;
+mod driver;
 mod error;
 mod events;
 mod hash;

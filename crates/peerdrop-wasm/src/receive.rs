@@ -4,8 +4,9 @@
 
 use crate::channel;
 use crate::clock::now_ms;
-use crate::code_exchange;
+use crate::code_exchange::{self, Start};
 use crate::connection::Connection;
+use crate::driver::{self, Side};
 use crate::error::RuntimeError;
 use crate::events::{hex, manifest_to_js, object, Emitter};
 use crate::memory_sink::MemorySink;
@@ -24,7 +25,7 @@ use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::RtcDataChannel;
+use web_sys::{RtcDataChannel, RtcPeerConnection};
 
 /// Least time between two disk flushes of the staged data and have-map.
 const SAVE_EVERY_MS: u64 = 500;
@@ -34,7 +35,6 @@ const OFFER_WAIT_MS: u64 = 30_000;
 
 struct State {
     transfer_id: [u8; 16],
-    config: Config,
     options: Options,
     emitter: Emitter,
     log: SharedLog,
@@ -120,12 +120,6 @@ impl ReceiveHandle {
     }
 }
 
-/// What the receiver was given: a share link, or a short code the sender read out.
-enum Start {
-    Link(LinkSecret),
-    Code(ShortCode),
-}
-
 /// Reads a share link (`…#secret`) or a short code (`7-guitar-orbit`).
 fn parse_start(input: &str) -> Result<Start, RuntimeError> {
     let input = input.trim();
@@ -153,11 +147,7 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
     let start = parse_start(link).map_err(|e| e.to_js())?;
     let shared = Rc::new(RefCell::new(State {
         // Known once the link secret is: at once for a link, after the exchange for a code.
-        transfer_id: match &start {
-            Start::Link(secret) => secret.transfer_id(),
-            Start::Code(_) => [0; 16],
-        },
-        config: Config::default(),
+        transfer_id: start.transfer_id(),
         emitter: Emitter::new(options.on_event.clone()),
         options,
         log: SharedLog::default(),
@@ -209,17 +199,12 @@ async fn exchange_code(
         other => other,
     })?;
     let cancelled = || shared.borrow().finished;
-    match code_exchange::exchange(&mut client, code, Role::Receiver, &cancelled).await {
-        Ok(Some(secret)) => {
-            shared.borrow_mut().transfer_id = secret.transfer_id();
-            client.reset_seal(new_seal(&secret, Role::Receiver)?);
-            Ok(Some((client, secret)))
-        }
-        other => {
-            client.leave().await;
-            other.map(|_| None)
-        }
-    }
+    let Some(secret) = code_exchange::exchange_sealed(&mut client, code, Role::Receiver, &cancelled).await?
+    else {
+        return Ok(None);
+    };
+    shared.borrow_mut().transfer_id = secret.transfer_id();
+    Ok(Some((client, secret)))
 }
 
 async fn join(
@@ -311,13 +296,7 @@ async fn negotiate(
         }
     };
     let pc = rtc::peer_connection(&ice)?;
-    let weak = Rc::downgrade(shared);
-    let ice_hook = rtc::on_ice_failed(&pc, move || {
-        if let Some(shared) = weak.upgrade() {
-            fail(&shared, RuntimeError::IceFailed);
-        }
-    });
-    let mut conn = Connection::new(pc.clone(), ice_hook);
+    let mut conn = driver::connection(shared, &pc);
     let weak = Rc::downgrade(shared);
     conn.set_channel_hook(Closure::new(move |e: web_sys::RtcDataChannelEvent| {
         if let Some(shared) = weak.upgrade() {
@@ -336,84 +315,44 @@ async fn negotiate(
 
 fn on_channel(shared: &Shared, dc: RtcDataChannel) {
     dc.set_binary_type(web_sys::RtcDataChannelType::Arraybuffer);
-    let (a, b, c, d) = (shared.clone(), shared.clone(), shared.clone(), shared.clone());
-    let hooks = channel::attach(
-        &dc,
-        move || on_open(&a),
-        move |bytes| {
-            // A message can be dispatched before this side's `open` event (seen in Chromium:
-            // the peer sends as soon as its channel opens); start the engine first so the
-            // frame is not dropped.
-            if b.borrow().engine.is_none() {
-                on_open(&b);
-            }
-            if let Some(engine) = b.borrow_mut().engine.as_mut() {
-                engine.handle_frame(now_ms(), &bytes);
-            }
-            pump(&b);
-        },
-        move || pump(&c),
-        move || on_close(&d),
-    );
+    let hooks = driver::hooks(shared, &dc);
+    // Announced channels are usually open already, and then may fire no `open` event.
     let open = dc.ready_state() == web_sys::RtcDataChannelState::Open;
     if let Some(conn) = shared.borrow_mut().conn.as_mut() {
         conn.set_channel(dc, hooks);
     }
     if open {
-        on_open(shared);
+        driver::open(shared);
     }
 }
 
-fn on_close(shared: &Shared) {
-    let running = {
-        let mut s = shared.borrow_mut();
-        match s.engine.as_mut() {
-            Some(e) if !e.is_closed() => {
-                e.handle_connection_lost();
-                true
-            }
-            _ => false,
-        }
-    };
-    if running {
-        pump(shared);
-    } else if shared.borrow().engine.is_none() {
-        fail(
-            shared,
-            RuntimeError::Transfer(TransferError::local(
-                ErrorCode::ConnectionLost,
-                "the connection closed before the transfer started",
-            )),
-        );
-    }
-}
+impl Side for State {
+    type Engine = Receiver;
 
-fn on_open(shared: &Shared) {
-    let pc = {
-        let mut s = shared.borrow_mut();
-        if s.engine.is_some() {
-            return;
-        }
-        let Some(pc) = s.conn.as_ref().map(|c| c.pc.clone()) else { return };
-        let mut config = s.config.clone();
-        config.max_message_size = rtc::max_message_size(&pc);
-        s.engine = Some(Receiver::new(config, s.transfer_id, now_ms()));
-        let weak = Rc::downgrade(shared);
-        if let Some(conn) = s.conn.as_mut() {
-            conn.start_ticker(move || {
-                if let Some(shared) = weak.upgrade() {
-                    if let Some(e) = shared.borrow_mut().engine.as_mut() {
-                        e.handle_timeout(now_ms());
-                    }
-                    pump(&shared);
-                }
-            });
-        }
-        pc
-    };
-    let emitter = shared.borrow().emitter.clone();
-    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
-    pump(shared);
+    fn engine(&mut self) -> Option<&mut Receiver> {
+        self.engine.as_mut()
+    }
+
+    fn connection(&mut self) -> Option<&mut Connection> {
+        self.conn.as_mut()
+    }
+
+    fn start_engine(&mut self, pc: &RtcPeerConnection, _dc: &RtcDataChannel) {
+        let config = Config { max_message_size: rtc::max_message_size(pc), ..Config::default() };
+        self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
+    }
+
+    fn emitter(&self) -> Emitter {
+        self.emitter.clone()
+    }
+
+    fn pump(shared: &Shared) {
+        pump(shared)
+    }
+
+    fn fail(shared: &Shared, error: RuntimeError) {
+        fail(shared, error)
+    }
 }
 
 /// Opens the sink and accepts the offer. `picked` is the pending result of a save dialog.

@@ -1,10 +1,11 @@
 //! The sending page: creates the room, offers a connection when the receiver arrives, and
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
-use crate::channel::{self, ChannelHooks};
+use crate::channel;
 use crate::clock::now_ms;
-use crate::code_exchange;
+use crate::code_exchange::{self, Start};
 use crate::connection::Connection;
+use crate::driver::{self, Side};
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Options};
@@ -22,7 +23,7 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{File, RtcDataChannel, RtcSdpType};
+use web_sys::{File, RtcDataChannel, RtcPeerConnection, RtcSdpType};
 
 /// How long the sender waits for the receiver's answer once it made an offer.
 const ANSWER_WAIT_MS: u64 = 30_000;
@@ -31,7 +32,6 @@ struct State {
     files: Vec<File>,
     manifest: Manifest,
     transfer_id: [u8; 16],
-    config: Config,
     emitter: Emitter,
     /// The short code on offer, in short-code mode.
     code: Option<String>,
@@ -129,11 +129,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         files,
         manifest,
         // Known once the link secret is: at once for a link, after the exchange for a code.
-        transfer_id: match &start {
-            Start::Link(secret) => secret.transfer_id(),
-            Start::Code(_) => [0; 16],
-        },
-        config: Config::default(),
+        transfer_id: start.transfer_id(),
         emitter,
         code: match &start {
             Start::Link(_) => None,
@@ -214,14 +210,6 @@ enum Ended {
     Lost,
 }
 
-/// How the two sides will agree on the link secret.
-enum Start {
-    /// It is in the share link's fragment.
-    Link(LinkSecret),
-    /// A short code read out to the receiver, run through a PAKE.
-    Code(ShortCode),
-}
-
 /// A fresh short code from the browser's secure random source.
 fn new_code() -> Result<ShortCode, RuntimeError> {
     let mut random = [0u8; 4];
@@ -272,18 +260,13 @@ async fn negotiate(shared: &Shared, options: &Options, start: Start) -> Result<(
             emitter.emit(object(&[("type", "code".into()), ("code", code.to_string().into())]));
             emitter.status("waiting");
             let cancelled = || shared.borrow().finished;
-            match code_exchange::exchange(&mut client, &code, Role::Sender, &cancelled).await {
-                Ok(Some(secret)) => {
-                    shared.borrow_mut().transfer_id = secret.transfer_id();
-                    client.reset_seal(new_seal(&secret, Role::Sender)?);
-                    (client, secret)
-                }
-                other => {
-                    // A code allows one try: its room is spent either way.
-                    client.leave().await;
-                    return other.map(|_| ());
-                }
-            }
+            let Some(secret) =
+                code_exchange::exchange_sealed(&mut client, &code, Role::Sender, &cancelled).await?
+            else {
+                return Ok(());
+            };
+            shared.borrow_mut().transfer_id = secret.transfer_id();
+            (client, secret)
         }
     };
     let result = serve(shared, options, &secret, &mut client).await;
@@ -317,14 +300,8 @@ async fn serve(
         emitter.status("connecting");
         let pc = rtc::peer_connection(&options.ice_servers)?;
         let dc = rtc::open_channel(&pc);
-        let weak = Rc::downgrade(shared);
-        let ice_hook = rtc::on_ice_failed(&pc, move || {
-            if let Some(shared) = weak.upgrade() {
-                fail(&shared, RuntimeError::IceFailed);
-            }
-        });
-        let mut conn = Connection::new(pc.clone(), ice_hook);
-        conn.set_channel(dc.clone(), hooks(shared, &dc));
+        let mut conn = driver::connection(shared, &pc);
+        conn.set_channel(dc.clone(), driver::hooks(shared, &dc));
         let (tx, rx) = oneshot::channel();
         {
             let mut s = shared.borrow_mut();
@@ -370,80 +347,34 @@ async fn serve(
     }
 }
 
-fn hooks(shared: &Shared, dc: &RtcDataChannel) -> ChannelHooks {
-    let (a, b, c, d) = (shared.clone(), shared.clone(), shared.clone(), shared.clone());
-    channel::attach(
-        dc,
-        move || on_open(&a),
-        move |bytes| {
-            // A message can be dispatched before this side's `open` event (seen in Chromium:
-            // the peer sends as soon as its channel opens); start the engine first so the
-            // frame is not dropped.
-            if b.borrow().engine.is_none() {
-                on_open(&b);
-            }
-            if let Some(engine) = b.borrow_mut().engine.as_mut() {
-                engine.handle_frame(now_ms(), &bytes);
-            }
-            pump(&b);
-        },
-        move || pump(&c),
-        move || {
-            let running = {
-                let mut s = d.borrow_mut();
-                match s.engine.as_mut() {
-                    Some(e) if !e.is_closed() => {
-                        e.handle_connection_lost();
-                        true
-                    }
-                    _ => false,
-                }
-            };
-            if running {
-                pump(&d);
-            } else if !d.borrow().finished && d.borrow().engine.is_none() {
-                fail(
-                    &d,
-                    RuntimeError::Transfer(peerdrop_core::TransferError::local(
-                        peerdrop_core::ErrorCode::ConnectionLost,
-                        "the connection closed before the transfer started",
-                    )),
-                );
-            }
-        },
-    )
-}
+impl Side for State {
+    type Engine = Sender;
 
-fn on_open(shared: &Shared) {
-    let pc = {
-        let mut s = shared.borrow_mut();
-        // Already started by an early message: a second engine would forget the HELLO.
-        if s.engine.is_some() {
-            return;
-        }
-        let Some((pc, dc)) = s.conn.as_ref().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else {
-            return;
-        };
-        let mut config = s.config.clone();
-        config.max_message_size = rtc::max_message_size(&pc);
+    fn engine(&mut self) -> Option<&mut Sender> {
+        self.engine.as_mut()
+    }
+
+    fn connection(&mut self) -> Option<&mut Connection> {
+        self.conn.as_mut()
+    }
+
+    fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
+        let config = Config { max_message_size: rtc::max_message_size(pc), ..Config::default() };
         dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
-        s.engine = Some(Sender::new(config, s.manifest.clone(), s.transfer_id, now_ms()));
-        let weak = Rc::downgrade(shared);
-        if let Some(conn) = s.conn.as_mut() {
-            conn.start_ticker(move || {
-                if let Some(shared) = weak.upgrade() {
-                    if let Some(e) = shared.borrow_mut().engine.as_mut() {
-                        e.handle_timeout(now_ms());
-                    }
-                    pump(&shared);
-                }
-            });
-        }
-        pc
-    };
-    let emitter = shared.borrow().emitter.clone();
-    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
-    pump(shared);
+        self.engine = Some(Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms()));
+    }
+
+    fn emitter(&self) -> Emitter {
+        self.emitter.clone()
+    }
+
+    fn pump(shared: &Shared) {
+        pump(shared)
+    }
+
+    fn fail(shared: &Shared, error: RuntimeError) {
+        fail(shared, error)
+    }
 }
 
 /// Moves everything the engine wants done: frames out, reads started, events delivered.

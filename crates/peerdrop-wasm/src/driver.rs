@@ -1,0 +1,142 @@
+//! What the sending and the receiving page do alike with their engine and connection: feed it
+//! the channel's messages and timer ticks, start it when the channel opens, tell it when the
+//! channel closes. Each page says only how to make its engine, pump it and fail.
+
+use crate::channel::{self, ChannelHooks};
+use crate::clock::now_ms;
+use crate::connection::Connection;
+use crate::error::RuntimeError;
+use crate::events::Emitter;
+use crate::rtc;
+use peerdrop_core::{ErrorCode, Receiver, Sender, TransferError};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{RtcDataChannel, RtcPeerConnection};
+
+/// The calls the shared wiring makes on either core engine.
+pub trait Engine {
+    fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]);
+    fn handle_timeout(&mut self, now_ms: u64);
+    fn handle_connection_lost(&mut self);
+    fn is_closed(&self) -> bool;
+}
+
+macro_rules! engine {
+    ($t:ty) => {
+        impl Engine for $t {
+            fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
+                <$t>::handle_frame(self, now_ms, bytes)
+            }
+            fn handle_timeout(&mut self, now_ms: u64) {
+                <$t>::handle_timeout(self, now_ms)
+            }
+            fn handle_connection_lost(&mut self) {
+                <$t>::handle_connection_lost(self)
+            }
+            fn is_closed(&self) -> bool {
+                <$t>::is_closed(self)
+            }
+        }
+    };
+}
+engine!(Sender);
+engine!(Receiver);
+
+/// One page's state, as the shared wiring needs it.
+pub trait Side: Sized + 'static {
+    type Engine: Engine;
+    fn engine(&mut self) -> Option<&mut Self::Engine>;
+    fn connection(&mut self) -> Option<&mut Connection>;
+    /// Creates the engine for a channel that just opened.
+    fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel);
+    fn emitter(&self) -> Emitter;
+    /// Moves everything the engine wants done (frames out, reads or writes, events).
+    fn pump(shared: &Rc<RefCell<Self>>);
+    /// Ends the transfer with `error`, once.
+    fn fail(shared: &Rc<RefCell<Self>>, error: RuntimeError);
+}
+
+/// A connection whose ICE failure fails the transfer.
+pub fn connection<S: Side>(shared: &Rc<RefCell<S>>, pc: &RtcPeerConnection) -> Connection {
+    let weak = Rc::downgrade(shared);
+    let ice_hook = rtc::on_ice_failed(pc, move || {
+        if let Some(shared) = weak.upgrade() {
+            S::fail(&shared, RuntimeError::IceFailed);
+        }
+    });
+    Connection::new(pc.clone(), ice_hook)
+}
+
+/// The channel's callbacks, routed to the engine.
+pub fn hooks<S: Side>(shared: &Rc<RefCell<S>>, dc: &RtcDataChannel) -> ChannelHooks {
+    let (a, b, c, d) = (shared.clone(), shared.clone(), shared.clone(), shared.clone());
+    channel::attach(
+        dc,
+        move || open(&a),
+        move |bytes| {
+            if let Some(engine) = b.borrow_mut().engine() {
+                engine.handle_frame(now_ms(), bytes);
+            }
+            S::pump(&b);
+        },
+        move || S::pump(&c),
+        move || closed(&d),
+    )
+}
+
+/// Starts the engine once the channel is open (a second call does nothing), with a ticker
+/// for its timeouts, and reports `connected`.
+pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
+    let pc = {
+        let mut s = shared.borrow_mut();
+        if s.engine().is_some() {
+            return;
+        }
+        let Some((pc, dc)) = s.connection().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else {
+            return;
+        };
+        s.start_engine(&pc, &dc);
+        let weak = Rc::downgrade(shared);
+        if let Some(conn) = s.connection() {
+            conn.start_ticker(move || {
+                if let Some(shared) = weak.upgrade() {
+                    if let Some(e) = shared.borrow_mut().engine() {
+                        e.handle_timeout(now_ms());
+                    }
+                    S::pump(&shared);
+                }
+            });
+        }
+        pc
+    };
+    let emitter = shared.borrow().emitter();
+    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
+    S::pump(shared);
+}
+
+/// The channel closed: a running engine learns it; before any engine, the transfer fails.
+fn closed<S: Side>(shared: &Rc<RefCell<S>>) {
+    let (running, started) = {
+        let mut s = shared.borrow_mut();
+        match s.engine() {
+            Some(e) if !e.is_closed() => {
+                e.handle_connection_lost();
+                (true, true)
+            }
+            Some(_) => (false, true),
+            None => (false, false),
+        }
+    };
+    if running {
+        S::pump(shared);
+    } else if !started {
+        S::fail(
+            shared,
+            RuntimeError::Transfer(TransferError::local(
+                ErrorCode::ConnectionLost,
+                "the connection closed before the transfer started",
+            )),
+        );
+    }
+}
