@@ -133,8 +133,9 @@ export class OpfsStaging {
     return this.call('write', { file, offset, data }, [data.buffer]);
   }
 
+  /** Saves the have-map; its bytes are moved, not copied. */
   saveMeta(data, flush) {
-    return this.call('saveMeta', { data, flush });
+    return this.call('saveMeta', { data, flush }, [data.buffer]);
   }
 
   finishFile(file) {

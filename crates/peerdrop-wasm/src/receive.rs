@@ -493,15 +493,15 @@ fn pump(shared: &Shared) {
                 let Some(engine) = engine.as_mut() else { return };
                 match result {
                     Ok(_) => {
-                        engine.handle_write_done(now_ms(), file, offset);
+                        let now = now_ms();
+                        engine.handle_write_done(now, file, offset);
                         // The map is saved after every block (a reload resends nothing
                         // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
-                        let now = now_ms();
                         let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
                         if flush {
                             *last_saved_ms = now;
                         }
-                        sink.as_ref().and_then(|k| k.save_progress(&engine.have_map().to_bytes(), flush))
+                        sink.as_ref().and_then(|k| k.save_progress(engine.have_map(), flush))
                     }
                     Err(e) => {
                         engine.handle_write_error(&sink::storage_error(&e));

@@ -433,11 +433,11 @@ fn pump(shared: &Shared) {
                 connection_ended(shared, Ended::Final);
                 finish_after_flush(shared);
             }
-            Event::Stalled { idle_ms } => {
-                emitter.emit(object(&[("type", "stalled".into()), ("idleMs", (idle_ms as f64).into())]))
-            }
-
-            Event::Offer(_) | Event::BlockRejected { .. } | Event::FileComplete { .. } => {}
+            // Receiver-only events.
+            Event::Stalled { .. }
+            | Event::Offer(_)
+            | Event::BlockRejected { .. }
+            | Event::FileComplete { .. } => {}
         }
     }
 }

@@ -177,9 +177,10 @@ impl Sink {
 
     /// Stores the have-map beside the staged bytes (OPFS only); `flush` also makes the data
     /// and the map durable against a machine crash, which costs a disk flush.
-    pub fn save_progress(&self, have_map: &[u8], flush: bool) -> Option<js_sys::Promise> {
+    pub fn save_progress(&self, have_map: &peerdrop_core::HaveMap, flush: bool) -> Option<js_sys::Promise> {
         match self {
-            Sink::Opfs(s) => Some(s.save_meta(js_sys::Uint8Array::from(have_map), flush)),
+            // Only this sink survives a reload, so only it serializes the map.
+            Sink::Opfs(s) => Some(s.save_meta(js_sys::Uint8Array::from(&have_map.to_bytes()[..]), flush)),
             _ => None,
         }
     }
