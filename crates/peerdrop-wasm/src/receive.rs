@@ -95,14 +95,16 @@ impl ReceiveHandle {
             match s.engine.as_mut() {
                 Some(e) if !e.is_closed() => {
                     e.cancel("the receiver cancelled the transfer");
-                    true
+                    Some(true)
                 }
-                _ => false,
+                // Completed or failed: nothing left to cancel.
+                Some(_) => None,
+                None => Some(false),
             }
         };
-        if running {
+        if running == Some(true) {
             pump(&self.shared);
-        } else {
+        } else if running == Some(false) {
             fail(
                 &self.shared,
                 RuntimeError::Transfer(TransferError::local(
@@ -259,6 +261,8 @@ async fn negotiate(
         let s = shared.borrow();
         (s.emitter.clone(), s.options.signal_url.clone(), s.options.ice_servers.clone(), s.log.clone())
     };
+    // Known before anything can fail, so that ending forgets the seat saved for this room.
+    shared.borrow_mut().room = room.to_string();
     let resumable = entered.is_none();
     let save_seat = |client: &SignalClient| {
         if resumable {
@@ -295,7 +299,24 @@ async fn negotiate(
             return Err(e);
         }
     };
-    let pc = rtc::peer_connection(&ice)?;
+    if let Err(e) = answer(shared, &ice, &offer, &mut client).await {
+        client.leave().await;
+        seat_store::clear(room);
+        return Err(e);
+    }
+    save_seat(&client);
+    shared.borrow_mut().client = Some(client);
+    Ok(())
+}
+
+/// Makes the peer connection for `offer` and sends the answer.
+async fn answer(
+    shared: &Shared,
+    ice: &JsValue,
+    offer: &str,
+    client: &mut SignalClient,
+) -> Result<(), RuntimeError> {
+    let pc = rtc::peer_connection(ice)?;
     let mut conn = driver::connection(shared, &pc);
     let weak = Rc::downgrade(shared);
     conn.set_channel_hook(Closure::new(move |e: web_sys::RtcDataChannelEvent| {
@@ -304,13 +325,8 @@ async fn negotiate(
         }
     }));
     shared.borrow_mut().conn = Some(conn);
-    let answer = rtc::make_answer(&pc, &offer).await?;
-    client.send("answer", &answer).await?;
-    save_seat(&client);
-    let mut s = shared.borrow_mut();
-    s.client = Some(client);
-    s.room = room.to_string();
-    Ok(())
+    let answer = rtc::make_answer(&pc, offer).await?;
+    client.send("answer", &answer).await
 }
 
 fn on_channel(shared: &Shared, dc: RtcDataChannel) {

@@ -81,25 +81,35 @@ impl SendHandle {
 
     /// Stops the transfer; the receiver is told it was cancelled.
     pub fn cancel(&self) {
-        let engine_running = {
+        enum Now {
+            Running,
+            /// Completed or failed, and closing: nothing left to cancel.
+            Ending,
+            /// Not connected yet, or waiting for the receiver to come back.
+            Idle,
+        }
+        let now = {
             let mut s = self.shared.borrow_mut();
+            let has_connection = s.conn.is_some();
             match s.engine.as_mut() {
                 Some(engine) if !engine.is_closed() => {
                     engine.cancel("the sender cancelled the transfer");
-                    true
+                    Now::Running
                 }
-                _ => false,
+                Some(_) if has_connection => Now::Ending,
+                _ => Now::Idle,
             }
         };
-        if engine_running {
-            pump(&self.shared);
-        } else {
-            let emitter = self.shared.borrow().emitter.clone();
-            emitter.error(&RuntimeError::Transfer(peerdrop_core::TransferError::local(
-                peerdrop_core::ErrorCode::Cancelled,
-                "the transfer was cancelled",
-            )));
-            finish(&self.shared);
+        match now {
+            Now::Running => pump(&self.shared),
+            Now::Idle => fail(
+                &self.shared,
+                RuntimeError::Transfer(peerdrop_core::TransferError::local(
+                    peerdrop_core::ErrorCode::Cancelled,
+                    "the transfer was cancelled",
+                )),
+            ),
+            Now::Ending => {}
         }
     }
 }
@@ -115,7 +125,10 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     }
     let manifest = Manifest { files: files.iter().map(entry_for).collect() };
     let files: Vec<File> = files.into_iter().map(|(f, _)| f).collect();
-    manifest.validate().map_err(|e| RuntimeError::Browser(e.to_string()).to_js())?;
+    // The receiver would refuse this offer with the same code (unsafe_path, limit_exceeded).
+    manifest.validate().map_err(|e| {
+        RuntimeError::Transfer(peerdrop_core::TransferError::local(e.code(), e.to_string())).to_js()
+    })?;
     let (link, start) = if options.short_code {
         (String::new(), Start::Code(new_code().map_err(|e| e.to_js())?))
     } else {
@@ -337,6 +350,28 @@ async fn serve(
                     drop(conn);
                 }
                 hello_waiting = true;
+            }
+            // Signaling failed (room expired, endpoint down, tampering) while the transfer
+            // runs peer to peer: it does not need signaling, so let it finish. Only a
+            // reconnection is impossible now.
+            Either::Right((Err(e), rx))
+                if shared.borrow().engine.as_ref().is_some_and(|e| !e.is_closed()) =>
+            {
+                emitter.emit(object(&[
+                    ("type", "signalingWarning".into()),
+                    (
+                        "message",
+                        format!(
+                            "The transfer continues, but it could not resume after a disconnection: {}",
+                            e.message()
+                        )
+                        .into(),
+                    ),
+                ]));
+                return match rx.await {
+                    Ok(Ended::Lost) => Err(e),
+                    _ => Ok(()),
+                };
             }
             Either::Right((result, _)) => {
                 result?;
