@@ -6,9 +6,8 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { cpus, totalmem, release } from 'node:os';
-import { createServer } from 'node:net';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../tests/e2e/harness.mjs';
+import { launchBrowser } from '../tests/e2e/harness.mjs';
+import { freePort, waitForHttp } from '../tests/support/net.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -24,12 +23,6 @@ const percentile = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return 
 const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
 const log = (...a) => console.log('bench:', ...a);
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 /** The example site plus the bench pages, with held polls on (setup latency is measured). */
 async function startSite() {
@@ -50,11 +43,14 @@ async function startSite() {
     detached: true,
   });
   const url = `http://127.0.0.1:${port}/bench/`;
-  for (let i = 0; i < 150; i++) {
-    try { if ((await fetch(url)).ok) break; } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 100));
+  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
+  try {
+    await waitForHttp(url, { timeoutMs: 15000, describe: () => 'the bench site did not start (scripts/serve-site with PEERDROP_SITE_EXTRA=target/bench-page:bench)' });
+  } catch (e) {
+    stop();
+    throw e;
   }
-  return { url, stop: () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } } };
+  return { url, stop };
 }
 
 async function page(browser, url) {
@@ -257,7 +253,7 @@ async function chart(browser, r, path) {
 
 async function main() {
   const site = await startSite();
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  const browser = await launchBrowser();
   try {
     const probe = await page(browser, site.url);
     const messageSize = Math.min(256 * 1024, await probe.p.evaluate(async () => {

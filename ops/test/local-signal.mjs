@@ -3,23 +3,14 @@
 //   const s = await startSignal({ config: { metrics_token: '...' } }); ... await s.stop();
 import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, copyFileSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitForHttp } from '../../tests/support/net.mjs';
+
+export { freePort };
 
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const phpValue = (v) =>
   Array.isArray(v) ? `array(${v.map(phpValue).join(', ')})`
@@ -46,14 +37,18 @@ export async function startSignal({ config = {}, env = {}, signalPhp = join(repo
   let log = '';
   child.stderr.on('data', (b) => { log += b; });
   const url = `http://127.0.0.1:${port}/signal.php`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(url);
-      break;
-    } catch {
-      if (i > 100 || child.exitCode !== null) throw new Error(`php -S did not start: ${log}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  // Any answer counts: a deliberately misconfigured endpoint answers its health check with 503.
+  try {
+    await waitForHttp(url, {
+      timeoutMs: 10000,
+      anyStatus: true,
+      exited: () => (child.exitCode !== null || child.signalCode !== null) && `php -S exited (${child.exitCode ?? child.signalCode})`,
+      describe: () => `php -S did not start: ${log}`,
+    });
+  } catch (e) {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* already gone */ }
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
   return {
     url, dir, data, www,

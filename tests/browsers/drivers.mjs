@@ -2,28 +2,13 @@
 // Firefox ESR through geckodriver + selenium-webdriver, and a probe of WebKitGTK through
 // WebKitWebDriver. Each side loads the plain example page and acts as a person would.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
-import { chromium } from 'playwright-core';
 import { Builder, By } from 'selenium-webdriver';
-import { CHROMIUM_ARGS } from '../e2e/harness.mjs';
-
-async function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
+import { launchBrowser } from '../e2e/harness.mjs';
+import { freePort, waitForHttp } from '../support/net.mjs';
 
 async function waitForPort(port, ms) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    try {
-      const r = await fetch(`http://127.0.0.1:${port}/status`);
-      if (r.ok) return;
-    } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no WebDriver on port ${port} after ${ms} ms`);
+  await waitForHttp(`http://127.0.0.1:${port}/status`, { timeoutMs: ms, describe: () => `no WebDriver on port ${port} after ${ms} ms` });
 }
 
 /** Reads what the receiver stored (OPFS staging) and hashes it in the page: [{path, sha256}]. */
@@ -45,7 +30,7 @@ const HASH_RECEIVED = `return (async () => {
 /** A page driven through Playwright (Chromium). */
 class ChromiumSide {
   static async launch() {
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    const browser = await launchBrowser();
     return { name: 'Chromium', version: browser.version(), open: async () => new ChromiumSide(await (await browser.newContext()).newPage()), close: () => browser.close() };
   }
   constructor(page) { this.page = page; }

@@ -1,10 +1,11 @@
 // Shared pieces of the browser tests: the served site (real signal.php under `php -S`) and
 // Debian's Chromium driven by playwright-core.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFile, mkdir } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
+import { freePort, waitForHttp } from '../support/net.mjs';
 
 export const CHROMIUM_ARGS = [
   '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -20,17 +21,6 @@ export async function sha256File(path) {
   return sha256(await readFile(path));
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
 /** Starts scripts/serve-site on a free port; returns { url, stop }. */
 export async function startSite() {
   const port = await freePort();
@@ -43,24 +33,41 @@ export async function startSite() {
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const url = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 15000;
-  for (;;) {
-    try {
-      const r = await fetch(url);
-      if (r.ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) throw new Error(`site did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 100));
+  const stop = () => { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } };
+  try {
+    await waitForHttp(url, { timeoutMs: 15000, describe: () => `site did not start: ${stderr}` });
+  } catch (e) {
+    stop();
+    throw e;
   }
-  return {
-    url,
-    dataDir: `${dir}/data`,
-    stop() { try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ } },
-  };
+  return { url, dataDir: `${dir}/data`, stop };
 }
 
 export async function launchBrowser() {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/**
+ * Registers before/after hooks in the calling test file: one site and one Chromium for all its
+ * tests. Returns a holder whose `site` and `browser` are set before the first test runs.
+ */
+export function useSiteAndBrowser() {
+  const env = { site: null, browser: null };
+  before(async () => {
+    env.site = await startSite();
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    await env.browser?.close();
+    env.site?.stop();
+  });
+  return env;
+}
+
+/** Waits for the page's error state and returns the error's code (#error data-code). */
+export async function errorCode(page, timeoutMs = 20000) {
+  await page.waitForSelector('body[data-state="error"]', { timeout: timeoutMs });
+  return page.getAttribute('#error', 'data-code');
 }
 
 /** Picks files in the sender page and returns the share link it shows. */

@@ -6,25 +6,20 @@ import { createHash } from 'node:crypto';
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSite, launchBrowser, offer, openAndAccept, sha256File } from './harness.mjs';
+import { useSiteAndBrowser, offer, openAndAccept, sha256File } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
 const LIMIT = 64 * MiB;
 
-let site;
-let browser;
+const env = useSiteAndBrowser();
 let dir;
 
 before(async () => {
-  site = await startSite();
-  browser = await launchBrowser();
   dir = await mkdtemp(join(tmpdir(), 'peerdrop-1gib-'));
 });
 
 after(async () => {
-  await browser?.close();
-  site?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
@@ -45,13 +40,13 @@ async function makeFile(path) {
 test('1 GiB arrives intact with receiver wasm memory and JS heap under 64 MiB each', { timeout: 300000 }, async () => {
   const path = join(dir, 'one-gib.bin');
   const expected = await makeFile(path);
-  const senderCtx = await browser.newContext();
-  const receiverCtx = await browser.newContext({ acceptDownloads: true });
+  const senderCtx = await env.browser.newContext();
+  const receiverCtx = await env.browser.newContext({ acceptDownloads: true });
   const sender = await senderCtx.newPage();
   const receiver = await receiverCtx.newPage();
   const cdp = await receiverCtx.newCDPSession(receiver);
   await cdp.send('Performance.enable');
-  const link = await offer(sender, site.url, [path]);
+  const link = await offer(sender, env.site.url, [path]);
   await openAndAccept(receiver, link);
   await receiver.click('#diagnostics summary');
 

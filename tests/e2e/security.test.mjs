@@ -1,25 +1,14 @@
 // What the signaling server (or anyone between it and the pages) can and cannot do: it sees
 // only sealed messages, and altering, replaying, reflecting or injecting them stops the
 // connection with a typed error instead of letting someone in between.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startSite, launchBrowser, offer, openAndAccept, sha256 } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, offer, openAndAccept, sha256 } from './harness.mjs';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await startSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.stop();
-});
+const env = useSiteAndBrowser();
 
 /**
  * A malicious relay on one page's signaling traffic. `mutate(message, sentByThisPage)` may
@@ -47,18 +36,17 @@ function flipByte(b64) {
 }
 
 async function expectTampered(page) {
-  await page.waitForSelector('body[data-state="error"]', { timeout: 45000 });
-  assert.equal(await page.getAttribute('#error', 'data-code'), 'signaling_tampered');
+  assert.equal(await errorCode(page, 45000), 'signaling_tampered');
   assert.match(await page.textContent('#error'), /tampered/);
 }
 
 test('a relay that rewrites the sealed offer: no transfer starts, both pages say signaling was tampered with', { timeout: 90000 }, async () => {
-  const senderCtx = await browser.newContext();
-  const receiverCtx = await browser.newContext();
+  const senderCtx = await env.browser.newContext();
+  const receiverCtx = await env.browser.newContext();
   const sender = await senderCtx.newPage();
   const receiver = await receiverCtx.newPage();
   await maliciousRelay(receiver, (m) => [{ ...m, data: flipByte(m.data) }]);
-  const link = await offer(sender, site.url, [{ name: 'secret-plans.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
+  const link = await offer(sender, env.site.url, [{ name: 'secret-plans.txt', mimeType: 'text/plain', buffer: Buffer.from('x') }]);
   await receiver.goto(link);
   await expectTampered(receiver);
   await expectTampered(sender);
@@ -69,8 +57,8 @@ test('a relay that rewrites the sealed offer: no transfer starts, both pages say
 });
 
 test('a relay that reflects, replays and injects messages: both pages refuse to connect', { timeout: 90000 }, async () => {
-  const senderCtx = await browser.newContext();
-  const receiverCtx = await browser.newContext();
+  const senderCtx = await env.browser.newContext();
+  const receiverCtx = await env.browser.newContext();
   const sender = await senderCtx.newPage();
   const receiver = await receiverCtx.newPage();
   const forged = Buffer.concat([Buffer.from([1]), randomBytes(80)]).toString('base64url');
@@ -78,7 +66,7 @@ test('a relay that reflects, replays and injects messages: both pages refuse to 
   await maliciousRelay(sender, (m) => [m, { ...m }, { ...m, data: forged }]);
   // To the receiver: instead of the sender's messages, its own last message comes back.
   await maliciousRelay(receiver, (m, sent) => [{ ...m, data: sent.at(-1) ?? forged }]);
-  const link = await offer(sender, site.url, [{ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('y') }]);
+  const link = await offer(sender, env.site.url, [{ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('y') }]);
   await receiver.goto(link);
   await expectTampered(receiver);
   await expectTampered(sender);
@@ -87,15 +75,15 @@ test('a relay that reflects, replays and injects messages: both pages refuse to 
 });
 
 test('the signaling database holds no SDP, no address and no file name; requests stay on the origin; both sides show the same words', { timeout: 90000 }, async () => {
-  const senderCtx = await browser.newContext();
-  const receiverCtx = await browser.newContext({ acceptDownloads: true });
+  const senderCtx = await env.browser.newContext();
+  const receiverCtx = await env.browser.newContext({ acceptDownloads: true });
   const sender = await senderCtx.newPage();
   const receiver = await receiverCtx.newPage();
   const requests = [];
   for (const p of [sender, receiver]) p.on('request', (r) => requests.push(r.url()));
   const name = 'tax-return-2026-confidential.pdf';
   const data = randomBytes(256 * 1024);
-  const link = await offer(sender, site.url, [{ name, mimeType: 'application/pdf', buffer: data }]);
+  const link = await offer(sender, env.site.url, [{ name, mimeType: 'application/pdf', buffer: data }]);
   assert.equal(new URL(link).search, '');
   await openAndAccept(receiver, link);
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 30000 });
@@ -103,13 +91,13 @@ test('the signaling database holds no SDP, no address and no file name; requests
   assert.match(words[0], /^\w+ \w+ \w+$/);
   assert.equal(words[0], words[1]);
 
-  const origin = new URL(site.url).origin;
+  const origin = new URL(env.site.url).origin;
   for (const r of requests) if (!r.startsWith('blob:')) assert.equal(new URL(r).origin, origin, r);
 
   // Everything the endpoint stored, including SQLite's journal files.
   const forbidden = ['a=fingerprint', 'a=candidate', 'v=0', '127.0.0.1', '.local', name, new URL(link).hash.slice(1)];
-  for (const file of await readdir(site.dataDir)) {
-    const bytes = await readFile(join(site.dataDir, file)).catch(() => null);
+  for (const file of await readdir(env.site.dataDir)) {
+    const bytes = await readFile(join(env.site.dataDir, file)).catch(() => null);
     if (!bytes) continue;
     const text = bytes.toString('latin1');
     for (const f of forbidden) assert.ok(!text.includes(f), `${file} contains ${JSON.stringify(f)}`);
@@ -121,10 +109,10 @@ test('the signaling database holds no SDP, no address and no file name; requests
 });
 
 test('the example pages send CSP and Referrer-Policy headers and the endpoint sends no-referrer', async () => {
-  const page = await fetch(site.url);
+  const page = await fetch(env.site.url);
   assert.match(page.headers.get('content-security-policy'), /default-src 'self'; script-src 'self' 'wasm-unsafe-eval'/);
   assert.doesNotMatch(page.headers.get('content-security-policy'), /'unsafe-inline'|'unsafe-eval'/);
   assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-  const endpoint = await fetch(new URL('signal.php', site.url));
+  const endpoint = await fetch(new URL('signal.php', env.site.url));
   assert.equal(endpoint.headers.get('referrer-policy'), 'no-referrer');
 });

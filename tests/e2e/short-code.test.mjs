@@ -1,36 +1,25 @@
 // Short codes read out loud: the right code transfers; a wrong one is refused on both sides,
 // and the endpoint then refuses the used-up code even when it is typed correctly.
 // (The endpoint side, one join per room, is also in tests/conformance/signal.test.mjs.)
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { startSite, launchBrowser, saveAll, sha256 } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, saveAll, sha256 } from './harness.mjs';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await startSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.stop();
-});
+const env = useSiteAndBrowser();
 
 const WORDS = [...readFileSync('crates/peerdrop-core/src/wordlist.rs', 'utf8').matchAll(/"([a-z]+)"/g)].map((m) => m[1]);
 
 async function newPage() {
-  const ctx = await browser.newContext();
+  const ctx = await env.browser.newContext();
   const page = await ctx.newPage();
   return { ctx, page };
 }
 
 /** Offers `files` with a short code; returns the code once the page shows it. */
 async function offerWithCode(page, files) {
-  await page.goto(site.url);
+  await page.goto(env.site.url);
   await page.waitForSelector('body[data-state="ready"]');
   await page.check('#use-code');
   await page.setInputFiles('#file-input', files);
@@ -51,15 +40,10 @@ async function readCode(page, previous = '') {
 }
 
 async function enterCode(page, code) {
-  await page.goto(site.url);
+  await page.goto(env.site.url);
   await page.waitForSelector('body[data-state="ready"]');
   await page.fill('#code-input', code);
   await page.click('#code-receive');
-}
-
-async function errorOf(page) {
-  await page.waitForSelector('body[data-state="error"]', { timeout: 40000 });
-  return page.getAttribute('#error', 'data-code');
 }
 
 /** The same number with other words: a code that is well formed but wrong. */
@@ -95,8 +79,8 @@ test('a wrong code is refused on both sides, the used code is refused by the end
 
   const guesser = await newPage();
   await enterCode(guesser.page, wrongCode(code));
-  assert.equal(await errorOf(guesser.page), 'wrong_code');
-  assert.equal(await errorOf(s.page), 'wrong_code');
+  assert.equal(await errorCode(guesser.page, 40000), 'wrong_code');
+  assert.equal(await errorCode(s.page, 40000), 'wrong_code');
   assert.match(await s.page.textContent('#error'), /one try/);
   assert.equal(await guesser.page.locator('#offer-actions').isVisible(), false, 'no offer reached the guesser');
 
@@ -109,7 +93,7 @@ test('a wrong code is refused on both sides, the used code is refused by the end
     if (res.url().endsWith('signal.php') && res.request().postData()?.includes('"op":"join"')) joins.push(res.status());
   });
   await enterCode(late.page, code);
-  assert.ok(['code_used', 'code_unknown'].includes(await errorOf(late.page)));
+  assert.ok(['code_used', 'code_unknown'].includes(await errorCode(late.page, 40000)));
   assert.equal(joins.length, 1);
   assert.ok([404, 409, 410].includes(joins[0]), `join answered ${joins[0]}`);
 
@@ -130,10 +114,10 @@ test('a wrong code is refused on both sides, the used code is refused by the end
 test('a mistyped code gets a message that says what to fix', async () => {
   const { ctx, page } = await newPage();
   await enterCode(page, `7-${WORDS[0]}-notaword`);
-  assert.equal(await errorOf(page), 'bad_code');
+  assert.equal(await errorCode(page, 40000), 'bad_code');
   assert.match(await page.textContent('#error'), /"notaword" is not one of PeerDrop's code words/);
   await enterCode(page, `7-${WORDS[0]}`);
-  assert.equal(await errorOf(page), 'bad_code');
+  assert.equal(await errorCode(page, 40000), 'bad_code');
   await ctx.close();
 });
 
@@ -143,6 +127,6 @@ test('a code nobody offers: the receiver is told no sender is waiting', async ()
   let n = 1;
   while (usedNumbers.has(n)) n++;
   await enterCode(page, `${n}-${WORDS[0]}-${WORDS[1]}`);
-  assert.equal(await errorOf(page), 'code_unknown');
+  assert.equal(await errorCode(page, 40000), 'code_unknown');
   await ctx.close();
 });

@@ -1,22 +1,11 @@
 // Two Chromium pages transfer files through the real signal.php, loading the optimized pkg/
 // from examples/plain exactly as a person would, and the test checks what was saved.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { startSite, launchBrowser, offer, openAndAccept, saveAll, sha256 } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, offer, openAndAccept, saveAll, sha256 } from './harness.mjs';
 
-let site;
-let browser;
-
-before(async () => {
-  site = await startSite();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  site?.stop();
-});
+const env = useSiteAndBrowser();
 
 const MiB = 1024 * 1024;
 
@@ -30,8 +19,8 @@ function makeFiles() {
 }
 
 async function pages() {
-  const senderCtx = await browser.newContext();
-  const receiverCtx = await browser.newContext({ acceptDownloads: true });
+  const senderCtx = await env.browser.newContext();
+  const receiverCtx = await env.browser.newContext({ acceptDownloads: true });
   return { senderCtx, receiverCtx, sender: await senderCtx.newPage(), receiver: await receiverCtx.newPage() };
 }
 
@@ -40,7 +29,7 @@ test('0 B, 1 B, 1 MiB + 3 B and 20 MiB arrive with the sender\'s SHA-256', { tim
   const { senderCtx, receiverCtx, sender, receiver } = await pages();
   const requests = [];
   for (const p of [sender, receiver]) p.on('request', (r) => requests.push(r.url()));
-  const link = await offer(sender, site.url, files);
+  const link = await offer(sender, env.site.url, files);
 
   const url = new URL(link);
   assert.equal(url.search, '', 'the share link has no query string');
@@ -64,7 +53,7 @@ test('0 B, 1 B, 1 MiB + 3 B and 20 MiB arrive with the sender\'s SHA-256', { tim
   assert.match(await sender.textContent('#total-text'), /^100\.0%/);
   assert.match(await receiver.textContent('#total-text'), /^100\.0%/);
   // No request left the machine: every URL is the site's own origin.
-  const origin = new URL(site.url).origin;
+  const origin = new URL(env.site.url).origin;
   for (const r of requests) {
     if (!r.startsWith('blob:')) assert.equal(new URL(r).origin, origin, r);
   }
@@ -93,7 +82,7 @@ test('a byte flipped in transit is caught: the block is refetched and the file s
   const data = randomBytes(3 * MiB);
   const { senderCtx, receiverCtx, sender, receiver } = await pages();
   await senderCtx.addInitScript(corruptingSender(false));
-  const link = await offer(sender, site.url, [{ name: 'once.bin', mimeType: 'application/octet-stream', buffer: data }]);
+  const link = await offer(sender, env.site.url, [{ name: 'once.bin', mimeType: 'application/octet-stream', buffer: data }]);
   await openAndAccept(receiver, link);
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 45000 });
   assert.equal(await receiver.getAttribute('body', 'data-rejected-blocks'), '1');
@@ -107,14 +96,12 @@ test('a block damaged on every try makes the receiver reject the file', { timeou
   const data = randomBytes(2 * MiB);
   const { senderCtx, receiverCtx, sender, receiver } = await pages();
   await senderCtx.addInitScript(corruptingSender(true));
-  const link = await offer(sender, site.url, [{ name: 'bad.bin', mimeType: 'application/octet-stream', buffer: data }]);
+  const link = await offer(sender, env.site.url, [{ name: 'bad.bin', mimeType: 'application/octet-stream', buffer: data }]);
   await openAndAccept(receiver, link);
-  await receiver.waitForSelector('body[data-state="error"]', { timeout: 45000 });
-  assert.equal(await receiver.getAttribute('#error', 'data-code'), 'integrity_failed');
+  assert.equal(await errorCode(receiver, 45000), 'integrity_failed');
   assert.match(await receiver.textContent('#error'), /arrived damaged/);
   assert.equal(await receiver.$$eval('a.save', (a) => a.length), 0, 'nothing is offered for saving');
-  await sender.waitForSelector('body[data-state="error"]', { timeout: 10000 });
-  assert.equal(await sender.getAttribute('#error', 'data-code'), 'integrity_failed');
+  assert.equal(await errorCode(sender, 10000), 'integrity_failed');
   await senderCtx.close();
   await receiverCtx.close();
 });

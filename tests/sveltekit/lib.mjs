@@ -1,32 +1,12 @@
 // Shared helpers of the SvelteKit tests: processes, ports, Chromium, and a two-page transfer
 // through an app's send page (DropZone/SharePanel) and receive page (ReceiveView).
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { CHROMIUM_ARGS, launchBrowser, sha256 } from '../e2e/harness.mjs';
+import { freePort, waitForHttp } from '../support/net.mjs';
 
-const require = createRequire(new URL('../../package.json', import.meta.url));
-const { chromium } = require('playwright-core');
-
-export const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--disable-dev-shm-usage', '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
-
-export const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
-
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
+export { CHROMIUM_ARGS, launchBrowser, sha256, freePort };
 
 /** Spawns a process in its own group; waits until `url` answers (any status). Returns { stop, output }. */
 export async function startServer(cmd, args, { cwd, env = {}, url, timeoutMs = 60000 }) {
@@ -36,18 +16,16 @@ export async function startServer(cmd, args, { cwd, env = {}, url, timeoutMs = 6
   child.stderr.on('data', (d) => { output += d; });
   let exited = null;
   child.on('exit', (code) => { exited = code; });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (exited !== null) throw new Error(`${cmd} ${args.join(' ')} exited (${exited}):\n${output}`);
-    try {
-      await fetch(url, { signal: AbortSignal.timeout(5000) });
-      break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) {
-      try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-      throw new Error(`${url} did not come up:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
+  try {
+    await waitForHttp(url, {
+      timeoutMs,
+      anyStatus: true,
+      exited: () => exited !== null && `${cmd} ${args.join(' ')} exited (${exited})`,
+      describe: () => output,
+    });
+  } catch (e) {
+    try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+    throw e;
   }
   return {
     get output() { return output; },
@@ -56,10 +34,6 @@ export async function startServer(cmd, args, { cwd, env = {}, url, timeoutMs = 6
       return new Promise((r) => { if (exited !== null) r(); else { child.on('exit', r); setTimeout(r, 3000); } });
     },
   };
-}
-
-export function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }
 
 /**
