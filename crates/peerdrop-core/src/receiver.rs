@@ -76,7 +76,6 @@ pub struct Receiver {
     credit_sent: u64,
     verified_bytes: u64,
     file_verified: Vec<u64>,
-    resumed_bytes: u64,
     files_left: usize,
     meter: RateMeter,
     last_heard_ms: u64,
@@ -109,7 +108,6 @@ impl Receiver {
             credit_sent: 0,
             verified_bytes: 0,
             file_verified: Vec::new(),
-            resumed_bytes: 0,
             files_left: 0,
             meter: RateMeter::default(),
             last_heard_ms: now_ms,
@@ -216,9 +214,17 @@ impl Receiver {
         if self.out.closed || self.phase != Phase::Offered {
             return;
         }
-        let manifest = self.manifest.clone().expect("Offered implies a manifest");
+        // Only the sizes are needed; the manifest itself (up to 8 MiB) is not copied.
+        let sizes: Vec<u64> = self
+            .manifest
+            .as_ref()
+            .expect("Offered implies a manifest")
+            .files
+            .iter()
+            .map(|f| f.size)
+            .collect();
         let bs = self.sizes.expect("negotiated before the offer").block_size;
-        let n = manifest.files.len();
+        let n = sizes.len();
         // A person may have taken minutes to decide; the peer was not silent meanwhile.
         self.last_heard_ms = now_ms;
         self.out.now_ms = now_ms;
@@ -226,20 +232,19 @@ impl Receiver {
             map.transfer_id == self.transfer_id
                 && map.block_size == bs
                 && map.files.len() == n
-                && map.files.iter().zip(&manifest.files).all(|(set, f)| {
-                    set.ranges().last().map_or(true, |&(_, end)| end <= block_count(f.size, bs))
+                && map.files.iter().zip(&sizes).all(|(set, &size)| {
+                    set.ranges().last().map_or(true, |&(_, end)| end <= block_count(size, bs))
                 })
         };
         self.have = match resume {
             Some(map) if fits(&map) => map,
             _ => HaveMap::new(self.transfer_id, bs, n),
         };
-        self.files = manifest
-            .files
+        self.files = sizes
             .iter()
-            .map(|f| FileState {
-                size: f.size,
-                blocks: block_count(f.size, bs),
+            .map(|&size| FileState {
+                size,
+                blocks: block_count(size, bs),
                 content: Some((Hasher::new(), 0)),
                 peer_digest: None,
                 expects_digest: false,
@@ -247,16 +252,17 @@ impl Receiver {
             })
             .collect();
         self.file_verified = vec![0; n];
+        let mut resumed_bytes = 0;
         for (i, set) in self.have.files.iter().enumerate() {
             let size = self.files[i].size;
             let bs = u64::from(bs);
             let bytes: u64 = set.ranges().iter().map(|&(s, e)| (e * bs).min(size) - s * bs).sum();
             self.file_verified[i] = bytes;
-            self.resumed_bytes += bytes;
+            resumed_bytes += bytes;
         }
-        self.verified_bytes = self.resumed_bytes;
+        self.verified_bytes = resumed_bytes;
         self.phase = Phase::Transferring;
-        self.out.send(Frame::Accept { have_bytes: self.resumed_bytes });
+        self.out.send(Frame::Accept { have_bytes: resumed_bytes });
         for file in 0..n {
             let state = &mut self.files[file];
             let gaps = self.have.files[file].gaps(state.blocks);

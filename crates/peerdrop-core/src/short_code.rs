@@ -506,12 +506,15 @@ mod tests {
             let code = ShortCode::generate([0, 6, 1, 2]);
             let (s, _) = PakeSession::start(&code, Role::Sender, [9; 32]);
             prop_assert!(s.finish(&bytes).is_err() || bytes.len() == 33);
-            // Side byte right, point random: either not a point, or a key nobody can confirm.
-            let (s, _) = PakeSession::start(&code, Role::Sender, [9; 32]);
+            // Side byte right, point random: either not a point, or keys bound to that point.
+            let (s, s_msg) = PakeSession::start(&code, Role::Sender, [9; 32]);
             let forged = [&[b'B'][..], &point].concat();
             if let Ok(keys) = s.finish(&forged) {
-                // A well-formed point from nobody who knows the code: confirmation fails.
-                prop_assert!(keys.verify_confirmation(&[0; 32]).is_err());
+                // Even the confirmation of an honest receiver with the right code (over its
+                // own message) does not verify: the keys and transcript follow the forged point.
+                let (r, _) = PakeSession::start(&code, Role::Receiver, [8; 32]);
+                let honest = r.finish(&s_msg).expect("an honest exchange");
+                prop_assert!(keys.verify_confirmation(&honest.confirmation()).is_err());
             }
         }
     }
