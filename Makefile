@@ -81,11 +81,13 @@ test-sveltekit: wasm
 test-migration:
 	REQUIRE_ALL=1 bash php-signaling/tests/migration-rehearsal.sh
 
-# Alert rules (promtool check and unit tests) and the synthetic probe against a local endpoint.
+# Alert rules (promtool check and unit tests), the synthetic probe against a local endpoint, and
+# the docs check (runbooks cover every error code, the checklist matches release-check, links).
 test-ops:
 	promtool check rules ops/prometheus/peerdrop-rules.yml
 	cd ops/prometheus && promtool test rules peerdrop-rules.test.yml peerdrop-rules.long.test.yml
 	node --test ops/test/probe.test.mjs
+	node scripts/release/docs-check.mjs
 
 # Every gate of RELEASE_CHECKLIST.md; writes docs/release/evidence.md (long: runs the benches).
 release-check: bootstrap
