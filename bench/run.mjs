@@ -89,11 +89,11 @@ async function ceiling(browser, url, messageSize) {
 }
 
 /** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
-async function peerdropTransfer(browser, url, sink, bytes, sample) {
+async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   const s = await page(browser, url);
   const r = await page(browser, url);
-  const link = await s.p.evaluate((n) => bench.peerdrop.offer(n), bytes);
-  await r.p.evaluate(([l, k]) => bench.peerdrop.receive(l, k), [link, sink]);
+  const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
+  await r.p.evaluate(([l, k, f]) => bench.peerdrop.receive(l, k, f), [link, sink, flow]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
   const stop = sample ? await sample(s, r) : null;
   const ms = await done;
@@ -278,6 +278,15 @@ async function main() {
       memoryRuns.push((await peerdropTransfer(browser, site.url, 'memory', bytes)).rate);
       opfsRuns.push((await peerdropTransfer(browser, site.url, 'opfs', bytes)).rate);
       log(`peerdrop memory ${memoryRuns.at(-1).toFixed(1)}, opfs ${opfsRuns.at(-1).toFixed(1)} MiB/s`);
+    }
+    if (process.env.BENCH_FLOWS) {
+      // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, ";"-separated.
+      for (const spec of process.env.BENCH_FLOWS.split(';')) {
+        const [h, l, w] = spec.split(',').map((x) => Number(x) * MiB);
+        const runs = [];
+        for (let i = 0; i < REPEATS; i++) runs.push((await peerdropTransfer(browser, site.url, 'memory', bytes, null, { bufferedHigh: h, bufferedLow: l, window: w })).rate);
+        log(`flow ${spec}: memory ${runs.map((x) => x.toFixed(1)).join(', ')} MiB/s, ratio ${(median(runs) / ceil.median).toFixed(2)}`);
+      }
     }
     if (process.env.BENCH_ONLY === 'transfer') {
       // Experiments: transfers only, nothing written.

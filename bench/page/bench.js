@@ -135,18 +135,18 @@ let current = null;
 
 const peerdrop = {
   /** Sender: offers `bytes` of pattern data; returns the link. */
-  offer(bytes) {
+  offer(bytes, flow) {
     const piece = pattern(Math.min(bytes, 4 * MiB));
     const parts = [];
     for (let off = 0; off < bytes; off += piece.length) parts.push(piece.subarray(0, Math.min(piece.length, bytes - off)));
     current = listen();
-    handle = send([new File(parts, 'bench.bin')], { signalUrl: SIGNAL_URL, onEvent: current.onEvent });
+    handle = send([new File(parts, 'bench.bin')], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow });
     return handle.link;
   },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */
-  receive(link, sink) {
+  receive(link, sink, flow) {
     current = listen();
-    handle = receive(link, { signalUrl: SIGNAL_URL, sink, memoryCap: 2048 * MiB, onEvent: current.onEvent });
+    handle = receive(link, { signalUrl: SIGNAL_URL, sink, memoryCap: 2048 * MiB, onEvent: current.onEvent, flow });
   },
   connectedAt() { return current.connected; },
   /** Milliseconds from acceptance to the last byte verified. */

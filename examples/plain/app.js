@@ -175,7 +175,7 @@ function offerDownload(event) {
   a.className = 'save';
   const meta = li.querySelector('.meta');
   meta.textContent = `${formatBytes(event.size)} · verified` +
-    (event.sha256 ? ` · SHA-256 ${event.sha256.slice(0, 16)}…` : '');
+    (event.digest ? ` · digest ${event.digest.slice(0, 16)}…` : '');
   li.querySelector('progress').value = li.querySelector('progress').max;
   li.append(' ', a);
   if (files.length === 1) a.click();

@@ -12,7 +12,7 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
         break;
       }
       case 'file':
-        if (e.blob) console.log(e.path, e.sha256, e.blob.size);
+        if (e.blob) console.log(e.path, e.digest, e.blob.size);
         break;
       case 'error': {
         const code: string = e.code;

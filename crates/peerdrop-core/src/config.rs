@@ -1,7 +1,8 @@
 //! Tunables of one transfer, with defaults drawn from the browser's measured ceilings.
 
-/// Protocol version this engine speaks.
-pub const PROTOCOL_VERSION: u8 = 1;
+/// Protocol version this engine speaks. 2: `FILE_DIGEST` carries the content digest (SHA-256
+/// over the block digests) instead of SHA-256 over the bytes.
+pub const PROTOCOL_VERSION: u8 = 2;
 /// Smallest message size two peers may negotiate.
 pub const MIN_MESSAGE_SIZE: u32 = 1024;
 /// Largest message size used even when the channel allows more (Chromium's SCTP advertises

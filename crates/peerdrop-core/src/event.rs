@@ -15,9 +15,10 @@ pub enum Event {
     Progress(Progress),
     /// Receiver: a block failed its SHA-256 check and was requested again.
     BlockRejected { file: u32, index: u64, attempt: u32 },
-    /// Receiver: every block of a file is verified and stored. `sha256` is the whole file's
-    /// digest when this side could hash it in order (not after a resume).
-    FileComplete { file: u32, sha256: Option<[u8; 32]> },
+    /// Receiver: every block of a file is verified and stored. `digest` is the file's content
+    /// digest ([`crate::ContentDigest`]) when this side saw every block in order (not after a
+    /// resume).
+    FileComplete { file: u32, digest: Option<[u8; 32]> },
     /// No verified progress for the stall timeout; the transfer goes on waiting.
     Stalled { idle_ms: u64 },
     /// Every file arrived and was verified.

@@ -77,7 +77,7 @@ pub enum Frame<'a> {
         file: u32,
         index: u64,
     },
-    /// Sent right after a file's last block: SHA-256 of the whole file's content, or `None`
+    /// Sent right after a file's last block: the file's content digest ([`crate::ContentDigest`]), or `None`
     /// when the sender could not hash the file in order (after a resume).
     FileDigest {
         file: u32,

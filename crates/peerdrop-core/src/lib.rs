@@ -8,7 +8,7 @@
 //! runs deterministically in `cargo test`. The wire format is specified in `docs/protocol.md`.
 
 pub mod config;
-mod digest;
+pub mod digest;
 pub mod error;
 pub mod event;
 pub mod frame;
@@ -26,6 +26,7 @@ pub mod short_code;
 mod wordlist;
 
 pub use config::Config;
+pub use digest::ContentDigest;
 pub use error::{ErrorCode, Origin, TransferError};
 pub use event::{Event, ReadRequest, WriteRequest};
 pub use have_map::HaveMap;

@@ -6,7 +6,7 @@
 //! their write) never exceeds the credit window, because the sender may not send more.
 
 use crate::config::Config;
-use crate::digest::Hasher;
+use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::event::{Event, WriteRequest};
 use crate::frame::{Frame, Role};
@@ -43,8 +43,8 @@ struct Assembly {
 struct FileState {
     size: u64,
     blocks: u64,
-    /// Whole-file SHA-256 over verified blocks in order; `None` once out of order.
-    content: Option<(Hasher, u64)>,
+    /// Content digest over the verified blocks' digests in order; `None` once out of order.
+    content: Option<ContentDigest>,
     /// The sender's `FILE_DIGEST`, once it arrived; `Some(None)` when the sender had none.
     peer_digest: Option<Option<[u8; 32]>>,
     /// Whether this connection asked for the last block (so a `FILE_DIGEST` will follow).
@@ -245,7 +245,7 @@ impl Receiver {
             .map(|&size| FileState {
                 size,
                 blocks: block_count(size, bs),
-                content: Some((Hasher::new(), 0)),
+                content: Some(ContentDigest::new()),
                 peer_digest: None,
                 expects_digest: false,
                 complete: false,
@@ -360,10 +360,9 @@ impl Receiver {
             return Ok(());
         }
         let state = &mut self.files[file as usize];
-        if let Some((hasher, next)) = &mut state.content {
-            if *next == index {
-                hasher.update(&data);
-                *next += 1;
+        if let Some(digest) = &mut state.content {
+            if digest.blocks() == index {
+                digest.push(&expected);
             } else {
                 state.content = None;
             }
@@ -424,10 +423,7 @@ impl Receiver {
         if state.expects_digest && state.peer_digest.is_none() {
             return Ok(());
         }
-        let ours: Option<[u8; 32]> = match &state.content {
-            Some((hasher, next)) if *next == state.blocks => Some(hasher.clone().finish()),
-            _ => None,
-        };
+        let ours = state.content.as_ref().filter(|d| d.blocks() == state.blocks).map(ContentDigest::finish);
         if let (Some(ours), Some(Some(theirs))) = (ours, state.peer_digest) {
             if ours != theirs {
                 let path = &self.manifest.as_ref().expect("manifest").files[file as usize].path;
@@ -439,7 +435,7 @@ impl Receiver {
         }
         state.complete = true;
         self.files_left -= 1;
-        self.out.event(Event::FileComplete { file, sha256: ours });
+        self.out.event(Event::FileComplete { file, digest: ours });
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 //! read ahead so a slow file read never leaves the channel idle), whatever the file sizes.
 
 use crate::config::Config;
-use crate::digest::Hasher;
+use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::event::{Event, ReadRequest};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
@@ -40,13 +40,9 @@ struct OutBlock {
     sent: usize,
 }
 
-/// Whole-file SHA-256 computed while blocks are read in order.
-#[derive(Debug, Clone)]
-struct InOrderHash {
-    hasher: Hasher,
-    next_index: u64,
-    broken: bool,
-}
+/// A file's content digest, built while its blocks are read in order; `None` once a block was
+/// skipped (after a resume the sender never reads the blocks the receiver already has).
+type InOrderDigest = Option<ContentDigest>;
 
 /// Sans-IO sender engine for one data-channel connection.
 #[derive(Debug)]
@@ -66,7 +62,7 @@ pub struct Sender {
     credit_limit: u64,
     data_sent: u64,
     buffered: u64,
-    content: Vec<InOrderHash>,
+    content: Vec<InOrderDigest>,
     acked: Vec<RangeSet>,
     acked_file_bytes: Vec<u64>,
     acked_bytes: u64,
@@ -81,7 +77,6 @@ impl Sender {
         let n = manifest.files.len();
         let mut out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
         out.frames.push_back(hello(&config, Role::Sender, transfer_id));
-        let fresh = InOrderHash { hasher: Hasher::new(), next_index: 0, broken: false };
         Sender {
             config,
             total_bytes: manifest.total_size(),
@@ -97,7 +92,7 @@ impl Sender {
             credit_limit: 0,
             data_sent: 0,
             buffered: 0,
-            content: vec![fresh; n],
+            content: vec![Some(ContentDigest::new()); n],
             acked: vec![RangeSet::new(); n],
             acked_file_bytes: vec![0; n],
             acked_bytes: 0,
@@ -261,12 +256,11 @@ impl Sender {
         }
         let sha256: [u8; 32] = Hasher::digest(&data);
         let content = &mut self.content[file as usize];
-        if !content.broken {
-            if index == content.next_index {
-                content.hasher.update(&data);
-                content.next_index += 1;
-            } else if index > content.next_index {
-                content.broken = true;
+        if let Some(digest) = content {
+            if index == digest.blocks() {
+                digest.push(&sha256);
+            } else if index > digest.blocks() {
+                *content = None;
             }
         }
         self.ready.push_back(OutBlock { file, index, data, sha256, header_sent: false, sent: 0 });
@@ -335,9 +329,10 @@ impl Sender {
         if index + 1 != block_count(size, self.block_size()) {
             return;
         }
-        let content = &self.content[file as usize];
-        let sha256 =
-            (!content.broken && content.next_index == index + 1).then(|| content.hasher.clone().finish());
+        let sha256 = self.content[file as usize]
+            .as_ref()
+            .filter(|d| d.blocks() == index + 1)
+            .map(ContentDigest::finish);
         self.out.send(Frame::FileDigest { file, sha256 });
     }
 

@@ -36,10 +36,15 @@ pub fn negotiate(
     let Frame::Hello { version, role, max_message_size, block_size, transfer_id: theirs } = *frame else {
         return Err(violation("the first message must be HELLO"));
     };
-    if version < 1 {
+    // v1 digested whole files, v2 digests the block digests: a v1 peer would fail every file's
+    // digest check, so it is refused up front with a message that says what to do.
+    if version < PROTOCOL_VERSION {
         return Err(TransferError::local(
             ErrorCode::UnsupportedVersion,
-            format!("the other side speaks protocol version {version}; this one needs version 1 or later"),
+            format!(
+                "the other side runs an older PeerDrop (protocol {version}, this one needs \
+                 {PROTOCOL_VERSION} or later); reload both pages"
+            ),
         ));
     }
     if role != expected_role {

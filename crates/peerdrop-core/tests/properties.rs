@@ -242,7 +242,7 @@ fn a_message_larger_than_agreed_is_a_protocol_violation() {
     r.handle_frame(
         0,
         &Frame::Hello {
-            version: 1,
+            version: peerdrop_core::config::PROTOCOL_VERSION,
             role: Role::Sender,
             max_message_size: 1 << 20,
             block_size: 1 << 20,
@@ -257,4 +257,26 @@ fn a_message_larger_than_agreed_is_a_protocol_violation() {
         _ => None,
     });
     assert_eq!(failed, Some(ErrorCode::ProtocolViolation));
+}
+
+#[test]
+fn a_peer_on_protocol_1_is_refused_with_a_typed_error() {
+    use peerdrop_core::frame::{Frame, Role};
+    let id = [2; 16];
+    let mut r = peerdrop_core::Receiver::new(Config::default(), id, 0);
+    let v1 = Frame::Hello {
+        version: 1,
+        role: Role::Sender,
+        max_message_size: 1 << 18,
+        block_size: 1 << 20,
+        transfer_id: id,
+    };
+    r.handle_frame(0, &v1.to_vec());
+    let failed = std::iter::from_fn(|| r.poll_event()).find_map(|e| match e {
+        peerdrop_core::Event::Failed(e) => Some(e),
+        _ => None,
+    });
+    let failed = failed.expect("a v1 sender must be refused");
+    assert_eq!(failed.code, ErrorCode::UnsupportedVersion);
+    assert!(failed.message.contains("reload both pages"), "{}", failed.message);
 }

@@ -3,7 +3,7 @@
 mod sim;
 
 use peerdrop_core::{Config, ErrorCode, Event};
-use sim::{manifest, run, sha256_of_file, NetParams};
+use sim::{content_digest_of_file, manifest, run, sha256_of_file, NetParams};
 
 fn small_config() -> Config {
     Config { block_size: 64 * 1024, window: 256 * 1024, max_message_size: 16 * 1024, ..Config::default() }
@@ -23,10 +23,14 @@ fn files_of_edge_sizes_arrive_bit_exact() {
         assert_eq!(out.files[i].len() as u64, size);
         assert_eq!(out.stored_sha256[i], want, "file {i}");
         let reported = out.receiver_events.iter().find_map(|e| match e {
-            Event::FileComplete { file, sha256 } if *file == i as u32 => Some(*sha256),
+            Event::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
             _ => None,
         });
-        assert_eq!(reported, Some(Some(want)), "file {i} digest event");
+        let content_digest = content_digest_of_file(7, i as u32, size, bs);
+        if size > 0 {
+            assert_ne!(content_digest, want, "file {i}: the content digest is not the plain SHA-256");
+        }
+        assert_eq!(reported, Some(Some(content_digest)), "file {i} digest event");
     }
 }
 
@@ -41,6 +45,21 @@ fn a_flipped_bit_is_caught_and_the_block_fetched_again() {
     assert!(rejected > 0);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
     assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 2 << 20));
+}
+
+#[test]
+fn a_file_digest_that_does_not_match_the_verified_blocks_fails_the_file() {
+    let config = small_config();
+    let m = manifest(&[3 * u64::from(config.block_size) + 5]);
+    let params = NetParams { forge_file_digest: true, ..NetParams::default() };
+    let out = run(5, &config, &m, &params, None);
+    let err = out.receiver_failure().expect("a forged file digest must fail the transfer");
+    assert_eq!(err.code, ErrorCode::IntegrityFailed);
+    assert!(err.message.contains("does not match the sender's file digest"), "{}", err.message);
+    assert!(!out.receiver_events.iter().any(|e| matches!(e, Event::FileComplete { .. })));
+    // Unforged, the same run completes: the failure above is the digest check's doing.
+    let honest = run(5, &config, &m, &NetParams::default(), None);
+    assert!(honest.receiver_complete(), "{:?}", honest.receiver_failure());
 }
 
 #[test]

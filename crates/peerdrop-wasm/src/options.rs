@@ -22,6 +22,33 @@ pub struct Options {
     pub sink: Option<crate::sink::SinkKind>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
+    /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, window }`, in bytes).
+    pub flow: Flow,
+}
+
+/// Flow-control settings an application may override; `None` keeps the engine's default.
+/// Defaults suit a fast loopback or LAN path; a slow, long path may want smaller marks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flow {
+    pub buffered_high: Option<u64>,
+    pub buffered_low: Option<u64>,
+    pub window: Option<u64>,
+}
+
+impl Flow {
+    /// The engine's settings for a channel that takes `max_message_size`-byte messages.
+    pub fn config(&self, max_message_size: u32) -> peerdrop_core::Config {
+        let d = peerdrop_core::Config::default();
+        let high = self.buffered_high.unwrap_or(d.buffered_high).max(u64::from(max_message_size));
+        peerdrop_core::Config {
+            max_message_size,
+            buffered_high: high,
+            // Below the high mark, or the sender would never wait for the low-water event.
+            buffered_low: self.buffered_low.unwrap_or(d.buffered_low).min(high / 2),
+            window: self.window.unwrap_or(d.window),
+            ..d
+        }
+    }
 }
 
 impl Options {
@@ -46,6 +73,22 @@ impl Options {
                 _ => None,
             },
             short_code: get("shortCode").as_bool().unwrap_or(false),
+            flow: {
+                let flow = get("flow");
+                let bytes = |key: &str| -> Option<u64> {
+                    let v = js_sys::Reflect::get(&flow, &key.into()).ok()?.as_f64()?;
+                    (v.is_finite() && v >= 1.0).then_some(v as u64)
+                };
+                if flow.is_object() {
+                    Flow {
+                        buffered_high: bytes("bufferedHigh"),
+                        buffered_low: bytes("bufferedLow"),
+                        window: bytes("window"),
+                    }
+                } else {
+                    Flow::default()
+                }
+            },
         }
     }
 }

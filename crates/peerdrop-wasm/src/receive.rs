@@ -18,7 +18,7 @@ use crate::sink::{self, Finished, Sink, SinkKind};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{Config, ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
+use peerdrop_core::{ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -354,7 +354,7 @@ impl Side for State {
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, _dc: &RtcDataChannel) {
-        let config = Config { max_message_size: rtc::max_message_size(pc), ..Config::default() };
+        let config = self.options.flow.config(rtc::max_message_size(pc));
         self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
     }
 
@@ -580,7 +580,7 @@ async fn handle_event(shared: &Shared, event: Event) {
             ("block", (index as f64).into()),
             ("attempt", attempt.into()),
         ])),
-        Event::FileComplete { file, sha256 } => {
+        Event::FileComplete { file, digest } => {
             let entry = shared
                 .borrow()
                 .engine
@@ -603,7 +603,7 @@ async fn handle_event(shared: &Shared, event: Event) {
                         ("path", entry.path.as_str().into()),
                         ("size", (entry.size as f64).into()),
                         ("mime", entry.mime.as_str().into()),
-                        ("sha256", sha256.map_or(JsValue::NULL, |d| hex(&d).into())),
+                        ("digest", digest.map_or(JsValue::NULL, |d| hex(&d).into())),
                         ("blob", blob),
                         ("saved", saved.into()),
                     ]));

@@ -8,7 +8,7 @@ use crate::connection::Connection;
 use crate::driver::{self, Side};
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
-use crate::options::{current_page, Options};
+use crate::options::{current_page, Flow, Options};
 use crate::rtc;
 use crate::signaling::{abort_if_tampered, new_seal, wait_for, SharedLog, SignalClient};
 use futures::channel::oneshot;
@@ -16,7 +16,7 @@ use futures::future::Either;
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{Config, ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
+use peerdrop_core::{ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -41,6 +41,7 @@ struct State {
     /// Tells the negotiation loop how the current connection ended.
     ended: Option<oneshot::Sender<Ended>>,
     finished: bool,
+    flow: Flow,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -153,6 +154,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         conn: None,
         ended: None,
         finished: false,
+        flow: options.flow,
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -394,7 +396,7 @@ impl Side for State {
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
-        let config = Config { max_message_size: rtc::max_message_size(pc), ..Config::default() };
+        let config = self.flow.config(rtc::max_message_size(pc));
         dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
         self.engine = Some(Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms()));
     }

@@ -21,7 +21,14 @@ export interface CommonOptions {
   iceServers?: RTCIceServer[];
   /** Receives every event of the transfer. */
   onEvent?: (event: PeerDropEvent) => void;
+  /** Flow-control overrides in bytes; omit to keep the defaults (docs/performance.md). */
+  flow?: FlowOptions;
 }
+
+/** Flow control. The sender queues on the channel until `bufferedAmount` reaches
+ *  `bufferedHigh` and resumes at `bufferedLow`; the receiver lets the sender have `window`
+ *  bytes in flight or unwritten (its memory bound). */
+export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; window?: number; }
 
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
@@ -63,7 +70,7 @@ export type PeerDropEvent =
       etaSeconds: number | null; file?: number; fileBytes?: number }
   | { type: "blockRejected"; file: number; block: number; attempt: number }
   | { type: "file"; index: number; path: string; size: number; mime: string;
-      sha256: string | null; blob: Blob | null; saved: boolean }
+      digest: string | null; blob: Blob | null; saved: boolean }
   | { type: "stalled"; idleMs: number; diagnosis?: "ice_failed" | "ice_disconnected" | "channel_closed" | "peer_unresponsive"; message?: string }
   | { type: "disconnected"; message: string }
   | { type: "signalingWarning"; message: string }

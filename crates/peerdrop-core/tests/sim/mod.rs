@@ -52,6 +52,19 @@ pub fn sha256_of_file(seed: u64, file: u32, size: u64) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The content digest the protocol reports (v2): SHA-256 over the blocks' SHA-256 digests,
+/// written out here with `sha2` directly rather than through the engine's own type.
+pub fn content_digest_of_file(seed: u64, file: u32, size: u64, block_size: u64) -> [u8; 32] {
+    let mut list = Sha256::new();
+    let mut off = 0;
+    while off < size {
+        let n = (size - off).min(block_size) as usize;
+        list.update(Sha256::digest(content(seed, file, off, n)));
+        off += n as u64;
+    }
+    list.finalize().into()
+}
+
 /// Knobs of one simulated run.
 #[derive(Clone, Debug)]
 pub struct NetParams {
@@ -62,6 +75,9 @@ pub struct NetParams {
     pub write_ms_per_mib: u64,
     /// Flip one bit in a DATA message with this probability, in parts per million.
     pub flip_ppm: u64,
+    /// Alter the digest in every `FILE_DIGEST` that carries one (a sender that lies about a
+    /// file, or a bug that placed a block wrongly).
+    pub forge_file_digest: bool,
     /// Cut the connection once this many messages have crossed (either way).
     pub disconnect_after: Option<u64>,
     /// Silently drop everything once this many messages have crossed (no close event).
@@ -83,6 +99,7 @@ impl Default for NetParams {
             bytes_per_ms: 20_000,
             write_ms_per_mib: 2,
             flip_ppm: 0,
+            forge_file_digest: false,
             disconnect_after: None,
             blackhole_after: None,
             reject: false,
@@ -209,6 +226,10 @@ pub fn run(
                 let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
                 msg[at] ^= 1 << rng.below(8);
                 out.flips += 1;
+            }
+            // FILE_DIGEST: type, file (4), has_digest (1), digest (32).
+            if params.forge_file_digest && msg.first() == Some(&0x09) && msg.get(5) == Some(&1) {
+                msg[6] ^= 0x80;
             }
             let start = link_free_at.max(now);
             link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
