@@ -13,7 +13,7 @@ let browser;
 before(async () => { browser = await launchBrowser(); });
 after(async () => { await browser?.close(); });
 
-test('vite dev: a file goes from the send page to the receive page intact', { timeout: 120000 }, async () => {
+test('vite dev: files go from the send page to the receive page intact, by link and by short code', { timeout: 120000 }, async () => {
   const port = await freePort();
   const srv = await startServer('npx', ['vite', 'dev', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, url: `http://127.0.0.1:${port}/` });
   try {
@@ -21,6 +21,12 @@ test('vite dev: a file goes from the send page to the receive page intact', { ti
     const { received, errors } = await transfer(browser, `http://127.0.0.1:${port}/`, files);
     checkSame(files, received);
     assert.deepEqual(errors, [], 'no page errors');
+    // The same with a short code typed on the receive page instead of a link.
+    const byCode = await transfer(browser, `http://127.0.0.1:${port}/`, files, {
+      shortCode: { toggle: '.code-choice input', receiveUrl: `http://127.0.0.1:${port}/receive` },
+    });
+    checkSame(files, byCode.received);
+    assert.deepEqual(byCode.errors, [], 'no page errors with a short code');
     assert.doesNotMatch(srv.output, /Error|failed/i, 'dev server logged no error');
   } finally {
     await srv.stop();

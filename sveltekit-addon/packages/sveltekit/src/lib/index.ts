@@ -16,7 +16,8 @@ export {
 	type TransferProgressState,
 	type TransferOptions
 } from './state/transfer.svelte.js';
-export { formatBytes, formatEta, PHASE_TEXT } from './state/format.js';
+export { formatBytes, formatEta, errorText, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT } from './state/format.js';
+export { checkLinkOrCode, type LinkOrCode } from './state/code.js';
 export { configurePeerDrop, loadPeerDrop, loadedPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from './runtime/load.js';
 export type {
 	PeerDropEvent,

@@ -1,5 +1,8 @@
 // Error codes and sentences of the v1 signaling contract (docs/signaling.md section 7), the same as
-// signal.php's catalog so that clients see one set of messages whichever server they talk to.
+// signal.php's catalog (the reference; a test compares them) so that clients see one set of messages
+// whichever server they talk to, in the same order for an easy side-by-side read. The four that tell
+// an operator what to change name this handler's own settings (HOST_SPECIFIC), not signal.php's.
+export const HOST_SPECIFIC = ['metrics_disabled', 'metrics_unauthorized', 'storage_unavailable', 'misconfigured'] as const;
 
 export const CATALOG = {
 	method_not_allowed: [405, 'This endpoint accepts only GET (health check, metrics), POST (signaling) and OPTIONS.'],
@@ -32,13 +35,15 @@ export const CATALOG = {
 	rate_limited: [429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'],
 	metrics_disabled: [404, 'Metrics are turned off on this server; the operator enables them by setting metricsToken.'],
 	metrics_unauthorized: [401, 'Metrics need the header Authorization: Bearer <metrics token> with the token from the server config.'],
+	storage_quota_exceeded: [507, 'The server has reached its storage limit; try again later, or tell the site operator.'],
 	queue_full: [429, 'Too many messages are waiting for the other peer; wait for it to catch up, then retry.'],
 	room_message_limit: [429, 'This room has reached its message limit; start a new transfer.'],
 	origin_not_allowed: [403, 'This web origin is not allowed to use this signaling server.'],
 	server_full: [503, 'The server has too many open rooms right now; try again in a minute.'],
 	storage_busy: [503, 'The server is busy; retry in a moment.'],
-	storage_unavailable: [503, 'The server cannot use its storage right now; try again shortly, or tell the site operator.'],
-	misconfigured: [503, 'The signaling server is misconfigured; the site operator should check its settings and logs.'],
+	storage_full: [507, 'The server has run out of storage space; try again later, or tell the site operator.'],
+	storage_unavailable: [503, 'The server cannot use its storage; the site operator should check its store (e.g. Redis) and logs.'],
+	misconfigured: [503, 'The server is misconfigured; the site operator should check the handler options and logs.'],
 	internal_error: [500, 'Something went wrong on the server; try again, and tell the site operator if it keeps happening.']
 } as const satisfies Record<string, readonly [number, string]>;
 
@@ -61,6 +66,8 @@ export class SignalingError extends Error {
 			else if (code === 'queue_full') h['Retry-After'] = '2';
 			else if (code === 'server_full') h['Retry-After'] = '60';
 			else if (this.status === 503) h['Retry-After'] = '30';
+			// Space comes back as rooms expire, as signal.php says.
+			else if (code === 'storage_quota_exceeded') h['Retry-After'] = '60';
 		}
 		if (code === 'metrics_unauthorized') h['WWW-Authenticate'] = 'Bearer realm="peerdrop-metrics"';
 		this.headers = h;

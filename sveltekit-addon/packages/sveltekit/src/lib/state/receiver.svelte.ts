@@ -1,5 +1,6 @@
 import type { FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
+import { ROLE_ERROR_TEXT } from './format.js';
 
 export interface ReceiverOptions extends TransferOptions {
 	/** Where bytes go: "auto" (origin-private file system where available), "opfs" or "memory". */
@@ -17,7 +18,7 @@ export interface Offer {
 	canPick: boolean;
 }
 
-/** Reactive receiver: `receiver.receive(link)`, then on `receiver.offer` call `accept()` from a click. */
+/** Reactive receiver: `receiver.receive(linkOrCode)`, then on `receiver.offer` call `accept()` from a click. */
 export class PeerDropReceiver extends TransferState {
 	offer = $state<Offer | null>(null);
 	/** Where bytes go once accepted: opfs, memory or pick. */
@@ -25,6 +26,7 @@ export class PeerDropReceiver extends TransferState {
 	/** Bytes an earlier connection already verified (a resumed transfer). */
 	resumedBytes = $state(0);
 
+	protected override errorTexts = ROLE_ERROR_TEXT.receiver;
 	#receiveOptions: ReceiverOptions;
 
 	constructor(options: ReceiverOptions = {}) {
@@ -32,16 +34,20 @@ export class PeerDropReceiver extends TransferState {
 		this.#receiveOptions = options;
 	}
 
-	/** Starts receiving from a share link (the whole URL with its #fragment). */
-	async receive(link: string): Promise<void> {
-		if (this.active) return;
-		this.error = null;
+	/**
+	 * Starts receiving from a share link (the whole URL with its #fragment) or a short code the
+	 * sender read out (`7-guitar-orbit`; case, spaces and dashes do not matter). After a failed
+	 * attempt (a mistyped code, say) it can be called again.
+	 */
+	async receive(linkOrCode: string): Promise<void> {
+		if (this.active || this.phase === 'loading') return;
+		this.restart();
 		this.phase = 'loading';
 		const rt = await this.runtime();
 		if (!rt) return;
 		const { signalUrl, iceServers } = this.config();
 		try {
-			this.handle = rt.receive(link, {
+			this.handle = rt.receive(linkOrCode, {
 				signalUrl, iceServers, onEvent: this.onEvent,
 				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false
 			});
@@ -49,6 +55,20 @@ export class PeerDropReceiver extends TransferState {
 		} catch (e) {
 			this.fail(e);
 		}
+	}
+
+	/** Clears what an earlier attempt left, so a second receive() starts clean. */
+	private restart(): void {
+		this.destroy();
+		this.offer = null;
+		this.sink = null;
+		this.resumedBytes = 0;
+		this.files = [];
+		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
+		this.error = null;
+		this.verification = null;
+		this.path = null;
+		this.notice = null;
 	}
 
 	/** Accepts the offer; `{ pick: true }` asks where to save (call it from a click). */
@@ -76,7 +96,7 @@ export class PeerDropReceiver extends TransferState {
 				if (!f) break;
 				f.done = true;
 				f.verified = event.size;
-				f.sha256 = event.sha256;
+				f.digest = event.digest;
 				f.saved = event.saved;
 				f.blob = event.blob;
 				f.url = event.blob ? URL.createObjectURL(event.blob) : null;

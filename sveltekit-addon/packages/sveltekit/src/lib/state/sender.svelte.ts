@@ -1,36 +1,66 @@
-import type { SendFiles } from '../runtime/wasm/peerdrop.js';
+import type { PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
+import { ROLE_ERROR_TEXT } from './format.js';
 
 export interface SenderOptions extends TransferOptions {
 	/** The page the share link opens (a receive route), e.g. `${origin}/receive`. Default: this page. */
 	shareBase?: string;
+	/**
+	 * Offer a short code to read out (`7-guitar-orbit`) instead of a link. One try per code; after
+	 * `wrong_code` or `code_abandoned`, `newCode()` offers the same files with a new one. Default false.
+	 */
+	shortCode?: boolean;
 }
+
+/** Errors after which the same files can be offered again with a new code. */
+const RENEWABLE = ['wrong_code', 'code_abandoned'];
 
 /** Reactive sender: `const sender = createSender({ shareBase })`, then `sender.send(files)`. */
 export class PeerDropSender extends TransferState {
-	/** The share link (its secret is only in the #fragment), once sending started. */
-	link = $state<string | null>(null);
-
+	protected override errorTexts = ROLE_ERROR_TEXT.sender;
 	#shareBase: string | undefined;
+	// Raw: Files and FileLists must not be wrapped in proxies; kept to offer them again with a new code.
+	#offered = $state.raw<SendFiles | null>(null);
+	#offeredWithCode = $state(false);
+
+	/** The share link (its secret is only in the #fragment), once sending started; null in short-code mode. */
+	link = $state<string | null>(null);
+	/**
+	 * The short code to read out, once the receiver can enter it (sending with `shortCode`), else null.
+	 * Set by the runtime's `code` event: `handle.code` may still change before it.
+	 */
+	code = $state<string | null>(null);
+	/** Whether the next `send()` offers a short code; bindable to a checkbox. */
+	shortCode = $state(false);
+	/** The last code was used up (wrong_code, code_abandoned): `newCode()` can offer the same files again. */
+	canRenewCode = $derived(this.#offered !== null && this.#offeredWithCode && RENEWABLE.includes(this.error?.code ?? ''));
 
 	constructor(options: SenderOptions = {}) {
 		super(options);
 		this.#shareBase = options.shareBase;
+		this.shortCode = options.shortCode ?? false;
 	}
 
-	/** Offers files (a FileList, File[], or items from itemsFromDrop). Resolves once the link exists. */
+	/**
+	 * Offers files (a FileList, File[], or items from itemsFromDrop). Resolves to the share link once
+	 * it exists ("" with `shortCode`: watch `code`), or null when sending could not start.
+	 */
 	async send(files: SendFiles): Promise<string | null> {
-		if (this.active) return this.link;
+		if (this.active || this.phase === 'loading') return this.link;
 		this.error = null;
+		this.code = null;
 		this.phase = 'loading';
 		const rt = await this.runtime();
 		if (!rt) return null;
 		const { signalUrl, iceServers } = this.config();
+		const shortCode = this.shortCode;
 		try {
-			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, onEvent: this.onEvent });
+			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, onEvent: this.onEvent });
 			this.handle = h;
+			this.#offered = files;
+			this.#offeredWithCode = shortCode;
 			this.setFiles(h.files);
-			this.link = h.link;
+			this.link = h.link || null;
 			if (this.phase === 'loading') this.phase = 'signaling';
 			return h.link;
 		} catch (e) {
@@ -39,13 +69,31 @@ export class PeerDropSender extends TransferState {
 		}
 	}
 
+	/** After wrong_code or code_abandoned: offers the same files again with a new short code. */
+	async newCode(): Promise<string | null> {
+		const files = this.#offered;
+		if (!files || !this.canRenewCode) return null;
+		this.reset();
+		this.shortCode = true;
+		return this.send(files);
+	}
+
+	protected override handleEvent(event: PeerDropEvent): void {
+		if (event.type === 'code') this.code = event.code;
+	}
+
 	/** Back to idle after a finished, failed or cancelled transfer. */
 	reset(): void {
 		this.destroy();
 		this.link = null;
+		this.code = null;
+		this.#offered = null;
+		this.#offeredWithCode = false;
 		this.files = [];
+		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
 		this.error = null;
 		this.verification = null;
+		this.path = null;
 		this.notice = null;
 		this.phase = 'idle';
 	}

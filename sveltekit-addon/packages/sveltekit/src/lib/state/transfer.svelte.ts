@@ -1,6 +1,7 @@
 // Svelte 5 runes state shared by the sender and the receiver.
 import type { Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
+import { ERROR_TEXT, textFor } from './format.js';
 
 export type TransferPhase =
 	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
@@ -31,7 +32,8 @@ export interface TransferFile extends FileInfo {
 	blob: Blob | null;
 	/** Receiver: object URL of `blob` for a download link (revoked by destroy()). */
 	url: string | null;
-	sha256: string | null;
+	/** Receiver: the runtime's content digest (hex; SHA-256 over the block digests, not the sha256sum), when known. */
+	digest: string | null;
 	saved: boolean;
 }
 
@@ -62,6 +64,8 @@ export abstract class TransferState {
 
 	protected handle: Handle | null = null;
 	protected options: TransferOptions;
+	/** Sentences for error codes that read better from this side (see ROLE_ERROR_TEXT). */
+	protected errorTexts: Record<string, string> = {};
 
 	constructor(options: TransferOptions = {}) {
 		this.options = options;
@@ -87,12 +91,13 @@ export abstract class TransferState {
 
 	protected fail(e: unknown) {
 		const err = e as Partial<TransferError> | null;
-		this.error = { code: err?.code ?? 'browser_error', message: err?.message ?? String(e) };
+		const code = err?.code ?? 'browser_error';
+		this.error = { code, message: textFor(this.errorTexts, code) ?? (err?.message || textFor(ERROR_TEXT, code) || String(e)) };
 		this.phase = err?.code === 'cancelled' ? 'cancelled' : 'error';
 	}
 
 	protected setFiles(list: FileInfo[]) {
-		this.files = list.map((f) => ({ ...f, verified: 0, done: f.size === 0, blob: null, url: null, sha256: null, saved: false }));
+		this.files = list.map((f) => ({ ...f, verified: 0, done: f.size === 0, blob: null, url: null, digest: null, saved: false }));
 		this.progress = { verified: 0, total: list.reduce((s, f) => s + f.size, 0), rate: 0, eta: null, percent: 0 };
 	}
 

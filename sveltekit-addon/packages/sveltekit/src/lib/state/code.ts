@@ -1,0 +1,31 @@
+// Checks what a person typed into the receive form before the runtime sees it, so the common
+// slips (nothing typed, a word missing, a number out of range) get a message next to the field.
+// The runtime still validates the words themselves (bad_code names an unknown word).
+
+/** Largest room number in a code (peerdrop-core's MAX_NUMBER). */
+const MAX_NUMBER = 999;
+
+export type LinkOrCode = { ok: true; kind: 'link' | 'code'; value: string } | { ok: false; message: string };
+
+/**
+ * Reads a share link (anything with a `#fragment`) or a short code (`7-guitar-orbit`: any case,
+ * separated by dashes, spaces, dots, commas or underscores, as the runtime accepts).
+ */
+export function checkLinkOrCode(text: string): LinkOrCode {
+	const value = text.trim();
+	if (!value) return { ok: false, message: 'Enter the code the sender gave you (like 7-guitar-orbit), or paste their link.' };
+	if (value.includes('#')) {
+		return value.split('#', 2)[1] ? { ok: true, kind: 'link', value } : { ok: false, message: 'This link is incomplete: it has nothing after the #. Copy the whole link again.' };
+	}
+	if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+		return { ok: false, message: 'This link is incomplete: a share link ends with # and a secret. Copy the whole link again.' };
+	}
+	const parts = value.split(/[\s\-_.,]+/).filter(Boolean);
+	if (!/^[0-9]+$/.test(parts[0])) return { ok: false, message: 'A code starts with a number, like the 7 in 7-guitar-orbit.' };
+	const n = Number(parts[0]);
+	if (n < 1 || n > MAX_NUMBER) return { ok: false, message: `A code starts with a number from 1 to ${MAX_NUMBER}, like the 7 in 7-guitar-orbit.` };
+	if (parts.length !== 3 || !parts.slice(1).every((w) => /^[a-z]+$/i.test(w))) {
+		return { ok: false, message: 'A code is a number and two words, like 7-guitar-orbit: check that nothing is missing.' };
+	}
+	return { ok: true, kind: 'code', value: parts.join('-').toLowerCase() };
+}
