@@ -8,6 +8,7 @@ import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { cpus, totalmem, release } from 'node:os';
 import { launchBrowser } from '../tests/e2e/harness.mjs';
 import { freePort, waitForHttp } from '../tests/support/net.mjs';
+import { taggedEnv, cpuMs } from './cpu.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -23,6 +24,8 @@ const percentile = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return 
 const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
 const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
 const log = (...a) => console.log('bench:', ...a);
+// Finds this bench's Chromium processes for CPU accounting (bench/cpu.mjs).
+const BROWSER = taggedEnv();
 
 /** The example site plus the bench pages, with held polls on (setup latency is measured). */
 async function startSite() {
@@ -69,9 +72,12 @@ async function ceiling(browser, url, messageSize) {
   const answer = await b.p.evaluate((sdp) => bench.ceiling.answer(sdp), offer);
   await a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer);
   await b.p.evaluate(() => bench.ceiling.ready());
+  const cpu = [];
   const run = async (bytes, high, low) => {
     await b.p.evaluate((n) => bench.ceiling.expect(n), bytes);
+    const cpu0 = await cpuMs(BROWSER.tag);
     const ms = await a.p.evaluate(([n, s, h, l]) => bench.ceiling.send(n, s, h, l), [bytes, messageSize, high, low]);
+    cpu.push((await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB));
     return mibps(bytes, ms);
   };
   const sweep = SMOKE ? [[4 * MiB, MiB]] : [[MiB, 256 * 1024], [4 * MiB, MiB], [8 * MiB, 2 * MiB], [14 * MiB, 4 * MiB]];
@@ -82,25 +88,30 @@ async function ceiling(browser, url, messageSize) {
     if (!best || rate > best.rate) best = { high, low, rate };
   }
   const runs = [];
+  cpu.length = 0;
   for (let i = 0; i < REPEATS; i++) runs.push(await run(SIZE_MIB * MiB, best.high, best.low));
   await a.ctx.close();
   await b.ctx.close();
-  return { ...spread(runs), messageSize, highWatermark: best.high, lowWatermark: best.low };
+  return { ...spread(runs), cpuMsPerMiB: median(cpu), messageSize, highWatermark: best.high, lowWatermark: best.low };
 }
 
 /** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
 async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   const s = await page(browser, url);
   const r = await page(browser, url);
+  const cpu0 = await cpuMs(BROWSER.tag);
   const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
   await r.p.evaluate(([l, k, f]) => bench.peerdrop.receive(l, k, f), [link, sink, flow]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
   const stop = sample ? await sample(s, r) : null;
   const ms = await done;
+  // Includes connection setup (small beside 256 MiB); the memory sampler's own work is excluded
+  // by reading only for unsampled runs.
+  const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
   const peaks = stop ? await stop() : null;
   await s.ctx.close();
   await r.ctx.close();
-  return { rate: mibps(bytes, ms), peaks };
+  return { rate: mibps(bytes, ms), cpuPerMiB, peaks };
 }
 
 /** Samples JS heap and ArrayBuffers (CDP) and wasm memory (diagnose) of both pages every 500 ms. */
@@ -218,6 +229,12 @@ ${row('SHA-256: WebCrypto (one-shot)', r.hashing.webcrypto)}
 ${row('native engine, hashing on', { ...r.native.hashing, min: Math.min(...r.native.hashing.runs), max: Math.max(...r.native.hashing.runs) })}
 ${row('native engine, hashing off', { ...r.native.noHashing, min: Math.min(...r.native.noHashing.runs), max: Math.max(...r.native.noHashing.runs) })}
 
+| CPU per MiB moved (whole browser: both pages, network service, GPU; \`/proc\`) | ms | if CPU were the only limit |
+| --- | --- | --- |
+| ceiling | ${f(r.ceiling.cpuMsPerMiB)} | |
+| PeerDrop to memory | ${f(r.peerdrop.memory.cpuMsPerMiB)} | ${r.ratios.cpuBoundMemoryOverCeiling.toFixed(2)} × ceiling |
+| PeerDrop to OPFS | ${f(r.peerdrop.opfs.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / r.peerdrop.opfs.cpuMsPerMiB).toFixed(2)} × ceiling |
+
 | connection setup through signal.php (${r.setup.runsMs.length} connections) | value |
 | --- | --- |
 | median, pages loaded to channel open | ${r.setup.medianMs.toFixed(0)} ms |
@@ -259,7 +276,7 @@ async function chart(browser, r, path) {
 
 async function main() {
   const site = await startSite();
-  const browser = await launchBrowser();
+  const browser = await launchBrowser({ env: BROWSER.env });
   try {
     const probe = await page(browser, site.url);
     const messageSize = Math.min(256 * 1024, await probe.p.evaluate(async () => {
@@ -274,10 +291,16 @@ async function main() {
     log(`ceiling ${ceil.median.toFixed(1)} MiB/s`);
     const memoryRuns = [];
     const opfsRuns = [];
+    const memoryCpu = [];
+    const opfsCpu = [];
     for (let i = 0; i < REPEATS; i++) {
-      memoryRuns.push((await peerdropTransfer(browser, site.url, 'memory', bytes)).rate);
-      opfsRuns.push((await peerdropTransfer(browser, site.url, 'opfs', bytes)).rate);
-      log(`peerdrop memory ${memoryRuns.at(-1).toFixed(1)}, opfs ${opfsRuns.at(-1).toFixed(1)} MiB/s`);
+      const m = await peerdropTransfer(browser, site.url, 'memory', bytes);
+      const o = await peerdropTransfer(browser, site.url, 'opfs', bytes);
+      memoryRuns.push(m.rate);
+      opfsRuns.push(o.rate);
+      memoryCpu.push(m.cpuPerMiB);
+      opfsCpu.push(o.cpuPerMiB);
+      log(`peerdrop memory ${m.rate.toFixed(1)}, opfs ${o.rate.toFixed(1)} MiB/s; CPU ms per MiB: ceiling ${ceil.cpuMsPerMiB.toFixed(1)}, memory ${m.cpuPerMiB.toFixed(1)}, opfs ${o.cpuPerMiB.toFixed(1)}`);
     }
     if (process.env.BENCH_FLOWS) {
       // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, ";"-separated.
@@ -299,8 +322,8 @@ async function main() {
     const mem = await peerdropTransfer(browser, site.url, 'opfs', MEMORY_MIB * MiB, memorySampler());
     log(`memory run ${MEMORY_MIB} MiB at ${mem.rate.toFixed(1)} MiB/s`, JSON.stringify(mem.peaks));
     const native = nativeEngine();
-    const memory = spread(memoryRuns);
-    const opfs = spread(opfsRuns);
+    const memory = { ...spread(memoryRuns), cpuMsPerMiB: median(memoryCpu) };
+    const opfs = { ...spread(opfsRuns), cpuMsPerMiB: median(opfsCpu) };
     const result = {
       date: new Date().toISOString(),
       commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
@@ -320,6 +343,8 @@ async function main() {
         opfsOverCeiling: opfs.median / ceil.median,
         pairwiseMemoryOverCeiling: memoryRuns.map((m, i) => m / (ceil.runs[i] ?? ceil.median)),
         hashOverHashWasm: hashes.peerdrop.median / hashes['hash-wasm'].median,
+        // What the ratio would be if CPU were the only limit (CPU-bound machine).
+        cpuBoundMemoryOverCeiling: ceil.cpuMsPerMiB / memory.cpuMsPerMiB,
       },
     };
     await mkdir(OUT, { recursive: true });

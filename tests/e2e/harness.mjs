@@ -43,8 +43,8 @@ export async function startSite() {
   return { url, dataDir: `${dir}/data`, stop };
 }
 
-export async function launchBrowser() {
-  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+export async function launchBrowser({ env } = {}) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, env });
 }
 
 /**
