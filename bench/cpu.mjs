@@ -36,3 +36,50 @@ export async function cpuMs(tag) {
   for (const [pid, p] of procs) if (ours(pid)) ticks += p.ticks;
   return (ticks * 1000) / TICKS;
 }
+
+/**
+ * CPU milliseconds so far per thread kind of the tagged browser: "process type / thread name"
+ * (e.g. "renderer / CrRendererMain"), for breakdowns of where a transfer's CPU goes.
+ */
+export async function cpuByThread(tag) {
+  const marker = `PEERDROP_BENCH_TAG=${tag}`;
+  const procs = new Map();
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
+      const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';
+      const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
+      procs.set(Number(pid), { ppid: Number(f[1]), tagged: environ.split('\0').includes(marker), kind: sub ? `${type}:${sub.split('.')[0]}` : type });
+    } catch { /* ended */ }
+  }
+  const ours = (pid, depth = 0) => {
+    const p = procs.get(pid);
+    return !!p && (p.tagged || (depth < 16 && ours(p.ppid, depth + 1)));
+  };
+  const out = {};
+  for (const [pid, p] of procs) {
+    if (!ours(pid)) continue;
+    for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
+      try {
+        const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const key = `${p.kind} / ${name}`;
+        out[key] = (out[key] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+      } catch { /* ended */ }
+    }
+  }
+  return out;
+}
+
+/** The difference of two `cpuByThread` readings, largest first, per MiB moved. */
+export function threadDelta(before, after, mib) {
+  return Object.entries(after)
+    .map(([k, v]) => [k, (v - (before[k] ?? 0)) / mib])
+    .filter(([, v]) => v > 0.2)
+    .sort((a, b) => b[1] - a[1]);
+}

@@ -8,7 +8,7 @@ import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { cpus, totalmem, release } from 'node:os';
 import { launchBrowser } from '../tests/e2e/harness.mjs';
 import { freePort, waitForHttp } from '../tests/support/net.mjs';
-import { taggedEnv, cpuMs } from './cpu.mjs';
+import { taggedEnv, cpuMs, cpuByThread, threadDelta } from './cpu.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -26,6 +26,11 @@ const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
 const log = (...a) => console.log('bench:', ...a);
 // Finds this bench's Chromium processes for CPU accounting (bench/cpu.mjs).
 const BROWSER = taggedEnv();
+// BENCH_BREAKDOWN=1: also print CPU per MiB by process and thread (experiments).
+const BREAKDOWN = process.env.BENCH_BREAKDOWN === '1';
+function printBreakdown(what, before, after, bytes) {
+  log(`CPU ms per MiB by thread, ${what}: ${threadDelta(before, after, bytes / MiB).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('; ')}`);
+}
 
 /** The example site plus the bench pages, with held polls on (setup latency is measured). */
 async function startSite() {
@@ -76,8 +81,10 @@ async function ceiling(browser, url, messageSize) {
   const run = async (bytes, high, low) => {
     await b.p.evaluate((n) => bench.ceiling.expect(n), bytes);
     const cpu0 = await cpuMs(BROWSER.tag);
+    const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
     const ms = await a.p.evaluate(([n, s, h, l]) => bench.ceiling.send(n, s, h, l), [bytes, messageSize, high, low]);
     cpu.push((await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB));
+    if (BREAKDOWN) printBreakdown('ceiling', threads0, await cpuByThread(BROWSER.tag), bytes);
     return mibps(bytes, ms);
   };
   const sweep = SMOKE ? [[4 * MiB, MiB]] : [[MiB, 256 * 1024], [4 * MiB, MiB], [8 * MiB, 2 * MiB], [14 * MiB, 4 * MiB]];
@@ -100,6 +107,7 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   const s = await page(browser, url);
   const r = await page(browser, url);
   const cpu0 = await cpuMs(BROWSER.tag);
+  const threads0 = BREAKDOWN && !sample ? await cpuByThread(BROWSER.tag) : null;
   const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
   await r.p.evaluate(([l, k, f]) => bench.peerdrop.receive(l, k, f), [link, sink, flow]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
@@ -108,6 +116,7 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   // Includes connection setup (small beside 256 MiB); the memory sampler's own work is excluded
   // by reading only for unsampled runs.
   const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
+  if (threads0) printBreakdown(`peerdrop ${sink}`, threads0, await cpuByThread(BROWSER.tag), bytes);
   const peaks = stop ? await stop() : null;
   await s.ctx.close();
   await r.ctx.close();
