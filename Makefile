@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-e2e test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-e2e test-browsers test-sveltekit bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -42,6 +42,10 @@ bench-signaling:
 test-types: wasm
 	npx tsc -p tests/types
 	node --test tests/types/
+
+# The runtime's plain JavaScript pieces under Node (no browser, no build).
+test-unit:
+	node --test tests/unit/
 
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm

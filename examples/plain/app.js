@@ -3,6 +3,9 @@ import init, { send, receive, itemsFromDrop } from './pkg/peerdrop.js';
 
 const $ = (id) => document.getElementById(id);
 const SIGNAL_URL = new URL('signal.php', location.href).href;
+// Copied from the package by scripts/serve-site: where this browser cannot stage files on disk
+// (Firefox private windows), each file streams into the downloads folder through it.
+const SERVICE_WORKER_URL = new URL('peerdrop-sw.js', location.href).href;
 
 const STATUS_TEXT = {
   signaling: 'Contacting the signaling server…',
@@ -113,9 +116,10 @@ function onEvent(event) {
       $('offer-actions').hidden = true;
       document.body.dataset.resumedBytes = String(event.resumedBytes);
       document.body.dataset.sink = event.sink;
-      $('offer-text').textContent = event.sink === 'pick'
-        ? 'Saving into the place you picked.'
-        : 'Receiving into this browser; save each file when it is verified.';
+      $('offer-text').textContent = {
+        pick: 'Saving into the place you picked.',
+        download: 'Each file goes to your downloads as it arrives. Keep this page open: a reload cannot resume this transfer.',
+      }[event.sink] ?? 'Receiving into this browser; save each file when it is verified.';
       break;
     case 'signalingWarning':
       document.body.dataset.signalingWarnings = String(Number(document.body.dataset.signalingWarnings ?? 0) + 1);
@@ -163,7 +167,8 @@ function showOffer(event) {
 function offerDownload(event) {
   const li = $(`file-${event.index}`);
   if (event.saved) {
-    li.querySelector('.meta').textContent = `${formatBytes(event.size)} · verified and saved`;
+    const where = document.body.dataset.sink === 'download' ? 'in your downloads' : 'saved';
+    li.querySelector('.meta').textContent = `${formatBytes(event.size)} · verified and ${where}`;
     li.querySelector('progress').value = li.querySelector('progress').max;
     return;
   }
@@ -214,7 +219,7 @@ function startReceiving(linkOrCode) {
   $('send-view').hidden = true;
   $('receive-view').hidden = false;
   try {
-    handle = receive(linkOrCode, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false });
+    handle = receive(linkOrCode, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false, serviceWorker: SERVICE_WORKER_URL });
   } catch (e) {
     showError(e);
   }

@@ -35,8 +35,13 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
   receive(code ?? '7-guitar-orbit', { onEvent });
   // @ts-expect-error: shortCode is a boolean
   send(input.files!, { shortCode: 'yes' });
-  // @ts-expect-error: the sink is one of three names
+  receive(link, { sink: 'download', serviceWorker: '/peerdrop-sw.js', onEvent: (e) => {
+    if (e.type === 'accepted' && e.sink === 'download') console.log('streamed to the downloads folder');
+  } });
+  // @ts-expect-error: the sink is one of four names
   receive(link, { sink: 'disk' });
+  // @ts-expect-error: serviceWorker is the worker's URL
+  receive(link, { serviceWorker: true });
   // @ts-expect-error: events are a closed union
   onEvent({ type: 'nonsense' });
 }

@@ -42,8 +42,10 @@ pub fn send(files: types::SendFilesJs, options: types::SendOptionsJs) -> Result<
 }
 
 /// Receives from a share link, or from a short code the sender read out (`7-guitar-orbit`).
-/// Options as for `send`, plus `sink` (`"auto"`, `"opfs"` or `"memory"`), `memoryCap` (bytes
-/// kept in memory at most; larger offers are refused before any byte moves) and `autoAccept`.
+/// Options as for `send`, plus `sink` (`"auto"`, `"opfs"`, `"memory"` or `"download"`),
+/// `serviceWorker` (URL of the site's copy of `peerdrop-sw.js`: enables streamed downloads
+/// where OPFS is missing), `memoryCap` (bytes kept in memory at most; larger offers are
+/// refused before any byte moves) and `autoAccept`.
 #[wasm_bindgen]
 pub fn receive(link: &str, options: types::ReceiveOptionsJs) -> Result<ReceiveHandle, JsValue> {
     receive::start(link, options.into())

@@ -20,6 +20,8 @@ pub struct Options {
     pub auto_accept: bool,
     /// Receiver: where bytes go (`"opfs"` or `"memory"`); `None` picks the best available.
     pub sink: Option<crate::sink::SinkKind>,
+    /// Receiver: URL of the site's copy of `peerdrop-sw.js`, which enables the `"download"` sink.
+    pub service_worker: Option<String>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
     /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, window }`, in bytes).
@@ -70,8 +72,10 @@ impl Options {
             sink: match get("sink").as_string().as_deref() {
                 Some("opfs") => Some(crate::sink::SinkKind::Opfs),
                 Some("memory") => Some(crate::sink::SinkKind::Memory),
+                Some("download") => Some(crate::sink::SinkKind::Download),
                 _ => None,
             },
+            service_worker: get("serviceWorker").as_string().filter(|url| !url.is_empty()),
             short_code: get("shortCode").as_bool().unwrap_or(false),
             flow: {
                 let flow = get("flow");

@@ -64,7 +64,8 @@ pub struct ReceiveHandle {
 #[wasm_bindgen]
 impl ReceiveHandle {
     /// Accepts the offered files into the configured sink (`options.sink`, default `"auto"`:
-    /// the origin-private file system where it exists, else memory). With `{ pick: true }` it
+    /// the origin-private file system where it exists, else downloads through the site's
+    /// service worker where `options.serviceWorker` is set, else memory). With `{ pick: true }` it
     /// first asks where to save (File System Access): call it from a click.
     pub fn accept(&self, choice: crate::types::AcceptChoiceJs) {
         let choice: JsValue = choice.into();
@@ -373,7 +374,7 @@ impl Side for State {
 
 /// Opens the sink and accepts the offer. `picked` is the pending result of a save dialog.
 async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
-    let (manifest, name, memory_cap, prefer, emitter) = {
+    let (manifest, name, memory_cap, prefer, worker, emitter) = {
         let mut s = shared.borrow_mut();
         if s.accepting || s.sink.is_some() || s.finished {
             return;
@@ -384,9 +385,11 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         };
         s.accepting = true;
-        (m, hex(&s.transfer_id), s.options.memory_cap, s.options.sink, s.emitter.clone())
+        let worker = s.options.service_worker.clone();
+        (m, hex(&s.transfer_id), s.options.memory_cap, s.options.sink, worker, s.emitter.clone())
     };
-    let opened = open_sink(&manifest, &name, memory_cap, prefer, picked).await;
+    let choice = SinkChoice { prefer, memory_cap, service_worker: worker };
+    let opened = open_sink(&manifest, &name, &choice, picked).await;
     shared.borrow_mut().accepting = false;
     let (sink, resume) = match opened {
         Ok(Some(pair)) => pair,
@@ -422,11 +425,31 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
     pump(shared);
 }
 
+/// What the application asked for where bytes go.
+struct SinkChoice {
+    /// `options.sink`; `None` is "auto".
+    prefer: Option<SinkKind>,
+    memory_cap: u64,
+    /// `options.serviceWorker`: the site's copy of `peerdrop-sw.js`.
+    service_worker: Option<String>,
+}
+
+impl SinkChoice {
+    /// Where bytes go when nothing on disk can be written at random places: a streamed
+    /// download keeps memory flat, so it comes before memory where the site enables it.
+    fn without_disk(&self) -> SinkKind {
+        if self.service_worker.is_some() && sink::download_supported() {
+            SinkKind::Download
+        } else {
+            SinkKind::Memory
+        }
+    }
+}
+
 async fn open_sink(
     manifest: &Manifest,
     name: &str,
-    memory_cap: u64,
-    prefer: Option<SinkKind>,
+    choice: &SinkChoice,
     picked: Option<js_sys::Promise>,
 ) -> Result<Option<(Sink, Option<HaveMap>)>, RuntimeError> {
     if let Some(picked) = picked {
@@ -441,30 +464,59 @@ async fn open_sink(
             Err(e) => Err(RuntimeError::Storage(sink::storage_error(&e))),
         };
     }
-    let kind = prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { SinkKind::Memory });
+    let auto = choice.prefer.is_none();
+    let kind =
+        choice.prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { choice.without_disk() });
     match kind {
         SinkKind::Opfs => match Sink::open_opfs(name, manifest).await {
             Ok((sink, saved)) => {
                 let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
                 Ok(Some((sink, resume)))
             }
-            // No synchronous access handles here: keep the files in memory if they fit.
-            Err(RuntimeError::Unsupported) if prefer.is_none() => {
-                Box::pin(open_sink(manifest, name, memory_cap, Some(SinkKind::Memory), None)).await
+            // No synchronous access handles, or OPFS switched off: stream downloads or keep
+            // the files in memory.
+            Err(RuntimeError::Unsupported) if auto => {
+                open_without_disk(manifest, choice, choice.without_disk()).await
             }
             Err(RuntimeError::Unsupported) => Err(RuntimeError::Storage(
                 "this browser cannot stage files on disk; receive into memory instead".into(),
             )),
             Err(e) => Err(e),
         },
-        _ => {
-            let needed = manifest.total_size();
-            if needed > memory_cap {
-                return Err(RuntimeError::TooLargeForMemory { needed, cap: memory_cap });
+        kind => open_without_disk(manifest, choice, kind).await,
+    }
+}
+
+/// Opens the download or the memory sink; "auto" falls back to memory when the service
+/// worker cannot be started (memory announces its cap before any byte moves).
+async fn open_without_disk(
+    manifest: &Manifest,
+    choice: &SinkChoice,
+    kind: SinkKind,
+) -> Result<Option<(Sink, Option<HaveMap>)>, RuntimeError> {
+    if kind == SinkKind::Download {
+        let Some(url) = choice.service_worker.as_deref() else {
+            return Err(RuntimeError::Storage(
+                "this site is not set up to save files as downloads (its `serviceWorker` option is missing)"
+                    .into(),
+            ));
+        };
+        match Sink::open_download(url, manifest, choice.memory_cap).await {
+            Ok(sink) => return Ok(Some((sink, None))),
+            Err(_) if choice.prefer.is_none() => {}
+            Err(RuntimeError::Unsupported) => {
+                return Err(RuntimeError::Storage(
+                    "this browser offers this page no service worker to stream downloads through (a private window, or a page not served over HTTPS)".into(),
+                ))
             }
-            Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
+            Err(e) => return Err(e),
         }
     }
+    let needed = manifest.total_size();
+    if needed > choice.memory_cap {
+        return Err(RuntimeError::TooLargeForMemory { needed, cap: choice.memory_cap });
+    }
+    Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
 }
 
 /// Moves everything the engine wants done: frames out, blocks stored, events queued.
@@ -520,7 +572,7 @@ fn pump(shared: &Shared) {
                         sink.as_ref().and_then(|k| k.save_progress(engine.have_map(), flush))
                     }
                     Err(e) => {
-                        engine.handle_write_error(&sink::storage_error(&e));
+                        sink::StoreError::from_js(&e).end(engine);
                         None
                     }
                 }
@@ -610,7 +662,7 @@ async fn handle_event(shared: &Shared, event: Event) {
                 }
                 Err(why) => {
                     if let Some(engine) = shared.borrow_mut().engine.as_mut() {
-                        engine.handle_write_error(&why);
+                        why.end(engine);
                     }
                     pump(shared);
                 }

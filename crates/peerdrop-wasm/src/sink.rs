@@ -1,10 +1,12 @@
 //! Where received, verified bytes go: a folder or file the person picked (File System
-//! Access), resumable staging in the origin-private file system, or memory as a last resort.
+//! Access), resumable staging in the origin-private file system, downloads streamed through
+//! the site's service worker, or memory as a last resort.
 
 use crate::error::{describe, RuntimeError};
 use crate::memory_sink::MemorySink;
 use peerdrop_core::Manifest;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 #[wasm_bindgen(module = "/js/opfs.js")]
@@ -61,12 +63,32 @@ extern "C" {
     fn abort(this: &PickedTarget) -> js_sys::Promise;
 }
 
+#[wasm_bindgen(module = "/js/download.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = downloadSupported)]
+    pub fn download_supported() -> bool;
+
+    #[wasm_bindgen(js_name = openDownloads)]
+    fn open_downloads(worker_url: &str, files: JsValue, hold_limit: f64) -> js_sys::Promise;
+
+    #[derive(Clone)]
+    pub type DownloadTarget;
+
+    #[wasm_bindgen(method)]
+    fn write(this: &DownloadTarget, file: u32, offset: f64, data: js_sys::Uint8Array) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_name = finishFile)]
+    fn finish_file(this: &DownloadTarget, file: u32) -> js_sys::Promise;
+    #[wasm_bindgen(method)]
+    fn close(this: &DownloadTarget, failed: bool);
+}
+
 /// The kinds of sink, as named in the JavaScript API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SinkKind {
     Memory,
     Opfs,
     Picked,
+    Download,
 }
 
 impl SinkKind {
@@ -75,6 +97,7 @@ impl SinkKind {
             SinkKind::Memory => "memory",
             SinkKind::Opfs => "opfs",
             SinkKind::Picked => "pick",
+            SinkKind::Download => "download",
         }
     }
 }
@@ -84,6 +107,7 @@ pub enum Sink {
     Memory(MemorySink),
     Opfs(OpfsStaging),
     Picked(PickedTarget),
+    Download(DownloadTarget),
 }
 
 /// What a finished file became.
@@ -102,9 +126,13 @@ async fn wait(p: js_sys::Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(p).await
 }
 
+fn error_name(e: &JsValue) -> String {
+    js_sys::Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
+}
+
 /// Turns a storage exception into the typed error a person can act on.
 pub fn storage_error(e: &JsValue) -> String {
-    let name = js_sys::Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default();
+    let name = error_name(e);
     match name.as_str() {
         "QuotaExceededError" => {
             "the disk or the browser's storage quota is full; free some space and try again".into()
@@ -113,7 +141,33 @@ pub fn storage_error(e: &JsValue) -> String {
             "the browser no longer allows writing there; pick the place again".into()
         }
         "AbortError" => "no place to save was picked".into(),
+        // js/download.js words these for people already.
+        n if n.starts_with("Download") => describe(e),
         _ => format!("the received data could not be stored: {}", describe(e)),
+    }
+}
+
+/// Why storing failed: the person stopped it (cancelled the download) or it broke.
+#[derive(Debug)]
+pub enum StoreError {
+    Cancelled(String),
+    Failed(String),
+}
+
+impl StoreError {
+    pub fn from_js(e: &JsValue) -> StoreError {
+        match error_name(e).as_str() {
+            "DownloadCancelled" => StoreError::Cancelled(describe(e)),
+            _ => StoreError::Failed(storage_error(e)),
+        }
+    }
+
+    /// Ends the transfer: `cancelled` when the person stopped the download, else `sink_failed`.
+    pub fn end(&self, engine: &mut peerdrop_core::Receiver) {
+        match self {
+            StoreError::Cancelled(why) => engine.cancel(why),
+            StoreError::Failed(why) => engine.handle_write_error(why),
+        }
     }
 }
 
@@ -138,12 +192,27 @@ impl Sink {
                 let name = js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string());
                 return Err(match name.as_deref() {
                     Some("QuotaExceededError") => RuntimeError::InsufficientStorage { needed, available },
-                    Some("NotSupportedError") => RuntimeError::Unsupported,
+                    // SecurityError: OPFS is switched off here (Firefox private windows).
+                    Some("NotSupportedError" | "SecurityError") => RuntimeError::Unsupported,
                     _ => RuntimeError::Storage(storage_error(&e)),
                 });
             }
         };
         Ok((Sink::Opfs(staging), saved))
+    }
+
+    /// Downloads through the site's service worker at `worker_url`. `hold_limit` bounds the
+    /// bytes kept while a refetched block is awaited (downloads are written in order).
+    pub async fn open_download(
+        worker_url: &str,
+        manifest: &Manifest,
+        hold_limit: u64,
+    ) -> Result<Sink, RuntimeError> {
+        match wait(open_downloads(worker_url, files_js(manifest), hold_limit as f64)).await {
+            Ok(target) => Ok(Sink::Download(target.unchecked_into())),
+            Err(e) if error_name(&e) == "DownloadUnsupported" => Err(RuntimeError::Unsupported),
+            Err(e) => Err(RuntimeError::Storage(storage_error(&e))),
+        }
     }
 
     /// Asks where to save; call synchronously from a click.
@@ -160,6 +229,7 @@ impl Sink {
             Sink::Memory(_) => SinkKind::Memory,
             Sink::Opfs(_) => SinkKind::Opfs,
             Sink::Picked(_) => SinkKind::Picked,
+            Sink::Download(_) => SinkKind::Download,
         }
     }
 
@@ -172,6 +242,7 @@ impl Sink {
             }
             Sink::Opfs(s) => Some(s.write(file, offset as f64, js_sys::Uint8Array::from(data))),
             Sink::Picked(p) => Some(p.write(file, offset as f64, js_sys::Uint8Array::from(data))),
+            Sink::Download(d) => Some(d.write(file, offset as f64, js_sys::Uint8Array::from(data))),
         }
     }
 
@@ -191,28 +262,37 @@ impl Sink {
         match self {
             Sink::Memory(m) => {
                 let blob = m.take_blob(file, mime).map(JsValue::from);
-                FinishFuture::Ready(blob.map(Finished::Blob).map_err(|e| storage_error(&e)))
+                FinishFuture::Ready(blob.map(Finished::Blob).map_err(|e| StoreError::from_js(&e)))
             }
             Sink::Opfs(s) => {
                 let s = s.clone();
                 let mime = mime.to_string();
                 FinishFuture::Pending(Box::pin(async move {
-                    wait(s.finish_file(file)).await.map_err(|e| storage_error(&e))?;
-                    let f = wait(s.get_file(file, &name, &mime)).await.map_err(|e| storage_error(&e))?;
+                    wait(s.finish_file(file)).await.map_err(|e| StoreError::from_js(&e))?;
+                    let f =
+                        wait(s.get_file(file, &name, &mime)).await.map_err(|e| StoreError::from_js(&e))?;
                     Ok(Finished::Blob(f))
                 }))
             }
             Sink::Picked(p) => {
                 let p = p.clone();
                 FinishFuture::Pending(Box::pin(async move {
-                    wait(p.finish_file(file)).await.map_err(|e| storage_error(&e))?;
+                    wait(p.finish_file(file)).await.map_err(|e| StoreError::from_js(&e))?;
+                    Ok(Finished::Saved)
+                }))
+            }
+            // Saved means handed to the browser's download, which writes it to disk.
+            Sink::Download(d) => {
+                let d = d.clone();
+                FinishFuture::Pending(Box::pin(async move {
+                    wait(d.finish_file(file)).await.map_err(|e| StoreError::from_js(&e))?;
                     Ok(Finished::Saved)
                 }))
             }
         }
     }
 
-    /// Releases the sink; on failure a picked target drops partial files.
+    /// Releases the sink; on failure a picked target drops partial files and downloads fail.
     pub async fn close(self, failed: bool) {
         match self {
             Sink::Memory(_) => {}
@@ -224,18 +304,20 @@ impl Sink {
                     let _ = wait(p.abort()).await;
                 }
             }
+            // On failure, unfinished downloads end as failed rather than as truncated files.
+            Sink::Download(d) => d.close(failed),
         }
     }
 }
 
 /// The result of [`Sink::finish_file`].
 pub enum FinishFuture {
-    Ready(Result<Finished, String>),
-    Pending(std::pin::Pin<Box<dyn std::future::Future<Output = Result<Finished, String>>>>),
+    Ready(Result<Finished, StoreError>),
+    Pending(std::pin::Pin<Box<dyn std::future::Future<Output = Result<Finished, StoreError>>>>),
 }
 
 impl FinishFuture {
-    pub async fn resolve(self) -> Result<Finished, String> {
+    pub async fn resolve(self) -> Result<Finished, StoreError> {
         match self {
             FinishFuture::Ready(r) => r,
             FinishFuture::Pending(f) => f.await,

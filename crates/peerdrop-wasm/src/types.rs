@@ -41,8 +41,14 @@ export interface SendOptions extends CommonOptions {
 
 export interface ReceiveOptions extends CommonOptions {
   /** Where received bytes go. Default "auto": the origin-private file system where the
-   *  browser has it (resumable), else memory. */
-  sink?: "auto" | "opfs" | "memory";
+   *  browser has it (resumable), else downloads through `serviceWorker` when set, else
+   *  memory. "download" needs `serviceWorker`. */
+  sink?: "auto" | "opfs" | "memory" | "download";
+  /** URL of your site's copy of the package's `peerdrop-sw.js` (a service worker must come
+   *  from the page's origin). Enables streaming each file to the browser's downloads where
+   *  OPFS is missing (Firefox private windows, older Safari): memory stays flat, but such a
+   *  transfer cannot resume after a reload. Default none. */
+  serviceWorker?: string;
   /** Largest total kept in memory when the memory sink is used. Default 512 MiB. */
   memoryCap?: number;
   /** Accept the offer without waiting for accept(). Default true. */
@@ -64,7 +70,7 @@ export type PeerDropEvent =
       verification?: string | null }
   | { type: "code"; code: string }
   | { type: "offer"; files: FileInfo[]; totalBytes: number; canPick: boolean }
-  | { type: "accepted"; sink: "opfs" | "memory" | "pick"; resumedBytes: number }
+  | { type: "accepted"; sink: "opfs" | "memory" | "pick" | "download"; resumedBytes: number }
   | { type: "pickCancelled" }
   | { type: "progress"; verifiedBytes: number; totalBytes: number; bytesPerSecond: number;
       etaSeconds: number | null; file?: number; fileBytes?: number }
