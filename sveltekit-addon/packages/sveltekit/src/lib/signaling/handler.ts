@@ -45,6 +45,11 @@ export interface SignalingOptions {
 	maxWait?: number;
 	/** Hint after an empty short poll. Default 1000. */
 	pollIntervalMs?: number;
+	/**
+	 * How often a held poll re-reads a store that cannot wake it (Redis), in ms. Default 50, as
+	 * signal.php's `poll_check_ms`: each negotiation hop waits half of it on average.
+	 */
+	pollCheckMs?: number;
 	/** Requests per client address per minute (0 = off). Default 600. */
 	rateLimitPerMinute?: number;
 	/** Bucket size. Default 120. */
@@ -115,6 +120,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		pollSlots: int('pollSlots', options.pollSlots, 200, 0, 100000),
 		maxWait: int('maxWait', options.maxWait, 25, 0, MAX_WAIT),
 		pollIntervalMs: int('pollIntervalMs', options.pollIntervalMs, 1000, 0, 60000),
+		pollCheckMs: int('pollCheckMs', options.pollCheckMs, 50, 10, 1000),
 		rateLimitPerMinute: int('rateLimitPerMinute', options.rateLimitPerMinute, 600, 0, 1000000),
 		rateLimitBurst: int('rateLimitBurst', options.rateLimitBurst, 120, 1, 1000000),
 		cleanupBatch: int('cleanupBatch', options.cleanupBatch, 50, 1, 10000)
@@ -199,7 +205,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 					const left = deadline - performance.now();
 					if (left <= 0) break;
 					if (store.waitForMessage) await store.waitForMessage(c.roomId, c.peer, Math.min(left, 1000));
-					else await new Promise((r) => setTimeout(r, Math.min(150, left)));
+					else await new Promise((r) => setTimeout(r, Math.min(cfg.pollCheckMs, left)));
 					messages = await store.fetch(c.roomId, c.peer, after, POLL_BATCH);
 					if (messages.length > 0) break;
 				}
