@@ -3,6 +3,7 @@
 // WebKitWebDriver. Each side loads the plain example page and acts as a person would.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { Builder, By } from 'selenium-webdriver';
 import { launchBrowser } from '../e2e/harness.mjs';
 import { freePort, waitForHttp } from '../support/net.mjs';
@@ -51,7 +52,31 @@ class ChromiumSide {
   async attr(name) { return this.page.getAttribute('body', `data-${name}`); }
   async text(selector) { return this.page.textContent(selector); }
   async script(body) { return this.page.evaluate(new Function(body)); }
+  /** Live JS heap plus ArrayBuffer backing stores of this page, after a forced collection. */
+  async memory() {
+    this.cdp ??= await this.page.context().newCDPSession(this.page);
+    await this.cdp.send('HeapProfiler.collectGarbage');
+    const { usedSize, backingStorageSize } = await this.cdp.send('Runtime.getHeapUsage');
+    return { kind: 'page JS heap + buffers', bytes: usedSize + backingStorageSize };
+  }
   async close() { await this.page.context().close(); }
+}
+
+/** Resident memory of every process in a process group (Linux /proc), in bytes. */
+async function groupRss(pgid) {
+  let total = 0;
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state, ppid, pgrp, ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) !== pgid) continue;
+      const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
+      total += Number(statm.split(' ')[1]) * 4096;
+    } catch { /* the process ended meanwhile */ }
+  }
+  return total;
 }
 
 /** A page driven through geckodriver (Firefox ESR from Debian). */
@@ -115,6 +140,11 @@ class FirefoxSide {
   async attr(name) { return this.driver.executeScript(`return document.body.getAttribute('data-${name}')`); }
   async text(selector) { return this.driver.executeScript(`return document.querySelector('${selector}').textContent`); }
   async script(body) { return this.driver.executeScript(body); }
+  /** Firefox exposes no per-page heap figure to scripts: the resident memory of this session's
+   *  whole Firefox (its processes share geckodriver's process group) is what can be read. */
+  async memory() {
+    return { kind: 'Firefox processes RSS', bytes: await groupRss(this.geckodriver.pid) };
+  }
   async close() {
     if (this.closed) return;
     this.closed = true;
