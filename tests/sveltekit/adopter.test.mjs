@@ -1,4 +1,4 @@
-// What an adopter does: `sv create` a fresh app (SvelteKit 2, adapter-node), `sv add` the
+// What an adopter does: `sv create` a fresh app (SvelteKit 2, adapter-node, Vite 7), `sv add` the
 // PeerDrop add-on (file:), install the packed tarball, then transfer a file between two Chromium
 // pages through the generated demo pages and signaling route, under `vite dev` and after
 // `vite build`. Both serve a CSP from kit.csp with no 'unsafe-inline' script, and the transfer
@@ -8,7 +8,7 @@
 //   ADOPTER_KEEP=1 keeps the temp dir.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -54,9 +54,17 @@ test('sv create + sv add @peerdrop (file:), twice: the second run changes nothin
   assert.deepEqual(snapshot(app), first, 'second run changed files');
 });
 
-test('install the tarball; vite dev transfers a file through the generated route under the CSP', { timeout: 240000 }, async () => {
+test('install the tarball on Vite 7; vite dev transfers a file through the generated route under the CSP', { timeout: 240000 }, async () => {
   assert.ok(tarball && existsSync(join(app, 'package.json')), 'previous steps ran');
+  // sv's template brings Vite 8 (the example app and the Kit 3 test run on it); this app stays
+  // on Vite 7, where a pre-bundled wasm-bindgen URL used to break `vite dev` (vite#8427).
+  const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8'));
+  pkg.devDependencies.vite = '^7.0.0';
+  pkg.devDependencies['@sveltejs/vite-plugin-svelte'] = '^6.0.0';
+  writeFileSync(join(app, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   run('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app });
+  const vite = JSON.parse(readFileSync(join(app, 'node_modules/vite/package.json'), 'utf8')).version;
+  assert.match(vite, /^7\./, `Vite 7 installed (got ${vite})`);
   run('npx', ['svelte-kit', 'sync'], { cwd: app });
   const port = await freePort();
   const srv = await startServer('npx', ['vite', 'dev', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, url: `http://127.0.0.1:${port}/` });

@@ -93,13 +93,21 @@ export function opfsSupported() {
   return typeof navigator !== 'undefined' && !!navigator.storage?.getDirectory && typeof Worker !== 'undefined';
 }
 
-/** A staging area for one transfer: `name` is the transfer id in hex. */
+/**
+ * A staging area for one transfer: `name` is the transfer id in hex. `workerUrl` is where this
+ * file is served when a bundler moved it (Vite 7 pre-bundling serves `import.meta.url` from a
+ * directory where it is not); by default it is loaded from beside itself.
+ */
 export class OpfsStaging {
-  constructor(name) {
+  constructor(name, workerUrl) {
     this.name = name;
-    this.worker = new Worker(new URL('./opfs.js', import.meta.url), { type: 'module' });
+    const url = workerUrl || new URL('./opfs.js', import.meta.url);
+    this.worker = new Worker(url, { type: 'module' });
     this.next = 1;
     this.pending = new Map();
+    // A worker script that fails to load reports it once, maybe before the first call: every
+    // call after that fails with the same error instead of waiting for an answer forever.
+    this.failed = null;
     this.worker.onmessage = (event) => {
       const { id, ok, result, name, message } = event.data;
       const p = this.pending.get(id);
@@ -109,13 +117,16 @@ export class OpfsStaging {
       else p.reject(Object.assign(new Error(message), { name }));
     };
     this.worker.onerror = (event) => {
-      const error = new Error(`the storage worker failed: ${event.message ?? 'unknown error'}`);
+      const why = event.message || `its script could not be loaded from ${url}`;
+      const error = new Error(`the storage worker failed: ${why}`);
+      this.failed = error;
       for (const p of this.pending.values()) p.reject(error);
       this.pending.clear();
     };
   }
 
   call(op, args, transfer = []) {
+    if (this.failed) return Promise.reject(this.failed);
     const id = this.next++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -22,6 +22,9 @@ pub struct Options {
     pub sink: Option<crate::sink::SinkKind>,
     /// Receiver: URL of the site's copy of `peerdrop-sw.js`, which enables the `"download"` sink.
     pub service_worker: Option<String>,
+    /// Receiver: where the OPFS storage worker script (`snippets/*/js/opfs.js`) is served, for
+    /// bundlers that move it; `None` loads it beside the glue.
+    pub storage_worker_url: Option<String>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
     /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, window }`, in bytes).
@@ -76,6 +79,7 @@ impl Options {
                 _ => None,
             },
             service_worker: get("serviceWorker").as_string().filter(|url| !url.is_empty()),
+            storage_worker_url: get("storageWorkerUrl").as_string().filter(|url| !url.is_empty()),
             short_code: get("shortCode").as_bool().unwrap_or(false),
             flow: {
                 let flow = get("flow");

@@ -385,10 +385,11 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         };
         s.accepting = true;
-        let worker = s.options.service_worker.clone();
+        let worker = (s.options.service_worker.clone(), s.options.storage_worker_url.clone());
         (m, hex(&s.transfer_id), s.options.memory_cap, s.options.sink, worker, s.emitter.clone())
     };
-    let choice = SinkChoice { prefer, memory_cap, service_worker: worker };
+    let (service_worker, storage_worker_url) = worker;
+    let choice = SinkChoice { prefer, memory_cap, service_worker, storage_worker_url };
     let opened = open_sink(&manifest, &name, &choice, picked).await;
     shared.borrow_mut().accepting = false;
     let (sink, resume) = match opened {
@@ -432,6 +433,8 @@ struct SinkChoice {
     memory_cap: u64,
     /// `options.serviceWorker`: the site's copy of `peerdrop-sw.js`.
     service_worker: Option<String>,
+    /// `options.storageWorkerUrl`: where a bundler put the OPFS worker script.
+    storage_worker_url: Option<String>,
 }
 
 impl SinkChoice {
@@ -468,7 +471,7 @@ async fn open_sink(
     let kind =
         choice.prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { choice.without_disk() });
     match kind {
-        SinkKind::Opfs => match Sink::open_opfs(name, manifest).await {
+        SinkKind::Opfs => match Sink::open_opfs(name, manifest, choice.storage_worker_url.clone()).await {
             Ok((sink, saved)) => {
                 let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
                 Ok(Some((sink, resume)))

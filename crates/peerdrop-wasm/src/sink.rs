@@ -25,7 +25,7 @@ extern "C" {
     pub type OpfsStaging;
 
     #[wasm_bindgen(constructor)]
-    fn new(name: &str) -> OpfsStaging;
+    fn new(name: &str, worker_url: Option<String>) -> OpfsStaging;
     #[wasm_bindgen(method)]
     fn open(this: &OpfsStaging, files: JsValue) -> js_sys::Promise;
     #[wasm_bindgen(method)]
@@ -173,7 +173,11 @@ impl StoreError {
 
 impl Sink {
     /// Resumable OPFS staging for the transfer `name`; returns the saved have-map bytes, if any.
-    pub async fn open_opfs(name: &str, manifest: &Manifest) -> Result<(Sink, Option<Vec<u8>>), RuntimeError> {
+    pub async fn open_opfs(
+        name: &str,
+        manifest: &Manifest,
+        worker_url: Option<String>,
+    ) -> Result<(Sink, Option<Vec<u8>>), RuntimeError> {
         let available = wait(storage_available()).await.ok().and_then(|v| v.as_f64());
         let needed = manifest.total_size();
         // Checked before the worker reserves space, so the person learns before any byte moves.
@@ -181,7 +185,7 @@ impl Sink {
         if available.is_some_and(|a| (needed as f64) > a) {
             return Err(RuntimeError::InsufficientStorage { needed, available });
         }
-        let staging = OpfsStaging::new(name);
+        let staging = OpfsStaging::new(name, worker_url);
         let saved = wait(staging.open(files_js(manifest))).await;
         let saved = match saved {
             Ok(v) if v.is_null() || v.is_undefined() => None,

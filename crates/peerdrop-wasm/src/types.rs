@@ -49,6 +49,9 @@ export interface ReceiveOptions extends CommonOptions {
    *  OPFS is missing (Firefox private windows, older Safari): memory stays flat, but such a
    *  transfer cannot resume after a reload. Default none. */
   serviceWorker?: string;
+  /** Where the OPFS storage worker (the package's `snippets/.../js/opfs.js`) is served, when a
+   *  bundler moved it (the SvelteKit package sets it). Default: beside the glue. */
+  storageWorkerUrl?: string;
   /** Largest total kept in memory when the memory sink is used. Default 512 MiB. */
   memoryCap?: number;
   /** Accept the offer without waiting for accept(). Default true. */

@@ -5,6 +5,9 @@ import { BROWSER } from 'esm-env';
 // wasm-bindgen's own `new URL('peerdrop_bg.wasm', import.meta.url)` breaks under dependency
 // pre-bundling. Adopters who move the file set `wasmUrl`.
 import bundledWasmUrl from './wasm/peerdrop_bg.wasm?url';
+// The OPFS storage worker's source (see scripts/copy-runtime.mjs): started from a blob: URL, which
+// works wherever a bundler puts this package (the CSP allows `worker-src blob:` for it).
+import storageWorkerSource from './wasm/opfs-worker-source.js';
 import type * as Glue from './wasm/peerdrop.js';
 
 export type PeerDropRuntime = typeof Glue;
@@ -16,6 +19,8 @@ export interface PeerDropConfig {
 	wasmUrl?: string | URL;
 	/** STUN/TURN servers for RTCPeerConnection. Default [] (no request leaves your origin). */
 	iceServers?: RTCIceServer[];
+	/** Where the OPFS storage worker script is served. Default: a blob: URL of the copy bundled here. */
+	storageWorkerUrl?: string | URL;
 }
 
 const config: PeerDropConfig = { signalUrl: '/api/peerdrop' };
@@ -27,6 +32,16 @@ export function configurePeerDrop(options: PeerDropConfig): void {
 
 export function peerdropConfig(): Readonly<PeerDropConfig> {
 	return config;
+}
+
+let storageWorkerBlobUrl: string | null = null;
+
+/** The storage worker's URL to pass to the runtime's `receive()` (browser only). */
+export function storageWorkerUrl(): string {
+	if (config.storageWorkerUrl) return String(config.storageWorkerUrl);
+	// One per page, kept for its life: each transfer's worker starts from it.
+	storageWorkerBlobUrl ??= URL.createObjectURL(new Blob([storageWorkerSource], { type: 'text/javascript' }));
+	return storageWorkerBlobUrl;
 }
 
 let loading: Promise<PeerDropRuntime> | null = null;

@@ -28,14 +28,15 @@ export type PeerDropHandle = (input: { event: unknown; resolve: Resolve }) => Pr
 
 /**
  * The CSP fitting the wasm runtime: scripts from this origin plus `'wasm-unsafe-eval'` (compiling
- * WebAssembly), workers from this origin (the OPFS writer), `connect-src` this origin (signaling,
+ * WebAssembly), workers from this origin and blob: (the OPFS writer, started from a blob: URL so
+ * that no bundler can misplace its script), `connect-src` this origin (signaling,
  * the .wasm) plus `connectSrc`, and no inline script: Kit adds a hash or nonce for its own.
  */
 export function peerdropCspDirectives(opts: Pick<PeerDropHeadersOptions, 'connectSrc' | 'imgSrc'> = {}) {
 	return {
 		'default-src': ['self'],
 		'script-src': ['self', 'wasm-unsafe-eval'],
-		'worker-src': ['self'],
+		'worker-src': ['self', 'blob:'],
 		'style-src': ['self', 'unsafe-inline'],
 		'img-src': ['self', 'data:', 'blob:', ...(opts.imgSrc ?? [])],
 		'connect-src': ['self', ...(opts.connectSrc ?? [])],

@@ -1,6 +1,7 @@
 import type { FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ROLE_ERROR_TEXT } from './format.js';
+import { storageWorkerUrl } from '../runtime/load.js';
 
 export interface ReceiverOptions extends TransferOptions {
 	/** Where bytes go: "auto" (origin-private file system where available), "opfs" or "memory". */
@@ -22,7 +23,7 @@ export interface Offer {
 export class PeerDropReceiver extends TransferState {
 	offer = $state<Offer | null>(null);
 	/** Where bytes go once accepted: opfs, memory or pick. */
-	sink = $state<'opfs' | 'memory' | 'pick' | null>(null);
+	sink = $state<'opfs' | 'memory' | 'pick' | 'download' | null>(null);
 	/** Bytes an earlier connection already verified (a resumed transfer). */
 	resumedBytes = $state(0);
 
@@ -49,7 +50,8 @@ export class PeerDropReceiver extends TransferState {
 		try {
 			this.handle = rt.receive(linkOrCode, {
 				signalUrl, iceServers, onEvent: this.onEvent,
-				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false
+				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false,
+				storageWorkerUrl: storageWorkerUrl()
 			});
 			if (this.phase === 'loading') this.phase = 'signaling';
 		} catch (e) {
