@@ -14,27 +14,43 @@ export function taggedEnv() {
   return { tag, env: { ...process.env, PEERDROP_BENCH_TAG: tag } };
 }
 
-/** Milliseconds of CPU (user + system) used so far by the live processes of the tagged browser. */
-export async function cpuMs(tag) {
+/** Fields of a /proc stat line after the parenthesised command (ppid is [1], utime [11], stime [12]). */
+function statFields(stat) {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The live processes of the tagged browser: pid -> { cpuMs, kind ("renderer", "utility:network", ...) }. */
+async function browserProcesses(tag) {
   const marker = `PEERDROP_BENCH_TAG=${tag}`;
-  const procs = new Map();
+  const all = new Map();
   for (const pid of await readdir('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // After the parenthesised command: ppid is field 4, utime 14 and stime 15 (1-based).
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const f = statFields(await readFile(`/proc/${pid}/stat`, 'utf8'));
       const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
-      procs.set(Number(pid), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), tagged: environ.split('\0').includes(marker) });
+      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
+      const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';
+      const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
+      all.set(Number(pid), {
+        ppid: Number(f[1]),
+        cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS,
+        tagged: environ.split('\0').includes(marker),
+        kind: sub ? `${type}:${sub.split('.')[0]}` : type,
+      });
     } catch { /* the process ended meanwhile */ }
   }
   const ours = (pid, depth = 0) => {
-    const p = procs.get(pid);
+    const p = all.get(pid);
     return !!p && (p.tagged || (depth < 16 && ours(p.ppid, depth + 1)));
   };
-  let ticks = 0;
-  for (const [pid, p] of procs) if (ours(pid)) ticks += p.ticks;
-  return (ticks * 1000) / TICKS;
+  return new Map([...all].filter(([pid]) => ours(pid)));
+}
+
+/** Milliseconds of CPU (user + system) used so far by the live processes of the tagged browser. */
+export async function cpuMs(tag) {
+  let total = 0;
+  for (const p of (await browserProcesses(tag)).values()) total += p.cpuMs;
+  return total;
 }
 
 /**
@@ -42,32 +58,13 @@ export async function cpuMs(tag) {
  * (e.g. "renderer / CrRendererMain"), for breakdowns of where a transfer's CPU goes.
  */
 export async function cpuByThread(tag) {
-  const marker = `PEERDROP_BENCH_TAG=${tag}`;
-  const procs = new Map();
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
-      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
-      const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';
-      const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
-      procs.set(Number(pid), { ppid: Number(f[1]), tagged: environ.split('\0').includes(marker), kind: sub ? `${type}:${sub.split('.')[0]}` : type });
-    } catch { /* ended */ }
-  }
-  const ours = (pid, depth = 0) => {
-    const p = procs.get(pid);
-    return !!p && (p.tagged || (depth < 16 && ours(p.ppid, depth + 1)));
-  };
   const out = {};
-  for (const [pid, p] of procs) {
-    if (!ours(pid)) continue;
+  for (const [pid, p] of await browserProcesses(tag)) {
     for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [])) {
       try {
         const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const f = statFields(stat);
         const key = `${p.kind} / ${name}`;
         out[key] = (out[key] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
       } catch { /* ended */ }

@@ -4,14 +4,12 @@
 // every file must land in Firefox's download folder with the sender's SHA-256.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Builder } from 'selenium-webdriver';
+import { firefoxSession, closeFirefox } from './drivers.mjs';
 import { startSite, launchBrowser, offer, sha256 } from '../e2e/harness.mjs';
-import { freePort, waitForHttp } from '../support/net.mjs';
 
 let site;
 let chromium;
@@ -31,42 +29,14 @@ after(async () => {
 
 /** Firefox ESR in a private window that saves downloads into `downloads` without asking. */
 async function privateFirefox(downloads) {
-  const port = await freePort();
-  const geckodriver = spawn('geckodriver', ['--port', String(port), '--log', 'fatal'], { stdio: 'ignore', detached: true });
-  const stop = () => { try { process.kill(-geckodriver.pid, 'SIGTERM'); } catch { /* gone */ } };
-  try {
-    await waitForHttp(`http://127.0.0.1:${port}/status`, { timeoutMs: 15000 });
-    const driver = await new Builder()
-      .usingServer(`http://127.0.0.1:${port}`)
-      .withCapabilities({
-        browserName: 'firefox',
-        'moz:firefoxOptions': {
-          binary: '/usr/bin/firefox-esr',
-          args: ['-headless'],
-          prefs: {
-            'browser.privatebrowsing.autostart': true,
-            'media.peerconnection.ice.obfuscate_host_addresses': false,
-            'browser.download.folderList': 2,
-            'browser.download.dir': downloads,
-            'browser.download.useDownloadDir': true,
-            'browser.download.always_ask_before_handling_new_types': false,
-          },
-        },
-      })
-      .build();
-    return {
-      driver,
-      close: async () => {
-        // Leaving the page closes its peer connection; WebDriver's quit hangs otherwise.
-        await driver.get('about:blank').catch(() => {});
-        await driver.quit().catch(() => {});
-        stop();
-      },
-    };
-  } catch (e) {
-    stop();
-    throw e;
-  }
+  const session = await firefoxSession({
+    'browser.privatebrowsing.autostart': true,
+    'browser.download.folderList': 2,
+    'browser.download.dir': downloads,
+    'browser.download.useDownloadDir': true,
+    'browser.download.always_ask_before_handling_new_types': false,
+  });
+  return { driver: session.driver, close: () => closeFirefox(session) };
 }
 
 async function until(what, fn, ms) {

@@ -79,27 +79,51 @@ async function groupRss(pgid) {
   return total;
 }
 
+/**
+ * A headless Firefox ESR session through its own geckodriver (one serves one session at a
+ * time), in geckodriver's process group: { driver, geckodriver } with `prefs` added.
+ */
+async function firefoxSession(prefs = {}) {
+  const port = await freePort();
+  const geckodriver = spawn('geckodriver', ['--port', String(port), '--log', 'fatal'], { stdio: 'ignore', detached: true });
+  try {
+    await waitForPort(port, 15000);
+    const driver = await new Builder()
+      .usingServer(`http://127.0.0.1:${port}`)
+      .withCapabilities({
+        browserName: 'firefox',
+        'moz:firefoxOptions': {
+          binary: '/usr/bin/firefox-esr',
+          args: ['-headless'],
+          prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false, ...prefs },
+        },
+      })
+      .build();
+    await driver.manage().setTimeouts({ script: 600000 });
+    return { driver, geckodriver };
+  } catch (e) {
+    stopGroup(geckodriver);
+    throw e;
+  }
+}
+
+function stopGroup(child) {
+  try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+}
+
+/** Ends a Firefox session: leaving the page first, since WebDriver's quit hangs while a peer connection is open. */
+async function closeFirefox({ driver, geckodriver }) {
+  await driver.get('about:blank').catch(() => {});
+  await driver.quit().catch(() => {});
+  stopGroup(geckodriver);
+}
+
 /** A page driven through geckodriver (Firefox ESR from Debian). */
 class FirefoxSide {
   static async launch() {
     const sides = [];
-    // One geckodriver serves one session at a time: each page gets its own.
     const open = async () => {
-      const port = await freePort();
-      const geckodriver = spawn('geckodriver', ['--port', String(port), '--log', 'fatal'], { stdio: 'ignore', detached: true });
-      await waitForPort(port, 15000);
-      const driver = await new Builder()
-        .usingServer(`http://127.0.0.1:${port}`)
-        .withCapabilities({
-          browserName: 'firefox',
-          'moz:firefoxOptions': {
-            binary: '/usr/bin/firefox-esr',
-            args: ['-headless'],
-            prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false },
-          },
-        })
-        .build();
-      await driver.manage().setTimeouts({ script: 600000 });
+      const { driver, geckodriver } = await firefoxSession();
       const side = new FirefoxSide(driver, geckodriver);
       sides.push(side);
       return side;
@@ -148,11 +172,7 @@ class FirefoxSide {
   async close() {
     if (this.closed) return;
     this.closed = true;
-    // Firefox's WebDriver quit hangs while a peer connection is open: leaving the page runs
-    // the runtime's pagehide handler, which closes it.
-    await this.driver.get('about:blank').catch(() => {});
-    await this.driver.quit().catch(() => {});
-    try { process.kill(-this.geckodriver.pid, 'SIGTERM'); } catch { /* gone */ }
+    await closeFirefox(this);
   }
 }
 
@@ -201,4 +221,4 @@ async function probeWebKitUntimed(url, port) {
   }
 }
 
-export { ChromiumSide, FirefoxSide, probeWebKit, HASH_RECEIVED };
+export { ChromiumSide, FirefoxSide, firefoxSession, closeFirefox, probeWebKit, HASH_RECEIVED };

@@ -8,32 +8,25 @@
 // (src/env.ts), so the built app must also honour PEERDROP_SECRET: two instances sharing it
 // accept each other's tokens, one with another secret refuses them.
 //   ADOPTER_KEEP=1 keeps the temp dir; NODE22=/path/to/node skips the npx lookup.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  freePort, startServer, launchBrowser, transfer, sampleFiles, checkSame, run, snapshot, node22,
+  useAdopterWorkspace, freePort, startServer, transfer, sampleFiles, checkSame, run, snapshot, node22,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
 } from './lib.mjs';
 
-const tmp = mkdtempSync(join(tmpdir(), 'peerdrop-kit3-'));
-const app = join(tmp, 'app');
-let browser;
 let tarball;
 let node; // Node 22 binary
 let env; // PATH with Node 22 first, so npm, npx and their scripts run on it
-
-before(async () => {
-  node = node22(); // throws with the reason when no Node 22 can be had: every test then fails
+// node22() throws with the reason when no Node 22 can be had: every test then fails.
+const ws = useAdopterWorkspace('peerdrop-kit3-', () => {
+  node = node22();
   env = { PATH: `${dirname(node)}:${process.env.PATH}` };
-  browser = await launchBrowser();
 });
-after(async () => {
-  await browser?.close();
-  if (!process.env.ADOPTER_KEEP) rmSync(tmp, { recursive: true, force: true });
-});
+const { tmp, app } = ws;
+
 
 const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));
 
@@ -75,7 +68,7 @@ test('Kit 3 on Node 22: install, vite dev transfers a file under the CSP', { tim
   try {
     checkStrictCsp((await servedCsp(`http://127.0.0.1:${port}/peerdrop`)).header);
     const files = sampleFiles();
-    const { received, errors } = await transfer(browser, `http://127.0.0.1:${port}/peerdrop`, files);
+    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
     checkSame(files, received);
     assert.deepEqual(errors, []);
     assert.doesNotMatch(srv.output, /env_module_deprecated|\[peerdrop\]|Error/, 'dev server warned or failed');
@@ -101,9 +94,9 @@ test('Kit 3 on Node 22: vite build + adapter-node 6, transfer under the CSP, PEE
     const page = await servedCsp(`${a.url}/peerdrop`);
     checkStrictCsp(page.header);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-    assert.equal(await inlineScriptBlocked(browser, `${a.url}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
+    assert.equal(await inlineScriptBlocked(ws.browser, `${a.url}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
     const files = sampleFiles();
-    const { received, errors } = await transfer(browser, `${a.url}/peerdrop`, files);
+    const { received, errors } = await transfer(ws.browser, `${a.url}/peerdrop`, files);
     checkSame(files, received);
     assert.deepEqual(errors, []);
 

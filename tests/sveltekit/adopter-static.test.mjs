@@ -8,30 +8,20 @@
 // script) and the referrer policy must come from the built pages' <meta> tags. Two Chromium
 // pages then transfer files through signal.php with no CSP violation.
 //   ADOPTER_KEEP=1 keeps the temp dir.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  addonRoot, freePort, startServer, launchBrowser, transfer, sampleFiles, checkSame, run, snapshot,
+  useAdopterWorkspace, addonRoot, freePort, startServer, transfer, sampleFiles, checkSame, run, snapshot,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
 } from './lib.mjs';
 
 const router = fileURLToPath(new URL('./static-router.php', import.meta.url));
-const tmp = mkdtempSync(join(tmpdir(), 'peerdrop-static-'));
-const app = join(tmp, 'app');
-let browser;
+const ws = useAdopterWorkspace('peerdrop-static-');
+const { tmp, app } = ws;
 let tarball;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  if (!process.env.ADOPTER_KEEP) rmSync(tmp, { recursive: true, force: true });
-});
 
 test('adapter-static: sv add picks signal.php by default, writes CSP and referrer for a static host; twice changes nothing', () => {
   tarball = packSvelteKit(tmp).tarball;
@@ -90,9 +80,9 @@ return array(
       checkStrictCsp(page.meta);
       assert.match(page.html, /<meta name="referrer" content="no-referrer"/);
     }
-    assert.equal(await inlineScriptBlocked(browser, `${origin}/peerdrop`), true, 'an injected inline script ran: the <meta> CSP is not enforced');
+    assert.equal(await inlineScriptBlocked(ws.browser, `${origin}/peerdrop`), true, 'an injected inline script ran: the <meta> CSP is not enforced');
     const files = sampleFiles();
-    const { received, errors } = await transfer(browser, `${origin}/peerdrop`, files);
+    const { received, errors } = await transfer(ws.browser, `${origin}/peerdrop`, files);
     checkSame(files, received);
     assert.deepEqual(errors, []);
     assert.match(srv.output, /POST \/signal\.php/, 'signaling went through signal.php');

@@ -6,28 +6,18 @@
 // ships the .wasm. Variants: adopter-static.test.mjs (adapter-static + signal.php),
 // adopter-kit3.test.mjs (SvelteKit 3 on Node 22).
 //   ADOPTER_KEEP=1 keeps the temp dir.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  freePort, startServer, launchBrowser, transfer, sampleFiles, checkSame, run, snapshot,
+  useAdopterWorkspace, freePort, startServer, transfer, sampleFiles, checkSame, run, snapshot,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
 } from './lib.mjs';
 
-const tmp = mkdtempSync(join(tmpdir(), 'peerdrop-adopter-'));
-const app = join(tmp, 'app');
-let browser;
+const ws = useAdopterWorkspace('peerdrop-adopter-');
+const { tmp, app } = ws;
 let tarball;
-
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  if (!process.env.ADOPTER_KEEP) rmSync(tmp, { recursive: true, force: true });
-});
 
 test('npm pack: the tarball lists the .wasm, the worker, signal.php and the server entry', () => {
   const packed = packSvelteKit(tmp);
@@ -71,7 +61,7 @@ test('install the tarball on Vite 7; vite dev transfers a file through the gener
   try {
     checkStrictCsp((await servedCsp(`http://127.0.0.1:${port}/peerdrop`)).header);
     const files = sampleFiles();
-    const { received, errors } = await transfer(browser, `http://127.0.0.1:${port}/peerdrop`, files);
+    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
     checkSame(files, received);
     assert.deepEqual(errors, []);
     assert.doesNotMatch(srv.output, /\[peerdrop\]/, 'the headers handle warned');
@@ -88,9 +78,9 @@ test('vite build (adapter-node): transfer through the built app under the CSP', 
     const page = await servedCsp(`http://127.0.0.1:${port}/peerdrop`);
     checkStrictCsp(page.header);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
-    assert.equal(await inlineScriptBlocked(browser, `http://127.0.0.1:${port}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
+    assert.equal(await inlineScriptBlocked(ws.browser, `http://127.0.0.1:${port}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
     const files = sampleFiles();
-    const { received, errors } = await transfer(browser, `http://127.0.0.1:${port}/peerdrop`, files);
+    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
     checkSame(files, received);
     assert.deepEqual(errors, []);
     const health = await (await fetch(`http://127.0.0.1:${port}/api/peerdrop`)).json();

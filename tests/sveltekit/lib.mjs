@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { before, after } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -233,4 +235,23 @@ export function checkSame(sent, received) {
   if (JSON.stringify(want) !== JSON.stringify(got)) {
     throw new Error(`files differ:\n sent     ${want.join('\n          ')}\n received ${got.join('\n          ')}`);
   }
+}
+
+/**
+ * Registers the before/after hooks every adopter test file needs: a temp dir with `app` in it
+ * (kept with ADOPTER_KEEP=1) and one Chromium. `setup` runs first in `before` (e.g. finding
+ * Node 22). Returns a holder whose `browser` is set once the hooks ran.
+ */
+export function useAdopterWorkspace(prefix, setup = () => {}) {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  const ws = { tmp, app: join(tmp, 'app'), browser: null };
+  before(async () => {
+    await setup();
+    ws.browser = await launchBrowser();
+  });
+  after(async () => {
+    await ws.browser?.close();
+    if (!process.env.ADOPTER_KEEP) rmSync(tmp, { recursive: true, force: true });
+  });
+  return ws;
 }

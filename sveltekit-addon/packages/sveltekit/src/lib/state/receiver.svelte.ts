@@ -61,16 +61,10 @@ export class PeerDropReceiver extends TransferState {
 
 	/** Clears what an earlier attempt left, so a second receive() starts clean. */
 	private restart(): void {
-		this.destroy();
+		this.clearTransfer();
 		this.offer = null;
 		this.sink = null;
 		this.resumedBytes = 0;
-		this.files = [];
-		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
-		this.error = null;
-		this.verification = null;
-		this.path = null;
-		this.notice = null;
 	}
 
 	/** Accepts the offer; `{ pick: true }` asks where to save (call it from a click). */

@@ -84,17 +84,11 @@ export class PeerDropSender extends TransferState {
 
 	/** Back to idle after a finished, failed or cancelled transfer. */
 	reset(): void {
-		this.destroy();
+		this.clearTransfer();
 		this.link = null;
 		this.code = null;
 		this.#offered = null;
 		this.#offeredWithCode = false;
-		this.files = [];
-		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
-		this.error = null;
-		this.verification = null;
-		this.path = null;
-		this.notice = null;
 		this.phase = 'idle';
 	}
 }

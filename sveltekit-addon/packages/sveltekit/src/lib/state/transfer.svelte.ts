@@ -170,4 +170,15 @@ export abstract class TransferState {
 		for (const f of this.files) if (f.url) URL.revokeObjectURL(f.url);
 		this.handle = null;
 	}
+
+	/** Ends any transfer and forgets what it showed, so the next one starts clean. */
+	protected clearTransfer(): void {
+		this.destroy();
+		this.files = [];
+		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
+		this.error = null;
+		this.verification = null;
+		this.path = null;
+		this.notice = null;
+	}
 }
