@@ -224,6 +224,11 @@ test('cancelling the download in the browser ends the transfer with a clear erro
     const link = await offer(sender, env.site.url, [path]);
     await openAndAccept(receiver, link);
     await receiver.waitForFunction(() => document.querySelector('#total-text')?.textContent.includes('%'), null, { timeout: 60000 });
+    // The browser reports the download a moment after the first block is verified (the page
+    // opens it then, through an iframe the worker answers): wait for it, do not assume it.
+    for (const deadline = Date.now() + 30000; downloads.length === 0 && Date.now() < deadline;) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     assert.equal(downloads.length, 1, 'the download started');
     await downloads[0].cancel();
     assert.equal(await errorCode(receiver, 30000), 'cancelled');
