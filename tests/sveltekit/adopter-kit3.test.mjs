@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
-  useAdopterWorkspace, freePort, startServer, transfer, sampleFiles, checkSame, run, snapshot, node22,
+  useAdopterWorkspace, freePort, startServer, transfersIntact, run, snapshot, node22,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
 } from './lib.mjs';
 
@@ -67,10 +67,7 @@ test('Kit 3 on Node 22: install, vite dev transfers a file under the CSP', { tim
   });
   try {
     checkStrictCsp((await servedCsp(`http://127.0.0.1:${port}/peerdrop`)).header);
-    const files = sampleFiles();
-    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
-    checkSame(files, received);
-    assert.deepEqual(errors, []);
+    await transfersIntact(ws.browser, `http://127.0.0.1:${port}/peerdrop`);
     assert.doesNotMatch(srv.output, /env_module_deprecated|\[peerdrop\]|Error/, 'dev server warned or failed');
   } finally {
     await srv.stop();
@@ -95,10 +92,7 @@ test('Kit 3 on Node 22: vite build + adapter-node 6, transfer under the CSP, PEE
     checkStrictCsp(page.header);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(await inlineScriptBlocked(ws.browser, `${a.url}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
-    const files = sampleFiles();
-    const { received, errors } = await transfer(ws.browser, `${a.url}/peerdrop`, files);
-    checkSame(files, received);
-    assert.deepEqual(errors, []);
+    await transfersIntact(ws.browser, `${a.url}/peerdrop`);
 
     // A token from instance a, sent to b (same secret) and c (another one). The rooms live in a's
     // memory, so b answers with a room error, but only c calls the token forged.

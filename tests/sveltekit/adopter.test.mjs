@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  useAdopterWorkspace, freePort, startServer, transfer, sampleFiles, checkSame, run, snapshot,
+  useAdopterWorkspace, freePort, startServer, transfersIntact, run, snapshot,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
 } from './lib.mjs';
 
@@ -60,10 +60,7 @@ test('install the tarball on Vite 7; vite dev transfers a file through the gener
   const srv = await startServer('npx', ['vite', 'dev', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, url: `http://127.0.0.1:${port}/` });
   try {
     checkStrictCsp((await servedCsp(`http://127.0.0.1:${port}/peerdrop`)).header);
-    const files = sampleFiles();
-    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
-    checkSame(files, received);
-    assert.deepEqual(errors, []);
+    await transfersIntact(ws.browser, `http://127.0.0.1:${port}/peerdrop`);
     assert.doesNotMatch(srv.output, /\[peerdrop\]/, 'the headers handle warned');
   } finally {
     await srv.stop();
@@ -79,10 +76,7 @@ test('vite build (adapter-node): transfer through the built app under the CSP', 
     checkStrictCsp(page.header);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(await inlineScriptBlocked(ws.browser, `http://127.0.0.1:${port}/peerdrop`), true, 'an injected inline script ran: the CSP is not enforced');
-    const files = sampleFiles();
-    const { received, errors } = await transfer(ws.browser, `http://127.0.0.1:${port}/peerdrop`, files);
-    checkSame(files, received);
-    assert.deepEqual(errors, []);
+    await transfersIntact(ws.browser, `http://127.0.0.1:${port}/peerdrop`);
     const health = await (await fetch(`http://127.0.0.1:${port}/api/peerdrop`)).json();
     assert.equal(health.ok, true);
   } finally {

@@ -220,6 +220,14 @@ export async function transfer(browser, sendUrl, files, { timeoutMs = 60000, log
   }
 }
 
+/** Sends sampleFiles() from `sendUrl` (see transfer) and fails unless each arrived intact with no page error. */
+export async function transfersIntact(browser, sendUrl, options) {
+  const files = sampleFiles();
+  const { received, errors } = await transfer(browser, sendUrl, files, options);
+  checkSame(files, received);
+  assert.deepEqual(errors, [], 'no page errors');
+}
+
 /** Two random files (one over a block boundary) to send. */
 export function sampleFiles() {
   return [

@@ -76,13 +76,4 @@ impl ContentDigest {
     pub fn finish(&self) -> [u8; 32] {
         self.hasher.clone().finish()
     }
-
-    /// The content digest of `data` cut into `block_size`-byte blocks (tests and tools).
-    pub fn of(data: &[u8], block_size: usize) -> [u8; 32] {
-        let mut d = ContentDigest::new();
-        for block in data.chunks(block_size.max(1)) {
-            d.push(&Hasher::digest(block));
-        }
-        d.finish()
-    }
 }
