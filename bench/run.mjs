@@ -6,7 +6,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { cpus, totalmem, release } from 'node:os';
-import { launchBrowser } from '../tests/e2e/harness.mjs';
+import { launchBrowser, liveMemoryBytes } from '../tests/e2e/harness.mjs';
 import { freePort, waitForHttp } from '../tests/support/net.mjs';
 import { taggedEnv, cpuMs, cpuByThread, threadDelta } from './cpu.mjs';
 
@@ -136,11 +136,7 @@ function memorySampler() {
       while (running) {
         for (const x of sides) {
           try {
-            // Live JS heap plus ArrayBuffer backing stores, where file bytes would sit (after a
-            // collection: handled messages awaiting GC are not retained memory).
-            await x.cdp.send('HeapProfiler.collectGarbage');
-            const { usedSize, backingStorageSize } = await x.cdp.send('Runtime.getHeapUsage');
-            x.heap = Math.max(x.heap, usedSize + backingStorageSize);
+            x.heap = Math.max(x.heap, await liveMemoryBytes(x.cdp));
             const d = await x.side.p.evaluate(() => bench.peerdrop.diagnose());
             x.wasm = Math.max(x.wasm, d.wasmMemoryBytes);
             x.samples++;

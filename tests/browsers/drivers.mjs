@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { Builder, By } from 'selenium-webdriver';
-import { launchBrowser } from '../e2e/harness.mjs';
+import { launchBrowser, liveMemoryBytes } from '../e2e/harness.mjs';
 import { freePort, waitForHttp } from '../support/net.mjs';
 
 async function waitForPort(port, ms) {
@@ -55,9 +55,7 @@ class ChromiumSide {
   /** Live JS heap plus ArrayBuffer backing stores of this page, after a forced collection. */
   async memory() {
     this.cdp ??= await this.page.context().newCDPSession(this.page);
-    await this.cdp.send('HeapProfiler.collectGarbage');
-    const { usedSize, backingStorageSize } = await this.cdp.send('Runtime.getHeapUsage');
-    return { kind: 'page JS heap + buffers', bytes: usedSize + backingStorageSize };
+    return { kind: 'page JS heap + buffers', bytes: await liveMemoryBytes(this.cdp) };
   }
   async close() { await this.page.context().close(); }
 }

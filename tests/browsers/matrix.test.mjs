@@ -132,8 +132,11 @@ async function transfer(fromName, toName, set, { folder = false, timeout = 60000
       // The receiver streams to storage, so it must not hold the file: a Blob-in-memory
       // receiver grows by at least the file's size. Firefox's whole-process RSS grows by about
       // 280-380 MiB in every transfer seen (+318 MiB for a 32 MiB file, +281 for 600 MiB), hence
-      // the loose bound; Chromium's page reading is a few MiB.
-      assert.ok(mem.growth < largest * 0.75, `${toName} memory grew by ${mem.growth} bytes while receiving ${largest}: it holds the file`);
+      // the loose bound, which means something only for files well above that: it is checked
+      // from 512 MiB (make test-browsers-large sends 600). Chromium's page reading is a few MiB.
+      if (largest >= 512 * 1024 * 1024) {
+        assert.ok(mem.growth < largest * 0.75, `${toName} memory grew by ${mem.growth} bytes while receiving ${largest}: it holds the file`);
+      }
     }
   } catch (e) {
     results.push({ from: browsers[fromName], to: browsers[toName], ok: false, error: String(e.message ?? e) });
@@ -222,9 +225,10 @@ Known limits:
   origin-private file system, resumable, and offers each finished file for saving.
 - Firefox private windows switch OPFS off (\`getDirectory()\` throws \`SecurityError\`) but run
   service workers: with the \`serviceWorker\` option (as in examples/plain) each file streams into
-  the downloads, memory flat, and cannot resume after a reload; without it, memory with its cap
-  (\`tests/browsers/download-private.test.mjs\`, Firefox ESR 153). Browsers may ask once before a
-  site downloads several files.
+  the downloads and cannot resume after a reload (\`tests/browsers/download-private.test.mjs\`,
+  Firefox ESR 153); without it, memory with its cap. Flat memory while streaming and the fallback
+  are shown in Chromium with OPFS hidden (\`tests/e2e/download.test.mjs\`). Browsers may ask once
+  before a site downloads several files.
 `;
   await mkdir(OUT.split('/').slice(0, -1).join('/') || '.', { recursive: true });
   await writeFile(OUT, doc);

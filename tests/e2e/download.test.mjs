@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSiteAndBrowser, errorCode, offer, openAndAccept, sha256, sha256File } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, offer, openAndAccept, sha256, sha256File, liveMemoryBytes } from './harness.mjs';
 
 const env = useSiteAndBrowser();
 const MiB = 1024 * 1024;
@@ -135,11 +135,7 @@ test('a 64 MiB file forced to sink "download": the receiving page\'s memory stay
     let peak = 0;
     let samples = 0;
     for (;;) {
-      // Live heap plus ArrayBuffer backing stores (received bytes live there), after a
-      // collection: what the page really holds, as tests/e2e/large.test.mjs reads it.
-      await cdp.send('HeapProfiler.collectGarbage');
-      const { usedSize, backingStorageSize } = await cdp.send('Runtime.getHeapUsage');
-      peak = Math.max(peak, usedSize + backingStorageSize);
+      peak = Math.max(peak, await liveMemoryBytes(cdp));
       samples++;
       const done = await receiver.evaluate(() => window.events.some((e) => e.type === 'complete' || e.type === 'error'));
       if (done) break;

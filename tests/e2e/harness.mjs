@@ -43,6 +43,17 @@ export async function startSite() {
   return { url, dataDir: `${dir}/data`, stop };
 }
 
+/**
+ * What a page really holds, through its CDP session: live JS heap plus ArrayBuffer backing
+ * stores (received bytes would sit there, outside the heap proper), read after a forced
+ * collection, since V8 lets handled messages' buffers pile up to ~64 MiB before collecting.
+ */
+export async function liveMemoryBytes(cdp) {
+  await cdp.send('HeapProfiler.collectGarbage');
+  const { usedSize, backingStorageSize } = await cdp.send('Runtime.getHeapUsage');
+  return usedSize + backingStorageSize;
+}
+
 export async function launchBrowser({ env } = {}) {
   return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS, env });
 }

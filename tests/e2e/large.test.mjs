@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { open, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSiteAndBrowser, offer, openAndAccept, sha256File } from './harness.mjs';
+import { useSiteAndBrowser, offer, openAndAccept, sha256File, liveMemoryBytes } from './harness.mjs';
 
 const MiB = 1024 * 1024;
 const SIZE = 1024 * MiB;
@@ -56,9 +56,7 @@ test('1 GiB arrives intact with receiver wasm memory and JS heap under 64 MiB ea
     // not in the heap proper; JSHeapUsedSize alone would miss them), after a collection, so
     // that messages already handled but not yet collected do not count. V8 lets such
     // garbage grow to about 64 MiB of buffers before it collects.
-    await cdp.send('HeapProfiler.collectGarbage');
-    const { usedSize, backingStorageSize } = await cdp.send('Runtime.getHeapUsage');
-    maxHeap = Math.max(maxHeap, usedSize + backingStorageSize);
+    maxHeap = Math.max(maxHeap, await liveMemoryBytes(cdp));
     await receiver.click('#diagnose');
     const text = await receiver.textContent('#diagnosis');
     if (text.startsWith('{')) maxWasm = Math.max(maxWasm, JSON.parse(text).wasmMemoryBytes);
