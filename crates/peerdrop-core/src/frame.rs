@@ -77,11 +77,12 @@ pub enum Frame<'a> {
         file: u32,
         index: u64,
     },
-    /// Sent right after a file's last block: the file's content digest ([`crate::ContentDigest`]), or `None`
-    /// when the sender could not hash the file in order (after a resume).
+    /// Sent right after a file's last block: the file's content digest
+    /// ([`crate::ContentDigest`]), or `None` when the sender did not read the file in order
+    /// (after a resume).
     FileDigest {
         file: u32,
-        sha256: Option<[u8; 32]>,
+        digest: Option<[u8; 32]>,
     },
     Done,
     Cancel {
@@ -191,11 +192,11 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(&file.to_be_bytes());
                 out.extend_from_slice(&index.to_be_bytes());
             }
-            Frame::FileDigest { file, sha256 } => {
+            Frame::FileDigest { file, digest } => {
                 out.push(kind::FILE_DIGEST);
                 out.extend_from_slice(&file.to_be_bytes());
-                out.push(sha256.is_some() as u8);
-                out.extend_from_slice(&sha256.unwrap_or([0; 32]));
+                out.push(digest.is_some() as u8);
+                out.extend_from_slice(&digest.unwrap_or([0; 32]));
             }
             Frame::Done => out.push(kind::DONE),
             Frame::Cancel { code, reason } => {
@@ -272,11 +273,11 @@ impl<'a> Frame<'a> {
             kind::FILE_DIGEST => {
                 let file = r.u32()?;
                 let known = r.flag()?;
-                let sha256: [u8; 32] = r.array()?;
-                if !known && sha256 != [0; 32] {
+                let digest: [u8; 32] = r.array()?;
+                if !known && digest != [0; 32] {
                     return Err(FrameError::NonCanonical { kind: "FILE_DIGEST" });
                 }
-                Frame::FileDigest { file, sha256: known.then_some(sha256) }
+                Frame::FileDigest { file, digest: known.then_some(digest) }
             }
             kind::DONE => Frame::Done,
             kind::CANCEL => Frame::Cancel { code: r.u16()?, reason: r.text()? },
@@ -397,7 +398,7 @@ mod tests {
             5 => Frame::Block { file: a, index: b, len: c as u32, sha256: h },
             6 => Frame::Data { payload: bytes },
             7 => Frame::Ack { file: a, index: b },
-            8 => Frame::FileDigest { file: a, sha256: flag.then_some(h) },
+            8 => Frame::FileDigest { file: a, digest: flag.then_some(h) },
             9 => Frame::Done,
             10 => Frame::Cancel { code: a as u16, reason: text },
             12 => Frame::Keepalive,

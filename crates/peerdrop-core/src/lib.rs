@@ -8,7 +8,7 @@
 //! runs deterministically in `cargo test`. The wire format is specified in `docs/protocol.md`.
 
 pub mod config;
-pub mod digest;
+mod digest;
 pub mod error;
 pub mod event;
 pub mod frame;

@@ -194,12 +194,12 @@ impl Receiver {
                 self.on_block(file, index, len, sha256)?
             }
             (Phase::Transferring, &Frame::Data { payload }) => self.on_data(payload)?,
-            (Phase::Transferring, &Frame::FileDigest { file, sha256 }) => {
+            (Phase::Transferring, &Frame::FileDigest { file, digest }) => {
                 let state = self
                     .files
                     .get_mut(file as usize)
                     .ok_or_else(|| violation("digest for a file that was not offered"))?;
-                state.peer_digest = Some(sha256);
+                state.peer_digest = Some(digest);
                 self.try_complete_file(file)?;
                 self.try_finish();
             }

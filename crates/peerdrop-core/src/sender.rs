@@ -329,11 +329,11 @@ impl Sender {
         if index + 1 != block_count(size, self.block_size()) {
             return;
         }
-        let sha256 = self.content[file as usize]
+        let digest = self.content[file as usize]
             .as_ref()
             .filter(|d| d.blocks() == index + 1)
             .map(ContentDigest::finish);
-        self.out.send(Frame::FileDigest { file, sha256 });
+        self.out.send(Frame::FileDigest { file, digest });
     }
 
     pub fn poll_event(&mut self) -> Option<Event> {

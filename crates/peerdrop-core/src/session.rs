@@ -42,8 +42,8 @@ pub fn negotiate(
         return Err(TransferError::local(
             ErrorCode::UnsupportedVersion,
             format!(
-                "the other side runs an older PeerDrop (protocol {version}, this one needs \
-                 {PROTOCOL_VERSION} or later); reload both pages"
+                "the two sides run different PeerDrop versions (protocol {version} and \
+                 {PROTOCOL_VERSION}); reload both pages"
             ),
         ));
     }

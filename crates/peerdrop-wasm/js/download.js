@@ -53,11 +53,14 @@ export async function openDownloads(workerUrl, files, holdLimit) {
   return new DownloadTarget(worker, scope.href, files, holdLimit);
 }
 
+/** How long a newly registered download worker may take to activate. */
+const ACTIVATE_TIMEOUT_MS = 10000;
+
 function activated(registration, href) {
   const worker = registration.installing ?? registration.waiting ?? registration.active;
   if (worker.state === 'activated') return worker;
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(error('DownloadUnavailable', `the site's download service worker (${href}) did not start within 10 s`)), 10000);
+    const timer = setTimeout(() => reject(error('DownloadUnavailable', `the site's download service worker (${href}) did not start within ${ACTIVATE_TIMEOUT_MS / 1000} s`)), ACTIVATE_TIMEOUT_MS);
     worker.addEventListener('statechange', () => {
       if (worker.state === 'activated') {
         clearTimeout(timer);

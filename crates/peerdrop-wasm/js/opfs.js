@@ -101,8 +101,12 @@ export function opfsSupported() {
 export class OpfsStaging {
   constructor(name, workerUrl) {
     this.name = name;
-    const url = workerUrl || new URL('./opfs.js', import.meta.url);
-    this.worker = new Worker(url, { type: 'module' });
+    // The default keeps `new URL(..., import.meta.url)` literally inside `new Worker(...)`: the
+    // pattern bundlers recognise to emit the worker file.
+    this.worker = workerUrl
+      ? new Worker(workerUrl, { type: 'module' })
+      : new Worker(new URL('./opfs.js', import.meta.url), { type: 'module' });
+    const url = workerUrl || 'beside the runtime (opfs.js)';
     this.next = 1;
     this.pending = new Map();
     // A worker script that fails to load reports it once, maybe before the first call: every

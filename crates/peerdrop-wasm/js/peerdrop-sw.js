@@ -35,6 +35,11 @@ self.addEventListener('message', (event) => {
   // The id is the only secret in the URL: 128 random bits, base64url.
   if (!port || typeof msg.id !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(msg.id)) return;
   announced.set(msg.id, { port, name: String(msg.name), size: Number(msg.size) });
+  // A page that gives up before the browser asks for the file (its transfer failed first)
+  // aborts here; streamFrom() takes the port over once the download starts.
+  port.onmessage = ({ data }) => {
+    if (data?.type === 'abort') announced.delete(msg.id);
+  };
   port.postMessage({ type: 'registered' });
 });
 

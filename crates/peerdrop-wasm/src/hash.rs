@@ -1,5 +1,6 @@
 //! `Sha256`: the incremental SHA-256 the engine uses, for applications (hashing a picked file
-//! to show its digest before sending) and for `make bench` to compare with other hashers.
+//! to show its `sha256sum`) and for `make bench` to compare with other hashers. The `file`
+//! event's `digest` is the protocol's content digest (SHA-256 over the block digests), not this.
 
 use wasm_bindgen::prelude::*;
 

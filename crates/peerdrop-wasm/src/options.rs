@@ -43,10 +43,11 @@ pub struct Flow {
 impl Flow {
     /// The engine's settings for a channel that takes `max_message_size`-byte messages.
     pub fn config(&self, max_message_size: u32) -> peerdrop_core::Config {
-        let d = peerdrop_core::Config::default();
-        let high = self.buffered_high.unwrap_or(d.buffered_high).max(u64::from(max_message_size));
+        let d = peerdrop_core::Config { max_message_size, ..peerdrop_core::Config::default() };
+        // At least one message the engine will send (the channel's size clamped, not Firefox's
+        // advertised 1 GiB), or the sender could never queue one.
+        let high = self.buffered_high.unwrap_or(d.buffered_high).max(u64::from(d.local_message_size()));
         peerdrop_core::Config {
-            max_message_size,
             buffered_high: high,
             // Below the high mark, or the sender would never wait for the low-water event.
             buffered_low: self.buffered_low.unwrap_or(d.buffered_low).min(high / 2),
@@ -83,9 +84,10 @@ impl Options {
             short_code: get("shortCode").as_bool().unwrap_or(false),
             flow: {
                 let flow = get("flow");
+                // 0 is a legitimate bufferedLow ("resume once the buffer is empty").
                 let bytes = |key: &str| -> Option<u64> {
                     let v = js_sys::Reflect::get(&flow, &key.into()).ok()?.as_f64()?;
-                    (v.is_finite() && v >= 1.0).then_some(v as u64)
+                    (v.is_finite() && v >= 0.0).then_some(v as u64)
                 };
                 if flow.is_object() {
                     Flow {

@@ -374,7 +374,7 @@ impl Side for State {
 
 /// Opens the sink and accepts the offer. `picked` is the pending result of a save dialog.
 async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
-    let (manifest, name, memory_cap, prefer, worker, emitter) = {
+    let (manifest, name, choice, emitter) = {
         let mut s = shared.borrow_mut();
         if s.accepting || s.sink.is_some() || s.finished {
             return;
@@ -385,11 +385,14 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         };
         s.accepting = true;
-        let worker = (s.options.service_worker.clone(), s.options.storage_worker_url.clone());
-        (m, hex(&s.transfer_id), s.options.memory_cap, s.options.sink, worker, s.emitter.clone())
+        let choice = SinkChoice {
+            prefer: s.options.sink,
+            memory_cap: s.options.memory_cap,
+            service_worker: s.options.service_worker.clone(),
+            storage_worker_url: s.options.storage_worker_url.clone(),
+        };
+        (m, hex(&s.transfer_id), choice, s.emitter.clone())
     };
-    let (service_worker, storage_worker_url) = worker;
-    let choice = SinkChoice { prefer, memory_cap, service_worker, storage_worker_url };
     let opened = open_sink(&manifest, &name, &choice, picked).await;
     shared.borrow_mut().accepting = false;
     let (sink, resume) = match opened {
@@ -458,12 +461,7 @@ async fn open_sink(
     if let Some(picked) = picked {
         return match JsFuture::from(picked).await {
             Ok(target) => Ok(Some((Sink::picked(target, manifest), None))),
-            Err(e)
-                if js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string()).as_deref()
-                    == Some("AbortError") =>
-            {
-                Ok(None)
-            }
+            Err(e) if sink::error_name(&e) == "AbortError" => Ok(None),
             Err(e) => Err(RuntimeError::Storage(sink::storage_error(&e))),
         };
     }

@@ -126,7 +126,7 @@ async fn wait(p: js_sys::Promise) -> Result<JsValue, JsValue> {
     JsFuture::from(p).await
 }
 
-fn error_name(e: &JsValue) -> String {
+pub(crate) fn error_name(e: &JsValue) -> String {
     js_sys::Reflect::get(e, &"name".into()).ok().and_then(|n| n.as_string()).unwrap_or_default()
 }
 
@@ -193,11 +193,10 @@ impl Sink {
             Err(e) => {
                 let _ = wait(staging.close()).await;
                 let _ = wait(staging.remove()).await;
-                let name = js_sys::Reflect::get(&e, &"name".into()).ok().and_then(|n| n.as_string());
-                return Err(match name.as_deref() {
-                    Some("QuotaExceededError") => RuntimeError::InsufficientStorage { needed, available },
+                return Err(match error_name(&e).as_str() {
+                    "QuotaExceededError" => RuntimeError::InsufficientStorage { needed, available },
                     // SecurityError: OPFS is switched off here (Firefox private windows).
-                    Some("NotSupportedError" | "SecurityError") => RuntimeError::Unsupported,
+                    "NotSupportedError" | "SecurityError" => RuntimeError::Unsupported,
                     _ => RuntimeError::Storage(storage_error(&e)),
                 });
             }

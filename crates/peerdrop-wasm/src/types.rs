@@ -26,8 +26,9 @@ export interface CommonOptions {
 }
 
 /** Flow control. The sender queues on the channel until `bufferedAmount` reaches
- *  `bufferedHigh` and resumes at `bufferedLow`; the receiver lets the sender have `window`
- *  bytes in flight or unwritten (its memory bound). */
+ *  `bufferedHigh` (at least one message) and resumes at `bufferedLow` (at most half of
+ *  `bufferedHigh`); the receiver lets the sender have `window` bytes in flight or unwritten
+ *  (its memory bound, at least one block). */
 export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; window?: number; }
 
 export interface SendOptions extends CommonOptions {
