@@ -8,7 +8,7 @@ export default defineConfig({
 		sveltekit({
 			adapter: adapter(),
 			// Kit adds hashes for its own inline script; PeerDrop needs 'wasm-unsafe-eval' to
-			// compile its WebAssembly and a same-origin worker for the OPFS writer.
+			// compile its WebAssembly and a worker for the OPFS writer (started from a blob: URL).
 			csp: { mode: 'auto', directives: peerdropCsp() }
 		})
 	],

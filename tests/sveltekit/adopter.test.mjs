@@ -22,10 +22,11 @@ let tarball;
 test('npm pack: the tarball lists the .wasm, the worker, signal.php and the server entry', () => {
   const packed = packSvelteKit(tmp);
   tarball = packed.tarball;
-  for (const want of ['dist/runtime/wasm/peerdrop_bg.wasm', 'dist/runtime/wasm/peerdrop.js', 'signal.php', 'dist/signaling/index.js', 'dist/index.js']) {
+  for (const want of ['dist/runtime/wasm/peerdrop_bg.wasm', 'dist/runtime/wasm/peerdrop.js', 'dist/runtime/wasm/opfs-worker-source.js', 'signal.php', 'dist/signaling/index.js', 'dist/index.js']) {
     assert.ok(packed.files.includes(want), `${want} missing from the tarball`);
   }
-  assert.ok(packed.files.some((f) => /snippets\/.*\/opfs\.js$/.test(f)), 'OPFS worker missing');
+  // The glue's storage API module (the worker itself starts from opfs-worker-source.js).
+  assert.ok(packed.files.some((f) => /snippets\/.*\/opfs\.js$/.test(f)), 'OPFS snippet missing');
 });
 
 test('sv create + sv add @peerdrop (file:), twice: the second run changes nothing', () => {

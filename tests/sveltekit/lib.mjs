@@ -132,6 +132,8 @@ export function checkStrictCsp(policy, { connect = [] } = {}) {
   assert.ok(script.includes("'wasm-unsafe-eval'"), `script-src lacks 'wasm-unsafe-eval': ${policy}`);
   assert.ok(script.some((s) => /^'(sha256-|nonce-)/.test(s)), `script-src has no hash or nonce for Kit's inline script: ${policy}`);
   for (const src of ["'self'", ...connect]) assert.ok(directives['connect-src']?.includes(src), `connect-src lacks ${src}: ${policy}`);
+  // The OPFS worker starts from a blob: URL (load.ts).
+  assert.ok((directives['worker-src'] ?? directives['script-src'] ?? []).includes('blob:'), `worker-src lacks blob: ${policy}`);
   return script;
 }
 

@@ -283,8 +283,8 @@ export default defineAddon({
 		if (opts.headers) {
 			const config = svelteConfig.find(cwd);
 			const text = config ? fs.readFileSync(path.join(cwd, config.path), 'utf8') : '';
-			if (/\bcsp\s*:/.test(text) && !/peerdropCsp|wasm-unsafe-eval/.test(text)) {
-				steps.push("Your kit.csp was kept: allow 'wasm-unsafe-eval' in script-src and 'self' in worker-src (or spread peerdropCsp() from @peerdrop/sveltekit/server)");
+			if (/\bcsp\s*:/.test(text) && !/peerdropCsp/.test(text) && !(/wasm-unsafe-eval/.test(text) && /blob:/.test(text))) {
+				steps.push("Your kit.csp was kept: allow 'wasm-unsafe-eval' in script-src and 'self' blob: in worker-src (the OPFS worker starts from a blob: URL), or spread peerdropCsp() from @peerdrop/sveltekit/server");
 			}
 		}
 		return steps;

@@ -1,6 +1,6 @@
 // peerdropHeaders() as a SvelteKit handle: privacy headers everywhere, with `csp: true` a CSP fit
-// for the wasm runtime on HTML only, and never overriding what the app or Kit already set. The
-// default of `csp` is left untested on purpose: pages get their CSP from kit.csp (peerdropCsp()).
+// for the wasm runtime on HTML only, and never overriding what the app or Kit already set. By
+// default it sets no CSP: pages get theirs from kit.csp (peerdropCsp()).
 import { describe, expect, test } from 'vitest';
 import { peerdropCsp, peerdropHeaders } from '../../src/lib/signaling/headers.js';
 
@@ -17,8 +17,18 @@ describe('peerdropHeaders', () => {
 		expect(directive(csp, 'script-src')).toEqual(expect.arrayContaining(["'self'", "'wasm-unsafe-eval'"]));
 		expect(directive(csp, 'connect-src')).toContain("'self'");
 		expect(directive(csp, 'object-src')).toEqual(["'none'"]);
-		// The same directives as peerdropCsp() gives kit.csp.
-		expect(directive(csp, 'script-src')).toEqual(expect.arrayContaining(peerdropCsp()['script-src'].map((s) => (s.includes(':') ? s : `'${s}'`))));
+		// Exactly the directives peerdropCsp() gives kit.csp: no inline script, workers from blob:.
+		for (const [name, sources] of Object.entries(peerdropCsp())) {
+			expect(directive(csp, name), name).toEqual(sources.map((s) => (s.includes(':') ? s : `'${s}'`)));
+		}
+		expect(directive(csp, 'script-src')).not.toContain("'unsafe-inline'");
+		expect(directive(csp, 'worker-src')).toEqual(["'self'", 'blob:']);
+	});
+
+	test('by default no CSP: kit.csp provides it', async () => {
+		const r = await run(peerdropHeaders(), html());
+		expect(r.headers.get('content-security-policy')).toBeNull();
+		expect(r.headers.get('referrer-policy')).toBe('no-referrer');
 	});
 
 	test('other responses get the privacy headers but no CSP', async () => {

@@ -36,9 +36,9 @@ export function peerdropConfig(): Readonly<PeerDropConfig> {
 
 let storageWorkerBlobUrl: string | null = null;
 
-/** The storage worker's URL to pass to the runtime's `receive()` (browser only). */
-export function storageWorkerUrl(): string {
-	if (config.storageWorkerUrl) return String(config.storageWorkerUrl);
+/** The storage worker's URL to pass to the runtime's `receive()` (browser only): `override`, or a blob: URL of the bundled copy. */
+export function storageWorkerUrl(override?: string | URL): string {
+	if (override) return String(override);
 	// One per page, kept for its life: each transfer's worker starts from it.
 	storageWorkerBlobUrl ??= URL.createObjectURL(new Blob([storageWorkerSource], { type: 'text/javascript' }));
 	return storageWorkerBlobUrl;

@@ -46,12 +46,12 @@ export class PeerDropReceiver extends TransferState {
 		this.phase = 'loading';
 		const rt = await this.runtime();
 		if (!rt) return;
-		const { signalUrl, iceServers } = this.config();
+		const { signalUrl, iceServers, storageWorkerUrl: workerUrl } = this.config();
 		try {
 			this.handle = rt.receive(linkOrCode, {
 				signalUrl, iceServers, onEvent: this.onEvent,
 				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false,
-				storageWorkerUrl: storageWorkerUrl()
+				storageWorkerUrl: storageWorkerUrl(workerUrl)
 			});
 			if (this.phase === 'loading') this.phase = 'signaling';
 		} catch (e) {

@@ -21,7 +21,6 @@ export class PeerDropSender extends TransferState {
 	#shareBase: string | undefined;
 	// Raw: Files and FileLists must not be wrapped in proxies; kept to offer them again with a new code.
 	#offered = $state.raw<SendFiles | null>(null);
-	#offeredWithCode = $state(false);
 
 	/** The share link (its secret is only in the #fragment), once sending started; null in short-code mode. */
 	link = $state<string | null>(null);
@@ -33,7 +32,7 @@ export class PeerDropSender extends TransferState {
 	/** Whether the next `send()` offers a short code; bindable to a checkbox. */
 	shortCode = $state(false);
 	/** The last code was used up (wrong_code, code_abandoned): `newCode()` can offer the same files again. */
-	canRenewCode = $derived(this.#offered !== null && this.#offeredWithCode && RENEWABLE.includes(this.error?.code ?? ''));
+	canRenewCode = $derived(this.#offered !== null && RENEWABLE.includes(this.error?.code ?? ''));
 
 	constructor(options: SenderOptions = {}) {
 		super(options);
@@ -58,7 +57,6 @@ export class PeerDropSender extends TransferState {
 			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, onEvent: this.onEvent });
 			this.handle = h;
 			this.#offered = files;
-			this.#offeredWithCode = shortCode;
 			this.setFiles(h.files);
 			this.link = h.link || null;
 			if (this.phase === 'loading') this.phase = 'signaling';
@@ -88,7 +86,6 @@ export class PeerDropSender extends TransferState {
 		this.link = null;
 		this.code = null;
 		this.#offered = null;
-		this.#offeredWithCode = false;
 		this.phase = 'idle';
 	}
 }

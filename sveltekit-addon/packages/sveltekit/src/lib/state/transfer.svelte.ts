@@ -76,7 +76,8 @@ export abstract class TransferState {
 		return {
 			signalUrl: this.options.signalUrl ?? c.signalUrl ?? '/api/peerdrop',
 			iceServers: this.options.iceServers ?? c.iceServers ?? [],
-			wasmUrl: this.options.wasmUrl ?? c.wasmUrl
+			wasmUrl: this.options.wasmUrl ?? c.wasmUrl,
+			storageWorkerUrl: this.options.storageWorkerUrl ?? c.storageWorkerUrl
 		};
 	}
 
