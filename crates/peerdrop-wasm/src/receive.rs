@@ -51,6 +51,9 @@ struct State {
     finished: bool,
     /// When the have-map was last saved beside the staged bytes.
     last_saved_ms: u64,
+    /// Whether a reload can resume this transfer (a link; not a short code, whose secret lives
+    /// only in this page): only then is the have-map saved beside the staged bytes.
+    resumable: bool,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -164,6 +167,7 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         accepting: false,
         finished: false,
         last_saved_ms: 0,
+        resumable: true,
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -265,6 +269,7 @@ async fn negotiate(
     // Known before anything can fail, so that ending forgets the seat saved for this room.
     shared.borrow_mut().room = room.to_string();
     let resumable = entered.is_none();
+    shared.borrow_mut().resumable = resumable;
     let save_seat = |client: &SignalClient| {
         if resumable {
             seat_store::save(room, &client.seat());
@@ -558,7 +563,7 @@ fn pump(shared: &Shared) {
             let result = JsFuture::from(promise).await;
             let save = {
                 let mut s = shared.borrow_mut();
-                let State { engine, sink, last_saved_ms, .. } = &mut *s;
+                let State { engine, sink, last_saved_ms, resumable, .. } = &mut *s;
                 let Some(engine) = engine.as_mut() else { return };
                 match result {
                     Ok(_) => {
@@ -566,11 +571,13 @@ fn pump(shared: &Shared) {
                         engine.handle_write_done(now, file, offset);
                         // The map is saved after every block (a reload resends nothing
                         // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
+                        // Not for a short code: nothing could read the map back.
                         let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
                         if flush {
                             *last_saved_ms = now;
                         }
-                        sink.as_ref().and_then(|k| k.save_progress(engine.have_map(), flush))
+                        let saver = sink.as_ref().filter(|_| *resumable);
+                        saver.and_then(|k| k.save_progress(engine.have_map(), flush))
                     }
                     Err(e) => {
                         sink::StoreError::from_js(&e).end(engine);
