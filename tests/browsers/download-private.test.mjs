@@ -88,8 +88,8 @@ test('Firefox private window: the example receives as downloads, each file intac
     for (const [name, data] of Object.entries(files)) {
       assert.equal(sha256(await readFile(join(downloads, name))), sha256(data), `${name} SHA-256`);
     }
-    await sender.context().close();
   } finally {
+    await sender.context().close();
     await firefox.close();
   }
 });
