@@ -28,6 +28,7 @@ const log = (...a) => console.log('bench:', ...a);
 const BROWSER = taggedEnv();
 // BENCH_BREAKDOWN=1: also print CPU per MiB by process and thread (experiments).
 const BREAKDOWN = process.env.BENCH_BREAKDOWN === '1';
+const PROFILE = process.env.BENCH_PROFILE === '1';
 function printBreakdown(what, before, after, bytes) {
   log(`CPU ms per MiB by thread, ${what}: ${threadDelta(before, after, bytes / MiB).map(([k, v]) => `${k} ${v.toFixed(1)}`).join('; ')}`);
 }
@@ -69,37 +70,81 @@ async function page(browser, url) {
   return { p, ctx };
 }
 
-/** 1. The ceiling: plain JS on one data channel, best watermarks of a small sweep. */
-async function ceiling(browser, url, messageSize) {
+/** Two pages joined by one connection with `n` data channels, for the plain-JS runs. */
+async function plainPair(browser, url, n = 1) {
   const a = await page(browser, url);
   const b = await page(browser, url);
-  const offer = await a.p.evaluate(() => bench.ceiling.offer());
-  const answer = await b.p.evaluate((sdp) => bench.ceiling.answer(sdp), offer);
+  const offer = await a.p.evaluate((k) => bench.ceiling.offer(k), n);
+  const answer = await b.p.evaluate(([sdp, k]) => bench.ceiling.answer(sdp, k), [offer, n]);
   await a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer);
   await b.p.evaluate(() => bench.ceiling.ready());
-  const cpu = [];
-  const run = async (bytes, high, low) => {
-    await b.p.evaluate((n) => bench.ceiling.expect(n), bytes);
-    const cpu0 = await cpuMs(BROWSER.tag);
-    const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
-    const ms = await a.p.evaluate(([n, s, h, l]) => bench.ceiling.send(n, s, h, l), [bytes, messageSize, high, low]);
-    cpu.push((await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB));
-    if (BREAKDOWN) printBreakdown('ceiling', threads0, await cpuByThread(BROWSER.tag), bytes);
-    return mibps(bytes, ms);
-  };
+  return { a, b, close: async () => { await a.ctx.close(); await b.ctx.close(); } };
+}
+
+/** One plain-JS run of `bytes` from `source` (bench.js `messages`): MiB/s and CPU ms per MiB. */
+async function plainRun(pair, bytes, messageSize, high, low, source = 'pattern', what = 'ceiling') {
+  await pair.b.p.evaluate(([n, h]) => bench.ceiling.expect(n, h), [bytes, source.endsWith('+hash')]);
+  const cpu0 = await cpuMs(BROWSER.tag);
+  const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
+  const ms = await pair.a.p.evaluate(([n, s, h, l, src]) => bench.ceiling.send(n, s, h, l, src), [bytes, messageSize, high, low, source]);
+  const cpuPerMiB = (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
+  if (BREAKDOWN) printBreakdown(what, threads0, await cpuByThread(BROWSER.tag), bytes);
+  return { rate: mibps(bytes, ms), cpuPerMiB };
+}
+
+/**
+ * Plain-JS variants run beside the ceiling, repeat by repeat, to show where a gap comes from:
+ * what reading the File costs (any file sender pays it), what reading plus WebCrypto SHA-256 of
+ * every block on both sides costs (any verifying sender pays at least that), and whether more
+ * data channels on one connection beat one.
+ */
+const REFERENCES = [
+  { key: 'fileSlice', channels: 1, source: 'slice', label: 'plain JS reading the File (slice().arrayBuffer(), 1 MiB, two ahead)' },
+  { key: 'fileStream', channels: 1, source: 'stream', label: 'plain JS reading the File (stream())' },
+  { key: 'fileSliceHashed', channels: 1, source: 'slice+hash', label: 'plain JS reading the File, WebCrypto SHA-256 per 1 MiB block on both sides' },
+  { key: 'channels2', channels: 2, source: 'pattern', label: 'plain JS, 2 data channels on one connection' },
+  { key: 'channels4', channels: 4, source: 'pattern', label: 'plain JS, 4 data channels on one connection' },
+];
+
+/**
+ * 1. The ceiling: plain JS on one data channel, best watermarks of a small sweep; then, repeat
+ * by repeat, the ceiling and each of REFERENCES at those watermarks.
+ */
+async function ceiling(browser, url, messageSize) {
+  const one = await plainPair(browser, url, 1);
   const sweep = SMOKE ? [[4 * MiB, MiB]] : [[MiB, 256 * 1024], [4 * MiB, MiB], [8 * MiB, 2 * MiB], [14 * MiB, 4 * MiB]];
   let best = null;
   for (const [high, low] of sweep) {
-    const rate = await run(Math.min(64, SIZE_MIB) * MiB, high, low);
+    const { rate } = await plainRun(one, Math.min(64, SIZE_MIB) * MiB, messageSize, high, low);
     log(`ceiling watermarks high ${high / MiB} MiB / low ${low / MiB} MiB: ${rate.toFixed(1)} MiB/s`);
     if (!best || rate > best.rate) best = { high, low, rate };
   }
+  const multi = {};
+  for (const n of new Set(REFERENCES.map((r) => r.channels).filter((n) => n > 1))) multi[n] = await plainPair(browser, url, n);
   const runs = [];
-  cpu.length = 0;
-  for (let i = 0; i < REPEATS; i++) runs.push(await run(SIZE_MIB * MiB, best.high, best.low));
-  await a.ctx.close();
-  await b.ctx.close();
-  return { ...spread(runs), cpuMsPerMiB: median(cpu), messageSize, highWatermark: best.high, lowWatermark: best.low };
+  const cpu = [];
+  const refs = Object.fromEntries(REFERENCES.map((r) => [r.key, { runs: [], cpu: [] }]));
+  for (let i = 0; i < REPEATS; i++) {
+    const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.high, best.low);
+    runs.push(c.rate);
+    cpu.push(c.cpuPerMiB);
+    for (const ref of REFERENCES) {
+      const pair = ref.channels === 1 ? one : multi[ref.channels];
+      const r = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.high, best.low, ref.source, ref.key);
+      refs[ref.key].runs.push(r.rate);
+      refs[ref.key].cpu.push(r.cpuPerMiB);
+    }
+    log(`ceiling ${c.rate.toFixed(1)} MiB/s; ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
+  }
+  await one.close();
+  for (const pair of Object.values(multi)) await pair.close();
+  const references = Object.fromEntries(REFERENCES.map((ref) => [ref.key, {
+    label: ref.label,
+    ...spread(refs[ref.key].runs),
+    cpuMsPerMiB: median(refs[ref.key].cpu),
+    pairwiseOverCeiling: refs[ref.key].runs.map((r, i) => r / runs[i]),
+  }]));
+  return { ...spread(runs), cpuMsPerMiB: median(cpu), messageSize, highWatermark: best.high, lowWatermark: best.low, references };
 }
 
 /** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
@@ -108,6 +153,7 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   const r = await page(browser, url);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN && !sample ? await cpuByThread(BROWSER.tag) : null;
+  const profiles = PROFILE && !sample ? await Promise.all([s, r].map((side) => startProfile(side))) : null;
   const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
   await r.p.evaluate(([l, k, f]) => bench.peerdrop.receive(l, k, f), [link, sink, flow]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
@@ -117,10 +163,37 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
   // by reading only for unsampled runs.
   const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
   if (threads0) printBreakdown(`peerdrop ${sink}`, threads0, await cpuByThread(BROWSER.tag), bytes);
+  if (profiles) {
+    for (const [name, stop] of [['sender', profiles[0]], ['receiver', profiles[1]]]) {
+      log(`main thread of the ${name} (${sink}), self time ms per MiB: ${(await stop()).map(([f, ms]) => `${f} ${(ms / (bytes / MiB)).toFixed(2)}`).join('; ')}`);
+    }
+  }
   const peaks = stop ? await stop() : null;
   await s.ctx.close();
   await r.ctx.close();
   return { rate: mibps(bytes, ms), cpuPerMiB, peaks };
+}
+
+/**
+ * BENCH_PROFILE=1: samples a page's main thread (CDP Profiler) during a PeerDrop transfer;
+ * the returned function stops it and gives the 12 functions with the most self time, in ms.
+ */
+async function startProfile(side) {
+  const cdp = await side.ctx.newCDPSession(side.p);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  await cdp.send('Profiler.start');
+  return async () => {
+    const { profile } = await cdp.send('Profiler.stop');
+    const selfMs = new Map();
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    for (let i = 0; i < profile.samples.length; i++) {
+      const f = byId.get(profile.samples[i]).callFrame;
+      const key = `${f.functionName || '(anonymous)'}@${f.url.split('/').pop()}`;
+      selfMs.set(key, (selfMs.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    }
+    return [...selfMs].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 12);
+  };
 }
 
 /** Samples JS heap and ArrayBuffers (CDP) and wasm memory (diagnose) of both pages every 500 ms. */
@@ -226,6 +299,7 @@ within this run. See docs/performance.md for what each figure means.
 | measure | median MiB/s | min–max | ratio |
 | --- | --- | --- | --- |
 ${row(`ceiling: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${r.ceiling.highWatermark / MiB}/${r.ceiling.lowWatermark / MiB} MiB`, r.ceiling)}
+${Object.values(r.ceiling.references ?? {}).map((x) => row(x.label, x, `${(x.median / r.ceiling.median).toFixed(2)} × ceiling`)).join('\n')}
 ${row('PeerDrop to memory (hashing and verification on)', r.peerdrop.memory, `${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling`)}
 ${row('PeerDrop to OPFS (hashing and verification on)', r.peerdrop.opfs, `${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling`)}
 ${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${r.ratios.hashOverHashWasm.toFixed(2)} × hash-wasm`)}
@@ -237,6 +311,7 @@ ${row('native engine, hashing off', { ...r.native.noHashing, min: Math.min(...r.
 | CPU per MiB moved (whole browser: both pages, network service, GPU; \`/proc\`) | ms | if CPU were the only limit |
 | --- | --- | --- |
 | ceiling | ${f(r.ceiling.cpuMsPerMiB)} | |
+${Object.values(r.ceiling.references ?? {}).map((x) => `| ${x.label} | ${f(x.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / x.cpuMsPerMiB).toFixed(2)} × ceiling |`).join('\n')}
 | PeerDrop to memory | ${f(r.peerdrop.memory.cpuMsPerMiB)} | ${r.ratios.cpuBoundMemoryOverCeiling.toFixed(2)} × ceiling |
 | PeerDrop to OPFS | ${f(r.peerdrop.opfs.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / r.peerdrop.opfs.cpuMsPerMiB).toFixed(2)} × ceiling |
 
@@ -318,7 +393,7 @@ async function main() {
     }
     if (process.env.BENCH_ONLY === 'transfer') {
       // Experiments: transfers only, nothing written.
-      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)}`);
+      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)}; ${Object.entries(ceil.references).map(([k, x]) => `${k} ${(x.median / ceil.median).toFixed(2)} (CPU ${x.cpuMsPerMiB.toFixed(1)} ms/MiB)`).join(', ')}`);
       return;
     }
     const hashes = await hashing(browser, site.url);

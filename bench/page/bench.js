@@ -26,23 +26,93 @@ function gathered(pc) {
 }
 
 let pc = null;
-let dc = null;
+let channels = [];
 let channelReady = null;
 
+/** A `bytes`-long File of the pattern, built as the PeerDrop sender's (4 MiB parts). */
+function patternFile(bytes) {
+  const piece = pattern(Math.min(bytes, 4 * MiB));
+  const parts = [];
+  for (let off = 0; off < bytes; off += piece.length) parts.push(piece.subarray(0, Math.min(piece.length, bytes - off)));
+  return new File(parts, 'bench.bin');
+}
+
+/**
+ * Where the plain-JS sender's bytes come from, message by message: the same in-memory pattern
+ * every time (the ceiling), or a File read as a file sender must, in 1 MiB blocks, two ahead,
+ * through `slice().arrayBuffer()` or `stream()`; with `hash`, each block is also digested with
+ * WebCrypto (the cheapest SHA-256 the page has) before its messages go.
+ */
+async function* messages(source, total, size) {
+  if (source === 'pattern') {
+    const chunk = pattern(size);
+    for (let sent = 0; sent < total; sent += size) yield Math.min(size, total - sent) === size ? chunk : chunk.subarray(0, total - sent);
+    return;
+  }
+  const file = patternFile(total);
+  const hash = source.endsWith('+hash');
+  const blocks = (async function* () {
+    if (source.startsWith('stream')) {
+      // Coalesced into 1 MiB blocks: the stream's own pieces are smaller and uneven.
+      const reader = file.stream().getReader();
+      let block = new Uint8Array(MiB);
+      let fill = 0;
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        for (let at = 0; at < value.length;) {
+          const n = Math.min(value.length - at, block.length - fill);
+          block.set(value.subarray(at, at + n), fill);
+          fill += n; at += n;
+          if (fill === block.length) { yield block; block = new Uint8Array(MiB); fill = 0; }
+        }
+      }
+      if (fill) yield block.subarray(0, fill);
+    } else {
+      const read = (off) => file.slice(off, Math.min(off + MiB, total)).arrayBuffer().then((b) => new Uint8Array(b));
+      const ahead = [];
+      let next = 0;
+      const readAhead = () => { while (ahead.length < 2 && next < total) { ahead.push(read(next)); next += MiB; } };
+      readAhead();
+      while (ahead.length) {
+        const block = await ahead.shift();
+        readAhead();
+        yield block;
+      }
+    }
+  })();
+  for await (const block of blocks) {
+    if (hash) await crypto.subtle.digest('SHA-256', block);
+    for (let at = 0; at < block.length; at += size) yield block.subarray(at, Math.min(at + size, block.length));
+  }
+}
+
 const ceiling = {
-  async offer() {
+  /** Offerer: one connection with `n` ordered data channels. */
+  async offer(n = 1) {
     pc = new RTCPeerConnection({ iceServers: [] });
-    dc = pc.createDataChannel('ceiling', { ordered: true });
-    dc.binaryType = 'arraybuffer';
-    channelReady = new Promise((r) => { dc.onopen = r; });
+    channels = [];
+    const opened = [];
+    for (let i = 0; i < n; i++) {
+      const dc = pc.createDataChannel(`ceiling-${i}`, { ordered: true });
+      dc.binaryType = 'arraybuffer';
+      channels.push(dc);
+      opened.push(new Promise((r) => { dc.onopen = r; }));
+    }
+    channelReady = Promise.all(opened);
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     return pc.localDescription.sdp;
   },
-  async answer(sdp) {
+  async answer(sdp, n = 1) {
     pc = new RTCPeerConnection({ iceServers: [] });
+    channels = [];
     channelReady = new Promise((r) => {
-      pc.ondatachannel = (e) => { dc = e.channel; dc.binaryType = 'arraybuffer'; r(); };
+      pc.ondatachannel = (e) => {
+        e.channel.binaryType = 'arraybuffer';
+        channels.push(e.channel);
+        if (channels.length === n) r();
+      };
     });
     await pc.setRemoteDescription({ type: 'offer', sdp });
     await pc.setLocalDescription(await pc.createAnswer());
@@ -55,37 +125,60 @@ const ceiling = {
     return pc.sctp?.maxMessageSize ?? null;
   },
   async ready() { await channelReady; },
-  /** Receiver: counts bytes, answers "done" when `total` arrived. */
-  expect(total) {
+  /**
+   * Receiver: counts bytes on every channel and answers "done" when `total` arrived. With
+   * `hash`, it also gathers each channel's bytes into 1 MiB blocks and digests each with
+   * WebCrypto, as a verifying receiver must (one channel only: blocks need one order).
+   */
+  expect(total, hash = false) {
     let got = 0;
-    dc.onmessage = (e) => {
-      got += e.data.byteLength;
-      if (got >= total) dc.send('done');
-    };
+    let block = new Uint8Array(MiB);
+    let fill = 0;
+    let hashing = Promise.resolve();
+    const digest = (b) => { hashing = hashing.then(() => crypto.subtle.digest('SHA-256', b)); };
+    for (const dc of channels) {
+      dc.onmessage = (e) => {
+        const bytes = e.data.byteLength;
+        if (hash) {
+          const data = new Uint8Array(e.data);
+          for (let at = 0; at < data.length;) {
+            const n = Math.min(data.length - at, MiB - fill);
+            block.set(data.subarray(at, at + n), fill);
+            fill += n; at += n;
+            if (fill === MiB) { digest(block); block = new Uint8Array(MiB); fill = 0; }
+          }
+        }
+        got += bytes;
+        if (got >= total) {
+          if (hash && fill) digest(block.subarray(0, fill));
+          hashing.then(() => channels[0].send('done'));
+        }
+      };
+    }
   },
-  /** Sender: `total` bytes in `size`-byte messages, pausing at `high` until `low`. */
-  async send(total, size, high, low) {
-    const chunk = pattern(size);
-    dc.bufferedAmountLowThreshold = low;
-    const done = new Promise((r) => { dc.onmessage = (e) => e.data === 'done' && r(); });
+  /**
+   * Sender: `total` bytes from `source` (see `messages`) in `size`-byte messages, each to the
+   * channel with the least buffered, pausing while all are at `high` until one drops to `low`.
+   */
+  async send(total, size, high, low, source = 'pattern') {
+    for (const dc of channels) dc.bufferedAmountLowThreshold = low;
+    const done = new Promise((r) => { channels[0].onmessage = (e) => e.data === 'done' && r(); });
     const start = performance.now();
-    let sent = 0;
-    while (sent < total) {
-      if (dc.bufferedAmount >= high) {
+    for await (const message of messages(source, total, size)) {
+      let dc = channels.reduce((a, b) => (b.bufferedAmount < a.bufferedAmount ? b : a));
+      while (dc.bufferedAmount >= high) {
         await new Promise((r) => {
-          const t = setInterval(() => { if (dc.bufferedAmount < low) { clearInterval(t); r(); } }, 5);
-          dc.onbufferedamountlow = () => { clearInterval(t); r(); };
+          const t = setInterval(() => { if (channels.some((c) => c.bufferedAmount < low)) { clearInterval(t); r(); } }, 5);
+          for (const c of channels) c.onbufferedamountlow = () => { clearInterval(t); r(); };
         });
-        continue;
+        dc = channels.reduce((a, b) => (b.bufferedAmount < a.bufferedAmount ? b : a));
       }
-      const n = Math.min(size, total - sent);
-      dc.send(n === size ? chunk : chunk.subarray(0, n));
-      sent += n;
+      dc.send(message);
     }
     await done;
     return performance.now() - start;
   },
-  close() { pc?.close(); pc = null; dc = null; },
+  close() { pc?.close(); pc = null; channels = []; },
 };
 
 const hash = {
@@ -136,11 +229,8 @@ let current = null;
 const peerdrop = {
   /** Sender: offers `bytes` of pattern data; returns the link. */
   offer(bytes, flow) {
-    const piece = pattern(Math.min(bytes, 4 * MiB));
-    const parts = [];
-    for (let off = 0; off < bytes; off += piece.length) parts.push(piece.subarray(0, Math.min(piece.length, bytes - off)));
     current = listen();
-    handle = send([new File(parts, 'bench.bin')], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow });
+    handle = send([patternFile(bytes)], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow });
     return handle.link;
   },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */
