@@ -12,6 +12,20 @@ pub const MAX_MESSAGE_SIZE: u32 = 256 * 1024;
 pub const MIN_BLOCK_SIZE: u32 = 16 * 1024;
 pub const MAX_BLOCK_SIZE: u32 = 16 * 1024 * 1024;
 
+/// Who computes the SHA-256 of each block the receiver assembles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BlockHashing {
+    /// The engine, with the `sha2` crate, as the bytes arrive.
+    #[default]
+    Engine,
+    /// The host, with a faster hasher its platform has: the receiver hands each assembled block
+    /// out ([`crate::Receiver::poll_digest`]) and takes its digest back
+    /// ([`crate::Receiver::handle_block_digest`]); the comparison stays in the engine. In the
+    /// browser, WebCrypto's SHA-256 uses the CPU's SHA instructions, which wasm cannot reach:
+    /// `make bench` showed `sha2` in wasm taking half of each page's main-thread time.
+    Host,
+}
+
 /// Settings for a [`crate::Sender`] or [`crate::Receiver`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -25,7 +39,7 @@ pub struct Config {
     pub buffered_high: u64,
     /// Sender: the runtime resumes sending when `bufferedAmount` drops to this.
     pub buffered_low: u64,
-    /// Sender: blocks read and hashed ahead of the one being transmitted.
+    /// Sender: blocks read (several reads at once) and hashed ahead of the one being transmitted.
     pub read_ahead_blocks: usize,
     /// Receiver: times a block that fails verification is requested again.
     pub max_block_retries: u32,
@@ -33,6 +47,9 @@ pub struct Config {
     pub stall_timeout_ms: u64,
     /// Nothing at all from the peer for this long ends the transfer.
     pub idle_timeout_ms: u64,
+    /// Receiver: who hashes the blocks (the sender's host may always hash its own, see
+    /// [`crate::Sender::handle_hashed_read`]).
+    pub block_hashing: BlockHashing,
 }
 
 impl Default for Config {
@@ -43,10 +60,11 @@ impl Default for Config {
             window: 8 * 1024 * 1024,
             buffered_high: 4 * 1024 * 1024,
             buffered_low: 1024 * 1024,
-            read_ahead_blocks: 2,
+            read_ahead_blocks: 4,
             max_block_retries: 3,
             stall_timeout_ms: 10_000,
             idle_timeout_ms: 30_000,
+            block_hashing: BlockHashing::Engine,
         }
     }
 }

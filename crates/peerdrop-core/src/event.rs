@@ -42,3 +42,12 @@ pub struct WriteRequest {
     pub offset: u64,
     pub data: Vec<u8>,
 }
+
+/// Receiver with [`crate::config::BlockHashing::Host`]: compute the SHA-256 of this assembled
+/// block, then call `Receiver::handle_block_digest` with the digest and the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestRequest {
+    pub file: u32,
+    pub index: u64,
+    pub data: Vec<u8>,
+}

@@ -25,10 +25,10 @@ mod session;
 pub mod short_code;
 mod wordlist;
 
-pub use config::Config;
+pub use config::{BlockHashing, Config};
 pub use digest::ContentDigest;
 pub use error::{ErrorCode, Origin, TransferError};
-pub use event::{Event, ReadRequest, WriteRequest};
+pub use event::{DigestRequest, Event, ReadRequest, WriteRequest};
 pub use have_map::HaveMap;
 pub use link::LinkSecret;
 pub use manifest::{FileEntry, Manifest};

@@ -5,10 +5,10 @@
 //! Memory: file data held here (the block being assembled plus verified blocks waiting for
 //! their write) never exceeds the credit window, because the sender may not send more.
 
-use crate::config::Config;
+use crate::config::{BlockHashing, Config};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
-use crate::event::{Event, WriteRequest};
+use crate::event::{DigestRequest, Event, WriteRequest};
 use crate::frame::{Frame, Role};
 use crate::have_map::HaveMap;
 use crate::manifest::{Manifest, ManifestAssembler};
@@ -67,6 +67,10 @@ pub struct Receiver {
     files: Vec<FileState>,
     have: HaveMap,
     assembling: Option<Assembly>,
+    /// With [`BlockHashing::Host`], assembled blocks handed out for hashing: their expected
+    /// digests, and the requests not yet polled.
+    verifying: HashMap<(u32, u64), [u8; 32]>,
+    digests: std::collections::VecDeque<DigestRequest>,
     /// Verified blocks handed to the sink, not yet reported written: (file, index) -> len.
     writing: BTreeMap<(u32, u64), u32>,
     writes: std::collections::VecDeque<WriteRequest>,
@@ -100,6 +104,8 @@ impl Receiver {
             total_bytes: 0,
             files: Vec::new(),
             assembling: None,
+            verifying: HashMap::new(),
+            digests: Default::default(),
             writing: BTreeMap::new(),
             writes: Default::default(),
             attempts: HashMap::new(),
@@ -302,7 +308,10 @@ impl Receiver {
         if index >= state.blocks || len != block_len(state.size, bs, index) {
             return Err(violation("block outside the file or of the wrong length"));
         }
-        if self.have.files[file as usize].contains(index) || self.writing.contains_key(&(file, index)) {
+        if self.have.files[file as usize].contains(index)
+            || self.writing.contains_key(&(file, index))
+            || self.verifying.contains_key(&(file, index))
+        {
             return Err(violation("the sender sent a block that was already verified"));
         }
         self.assembling = Some(Assembly {
@@ -328,7 +337,9 @@ impl Receiver {
                 "the sender sent more data than this side allowed",
             ));
         }
-        block.hasher.update(payload);
+        if self.config.block_hashing == BlockHashing::Engine {
+            block.hasher.update(payload);
+        }
         block.data.extend_from_slice(payload);
         if block.data.len() == block.len {
             let block = self.assembling.take().expect("checked above");
@@ -340,8 +351,58 @@ impl Receiver {
     }
 
     fn on_block_complete(&mut self, block: Assembly) -> Result<(), TransferError> {
-        let Assembly { file, index, expected, len, data, hasher } = block;
-        if hasher.finish() != expected {
+        let Assembly { file, index, expected, data, hasher, .. } = block;
+        match self.config.block_hashing {
+            BlockHashing::Engine => self.check_block(file, index, expected, hasher.finish(), data),
+            BlockHashing::Host => {
+                self.verifying.insert((file, index), expected);
+                self.digests.push_back(DigestRequest { file, index, data });
+                Ok(())
+            }
+        }
+    }
+
+    /// With [`BlockHashing::Host`]: the next assembled block to hash.
+    pub fn poll_digest(&mut self) -> Option<DigestRequest> {
+        self.digests.pop_front()
+    }
+
+    /// With [`BlockHashing::Host`]: the SHA-256 of a block from [`Receiver::poll_digest`], and
+    /// its data back. Digests must come back in the order the requests went out.
+    pub fn handle_block_digest(&mut self, file: u32, index: u64, sha256: [u8; 32], data: Vec<u8>) {
+        if self.out.closed {
+            return;
+        }
+        let Some(expected) = self.verifying.remove(&(file, index)) else { return };
+        let state = &self.files[file as usize];
+        let bs = self.sizes.expect("negotiated").block_size;
+        if data.len() != block_len(state.size, bs, index) as usize {
+            // A host bug; the bytes cannot be trusted to be the block's.
+            self.out.fail(TransferError::local(
+                ErrorCode::SinkFailed,
+                "a received block was damaged on this device while being checked; reload the page to resume",
+            ));
+            return;
+        }
+        if let Err(e) = self.check_block(file, index, expected, sha256, data) {
+            self.out.fail(e);
+            return;
+        }
+        self.grant_credit(false);
+    }
+
+    /// Compares an assembled block's digest with the one its `BLOCK` header announced: stores
+    /// it when they match, asks for it again when not.
+    fn check_block(
+        &mut self,
+        file: u32,
+        index: u64,
+        expected: [u8; 32],
+        actual: [u8; 32],
+        data: Vec<u8>,
+    ) -> Result<(), TransferError> {
+        let len = data.len();
+        if actual != expected {
             // The bytes are dropped, so their credit comes back.
             self.released += len as u64;
             let attempt = self.attempts.entry((file, index)).or_insert(0);
@@ -355,7 +416,7 @@ impl Receiver {
                     format!("{path:?} arrived damaged {attempt} times in a row; the file was refused"),
                 ));
             }
-            // The caller (`on_data`) grants the released credit next.
+            // The caller (`on_data`, `handle_block_digest`) grants the released credit next.
             self.out.send(Frame::Want { file, first: index, count: 1 });
             return Ok(());
         }

@@ -1,8 +1,9 @@
 //! The sending side of one connection: offers a manifest, then serves the blocks the
 //! receiver asks for, within the receiver's credit and the channel's buffer watermarks.
 //!
-//! Memory: at most `read_ahead_blocks + 1` blocks are held (one being transmitted, the rest
-//! read ahead so a slow file read never leaves the channel idle), whatever the file sizes.
+//! Memory: at most `read_ahead_blocks + 1` blocks are held or being read (one being
+//! transmitted, the rest read ahead, several reads at once, so a slow file read never leaves
+//! the channel idle), whatever the file sizes.
 
 use crate::config::Config;
 use crate::digest::{ContentDigest, Hasher};
@@ -40,6 +41,9 @@ struct OutBlock {
     sent: usize,
 }
 
+/// A read in flight, and its result once it came: (file, block, bytes and host digest).
+type PendingRead = (u32, u64, Option<(Vec<u8>, Option<[u8; 32]>)>);
+
 /// A file's content digest, built while its blocks are read in order; `None` once a block was
 /// skipped (after a resume the sender never reads the blocks the receiver already has).
 type InOrderDigest = Option<ContentDigest>;
@@ -56,7 +60,11 @@ pub struct Sender {
     sizes: Option<Negotiated>,
     out: Outbox,
     wants: VecDeque<(u32, u64, u64)>,
-    pending_read: Option<(u32, u64)>,
+    /// Reads asked for and not yet taken into `ready`, in the order they were asked: (file,
+    /// block, the bytes and host digest once they came). Several run at once, so a slow read
+    /// does not leave the channel idle; they may finish in any order, and are taken in order
+    /// (the file's content digest is built block by block).
+    pending_reads: VecDeque<PendingRead>,
     ready: VecDeque<OutBlock>,
     current: Option<OutBlock>,
     credit_limit: u64,
@@ -86,7 +94,7 @@ impl Sender {
             sizes: None,
             out,
             wants: VecDeque::new(),
-            pending_read: None,
+            pending_reads: VecDeque::new(),
             ready: VecDeque::new(),
             current: None,
             credit_limit: 0,
@@ -219,30 +227,52 @@ impl Sender {
 
     /// A read the runtime should perform now.
     pub fn poll_read(&mut self) -> Option<ReadRequest> {
-        if self.out.closed || self.phase != Phase::Transferring || self.pending_read.is_some() {
+        if self.out.closed || self.phase != Phase::Transferring {
             return None;
         }
-        if self.ready.len() >= self.config.read_ahead_blocks.max(1) {
+        if self.ready.len() + self.pending_reads.len() >= self.config.read_ahead_blocks.max(1) {
             return None;
         }
         let (file, index) = self.next_wanted()?;
-        self.pending_read = Some((file, index));
+        self.pending_reads.push_back((file, index, None));
         let bs = self.block_size();
         let size = self.manifest.files[file as usize].size;
         Some(ReadRequest { file, offset: index * u64::from(bs), len: block_len(size, bs, index) })
     }
 
-    /// The bytes of the last [`ReadRequest`].
+    /// The bytes of a [`ReadRequest`] (several may be out at once; any order).
     pub fn handle_read(&mut self, file: u32, offset: u64, data: Vec<u8>) {
+        self.take_read(file, offset, data, None);
+    }
+
+    /// The bytes of a [`ReadRequest`] with their SHA-256, computed by the host with a
+    /// faster hasher than the engine's (see [`crate::BlockHashing`]). A wrong digest only makes
+    /// the receiver refuse the block.
+    pub fn handle_hashed_read(&mut self, file: u32, offset: u64, data: Vec<u8>, sha256: [u8; 32]) {
+        self.take_read(file, offset, data, Some(sha256));
+    }
+
+    fn take_read(&mut self, file: u32, offset: u64, data: Vec<u8>, sha256: Option<[u8; 32]>) {
         if self.out.closed {
             return;
         }
         let bs = u64::from(self.block_size());
-        let Some((pf, index)) = self.pending_read else { return };
-        if pf != file || index * bs != offset {
-            return;
+        let slot =
+            self.pending_reads.iter_mut().find(|(f, i, got)| *f == file && i * bs == offset && got.is_none());
+        let Some((_, _, got)) = slot else { return };
+        *got = Some((data, sha256));
+        while self.pending_reads.front().is_some_and(|(_, _, got)| got.is_some()) {
+            let (file, index, got) = self.pending_reads.pop_front().expect("checked");
+            let (data, sha256) = got.expect("checked");
+            self.take_block(file, index, data, sha256);
+            if self.out.closed {
+                return;
+            }
         }
-        self.pending_read = None;
+    }
+
+    /// A block read in order: checked, hashed (unless the host did) and queued to send.
+    fn take_block(&mut self, file: u32, index: u64, data: Vec<u8>, sha256: Option<[u8; 32]>) {
         let size = self.manifest.files[file as usize].size;
         if data.len() != block_len(size, self.block_size(), index) as usize {
             self.out.fail(TransferError::local(
@@ -254,7 +284,7 @@ impl Sender {
             ));
             return;
         }
-        let sha256: [u8; 32] = Hasher::digest(&data);
+        let sha256 = sha256.unwrap_or_else(|| Hasher::digest(&data));
         let content = &mut self.content[file as usize];
         if let Some(digest) = content {
             if index == digest.blocks() {
@@ -268,7 +298,7 @@ impl Sender {
 
     /// The source could not be read.
     pub fn handle_read_error(&mut self, message: &str) {
-        self.pending_read = None;
+        self.pending_reads.clear();
         self.out.fail(TransferError::local(ErrorCode::SourceFailed, message.to_string()));
     }
 
@@ -400,7 +430,13 @@ impl Sender {
 
     /// Bytes of file data this engine holds right now.
     pub fn held_bytes(&self) -> usize {
+        let waiting: usize = self
+            .pending_reads
+            .iter()
+            .filter_map(|(_, _, got)| got.as_ref().map(|(data, _)| data.len()))
+            .sum();
         self.current.as_ref().map_or(0, |b| b.data.len())
             + self.ready.iter().map(|b| b.data.len()).sum::<usize>()
+            + waiting
     }
 }

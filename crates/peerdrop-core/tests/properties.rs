@@ -3,21 +3,26 @@
 
 mod sim;
 
-use peerdrop_core::{Config, ErrorCode, HaveMap};
+use peerdrop_core::{BlockHashing, Config, ErrorCode, HaveMap};
 use proptest::prelude::*;
 use sim::{manifest, run, sha256_of_file, NetParams};
 
 fn config_strategy() -> impl Strategy<Value = Config> {
-    (prop_oneof![Just(16u32 * 1024), Just(64 * 1024)], 1u64..=6, 1024u32..=64 * 1024).prop_map(
-        |(block_size, window_blocks, max_message_size)| Config {
+    (
+        prop_oneof![Just(16u32 * 1024), Just(64 * 1024)],
+        1u64..=6,
+        1024u32..=64 * 1024,
+        prop_oneof![Just(BlockHashing::Engine), Just(BlockHashing::Host)],
+    )
+        .prop_map(|(block_size, window_blocks, max_message_size, block_hashing)| Config {
+            block_hashing,
             block_size,
             window: window_blocks * u64::from(block_size),
             max_message_size,
             buffered_high: 256 * 1024,
             buffered_low: 64 * 1024,
             ..Config::default()
-        },
-    )
+        })
 }
 
 /// Sizes around block boundaries (for 16 KiB and 64 KiB blocks) and arbitrary ones.

@@ -2,7 +2,7 @@
 
 mod sim;
 
-use peerdrop_core::{Config, ErrorCode, Event};
+use peerdrop_core::{BlockHashing, Config, ErrorCode, Event};
 use sim::{content_digest_of_file, manifest, run, sha256_of_file, NetParams};
 
 fn small_config() -> Config {
@@ -11,7 +11,16 @@ fn small_config() -> Config {
 
 #[test]
 fn files_of_edge_sizes_arrive_bit_exact() {
-    let config = small_config();
+    edge_sizes_arrive_bit_exact(small_config());
+}
+
+/// The host hashes the blocks (WebCrypto in the browser): same bytes, same digests.
+#[test]
+fn files_of_edge_sizes_arrive_bit_exact_when_the_host_hashes() {
+    edge_sizes_arrive_bit_exact(Config { block_hashing: BlockHashing::Host, ..small_config() });
+}
+
+fn edge_sizes_arrive_bit_exact(config: Config) {
     let bs = u64::from(config.block_size);
     let sizes = [0, 1, bs - 1, bs, bs + 1, 3 * bs + 3, (1 << 20) + 3];
     let m = manifest(&sizes);
@@ -36,7 +45,15 @@ fn files_of_edge_sizes_arrive_bit_exact() {
 
 #[test]
 fn a_flipped_bit_is_caught_and_the_block_fetched_again() {
-    let config = small_config();
+    flipped_bit_is_caught(small_config());
+}
+
+#[test]
+fn a_flipped_bit_is_caught_when_the_host_hashes() {
+    flipped_bit_is_caught(Config { block_hashing: BlockHashing::Host, ..small_config() });
+}
+
+fn flipped_bit_is_caught(config: Config) {
     let m = manifest(&[2 << 20]);
     let params = NetParams { flip_ppm: 20_000, ..NetParams::default() };
     let out = run(11, &config, &m, &params, None);
@@ -86,5 +103,56 @@ fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
     let out = run(5, &config, &m, &params, None);
     assert!(out.receiver_complete());
     assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
+    assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
+}
+
+/// Blocks waiting for a slow host hasher still count against the window: the sender is held
+/// back instead of the receiver's memory growing.
+#[test]
+fn receiver_memory_stays_within_the_window_on_a_slow_host_hasher() {
+    let config = Config { block_hashing: BlockHashing::Host, ..small_config() };
+    let m = manifest(&[8 << 20]);
+    let params = NetParams { host_hash_ms_per_mib: 300, ..NetParams::default() };
+    let out = run(9, &config, &m, &params, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.stored_sha256[0], sha256_of_file(9, 0, 8 << 20));
+    assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
+    // The hasher, not the link, set the pace (8 MiB at 300 ms per MiB).
+    assert!(out.end_ms >= 2_400, "{}", out.end_ms);
+}
+
+/// With the host hashing, a block damaged on the way is refused every time and never stored.
+#[test]
+fn a_block_corrupted_every_time_fails_the_file_when_the_host_hashes() {
+    let config = Config { block_hashing: BlockHashing::Host, ..small_config() };
+    let m = manifest(&[1 << 20]);
+    let params = NetParams { flip_ppm: 1_000_000, ..NetParams::default() };
+    let out = run(3, &config, &m, &params, None);
+    assert_eq!(out.receiver_failure().expect("must fail").code, ErrorCode::IntegrityFailed);
+    assert!(out.stored.iter().all(|s| s.is_empty()), "a damaged block was stored");
+}
+
+/// Several reads run at once and may finish in any order; blocks still go out in order and
+/// the file digests still match.
+#[test]
+fn reads_that_finish_out_of_order_still_give_bit_exact_files_and_digests() {
+    let config = small_config();
+    let bs = u64::from(config.block_size);
+    let sizes = [5 * bs + 7, 3 * bs];
+    let m = manifest(&sizes);
+    let params = NetParams { reads_out_of_order: true, ..NetParams::default() };
+    let out = run(13, &config, &m, &params, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    let in_order: Vec<(u32, u64)> =
+        (0..2u32).flat_map(|f| (0..sizes[f as usize].div_ceil(bs)).map(move |i| (f, i))).collect();
+    assert_eq!(out.blocks_sent, in_order);
+    for (i, &size) in sizes.iter().enumerate() {
+        assert_eq!(out.stored_sha256[i], sha256_of_file(13, i as u32, size));
+        let reported = out.receiver_events.iter().find_map(|e| match e {
+            Event::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
+            _ => None,
+        });
+        assert_eq!(reported, Some(Some(content_digest_of_file(13, i as u32, size, bs))));
+    }
     assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
 }

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use peerdrop_core::{Config, Event, FileEntry, HaveMap, Manifest, Receiver, Sender};
+use peerdrop_core::{BlockHashing, Config, Event, FileEntry, HaveMap, Manifest, Receiver, Sender};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -90,6 +90,11 @@ pub struct NetParams {
     pub accept_after_ms: u64,
     /// The receiver's user cancels once this many messages have crossed.
     pub receiver_cancel_after: Option<u64>,
+    /// With `BlockHashing::Host`: milliseconds the host's hasher needs per MiB (blocks queue
+    /// behind each other, as WebCrypto calls awaited in order do).
+    pub host_hash_ms_per_mib: u64,
+    /// Reads that finish at the same moment are handed to the sender last first.
+    pub reads_out_of_order: bool,
 }
 
 impl Default for NetParams {
@@ -106,6 +111,8 @@ impl Default for NetParams {
             cancel_after: None,
             accept_after_ms: 0,
             receiver_cancel_after: None,
+            host_hash_ms_per_mib: 1,
+            reads_out_of_order: false,
         }
     }
 }
@@ -190,6 +197,10 @@ pub fn run(
     let mut pending_reads: VecDeque<(u64, peerdrop_core::ReadRequest)> = VecDeque::new();
     let mut pending_writes: VecDeque<(u64, u32, u64)> = VecDeque::new();
     let mut disk_free_at = 0u64;
+    // With host hashing: blocks being hashed by "the host", (done time, request), in order.
+    let host_hashing = config.block_hashing == BlockHashing::Host;
+    let mut pending_digests: VecDeque<(u64, peerdrop_core::DigestRequest)> = VecDeque::new();
+    let mut hasher_free_at = 0u64;
     let mut out = Outcome {
         sender_events: vec![],
         receiver_events: vec![],
@@ -241,6 +252,12 @@ pub fn run(
             let start = back_free_at.max(now);
             back_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
             to_sender.push_back((back_free_at + params.latency_ms, msg));
+        }
+        while let Some(d) = receiver.poll_digest() {
+            assert!(host_hashing, "the engine asked the host to hash with BlockHashing::Engine");
+            let cost = (d.data.len() as u64 * params.host_hash_ms_per_mib).div_ceil(1 << 20);
+            hasher_free_at = hasher_free_at.max(now) + cost;
+            pending_digests.push_back((hasher_free_at, d));
         }
         while let Some(w) = receiver.poll_write() {
             // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
@@ -295,6 +312,7 @@ pub fn run(
             to_sender.front().map(|m| m.0),
             pending_reads.front().map(|r| r.0 + 1),
             pending_writes.front().map(|w| w.0),
+            pending_digests.front().map(|d| d.0),
             sender.poll_timeout(),
             receiver.poll_timeout(),
             (link_free_at > now).then_some(link_free_at),
@@ -334,10 +352,26 @@ pub fn run(
                 sender.handle_frame(now, &msg);
             }
         }
+        let mut finished_reads = Vec::new();
         while pending_reads.front().is_some_and(|r| r.0 < now) {
-            let (_, req) = pending_reads.pop_front().unwrap();
+            finished_reads.push(pending_reads.pop_front().unwrap().1);
+        }
+        if params.reads_out_of_order {
+            finished_reads.reverse();
+        }
+        for req in finished_reads {
             let data = content(seed, req.file, req.offset, req.len as usize);
-            sender.handle_read(req.file, req.offset, data);
+            if host_hashing {
+                let sha256 = Sha256::digest(&data).into();
+                sender.handle_hashed_read(req.file, req.offset, data, sha256);
+            } else {
+                sender.handle_read(req.file, req.offset, data);
+            }
+        }
+        while pending_digests.front().is_some_and(|d| d.0 <= now) {
+            let (_, d) = pending_digests.pop_front().unwrap();
+            let sha256 = Sha256::digest(&d.data).into();
+            receiver.handle_block_digest(d.file, d.index, sha256, d.data);
         }
         while pending_writes.front().is_some_and(|w| w.0 <= now) {
             let (_, file, offset) = pending_writes.pop_front().unwrap();
