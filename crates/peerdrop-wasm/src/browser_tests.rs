@@ -40,12 +40,47 @@ fn bad_input_is_a_typed_error_not_a_panic() {
 #[wasm_bindgen_test]
 async fn memory_sink_orders_blocks_by_offset() {
     let mut sink = MemorySink::new(1);
-    sink.write(0, 3, b"def");
-    sink.write(0, 0, b"abc");
+    sink.write(0, 3, js_sys::Uint8Array::from(&b"def"[..]));
+    sink.write(0, 0, js_sys::Uint8Array::from(&b"abc"[..]));
     let blob = sink.take_blob(0, "text/plain").unwrap();
     assert_eq!(blob.type_(), "text/plain");
     let text = JsFuture::from(blob.text()).await.unwrap();
     assert_eq!(text.as_string().unwrap(), "abcdef");
+}
+
+/// WebCrypto's block digests equal the engine's, and come back in the order blocks went in,
+/// whatever their sizes (a small block's digest may be ready before a large one's).
+#[wasm_bindgen_test]
+async fn webcrypto_block_digests_match_the_engine_and_keep_their_order() {
+    use sha2::Digest;
+    let subtle = crate::block_hash::subtle().expect("the test page is a secure context");
+    let blocks: Vec<Vec<u8>> = [4 << 20, 1, 0, 70_000]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (0..n).map(|j| (j * 7 + i) as u8).collect())
+        .collect();
+    let got = Rc::new(RefCell::new(Vec::new()));
+    let (tx, rx) = oneshot::channel::<()>();
+    let tx = RefCell::new(Some(tx));
+    let total = blocks.len();
+    let sink = got.clone();
+    let queue = crate::block_hash::InOrder::new(move |job, digest| {
+        assert_eq!(job.copy.to_vec(), job.data, "the JavaScript copy is the block");
+        sink.borrow_mut().push((job.index, digest));
+        if sink.borrow().len() == total {
+            let _ = tx.borrow_mut().take().unwrap().send(());
+        }
+    });
+    for (i, data) in blocks.iter().enumerate() {
+        queue.push(&subtle, peerdrop_core::DigestRequest { file: 0, index: i as u64, data: data.clone() });
+    }
+    rx.await.unwrap();
+    let want: Vec<(u64, [u8; 32])> =
+        blocks.iter().enumerate().map(|(i, d)| (i as u64, sha2::Sha256::digest(d).into())).collect();
+    assert_eq!(*got.borrow(), want);
+    let view = js_sys::Uint8Array::from(&blocks[3][..]);
+    assert_eq!(crate::block_hash::sha256(Some(&subtle), &view, &blocks[3]).await, want[3].1);
+    assert_eq!(crate::block_hash::sha256(None, &view, &blocks[3]).await, want[3].1);
 }
 
 /// Two peer connections in one page, negotiated with the runtime's own helpers.

@@ -4,6 +4,7 @@
 //! Nothing here runs at import time: browser objects are touched only inside `send()` and
 //! `receive()`, so server-side rendering can import the package.
 
+mod block_hash;
 mod channel;
 mod clock;
 mod code_exchange;

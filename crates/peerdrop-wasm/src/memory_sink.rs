@@ -16,9 +16,9 @@ impl MemorySink {
         MemorySink { files: vec![BTreeMap::new(); file_count] }
     }
 
-    /// Copies verified bytes out of wasm memory, so wasm memory stays flat.
-    pub fn write(&mut self, file: u32, offset: u64, data: &[u8]) {
-        self.files[file as usize].insert(offset, js_sys::Uint8Array::from(data));
+    /// Keeps verified bytes, already copied out of wasm memory.
+    pub fn write(&mut self, file: u32, offset: u64, data: js_sys::Uint8Array) {
+        self.files[file as usize].insert(offset, data);
     }
 
     /// Joins a finished file's blocks into a `Blob` and releases them.

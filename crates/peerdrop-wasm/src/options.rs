@@ -29,6 +29,9 @@ pub struct Options {
     pub short_code: bool,
     /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, window }`, in bytes).
     pub flow: Flow,
+    /// Hash blocks with WebCrypto where the page has it (`hasher: "webcrypto"`, the default),
+    /// or always with the engine's `sha2` in wasm (`hasher: "wasm"`, for comparisons).
+    pub webcrypto: bool,
 }
 
 /// Flow-control settings an application may override; `None` keeps the engine's default.
@@ -82,6 +85,7 @@ impl Options {
             service_worker: get("serviceWorker").as_string().filter(|url| !url.is_empty()),
             storage_worker_url: get("storageWorkerUrl").as_string().filter(|url| !url.is_empty()),
             short_code: get("shortCode").as_bool().unwrap_or(false),
+            webcrypto: get("hasher").as_string().as_deref() != Some("wasm"),
             flow: {
                 let flow = get("flow");
                 // 0 is a legitimate bufferedLow ("resume once the buffer is empty").

@@ -2,6 +2,7 @@
 //! drives a core `Receiver`, storing verified blocks in the chosen sink and handing finished
 //! files out in order.
 
+use crate::block_hash::{self, InOrder, Subtle};
 use crate::channel;
 use crate::clock::now_ms;
 use crate::code_exchange::{self, Start};
@@ -54,6 +55,14 @@ struct State {
     /// Whether a reload can resume this transfer (a link; not a short code, whose secret lives
     /// only in this page): only then is the have-map saved beside the staged bytes.
     resumable: bool,
+    /// WebCrypto, when blocks are hashed with it (see `block_hash`), and the queue that hashes
+    /// the current engine's blocks in order; `generation` tells engines (connections) apart.
+    subtle: Option<Subtle>,
+    hashing: Option<InOrder>,
+    generation: u32,
+    /// The JavaScript copy of the block just verified, for the sink to store without copying
+    /// it out of wasm memory again: (file, offset, bytes).
+    verified_copy: Option<(u32, u64, js_sys::Uint8Array)>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -168,6 +177,10 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         finished: false,
         last_saved_ms: 0,
         resumable: true,
+        subtle: None,
+        hashing: None,
+        generation: 0,
+        verified_copy: None,
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -360,7 +373,14 @@ impl Side for State {
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, _dc: &RtcDataChannel) {
-        let config = self.options.flow.config(rtc::max_message_size(pc));
+        let mut config = self.options.flow.config(rtc::max_message_size(pc));
+        self.subtle = if self.options.webcrypto { block_hash::subtle() } else { None };
+        if self.subtle.is_some() {
+            config.block_hashing = peerdrop_core::BlockHashing::Host;
+        }
+        // A new engine, a new hashing queue (created by `pump`, which holds the shared state).
+        self.hashing = None;
+        self.generation = self.generation.wrapping_add(1);
         self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
     }
 
@@ -525,20 +545,58 @@ async fn open_without_disk(
     Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
 }
 
-/// Moves everything the engine wants done: frames out, blocks stored, events queued.
+/// The queue that hashes the current engine's blocks with WebCrypto, created on first use.
+fn hashing_queue(shared: &Shared) {
+    let mut s = shared.borrow_mut();
+    if s.subtle.is_none() || s.hashing.is_some() {
+        return;
+    }
+    let generation = s.generation;
+    let weak = Rc::downgrade(shared);
+    s.hashing = Some(InOrder::new(move |job, digest| {
+        let Some(shared) = weak.upgrade() else { return };
+        {
+            let mut s = shared.borrow_mut();
+            if s.generation != generation {
+                return;
+            }
+            let State { engine, verified_copy, .. } = &mut *s;
+            let Some(engine) = engine.as_mut() else { return };
+            let offset = job.index * u64::from(engine.block_size().unwrap_or(0));
+            *verified_copy = Some((job.file, offset, job.copy));
+            engine.handle_block_digest(job.file, job.index, digest, job.data);
+        }
+        pump(&shared);
+        shared.borrow_mut().verified_copy = None;
+    }));
+}
+
+/// Moves everything the engine wants done: frames out, blocks hashed and stored, events queued.
 fn pump(shared: &Shared) {
+    hashing_queue(shared);
     let mut pending = Vec::new();
     {
         let mut s = shared.borrow_mut();
-        let State { engine, conn, sink, queue, .. } = &mut *s;
+        let State { engine, conn, sink, queue, subtle, hashing, verified_copy, .. } = &mut *s;
         let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
             return;
         };
         loop {
             let mut progressed = false;
+            while let Some(d) = engine.poll_digest() {
+                match (subtle.as_ref(), hashing.as_ref()) {
+                    (Some(subtle), Some(queue)) => queue.push(subtle, d),
+                    // Host hashing is on only with WebCrypto, and its queue exists by now.
+                    _ => engine.handle_write_error("this page lost its hasher; reload it to resume"),
+                }
+            }
             while let Some(w) = engine.poll_write() {
                 progressed = true;
-                match sink.as_mut().and_then(|k| k.write(w.file, w.offset, &w.data)) {
+                let copy = verified_copy
+                    .take_if(|(file, offset, _)| *file == w.file && *offset == w.offset)
+                    .map(|(_, _, copy)| copy)
+                    .unwrap_or_else(|| js_sys::Uint8Array::from(&w.data[..]));
+                match sink.as_mut().and_then(|k| k.write(w.file, w.offset, copy)) {
                     Some(promise) => pending.push((w.file, w.offset, promise)),
                     None => engine.handle_write_done(now_ms(), w.file, w.offset),
                 }

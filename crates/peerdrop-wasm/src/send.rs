@@ -1,6 +1,7 @@
 //! The sending page: creates the room, offers a connection when the receiver arrives, and
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
+use crate::block_hash::{self, Subtle};
 use crate::channel;
 use crate::clock::now_ms;
 use crate::code_exchange::{self, Start};
@@ -42,6 +43,8 @@ struct State {
     ended: Option<oneshot::Sender<Ended>>,
     finished: bool,
     flow: Flow,
+    /// WebCrypto, when blocks are hashed with it (see `block_hash`).
+    subtle: Option<Subtle>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -155,6 +158,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         ended: None,
         finished: false,
         flow: options.flow,
+        subtle: if options.webcrypto { block_hash::subtle() } else { None },
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -479,8 +483,12 @@ fn pump(shared: &Shared) {
     }
 }
 
+/// Reads a block and hashes it (WebCrypto where the page has it), then hands both to the engine.
 fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
-    let file = shared.borrow().files[r.file as usize].clone();
+    let (file, subtle) = {
+        let s = shared.borrow();
+        (s.files[r.file as usize].clone(), s.subtle.clone())
+    };
     let shared = shared.clone();
     spawn_local(async move {
         let start = r.offset as f64;
@@ -489,14 +497,22 @@ fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
             Ok(blob) => JsFuture::from(blob.array_buffer()).await,
             Err(e) => Err(e),
         };
+        let result = match (result, subtle) {
+            (Ok(buf), Some(subtle)) => {
+                let view = js_sys::Uint8Array::new(&buf);
+                let bytes = view.to_vec();
+                let sha256 = block_hash::sha256(Some(&subtle), &view, &bytes).await;
+                Ok((bytes, Some(sha256)))
+            }
+            (Ok(buf), None) => Ok((js_sys::Uint8Array::new(&buf).to_vec(), None)),
+            (Err(e), _) => Err(e),
+        };
         {
             let mut s = shared.borrow_mut();
             let Some(engine) = s.engine.as_mut() else { return };
             match result {
-                Ok(buf) => {
-                    let bytes = js_sys::Uint8Array::new(&buf).to_vec();
-                    engine.handle_read(r.file, r.offset, bytes);
-                }
+                Ok((bytes, Some(sha256))) => engine.handle_hashed_read(r.file, r.offset, bytes, sha256),
+                Ok((bytes, None)) => engine.handle_read(r.file, r.offset, bytes),
                 Err(e) => engine.handle_read_error(&format!(
                     "could not read {:?}: {}; it may have been moved or deleted",
                     file.name(),

@@ -236,16 +236,17 @@ impl Sink {
         }
     }
 
-    /// Starts storing `data`; `None` when the write already finished (memory).
-    pub fn write(&mut self, file: u32, offset: u64, data: &[u8]) -> Option<js_sys::Promise> {
+    /// Starts storing `data` (already copied out of wasm memory, which stays flat); `None`
+    /// when the write already finished (memory).
+    pub fn write(&mut self, file: u32, offset: u64, data: js_sys::Uint8Array) -> Option<js_sys::Promise> {
         match self {
             Sink::Memory(m) => {
                 m.write(file, offset, data);
                 None
             }
-            Sink::Opfs(s) => Some(s.write(file, offset as f64, js_sys::Uint8Array::from(data))),
-            Sink::Picked(p) => Some(p.write(file, offset as f64, js_sys::Uint8Array::from(data))),
-            Sink::Download(d) => Some(d.write(file, offset as f64, js_sys::Uint8Array::from(data))),
+            Sink::Opfs(s) => Some(s.write(file, offset as f64, data)),
+            Sink::Picked(p) => Some(p.write(file, offset as f64, data)),
+            Sink::Download(d) => Some(d.write(file, offset as f64, data)),
         }
     }
 

@@ -23,6 +23,9 @@ export interface CommonOptions {
   onEvent?: (event: PeerDropEvent) => void;
   /** Flow-control overrides in bytes; omit to keep the defaults (docs/performance.md). */
   flow?: FlowOptions;
+  /** Who computes block digests: "webcrypto" (default; the browser's native SHA-256, where
+   *  the page is a secure context, else the engine's) or "wasm" (always the engine's). */
+  hasher?: "webcrypto" | "wasm";
 }
 
 /** Flow control. The sender queues on the channel until `bufferedAmount` reaches
