@@ -148,14 +148,14 @@ async function ceiling(browser, url, messageSize) {
 }
 
 /** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
-async function peerdropTransfer(browser, url, sink, bytes, sample, flow) {
+async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher) {
   const s = await page(browser, url);
   const r = await page(browser, url);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN && !sample ? await cpuByThread(BROWSER.tag) : null;
   const profiles = PROFILE && !sample ? await Promise.all([s, r].map((side) => startProfile(side))) : null;
-  const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
-  await r.p.evaluate(([l, k, f]) => bench.peerdrop.receive(l, k, f), [link, sink, flow]);
+  const link = await s.p.evaluate(([n, f, h]) => bench.peerdrop.offer(n, f, h), [bytes, flow, hasher]);
+  await r.p.evaluate(([l, k, f, h]) => bench.peerdrop.receive(l, k, f, h), [link, sink, flow, hasher]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
   const stop = sample ? await sample(s, r) : null;
   const ms = await done;
@@ -189,10 +189,13 @@ async function startProfile(side) {
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     for (let i = 0; i < profile.samples.length; i++) {
       const f = byId.get(profile.samples[i]).callFrame;
-      const key = `${f.functionName || '(anonymous)'}@${f.url.split('/').pop()}`;
+      const key = `${f.functionName || '(anonymous)'}@${f.url.split('/').pop()}:${f.lineNumber + 1}`;
       selfMs.set(key, (selfMs.get(key) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
     }
-    return [...selfMs].filter(([k]) => !k.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 12);
+    const busy = [...selfMs].filter(([k]) => !k.startsWith('(idle)'));
+    const busyMs = busy.reduce((sum, [, ms]) => sum + ms, 0);
+    const wallMs = (profile.endTime - profile.startTime) / 1000;
+    return [[`busy ${(100 * busyMs / wallMs).toFixed(0)}% of ${wallMs.toFixed(0)} ms:`, busyMs], ...busy.sort((a, b) => b[1] - a[1]).slice(0, 12)];
   };
 }
 
@@ -383,12 +386,22 @@ async function main() {
       log(`peerdrop memory ${m.rate.toFixed(1)}, opfs ${o.rate.toFixed(1)} MiB/s; CPU ms per MiB: ceiling ${ceil.cpuMsPerMiB.toFixed(1)}, memory ${m.cpuPerMiB.toFixed(1)}, opfs ${o.cpuPerMiB.toFixed(1)}`);
     }
     if (process.env.BENCH_FLOWS) {
-      // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, ";"-separated.
-      for (const spec of process.env.BENCH_FLOWS.split(';')) {
-        const [h, l, w] = spec.split(',').map((x) => Number(x) * MiB);
-        const runs = [];
-        for (let i = 0; i < REPEATS; i++) runs.push((await peerdropTransfer(browser, site.url, 'memory', bytes, null, { bufferedHigh: h, bufferedLow: l, window: w })).rate);
-        log(`flow ${spec}: memory ${runs.map((x) => x.toFixed(1)).join(', ')} MiB/s, ratio ${(median(runs) / ceil.median).toFixed(2)}`);
+      // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB and
+      // optionally the hasher ("4,1,8,wasm"), ";"-separated; run interleaved, repeat by repeat.
+      const specs = process.env.BENCH_FLOWS.split(';');
+      const runs = specs.map(() => []);
+      const cpu = specs.map(() => []);
+      for (let i = 0; i < REPEATS; i++) {
+        for (const [k, spec] of specs.entries()) {
+          const [h, l, w] = spec.split(',').slice(0, 3).map((x) => Number(x) * MiB);
+          const hasher = spec.split(',')[3];
+          const r = await peerdropTransfer(browser, site.url, 'memory', bytes, null, { bufferedHigh: h, bufferedLow: l, window: w }, hasher);
+          runs[k].push(r.rate);
+          cpu[k].push(r.cpuPerMiB);
+        }
+      }
+      for (const [k, spec] of specs.entries()) {
+        log(`flow ${spec}: memory ${runs[k].map((x) => x.toFixed(1)).join(', ')} MiB/s, ratio ${(median(runs[k]) / ceil.median).toFixed(2)}, CPU ${median(cpu[k]).toFixed(1)} ms/MiB`);
       }
     }
     if (process.env.BENCH_ONLY === 'transfer') {

@@ -228,15 +228,15 @@ let current = null;
 
 const peerdrop = {
   /** Sender: offers `bytes` of pattern data; returns the link. */
-  offer(bytes, flow) {
+  offer(bytes, flow, hasher) {
     current = listen();
-    handle = send([patternFile(bytes)], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow });
+    handle = send([patternFile(bytes)], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher });
     return handle.link;
   },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */
-  receive(link, sink, flow) {
+  receive(link, sink, flow, hasher) {
     current = listen();
-    handle = receive(link, { signalUrl: SIGNAL_URL, sink, memoryCap: 2048 * MiB, onEvent: current.onEvent, flow });
+    handle = receive(link, { signalUrl: SIGNAL_URL, sink, memoryCap: 2048 * MiB, onEvent: current.onEvent, flow, hasher });
   },
   connectedAt() { return current.connected; },
   /** Milliseconds from acceptance to the last byte verified. */
