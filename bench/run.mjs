@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 // BENCH_SIZE_MIB and BENCH_REPEATS override the sizes for quick experiments.
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? (SMOKE ? 8 : 256));
 const MEMORY_MIB = SMOKE ? 16 : 1024;
-const REPEATS = Number(process.env.BENCH_REPEATS ?? (SMOKE ? 1 : 3));
+const REPEATS = Number(process.env.BENCH_REPEATS ?? (SMOKE ? 1 : 5));
 const SETUPS = SMOKE ? 3 : 20;
 const OUT = SMOKE ? 'target/bench-smoke' : 'bench/results';
 
