@@ -26,7 +26,7 @@ pub mod short_code;
 mod wordlist;
 
 pub use config::{BlockHashing, Config};
-pub use digest::ContentDigest;
+pub use digest::{ContentDigest, Hasher};
 pub use error::{ErrorCode, Origin, TransferError};
 pub use event::{DigestRequest, Event, ReadRequest, WriteRequest};
 pub use have_map::HaveMap;

@@ -81,13 +81,24 @@ fn a_file_digest_that_does_not_match_the_verified_blocks_fails_the_file() {
 
 #[test]
 fn a_block_corrupted_every_time_fails_the_file_with_a_typed_error() {
-    let config = small_config();
+    corrupted_every_time_fails(small_config());
+}
+
+#[test]
+fn a_block_corrupted_every_time_fails_the_file_when_the_host_hashes() {
+    corrupted_every_time_fails(Config { block_hashing: BlockHashing::Host, ..small_config() });
+}
+
+/// A block damaged on the way every time is refused each time, never stored, and the file
+/// fails with a typed error on both sides.
+fn corrupted_every_time_fails(config: Config) {
     let m = manifest(&[1 << 20]);
     let params = NetParams { flip_ppm: 1_000_000, ..NetParams::default() };
     let out = run(3, &config, &m, &params, None);
     let err = out.receiver_failure().expect("must fail");
     assert_eq!(err.code, ErrorCode::IntegrityFailed);
     assert!(!out.receiver_complete());
+    assert!(out.stored.iter().all(|s| s.is_empty()), "a damaged block was stored");
     let sender_err = out.sender_events.iter().find_map(|e| match e {
         Event::Failed(err) => Some(err.code),
         _ => None,
@@ -119,17 +130,6 @@ fn receiver_memory_stays_within_the_window_on_a_slow_host_hasher() {
     assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
     // The hasher, not the link, set the pace (8 MiB at 300 ms per MiB).
     assert!(out.end_ms >= 2_400, "{}", out.end_ms);
-}
-
-/// With the host hashing, a block damaged on the way is refused every time and never stored.
-#[test]
-fn a_block_corrupted_every_time_fails_the_file_when_the_host_hashes() {
-    let config = Config { block_hashing: BlockHashing::Host, ..small_config() };
-    let m = manifest(&[1 << 20]);
-    let params = NetParams { flip_ppm: 1_000_000, ..NetParams::default() };
-    let out = run(3, &config, &m, &params, None);
-    assert_eq!(out.receiver_failure().expect("must fail").code, ErrorCode::IntegrityFailed);
-    assert!(out.stored.iter().all(|s| s.is_empty()), "a damaged block was stored");
 }
 
 /// Several reads run at once and may finish in any order; blocks still go out in order and
