@@ -47,22 +47,9 @@ pub async fn finish(pending: Result<Promise, JsValue>) -> Result<[u8; 32], JsVal
     Ok(out)
 }
 
-/// SHA-256 of `data`: WebCrypto when given, else the engine's own hasher (also the fallback
-/// when WebCrypto fails).
-pub async fn sha256(subtle: Option<&Subtle>, data: &Uint8Array, bytes: &[u8]) -> [u8; 32] {
-    match subtle {
-        Some(subtle) => match finish(start(subtle, data)).await {
-            Ok(digest) => digest,
-            Err(_) => engine_sha256(bytes),
-        },
-        None => engine_sha256(bytes),
-    }
-}
-
-/// The engine's own hasher (`sha2` in wasm).
-fn engine_sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes).into()
+/// SHA-256 of `data` through WebCrypto; `None` if it failed (the engine then hashes).
+pub async fn sha256(subtle: &Subtle, data: &Uint8Array) -> Option<[u8; 32]> {
+    finish(start(subtle, data)).await.ok()
 }
 
 /// One assembled block on its way through WebCrypto: its bytes stay in wasm memory for the
@@ -78,31 +65,32 @@ pub struct Job {
 /// Hashes blocks concurrently and hands the digests back in the order the blocks came, as
 /// the engine requires (`Receiver::handle_block_digest`).
 pub struct InOrder {
+    subtle: Subtle,
     tx: mpsc::UnboundedSender<Job>,
 }
 
 impl InOrder {
     /// `done` gets each job with its digest, in order. The task ends when `self` is dropped
     /// (a new connection starts a new queue).
-    pub fn new(mut done: impl FnMut(Job, [u8; 32]) + 'static) -> InOrder {
+    pub fn new(subtle: Subtle, mut done: impl FnMut(Job, [u8; 32]) + 'static) -> InOrder {
         let (tx, mut rx) = mpsc::unbounded::<Job>();
         wasm_bindgen_futures::spawn_local(async move {
             while let Some(mut job) = rx.next().await {
                 let pending = std::mem::replace(&mut job.digest, Err(JsValue::NULL));
                 let digest = match finish(pending).await {
                     Ok(d) => d,
-                    Err(_) => engine_sha256(&job.data),
+                    Err(_) => peerdrop_core::Hasher::digest(&job.data),
                 };
                 done(job, digest);
             }
         });
-        InOrder { tx }
+        InOrder { subtle, tx }
     }
 
     /// Starts hashing a block the engine handed out.
-    pub fn push(&self, subtle: &Subtle, request: peerdrop_core::DigestRequest) {
+    pub fn push(&self, request: peerdrop_core::DigestRequest) {
         let copy = Uint8Array::from(&request.data[..]);
-        let digest = start(subtle, &copy);
+        let digest = start(&self.subtle, &copy);
         let job = Job { file: request.file, index: request.index, data: request.data, copy, digest };
         // The receiving task ends only with `self`.
         let _ = self.tx.unbounded_send(job);

@@ -548,12 +548,13 @@ async fn open_without_disk(
 /// The queue that hashes the current engine's blocks with WebCrypto, created on first use.
 fn hashing_queue(shared: &Shared) {
     let mut s = shared.borrow_mut();
-    if s.subtle.is_none() || s.hashing.is_some() {
+    if s.hashing.is_some() {
         return;
     }
     let generation = s.generation;
     let weak = Rc::downgrade(shared);
-    s.hashing = Some(InOrder::new(move |job, digest| {
+    let Some(subtle) = s.subtle.clone() else { return };
+    s.hashing = Some(InOrder::new(subtle, move |job, digest| {
         let Some(shared) = weak.upgrade() else { return };
         {
             let mut s = shared.borrow_mut();
@@ -577,17 +578,21 @@ fn pump(shared: &Shared) {
     let mut pending = Vec::new();
     {
         let mut s = shared.borrow_mut();
-        let State { engine, conn, sink, queue, subtle, hashing, verified_copy, .. } = &mut *s;
+        let State { engine, conn, sink, queue, hashing, verified_copy, .. } = &mut *s;
         let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
             return;
         };
         loop {
             let mut progressed = false;
             while let Some(d) = engine.poll_digest() {
-                match (subtle.as_ref(), hashing.as_ref()) {
-                    (Some(subtle), Some(queue)) => queue.push(subtle, d),
-                    // Host hashing is on only with WebCrypto, and its queue exists by now.
-                    _ => engine.handle_write_error("this page lost its hasher; reload it to resume"),
+                match hashing.as_ref() {
+                    Some(queue) => queue.push(d),
+                    // Host hashing is on only with WebCrypto, whose queue exists by now.
+                    None => {
+                        progressed = true;
+                        let digest = peerdrop_core::Hasher::digest(&d.data);
+                        engine.handle_block_digest(d.file, d.index, digest, d.data);
+                    }
                 }
             }
             while let Some(w) = engine.poll_write() {

@@ -497,15 +497,16 @@ fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
             Ok(blob) => JsFuture::from(blob.array_buffer()).await,
             Err(e) => Err(e),
         };
-        let result = match (result, subtle) {
-            (Ok(buf), Some(subtle)) => {
+        let result = match result {
+            Ok(buf) => {
                 let view = js_sys::Uint8Array::new(&buf);
-                let bytes = view.to_vec();
-                let sha256 = block_hash::sha256(Some(&subtle), &view, &bytes).await;
-                Ok((bytes, Some(sha256)))
+                let sha256 = match &subtle {
+                    Some(subtle) => block_hash::sha256(subtle, &view).await,
+                    None => None,
+                };
+                Ok((view.to_vec(), sha256))
             }
-            (Ok(buf), None) => Ok((js_sys::Uint8Array::new(&buf).to_vec(), None)),
-            (Err(e), _) => Err(e),
+            Err(e) => Err(e),
         };
         {
             let mut s = shared.borrow_mut();
