@@ -176,7 +176,7 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         accepting: false,
         finished: false,
         last_saved_ms: 0,
-        resumable: true,
+        resumable: matches!(start, Start::Link(_)),
         subtle: None,
         hashing: None,
         generation: 0,
@@ -281,8 +281,7 @@ async fn negotiate(
     };
     // Known before anything can fail, so that ending forgets the seat saved for this room.
     shared.borrow_mut().room = room.to_string();
-    let resumable = entered.is_none();
-    shared.borrow_mut().resumable = resumable;
+    let resumable = shared.borrow().resumable;
     let save_seat = |client: &SignalClient| {
         if resumable {
             seat_store::save(room, &client.seat());
@@ -635,12 +634,13 @@ fn pump(shared: &Shared) {
                         // The map is saved after every block (a reload resends nothing
                         // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
                         // Not for a short code: nothing could read the map back.
-                        let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
+                        let flush = *resumable && now >= *last_saved_ms + SAVE_EVERY_MS;
                         if flush {
                             *last_saved_ms = now;
                         }
-                        let saver = sink.as_ref().filter(|_| *resumable);
-                        saver.and_then(|k| k.save_progress(engine.have_map(), flush))
+                        sink.as_ref()
+                            .filter(|_| *resumable)
+                            .and_then(|k| k.save_progress(engine.have_map(), flush))
                     }
                     Err(e) => {
                         sink::StoreError::from_js(&e).end(engine);
