@@ -271,10 +271,13 @@ test('an OPFS storage worker whose script cannot be loaded: a typed error at onc
   // Vite 7 pre-bundling once served the worker from a directory where it was not: a 404 that
   // left the receiver waiting forever. `storageWorkerUrl` is where a bundler put the script.
   const { sender, receiver, close } = await pair({ hideOpfs: false });
-  const link = await offer(sender, env.site.url, [{ name: 'w.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1000) }]);
-  await receiveWith(receiver, link, { sink: 'opfs', storageWorkerUrl: '/missing-opfs-worker.js' });
-  const e = await event(receiver, 'error', 20000);
-  assert.equal(e.code, 'sink_failed');
-  assert.match(e.message, /storage worker failed/);
-  await close();
+  try {
+    const link = await offer(sender, env.site.url, [{ name: 'w.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1000) }]);
+    await receiveWith(receiver, link, { sink: 'opfs', storageWorkerUrl: '/missing-opfs-worker.js' });
+    const e = await event(receiver, 'error', 20000);
+    assert.equal(e.code, 'sink_failed');
+    assert.match(e.message, /storage worker failed/);
+  } finally {
+    await close();
+  }
 });
