@@ -290,11 +290,26 @@ async function setup(browser, url) {
     );
     times.push(opened - t0);
     await r.p.evaluate(() => bench.peerdrop.finished());
-    for (const side of [s, r]) requests.push((await side.p.evaluate(() => bench.peerdrop.diagnose())).signaling.requests);
+    const diagnoses = [];
+    for (const side of [s, r]) diagnoses.push(await side.p.evaluate(() => bench.peerdrop.diagnose()));
+    for (const d of diagnoses) requests.push(d.signaling.requests);
+    if (process.env.BENCH_SETUP_TRACE) await traceSetup(i, times[i], t0, [s, r], diagnoses);
     await s.ctx.close();
     await r.ctx.close();
   }
   return { medianMs: median(times), p95Ms: percentile(times, 0.95), runsMs: times, maxRequestsPerPeer: Math.max(...requests), requestsPerPeer: requests };
+}
+
+/** BENCH_SETUP_TRACE=1: one setup's events (ms after the offer) and signaling requests, per side. */
+async function traceSetup(i, ms, t0, sides, diagnoses) {
+  log(`setup ${i}: ${ms.toFixed(0)} ms`);
+  for (const [k, side] of sides.entries()) {
+    const origin = await side.p.evaluate(() => performance.timeOrigin);
+    const events = (await side.p.evaluate(() => bench.peerdrop.events()))
+      .map((e) => `${e.phase ?? e.type}@${(origin + e.t - t0).toFixed(0)}`);
+    const requests = diagnoses[k].signaling.recent.map((q) => `${q.op}:${q.status}:${q.ms.toFixed(0)}`);
+    log(`  ${k ? 'receiver' : 'sender  '} ${events.join(' ')} | ${requests.join(' ')}`);
+  }
 }
 
 /** 6. The native engine (peerdrop-core's bench binary), hashing on and off. */

@@ -1873,7 +1873,9 @@ final class PeerDropService
                     while (true) {
                         call_user_func($this->sleep, $this->config->pollCheckMs * 1000);
                         $messages = $this->fetch($roomId, $peer, $after);
-                        if ($messages || call_user_func($this->monotonic) >= $deadline) {
+                        // A leaver's poll ends too: PHP cannot see that its page closed, and
+                        // the slot would stay taken for the rest of the wait.
+                        if ($messages || !$this->seated($roomId, $peer) || call_user_func($this->monotonic) >= $deadline) {
                             break;
                         }
                     }
@@ -1995,6 +1997,13 @@ final class PeerDropService
                 . ' AND NOT EXISTS (SELECT 1 FROM {p}messages m WHERE m.room_id = {p}rooms.id)', array($now));
             return $st->rowCount();
         });
+    }
+
+    /** Whether `$peer` still has its seat: the room exists and the peer has not left it. */
+    private function seated(int $roomId, int $peer): bool
+    {
+        $rows = $this->store->select('SELECT left' . $peer . ' AS gone FROM {p}rooms WHERE id = ?', array($roomId));
+        return $rows && (int)$rows[0]['gone'] === 0;
     }
 
     /** @return array<int,array{id:int,type:string,data:string,seq:int}> */

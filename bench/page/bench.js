@@ -246,6 +246,8 @@ const peerdrop = {
     return at('complete') - at('accepted');
   },
   diagnose() { return handle.diagnose(); },
+  /** Every event so far, as `{t, type, phase}` (t: page time in ms). */
+  events() { return events; },
 };
 
 window.bench = { ceiling, hash, peerdrop, pattern: (n) => pattern(n).length };

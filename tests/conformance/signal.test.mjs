@@ -373,6 +373,26 @@ test('a held poll with nothing to deliver ends after about wait seconds', async 
   assert.ok(elapsed >= 900 && elapsed < 4000, `held ~1 s (${elapsed} ms)`);
 });
 
+test('a held poll ends soon after its own peer leaves (the slot is not kept for a closed page)', async () => {
+  // The sender holds a poll for the whole transfer (a reconnecting receiver says hello there)
+  // and leaves when the transfer ends; its page may close before that poll returns.
+  for (const leaver of ['both present', 'last one out']) {
+    const { t0, t1 } = await joinedRoom();
+    const cursor = (await poll(t0, 0)).json.cursor; // past peer-joined
+    if (leaver === 'last one out') assert.equal((await call({ v: 1, op: 'leave', token: t1 })).status, 200);
+    const after = leaver === 'last one out' ? (await poll(t0, cursor)).json.cursor : cursor; // past peer-left
+    const started = Date.now();
+    const held = poll(t0, after, 10);
+    await sleep(700);
+    assert.equal((await call({ v: 1, op: 'leave', token: t0 })).status, 200);
+    const r = await held;
+    const elapsed = Date.now() - started;
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.messages, [], leaver);
+    assert.ok(elapsed < 5000, `${leaver}: ended by the leave, not after its 10 s wait (${elapsed} ms)`);
+  }
+});
+
 test('without a free held-poll slot, poll answers at once with a hint', { skip: SLOTS > 0 ? false : 'SIGNAL_POLL_SLOTS not set' }, async () => {
   const rooms = await Promise.all(Array.from({ length: SLOTS }, () => joinedRoom()));
   // Staggered: `php -S` workers may accept several simultaneous connections and serve them in turn.

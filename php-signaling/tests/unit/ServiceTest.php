@@ -364,6 +364,43 @@ final class ServiceTest extends PeerDropTestCase
         $this->assertSame(0, $p['poll_after_ms'], 'a completed hold may be re-issued at once');
     }
 
+    /** @dataProvider leavers */
+    public function testHeldPollEndsWhenItsOwnPeerLeaves(bool $otherLeftFirst): void
+    {
+        $s = null;
+        $tokens = array();
+        $calls = 0;
+        $sleep = function (int $us) use (&$calls, &$s, &$tokens): void {
+            $calls++;
+            if ($calls === 3) {
+                $s->leave($tokens[0]);
+            }
+        };
+        $mono = function () use (&$calls): float {
+            return $calls * 0.15;
+        };
+        $s = $this->service(array(), null, $sleep, $mono);
+        $tokens = $this->joinedRoom($s);
+        list(, $p) = $s->poll($tokens[0], 0, 0);
+        $cursor = $p['cursor'];
+        if ($otherLeftFirst) {
+            $s->leave($tokens[1]);
+            list(, $p) = $s->poll($tokens[0], $cursor, 0);
+            $cursor = $p['cursor'];
+        }
+        $calls = 0;
+        list(, $p) = $s->poll($tokens[0], $cursor, 10);
+        $this->assertSame(3, $calls, 'ended at the first check after the leave, not after 10 s');
+        $this->assertSame(array(), $p['messages']);
+        $this->assertSame(0, $p['poll_after_ms']);
+    }
+
+    /** @return array<string,array{bool}> */
+    public function leavers(): array
+    {
+        return array('the other peer still there' => array(false), 'the last one out (room deleted)' => array(true));
+    }
+
     public function testNoHeldPollWithoutAFreeSlot(): void
     {
         $sleep = function (int $us): void {

@@ -206,7 +206,10 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 					if (left <= 0) break;
 					if (store.waitForMessage) await store.waitForMessage(c.roomId, c.peer, Math.min(left, 1000));
 					else await new Promise((r) => setTimeout(r, Math.min(cfg.pollCheckMs, left)));
-					messages = await store.fetch(c.roomId, c.peer, after, POLL_BATCH);
+					const fetched = await store.fetch(c.roomId, c.peer, after, POLL_BATCH);
+					// A leaver's poll ends too, as in signal.php (where a closed page goes unnoticed).
+					if (fetched === null) break;
+					messages = fetched;
 					if (messages.length > 0) break;
 				}
 			} finally {

@@ -137,7 +137,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 		},
 		async fetch(roomId, peer, after, limit) {
 			const room = rooms.get(roomId);
-			return room ? unacked(room, peer, after, limit) : [];
+			return room && !room.left[peer] ? unacked(room, peer, after, limit) : null;
 		},
 		async leave({ roomId, key32, peer, now }) {
 			const room = rooms.get(roomId);

@@ -120,6 +120,8 @@ end
 return out`,
 	fetch: `
 local id, peer, after, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local gone = redis.call('HGET', P..'r:'..id, 'l'..peer)
+if gone ~= '0' then return {'seatless'} end
 local out = {'0'}
 local ids = redis.call('ZRANGEBYSCORE', P..'q:'..id..':'..peer, '('..after, '+inf', 'LIMIT', 0, limit)
 for _, mid in ipairs(ids) do
@@ -235,7 +237,8 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 			return parseMessages(await run('poll', [i.roomId, i.key32, i.peer, i.now, i.after, i.limit]));
 		},
 		async fetch(roomId, peer, after, limit) {
-			return parseMessages(await run('fetch', [roomId, peer, after, limit])).messages;
+			const reply = await run('fetch', [roomId, peer, after, limit]);
+			return reply[0] === 'seatless' ? null : parseMessages(reply).messages;
 		},
 		async leave(i) {
 			await run('leave', [i.roomId, i.key32, i.peer, i.now]);

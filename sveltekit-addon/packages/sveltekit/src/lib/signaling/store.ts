@@ -59,8 +59,11 @@ export interface SignalingStore {
 	send(input: SendInput): Promise<{ status: 200 | 201; id: number }>;
 	/** Acknowledges ids <= after, then returns what follows. Throws room_closed, room_expired or peer_left. */
 	poll(input: PollInput): Promise<{ messages: StoredMessage[]; expires: number }>;
-	/** Unacknowledged messages to `peer` with id > after (used while a poll is held). */
-	fetch(roomId: number, peer: 0 | 1, after: number, limit: number): Promise<StoredMessage[]>;
+	/**
+	 * Unacknowledged messages to `peer` with id > after (used while a poll is held); null once
+	 * `peer` has no seat (it left, or the room is gone), which ends the hold.
+	 */
+	fetch(roomId: number, peer: 0 | 1, after: number, limit: number): Promise<StoredMessage[] | null>;
 	/** Idempotent. */
 	leave(input: RoomRef): Promise<void>;
 	/** Deletes at most `batch` expired rooms; returns how many. */
