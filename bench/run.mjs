@@ -81,12 +81,20 @@ async function plainPair(browser, url, n = 1) {
   return { a, b, close: async () => { await a.ctx.close(); await b.ctx.close(); } };
 }
 
-/** One plain-JS run of `bytes` from `source` (bench.js `messages`): MiB/s and CPU ms per MiB. */
-async function plainRun(pair, bytes, messageSize, high, low, source = 'pattern', what = 'ceiling') {
+/** "2/0.5 MiB", or with "ramping from 0.25 MiB" (see bench.js `ceiling.send`). */
+function marksLabel({ high, low, start }) {
+  return `${high / MiB}/${low / MiB} MiB${start < high ? ` ramping from ${start / MiB} MiB` : ''}`;
+}
+
+/**
+ * One plain-JS run of `bytes` from `source` (bench.js `messages`) at watermarks `marks`
+ * (`{high, low, start}`, see bench.js `ceiling.send`): MiB/s and CPU ms per MiB.
+ */
+async function plainRun(pair, bytes, messageSize, marks, source = 'pattern', what = 'ceiling') {
   await pair.b.p.evaluate(([n, h]) => bench.ceiling.expect(n, h), [bytes, source.endsWith('+hash')]);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
-  const ms = await pair.a.p.evaluate(([n, s, h, l, src]) => bench.ceiling.send(n, s, h, l, src), [bytes, messageSize, high, low, source]);
+  const ms = await pair.a.p.evaluate(([n, s, m, src]) => bench.ceiling.send(n, s, m, src), [bytes, messageSize, marks, source]);
   const cpuPerMiB = (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
   if (BREAKDOWN) printBreakdown(what, threads0, await cpuByThread(BROWSER.tag), bytes);
   return { rate: mibps(bytes, ms), cpuPerMiB };
@@ -115,14 +123,25 @@ const REFERENCES = [
  * connections too and are compared with that warm ceiling, repeat by repeat.
  */
 async function ceiling(browser, url, messageSize) {
-  const sweep = SMOKE ? [[4 * MiB, MiB]] : [[MiB, 256 * 1024], [2 * MiB, 512 * 1024], [4 * MiB, MiB], [8 * MiB, 2 * MiB], [14 * MiB, 4 * MiB]];
+  const KiB = 1024;
+  const fixed = (high) => ({ high, low: high / 4, start: high });
+  // Fixed marks, and marks that ramp up from 256 KiB as PeerDrop's do (bench.js ceiling.send).
+  const sweep = SMOKE ? [fixed(4 * MiB)] : [
+    fixed(512 * KiB), fixed(MiB), fixed(2 * MiB), fixed(4 * MiB),
+    { high: 2 * MiB, low: 512 * KiB, start: 256 * KiB }, { high: 4 * MiB, low: MiB, start: 256 * KiB },
+  ];
+  const tries = SMOKE ? 1 : 2;
   let best = null;
-  for (const [high, low] of sweep) {
-    const pair = await plainPair(browser, url, 1);
-    const { rate } = await plainRun(pair, Math.min(128, SIZE_MIB) * MiB, messageSize, high, low);
-    await pair.close();
-    log(`ceiling watermarks high ${high / MiB} MiB / low ${low / MiB} MiB, new connection: ${rate.toFixed(1)} MiB/s`);
-    if (!best || rate > best.rate) best = { high, low, rate };
+  for (const marks of sweep) {
+    const rates = [];
+    for (let i = 0; i < tries; i++) {
+      const pair = await plainPair(browser, url, 1);
+      rates.push((await plainRun(pair, Math.min(128, SIZE_MIB) * MiB, messageSize, marks)).rate);
+      await pair.close();
+    }
+    const rate = median(rates);
+    log(`ceiling watermarks ${marksLabel(marks)}, new connections: ${rates.map((r) => r.toFixed(1)).join(', ')} MiB/s`);
+    if (!best || rate > best.rate) best = { marks, rate };
   }
   const runs = [];
   const cpu = [];
@@ -130,10 +149,10 @@ async function ceiling(browser, url, messageSize) {
   const refs = Object.fromEntries(REFERENCES.map((r) => [r.key, { runs: [], cpu: [] }]));
   for (let i = 0; i < REPEATS; i++) {
     const one = await plainPair(browser, url, 1);
-    const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.high, best.low);
+    const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks);
     runs.push(c.rate);
     cpu.push(c.cpuPerMiB);
-    const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.high, best.low, 'pattern', 'warm ceiling');
+    const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks, 'pattern', 'warm ceiling');
     warm.runs.push(w.rate);
     warm.cpu.push(w.cpuPerMiB);
     const multi = {};
@@ -142,9 +161,9 @@ async function ceiling(browser, url, messageSize) {
       if (ref.channels > 1) {
         // Warmed up first, as the single channel was by the ceiling's runs.
         pair = multi[ref.channels] ??= await plainPair(browser, url, ref.channels);
-        await plainRun(pair, Math.min(64, SIZE_MIB) * MiB, messageSize, best.high, best.low);
+        await plainRun(pair, Math.min(64, SIZE_MIB) * MiB, messageSize, best.marks);
       }
-      const r = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.high, best.low, ref.source, ref.key);
+      const r = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.marks, ref.source, ref.key);
       refs[ref.key].runs.push(r.rate);
       refs[ref.key].cpu.push(r.cpuPerMiB);
     }
@@ -162,8 +181,9 @@ async function ceiling(browser, url, messageSize) {
     ...spread(runs),
     cpuMsPerMiB: median(cpu),
     messageSize,
-    highWatermark: best.high,
-    lowWatermark: best.low,
+    highWatermark: best.marks.high,
+    lowWatermark: best.marks.low,
+    startWatermark: best.marks.start,
     warm: { ...spread(warm.runs), cpuMsPerMiB: median(warm.cpu) },
     references,
   };
@@ -338,7 +358,7 @@ within this run. See docs/performance.md for what each figure means.
 
 | measure | median MiB/s | min–max | ratio |
 | --- | --- | --- | --- |
-${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${r.ceiling.highWatermark / MiB}/${r.ceiling.lowWatermark / MiB} MiB, a new connection each run (as every transfer)`, r.ceiling)}
+${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark ?? r.ceiling.highWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
 ${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${(r.ceiling.warm.median / r.ceiling.median).toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverWarmCeiling.toFixed(2)} ×, OPFS ${r.ratios.opfsOverWarmCeiling.toFixed(2)} × this`)}
@@ -432,16 +452,20 @@ async function main() {
       log(`peerdrop memory ${m.rate.toFixed(1)}, opfs ${o.rate.toFixed(1)} MiB/s; CPU ms per MiB: ceiling ${ceil.cpuMsPerMiB.toFixed(1)}, memory ${m.cpuPerMiB.toFixed(1)}, opfs ${o.cpuPerMiB.toFixed(1)}`);
     }
     if (process.env.BENCH_FLOWS) {
-      // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB and
-      // optionally the hasher ("4,1,8,wasm"), ";"-separated; run interleaved, repeat by repeat.
+      // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, then
+      // optionally the start mark in MiB and/or the hasher ("2,0.5,8,2" ramps from 2 MiB, i.e.
+      // not at all; "4,1,8,wasm"), ";"-separated; run interleaved, repeat by repeat.
       const specs = process.env.BENCH_FLOWS.split(';');
       const runs = specs.map(() => []);
       const cpu = specs.map(() => []);
       for (let i = 0; i < REPEATS; i++) {
         for (const [k, spec] of specs.entries()) {
           const [h, l, w] = spec.split(',').slice(0, 3).map((x) => Number(x) * MiB);
-          const hasher = spec.split(',')[3];
-          const r = await peerdropTransfer(browser, site.url, 'memory', bytes, null, { bufferedHigh: h, bufferedLow: l, window: w }, hasher);
+          const extra = spec.split(',').slice(3);
+          const hasher = extra.find((x) => Number.isNaN(Number(x)));
+          const start = extra.find((x) => !Number.isNaN(Number(x)));
+          const flow = { bufferedHigh: h, bufferedLow: l, window: w, ...(start ? { bufferedStart: Number(start) * MiB } : {}) };
+          const r = await peerdropTransfer(browser, site.url, 'memory', bytes, null, flow, hasher);
           runs[k].push(r.rate);
           cpu[k].push(r.cpuPerMiB);
         }

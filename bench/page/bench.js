@@ -158,13 +158,24 @@ const ceiling = {
   },
   /**
    * Sender: `total` bytes from `source` (see `messages`) in `size`-byte messages, each to the
-   * channel with the least buffered, pausing while all are at `high` until one drops to `low`.
+   * channel with the least buffered, pausing while all are at the high mark until one drops
+   * to the low mark. `marks` is `{high, low, start}`: with `start < high` the high mark starts
+   * there and grows to `high` with a sixteenth of the bytes sent, the low mark in proportion,
+   * as PeerDrop's sender does (peerdrop-core `Sender::buffered_high`).
    */
-  async send(total, size, high, low, source = 'pattern') {
-    for (const dc of channels) dc.bufferedAmountLowThreshold = low;
+  async send(total, size, marks, source = 'pattern') {
     const done = new Promise((r) => { channels[0].onmessage = (e) => e.data === 'done' && r(); });
-    const start = performance.now();
+    const begin = performance.now();
+    let sent = 0;
+    let high = 0;
+    let low = 0;
     for await (const message of messages(source, total, size)) {
+      const nowHigh = Math.min(marks.high, Math.max(Math.min(marks.start, marks.high), Math.floor(sent / 16)));
+      if (nowHigh !== high) {
+        high = nowHigh;
+        low = Math.floor((marks.low * high) / marks.high);
+        for (const dc of channels) dc.bufferedAmountLowThreshold = low;
+      }
       let dc = channels.reduce((a, b) => (b.bufferedAmount < a.bufferedAmount ? b : a));
       while (dc.bufferedAmount >= high) {
         await new Promise((r) => {
@@ -174,9 +185,10 @@ const ceiling = {
         dc = channels.reduce((a, b) => (b.bufferedAmount < a.bufferedAmount ? b : a));
       }
       dc.send(message);
+      sent += message.byteLength;
     }
     await done;
-    return performance.now() - start;
+    return performance.now() - begin;
   },
   close() { pc?.close(); pc = null; channels = []; },
 };

@@ -39,6 +39,11 @@ pub struct Config {
     pub buffered_high: u64,
     /// Sender: the runtime resumes sending when `bufferedAmount` drops to this.
     pub buffered_low: u64,
+    /// Sender: the high mark a new connection starts with. It grows with the data sent (a
+    /// sixteenth of it) up to `buffered_high`, and the low mark with it: a backlog of a
+    /// megabyte or more in the first megabytes stalls a new SCTP association for a second or
+    /// two (docs/performance.md).
+    pub buffered_start: u64,
     /// Sender: blocks read (several reads at once) and hashed ahead of the one being transmitted.
     pub read_ahead_blocks: usize,
     /// Receiver: times a block that fails verification is requested again.
@@ -61,6 +66,7 @@ impl Default for Config {
             // Measured (docs/performance.md): on a new connection, 2 MiB / 512 KiB beat 4 / 1 MiB.
             buffered_high: 2 * 1024 * 1024,
             buffered_low: 512 * 1024,
+            buffered_start: 256 * 1024,
             read_ahead_blocks: 4,
             max_block_retries: 3,
             stall_timeout_ms: 10_000,

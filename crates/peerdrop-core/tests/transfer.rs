@@ -117,6 +117,41 @@ fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
     assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
 }
 
+/// A new connection starts with a small backlog and lets it grow with the data sent: a
+/// first burst of megabytes stalls a new SCTP association (docs/performance.md).
+#[test]
+fn the_send_backlog_starts_small_and_grows_to_the_high_mark() {
+    let ramped = Config {
+        window: 4 << 20,
+        buffered_start: 64 * 1024,
+        buffered_high: 512 * 1024,
+        buffered_low: 128 * 1024,
+        ..small_config()
+    };
+    let m = manifest(&[8 << 20]);
+    // A slow link, so that the backlog builds up to whatever the sender allows.
+    let params = NetParams { bytes_per_ms: 2_000, ..NetParams::default() };
+    let message = u64::from(ramped.max_message_size);
+    let peak = |out: &sim::Outcome, sent_below: u64| {
+        out.queued.iter().filter(|(sent, _)| *sent < sent_below).map(|(_, b)| *b).max().unwrap_or(0)
+    };
+
+    let out = run(11, &ramped, &m, &params, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 8 << 20));
+    // Within the first MiB the mark is still 64 KiB (a sixteenth of what went, at least the
+    // start); the last message may overshoot it, as may the link's per-ms rounding.
+    assert!(peak(&out, 1 << 20) <= 64 * 1024 + 2 * message, "{}", peak(&out, 1 << 20));
+    // Later the whole high mark is used.
+    assert!(peak(&out, u64::MAX) >= 512 * 1024 - message, "{}", peak(&out, u64::MAX));
+
+    // Without the ramp the first burst fills the high mark at once.
+    let flat = Config { buffered_start: ramped.buffered_high, ..ramped.clone() };
+    let out = run(11, &flat, &m, &params, None);
+    assert!(out.receiver_complete());
+    assert!(peak(&out, 1 << 20) >= 256 * 1024, "{}", peak(&out, 1 << 20));
+}
+
 /// Blocks waiting for a slow host hasher still count against the window: the sender is held
 /// back instead of the receiver's memory growing.
 #[test]

@@ -40,6 +40,7 @@ pub struct Options {
 pub struct Flow {
     pub buffered_high: Option<u64>,
     pub buffered_low: Option<u64>,
+    pub buffered_start: Option<u64>,
     pub window: Option<u64>,
 }
 
@@ -54,6 +55,7 @@ impl Flow {
             buffered_high: high,
             // Below the high mark, or the sender would never wait for the low-water event.
             buffered_low: self.buffered_low.unwrap_or(d.buffered_low).min(high / 2),
+            buffered_start: self.buffered_start.unwrap_or(d.buffered_start),
             window: self.window.unwrap_or(d.window),
             ..d
         }
@@ -97,6 +99,7 @@ impl Options {
                     Flow {
                         buffered_high: bytes("bufferedHigh"),
                         buffered_low: bytes("bufferedLow"),
+                        buffered_start: bytes("bufferedStart"),
                         window: bytes("window"),
                     }
                 } else {

@@ -401,8 +401,9 @@ impl Side for State {
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
         let config = self.flow.config(rtc::max_message_size(pc));
-        dc.set_buffered_amount_low_threshold(config.buffered_low as u32);
-        self.engine = Some(Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms()));
+        let engine = Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms());
+        dc.set_buffered_amount_low_threshold(engine.buffered_low() as u32);
+        self.engine = Some(engine);
     }
 
     fn emitter(&self) -> Emitter {
@@ -434,6 +435,11 @@ fn pump(shared: &Shared) {
                 engine.handle_connection_lost();
                 break;
             }
+        }
+        // The low mark grows while a new connection ramps up (`Config::buffered_start`).
+        let low = engine.buffered_low() as u32;
+        if low != dc.buffered_amount_low_threshold() {
+            dc.set_buffered_amount_low_threshold(low);
         }
         while let Some(r) = engine.poll_read() {
             reads.push(r);

@@ -30,9 +30,11 @@ export interface CommonOptions {
 
 /** Flow control. The sender queues on the channel until `bufferedAmount` reaches
  *  `bufferedHigh` (at least one message) and resumes at `bufferedLow` (at most half of
- *  `bufferedHigh`); the receiver lets the sender have `window` bytes in flight or unwritten
- *  (its memory bound, at least one block). */
-export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; window?: number; }
+ *  `bufferedHigh`). A new connection starts at `bufferedStart` instead of `bufferedHigh` and
+ *  grows to it as data goes through (a sixteenth of the bytes sent; the low mark in
+ *  proportion): a large first burst stalls a new connection. The receiver lets the sender
+ *  have `window` bytes in flight or unwritten (its memory bound, at least one block). */
+export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; }
 
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */

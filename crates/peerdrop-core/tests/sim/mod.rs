@@ -133,6 +133,9 @@ pub struct Outcome {
     pub stored: Vec<peerdrop_core::ranges::RangeSet>,
     pub max_receiver_held: u64,
     pub max_sender_held: usize,
+    /// After each message the sender queued: (DATA bytes it had queued before it, the link's
+    /// backlog, i.e. `bufferedAmount`, with it).
+    pub queued: Vec<(u64, u64)>,
     pub flips: u64,
     pub disconnected: bool,
     pub end_ms: u64,
@@ -211,11 +214,13 @@ pub fn run(
         stored: vec![Default::default(); manifest.files.len()],
         max_receiver_held: 0,
         max_sender_held: 0,
+        queued: vec![],
         flips: 0,
         disconnected: false,
         end_ms: 0,
     };
     let mut messages = 0u64;
+    let mut data_queued = 0u64;
     let mut accept_at: Option<u64> = None;
     let mut resume = resume;
 
@@ -247,6 +252,10 @@ pub fn run(
             to_receiver.push_back((link_free_at + params.latency_ms, msg));
             let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
             sender.handle_buffered_amount(buffered);
+            out.queued.push((data_queued, buffered));
+            if to_receiver.back().is_some_and(|(_, m)| m.first() == Some(&0x07)) {
+                data_queued += to_receiver.back().map_or(0, |(_, m)| m.len() as u64 - 1);
+            }
         }
         while let Some(msg) = receiver.poll_transmit() {
             let start = back_free_at.max(now);
