@@ -24,7 +24,7 @@ use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::{File, RtcDataChannel, RtcPeerConnection, RtcSdpType};
+use web_sys::{File, RtcDataChannel, RtcDataChannelState, RtcPeerConnection, RtcSdpType};
 
 /// How long the sender waits for the receiver's answer once it made an offer.
 const ANSWER_WAIT_MS: u64 = 30_000;
@@ -552,26 +552,29 @@ fn fail(shared: &Shared, error: RuntimeError) {
     });
 }
 
-/// Gives the last frames a moment to leave before closing the connection.
+/// Gives the last frames time to arrive before closing the connection.
 fn finish_after_flush(shared: &Shared) {
     let shared = shared.clone();
     spawn_local(async move {
+        let channel = || shared.borrow().conn.as_ref().and_then(|c| c.dc.clone());
         // The last frame (CANCEL, ERROR) may sit behind megabytes of buffered data: closing
         // before it leaves would show the receiver a lost connection instead. Wait for the
         // buffer to drain, 10 s at most.
         for _ in 0..100 {
             gloo_timers::future::sleep(Duration::from_millis(100)).await;
-            let drained = shared
-                .borrow()
-                .conn
-                .as_ref()
-                .and_then(|c| c.dc.as_ref())
-                .map_or(true, |dc| dc.buffered_amount() == 0);
-            if drained {
+            if channel().map_or(true, |dc| dc.buffered_amount() == 0) {
                 break;
             }
         }
-        gloo_timers::future::sleep(Duration::from_millis(200)).await;
+        // A drained buffer means sent, not received: a lost packet is resent only after a
+        // retransmission timeout. The receiver closes its side once it has the last frame
+        // (after its own short grace); wait for that, 3 s at most.
+        for _ in 0..30 {
+            if channel().map_or(true, |dc| dc.ready_state() != RtcDataChannelState::Open) {
+                break;
+            }
+            gloo_timers::future::sleep(Duration::from_millis(100)).await;
+        }
         finish(&shared);
     });
 }
