@@ -1,12 +1,13 @@
 //! The browser's WebRTC objects: one peer connection and one ordered data channel.
 //!
 //! ICE is half-trickle: each side sends its description once gathering is complete (or
-//! after a short wait), so a whole exchange is one offer and one answer through signaling.
+//! after a short wait; see `gathered`), so a whole exchange is one offer and one answer
+//! through signaling.
 
 use crate::error::{describe, RuntimeError};
-use futures::channel::oneshot;
-use std::cell::RefCell;
-use std::rc::Rc;
+use futures::channel::mpsc;
+use futures::future::{select, Either};
+use futures::StreamExt;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -18,6 +19,8 @@ use web_sys::{
 
 /// Longest wait for ICE gathering before sending what was gathered so far.
 const GATHER_WAIT: Duration = Duration::from_secs(2);
+/// Without ICE servers: how long after the last host candidate the description goes.
+const HOST_QUIET: Duration = Duration::from_millis(30);
 pub const CHANNEL_LABEL: &str = "peerdrop/1";
 
 /// A peer connection configured with the given ICE servers (`[]` unless configured).
@@ -69,30 +72,71 @@ fn browser(e: JsValue) -> RuntimeError {
     RuntimeError::Browser(describe(&e))
 }
 
-/// Waits until ICE gathering completes or [`GATHER_WAIT`] passes, then returns the local SDP.
+/// Waits until the description holds the candidates worth waiting for, then returns the local
+/// SDP: until ICE gathering completes or [`GATHER_WAIT`] passes, or, with no ICE servers
+/// configured (the default), [`HOST_QUIET`] after the last host candidate. Host candidates come
+/// within milliseconds of each other, while Chromium declares gathering complete only ~115 ms
+/// later; without STUN or TURN nothing else can come, and each side waits once per setup.
 async fn gathered(pc: &RtcPeerConnection) -> Result<String, RuntimeError> {
     if pc.ice_gathering_state() != RtcIceGatheringState::Complete {
-        let (tx, rx) = oneshot::channel::<()>();
-        let tx = Rc::new(RefCell::new(Some(tx)));
+        let host_only = !has_ice_servers(pc);
+        let (tx, mut rx) = mpsc::unbounded::<Gathering>();
         let pc2 = pc.clone();
-        let tx2 = tx.clone();
-        let on_change = Closure::<dyn FnMut()>::new(move || {
-            if pc2.ice_gathering_state() == RtcIceGatheringState::Complete {
-                if let Some(tx) = tx2.borrow_mut().take() {
-                    let _ = tx.send(());
+        let on_state = {
+            let tx = tx.clone();
+            Closure::<dyn FnMut()>::new(move || {
+                if pc2.ice_gathering_state() == RtcIceGatheringState::Complete {
+                    let _ = tx.unbounded_send(Gathering::Complete);
                 }
-            }
+            })
+        };
+        // A null candidate also means the end of gathering.
+        let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let candidate = js_sys::Reflect::get(&event, &"candidate".into()).unwrap_or(JsValue::NULL);
+            let _ = tx.unbounded_send(if candidate.is_null() { Gathering::Complete } else { Gathering::Candidate });
         });
-        pc.set_onicegatheringstatechange(Some(on_change.as_ref().unchecked_ref()));
-        let timeout = gloo_timers::future::sleep(GATHER_WAIT);
-        futures::pin_mut!(timeout);
-        let _ = futures::future::select(rx, timeout).await;
+        pc.set_onicegatheringstatechange(Some(on_state.as_ref().unchecked_ref()));
+        pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
+        let mut deadline = Box::pin(gloo_timers::future::sleep(GATHER_WAIT));
+        let mut seen_host = false;
+        loop {
+            let quiet = Box::pin(async move {
+                if host_only && seen_host {
+                    gloo_timers::future::sleep(HOST_QUIET).await
+                } else {
+                    futures::future::pending::<()>().await
+                }
+            });
+            match select(select(rx.next(), &mut deadline), quiet).await {
+                Either::Left((Either::Left((Some(Gathering::Candidate), _)), _)) => seen_host = true,
+                _ => break,
+            }
+        }
         pc.set_onicegatheringstatechange(None);
-        drop(on_change);
+        pc.set_onicecandidate(None);
+        drop((on_state, on_candidate));
     }
     pc.local_description()
         .map(|d| d.sdp())
         .ok_or_else(|| RuntimeError::Browser("no local description after negotiation".into()))
+}
+
+/// What ICE gathering reported.
+enum Gathering {
+    Candidate,
+    Complete,
+}
+
+/// Whether the connection was configured with STUN or TURN servers (`getConfiguration()`).
+fn has_ice_servers(pc: &RtcPeerConnection) -> bool {
+    let config = js_sys::Reflect::get(pc, &"getConfiguration".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .and_then(|f| f.call0(pc).ok());
+    config
+        .and_then(|c| js_sys::Reflect::get(&c, &"iceServers".into()).ok())
+        .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
+        .is_some_and(|servers| servers.length() > 0)
 }
 
 /// `RTCSctpTransport.maxMessageSize` once known, else the 64 KiB every browser accepts.
