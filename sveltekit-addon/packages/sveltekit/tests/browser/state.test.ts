@@ -65,3 +65,17 @@ test('the receiver words the code errors for its side, and a second receive() st
 	first.destroy();
 	sender.destroy();
 });
+
+test('runtime options pass through: sink "download" with a service worker the app does not serve is a typed error', async () => {
+	const sender = createSender({ signalUrl: SIGNAL_PATH, shareBase: 'https://app.test/receive', hasher: 'wasm', flow: { bufferedStart: 64 * 1024 } });
+	const link = await sender.send(files());
+	const receiver = createReceiver({ signalUrl: SIGNAL_PATH, sink: 'download', serviceWorker: '/missing-sw.js', hasher: 'wasm' });
+	await receiver.receive(link!);
+	await expect.poll(() => receiver.offer, { timeout: 15000 }).not.toBeNull();
+	receiver.accept();
+	await expect.poll(() => receiver.error?.code, { timeout: 10000 }).toBe('sink_failed');
+	// The runtime's own message names the worker it could not start.
+	expect(receiver.error?.message).toMatch(/missing-sw\.js/);
+	receiver.destroy();
+	sender.destroy();
+});

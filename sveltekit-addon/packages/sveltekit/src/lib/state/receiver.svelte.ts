@@ -1,11 +1,19 @@
-import type { FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
+import type { FileInfo, PeerDropEvent, ReceiveOptions } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ROLE_ERROR_TEXT } from './format.js';
 import { storageWorkerUrl } from '../runtime/load.js';
 
 export interface ReceiverOptions extends TransferOptions {
-	/** Where bytes go: "auto" (origin-private file system where available), "opfs" or "memory". */
-	sink?: 'auto' | 'opfs' | 'memory';
+	/**
+	 * Where bytes go: "auto" (origin-private file system where available), "opfs", "memory" or
+	 * "download" (streamed into the browser's downloads through `serviceWorker`).
+	 */
+	sink?: ReceiveOptions['sink'];
+	/**
+	 * URL of the download service worker script the app serves (the `peerdrop` package's
+	 * `peerdrop-sw.js`); needed by sink "download", and by "auto" where OPFS is missing.
+	 */
+	serviceWorker?: ReceiveOptions['serviceWorker'];
 	/** Largest offer kept in memory. Default 512 MiB. */
 	memoryCap?: number;
 	/** Accept without waiting for accept(). Default false: the person sees the offer first. */
@@ -51,6 +59,7 @@ export class PeerDropReceiver extends TransferState {
 			this.handle = rt.receive(linkOrCode, {
 				signalUrl, iceServers, onEvent: this.onEvent,
 				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false,
+				serviceWorker: this.#receiveOptions.serviceWorker, flow: this.options.flow, hasher: this.options.hasher,
 				storageWorkerUrl: storageWorkerUrl(workerUrl)
 			});
 			if (this.phase === 'loading') this.phase = 'signaling';

@@ -54,7 +54,8 @@ export class PeerDropSender extends TransferState {
 		const { signalUrl, iceServers } = this.config();
 		const shortCode = this.shortCode;
 		try {
-			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, onEvent: this.onEvent });
+			const { flow, hasher } = this.options;
+			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, flow, hasher, onEvent: this.onEvent });
 			this.handle = h;
 			this.#offered = files;
 			this.setFiles(h.files);

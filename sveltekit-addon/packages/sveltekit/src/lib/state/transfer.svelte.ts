@@ -1,5 +1,5 @@
 // Svelte 5 runes state shared by the sender and the receiver.
-import type { Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
+import type { CommonOptions, Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
 import { ERROR_TEXT, textFor } from './format.js';
 
@@ -40,6 +40,10 @@ export interface TransferFile extends FileInfo {
 export interface TransferOptions extends PeerDropConfig {
 	/** Every raw event of the runtime, after the state is updated. */
 	onEvent?: (event: PeerDropEvent) => void;
+	/** Flow-control overrides, passed to the runtime (see its `FlowOptions`). */
+	flow?: CommonOptions['flow'];
+	/** Who hashes blocks: "webcrypto" (default, where available) or "wasm". */
+	hasher?: CommonOptions['hasher'];
 }
 
 interface Handle {
