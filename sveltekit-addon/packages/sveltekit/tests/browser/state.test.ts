@@ -72,10 +72,17 @@ test('runtime options pass through: sink "download" with a service worker the ap
 	const receiver = createReceiver({ signalUrl: SIGNAL_PATH, sink: 'download', serviceWorker: '/missing-sw.js', hasher: 'wasm' });
 	await receiver.receive(link!);
 	await expect.poll(() => receiver.offer, { timeout: 15000 }).not.toBeNull();
+	await expect.poll(() => sender.verification, { timeout: 10000 }).not.toBeNull();
 	receiver.accept();
 	await expect.poll(() => receiver.error?.code, { timeout: 10000 }).toBe('sink_failed');
 	// The runtime's own message names the worker it could not start.
 	expect(receiver.error?.message).toMatch(/missing-sw\.js/);
+	await expect.poll(() => sender.phase, { timeout: 10000 }).toBe('error');
+
+	// Sending again starts clean: nothing of the last connection shows.
+	const again = sender.send(files());
+	expect([sender.verification, sender.path, sender.error, sender.notice]).toEqual([null, null, null, null]);
+	expect(await again).toMatch(/#/);
 	receiver.destroy();
 	sender.destroy();
 });

@@ -46,7 +46,8 @@ export class PeerDropSender extends TransferState {
 	 */
 	async send(files: SendFiles): Promise<string | null> {
 		if (this.active || this.phase === 'loading') return this.link;
-		this.error = null;
+		// Nothing from an earlier transfer (words, path, notices, progress) carries over.
+		this.clearTransfer();
 		this.code = null;
 		this.phase = 'loading';
 		const rt = await this.runtime();

@@ -46,6 +46,11 @@ export interface TransferOptions extends PeerDropConfig {
 	hasher?: CommonOptions['hasher'];
 }
 
+/** Progress before any byte of `total` is verified. */
+function noProgress(total: number): TransferProgressState {
+	return { verified: 0, total, rate: 0, eta: null, percent: 0 };
+}
+
 interface Handle {
 	cancel(): void;
 	diagnose(): Promise<Diagnosis>;
@@ -55,7 +60,7 @@ interface Handle {
 export abstract class TransferState {
 	phase = $state<TransferPhase>('idle');
 	files = $state<TransferFile[]>([]);
-	progress = $state<TransferProgressState>({ verified: 0, total: 0, rate: 0, eta: null, percent: 0 });
+	progress = $state<TransferProgressState>(noProgress(0));
 	error = $state<TransferError | null>(null);
 	/** Words both screens show once connected: if they differ, someone is in between. */
 	verification = $state<string | null>(null);
@@ -103,7 +108,7 @@ export abstract class TransferState {
 
 	protected setFiles(list: FileInfo[]) {
 		this.files = list.map((f) => ({ ...f, verified: 0, done: f.size === 0, blob: null, url: null, digest: null, saved: false }));
-		this.progress = { verified: 0, total: list.reduce((s, f) => s + f.size, 0), rate: 0, eta: null, percent: 0 };
+		this.progress = noProgress(list.reduce((s, f) => s + f.size, 0));
 	}
 
 	/** Updates the state from one runtime event. */
@@ -180,7 +185,7 @@ export abstract class TransferState {
 	protected clearTransfer(): void {
 		this.destroy();
 		this.files = [];
-		this.progress = { verified: 0, total: 0, rate: 0, eta: null, percent: 0 };
+		this.progress = noProgress(0);
 		this.error = null;
 		this.verification = null;
 		this.path = null;
