@@ -93,7 +93,8 @@ async fn gathered(pc: &RtcPeerConnection) -> Result<String, RuntimeError> {
         // A null candidate also means the end of gathering.
         let on_candidate = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let candidate = js_sys::Reflect::get(&event, &"candidate".into()).unwrap_or(JsValue::NULL);
-            let _ = tx.unbounded_send(if candidate.is_null() { Gathering::Complete } else { Gathering::Candidate });
+            let what = if candidate.is_null() { Gathering::Complete } else { Gathering::Candidate };
+            let _ = tx.unbounded_send(what);
         });
         pc.set_onicegatheringstatechange(Some(on_state.as_ref().unchecked_ref()));
         pc.set_onicecandidate(Some(on_candidate.as_ref().unchecked_ref()));
