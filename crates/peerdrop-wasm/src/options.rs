@@ -6,6 +6,7 @@ use wasm_bindgen::{JsCast, JsValue};
 pub const DEFAULT_MEMORY_CAP: u64 = 512 * 1024 * 1024;
 
 /// Parsed options; unknown keys are ignored.
+#[derive(Clone)]
 pub struct Options {
     /// URL of the signaling endpoint (`signal.php` or a SvelteKit route).
     pub signal_url: String,
@@ -18,7 +19,8 @@ pub struct Options {
     pub memory_cap: u64,
     /// Receiver: accept offers without waiting for `accept()`.
     pub auto_accept: bool,
-    /// Receiver: where bytes go (`"opfs"` or `"memory"`); `None` picks the best available.
+    /// Receiver: where bytes go (`"opfs"`, `"memory"` or `"download"`); `None` ("auto") picks
+    /// the best available.
     pub sink: Option<crate::sink::SinkKind>,
     /// Receiver: URL of the site's copy of `peerdrop-sw.js`, which enables the `"download"` sink.
     pub service_worker: Option<String>,
@@ -27,7 +29,8 @@ pub struct Options {
     pub storage_worker_url: Option<String>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
-    /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, window }`, in bytes).
+    /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, bufferedStart, window }`, in
+    /// bytes).
     pub flow: Flow,
     /// Hash blocks with WebCrypto where the page has it (`hasher: "webcrypto"`, the default),
     /// or always with the engine's `sha2` in wasm (`hasher: "wasm"`, for comparisons).

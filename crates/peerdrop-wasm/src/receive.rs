@@ -398,7 +398,7 @@ impl Side for State {
 
 /// Opens the sink and accepts the offer. `picked` is the pending result of a save dialog.
 async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
-    let (manifest, name, choice, emitter) = {
+    let (manifest, name, options, emitter) = {
         let mut s = shared.borrow_mut();
         if s.accepting || s.sink.is_some() || s.finished {
             return;
@@ -409,15 +409,9 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         };
         s.accepting = true;
-        let choice = SinkChoice {
-            prefer: s.options.sink,
-            memory_cap: s.options.memory_cap,
-            service_worker: s.options.service_worker.clone(),
-            storage_worker_url: s.options.storage_worker_url.clone(),
-        };
-        (m, hex(&s.transfer_id), choice, s.emitter.clone())
+        (m, hex(&s.transfer_id), s.options.clone(), s.emitter.clone())
     };
-    let opened = open_sink(&manifest, &name, &choice, picked).await;
+    let opened = open_sink(&manifest, &name, &options, picked).await;
     shared.borrow_mut().accepting = false;
     let (sink, resume) = match opened {
         Ok(Some(pair)) => pair,
@@ -453,33 +447,20 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
     pump(shared);
 }
 
-/// What the application asked for where bytes go.
-struct SinkChoice {
-    /// `options.sink`; `None` is "auto".
-    prefer: Option<SinkKind>,
-    memory_cap: u64,
-    /// `options.serviceWorker`: the site's copy of `peerdrop-sw.js`.
-    service_worker: Option<String>,
-    /// `options.storageWorkerUrl`: where a bundler put the OPFS worker script.
-    storage_worker_url: Option<String>,
-}
-
-impl SinkChoice {
-    /// Where bytes go when nothing on disk can be written at random places: a streamed
-    /// download keeps memory flat, so it comes before memory where the site enables it.
-    fn without_disk(&self) -> SinkKind {
-        if self.service_worker.is_some() && sink::download_supported() {
-            SinkKind::Download
-        } else {
-            SinkKind::Memory
-        }
+/// Where bytes go when nothing on disk can be written at random places: a streamed download
+/// keeps memory flat, so it comes before memory where the site enables it.
+fn without_disk(options: &Options) -> SinkKind {
+    if options.service_worker.is_some() && sink::download_supported() {
+        SinkKind::Download
+    } else {
+        SinkKind::Memory
     }
 }
 
 async fn open_sink(
     manifest: &Manifest,
     name: &str,
-    choice: &SinkChoice,
+    options: &Options,
     picked: Option<js_sys::Promise>,
 ) -> Result<Option<(Sink, Option<HaveMap>)>, RuntimeError> {
     if let Some(picked) = picked {
@@ -489,11 +470,11 @@ async fn open_sink(
             Err(e) => Err(RuntimeError::Storage(sink::storage_error(&e))),
         };
     }
-    let auto = choice.prefer.is_none();
+    let auto = options.sink.is_none();
     let kind =
-        choice.prefer.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { choice.without_disk() });
+        options.sink.unwrap_or(if sink::opfs_supported() { SinkKind::Opfs } else { without_disk(options) });
     match kind {
-        SinkKind::Opfs => match Sink::open_opfs(name, manifest, choice.storage_worker_url.clone()).await {
+        SinkKind::Opfs => match Sink::open_opfs(name, manifest, options.storage_worker_url.clone()).await {
             Ok((sink, saved)) => {
                 let resume = saved.and_then(|bytes| HaveMap::from_bytes(&bytes).ok());
                 Ok(Some((sink, resume)))
@@ -501,14 +482,14 @@ async fn open_sink(
             // No synchronous access handles, or OPFS switched off: stream downloads or keep
             // the files in memory.
             Err(RuntimeError::Unsupported) if auto => {
-                open_without_disk(manifest, choice, choice.without_disk()).await
+                open_without_disk(manifest, options, without_disk(options)).await
             }
             Err(RuntimeError::Unsupported) => Err(RuntimeError::Storage(
                 "this browser cannot stage files on disk; receive into memory instead".into(),
             )),
             Err(e) => Err(e),
         },
-        kind => open_without_disk(manifest, choice, kind).await,
+        kind => open_without_disk(manifest, options, kind).await,
     }
 }
 
@@ -516,19 +497,19 @@ async fn open_sink(
 /// worker cannot be started (memory announces its cap before any byte moves).
 async fn open_without_disk(
     manifest: &Manifest,
-    choice: &SinkChoice,
+    options: &Options,
     kind: SinkKind,
 ) -> Result<Option<(Sink, Option<HaveMap>)>, RuntimeError> {
     if kind == SinkKind::Download {
-        let Some(url) = choice.service_worker.as_deref() else {
+        let Some(url) = options.service_worker.as_deref() else {
             return Err(RuntimeError::Storage(
                 "this site is not set up to save files as downloads (its `serviceWorker` option is missing)"
                     .into(),
             ));
         };
-        match Sink::open_download(url, manifest, choice.memory_cap).await {
+        match Sink::open_download(url, manifest, options.memory_cap).await {
             Ok(sink) => return Ok(Some((sink, None))),
-            Err(_) if choice.prefer.is_none() => {}
+            Err(_) if options.sink.is_none() => {}
             Err(RuntimeError::Unsupported) => {
                 return Err(RuntimeError::Storage(
                     "this browser offers this page no service worker to stream downloads through (a private window, or a page not served over HTTPS)".into(),
@@ -538,8 +519,8 @@ async fn open_without_disk(
         }
     }
     let needed = manifest.total_size();
-    if needed > choice.memory_cap {
-        return Err(RuntimeError::TooLargeForMemory { needed, cap: choice.memory_cap });
+    if needed > options.memory_cap {
+        return Err(RuntimeError::TooLargeForMemory { needed, cap: options.memory_cap });
     }
     Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
 }
