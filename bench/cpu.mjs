@@ -4,6 +4,7 @@
 // their environ with a process title, so the tag alone misses them), other browsers are not.
 import { readdir, readFile } from 'node:fs/promises';
 import { execFileSync } from 'node:child_process';
+import { processes, statFields } from '../tests/support/procfs.mjs';
 import { randomBytes } from 'node:crypto';
 
 const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -14,30 +15,22 @@ export function taggedEnv() {
   return { tag, env: { ...process.env, PEERDROP_BENCH_TAG: tag } };
 }
 
-/** Fields of a /proc stat line after the parenthesised command (ppid is [1], utime [11], stime [12]). */
-function statFields(stat) {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
 /** The live processes of the tagged browser: pid -> { cpuMs, kind ("renderer", "utility:network", ...) }. */
 async function browserProcesses(tag) {
   const marker = `PEERDROP_BENCH_TAG=${tag}`;
   const all = new Map();
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const f = statFields(await readFile(`/proc/${pid}/stat`, 'utf8'));
-      const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
-      const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
-      const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';
-      const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
-      all.set(Number(pid), {
-        ppid: Number(f[1]),
-        cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS,
-        tagged: environ.split('\0').includes(marker),
-        kind: sub ? `${type}:${sub.split('.')[0]}` : type,
-      });
-    } catch { /* the process ended meanwhile */ }
+  for (const { pid, fields: f } of await processes()) {
+    // Read after the stat: a process that ended meanwhile reads as untagged, with no type.
+    const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
+    const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
+    const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';
+    const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
+    all.set(pid, {
+      ppid: Number(f[1]),
+      cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS,
+      tagged: environ.split('\0').includes(marker),
+      kind: sub ? `${type}:${sub.split('.')[0]}` : type,
+    });
   }
   const ours = (pid, depth = 0) => {
     const p = all.get(pid);

@@ -3,10 +3,10 @@
 // WebKitWebDriver. Each side loads the plain example page and acts as a person would.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { Builder, By } from 'selenium-webdriver';
 import { launchBrowser, liveMemoryBytes } from '../e2e/harness.mjs';
 import { freePort, waitForHttp } from '../support/net.mjs';
+import { processes, rssBytes } from '../support/procfs.mjs';
 
 async function waitForPort(port, ms) {
   await waitForHttp(`http://127.0.0.1:${port}/status`, { timeoutMs: ms, describe: () => `no WebDriver on port ${port} after ${ms} ms` });
@@ -63,16 +63,8 @@ class ChromiumSide {
 /** Resident memory of every process in a process group (Linux /proc), in bytes. */
 async function groupRss(pgid) {
   let total = 0;
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the parenthesised command name: state, ppid, pgrp, ...
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) !== pgid) continue;
-      const statm = await readFile(`/proc/${pid}/statm`, 'utf8');
-      total += Number(statm.split(' ')[1]) * 4096;
-    } catch { /* the process ended meanwhile */ }
+  for (const { pid, fields } of await processes()) {
+    if (Number(fields[2]) === pgid) total += await rssBytes(pid);
   }
   return total;
 }
