@@ -20,7 +20,7 @@ async function browserProcesses(tag) {
   const marker = `PEERDROP_BENCH_TAG=${tag}`;
   const all = new Map();
   for (const { pid, fields: f } of await processes()) {
-    // Read after the stat: a process that ended meanwhile reads as untagged, with no type.
+    // Read after the stat: a process that ended meanwhile reads as untagged (kind "browser").
     const environ = await readFile(`/proc/${pid}/environ`, 'latin1').catch(() => '');
     const cmdline = await readFile(`/proc/${pid}/cmdline`, 'latin1').catch(() => '');
     const type = /--type=([a-z-]+)/.exec(cmdline)?.[1] ?? 'browser';

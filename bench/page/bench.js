@@ -28,6 +28,8 @@ function gathered(pc) {
 let pc = null;
 let channels = [];
 let channelReady = null;
+/** Bytes sent on this page's connection so far: the ramp, like PeerDrop's, is per connection. */
+let sentOnConnection = 0;
 
 /** A `bytes`-long File of the pattern, built as the PeerDrop sender's (4 MiB parts). */
 function patternFile(bytes) {
@@ -91,6 +93,7 @@ const ceiling = {
   /** Offerer: one connection with `n` ordered data channels. */
   async offer(n = 1) {
     pc = new RTCPeerConnection({ iceServers: [] });
+    sentOnConnection = 0;
     channels = [];
     const opened = [];
     for (let i = 0; i < n; i++) {
@@ -166,11 +169,10 @@ const ceiling = {
   async send(total, size, marks, source = 'pattern') {
     const done = new Promise((r) => { channels[0].onmessage = (e) => e.data === 'done' && r(); });
     const begin = performance.now();
-    let sent = 0;
     let high = 0;
     let low = 0;
     for await (const message of messages(source, total, size)) {
-      const nowHigh = Math.min(marks.high, Math.max(Math.min(marks.start, marks.high), Math.floor(sent / 16)));
+      const nowHigh = Math.min(marks.high, Math.max(Math.min(marks.start, marks.high), Math.floor(sentOnConnection / 16)));
       if (nowHigh !== high) {
         high = nowHigh;
         low = Math.floor((marks.low * high) / marks.high);
@@ -185,7 +187,7 @@ const ceiling = {
         dc = channels.reduce((a, b) => (b.bufferedAmount < a.bufferedAmount ? b : a));
       }
       dc.send(message);
-      sent += message.byteLength;
+      sentOnConnection += message.byteLength;
     }
     await done;
     return performance.now() - begin;

@@ -389,6 +389,7 @@ test('a held poll ends soon after its own peer leaves (the slot is not kept for 
     const elapsed = Date.now() - started;
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.messages, [], leaver);
+    assert.ok(elapsed >= 600, `${leaver}: the poll was held until the leave (${elapsed} ms)`);
     assert.ok(elapsed < 5000, `${leaver}: ended by the leave, not after its 10 s wait (${elapsed} ms)`);
   }
 });

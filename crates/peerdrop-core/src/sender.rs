@@ -315,17 +315,16 @@ impl Sender {
     /// How much may wait on the channel now: `buffered_start` on a new connection, growing
     /// with the data sent on it (a sixteenth of it) up to `buffered_high`.
     pub fn buffered_high(&self) -> u64 {
-        let high = self.config.buffered_high;
-        (self.data_sent / RAMP_DIVISOR).clamp(self.config.buffered_start.min(high), high)
+        // At least one byte: a mark of 0 would never let the first message out.
+        let high = self.config.buffered_high.max(1);
+        let start = self.config.buffered_start.clamp(1, high);
+        (self.data_sent / RAMP_DIVISOR).clamp(start, high)
     }
 
     /// The `bufferedAmount` to be woken at (the runtime's `bufferedAmountLowThreshold`): the
     /// configured low mark, scaled down while [`buffered_high`](Self::buffered_high) ramps up.
     pub fn buffered_low(&self) -> u64 {
-        let (high, low) = (self.config.buffered_high, self.config.buffered_low);
-        if high == 0 {
-            return low;
-        }
+        let (high, low) = (self.config.buffered_high.max(1), self.config.buffered_low);
         // u128: the product of two byte counts may not fit in u64.
         (u128::from(low) * u128::from(self.buffered_high()) / u128::from(high)) as u64
     }

@@ -128,7 +128,7 @@ fn the_send_backlog_starts_small_and_grows_to_the_high_mark() {
         buffered_low: 128 * 1024,
         ..small_config()
     };
-    let m = manifest(&[8 << 20]);
+    let m = manifest(&[16 << 20]);
     // A slow link, so that the backlog builds up to whatever the sender allows.
     let params = NetParams { bytes_per_ms: 2_000, ..NetParams::default() };
     let message = u64::from(ramped.max_message_size);
@@ -138,18 +138,24 @@ fn the_send_backlog_starts_small_and_grows_to_the_high_mark() {
 
     let out = run(11, &ramped, &m, &params, None);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
-    assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 8 << 20));
+    assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 16 << 20));
     // Within the first MiB the mark is still 64 KiB (a sixteenth of what went, at least the
     // start); the last message may overshoot it, as may the link's per-ms rounding.
     assert!(peak(&out, 1 << 20) <= 64 * 1024 + 2 * message, "{}", peak(&out, 1 << 20));
-    // Later the whole high mark is used.
+    // Later the whole high mark is used, and no more.
     assert!(peak(&out, u64::MAX) >= 512 * 1024 - message, "{}", peak(&out, u64::MAX));
+    assert!(peak(&out, u64::MAX) <= 512 * 1024 + 2 * message, "{}", peak(&out, u64::MAX));
 
     // Without the ramp the first burst fills the high mark at once.
     let flat = Config { buffered_start: ramped.buffered_high, ..ramped.clone() };
     let out = run(11, &flat, &m, &params, None);
     assert!(out.receiver_complete());
     assert!(peak(&out, 1 << 20) >= 256 * 1024, "{}", peak(&out, 1 << 20));
+
+    // Marks of 0 still let messages out, one at a time.
+    let zero = Config { buffered_start: 0, buffered_high: 0, buffered_low: 0, ..ramped };
+    let out = run(11, &zero, &m, &params, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
 }
 
 /// Blocks waiting for a slow host hasher still count against the window: the sender is held

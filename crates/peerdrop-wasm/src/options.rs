@@ -58,7 +58,11 @@ impl Flow {
             buffered_high: high,
             // Below the high mark, or the sender would never wait for the low-water event.
             buffered_low: self.buffered_low.unwrap_or(d.buffered_low).min(high / 2),
-            buffered_start: self.buffered_start.unwrap_or(d.buffered_start),
+            // Like the high mark, at least one message ("0" would otherwise mean one byte).
+            buffered_start: self
+                .buffered_start
+                .unwrap_or(d.buffered_start)
+                .max(u64::from(d.local_message_size())),
             window: self.window.unwrap_or(d.window),
             ..d
         }

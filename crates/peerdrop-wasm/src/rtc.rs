@@ -76,7 +76,9 @@ fn browser(e: JsValue) -> RuntimeError {
 /// SDP: until ICE gathering completes or [`GATHER_WAIT`] passes, or, with no ICE servers
 /// configured (the default), [`HOST_QUIET`] after the last host candidate. Host candidates come
 /// within milliseconds of each other, while Chromium declares gathering complete only ~115 ms
-/// later; without STUN or TURN nothing else can come, and each side waits once per setup.
+/// later; without STUN or TURN no other kind of candidate can come, and each side waits once
+/// per setup. An interface whose candidate comes later than that is left out (ICE may still
+/// learn its address as peer-reflexive from the other side's checks).
 async fn gathered(pc: &RtcPeerConnection) -> Result<String, RuntimeError> {
     if pc.ice_gathering_state() != RtcIceGatheringState::Complete {
         let host_only = !has_ice_servers(pc);

@@ -402,7 +402,7 @@ impl Side for State {
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
         let config = self.flow.config(rtc::max_message_size(pc));
         let engine = Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms());
-        dc.set_buffered_amount_low_threshold(engine.buffered_low() as u32);
+        dc.set_buffered_amount_low_threshold(low_threshold(&engine));
         self.engine = Some(engine);
     }
 
@@ -417,6 +417,11 @@ impl Side for State {
     fn fail(shared: &Shared, error: RuntimeError) {
         fail(shared, error)
     }
+}
+
+/// The engine's low mark as `bufferedAmountLowThreshold` (an unsigned long).
+fn low_threshold(engine: &Sender) -> u32 {
+    engine.buffered_low().min(u64::from(u32::MAX)) as u32
 }
 
 /// Moves everything the engine wants done: frames out, reads started, events delivered.
@@ -437,7 +442,7 @@ fn pump(shared: &Shared) {
             }
         }
         // The low mark grows while a new connection ramps up (`Config::buffered_start`).
-        let low = engine.buffered_low() as u32;
+        let low = low_threshold(engine);
         if low != dc.buffered_amount_low_threshold() {
             dc.set_buffered_amount_low_threshold(low);
         }
@@ -560,9 +565,12 @@ fn finish_after_flush(shared: &Shared) {
         // The last frame (CANCEL, ERROR) may sit behind megabytes of buffered data: closing
         // before it leaves would show the receiver a lost connection instead. Wait for the
         // buffer to drain, 10 s at most.
+        // A closed channel keeps its last bufferedAmount: stop waiting then too.
         for _ in 0..100 {
             gloo_timers::future::sleep(Duration::from_millis(100)).await;
-            if channel().map_or(true, |dc| dc.buffered_amount() == 0) {
+            if channel()
+                .map_or(true, |dc| dc.buffered_amount() == 0 || dc.ready_state() != RtcDataChannelState::Open)
+            {
                 break;
             }
         }

@@ -66,7 +66,7 @@ test('the receiver words the code errors for its side, and a second receive() st
 	sender.destroy();
 });
 
-test('runtime options pass through: sink "download" with a service worker the app does not serve is a typed error', async () => {
+test('sink "download" and serviceWorker reach the runtime (a worker the app does not serve is a typed error); a new send() starts clean', async () => {
 	const sender = createSender({ signalUrl: SIGNAL_PATH, shareBase: 'https://app.test/receive', hasher: 'wasm', flow: { bufferedStart: 64 * 1024 } });
 	const link = await sender.send(files());
 	const receiver = createReceiver({ signalUrl: SIGNAL_PATH, sink: 'download', serviceWorker: '/missing-sw.js', hasher: 'wasm' });
@@ -81,7 +81,7 @@ test('runtime options pass through: sink "download" with a service worker the ap
 
 	// Sending again starts clean: nothing of the last connection shows.
 	const again = sender.send(files());
-	expect([sender.verification, sender.path, sender.error, sender.notice]).toEqual([null, null, null, null]);
+	expect([sender.link, sender.verification, sender.path, sender.error, sender.notice]).toEqual([null, null, null, null, null]);
 	expect(await again).toMatch(/#/);
 	receiver.destroy();
 	sender.destroy();

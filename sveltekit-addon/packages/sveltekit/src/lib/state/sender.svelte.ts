@@ -46,8 +46,9 @@ export class PeerDropSender extends TransferState {
 	 */
 	async send(files: SendFiles): Promise<string | null> {
 		if (this.active || this.phase === 'loading') return this.link;
-		// Nothing from an earlier transfer (words, path, notices, progress) carries over.
+		// Nothing from an earlier transfer (link, words, path, notices, progress) carries over.
 		this.clearTransfer();
+		this.link = null;
 		this.code = null;
 		this.phase = 'loading';
 		const rt = await this.runtime();
