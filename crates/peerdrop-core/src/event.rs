@@ -27,7 +27,8 @@ pub enum Event {
     Failed(TransferError),
 }
 
-/// Sender: read `len` bytes of file `file` at `offset`, then call `Sender::handle_read`.
+/// Sender: read `len` bytes of file `file` at `offset`, then call `Sender::handle_read` (or
+/// `Sender::handle_hashed_read` with the block's SHA-256, when the host hashed it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadRequest {
     pub file: u32,

@@ -2,8 +2,9 @@
 //! verifies each block's SHA-256 before storing it, and grants credit only as writes
 //! finish, so a slow disk slows the sender instead of filling memory.
 //!
-//! Memory: file data held here (the block being assembled plus verified blocks waiting for
-//! their write) never exceeds the credit window, because the sender may not send more.
+//! Memory: file data held here or by the host for it (the block being assembled, blocks out
+//! for hashing, verified blocks waiting for their write) never exceeds the credit window,
+//! because the sender may not send more.
 
 use crate::config::{BlockHashing, Config};
 use crate::digest::{ContentDigest, Hasher};
@@ -596,7 +597,8 @@ impl Receiver {
         ));
     }
 
-    /// Bytes of file data this engine holds right now (assembling plus awaiting writes).
+    /// Bytes of file data held for this engine right now (assembling, out for hashing,
+    /// awaiting writes).
     pub fn held_bytes(&self) -> u64 {
         self.data_received - self.released.min(self.data_received)
     }

@@ -313,20 +313,28 @@ impl Sender {
     }
 
     /// How much may wait on the channel now: `buffered_start` on a new connection, growing
-    /// with the data sent on it (a sixteenth of it) up to `buffered_high`.
+    /// with the data sent on it (a sixteenth of it) up to `buffered_high`. Both marks are at
+    /// least one message (this side's message size), whatever the configuration says.
     pub fn buffered_high(&self) -> u64 {
-        // At least one byte: a mark of 0 would never let the first message out.
-        let high = self.config.buffered_high.max(1);
-        let start = self.config.buffered_start.clamp(1, high);
+        let (start, high) = self.marks();
         (self.data_sent / RAMP_DIVISOR).clamp(start, high)
     }
 
     /// The `bufferedAmount` to be woken at (the runtime's `bufferedAmountLowThreshold`): the
-    /// configured low mark, scaled down while [`buffered_high`](Self::buffered_high) ramps up.
+    /// configured low mark, at most half the high mark (or the sender would never wait for
+    /// the low-water event), scaled down while [`buffered_high`](Self::buffered_high) ramps up.
     pub fn buffered_low(&self) -> u64 {
-        let (high, low) = (self.config.buffered_high.max(1), self.config.buffered_low);
+        let (_, high) = self.marks();
+        let low = self.config.buffered_low.min(high / 2);
         // u128: the product of two byte counts may not fit in u64.
         (u128::from(low) * u128::from(self.buffered_high()) / u128::from(high)) as u64
+    }
+
+    /// The configured start and high marks, each at least one message.
+    fn marks(&self) -> (u64, u64) {
+        let message = u64::from(self.config.local_message_size());
+        let high = self.config.buffered_high.max(message);
+        (self.config.buffered_start.clamp(message, high), high)
     }
 
     /// The next message to send on the channel, if flow control allows one now.

@@ -152,10 +152,11 @@ fn the_send_backlog_starts_small_and_grows_to_the_high_mark() {
     assert!(out.receiver_complete());
     assert!(peak(&out, 1 << 20) >= 256 * 1024, "{}", peak(&out, 1 << 20));
 
-    // Marks of 0 still let messages out, one at a time.
+    // Marks of 0 are taken as one message: the transfer goes on with a backlog of about one.
     let zero = Config { buffered_start: 0, buffered_high: 0, buffered_low: 0, ..ramped };
     let out = run(11, &zero, &m, &params, None);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(peak(&out, u64::MAX) <= 2 * message + 1024, "{}", peak(&out, u64::MAX));
 }
 
 /// Blocks waiting for a slow host hasher still count against the window: the sender is held
@@ -169,6 +170,8 @@ fn receiver_memory_stays_within_the_window_on_a_slow_host_hasher() {
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
     assert_eq!(out.stored_sha256[0], sha256_of_file(9, 0, 8 << 20));
     assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
+    // Counted from the host's side too: what waits for the hasher is within the window.
+    assert!(out.max_host_held <= config.window, "{}", out.max_host_held);
     // The hasher, not the link, set the pace (8 MiB at 300 ms per MiB).
     assert!(out.end_ms >= 2_400, "{}", out.end_ms);
 }
@@ -184,6 +187,7 @@ fn reads_that_finish_out_of_order_still_give_bit_exact_files_and_digests() {
     let params = NetParams { reads_out_of_order: true, ..NetParams::default() };
     let out = run(13, &config, &m, &params, None);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(out.reads_reordered > 0, "no reads finished together, so none came out of order");
     let in_order: Vec<(u32, u64)> =
         (0..2u32).flat_map(|f| (0..sizes[f as usize].div_ceil(bs)).map(move |i| (f, i))).collect();
     assert_eq!(out.blocks_sent, in_order);

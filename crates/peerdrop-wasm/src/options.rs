@@ -48,21 +48,14 @@ pub struct Flow {
 }
 
 impl Flow {
-    /// The engine's settings for a channel that takes `max_message_size`-byte messages.
+    /// The engine's settings for a channel that takes `max_message_size`-byte messages (the
+    /// engine keeps the marks sensible: see `Sender::buffered_high`).
     pub fn config(&self, max_message_size: u32) -> peerdrop_core::Config {
         let d = peerdrop_core::Config { max_message_size, ..peerdrop_core::Config::default() };
-        // At least one message the engine will send (the channel's size clamped, not Firefox's
-        // advertised 1 GiB), or the sender could never queue one.
-        let high = self.buffered_high.unwrap_or(d.buffered_high).max(u64::from(d.local_message_size()));
         peerdrop_core::Config {
-            buffered_high: high,
-            // Below the high mark, or the sender would never wait for the low-water event.
-            buffered_low: self.buffered_low.unwrap_or(d.buffered_low).min(high / 2),
-            // Like the high mark, at least one message ("0" would otherwise mean one byte).
-            buffered_start: self
-                .buffered_start
-                .unwrap_or(d.buffered_start)
-                .max(u64::from(d.local_message_size())),
+            buffered_high: self.buffered_high.unwrap_or(d.buffered_high),
+            buffered_low: self.buffered_low.unwrap_or(d.buffered_low),
+            buffered_start: self.buffered_start.unwrap_or(d.buffered_start),
             window: self.window.unwrap_or(d.window),
             ..d
         }

@@ -531,9 +531,9 @@ fn hashing_queue(shared: &Shared) {
     if s.hashing.is_some() {
         return;
     }
+    let Some(subtle) = s.subtle.clone() else { return };
     let generation = s.generation;
     let weak = Rc::downgrade(shared);
-    let Some(subtle) = s.subtle.clone() else { return };
     s.hashing = Some(InOrder::new(subtle, move |job, digest| {
         let Some(shared) = weak.upgrade() else { return };
         {
@@ -564,15 +564,11 @@ fn pump(shared: &Shared) {
         };
         loop {
             let mut progressed = false;
-            while let Some(d) = engine.poll_digest() {
-                match hashing.as_ref() {
-                    Some(queue) => queue.push(d),
-                    // Host hashing is on only with WebCrypto, whose queue exists by now.
-                    None => {
-                        progressed = true;
-                        let digest = peerdrop_core::Hasher::digest(&d.data);
-                        engine.handle_block_digest(d.file, d.index, digest, d.data);
-                    }
+            // The engine hands blocks out (`BlockHashing::Host`) only with WebCrypto, whose
+            // queue `hashing_queue` made above; without it the engine hashes them itself.
+            if let Some(queue) = hashing.as_ref() {
+                while let Some(d) = engine.poll_digest() {
+                    queue.push(d);
                 }
             }
             while let Some(w) = engine.poll_write() {
@@ -615,13 +611,15 @@ fn pump(shared: &Shared) {
                         // The map is saved after every block (a reload resends nothing
                         // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
                         // Not for a short code: nothing could read the map back.
-                        let flush = *resumable && now >= *last_saved_ms + SAVE_EVERY_MS;
-                        if flush {
-                            *last_saved_ms = now;
+                        if !*resumable {
+                            None
+                        } else {
+                            let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
+                            if flush {
+                                *last_saved_ms = now;
+                            }
+                            sink.as_ref().and_then(|k| k.save_progress(engine.have_map(), flush))
                         }
-                        sink.as_ref()
-                            .filter(|_| *resumable)
-                            .and_then(|k| k.save_progress(engine.have_map(), flush))
                     }
                     Err(e) => {
                         sink::StoreError::from_js(&e).end(engine);

@@ -130,16 +130,9 @@ enum Gathering {
     Complete,
 }
 
-/// Whether the connection was configured with STUN or TURN servers (`getConfiguration()`).
+/// Whether the connection was configured with STUN or TURN servers.
 fn has_ice_servers(pc: &RtcPeerConnection) -> bool {
-    let config = js_sys::Reflect::get(pc, &"getConfiguration".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .and_then(|f| f.call0(pc).ok());
-    config
-        .and_then(|c| js_sys::Reflect::get(&c, &"iceServers".into()).ok())
-        .and_then(|v| v.dyn_into::<js_sys::Array>().ok())
-        .is_some_and(|servers| servers.length() > 0)
+    pc.get_configuration().get_ice_servers().is_some_and(|servers| servers.length() > 0)
 }
 
 /// `RTCSctpTransport.maxMessageSize` once known, else the 64 KiB every browser accepts.

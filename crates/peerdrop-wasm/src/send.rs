@@ -45,6 +45,9 @@ struct State {
     flow: Flow,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`).
     subtle: Option<Subtle>,
+    /// The channel's `bufferedAmountLowThreshold` as last set (kept here: reading it back is
+    /// a call into JS on every pump).
+    low_threshold: u32,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -159,6 +162,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         finished: false,
         flow: options.flow,
         subtle: if options.webcrypto { block_hash::subtle() } else { None },
+        low_threshold: 0,
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -402,7 +406,8 @@ impl Side for State {
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
         let config = self.flow.config(rtc::max_message_size(pc));
         let engine = Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms());
-        dc.set_buffered_amount_low_threshold(low_threshold(&engine));
+        self.low_threshold = low_threshold(&engine);
+        dc.set_buffered_amount_low_threshold(self.low_threshold);
         self.engine = Some(engine);
     }
 
@@ -430,7 +435,7 @@ fn pump(shared: &Shared) {
     let mut events = Vec::new();
     {
         let mut s = shared.borrow_mut();
-        let State { engine, conn, .. } = &mut *s;
+        let State { engine, conn, low_threshold: threshold, .. } = &mut *s;
         let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
             return;
         };
@@ -443,7 +448,8 @@ fn pump(shared: &Shared) {
         }
         // The low mark grows while a new connection ramps up (`Config::buffered_start`).
         let low = low_threshold(engine);
-        if low != dc.buffered_amount_low_threshold() {
+        if low != *threshold {
+            *threshold = low;
             dc.set_buffered_amount_low_threshold(low);
         }
         while let Some(r) = engine.poll_read() {

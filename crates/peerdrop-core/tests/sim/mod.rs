@@ -132,6 +132,11 @@ pub struct Outcome {
     /// Blocks the sink stored, per file; every stored byte was checked against the source.
     pub stored: Vec<peerdrop_core::ranges::RangeSet>,
     pub max_receiver_held: u64,
+    /// Most bytes the receiver's host held at once: blocks out for hashing and awaiting writes
+    /// (counted from the host's side, not from the engine's own accounting).
+    pub max_host_held: u64,
+    /// Batches of finished reads handed to the sender in reverse (with `reads_out_of_order`).
+    pub reads_reordered: u64,
     pub max_sender_held: usize,
     /// After each message the sender queued: (DATA bytes it had queued before it, the link's
     /// backlog, i.e. `bufferedAmount`, with it).
@@ -198,7 +203,7 @@ pub fn run(
     let mut link_free_at = 0u64;
     let mut back_free_at = 0u64;
     let mut pending_reads: VecDeque<(u64, peerdrop_core::ReadRequest)> = VecDeque::new();
-    let mut pending_writes: VecDeque<(u64, u32, u64)> = VecDeque::new();
+    let mut pending_writes: VecDeque<(u64, u32, u64, u64)> = VecDeque::new();
     let mut disk_free_at = 0u64;
     // With host hashing: blocks being hashed by "the host", (done time, request), in order.
     let host_hashing = config.block_hashing == BlockHashing::Host;
@@ -213,6 +218,8 @@ pub fn run(
         blocks_sent: vec![],
         stored: vec![Default::default(); manifest.files.len()],
         max_receiver_held: 0,
+        max_host_held: 0,
+        reads_reordered: 0,
         max_sender_held: 0,
         queued: vec![],
         flips: 0,
@@ -277,12 +284,13 @@ pub fn run(
                 w.offset
             );
             out.stored[w.file as usize].insert(w.offset / u64::from(receiver.block_size().unwrap()));
-            let cost = (w.data.len() as u64 * params.write_ms_per_mib).div_ceil(1 << 20);
+            let len = w.data.len() as u64;
+            let cost = (len * params.write_ms_per_mib).div_ceil(1 << 20);
             disk_free_at = disk_free_at.max(now) + cost;
             if sink.keep {
                 sink.files[w.file as usize].insert(w.offset, w.data);
             }
-            pending_writes.push_back((disk_free_at, w.file, w.offset));
+            pending_writes.push_back((disk_free_at, w.file, w.offset, len));
         }
         while let Some(e) = sender.poll_event() {
             out.sender_events.push(e);
@@ -311,6 +319,9 @@ pub fn run(
             continue;
         }
         out.max_receiver_held = out.max_receiver_held.max(receiver.held_bytes());
+        let host_held = pending_digests.iter().map(|(_, d)| d.data.len() as u64).sum::<u64>()
+            + pending_writes.iter().map(|w| w.3).sum::<u64>();
+        out.max_host_held = out.max_host_held.max(host_held);
         out.max_sender_held = out.max_sender_held.max(sender.held_bytes());
         if sender.is_closed() && receiver.is_closed() && to_sender.is_empty() && to_receiver.is_empty() {
             break;
@@ -365,8 +376,9 @@ pub fn run(
         while pending_reads.front().is_some_and(|r| r.0 < now) {
             finished_reads.push(pending_reads.pop_front().unwrap().1);
         }
-        if params.reads_out_of_order {
+        if params.reads_out_of_order && finished_reads.len() > 1 {
             finished_reads.reverse();
+            out.reads_reordered += 1;
         }
         for req in finished_reads {
             let data = content(seed, req.file, req.offset, req.len as usize);
@@ -383,7 +395,7 @@ pub fn run(
             receiver.handle_block_digest(d.file, d.index, sha256, d.data);
         }
         while pending_writes.front().is_some_and(|w| w.0 <= now) {
-            let (_, file, offset) = pending_writes.pop_front().unwrap();
+            let (_, file, offset, _) = pending_writes.pop_front().unwrap();
             receiver.handle_write_done(now, file, offset);
         }
         sender.handle_timeout(now);
