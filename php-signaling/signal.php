@@ -1860,10 +1860,14 @@ final class PeerDropService
             });
         }
 
+        // The room was checked above: the peer is seated (a leave racing with this poll just
+        // finds nothing to hold for).
         $messages = $this->fetch($roomId, $peer, $after);
+        $seated = $messages !== null;
+        $messages = $messages ?? array();
         $held = false;
         $wait = min($wait, $this->config->maxWait, max(0, (int)$room['expires_at'] - $now));
-        if (!$messages && $wait > 0) {
+        if (!$messages && $seated && $wait > 0) {
             $slot = $this->slots->acquire();
             if ($slot !== null) {
                 $held = true;
@@ -1872,10 +1876,14 @@ final class PeerDropService
                     $deadline = call_user_func($this->monotonic) + $wait;
                     while (true) {
                         call_user_func($this->sleep, $this->config->pollCheckMs * 1000);
-                        $messages = $this->fetch($roomId, $peer, $after);
+                        $fetched = $this->fetch($roomId, $peer, $after);
                         // A leaver's poll ends too: PHP cannot see that its page closed, and
                         // the slot would stay taken for the rest of the wait.
-                        if ($messages || !$this->seated($roomId, $peer) || call_user_func($this->monotonic) >= $deadline) {
+                        if ($fetched === null) {
+                            break;
+                        }
+                        $messages = $fetched;
+                        if ($messages || call_user_func($this->monotonic) >= $deadline) {
                             break;
                         }
                     }
@@ -1999,21 +2007,25 @@ final class PeerDropService
         });
     }
 
-    /** Whether `$peer` still has its seat: the room exists and the peer has not left it. */
-    private function seated(int $roomId, int $peer): bool
+    /**
+     * Unacknowledged messages to `$peer` after `$after`, in one query with its seat: null once
+     * the peer has none (it left, or the room is gone).
+     * @return array<int,array{id:int,type:string,data:string,seq:int}>|null
+     */
+    private function fetch(int $roomId, int $peer, int $after): ?array
     {
-        $rows = $this->store->select('SELECT left' . $peer . ' AS gone FROM {p}rooms WHERE id = ?', array($roomId));
-        return $rows && (int)$rows[0]['gone'] === 0;
-    }
-
-    /** @return array<int,array{id:int,type:string,data:string,seq:int}> */
-    private function fetch(int $roomId, int $peer, int $after): array
-    {
-        $rows = $this->store->select('SELECT id, type, data, seq FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id > ? ORDER BY id LIMIT '
-            . PeerDrop::POLL_BATCH, array($roomId, $peer, $after));
+        // One row per message, or a single row with a NULL id when there is none.
+        $rows = $this->store->select('SELECT r.left' . $peer . ' AS gone, m.id, m.type, m.data, m.seq FROM {p}rooms r'
+            . ' LEFT JOIN {p}messages m ON m.room_id = r.id AND m.to_peer = ? AND m.acked = 0 AND m.id > ?'
+            . ' WHERE r.id = ? ORDER BY m.id LIMIT ' . PeerDrop::POLL_BATCH, array($peer, $after, $roomId));
+        if (!$rows || (int)$rows[0]['gone'] === 1) {
+            return null;
+        }
         $out = array();
         foreach ($rows as $r) {
-            $out[] = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
+            if ($r['id'] !== null) {
+                $out[] = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
+            }
         }
         return $out;
     }
