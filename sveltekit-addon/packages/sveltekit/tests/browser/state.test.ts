@@ -67,9 +67,9 @@ test('the receiver words the code errors for its side, and a second receive() st
 });
 
 test('sink "download" and serviceWorker reach the runtime (a worker the app does not serve is a typed error); a new send() starts clean', async () => {
-	const sender = createSender({ signalUrl: SIGNAL_PATH, shareBase: 'https://app.test/receive', hasher: 'wasm', flow: { bufferedStart: 64 * 1024 } });
+	const sender = createSender({ signalUrl: SIGNAL_PATH, shareBase: 'https://app.test/receive' });
 	const link = await sender.send(files());
-	const receiver = createReceiver({ signalUrl: SIGNAL_PATH, sink: 'download', serviceWorker: '/missing-sw.js', hasher: 'wasm' });
+	const receiver = createReceiver({ signalUrl: SIGNAL_PATH, sink: 'download', serviceWorker: '/missing-sw.js' });
 	await receiver.receive(link!);
 	await expect.poll(() => receiver.offer, { timeout: 15000 }).not.toBeNull();
 	await expect.poll(() => sender.verification, { timeout: 10000 }).not.toBeNull();
@@ -82,6 +82,7 @@ test('sink "download" and serviceWorker reach the runtime (a worker the app does
 	// Sending again starts clean: nothing of the last connection shows.
 	const again = sender.send(files());
 	expect([sender.link, sender.verification, sender.path, sender.error, sender.notice]).toEqual([null, null, null, null, null]);
+	expect([sender.files.length, sender.progress.total]).toEqual([0, 0]);
 	expect(await again).toMatch(/#/);
 	receiver.destroy();
 	sender.destroy();

@@ -3,19 +3,8 @@ import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ROLE_ERROR_TEXT } from './format.js';
 import { storageWorkerUrl } from '../runtime/load.js';
 
-export interface ReceiverOptions extends TransferOptions {
-	/**
-	 * Where bytes go: "auto" (origin-private file system where available), "opfs", "memory" or
-	 * "download" (streamed into the browser's downloads through `serviceWorker`).
-	 */
-	sink?: ReceiveOptions['sink'];
-	/**
-	 * URL of the download service worker script the app serves (the `peerdrop` package's
-	 * `peerdrop-sw.js`); needed by sink "download", and by "auto" where OPFS is missing.
-	 */
-	serviceWorker?: ReceiveOptions['serviceWorker'];
-	/** Largest offer kept in memory. Default 512 MiB. */
-	memoryCap?: number;
+/** `sink`, `serviceWorker` and `memoryCap` are passed to the runtime as they are. */
+export interface ReceiverOptions extends TransferOptions, Pick<ReceiveOptions, 'sink' | 'serviceWorker' | 'memoryCap'> {
 	/** Accept without waiting for accept(). Default false: the person sees the offer first. */
 	autoAccept?: boolean;
 }
@@ -30,7 +19,7 @@ export interface Offer {
 /** Reactive receiver: `receiver.receive(linkOrCode)`, then on `receiver.offer` call `accept()` from a click. */
 export class PeerDropReceiver extends TransferState {
 	offer = $state<Offer | null>(null);
-	/** Where bytes go once accepted: opfs, memory or pick. */
+	/** Where bytes go once accepted: opfs, memory, download or pick. */
 	sink = $state<'opfs' | 'memory' | 'pick' | 'download' | null>(null);
 	/** Bytes an earlier connection already verified (a resumed transfer). */
 	resumedBytes = $state(0);
@@ -54,12 +43,11 @@ export class PeerDropReceiver extends TransferState {
 		this.phase = 'loading';
 		const rt = await this.runtime();
 		if (!rt) return;
-		const { signalUrl, iceServers, storageWorkerUrl: workerUrl } = this.config();
+		const { signalUrl, iceServers, flow, hasher, storageWorkerUrl: workerUrl } = this.config();
+		const { sink, serviceWorker, memoryCap, autoAccept = false } = this.#receiveOptions;
 		try {
 			this.handle = rt.receive(linkOrCode, {
-				signalUrl, iceServers, onEvent: this.onEvent,
-				sink: this.#receiveOptions.sink, memoryCap: this.#receiveOptions.memoryCap, autoAccept: this.#receiveOptions.autoAccept ?? false,
-				serviceWorker: this.#receiveOptions.serviceWorker, flow: this.options.flow, hasher: this.options.hasher,
+				signalUrl, iceServers, flow, hasher, onEvent: this.onEvent, sink, serviceWorker, memoryCap, autoAccept,
 				storageWorkerUrl: storageWorkerUrl(workerUrl)
 			});
 			if (this.phase === 'loading') this.phase = 'signaling';

@@ -46,17 +46,14 @@ export class PeerDropSender extends TransferState {
 	 */
 	async send(files: SendFiles): Promise<string | null> {
 		if (this.active || this.phase === 'loading') return this.link;
-		// Nothing from an earlier transfer (link, words, path, notices, progress) carries over.
-		this.clearTransfer();
-		this.link = null;
-		this.code = null;
+		// Nothing from an earlier transfer (link, code, words, notices, progress) carries over.
+		this.reset();
 		this.phase = 'loading';
 		const rt = await this.runtime();
 		if (!rt) return null;
-		const { signalUrl, iceServers } = this.config();
+		const { signalUrl, iceServers, flow, hasher } = this.config();
 		const shortCode = this.shortCode;
 		try {
-			const { flow, hasher } = this.options;
 			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, flow, hasher, onEvent: this.onEvent });
 			this.handle = h;
 			this.#offered = files;
@@ -74,7 +71,6 @@ export class PeerDropSender extends TransferState {
 	async newCode(): Promise<string | null> {
 		const files = this.#offered;
 		if (!files || !this.canRenewCode) return null;
-		this.reset();
 		this.shortCode = true;
 		return this.send(files);
 	}

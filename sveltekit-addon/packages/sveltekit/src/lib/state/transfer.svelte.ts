@@ -37,13 +37,10 @@ export interface TransferFile extends FileInfo {
 	saved: boolean;
 }
 
-export interface TransferOptions extends PeerDropConfig {
+/** `flow` and `hasher` are passed to the runtime as they are. */
+export interface TransferOptions extends PeerDropConfig, Pick<CommonOptions, 'flow' | 'hasher'> {
 	/** Every raw event of the runtime, after the state is updated. */
 	onEvent?: (event: PeerDropEvent) => void;
-	/** Flow-control overrides, passed to the runtime (see its `FlowOptions`). */
-	flow?: CommonOptions['flow'];
-	/** Who hashes blocks: "webcrypto" (default, where available) or "wasm". */
-	hasher?: CommonOptions['hasher'];
 }
 
 /** Progress before any byte of `total` is verified. */
@@ -86,7 +83,9 @@ export abstract class TransferState {
 			signalUrl: this.options.signalUrl ?? c.signalUrl ?? '/api/peerdrop',
 			iceServers: this.options.iceServers ?? c.iceServers ?? [],
 			wasmUrl: this.options.wasmUrl ?? c.wasmUrl,
-			storageWorkerUrl: this.options.storageWorkerUrl ?? c.storageWorkerUrl
+			storageWorkerUrl: this.options.storageWorkerUrl ?? c.storageWorkerUrl,
+			flow: this.options.flow,
+			hasher: this.options.hasher
 		};
 	}
 
