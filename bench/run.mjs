@@ -147,6 +147,8 @@ async function ceiling(browser, url, messageSize) {
   const cpu = [];
   const warm = { runs: [], cpu: [] };
   const refs = Object.fromEntries(REFERENCES.map((r) => [r.key, { runs: [], cpu: [] }]));
+  // Several channels: one connection each, kept over the repeats (they compare with the warm ceiling).
+  const multi = {};
   for (let i = 0; i < REPEATS; i++) {
     const one = await plainPair(browser, url, 1);
     const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks);
@@ -155,27 +157,28 @@ async function ceiling(browser, url, messageSize) {
     const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks, 'pattern', 'warm ceiling');
     warm.runs.push(w.rate);
     warm.cpu.push(w.cpuPerMiB);
-    const multi = {};
     for (const ref of REFERENCES) {
       let pair = one;
       if (ref.channels > 1) {
-        // Warmed up first, as the single channel was by the ceiling's runs.
-        pair = multi[ref.channels] ??= await plainPair(browser, url, ref.channels);
-        await plainRun(pair, Math.min(64, SIZE_MIB) * MiB, messageSize, best.marks);
+        if (!multi[ref.channels]) {
+          // Warmed up first, as the single channel is by the ceiling's runs.
+          multi[ref.channels] = await plainPair(browser, url, ref.channels);
+          await plainRun(multi[ref.channels], Math.min(64, SIZE_MIB) * MiB, messageSize, best.marks);
+        }
+        pair = multi[ref.channels];
       }
       const r = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.marks, ref.source, ref.key);
       refs[ref.key].runs.push(r.rate);
       refs[ref.key].cpu.push(r.cpuPerMiB);
     }
     await one.close();
-    for (const pair of Object.values(multi)) await pair.close();
     log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm); warm: ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
   }
+  for (const pair of Object.values(multi)) await pair.close();
   const references = Object.fromEntries(REFERENCES.map((ref) => [ref.key, {
     label: ref.label,
     ...spread(refs[ref.key].runs),
     cpuMsPerMiB: median(refs[ref.key].cpu),
-    pairwiseOverWarmCeiling: refs[ref.key].runs.map((r, i) => r / warm.runs[i]),
   }]));
   return {
     ...spread(runs),
@@ -311,13 +314,21 @@ async function setup(browser, url) {
     times.push(opened - t0);
     await r.p.evaluate(() => bench.peerdrop.finished());
     const diagnoses = [];
-    for (const side of [s, r]) diagnoses.push(await side.p.evaluate(() => bench.peerdrop.diagnose()));
-    for (const d of diagnoses) requests.push(d.signaling.requests);
+    for (const side of [s, r]) {
+      diagnoses.push(await side.p.evaluate(() => bench.peerdrop.diagnose()));
+      requests.push(diagnoses.at(-1).signaling.requests);
+    }
     if (process.env.BENCH_SETUP_TRACE) await traceSetup(i, times[i], t0, [s, r], diagnoses);
     await s.ctx.close();
     await r.ctx.close();
   }
   return { medianMs: median(times), p95Ms: percentile(times, 0.95), runsMs: times, maxRequestsPerPeer: Math.max(...requests), requestsPerPeer: requests };
+}
+
+/** The setup figures in one line, with every run's time when `runs`. */
+function logSetup(setups, runs) {
+  const each = runs ? `; runs ${setups.runsMs.map((x) => x.toFixed(0)).join(' ')}` : '';
+  log(`setup median ${setups.medianMs.toFixed(0)} ms, p95 ${setups.p95Ms.toFixed(0)} ms, ${setups.maxRequestsPerPeer} requests/peer${each}`);
 }
 
 /** BENCH_SETUP_TRACE=1: one setup's events (ms after the offer) and signaling requests, per side. */
@@ -358,7 +369,7 @@ within this run. See docs/performance.md for what each figure means.
 
 | measure | median MiB/s | min–max | ratio |
 | --- | --- | --- | --- |
-${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark ?? r.ceiling.highWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
+${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
 ${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${(r.ceiling.warm.median / r.ceiling.median).toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverWarmCeiling.toFixed(2)} ×, OPFS ${r.ratios.opfsOverWarmCeiling.toFixed(2)} × this`)}
@@ -432,7 +443,7 @@ async function main() {
     if (process.env.BENCH_ONLY === 'setup') {
       // Experiments: connection setup only, nothing written.
       const setups = await setup(browser, site.url);
-      log(`setup median ${setups.medianMs.toFixed(0)} ms, p95 ${setups.p95Ms.toFixed(0)} ms, ${setups.maxRequestsPerPeer} requests/peer; runs ${setups.runsMs.map((x) => x.toFixed(0)).join(' ')}`);
+      logSetup(setups, true);
       return;
     }
     log(`${SMOKE ? 'smoke' : 'full'} run, ${SIZE_MIB} MiB, ${REPEATS} repeat(s)`);
@@ -481,7 +492,7 @@ async function main() {
     }
     const hashes = await hashing(browser, site.url);
     const setups = await setup(browser, site.url);
-    log(`setup median ${setups.medianMs.toFixed(0)} ms, p95 ${setups.p95Ms.toFixed(0)} ms, ${setups.maxRequestsPerPeer} requests/peer`);
+    logSetup(setups, false);
     const mem = await peerdropTransfer(browser, site.url, 'opfs', MEMORY_MIB * MiB, memorySampler());
     log(`memory run ${MEMORY_MIB} MiB at ${mem.rate.toFixed(1)} MiB/s`, JSON.stringify(mem.peaks));
     const native = nativeEngine();

@@ -163,8 +163,9 @@ const ceiling = {
    * Sender: `total` bytes from `source` (see `messages`) in `size`-byte messages, each to the
    * channel with the least buffered, pausing while all are at the high mark until one drops
    * to the low mark. `marks` is `{high, low, start}`: with `start < high` the high mark starts
-   * there and grows to `high` with a sixteenth of the bytes sent, the low mark in proportion,
-   * as PeerDrop's sender does (peerdrop-core `Sender::buffered_high`).
+   * there and grows to `high` with a sixteenth of the bytes sent on the connection, the low
+   * mark in proportion, as PeerDrop's sender does (peerdrop-core `Sender::buffered_high`, which
+   * counts `DATA` payload; here every byte is payload).
    */
   async send(total, size, marks, source = 'pattern') {
     const done = new Promise((r) => { channels[0].onmessage = (e) => e.data === 'done' && r(); });

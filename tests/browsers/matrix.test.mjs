@@ -110,12 +110,12 @@ async function transfer(fromName, toName, set, { folder = false, timeout = 60000
     // The receiving browser's memory, sampled from before the transfer to its end (before the
     // check below reads the stored file back into memory).
     const sampler = memory ? sampleMemory(to) : null;
-    let mem = null;
+    let mem;
     await to.accept(link);
     try {
       await waitDone(to, timeout);
     } finally {
-      mem = (await sampler?.stop()) ?? null;
+      mem = await sampler?.stop();
     }
     const stored = await to.script(HASH_RECEIVED);
     for (const [path, expected] of Object.entries(set.files)) {

@@ -16,19 +16,16 @@ const MiB = 1024 * 1024;
 /** What Firefox private windows look like to the runtime: no origin-private file system. */
 const NO_OPFS = 'delete StorageManager.prototype.getDirectory;';
 
-async function pair({ hideOpfs = true } = {}) {
+/** A sender and a receiver page in their own contexts, closed when test `t` ends, pass or fail. */
+async function pair(t, { hideOpfs = true } = {}) {
   const senderCtx = await env.browser.newContext();
   const receiverCtx = await env.browser.newContext({ acceptDownloads: true });
+  t.after(async () => { await senderCtx.close(); await receiverCtx.close(); });
   if (hideOpfs) await receiverCtx.addInitScript(NO_OPFS);
   const receiver = await receiverCtx.newPage();
   const downloads = [];
   receiver.on('download', (d) => downloads.push(d));
-  return {
-    sender: await senderCtx.newPage(),
-    receiver,
-    downloads,
-    close: async () => { await senderCtx.close(); await receiverCtx.close(); },
-  };
+  return { sender: await senderCtx.newPage(), receiver, downloads };
 }
 
 /**
@@ -78,14 +75,14 @@ async function patternFile(dir, name, size) {
   return { path, sha256: hash.digest('hex'), size };
 }
 
-test('without OPFS, the example streams each file into the downloads, intact, through its service worker', { timeout: 120000 }, async () => {
+test('without OPFS, the example streams each file into the downloads, intact, through its service worker', { timeout: 120000 }, async (t) => {
   const files = [
     { name: 'empty.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) },
     { name: 'one-byte.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1) },
     { name: 'résumé – “final” (2).txt', mimeType: 'text/plain', buffer: randomBytes(300 * 1024 + 7) },
     { name: 'seven-mib-plus-5.bin', mimeType: 'application/octet-stream', buffer: randomBytes(7 * MiB + 5) },
   ];
-  const { sender, receiver, downloads, close } = await pair();
+  const { sender, receiver, downloads } = await pair(t);
   const link = await offer(sender, env.site.url, files);
   await openAndAccept(receiver, link);
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 90000 });
@@ -120,15 +117,14 @@ test('without OPFS, the example streams each file into the downloads, intact, th
   const response = await again.goto(downloads[0].url());
   assert.equal(response.status(), 404);
   assert.match(await again.textContent('body'), /already used or has expired/);
-  await close();
 });
 
-test('a 64 MiB file forced to sink "download": the receiving page\'s memory stays small', { timeout: 180000 }, async () => {
+test('a 64 MiB file forced to sink "download": the receiving page\'s memory stays small', { timeout: 180000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'peerdrop-download-'));
   try {
     const big = await patternFile(dir, 'sixty-four.bin', 64 * MiB);
     // OPFS stays available: the option alone chooses the sink.
-    const { sender, receiver, downloads, close } = await pair({ hideOpfs: false });
+    const { sender, receiver, downloads } = await pair(t, { hideOpfs: false });
     const cdp = await receiver.context().newCDPSession(receiver);
     const link = await offer(sender, env.site.url, [big.path]);
     await receiveWith(receiver, link, { sink: 'download', serviceWorker: '/peerdrop-sw.js' });
@@ -155,7 +151,6 @@ test('a 64 MiB file forced to sink "download": the receiving page\'s memory stay
     assert.ok(peak < 32 * MiB, `JS heap and buffers peaked at ${(peak / MiB).toFixed(1)} MiB`);
     assert.equal(downloads.length, 1);
     assert.equal(await sha256File(await downloads[0].path()), big.sha256);
-    await close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -178,9 +173,9 @@ const CORRUPT_FIRST_BLOCK = `(() => {
   };
 })();`;
 
-test('a refetched first block: the rest waits in order and the download is still intact', { timeout: 90000 }, async () => {
+test('a refetched first block: the rest waits in order and the download is still intact', { timeout: 90000 }, async (t) => {
   const data = randomBytes(6 * MiB + 11);
-  const { sender, receiver, downloads, close } = await pair();
+  const { sender, receiver, downloads } = await pair(t);
   await sender.context().addInitScript(CORRUPT_FIRST_BLOCK);
   const link = await offer(sender, env.site.url, [{ name: 'retried.bin', mimeType: 'application/octet-stream', buffer: data }]);
   await openAndAccept(receiver, link);
@@ -189,12 +184,11 @@ test('a refetched first block: the rest waits in order and the download is still
   assert.equal(await receiver.getAttribute('body', 'data-sink'), 'download');
   assert.equal(downloads.length, 1);
   assert.equal(await sha256File(await downloads[0].path()), sha256(data));
-  await close();
 });
 
-test('a refetched block behind more than memoryCap: a clear error, and the download ends as failed', { timeout: 90000 }, async () => {
+test('a refetched block behind more than memoryCap: a clear error, and the download ends as failed', { timeout: 90000 }, async (t) => {
   const data = randomBytes(12 * MiB);
-  const { sender, receiver, downloads, close } = await pair({ hideOpfs: false });
+  const { sender, receiver, downloads } = await pair(t, { hideOpfs: false });
   await sender.context().addInitScript(CORRUPT_FIRST_BLOCK);
   const link = await offer(sender, env.site.url, [{ name: 'held.bin', mimeType: 'application/octet-stream', buffer: data }]);
   await receiveWith(receiver, link, { sink: 'download', serviceWorker: '/peerdrop-sw.js', memoryCap: 4 * MiB });
@@ -204,10 +198,9 @@ test('a refetched block behind more than memoryCap: a clear error, and the downl
   assert.equal(await errorCode(sender, 10000), 'sink_failed');
   assert.equal(downloads.length, 1);
   assert.notEqual(await downloads[0].failure(), null, 'no truncated file passes for a finished download');
-  await close();
 });
 
-test('cancelling the download in the browser ends the transfer with a clear error on both sides', { timeout: 120000 }, async () => {
+test('cancelling the download in the browser ends the transfer with a clear error on both sides', { timeout: 120000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'peerdrop-download-'));
   try {
     // Large enough that it cannot finish before the cancel lands.
@@ -216,7 +209,7 @@ test('cancelling the download in the browser ends the transfer with a clear erro
     const f = await open(path, 'r+');
     await f.truncate(512 * MiB);
     await f.close();
-    const { sender, receiver, downloads, close } = await pair();
+    const { sender, receiver, downloads } = await pair(t);
     const link = await offer(sender, env.site.url, [path]);
     await openAndAccept(receiver, link);
     await receiver.waitForFunction(() => document.querySelector('#total-text')?.textContent.includes('%'), null, { timeout: 60000 });
@@ -231,14 +224,13 @@ test('cancelling the download in the browser ends the transfer with a clear erro
     assert.match(await receiver.textContent('#error'), /download of “to-cancel\.bin” was cancelled in the browser/);
     assert.equal(await errorCode(sender, 10000), 'cancelled');
     assert.match(await sender.textContent('#error'), /cancelled in the browser/);
-    await close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
 
-test('sink "download" with a service worker the site does not serve: a typed error, nothing moves', { timeout: 60000 }, async () => {
-  const { sender, receiver, downloads, close } = await pair();
+test('sink "download" with a service worker the site does not serve: a typed error, nothing moves', { timeout: 60000 }, async (t) => {
+  const { sender, receiver, downloads } = await pair(t);
   const link = await offer(sender, env.site.url, [{ name: 'x.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1000) }]);
   await receiveWith(receiver, link, { sink: 'download', serviceWorker: '/missing-sw.js' });
   const e = await event(receiver, 'error');
@@ -246,13 +238,12 @@ test('sink "download" with a service worker the site does not serve: a typed err
   assert.match(e.message, /download service worker \(http:\/\/[^)]+\/missing-sw\.js\) could not be started/);
   assert.equal(await errorCode(sender, 10000), 'rejected');
   assert.equal(downloads.length, 0);
-  await close();
 });
 
-test('"auto" without OPFS falls back to memory when the service worker cannot start, and without the option', { timeout: 60000 }, async () => {
+test('"auto" without OPFS falls back to memory when the service worker cannot start, and without the option', { timeout: 60000 }, async (t) => {
   const data = randomBytes(2 * MiB + 3);
   for (const options of [{ serviceWorker: '/missing-sw.js' }, {}]) {
-    const { sender, receiver, downloads, close } = await pair();
+    const { sender, receiver, downloads } = await pair(t);
     const link = await offer(sender, env.site.url, [{ name: 'y.bin', mimeType: 'application/octet-stream', buffer: data }]);
     await receiveWith(receiver, link, options);
     assert.equal((await event(receiver, 'accepted')).sink, 'memory', JSON.stringify(options));
@@ -263,21 +254,16 @@ test('"auto" without OPFS falls back to memory when the service worker cannot st
     });
     assert.equal(got, sha256(data), 'the file arrived as a Blob');
     assert.equal(downloads.length, 0);
-    await close();
   }
 });
 
-test('an OPFS storage worker whose script cannot be loaded: a typed error at once, not a stall', { timeout: 60000 }, async () => {
+test('an OPFS storage worker whose script cannot be loaded: a typed error at once, not a stall', { timeout: 60000 }, async (t) => {
   // Vite 7 pre-bundling once served the worker from a directory where it was not: a 404 that
   // left the receiver waiting forever. `storageWorkerUrl` is where a bundler put the script.
-  const { sender, receiver, close } = await pair({ hideOpfs: false });
-  try {
-    const link = await offer(sender, env.site.url, [{ name: 'w.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1000) }]);
-    await receiveWith(receiver, link, { sink: 'opfs', storageWorkerUrl: '/missing-opfs-worker.js' });
-    const e = await event(receiver, 'error', 20000);
-    assert.equal(e.code, 'sink_failed');
-    assert.match(e.message, /storage worker failed/);
-  } finally {
-    await close();
-  }
+  const { sender, receiver } = await pair(t, { hideOpfs: false });
+  const link = await offer(sender, env.site.url, [{ name: 'w.bin', mimeType: 'application/octet-stream', buffer: randomBytes(1000) }]);
+  await receiveWith(receiver, link, { sink: 'opfs', storageWorkerUrl: '/missing-opfs-worker.js' });
+  const e = await event(receiver, 'error', 20000);
+  assert.equal(e.code, 'sink_failed');
+  assert.match(e.message, /storage worker failed/);
 });
