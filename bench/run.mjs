@@ -81,6 +81,13 @@ async function plainPair(browser, url, n = 1) {
   return { a, b, close: async () => { await a.ctx.close(); await b.ctx.close(); } };
 }
 
+/** `promise`, or an error naming `what` once it has taken longer than any healthy run (5 min). */
+function withTimeout(promise, what) {
+  let timer;
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish in 5 minutes`)), 300_000); });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 /** "2/0.5 MiB", or with "ramping from 0.25 MiB" (see bench.js `ceiling.send`). */
 function marksLabel({ high, low, start }) {
   return `${high / MiB}/${low / MiB} MiB${start < high ? ` ramping from ${start / MiB} MiB` : ''}`;
@@ -91,10 +98,14 @@ function marksLabel({ high, low, start }) {
  * (`{high, low, start}`, see bench.js `ceiling.send`): MiB/s and CPU ms per MiB.
  */
 async function plainRun(pair, bytes, messageSize, marks, source = 'pattern', what = 'ceiling') {
-  await pair.b.p.evaluate(([n, h]) => bench.ceiling.expect(n, h), [bytes, source.endsWith('+hash')]);
+  await pair.b.p.evaluate(([n, h]) => bench.ceiling.expect(n, h), [bytes, source.split('+')[1] ?? null]);
+  if (source !== 'pattern') await pair.a.p.evaluate((n) => bench.ceiling.prepare(n), bytes);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
-  const ms = await pair.a.p.evaluate(([n, s, m, src]) => bench.ceiling.send(n, s, m, src), [bytes, messageSize, marks, source]);
+  const ms = await withTimeout(
+    pair.a.p.evaluate(([n, s, m, src]) => bench.ceiling.send(n, s, m, src), [bytes, messageSize, marks, source]),
+    `the plain-JS run "${what}" (${source})`,
+  );
   const cpuPerMiB = (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
   if (BREAKDOWN) printBreakdown(what, threads0, await cpuByThread(BROWSER.tag), bytes);
   return { rate: mibps(bytes, ms), cpuPerMiB };
@@ -110,6 +121,7 @@ const REFERENCES = [
   { key: 'fileSlice', channels: 1, source: 'slice', label: 'plain JS reading the File (slice().arrayBuffer(), 1 MiB, two ahead)' },
   { key: 'fileStream', channels: 1, source: 'stream', label: 'plain JS reading the File (stream())' },
   { key: 'fileSliceHashed', channels: 1, source: 'slice+hash', label: 'plain JS reading the File, WebCrypto SHA-256 per 1 MiB block on both sides' },
+  { key: 'fileSliceHashedWorker', channels: 1, source: 'slice+hashworker', label: 'the same, hashing in a dedicated Worker on both sides (buffers transferred, not copied)' },
   { key: 'channels2', channels: 2, source: 'pattern', label: 'plain JS, 2 data channels on one connection' },
   { key: 'channels4', channels: 4, source: 'pattern', label: 'plain JS, 4 data channels on one connection' },
 ];
@@ -126,11 +138,13 @@ async function ceiling(browser, url, messageSize) {
   const KiB = 1024;
   const fixed = (high) => ({ high, low: high / 4, start: high });
   // Fixed marks, and marks that ramp up from 256 KiB as PeerDrop's do (bench.js ceiling.send).
-  const sweep = SMOKE ? [fixed(4 * MiB)] : [
+  // BENCH_MARKS="high,low,start" (MiB) skips the sweep (experiments).
+  const given = process.env.BENCH_MARKS?.split(',').map((x) => Number(x) * MiB);
+  const sweep = given ? [{ high: given[0], low: given[1], start: given[2] ?? given[0] }] : SMOKE ? [fixed(4 * MiB)] : [
     fixed(512 * KiB), fixed(MiB), fixed(2 * MiB), fixed(4 * MiB),
     { high: 2 * MiB, low: 512 * KiB, start: 256 * KiB }, { high: 4 * MiB, low: MiB, start: 256 * KiB },
   ];
-  const tries = SMOKE ? 1 : 2;
+  const tries = SMOKE || given ? 1 : 2;
   let best = null;
   for (const marks of sweep) {
     const rates = [];
@@ -146,6 +160,7 @@ async function ceiling(browser, url, messageSize) {
   const runs = [];
   const cpu = [];
   const warm = { runs: [], cpu: [] };
+  const floor = { runs: [], cpu: [] };
   const refs = Object.fromEntries(REFERENCES.map((r) => [r.key, { runs: [], cpu: [] }]));
   // Several channels: one connection each, kept over the repeats (they compare with the warm ceiling).
   const multi = {};
@@ -172,7 +187,14 @@ async function ceiling(browser, url, messageSize) {
       refs[ref.key].cpu.push(r.cpuPerMiB);
     }
     await one.close();
-    log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm); warm: ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
+    // The verifying floor: reading and hashing as the cheapest verifying sender does, on a new
+    // connection as the ceiling and every PeerDrop transfer run.
+    const fresh = await plainPair(browser, url, 1);
+    const v = await plainRun(fresh, SIZE_MIB * MiB, messageSize, best.marks, 'slice+hash', 'verifying floor');
+    await fresh.close();
+    floor.runs.push(v.rate);
+    floor.cpu.push(v.cpuPerMiB);
+    log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm), verifying floor ${v.rate.toFixed(1)} (new connection); warm: ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
   }
   for (const pair of Object.values(multi)) await pair.close();
   const references = Object.fromEntries(REFERENCES.map((ref) => [ref.key, {
@@ -188,6 +210,7 @@ async function ceiling(browser, url, messageSize) {
     lowWatermark: best.marks.low,
     startWatermark: best.marks.start,
     warm: { ...spread(warm.runs), cpuMsPerMiB: median(warm.cpu) },
+    floor: { ...spread(floor.runs), cpuMsPerMiB: median(floor.cpu) },
     references,
   };
 }
@@ -196,6 +219,7 @@ async function ceiling(browser, url, messageSize) {
 async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher) {
   const s = await page(browser, url);
   const r = await page(browser, url);
+  await s.p.evaluate((n) => bench.peerdrop.prepare(n), bytes);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN && !sample ? await cpuByThread(BROWSER.tag) : null;
   const profiles = PROFILE && !sample ? await Promise.all([s, r].map((side) => startProfile(side))) : null;
@@ -203,7 +227,7 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher)
   await r.p.evaluate(([l, k, f, h]) => bench.peerdrop.receive(l, k, f, h), [link, sink, flow, hasher]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
   const stop = sample ? await sample(s, r) : null;
-  const ms = await done;
+  const ms = await withTimeout(done, `the PeerDrop transfer to ${sink}`);
   // Includes connection setup (small beside 256 MiB); the memory sampler's own work is excluded
   // by reading only for unsampled runs.
   const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
@@ -372,6 +396,7 @@ within this run. See docs/performance.md for what each figure means.
 ${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
 ${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling**`)}
+${row('**verifying floor**: plain JS reading the File (1 MiB `slice().arrayBuffer()`, two ahead) and WebCrypto SHA-256 of every block on both sides, a new connection each run: the least any verifying sender does', r.ceiling.floor, `${r.ratios.floorOverCeiling.toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverFloor.toFixed(2)} ×, OPFS ${r.ratios.opfsOverFloor.toFixed(2)} × this`)}
 ${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${(r.ceiling.warm.median / r.ceiling.median).toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverWarmCeiling.toFixed(2)} ×, OPFS ${r.ratios.opfsOverWarmCeiling.toFixed(2)} × this`)}
 ${Object.values(r.ceiling.references ?? {}).map((x) => row(`${x.label} (warm connection)`, x, `${(x.median / r.ceiling.warm.median).toFixed(2)} × warm ceiling`)).join('\n')}
 ${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${r.ratios.hashOverHashWasm.toFixed(2)} × hash-wasm`)}
@@ -383,6 +408,7 @@ ${row('native engine, hashing off', { ...r.native.noHashing, min: Math.min(...r.
 | CPU per MiB moved (whole browser: both pages, network service, GPU; \`/proc\`) | ms | if CPU were the only limit |
 | --- | --- | --- |
 | ceiling (new connection) | ${f(r.ceiling.cpuMsPerMiB)} | |
+| verifying floor (new connection) | ${f(r.ceiling.floor.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / r.ceiling.floor.cpuMsPerMiB).toFixed(2)} × ceiling |
 | warm ceiling | ${f(r.ceiling.warm.cpuMsPerMiB)} | |
 ${Object.values(r.ceiling.references ?? {}).map((x) => `| ${x.label} (warm) | ${f(x.cpuMsPerMiB)} | ${(r.ceiling.warm.cpuMsPerMiB / x.cpuMsPerMiB).toFixed(2)} × warm ceiling |`).join('\n')}
 | PeerDrop to memory | ${f(r.peerdrop.memory.cpuMsPerMiB)} | ${r.ratios.cpuBoundMemoryOverCeiling.toFixed(2)} × ceiling |
@@ -408,6 +434,7 @@ signaling requests per peer; memory per side flat in file size, under 64 MiB for
 async function chart(browser, r, path) {
   const bars = [
     ['ceiling (plain JS)', r.ceiling.median],
+    ['verifying floor (plain JS)', r.ceiling.floor.median],
     ['warm ceiling', r.ceiling.warm.median],
     ['PeerDrop → memory', r.peerdrop.memory.median],
     ['PeerDrop → OPFS', r.peerdrop.opfs.median],
@@ -417,7 +444,7 @@ async function chart(browser, r, path) {
   ];
   const max = Math.max(...bars.map((b) => b[1]));
   const rows = bars.map(([name, v], i) => `<text x="10" y="${40 + i * 34}" font-size="14">${name}</text>
-    <rect x="220" y="${26 + i * 34}" width="${(v / max) * 520}" height="20" fill="${i < 4 ? '#2453d6' : '#7a8fa8'}"/>
+    <rect x="220" y="${26 + i * 34}" width="${(v / max) * 520}" height="20" fill="${i < 5 ? '#2453d6' : '#7a8fa8'}"/>
     <text x="${228 + (v / max) * 520}" y="${41 + i * 34}" font-size="13">${v.toFixed(0)} MiB/s</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${60 + bars.length * 34}" font-family="sans-serif">
     <text x="10" y="18" font-size="15" font-weight="bold">PeerDrop ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${rows}</svg>`;
@@ -464,8 +491,9 @@ async function main() {
     }
     if (process.env.BENCH_FLOWS) {
       // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, then
-      // optionally the start mark in MiB and/or the hasher ("2,0.5,8,2" ramps from 2 MiB, i.e.
-      // not at all; "4,1,8,wasm"), ";"-separated; run interleaved, repeat by repeat.
+      // optionally the start mark in MiB, the hasher, the block size in MiB and the blocks read
+      // ahead ("2,0.5,8,2" ramps from 2 MiB, i.e. not at all; "4,1,8,wasm";
+      // "2,0.5,16,block=4,ahead=2"), ";"-separated; run interleaved, repeat by repeat.
       const specs = process.env.BENCH_FLOWS.split(';');
       const runs = specs.map(() => []);
       const cpu = specs.map(() => []);
@@ -473,9 +501,15 @@ async function main() {
         for (const [k, spec] of specs.entries()) {
           const [h, l, w] = spec.split(',').slice(0, 3).map((x) => Number(x) * MiB);
           const extra = spec.split(',').slice(3);
-          const hasher = extra.find((x) => Number.isNaN(Number(x)));
+          const hasher = extra.find((x) => Number.isNaN(Number(x)) && !x.includes('='));
           const start = extra.find((x) => !Number.isNaN(Number(x)));
-          const flow = { bufferedHigh: h, bufferedLow: l, window: w, ...(start ? { bufferedStart: Number(start) * MiB } : {}) };
+          const named = Object.fromEntries(extra.filter((x) => x.includes('=')).map((x) => x.split('=')));
+          const flow = {
+            bufferedHigh: h, bufferedLow: l, window: w,
+            ...(start ? { bufferedStart: Number(start) * MiB } : {}),
+            ...(named.block ? { blockSize: Number(named.block) * MiB } : {}),
+            ...(named.ahead ? { readAhead: Number(named.ahead) } : {}),
+          };
           const r = await peerdropTransfer(browser, site.url, 'memory', bytes, null, flow, hasher);
           runs[k].push(r.rate);
           cpu[k].push(r.cpuPerMiB);
@@ -487,7 +521,7 @@ async function main() {
     }
     if (process.env.BENCH_ONLY === 'transfer') {
       // Experiments: transfers only, nothing written.
-      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)} (over the warm ceiling ${(median(memoryRuns) / ceil.warm.median).toFixed(2)}, ${(median(opfsRuns) / ceil.warm.median).toFixed(2)}); warm references: ${Object.entries(ceil.references).map(([k, x]) => `${k} ${(x.median / ceil.warm.median).toFixed(2)} (CPU ${x.cpuMsPerMiB.toFixed(1)} ms/MiB)`).join(', ')}`);
+      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)}; verifying floor ${(ceil.floor.median / ceil.median).toFixed(2)} (CPU ${ceil.floor.cpuMsPerMiB.toFixed(1)} ms/MiB, ceiling ${ceil.cpuMsPerMiB.toFixed(1)}); over the floor: memory ${(median(memoryRuns) / ceil.floor.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.floor.median).toFixed(2)} (over the warm ceiling ${(median(memoryRuns) / ceil.warm.median).toFixed(2)}, ${(median(opfsRuns) / ceil.warm.median).toFixed(2)}); warm references: ${Object.entries(ceil.references).map(([k, x]) => `${k} ${(x.median / ceil.warm.median).toFixed(2)} (CPU ${x.cpuMsPerMiB.toFixed(1)} ms/MiB)`).join(', ')}`);
       return;
     }
     const hashes = await hashing(browser, site.url);
@@ -515,6 +549,10 @@ async function main() {
       ratios: {
         memoryOverCeiling: memory.median / ceil.median,
         opfsOverCeiling: opfs.median / ceil.median,
+        floorOverCeiling: ceil.floor.median / ceil.median,
+        pairwiseFloorOverCeiling: ceil.floor.runs.map((x, i) => x / ceil.runs[i]),
+        memoryOverFloor: memory.median / ceil.floor.median,
+        opfsOverFloor: opfs.median / ceil.floor.median,
         memoryOverWarmCeiling: memory.median / ceil.warm.median,
         opfsOverWarmCeiling: opfs.median / ceil.warm.median,
         pairwiseMemoryOverCeiling: memoryRuns.map((m, i) => m / (ceil.runs[i] ?? ceil.median)),

@@ -25,7 +25,33 @@ function gathered(pc) {
   });
 }
 
+/**
+ * SHA-256 in a dedicated Worker (WebCrypto there), for the "hashing in a worker" reference:
+ * the buffer is transferred there and back, so nothing is copied; resolves to the buffer.
+ */
+const workerDigest = (() => {
+  let worker = null;
+  let next = 0;
+  const waiting = new Map();
+  return (buffer) => {
+    if (!worker) {
+      worker = new Worker(new URL('./hash-worker.js', import.meta.url));
+      worker.onmessage = (e) => { waiting.get(e.data.id)(e.data.buffer); waiting.delete(e.data.id); };
+    }
+    const id = next++;
+    return new Promise((resolve) => {
+      waiting.set(id, resolve);
+      worker.postMessage({ id, buffer }, [buffer]);
+    });
+  };
+})();
+
+/** How a plain-JS source hashes: "slice+hash" on the page, "slice+hashworker" in a Worker. */
+const hashMode = (source) => source.split('+')[1] ?? null;
+
 let pc = null;
+/** The File the next plain-JS run reads (`ceiling.prepare`), built outside the timing. */
+let prepared = null;
 let channels = [];
 let channelReady = null;
 /** Bytes sent on this page's connection so far: the ramp, like PeerDrop's, is per connection. */
@@ -42,17 +68,17 @@ function patternFile(bytes) {
 /**
  * Where the plain-JS sender's bytes come from, message by message: the same in-memory pattern
  * every time (the ceiling), or a File read as a file sender must, in 1 MiB blocks, two ahead,
- * through `slice().arrayBuffer()` or `stream()`; with `hash`, each block is also digested with
- * WebCrypto (the cheapest SHA-256 the page has) before its messages go.
+ * through `slice().arrayBuffer()` or `stream()`; with "+hash", each block is also digested with
+ * WebCrypto (the cheapest SHA-256 the page has) before its messages go, with "+hashworker" the
+ * same in a Worker.
  */
-async function* messages(source, total, size) {
+async function* messages(source, total, size, file) {
   if (source === 'pattern') {
     const chunk = pattern(size);
     for (let sent = 0; sent < total; sent += size) yield Math.min(size, total - sent) === size ? chunk : chunk.subarray(0, total - sent);
     return;
   }
-  const file = patternFile(total);
-  const hash = source.endsWith('+hash');
+  const hash = hashMode(source);
   const blocks = (async function* () {
     if (source.startsWith('stream')) {
       // Coalesced into 1 MiB blocks: the stream's own pieces are smaller and uneven.
@@ -83,8 +109,14 @@ async function* messages(source, total, size) {
       }
     }
   })();
-  for await (const block of blocks) {
-    if (hash) await crypto.subtle.digest('SHA-256', block);
+  for await (let block of blocks) {
+    if (hash === 'hash') await crypto.subtle.digest('SHA-256', block);
+    // A whole fresh buffer from the read (or the coalescing): safe to transfer.
+    if (hash === 'hashworker') {
+      // Read before the transfer detaches the view.
+      const { byteOffset, length } = block;
+      block = new Uint8Array(await workerDigest(block.buffer), byteOffset, length);
+    }
     for (let at = 0; at < block.length; at += size) yield block.subarray(at, Math.min(at + size, block.length));
   }
 }
@@ -128,17 +160,28 @@ const ceiling = {
     return pc.sctp?.maxMessageSize ?? null;
   },
   async ready() { await channelReady; },
+  /** Builds the `total`-byte File the next `send` from a File source reads. */
+  prepare(total) { prepared = patternFile(total); },
   /**
    * Receiver: counts bytes on every channel and answers "done" when `total` arrived. With
-   * `hash`, it also gathers each channel's bytes into 1 MiB blocks and digests each with
-   * WebCrypto, as a verifying receiver must (one channel only: blocks need one order).
+   * `hash` ("hash", or "hashworker" for a Worker), it also gathers each channel's bytes into
+   * 1 MiB blocks and digests each with WebCrypto, as a verifying receiver must (one channel
+   * only: blocks need one order).
    */
-  expect(total, hash = false) {
+  expect(total, hash = null) {
     let got = 0;
     let block = new Uint8Array(MiB);
     let fill = 0;
     let hashing = Promise.resolve();
-    const digest = (b) => { hashing = hashing.then(() => crypto.subtle.digest('SHA-256', b)); };
+    const digest = (b) => {
+      if (hash === 'hashworker') {
+        // Full blocks are fresh buffers nobody touches again; a last partial one is copied.
+        const done = workerDigest(b.length === b.buffer.byteLength ? b.buffer : b.slice().buffer);
+        hashing = hashing.then(() => done);
+      } else {
+        hashing = hashing.then(() => crypto.subtle.digest('SHA-256', b));
+      }
+    };
     for (const dc of channels) {
       dc.onmessage = (e) => {
         const bytes = e.data.byteLength;
@@ -172,7 +215,9 @@ const ceiling = {
     const begin = performance.now();
     let high = 0;
     let low = 0;
-    for await (const message of messages(source, total, size)) {
+    const file = source === 'pattern' ? null : prepared;
+    if (file?.size !== total && source !== 'pattern') throw new Error('ceiling.prepare(total) first');
+    for await (const message of messages(source, total, size, file)) {
       const nowHigh = Math.min(marks.high, Math.max(Math.min(marks.start, marks.high), Math.floor(sentOnConnection / 16)));
       if (nowHigh !== high) {
         high = nowHigh;
@@ -191,6 +236,7 @@ const ceiling = {
       sentOnConnection += message.byteLength;
     }
     await done;
+    prepared = null;
     return performance.now() - begin;
   },
   close() { pc?.close(); pc = null; channels = []; },
@@ -242,10 +288,14 @@ function listen() {
 let current = null;
 
 const peerdrop = {
-  /** Sender: offers `bytes` of pattern data; returns the link. */
+  /** Builds the `bytes`-long File the next `offer` sends. */
+  prepare(bytes) { prepared = patternFile(bytes); },
+  /** Sender: offers `bytes` of pattern data (the `prepare`d File if it has that size); returns the link. */
   offer(bytes, flow, hasher) {
     current = listen();
-    handle = send([patternFile(bytes)], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher });
+    const file = prepared?.size === bytes ? prepared : patternFile(bytes);
+    prepared = null;
+    handle = send([file], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher });
     return handle.link;
   },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */

@@ -37,6 +37,31 @@ fn bad_input_is_a_typed_error_not_a_panic() {
     assert_eq!(code_of(&err), "no_files");
 }
 
+/// `flow` overrides reach the engine's configuration; out-of-range ones are clamped, absent
+/// ones keep the engine's defaults.
+#[wasm_bindgen_test]
+fn flow_options_reach_the_engine_config() {
+    let options = js_sys::JSON::parse(
+        r#"{"flow": {"bufferedHigh": 4194304, "bufferedLow": 0, "blockSize": 4194304, "readAhead": 2}}"#,
+    )
+    .unwrap();
+    let config = crate::options::Options::from_js(&options).flow.config(65_536);
+    let defaults = peerdrop_core::Config::default();
+    assert_eq!(config.max_message_size, 65_536);
+    assert_eq!((config.buffered_high, config.buffered_low), (4 << 20, 0));
+    assert_eq!((config.block_size, config.read_ahead_blocks), (4 << 20, 2));
+    assert_eq!((config.buffered_start, config.window), (defaults.buffered_start, defaults.window));
+
+    let options = js_sys::JSON::parse(r#"{"flow": {"blockSize": 1, "readAhead": 0}}"#).unwrap();
+    let config = crate::options::Options::from_js(&options).flow.config(65_536);
+    assert_eq!(config.block_size, peerdrop_core::config::MIN_BLOCK_SIZE);
+    assert_eq!(config.read_ahead_blocks, 1);
+    let options = js_sys::JSON::parse(r#"{"flow": {"blockSize": 1e12}}"#).unwrap();
+    let config = crate::options::Options::from_js(&options).flow.config(65_536);
+    assert_eq!(config.block_size, peerdrop_core::config::MAX_BLOCK_SIZE);
+    assert_eq!(config.read_ahead_blocks, defaults.read_ahead_blocks);
+}
+
 #[wasm_bindgen_test]
 async fn memory_sink_orders_blocks_by_offset() {
     let mut sink = MemorySink::new(1);

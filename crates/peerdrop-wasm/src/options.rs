@@ -29,8 +29,8 @@ pub struct Options {
     pub storage_worker_url: Option<String>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
-    /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, bufferedStart, window }`, in
-    /// bytes).
+    /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, bufferedStart, window,
+    /// blockSize }` in bytes, `readAhead` in blocks).
     pub flow: Flow,
     /// Hash blocks with WebCrypto where the page has it (`hasher: "webcrypto"`, the default),
     /// or always with the engine's `sha2` in wasm (`hasher: "wasm"`, for comparisons).
@@ -45,6 +45,10 @@ pub struct Flow {
     pub buffered_low: Option<u64>,
     pub buffered_start: Option<u64>,
     pub window: Option<u64>,
+    /// Preferred block size (the smaller of both sides' wins; clamped to 16 KiB..16 MiB).
+    pub block_size: Option<u64>,
+    /// Sender: blocks read and hashed ahead.
+    pub read_ahead: Option<u64>,
 }
 
 impl Flow {
@@ -57,6 +61,13 @@ impl Flow {
             buffered_low: self.buffered_low.unwrap_or(d.buffered_low),
             buffered_start: self.buffered_start.unwrap_or(d.buffered_start),
             window: self.window.unwrap_or(d.window),
+            block_size: self.block_size.map_or(d.block_size, |b| {
+                b.clamp(
+                    u64::from(peerdrop_core::config::MIN_BLOCK_SIZE),
+                    u64::from(peerdrop_core::config::MAX_BLOCK_SIZE),
+                ) as u32
+            }),
+            read_ahead_blocks: self.read_ahead.map_or(d.read_ahead_blocks, |n| n.clamp(1, 64) as usize),
             ..d
         }
     }
@@ -101,6 +112,8 @@ impl Options {
                         buffered_low: bytes("bufferedLow"),
                         buffered_start: bytes("bufferedStart"),
                         window: bytes("window"),
+                        block_size: bytes("blockSize"),
+                        read_ahead: bytes("readAhead"),
                     }
                 } else {
                     Flow::default()

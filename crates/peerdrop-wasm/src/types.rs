@@ -33,8 +33,11 @@ export interface CommonOptions {
  *  `bufferedHigh`). A new connection starts at `bufferedStart` instead of `bufferedHigh` and
  *  grows to it as data goes through (a sixteenth of the bytes sent; the low mark in
  *  proportion): a large first burst stalls a new connection. The receiver lets the sender
- *  have `window` bytes in flight or unwritten (its memory bound, at least one block). */
-export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; }
+ *  have `window` bytes in flight or unwritten (its memory bound, at least one block).
+ *  `blockSize` is the preferred unit of hashing, retry and resume (default 1 MiB, 16 KiB to
+ *  16 MiB; the smaller of both sides' preferences is used); the sender reads and hashes
+ *  `readAhead` blocks ahead (default 4, 1 to 64). */
+export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; }
 
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
