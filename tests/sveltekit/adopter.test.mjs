@@ -12,17 +12,17 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   useAdopterWorkspace, freePort, startServer, transfersIntact, run, snapshot,
-  packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
+  packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked, addonRoot,
 } from './lib.mjs';
 
 const ws = useAdopterWorkspace('peerdrop-adopter-');
 const { tmp, app } = ws;
 let tarball;
 
-test('npm pack: the tarball lists the .wasm, the worker, signal.php and the server entry', () => {
+test('npm pack: the tarball lists the .wasm, the workers, signal.php and the server entry', () => {
   const packed = packSvelteKit(tmp);
   tarball = packed.tarball;
-  for (const want of ['dist/runtime/wasm/peerdrop_bg.wasm', 'dist/runtime/wasm/peerdrop.js', 'dist/runtime/wasm/opfs-worker-source.js', 'signal.php', 'dist/signaling/index.js', 'dist/index.js']) {
+  for (const want of ['dist/runtime/wasm/peerdrop_bg.wasm', 'dist/runtime/wasm/peerdrop.js', 'dist/runtime/wasm/opfs-worker-source.js', 'signal.php', 'peerdrop-sw.js', 'dist/signaling/index.js', 'dist/index.js']) {
     assert.ok(packed.files.includes(want), `${want} missing from the tarball`);
   }
   // The glue's storage API module (the worker itself starts from opfs-worker-source.js).
@@ -54,6 +54,9 @@ test('install the tarball on Vite 7; vite dev transfers a file through the gener
   pkg.devDependencies['@sveltejs/vite-plugin-svelte'] = '^6.0.0';
   writeFileSync(join(app, 'package.json'), JSON.stringify(pkg, null, 2) + '\n');
   run('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app });
+  // The download sink's service worker, for the app to serve from its origin (docs/sveltekit.md).
+  const sw = run('node', ['-p', "require.resolve('@peerdrop/sveltekit/peerdrop-sw.js')"], { cwd: app }).trim();
+  assert.equal(readFileSync(sw, 'utf8'), readFileSync(join(addonRoot, '../pkg/peerdrop-sw.js'), 'utf8'), 'the package exports the runtime\'s peerdrop-sw.js');
   const vite = JSON.parse(readFileSync(join(app, 'node_modules/vite/package.json'), 'utf8')).version;
   assert.match(vite, /^7\./, `Vite 7 installed (got ${vite})`);
   run('npx', ['svelte-kit', 'sync'], { cwd: app });
