@@ -81,10 +81,14 @@ async function plainPair(browser, url, n = 1) {
   return { a, b, close: async () => { await a.ctx.close(); await b.ctx.close(); } };
 }
 
-/** `promise`, or an error naming `what` once it has taken longer than any healthy run (5 min). */
-function withTimeout(promise, what) {
+/**
+ * `promise`, or an error naming `what` once it has taken longer than any healthy run of
+ * `bytes`: 5 minutes, or longer than 1 MiB/s would take.
+ */
+function withTimeout(promise, what, bytes) {
   let timer;
-  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish in 5 minutes`)), 300_000); });
+  const ms = Math.max(300_000, (bytes / MiB) * 1000);
+  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} did not finish in ${Math.round(ms / 1000)} s`)), ms); });
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
@@ -99,12 +103,13 @@ function marksLabel({ high, low, start }) {
  */
 async function plainRun(pair, bytes, messageSize, marks, source = 'pattern', what = 'ceiling') {
   await pair.b.p.evaluate(([n, h]) => bench.ceiling.expect(n, h), [bytes, source.split('+')[1] ?? null]);
-  if (source !== 'pattern') await pair.a.p.evaluate((n) => bench.ceiling.prepare(n), bytes);
+  if (source !== 'pattern') await pair.a.p.evaluate(([n, src]) => bench.ceiling.prepare(n, src), [bytes, source]);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN ? await cpuByThread(BROWSER.tag) : null;
   const ms = await withTimeout(
     pair.a.p.evaluate(([n, s, m, src]) => bench.ceiling.send(n, s, m, src), [bytes, messageSize, marks, source]),
     `the plain-JS run "${what}" (${source})`,
+    bytes,
   );
   const cpuPerMiB = (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
   if (BREAKDOWN) printBreakdown(what, threads0, await cpuByThread(BROWSER.tag), bytes);
@@ -114,7 +119,7 @@ async function plainRun(pair, bytes, messageSize, marks, source = 'pattern', wha
 /**
  * Plain-JS variants run beside the ceiling, repeat by repeat, to show where a gap comes from:
  * what reading the File costs (any file sender pays it), what reading plus WebCrypto SHA-256 of
- * every block on both sides costs (any verifying sender pays at least that), and whether more
+ * every block on both sides costs (about what a minimal verifying sender pays), and whether more
  * data channels on one connection beat one.
  */
 const REFERENCES = [
@@ -140,6 +145,9 @@ async function ceiling(browser, url, messageSize) {
   // Fixed marks, and marks that ramp up from 256 KiB as PeerDrop's do (bench.js ceiling.send).
   // BENCH_MARKS="high,low,start" (MiB) skips the sweep (experiments).
   const given = process.env.BENCH_MARKS?.split(',').map((x) => Number(x) * MiB);
+  if (given && (given.length < 2 || given.length > 3 || !given.every((x) => Number.isFinite(x) && x > 0))) {
+    throw new Error(`BENCH_MARKS must be "high,low[,start]" in MiB, each above 0 (got "${process.env.BENCH_MARKS}")`);
+  }
   const sweep = given ? [{ high: given[0], low: given[1], start: given[2] ?? given[0] }] : SMOKE ? [fixed(4 * MiB)] : [
     fixed(512 * KiB), fixed(MiB), fixed(2 * MiB), fixed(4 * MiB),
     { high: 2 * MiB, low: 512 * KiB, start: 256 * KiB }, { high: 4 * MiB, low: MiB, start: 256 * KiB },
@@ -169,6 +177,13 @@ async function ceiling(browser, url, messageSize) {
     const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks);
     runs.push(c.rate);
     cpu.push(c.cpuPerMiB);
+    // The verifying floor: reading and hashing as a minimal verifying sender does, on a new
+    // connection as the ceiling and every PeerDrop transfer run, right after the ceiling.
+    const fresh = await plainPair(browser, url, 1);
+    const v = await plainRun(fresh, SIZE_MIB * MiB, messageSize, best.marks, 'slice+hash', 'verifying floor');
+    await fresh.close();
+    floor.runs.push(v.rate);
+    floor.cpu.push(v.cpuPerMiB);
     const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks, 'pattern', 'warm ceiling');
     warm.runs.push(w.rate);
     warm.cpu.push(w.cpuPerMiB);
@@ -187,13 +202,6 @@ async function ceiling(browser, url, messageSize) {
       refs[ref.key].cpu.push(r.cpuPerMiB);
     }
     await one.close();
-    // The verifying floor: reading and hashing as the cheapest verifying sender does, on a new
-    // connection as the ceiling and every PeerDrop transfer run.
-    const fresh = await plainPair(browser, url, 1);
-    const v = await plainRun(fresh, SIZE_MIB * MiB, messageSize, best.marks, 'slice+hash', 'verifying floor');
-    await fresh.close();
-    floor.runs.push(v.rate);
-    floor.cpu.push(v.cpuPerMiB);
     log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm), verifying floor ${v.rate.toFixed(1)} (new connection); warm: ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
   }
   for (const pair of Object.values(multi)) await pair.close();
@@ -227,7 +235,7 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher)
   await r.p.evaluate(([l, k, f, h]) => bench.peerdrop.receive(l, k, f, h), [link, sink, flow, hasher]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
   const stop = sample ? await sample(s, r) : null;
-  const ms = await withTimeout(done, `the PeerDrop transfer to ${sink}`);
+  const ms = await withTimeout(done, `the PeerDrop transfer to ${sink}`, bytes);
   // Includes connection setup (small beside 256 MiB); the memory sampler's own work is excluded
   // by reading only for unsampled runs.
   const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
@@ -396,7 +404,7 @@ within this run. See docs/performance.md for what each figure means.
 ${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
 ${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling**`)}
 ${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling**`)}
-${row('**verifying floor**: plain JS reading the File (1 MiB `slice().arrayBuffer()`, two ahead) and WebCrypto SHA-256 of every block on both sides, a new connection each run: the least any verifying sender does', r.ceiling.floor, `${r.ratios.floorOverCeiling.toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverFloor.toFixed(2)} ×, OPFS ${r.ratios.opfsOverFloor.toFixed(2)} × this`)}
+${row('**verifying floor**: plain JS reading the File (1 MiB `slice().arrayBuffer()`, two ahead) and WebCrypto SHA-256 of every block on both sides, a new connection each run: a minimal verifying sender', r.ceiling.floor, `${r.ratios.floorOverCeiling.toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverFloor.toFixed(2)} ×, OPFS ${r.ratios.opfsOverFloor.toFixed(2)} × this`)}
 ${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${(r.ceiling.warm.median / r.ceiling.median).toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverWarmCeiling.toFixed(2)} ×, OPFS ${r.ratios.opfsOverWarmCeiling.toFixed(2)} × this`)}
 ${Object.values(r.ceiling.references ?? {}).map((x) => row(`${x.label} (warm connection)`, x, `${(x.median / r.ceiling.warm.median).toFixed(2)} × warm ceiling`)).join('\n')}
 ${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${r.ratios.hashOverHashWasm.toFixed(2)} × hash-wasm`)}
@@ -504,6 +512,8 @@ async function main() {
           const hasher = extra.find((x) => Number.isNaN(Number(x)) && !x.includes('='));
           const start = extra.find((x) => !Number.isNaN(Number(x)));
           const named = Object.fromEntries(extra.filter((x) => x.includes('=')).map((x) => x.split('=')));
+          const unknown = Object.keys(named).filter((k) => !['block', 'ahead'].includes(k));
+          if (unknown.length) throw new Error(`BENCH_FLOWS: unknown setting ${unknown.join(', ')} in "${spec}" (block=MiB, ahead=blocks)`);
           const flow = {
             bufferedHigh: h, bufferedLow: l, window: w,
             ...(start ? { bufferedStart: Number(start) * MiB } : {}),

@@ -47,7 +47,7 @@ pub struct Flow {
     pub window: Option<u64>,
     /// Preferred block size (the smaller of both sides' wins; clamped to 16 KiB..16 MiB).
     pub block_size: Option<u64>,
-    /// Sender: blocks read and hashed ahead.
+    /// Sender: blocks read and hashed ahead (clamped to 1..64); it holds up to one more.
     pub read_ahead: Option<u64>,
 }
 

@@ -36,7 +36,7 @@ export interface CommonOptions {
  *  have `window` bytes in flight or unwritten (its memory bound, at least one block).
  *  `blockSize` is the preferred unit of hashing, retry and resume (default 1 MiB, 16 KiB to
  *  16 MiB; the smaller of both sides' preferences is used); the sender reads and hashes
- *  `readAhead` blocks ahead (default 4, 1 to 64). */
+ *  `readAhead` blocks ahead (default 4, 1 to 64) and so holds up to `readAhead + 1` blocks. */
 export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; }
 
 export interface SendOptions extends CommonOptions {
