@@ -106,6 +106,20 @@ fn corrupted_every_time_fails(config: Config) {
     assert_eq!(sender_err, Some(ErrorCode::IntegrityFailed));
 }
 
+/// A host that hands a hashed block back damaged (here: a byte short) is a bug on this device,
+/// not the sender's fault: the receiver stops with `sink_failed` and stores nothing of it.
+#[test]
+fn a_block_the_host_hands_back_damaged_fails_without_storing_it() {
+    let config = Config { block_hashing: BlockHashing::Host, ..small_config() };
+    let m = manifest(&[3 * u64::from(config.block_size)]);
+    let params = NetParams { host_shortens_a_block: true, ..NetParams::default() };
+    let out = run(11, &config, &m, &params, None);
+    let err = out.receiver_failure().expect("must fail");
+    assert_eq!(err.code, ErrorCode::SinkFailed);
+    assert!(!out.receiver_complete());
+    assert!(!out.stored[0].contains(1), "the damaged block was stored");
+}
+
 #[test]
 fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
     let config = small_config();

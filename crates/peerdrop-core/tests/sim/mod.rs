@@ -95,6 +95,9 @@ pub struct NetParams {
     pub host_hash_ms_per_mib: u64,
     /// Reads that finish at the same moment are handed to the sender last first.
     pub reads_out_of_order: bool,
+    /// With `BlockHashing::Host`: the host hands back the second block it hashes one byte short
+    /// (a host bug: the bytes cannot be trusted).
+    pub host_shortens_a_block: bool,
 }
 
 impl Default for NetParams {
@@ -113,6 +116,7 @@ impl Default for NetParams {
             receiver_cancel_after: None,
             host_hash_ms_per_mib: 1,
             reads_out_of_order: false,
+            host_shortens_a_block: false,
         }
     }
 }
@@ -209,6 +213,7 @@ pub fn run(
     let host_hashing = config.block_hashing == BlockHashing::Host;
     let mut pending_digests: VecDeque<(u64, peerdrop_core::DigestRequest)> = VecDeque::new();
     let mut hasher_free_at = 0u64;
+    let mut digests_returned = 0u64;
     let mut out = Outcome {
         sender_events: vec![],
         receiver_events: vec![],
@@ -390,8 +395,12 @@ pub fn run(
             }
         }
         while pending_digests.front().is_some_and(|d| d.0 <= now) {
-            let (_, d) = pending_digests.pop_front().unwrap();
+            let (_, mut d) = pending_digests.pop_front().unwrap();
             let sha256 = Sha256::digest(&d.data).into();
+            digests_returned += 1;
+            if params.host_shortens_a_block && digests_returned == 2 {
+                d.data.pop();
+            }
             receiver.handle_block_digest(d.file, d.index, sha256, d.data);
         }
         while pending_writes.front().is_some_and(|w| w.0 <= now) {
