@@ -68,9 +68,9 @@ pub struct Receiver {
     files: Vec<FileState>,
     have: HaveMap,
     assembling: Option<Assembly>,
-    /// With [`BlockHashing::Host`], assembled blocks handed out for hashing: their expected
-    /// digests, and the requests not yet polled.
-    verifying: HashMap<(u32, u64), [u8; 32]>,
+    /// With [`BlockHashing::Host`], assembled blocks handed out for hashing, in the order they
+    /// went out, with their expected digests; and the requests not yet polled.
+    verifying: std::collections::VecDeque<((u32, u64), [u8; 32])>,
     digests: std::collections::VecDeque<DigestRequest>,
     /// Verified blocks handed to the sink, not yet reported written: (file, index) -> len.
     writing: BTreeMap<(u32, u64), u32>,
@@ -105,7 +105,7 @@ impl Receiver {
             total_bytes: 0,
             files: Vec::new(),
             assembling: None,
-            verifying: HashMap::new(),
+            verifying: Default::default(),
             digests: Default::default(),
             writing: BTreeMap::new(),
             writes: Default::default(),
@@ -311,7 +311,7 @@ impl Receiver {
         }
         if self.have.files[file as usize].contains(index)
             || self.writing.contains_key(&(file, index))
-            || self.verifying.contains_key(&(file, index))
+            || self.verifying.iter().any(|(key, _)| *key == (file, index))
         {
             return Err(violation("the sender sent a block that was already verified"));
         }
@@ -356,7 +356,7 @@ impl Receiver {
         match self.config.block_hashing {
             BlockHashing::Engine => self.check_block(file, index, expected, hasher.finish(), data),
             BlockHashing::Host => {
-                self.verifying.insert((file, index), expected);
+                self.verifying.push_back(((file, index), expected));
                 self.digests.push_back(DigestRequest { file, index, data });
                 Ok(())
             }
@@ -369,12 +369,23 @@ impl Receiver {
     }
 
     /// With [`BlockHashing::Host`]: the SHA-256 of a block from [`Receiver::poll_digest`], and
-    /// its data back. Digests must come back in the order the requests went out.
+    /// its data back. Digests must come back in the order the requests went out (the content
+    /// digest is built block by block): one that overtakes another ends the transfer with
+    /// `sink_failed`; one for a block not handed out (a previous connection's) is ignored.
     pub fn handle_block_digest(&mut self, file: u32, index: u64, sha256: [u8; 32], data: Vec<u8>) {
         if self.out.closed {
             return;
         }
-        let Some(expected) = self.verifying.remove(&(file, index)) else { return };
+        let Some(at) = self.verifying.iter().position(|(key, _)| *key == (file, index)) else { return };
+        if at != 0 {
+            // A host bug; the order the blocks were checked in cannot be trusted.
+            self.out.fail(TransferError::local(
+                ErrorCode::SinkFailed,
+                "received blocks were checked out of order on this device; reload the page to resume",
+            ));
+            return;
+        }
+        let (_, expected) = self.verifying.pop_front().expect("found at the front");
         let state = &self.files[file as usize];
         let bs = self.sizes.expect("negotiated").block_size;
         if data.len() != block_len(state.size, bs, index) as usize {

@@ -120,6 +120,23 @@ fn a_block_the_host_hands_back_damaged_fails_without_storing_it() {
     assert!(!out.stored[0].contains(1), "the damaged block was stored");
 }
 
+/// Digests a host hands back out of order would build a wrong content digest: the receiver
+/// stops with `sink_failed` at the first one that overtakes another, storing neither.
+#[test]
+fn block_digests_the_host_hands_back_out_of_order_fail_the_transfer() {
+    let config = Config { block_hashing: BlockHashing::Host, ..small_config() };
+    let m = manifest(&[4 * u64::from(config.block_size)]);
+    let params =
+        NetParams { host_swaps_two_digests: true, host_hash_ms_per_mib: 300, ..NetParams::default() };
+    let out = run(12, &config, &m, &params, None);
+    let err = out.receiver_failure().expect("must fail");
+    assert_eq!(err.code, ErrorCode::SinkFailed);
+    assert!(
+        !out.stored[0].contains(1) && !out.stored[0].contains(2),
+        "a block checked out of order was stored"
+    );
+}
+
 #[test]
 fn receiver_memory_stays_within_the_window_on_a_slow_disk() {
     let config = small_config();

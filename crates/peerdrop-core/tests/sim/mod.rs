@@ -98,6 +98,9 @@ pub struct NetParams {
     /// With `BlockHashing::Host`: the host hands back the second block it hashes one byte short
     /// (a host bug: the bytes cannot be trusted).
     pub host_shortens_a_block: bool,
+    /// With `BlockHashing::Host`: the host hands back the third block's digest before the
+    /// second's (a host bug; needs a hasher slow enough that the second is still waiting).
+    pub host_swaps_two_digests: bool,
 }
 
 impl Default for NetParams {
@@ -117,6 +120,7 @@ impl Default for NetParams {
             host_hash_ms_per_mib: 1,
             reads_out_of_order: false,
             host_shortens_a_block: false,
+            host_swaps_two_digests: false,
         }
     }
 }
@@ -214,6 +218,7 @@ pub fn run(
     let mut pending_digests: VecDeque<(u64, peerdrop_core::DigestRequest)> = VecDeque::new();
     let mut hasher_free_at = 0u64;
     let mut digests_returned = 0u64;
+    let mut digests_asked = 0u64;
     let mut out = Outcome {
         sender_events: vec![],
         receiver_events: vec![],
@@ -278,7 +283,13 @@ pub fn run(
             assert!(host_hashing, "the engine asked the host to hash with BlockHashing::Engine");
             let cost = (d.data.len() as u64 * params.host_hash_ms_per_mib).div_ceil(1 << 20);
             hasher_free_at = hasher_free_at.max(now) + cost;
-            pending_digests.push_back((hasher_free_at, d));
+            digests_asked += 1;
+            if params.host_swaps_two_digests && digests_asked == 3 && !pending_digests.is_empty() {
+                // Ahead of the second block, if that one is still waiting (the last queued).
+                pending_digests.insert(pending_digests.len() - 1, (hasher_free_at, d));
+            } else {
+                pending_digests.push_back((hasher_free_at, d));
+            }
         }
         while let Some(w) = receiver.poll_write() {
             // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
