@@ -1860,14 +1860,12 @@ final class PeerDropService
             });
         }
 
-        // The room was checked above: the peer is seated (a leave racing with this poll just
-        // finds nothing to hold for).
-        $messages = $this->fetch($roomId, $peer, $after);
-        $seated = $messages !== null;
-        $messages = $messages ?? array();
+        // The room was checked above: the peer is seated (a leave racing with this poll finds
+        // nothing here, and ends the held loop below at its first check).
+        $messages = $this->fetch($roomId, $peer, $after) ?? array();
         $held = false;
         $wait = min($wait, $this->config->maxWait, max(0, (int)$room['expires_at'] - $now));
-        if (!$messages && $seated && $wait > 0) {
+        if (!$messages && $wait > 0) {
             $slot = $this->slots->acquire();
             if ($slot !== null) {
                 $held = true;

@@ -56,7 +56,7 @@ const hashWorker = (() => {
 const hashMode = (source) => source.split('+')[1] ?? null;
 
 let pc = null;
-/** The File the next plain-JS run reads (`ceiling.prepare`), built outside the timing. */
+/** The File the next run sends (`ceiling.prepare`, `peerdrop.prepare`), built outside the timing. */
 let prepared = null;
 let channels = [];
 let channelReady = null;
@@ -74,9 +74,9 @@ function patternFile(bytes) {
 /**
  * Where the plain-JS sender's bytes come from, message by message: the same in-memory pattern
  * every time (the ceiling), or a File read as a file sender must, in 1 MiB blocks, two ahead,
- * through `slice().arrayBuffer()` or `stream()`; with "+hash", each block is also digested with
- * WebCrypto (the cheapest SHA-256 the page has) before its messages go, with "+hashworker" the
- * same in a Worker.
+ * through `slice().arrayBuffer()` or `stream()`; with "slice+hash", each block is also digested
+ * with WebCrypto (the cheapest SHA-256 the page has) as soon as it is read, before its messages
+ * go, with "slice+hashworker" the same in a Worker.
  */
 async function* messages(source, total, size, file) {
   if (source === 'pattern') {
@@ -120,10 +120,7 @@ async function* messages(source, total, size, file) {
       }
     }
   })();
-  for await (let block of blocks) {
-    // The stream path hashes here, block by block (the slice path did as it read).
-    if (source.startsWith('stream') && hash === 'hash') await crypto.subtle.digest('SHA-256', block);
-    if (source.startsWith('stream') && hash === 'hashworker') block = await hashWorker.digest(block);
+  for await (const block of blocks) {
     for (let at = 0; at < block.length; at += size) yield block.subarray(at, Math.min(at + size, block.length));
   }
 }
@@ -184,12 +181,13 @@ const ceiling = {
     if (hashMode(source) === 'hashworker') await hashWorker.ready();
   },
   /**
-   * Receiver: counts bytes on every channel and answers "done" when `total` arrived. With
-   * `hash` ("hash", or "hashworker" for a Worker), it also gathers each channel's bytes into
-   * 1 MiB blocks and digests each with WebCrypto, as a verifying receiver must (one channel
-   * only: blocks need one order).
+   * Receiver of a run from `source` (see `messages`): counts bytes on every channel and answers
+   * "done" when `total` arrived. For a hashing source it also gathers each channel's bytes into
+   * 1 MiB blocks and digests each with WebCrypto (in a Worker for "+hashworker"), as a verifying
+   * receiver must (one channel only: blocks need one order).
    */
-  async expect(total, hash = null) {
+  async expect(total, source = 'pattern') {
+    const hash = hashMode(source);
     if (hash === 'hashworker') await hashWorker.ready();
     let got = 0;
     let block = new Uint8Array(MiB);
@@ -241,7 +239,7 @@ const ceiling = {
     prepared = null;
     if (file?.size !== total && source !== 'pattern') throw new Error('ceiling.prepare(total) first');
     for await (const message of messages(source, total, size, file)) {
-      const nowHigh = Math.min(marks.high, Math.max(Math.min(marks.start, marks.high), Math.floor(sentOnConnection / 16)));
+      const nowHigh = Math.min(marks.high, Math.max(marks.start, Math.floor(sentOnConnection / 16)));
       if (nowHigh !== high) {
         high = nowHigh;
         low = Math.floor((marks.low * high) / marks.high);
@@ -312,10 +310,10 @@ let current = null;
 const peerdrop = {
   /** Builds the `bytes`-long File the next `offer` sends (see `prepareFile`). */
   async prepare(bytes) { prepared = await prepareFile(bytes); },
-  /** Sender: offers `bytes` of pattern data (the `prepare`d File if it has that size); returns the link. */
+  /** Sender: offers `bytes` of pattern data (the `prepare`d File, if any); returns the link. */
   offer(bytes, flow, hasher) {
     current = listen();
-    const file = prepared?.size === bytes ? prepared : patternFile(bytes);
+    const file = prepared ?? patternFile(bytes);
     prepared = null;
     handle = send([file], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher });
     return handle.link;

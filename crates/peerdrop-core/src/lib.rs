@@ -4,8 +4,9 @@
 //! runtime feeds them what happened (`handle_frame`, `handle_read` / `handle_hashed_read`,
 //! `handle_write_done`, `handle_block_digest`, `handle_buffered_amount`, `handle_timeout`,
 //! each with the current time as a number) and drains what to do (`poll_transmit`,
-//! `poll_read` / `poll_write` / `poll_digest`, `poll_event`, `poll_timeout`). Nothing here knows about browsers, clocks or files, so every behaviour
-//! runs deterministically in `cargo test`. The wire format is specified in `docs/protocol.md`.
+//! `poll_read` / `poll_write` / `poll_digest`, `poll_event`, `poll_timeout`). Nothing here
+//! knows about browsers, clocks or files, so every behaviour runs deterministically in
+//! `cargo test`. The wire format is specified in `docs/protocol.md`.
 
 pub mod config;
 mod digest;

@@ -264,15 +264,14 @@ pub fn run(
             if params.forge_file_digest && msg.first() == Some(&0x09) && msg.get(5) == Some(&1) {
                 msg[6] ^= 0x80;
             }
+            let payload = if msg.first() == Some(&0x07) { msg.len() as u64 - 1 } else { 0 };
             let start = link_free_at.max(now);
             link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
             to_receiver.push_back((link_free_at + params.latency_ms, msg));
             let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
             sender.handle_buffered_amount(buffered);
             out.queued.push((data_queued, buffered));
-            if to_receiver.back().is_some_and(|(_, m)| m.first() == Some(&0x07)) {
-                data_queued += to_receiver.back().map_or(0, |(_, m)| m.len() as u64 - 1);
-            }
+            data_queued += payload;
         }
         while let Some(msg) = receiver.poll_transmit() {
             let start = back_free_at.max(now);

@@ -12,7 +12,8 @@ const pkg = resolve(process.env.PEERDROP_PKG ?? join(repo, 'pkg'));
 const php = resolve(process.env.PEERDROP_SIGNAL_PHP ?? join(repo, 'php-signaling/signal.php'));
 const out = join(root, 'src/lib/runtime/wasm');
 
-for (const f of ['peerdrop.js', 'peerdrop.d.ts', 'peerdrop_bg.wasm', 'peerdrop-sw.js']) {
+const runtime = ['peerdrop.js', 'peerdrop.d.ts', 'peerdrop_bg.wasm'];
+for (const f of [...runtime, 'peerdrop-sw.js']) {
 	if (!existsSync(join(pkg, f))) {
 		console.error(`copy-runtime: ${join(pkg, f)} is missing; run scripts/build-wasm (make wasm) first`);
 		process.exit(1);
@@ -20,7 +21,7 @@ for (const f of ['peerdrop.js', 'peerdrop.d.ts', 'peerdrop_bg.wasm', 'peerdrop-s
 }
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
-for (const f of ['peerdrop.js', 'peerdrop.d.ts', 'peerdrop_bg.wasm', 'peerdrop_bg.wasm.d.ts']) {
+for (const f of [...runtime, 'peerdrop_bg.wasm.d.ts']) {
 	if (existsSync(join(pkg, f))) cpSync(join(pkg, f), join(out, f));
 }
 const walk = (dir) => readdirSync(dir).flatMap((n) => (statSync(join(dir, n)).isDirectory() ? walk(join(dir, n)) : [join(dir, n)]));
