@@ -5,7 +5,7 @@
 // the folder that holds signal.php), or anywhere and point the env var PEERDROP_CONFIG at it.
 // Never put it inside the web root. Every key is optional; env vars override the file:
 // PEERDROP_DATA_DIR, PEERDROP_SECRET, PEERDROP_PREVIOUS_SECRET, PEERDROP_MYSQL_PASSWORD,
-// PEERDROP_METRICS_TOKEN. Then run:  php signal.php check
+// PEERDROP_METRICS_TOKEN, PEERDROP_TURN_SECRET. Then run:  php signal.php check
 // Recipes (cPanel, Apache, nginx + PHP-FPM, MySQL, metrics): docs/operations/deploy-php.md
 return array(
     // Where the SQLite database, the generated secret and the poll-slot lock files live.
@@ -46,6 +46,18 @@ return array(
     // Web origins (scheme://host[:port], exact) allowed to call the endpoint cross-origin.
     // Empty (default): same-origin only. Never a wildcard; credentials are never allowed.
     // 'allowed_origins' => array('https://peerdrop.example.org'),
+
+    // STUN/TURN servers handed to clients with their room (create and join answers). Default none:
+    // a STUN/TURN server sees every user's public address, so there is none unless you choose one;
+    // without any, transfers work only between devices on the same network (or with a public
+    // address). A page's own iceServers option still wins. coturn setup: docs/operations/turn.md
+    // 'stun_urls' => array('stun:turn.example.org:3478'),
+    // 'turn_urls' => array('turn:turn.example.org:3478?transport=udp', 'turn:turn.example.org:3478?transport=tcp'),
+    // coturn's static-auth-secret (use-auth-secret): credentials are minted from it per room, as
+    // username "<expiry>:peerdrop", credential base64(HMAC-SHA1(secret, username)). Or env PEERDROP_TURN_SECRET.
+    // 'turn_secret' => '',
+    // Seconds a minted TURN credential is valid (60..86400). Default 86400.
+    // 'turn_ttl' => 86400,
 
     // Held-poll slots: how many polls may wait for messages at once (each holds one PHP
     // worker for up to 25 s). Keep well below your host's entry-process limit (often 20).

@@ -268,6 +268,16 @@ final class PeerDropConfig
     public $metricsToken = null;
     /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
     public $maxDbBytes = 268435456;
+    /** @var string[] stun:/stuns: URLs handed to clients with their room */
+    public $stunUrls = array();
+    /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
+    public $turnUrls = array();
+    /** @var string|null coturn's static-auth-secret (use-auth-secret); null = no TURN */
+    public $turnSecret = null;
+    /** @var int seconds a minted TURN credential stays valid */
+    public $turnTtl = 86400;
+    /** @var string[] what is wrong with the STUN/TURN settings; the broken part is left out */
+    public $iceProblems = array();
     /** @var string|null config file actually loaded */
     public $configFile = null;
     /** @var string directory holding signal.php */
@@ -306,7 +316,7 @@ final class PeerDropConfig
         $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
             'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
             'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
-            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token');
+            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
         foreach ($file as $k => $unused) {
             if (!in_array($k, $known, true)) {
                 throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
@@ -397,6 +407,8 @@ final class PeerDropConfig
             }
         }
 
+        self::loadIce($c, $env, $file);
+
         $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
         $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
         $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
@@ -485,6 +497,87 @@ final class PeerDropConfig
     public function isOriginAllowed(string $origin): bool
     {
         return in_array(strtolower($origin), $this->allowedOrigins, true);
+    }
+
+    /**
+     * STUN/TURN settings (docs/operations/turn.md). Unlike the other keys, a mistake here does not
+     * refuse service: signaling works without ICE servers, so the broken part is left out, noted in
+     * $iceProblems ("check" fails on it, requests log it), and the rest is still handed out.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function loadIce(self $c, array $env, array $file): void
+    {
+        $c->stunUrls = self::iceUrls($file, 'stun_urls', 'stun', 'stun:stun.example.org:3478', $c->iceProblems);
+        $turnUrls = self::iceUrls($file, 'turn_urls', 'turn', 'turn:turn.example.org:3478?transport=udp', $c->iceProblems);
+        $turnListed = isset($file['turn_urls']) && $file['turn_urls'] !== array();
+        $secret = isset($env['PEERDROP_TURN_SECRET']) && $env['PEERDROP_TURN_SECRET'] !== ''
+            ? $env['PEERDROP_TURN_SECRET'] : (isset($file['turn_secret']) ? $file['turn_secret'] : '');
+        $turnOk = true;
+        if (!is_string($secret)) {
+            $c->iceProblems[] = 'turn_secret must be a string: the static-auth-secret from your coturn config; TURN is left out';
+            $secret = '';
+            $turnOk = false;
+        } elseif ($secret !== '' && (strlen($secret) < 16 || PeerDrop::isExampleSecret($secret))) {
+            // Whoever knows it can mint credentials and relay through the server at the operator's cost.
+            $c->iceProblems[] = 'turn_secret is shorter than 16 characters or an example value: use the long random static-auth-secret'
+                . ' of your coturn config (e.g. from: openssl rand -hex 32); TURN is left out';
+            $turnOk = false;
+        }
+        if (isset($file['turn_ttl'])) {
+            $ttl = $file['turn_ttl'];
+            if (!is_int($ttl) || $ttl < 60 || $ttl > 86400) {
+                $c->iceProblems[] = 'turn_ttl must be an integer from 60 to 86400 (seconds a TURN credential is valid); TURN is left out';
+                $turnOk = false;
+            } else {
+                $c->turnTtl = $ttl;
+            }
+        }
+        if ($turnListed && $secret === '' && $turnOk) {
+            $c->iceProblems[] = 'turn_urls is set but turn_secret is empty: set turn_secret (or env PEERDROP_TURN_SECRET) to the'
+                . ' static-auth-secret of your coturn config; TURN is left out until then';
+            $turnOk = false;
+        }
+        if (!$turnListed && $secret !== '' && $turnOk) {
+            $c->iceProblems[] = 'turn_secret is set but turn_urls is empty: list your TURN server, e.g.'
+                . ' array("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp")';
+            $turnOk = false;
+        }
+        if ($turnOk && $turnUrls !== array()) {
+            $c->turnUrls = $turnUrls;
+            $c->turnSecret = $secret;
+        }
+    }
+
+    /**
+     * A list of stun:/stuns: or turn:/turns: URLs (RFC 7064/7065); malformed entries are left out.
+     * @param array<string,mixed> $file
+     * @param string[] $problems
+     * @return string[]
+     */
+    private static function iceUrls(array $file, string $key, string $scheme, string $example, array &$problems): array
+    {
+        if (!isset($file[$key])) {
+            return array();
+        }
+        if (!is_array($file[$key])) {
+            $problems[] = $key . ' must be a list of URLs, e.g. array("' . $example . '"); it is left out';
+            return array();
+        }
+        $host = '(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
+        $pattern = '#^' . $scheme . 's?:' . $host . ($scheme === 'turn' ? '(\?transport=(udp|tcp))?' : '') . '$#D';
+        $out = array();
+        foreach ($file[$key] as $url) {
+            if (is_string($url) && preg_match($pattern, $url)) {
+                $out[] = $url;
+                continue;
+            }
+            $shown = is_string($url) ? '"' . substr($url, 0, 80) . '"' : 'an entry that is not a string';
+            $problems[] = $key . ': ' . $shown . ' is not a ' . strtoupper($scheme) . ' URL like "' . $example . '" (scheme '
+                . $scheme . ': or ' . $scheme . 's:, a host, an optional port' . ($scheme === 'turn' ? ' and ?transport=udp or tcp' : '')
+                . '); it is left out';
+        }
+        return $out;
     }
 
     /**
@@ -658,6 +751,35 @@ final class PeerDropToken
     private static function mac(string $secret, string $payloadB64): string
     {
         return PeerDrop::b64uEncode(hash_hmac('sha256', 'peerdrop-token-v1|' . $payloadB64, $secret, true));
+    }
+}
+
+/**
+ * The ICE servers handed to clients with their room (create, join), in RTCIceServer form. TURN
+ * credentials follow the "TURN REST API" scheme coturn checks with use-auth-secret:
+ * username "<unix expiry>:peerdrop", credential base64(HMAC-SHA1(static-auth-secret, username)).
+ * The username names no room and no address: the TURN server's logs cannot link the two.
+ */
+final class PeerDropIce
+{
+    /** @return array<int,array<string,mixed>> */
+    public static function servers(PeerDropConfig $c, int $now): array
+    {
+        $out = array();
+        if ($c->stunUrls !== array()) {
+            $out[] = array('urls' => $c->stunUrls);
+        }
+        if ($c->turnUrls !== array() && $c->turnSecret !== null) {
+            $out[] = array('urls' => $c->turnUrls) + self::credential($c->turnSecret, $now + $c->turnTtl);
+        }
+        return $out;
+    }
+
+    /** @return array{username:string,credential:string} */
+    public static function credential(string $secret, int $expires): array
+    {
+        $username = $expires . ':peerdrop';
+        return array('username' => $username, 'credential' => base64_encode(hash_hmac('sha1', $username, $secret, true)));
     }
 }
 
@@ -1739,7 +1861,8 @@ final class PeerDropService
         });
         $this->metrics->add('peerdrop_rooms_created_total');
         $token = PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom);
-        return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined));
+        return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined,
+            'ice_servers' => $this->iceServers($now)));
     }
 
     /** @return array{0:int,1:array<string,mixed>} */
@@ -1776,7 +1899,17 @@ final class PeerDropService
         });
         $this->metrics->add('peerdrop_rooms_joined_total');
         $token = PeerDropToken::sign($this->secret, $row['id'], $key, 1, $row['expires']);
-        return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now)));
+        return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now),
+            'ice_servers' => $this->iceServers($now)));
+    }
+
+    /** ICE servers for a new seat; a broken part of their config is left out and logged, never a 500. */
+    private function iceServers(int $now): array
+    {
+        foreach ($this->config->iceProblems as $problem) {
+            error_log('peerdrop notice: ' . $problem . ' (run "php signal.php check")');
+        }
+        return PeerDropIce::servers($this->config, $now);
     }
 
     /** @return array{0:int,1:array<string,mixed>} */
@@ -2599,6 +2732,17 @@ final class PeerDropCheck
             $out[] = array('ok', 'held polls disabled (poll_slots = 0)');
         }
         $out[] = array('ok', 'CORS: ' . ($config->allowedOrigins ? 'allowed origins ' . implode(', ', $config->allowedOrigins) : 'same-origin only'));
+        foreach ($config->iceProblems as $problem) {
+            $out[] = array('fail', $problem);
+        }
+        if ($config->stunUrls === array() && $config->turnUrls === array()) {
+            $out[] = array('warn', 'no STUN or TURN server configured: transfers will work only between devices on the same network'
+                . ' (or with a public address). Set stun_urls, or turn_urls and turn_secret for a coturn server you run:'
+                . ' see docs/operations/turn.md');
+        } else {
+            $out[] = array('ok', 'ICE servers for clients: ' . ($config->stunUrls ? 'STUN ' . implode(', ', $config->stunUrls) : 'no STUN')
+                . '; ' . ($config->turnUrls ? 'TURN ' . implode(', ', $config->turnUrls) . ' (credentials valid ' . $config->turnTtl . ' s)' : 'no TURN'));
+        }
         return $out;
     }
 }
@@ -2609,7 +2753,7 @@ function peerdrop_env(): array
     $env = getenv();
     $env = is_array($env) ? $env : array();
     foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
-                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TEST_NOW') as $k) {
+                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TURN_SECRET', 'PEERDROP_TEST_NOW') as $k) {
         if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
             $env[$k] = $_SERVER[$k];
         } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {

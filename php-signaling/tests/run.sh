@@ -86,6 +86,11 @@ trap 'exit 130' INT TERM
 
 METRICS_TOKEN="metrics-token-for-tests-0123456789"
 SECRET="test-secret-0123456789abcdef0123456789"
+# ICE servers of the main deployment (never contacted: the suite checks what create/join hand out).
+STUN_URL="stun:stun.peerdrop.test:3478"
+TURN_UDP="turn:turn.peerdrop.test:3478?transport=udp"
+TURN_TCP="turn:turn.peerdrop.test:3478?transport=tcp"
+TURN_SECRET="turn-static-auth-secret-0123456789abcdef"
 
 mkdir -p "$tmp/www" "$tmp/data"
 cp "$pkg/signal.php" "$tmp/www/signal.php"
@@ -99,10 +104,13 @@ return array(
     'metrics_token' => '$METRICS_TOKEN',
     'rate_limit_per_minute' => 1000000,
     'rate_limit_burst' => 100000,
+    'stun_urls' => array('$STUN_URL'),
+    'turn_urls' => array('$TURN_UDP', '$TURN_TCP'),
+    'turn_secret' => '$TURN_SECRET',
     'test_mode' => true,
 );
 EOF
-# A second deployment on the same web root through PEERDROP_CONFIG: small rate limit, own data.
+# A second deployment on the same web root through PEERDROP_CONFIG: small rate limit, own data, no ICE servers.
 cat > "$tmp/ratelimited.config.php" <<EOF
 <?php
 return array('data_dir' => '$tmp/data-rl', 'rate_limit_per_minute' => 6, 'rate_limit_burst' => 5);
@@ -161,7 +169,8 @@ say "phpunit ($("$PHPUNIT" --version | head -n1))"
 
 conformance "php -S, sqlite" SIGNAL_URL="$url" SIGNAL_URL_FUTURE="$url_future" SIGNAL_POLL_SLOTS=2 \
   SIGNAL_ALLOWED_ORIGIN=http://allowed.test SIGNAL_DATA_DIR="$tmp" SIGNAL_STORAGE=sqlite \
-  SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_URL_RATELIMITED="$url_rl" SIGNAL_RATE_BURST=5
+  SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_URL_RATELIMITED="$url_rl" SIGNAL_RATE_BURST=5 \
+  SIGNAL_STUN_URL="$STUN_URL" SIGNAL_TURN_URL="$TURN_UDP $TURN_TCP" SIGNAL_TURN_SECRET="$TURN_SECRET"
 
 # ---- faults ----------------------------------------------------------------------------------
 say "faults: locked, corrupt and full database; unwritable data dir"
@@ -249,8 +258,9 @@ EOF
         }
         process.exit(bad ? 1 : 0);
       })();' "http://127.0.0.1:$port_ap" || { status=1; echo "apache: private files reachable: FAILED"; }
+    # No ICE servers configured here: SIGNAL_STUN_URL set empty makes the suite expect "ice_servers": [].
     conformance "Apache mod_php, sqlite" SIGNAL_URL="$url_ap" SIGNAL_POLL_SLOTS=2 SIGNAL_ALLOWED_ORIGIN=http://allowed.test \
-      SIGNAL_DATA_DIR="$ap" SIGNAL_STORAGE=sqlite SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_EARLY_413=1
+      SIGNAL_DATA_DIR="$ap" SIGNAL_STORAGE=sqlite SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_EARLY_413=1 SIGNAL_STUN_URL=""
   else
     status=1; tail -n 30 "$ap/error.log" "$ap/stdout.log"; echo "apache: did not start: FAILED"
   fi

@@ -18,13 +18,20 @@
 //                          and no trusted proxies; enables the rate-limit test.
 //   SIGNAL_EARLY_413       "1" if the server runs PHP before the whole body has arrived (Apache, FPM;
 //                          not `php -S`); enables the "413 without reading the rest" test.
+//   SIGNAL_STUN_URL        the ICE servers the server at SIGNAL_URL is configured with: its STUN URL(s),
+//   SIGNAL_TURN_URL        its TURN URL(s) (several: separated by spaces) and the TURN secret (coturn's
+//   SIGNAL_TURN_SECRET     static-auth-secret). Once any of the three is set, even to an empty value,
+//                          every create and join there must hand out exactly these servers, with a TURN
+//                          credential = base64(HMAC-SHA1(secret, username)) whose expiry is at most a day
+//                          away; `SIGNAL_STUN_URL=` alone checks for `"ice_servers": []`. Without them,
+//                          ice_servers is only checked to be well-formed.
 //
 // Every request goes through call(), which checks the common headers on every response and,
 // on every error, the error shape and that no filesystem path leaks.
 
 import { test as nodeTest } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 
 const URL_ = process.env.SIGNAL_URL || '';
 const NO_URL = 'SIGNAL_URL is not set: give the full URL of signal.php, or run php-signaling/tests/run.sh';
@@ -46,6 +53,12 @@ const METRICS_TOKEN = process.env.SIGNAL_METRICS_TOKEN || '';
 const URL_RATELIMITED = process.env.SIGNAL_URL_RATELIMITED || '';
 const RATE_BURST = Number(process.env.SIGNAL_RATE_BURST || 5);
 const EARLY_413 = process.env.SIGNAL_EARLY_413 === '1';
+const ICE_KNOWN = ['SIGNAL_STUN_URL', 'SIGNAL_TURN_URL', 'SIGNAL_TURN_SECRET'].some((k) => k in process.env);
+const urlList = (v) => (v || '').split(/\s+/).filter(Boolean);
+const STUN_URLS = urlList(process.env.SIGNAL_STUN_URL);
+const TURN_URLS = urlList(process.env.SIGNAL_TURN_URL);
+const TURN_SECRET = process.env.SIGNAL_TURN_SECRET || '';
+if (TURN_URLS.length > 0 && !TURN_SECRET) throw new Error('SIGNAL_TURN_URL needs SIGNAL_TURN_SECRET, the server\'s turn_secret');
 
 const room = () => randomBytes(24).toString('base64url'); // 32 chars
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -84,6 +97,44 @@ function checkErrorBody(status, text, where) {
   return body;
 }
 
+/**
+ * `ice_servers` of a create or join answer: RTCIceServer objects, TURN ones with a credential.
+ * With SIGNAL_STUN_URL/SIGNAL_TURN_URL/SIGNAL_TURN_SECRET (exact = true): exactly those servers,
+ * the credential coturn's use-auth-secret scheme expects, valid now and for at most a day.
+ */
+function checkIceServers(body, where, exact) {
+  const servers = body.ice_servers;
+  assert.ok(Array.isArray(servers), `${where}: ice_servers is an array (${JSON.stringify(body)})`);
+  for (const s of servers) {
+    assert.ok(s !== null && typeof s === 'object' && !Array.isArray(s), `${where}: an ICE server is an object`);
+    const urls = typeof s.urls === 'string' ? [s.urls] : s.urls;
+    assert.ok(Array.isArray(urls) && urls.length > 0 && urls.every((u) => typeof u === 'string'), `${where}: urls is a string or strings`);
+    for (const u of urls) assert.match(u, /^(stuns?|turns?):/, `${where}: ${u} has a STUN or TURN scheme`);
+    if (urls.some((u) => /^turns?:/.test(u))) {
+      assert.ok(typeof s.username === 'string' && s.username !== '', `${where}: a TURN entry has a username`);
+      assert.ok(typeof s.credential === 'string' && s.credential !== '', `${where}: a TURN entry has a credential`);
+    }
+  }
+  if (!exact) return;
+  const expected = [];
+  if (STUN_URLS.length > 0) expected.push({ urls: STUN_URLS });
+  if (TURN_URLS.length > 0) expected.push({ urls: TURN_URLS, username: servers[expected.length]?.username, credential: servers[expected.length]?.credential });
+  assert.deepEqual(servers, expected, `${where}: exactly the configured ICE servers`);
+  if (TURN_URLS.length > 0) checkTurnCredential(servers[servers.length - 1], where);
+}
+
+/** A TURN credential coturn (use-auth-secret) accepts now: returns its expiry (unix seconds). */
+function checkTurnCredential({ username, credential }, where) {
+  const m = /^([0-9]{10,12}):peerdrop$/.exec(username);
+  assert.ok(m, `${where}: the TURN username is "<unix expiry>:peerdrop", got ${username}`);
+  assert.equal(credential, createHmac('sha1', TURN_SECRET).update(username).digest('base64'), `${where}: credential = base64(HMAC-SHA1(secret, username))`);
+  const expiry = Number(m[1]);
+  const now = Date.now() / 1000;
+  assert.ok(expiry > now, `${where}: the TURN credential has not expired (${expiry} <= ${now})`);
+  assert.ok(expiry <= now + 86400 + 60, `${where}: the TURN credential is valid for at most a day (+60 s clock skew)`);
+  return expiry;
+}
+
 /** Low-level request. Returns { status, headers, text, json }. */
 async function raw(method, { body, headers = {}, url = URL_, expectText = false } = {}) {
   const res = await fetch(url, { method, body, headers, redirect: 'manual' });
@@ -99,9 +150,13 @@ async function raw(method, { body, headers = {}, url = URL_, expectText = false 
   return { status: res.status, headers: res.headers, text, json };
 }
 
-/** POST a JSON operation. */
-function call(obj, opts = {}) {
-  return raw('POST', { body: JSON.stringify(obj), headers: { 'content-type': 'application/json' }, ...opts });
+/** POST a JSON operation. Every successful create and join is checked for its ice_servers. */
+async function call(obj, opts = {}) {
+  const r = await raw('POST', { body: JSON.stringify(obj), headers: { 'content-type': 'application/json' }, ...opts });
+  if ((obj.op === 'create' && r.status === 201) || (obj.op === 'join' && r.status === 200)) {
+    checkIceServers(r.json, `${obj.op} ${r.status}`, ICE_KNOWN && (opts.url ?? URL_) === URL_);
+  }
+  return r;
 }
 
 function assertError(r, status, code) {
@@ -247,7 +302,7 @@ test('create, duplicate create, join, full, not found', async () => {
   const id = room();
   const c = await call({ v: 1, op: 'create', room: id });
   assert.equal(c.status, 201, c.text);
-  assert.deepEqual(Object.keys(c.json).sort(), ['cursor', 'expires_in', 'peer', 'token']);
+  assert.deepEqual(Object.keys(c.json).sort(), ['cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
   assert.equal(c.json.peer, 0);
   assert.equal(c.json.cursor, 0);
   assert.equal(typeof c.json.token, 'string');
@@ -259,10 +314,26 @@ test('create, duplicate create, join, full, not found', async () => {
   assert.equal(j.json.peer, 1);
   assert.equal(j.json.cursor, 0);
   assert.ok(Number.isInteger(j.json.expires_in) && j.json.expires_in > 0);
+  assert.deepEqual(Object.keys(j.json).sort(), ['cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
   assert.notEqual(j.json.token, c.json.token);
   assertError(await call({ v: 1, op: 'join', room: id }), 409, 'room_full');
   assertError(await call({ v: 1, op: 'create', room: id }), 409, 'room_exists');
   assertError(await call({ v: 1, op: 'join', room: room() }), 404, 'room_not_found');
+});
+
+test('both peers of a room get the configured ICE servers, each with a usable TURN credential', { skip: ICE_KNOWN ? false : 'SIGNAL_STUN_URL / SIGNAL_TURN_URL / SIGNAL_TURN_SECRET not set' }, async () => {
+  const id = room();
+  const c = await call({ v: 1, op: 'create', room: id });
+  const j = await call({ v: 1, op: 'join', room: id });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(j.status, 200, j.text);
+  const expectedUrls = [...(STUN_URLS.length ? [STUN_URLS] : []), ...(TURN_URLS.length ? [TURN_URLS] : [])];
+  for (const r of [c, j]) {
+    assert.deepEqual(r.json.ice_servers.map((s) => s.urls), expectedUrls);
+    const turn = r.json.ice_servers.find((s) => 'username' in s);
+    if (TURN_URLS.length > 0) checkTurnCredential(turn, `peer ${r.json.peer}`);
+    else assert.equal(turn, undefined, 'no TURN entry without TURN servers');
+  }
 });
 
 test('10 concurrent joins: exactly one wins', async () => {

@@ -15,7 +15,8 @@ final class ServiceTest extends PeerDropTestCase
         $room = self::room();
         list($st, $a) = $s->create($room);
         $this->assertSame(201, $st);
-        $this->assertSame(array('peer', 'token', 'cursor', 'expires_in'), array_keys($a));
+        $this->assertSame(array('peer', 'token', 'cursor', 'expires_in', 'ice_servers'), array_keys($a));
+        $this->assertSame(array(), $a['ice_servers'], 'no STUN/TURN unless the operator configures it');
         $this->assertSame(0, $a['peer']);
         $this->assertSame(0, $a['cursor']);
         $this->assertSame(600, $a['expires_in']);
@@ -25,6 +26,8 @@ final class ServiceTest extends PeerDropTestCase
         $this->assertSame(1, $b['peer']);
         $this->assertSame(0, $b['cursor']);
         $this->assertSame(3600 - 100, $b['expires_in']);
+        $this->assertSame(array('peer', 'token', 'cursor', 'expires_in', 'ice_servers'), array_keys($b));
+        $this->assertSame(array(), $b['ice_servers']);
         $this->assertNotSame($a['token'], $b['token']);
     }
 
