@@ -2,7 +2,11 @@
 # The signaling conformance suite (tests/conformance) against the @peerdrop/sveltekit handler:
 # memory store, then Redis store (a private redis-server on a free port; skipped, or failed with
 # REQUIRE_REDIS=1, when redis-server is missing). Builds the package first unless NO_BUILD=1.
+# The handler hands out the ICE servers below, and the suite checks exactly those come back.
 set -euo pipefail
+export SIGNAL_STUN_URL="stun:stun.peerdrop.test:3478"
+export SIGNAL_TURN_URL="turn:turn.peerdrop.test:3478?transport=udp turn:turn.peerdrop.test:3478?transport=tcp"
+export SIGNAL_TURN_SECRET="turn-static-auth-secret-0123456789abcdef"
 cd "$(dirname "$0")/../.."
 if [ "${NO_BUILD:-}" != 1 ]; then (cd sveltekit-addon/packages/sveltekit && npm run build >/dev/null); fi
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

@@ -1,8 +1,10 @@
 // Serves the @peerdrop/sveltekit signaling handler (built package) over plain node:http, with the
 // extra endpoints the conformance suite can use: a second handler on the same store whose clock
-// runs 2 hours ahead (/future), and one with a tiny rate limit (/limited).
+// runs 2 hours ahead (/future), and one with a tiny rate limit (/limited). /signal and /future hand
+// out the ICE servers below (tests/sveltekit/conformance.sh passes them to the suite); /limited none.
 //   node tests/sveltekit/signal-server.mjs [memory|redis] [port]      prints "listening <url>"
-// Env: REDIS_URL (redis store), PEERDROP_SVELTEKIT_DIST (default: the package's dist/).
+// Env: REDIS_URL (redis store), PEERDROP_SVELTEKIT_DIST (default: the package's dist/),
+// SIGNAL_STUN_URL, SIGNAL_TURN_URL (space-separated), SIGNAL_TURN_SECRET (default: none).
 import { createServer } from 'node:http';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,13 +19,18 @@ const port = Number(process.argv[3] ?? 0);
 const store = kind === 'redis'
   ? createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6399', prefix: `pdtest${process.pid}:` })
   : createMemoryStore();
+const urls = (v) => (v ?? '').split(/\s+/).filter(Boolean);
 const common = {
   store, secret: 'conformance-secret-0123456789abcdef', pollSlots: 4, metricsToken: 'metrics-token-0123456789',
   allowedOrigins: ['http://allowed.test'], rateLimitPerMinute: 1000000, rateLimitBurst: 100000,
 };
+const ice = {
+  stunUrls: urls(process.env.SIGNAL_STUN_URL), turnUrls: urls(process.env.SIGNAL_TURN_URL),
+  turnSecret: process.env.SIGNAL_TURN_SECRET || undefined,
+};
 const handlers = {
-  '/signal': createSignalingHandler(common),
-  '/future': createSignalingHandler({ ...common, now: () => Date.now() / 1000 + 7200 }),
+  '/signal': createSignalingHandler({ ...common, ...ice }),
+  '/future': createSignalingHandler({ ...common, ...ice, now: () => Date.now() / 1000 + 7200 }),
   '/limited': createSignalingHandler({ ...common, store: createMemoryStore(), rateLimitPerMinute: 6, rateLimitBurst: 5 }),
 };
 

@@ -407,3 +407,50 @@ describe('held polls', () => {
 		expect(performance.now() - t).toBeLessThan(2000);
 	});
 });
+
+describe('ICE servers from the operator', () => {
+	const TURN_SECRET = 'coturn-static-auth-secret-0123456789';
+	const STUN = 'stun:stun.example.org:3478';
+	const TURN = ['turn:turn.example.org:3478?transport=udp', 'turn:turn.example.org:3478?transport=tcp'];
+
+	test('none unless configured: create and join say so with an empty list', async () => {
+		const { op } = setup();
+		expect((await op('create', { room: ROOM })).body.ice_servers).toEqual([]);
+		expect((await op('join', { room: ROOM })).body.ice_servers).toEqual([]);
+	});
+
+	test('one STUN entry, one TURN entry with a credential in coturn\'s use-auth-secret scheme, per seat', async () => {
+		const { op, clock } = setup({ stunUrls: [STUN], turnUrls: TURN, turnSecret: TURN_SECRET, turnTtl: 3600 });
+		const created = await op('create', { room: ROOM });
+		// Vector shared with signal.php's IceServersTest (Python: base64(hmac.new(secret, username, sha1).digest())).
+		expect(created.body.ice_servers).toEqual([
+			{ urls: [STUN] },
+			{ urls: TURN, username: '1700003600:peerdrop', credential: '3XCLdl/3UUoQWFEGwev0ZfUM1eI=' }
+		]);
+		clock.t += 100;
+		const joined = await op('join', { room: ROOM });
+		expect(joined.body.ice_servers[1]).toEqual({ urls: TURN, username: '1700003700:peerdrop', credential: 'qO5zjLcSuiOhlaruwUNaWSjyvi4=' });
+		expect(Object.keys(joined.body).sort()).toEqual(['cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
+	});
+
+	test('the credential lasts a day by default; STUN and TURN each work alone', async () => {
+		const turnOnly = await setup({ turnUrls: ['turns:turn.example.org:5349'], turnSecret: TURN_SECRET }).op('create', { room: ROOM });
+		expect(turnOnly.body.ice_servers).toHaveLength(1);
+		expect(turnOnly.body.ice_servers[0].username).toBe(`${1_700_000_000 + 86400}:peerdrop`);
+		const stunOnly = await setup({ stunUrls: [STUN, 'stuns:[2001:db8::1]:5349'] }).op('create', { room: ROOM });
+		expect(stunOnly.body.ice_servers).toEqual([{ urls: [STUN, 'stuns:[2001:db8::1]:5349'] }]);
+	});
+
+	test('a broken ICE config is refused when the handler is made, with what to fix', () => {
+		const make = (o: SignalingOptions) => () => createSignalingHandler({ secret: SECRET, ...o });
+		expect(make({ stunUrls: ['https://stun.example.org'] })).toThrow(/stunUrls entry "https:\/\/stun.example.org" is not a URL like/);
+		expect(make({ stunUrls: [TURN[0]] })).toThrow(/stunUrls/);
+		expect(make({ stunUrls: STUN as unknown as string[] })).toThrow(/stunUrls must be a list/);
+		expect(make({ turnUrls: [STUN], turnSecret: TURN_SECRET })).toThrow(/turnUrls entry "stun:/);
+		expect(make({ turnUrls: ['turn:turn.example.org?transport=sctp'], turnSecret: TURN_SECRET })).toThrow(/turnUrls/);
+		expect(make({ turnUrls: TURN })).toThrow(/turnUrls needs turnSecret/);
+		expect(make({ turnSecret: TURN_SECRET })).toThrow(/turnUrls is empty/);
+		expect(make({ turnUrls: TURN, turnSecret: 'short' })).toThrow(/turnSecret must have 16 or more/);
+		expect(make({ turnUrls: TURN, turnSecret: TURN_SECRET, turnTtl: 7 * 86400 })).toThrow(/turnTtl must be an integer from 60 to 86400/);
+	});
+});

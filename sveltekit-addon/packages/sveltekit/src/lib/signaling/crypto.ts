@@ -42,6 +42,17 @@ export async function hmac(secret: string, message: string): Promise<Uint8Array>
 	return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), enc.encode(message)));
 }
 
+/**
+ * base64(HMAC-SHA1(secret, message)): the TURN credential coturn derives from its
+ * static-auth-secret (use-auth-secret, the "TURN REST API" scheme).
+ */
+export async function hmacSha1Base64(secret: string, message: string): Promise<string> {
+	const key = await crypto.subtle.importKey('raw', enc.encode(secret), { name: 'HMAC', hash: 'SHA-1' }, false, ['sign']);
+	let s = '';
+	for (const b of new Uint8Array(await crypto.subtle.sign('HMAC', key, enc.encode(message)))) s += String.fromCharCode(b);
+	return btoa(s);
+}
+
 /** Constant-time comparison of two strings of the same length. */
 export function safeEqual(a: string, b: string): boolean {
 	if (a.length !== b.length) return false;

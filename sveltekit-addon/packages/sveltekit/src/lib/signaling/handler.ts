@@ -2,7 +2,7 @@
 // operations, status codes, error codes, headers and limits as php-signaling/signal.php, so the
 // browser runtime and the conformance suite cannot tell them apart.
 
-import { hmac, hex, sha256Hex } from './crypto.js';
+import { hmac, hmacSha1Base64, hex, sha256Hex } from './crypto.js';
 import { CATALOG, SignalingError } from './errors.js';
 import { JsonError, JsonFloat, JsonInt, parseJson, type JsonValue } from './json.js';
 import { createMemoryStore } from './memory-store.js';
@@ -60,6 +60,20 @@ export interface SignalingOptions {
 	cleanupBatch?: number;
 	/** Enables `GET ?metrics` with `Authorization: Bearer <token>` (16+ characters). */
 	metricsToken?: string;
+	/**
+	 * STUN servers (`stun:`/`stuns:` URLs) handed to clients with their room. Default none: a STUN
+	 * server learns every user's public address, so there is none unless you choose one.
+	 */
+	stunUrls?: string[];
+	/**
+	 * TURN servers (`turn:`/`turns:` URLs, e.g. `turn:turn.example.org:3478?transport=udp` and
+	 * `...?transport=tcp`), handed out with a credential minted per create and join. Needs `turnSecret`.
+	 */
+	turnUrls?: string[];
+	/** The `static-auth-secret` of your coturn (`use-auth-secret`), 16+ characters; docs/operations/turn.md. */
+	turnSecret?: string;
+	/** Seconds a minted TURN credential is valid (60 to 86400). Default 86400. */
+	turnTtl?: number;
 	/** Clock in seconds (tests). Default Date.now() / 1000. */
 	now?: () => number;
 }
@@ -137,6 +151,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	if (options.metricsToken !== undefined && options.metricsToken.length < 16) {
 		throw new RangeError('peerdrop signaling: metricsToken must have 16 or more characters');
 	}
+	const iceServers = iceServerMinter(options, weakSecret);
 	const now = options.now ?? (() => Date.now() / 1000);
 	const nowSec = () => Math.floor(now());
 	let secretP: Promise<string> | null = null;
@@ -160,7 +175,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		const id = await store.create({ key, now: t, expires: t + cfg.ttlUnjoined, maxRooms: cfg.maxRooms });
 		metrics.add('peerdrop_rooms_created_total');
 		const token = await signToken(await secret(), id, key, 0, t + cfg.ttlRoom);
-		return [201, { peer: 0, token, cursor: 0, expires_in: cfg.ttlUnjoined }];
+		return [201, { peer: 0, token, cursor: 0, expires_in: cfg.ttlUnjoined, ice_servers: await iceServers(t) }];
 	}
 
 	async function join(room: string): Promise<[number, Json]> {
@@ -170,7 +185,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		const { roomId, expires } = await store.join({ key, now: t, ttlRoom: cfg.ttlRoom });
 		metrics.add('peerdrop_rooms_joined_total');
 		const token = await signToken(await secret(), roomId, key, 1, expires);
-		return [200, { peer: 1, token, cursor: 0, expires_in: Math.max(0, expires - t) }];
+		return [200, { peer: 1, token, cursor: 0, expires_in: Math.max(0, expires - t), ice_servers: await iceServers(t) }];
 	}
 
 	async function send(token: string, seq: number, type: string, data: string): Promise<[number, Json]> {
@@ -461,6 +476,60 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	}
 
 	return { GET: handle, POST: handle, OPTIONS: handle, HEAD: handle, fallback: handle, handle, cleanup };
+}
+
+/** An RTCIceServer as JSON. */
+export interface IceServer {
+	urls: string[];
+	username?: string;
+	credential?: string;
+}
+
+const ICE_HOST = '(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
+const STUN_URL = new RegExp(`^stuns?:${ICE_HOST}$`);
+const TURN_URL = new RegExp(`^turns?:${ICE_HOST}(\\?transport=(udp|tcp))?$`);
+
+/**
+ * Checks the STUN/TURN options once, at handler creation, and returns what create and join hand
+ * out: one STUN entry with every STUN URL, one TURN entry with a credential in coturn's
+ * use-auth-secret scheme (username "<unix expiry>:peerdrop", naming no room and no address;
+ * credential base64(HMAC-SHA1(turnSecret, username))), as signal.php does.
+ */
+function iceServerMinter(options: SignalingOptions, weakSecret: (s: string) => boolean): (now: number) => Promise<IceServer[]> {
+	const urls = (name: 'stunUrls' | 'turnUrls', re: RegExp, example: string): string[] => {
+		const list: unknown = options[name] ?? [];
+		if (!Array.isArray(list)) throw new RangeError(`peerdrop signaling: ${name} must be a list of URLs, e.g. ['${example}']`);
+		for (const u of list) {
+			if (typeof u !== 'string' || !re.test(u)) {
+				const scheme = name === 'stunUrls' ? 'stun: or stuns:' : 'turn: or turns:, optionally ?transport=udp or tcp';
+				throw new RangeError(`peerdrop signaling: ${name} entry ${JSON.stringify(u)} is not a URL like '${example}' (${scheme})`);
+			}
+		}
+		return [...list];
+	};
+	const stun = urls('stunUrls', STUN_URL, 'stun:stun.example.org:3478');
+	const turn = urls('turnUrls', TURN_URL, 'turn:turn.example.org:3478?transport=udp');
+	const secret: unknown = options.turnSecret ?? '';
+	const ttl = int('turnTtl', options.turnTtl, 86400, 60, 86400);
+	if (typeof secret !== 'string') throw new RangeError('peerdrop signaling: turnSecret must be a string, the static-auth-secret of your coturn');
+	if (turn.length > 0 && secret === '') {
+		throw new RangeError('peerdrop signaling: turnUrls needs turnSecret, the static-auth-secret of your coturn config (docs/operations/turn.md)');
+	}
+	if (secret !== '' && turn.length === 0) {
+		throw new RangeError("peerdrop signaling: turnSecret is set but turnUrls is empty: list your TURN server, e.g. ['turn:turn.example.org:3478?transport=udp']");
+	}
+	if (secret !== '' && weakSecret(secret)) {
+		throw new RangeError('peerdrop signaling: turnSecret must have 16 or more characters and not be an example value (use the long random static-auth-secret of your coturn)');
+	}
+	return async (now) => {
+		const out: IceServer[] = [];
+		if (stun.length > 0) out.push({ urls: [...stun] });
+		if (turn.length > 0) {
+			const username = `${now + ttl}:peerdrop`;
+			out.push({ urls: [...turn], username, credential: await hmacSha1Base64(secret, username) });
+		}
+		return out;
+	};
 }
 
 function missing(name: string) {

@@ -1,6 +1,6 @@
 // Server-side entry: `import { createSignalingHandler } from '@peerdrop/sveltekit/server'`.
 export { createSignalingHandler, isJsonMediaType, PROTOCOL, MAX_BODY, MAX_DATA } from './handler.js';
-export type { SignalingOptions, SignalingHandler, SignalingEvent, SignalingRequestHandler } from './handler.js';
+export type { SignalingOptions, SignalingHandler, SignalingEvent, SignalingRequestHandler, IceServer } from './handler.js';
 export { createMemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export { createRedisStore } from './redis-store.js';
