@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-netlab test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-netlab test-browsers test-sveltekit bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -50,6 +50,12 @@ test-unit:
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm
 	node --test --test-concurrency=1 tests/e2e/
+
+# Across NATs: browsers in network namespaces behind nftables NATs, signal.php and coturn on a
+# lab "internet" (tests/netlab, docs/netlab.md). Needs root; REQUIRE_NETLAB makes a missing
+# part fail instead of skip.
+test-netlab: wasm
+	REQUIRE_NETLAB=1 node --test --test-concurrency=1 tests/netlab/
 
 # PeerDrop against the browser's ceiling in one Chromium: transfers, hashing, setup, memory,
 # native engine. Results in bench/results/bench-latest.{json,md,png}; see docs/performance.md.

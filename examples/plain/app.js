@@ -19,6 +19,8 @@ const STATUS_TEXT = {
 };
 
 let handle = null;
+/** The last error, whose `ice` facts the diagnostics panel shows once the connection is gone. */
+let lastError = null;
 /** What was last offered, so a used-up short code can be replaced with a new one. */
 let offered = null;
 let files = [];
@@ -48,6 +50,8 @@ function showError(error) {
   const box = $('error');
   box.textContent = error.message;
   box.dataset.code = error.code;
+  box.dataset.reason = error.reason ?? '';
+  lastError = error;
   box.hidden = false;
   $('status').textContent = '';
   $('cancel').hidden = true;
@@ -101,9 +105,14 @@ function onEvent(event) {
         $('verification').hidden = false;
       }
       if (event.phase === 'connected' && event.path) {
+        document.body.dataset.path = event.path;
         $('status').textContent += event.path === 'relay' ? ' (through a relay server)' : ' (peer to peer)';
       }
       setState(event.phase);
+      break;
+    case 'network':
+      // Without STUN or TURN only devices that reach each other directly can connect.
+      $('network-note').hidden = event.source !== 'none';
       break;
     case 'code':
       $('code-text').textContent = event.code;
@@ -226,7 +235,10 @@ function startReceiving(linkOrCode) {
 }
 
 async function showDiagnosis() {
-  $('diagnosis').textContent = handle ? JSON.stringify(await handle.diagnose(), null, 2) : 'Not connected yet.';
+  const d = handle ? await handle.diagnose() : null;
+  // A connection that failed is gone; what ICE knew then came with the error.
+  if (d && !d.connection && lastError?.ice) d.failedConnection = { reason: lastError.reason, ice: lastError.ice };
+  $('diagnosis').textContent = d ? JSON.stringify(d, null, 2) : 'Not connected yet.';
 }
 
 async function main() {

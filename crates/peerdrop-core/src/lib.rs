@@ -9,6 +9,7 @@
 //! `cargo test`. The wire format is specified in `docs/protocol.md`.
 
 pub mod config;
+pub mod connectivity;
 mod digest;
 pub mod error;
 pub mod event;

@@ -1,5 +1,5 @@
 //! One live peer connection and everything attached to it: the data channel's callbacks, the
-//! ICE watcher, and the ticker that delivers engine timeouts. Dropping it detaches all of
+//! ICE watcher, the connect deadline, and the ticker that delivers engine timeouts. Dropping it detaches all of
 //! them and closes the connection.
 
 use crate::channel::ChannelHooks;
@@ -13,17 +13,25 @@ pub const TICK_MS: u32 = 100;
 pub struct Connection {
     pub pc: RtcPeerConnection,
     pub dc: Option<RtcDataChannel>,
+    /// Where its STUN and TURN servers came from (for `diagnose()`).
+    pub ice_source: crate::ice::Source,
     hooks: Option<ChannelHooks>,
     _ice_hook: Closure<dyn FnMut()>,
     channel_hook: Option<Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>>,
     ticker: Option<gloo_timers::callback::Interval>,
+    /// Fails the connection if its channel has not opened in time (see `ice::CONNECT_TIMEOUT_MS`).
+    connect_deadline: Option<gloo_timers::callback::Timeout>,
     /// Closes the connection when the page goes away, so the other side learns at once
     /// instead of after the idle timeout.
     pagehide: Option<Closure<dyn FnMut()>>,
 }
 
 impl Connection {
-    pub fn new(pc: RtcPeerConnection, ice_hook: Closure<dyn FnMut()>) -> Self {
+    pub fn new(
+        pc: RtcPeerConnection,
+        ice_source: crate::ice::Source,
+        ice_hook: Closure<dyn FnMut()>,
+    ) -> Self {
         let pc2 = pc.clone();
         let pagehide = Closure::<dyn FnMut()>::new(move || pc2.close());
         if let Some(target) = global_target() {
@@ -32,10 +40,12 @@ impl Connection {
         Connection {
             pc,
             dc: None,
+            ice_source,
             hooks: None,
             _ice_hook: ice_hook,
             channel_hook: None,
             ticker: None,
+            connect_deadline: None,
             pagehide: Some(pagehide),
         }
     }
@@ -54,6 +64,18 @@ impl Connection {
         self.ticker = Some(gloo_timers::callback::Interval::new(TICK_MS, tick));
     }
 
+    /// Calls `on_late` unless [`connected`](Self::connected) comes within `ms`.
+    pub fn set_connect_deadline(&mut self, ms: u32, on_late: impl FnOnce() + 'static) {
+        self.connect_deadline = Some(gloo_timers::callback::Timeout::new(ms, on_late));
+    }
+
+    /// The channel opened: the connect deadline no longer applies.
+    pub fn connected(&mut self) {
+        if let Some(t) = self.connect_deadline.take() {
+            t.cancel();
+        }
+    }
+
     /// True when the diagnosis means the peer is gone rather than slow.
     pub fn peer_gone(code: &str) -> bool {
         matches!(code, "ice_failed" | "ice_disconnected" | "channel_closed")
@@ -63,7 +85,7 @@ impl Connection {
     pub fn stall_diagnosis(&self) -> (&'static str, &'static str) {
         let channel_open = self.dc.as_ref().is_some_and(|d| d.ready_state() == RtcDataChannelState::Open);
         match self.pc.ice_connection_state() {
-            RtcIceConnectionState::Failed => ("ice_failed", "the direct connection failed; the network between the browsers changed or blocks it"),
+            RtcIceConnectionState::Failed => ("ice_failed", "the connection failed; the network between the browsers changed or blocks it"),
             RtcIceConnectionState::Disconnected => ("ice_disconnected", "the direct connection dropped; the other browser may have gone offline or to sleep"),
             _ if !channel_open => ("channel_closed", "the data channel closed; the other page may have been closed or reloaded"),
             _ => ("peer_unresponsive", "the connection is up but the other side sends nothing; its page may be frozen or in the background"),
@@ -81,6 +103,7 @@ impl Drop for Connection {
             let _ = target.remove_event_listener_with_callback("pagehide", cb.as_ref().unchecked_ref());
         }
         self.ticker = None;
+        self.connect_deadline = None;
         self.hooks = None;
         self.pc.set_oniceconnectionstatechange(None);
         self.pc.set_ondatachannel(None);

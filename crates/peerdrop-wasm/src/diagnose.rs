@@ -55,6 +55,7 @@ fn selected_pair(all: &[JsValue]) -> Option<JsValue> {
 pub async fn diagnose(
     pc: Option<&RtcPeerConnection>,
     dc: Option<&RtcDataChannel>,
+    ice_source: crate::ice::Source,
     log: &Rc<RefCell<SignalLog>>,
 ) -> JsValue {
     let connection = match pc {
@@ -83,6 +84,8 @@ pub async fn diagnose(
                 ("localCandidateType", local.as_ref().map_or(JsValue::NULL, |c| get(c, "candidateType"))),
                 ("remoteCandidateType", remote.as_ref().map_or(JsValue::NULL, |c| get(c, "candidateType"))),
                 ("protocol", local.as_ref().map_or(JsValue::NULL, |c| get(c, "protocol"))),
+                // How this side reaches its TURN relay (udp, tcp or tls), when the path is relayed.
+                ("relayProtocol", local.as_ref().map_or(JsValue::NULL, |c| get(c, "relayProtocol"))),
                 (
                     "roundTripTimeMs",
                     pair.as_ref()
@@ -92,6 +95,7 @@ pub async fn diagnose(
                 ("bytesSent", pair.as_ref().map_or(JsValue::NULL, |p| get(p, "bytesSent"))),
                 ("bytesReceived", pair.as_ref().map_or(JsValue::NULL, |p| get(p, "bytesReceived"))),
                 ("candidatesGathered", gathered.into()),
+                ("ice", crate::ice::diagnosis(pc, ice_source)),
             ])
         }
     };
@@ -120,9 +124,12 @@ pub fn of(
 ) -> crate::types::DiagnosisPromise {
     let pc = conn.map(|c| c.pc.clone());
     let dc = conn.and_then(|c| c.dc.clone());
+    let source = conn.map_or(crate::ice::Source::None, |c| c.ice_source);
     let log = log.clone();
-    wasm_bindgen_futures::future_to_promise(async move { Ok(diagnose(pc.as_ref(), dc.as_ref(), &log).await) })
-        .unchecked_into()
+    wasm_bindgen_futures::future_to_promise(async move {
+        Ok(diagnose(pc.as_ref(), dc.as_ref(), source, &log).await)
+    })
+    .unchecked_into()
 }
 
 /// The `connected` status event: the candidate type in use and the verification words.

@@ -7,7 +7,7 @@ use crate::clock::now_ms;
 use crate::connection::Connection;
 use crate::error::RuntimeError;
 use crate::events::Emitter;
-use crate::rtc;
+use crate::{ice, rtc};
 use peerdrop_core::{ErrorCode, Receiver, Sender, TransferError};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -57,15 +57,37 @@ pub trait Side: Sized + 'static {
     fn fail(shared: &Rc<RefCell<Self>>, error: RuntimeError);
 }
 
-/// A connection whose ICE failure fails the transfer.
-pub fn connection<S: Side>(shared: &Rc<RefCell<S>>, pc: &RtcPeerConnection) -> Connection {
+/// A connection whose ICE failure fails the transfer, saying why (`ice::failure`).
+pub fn connection<S: Side>(
+    shared: &Rc<RefCell<S>>,
+    pc: &RtcPeerConnection,
+    ice_source: ice::Source,
+) -> Connection {
     let weak = Rc::downgrade(shared);
+    let pc2 = pc.clone();
     let ice_hook = rtc::on_ice_failed(pc, move || {
         if let Some(shared) = weak.upgrade() {
-            S::fail(&shared, RuntimeError::IceFailed);
+            S::fail(&shared, ice::failure(&pc2, ice_source));
         }
     });
-    Connection::new(pc.clone(), ice_hook)
+    Connection::new(pc.clone(), ice_source, ice_hook)
+}
+
+/// Both descriptions are known: unless the channel opens within `timeout_ms`, the connection
+/// fails with `ice_failed`. Browsers may go on checking candidate pairs for a minute or more;
+/// a person waiting should hear within seconds that this path does not work, and why.
+pub fn start_connect_deadline<S: Side>(shared: &Rc<RefCell<S>>, timeout_ms: u32) {
+    let weak = Rc::downgrade(shared);
+    if let Some(conn) = shared.borrow_mut().connection() {
+        let (pc, source) = (conn.pc.clone(), conn.ice_source);
+        conn.set_connect_deadline(timeout_ms, move || {
+            // The deadline lives in the connection: it fires only while that connection is
+            // current and its channel never opened.
+            if let Some(shared) = weak.upgrade() {
+                S::fail(&shared, ice::failure(&pc, source));
+            }
+        });
+    }
 }
 
 /// The channel's callbacks, routed to the engine.
@@ -99,6 +121,7 @@ pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
         s.start_engine(&pc, &dc);
         let weak = Rc::downgrade(shared);
         if let Some(conn) = s.connection() {
+            conn.connected();
             conn.start_ticker(move || {
                 if let Some(shared) = weak.upgrade() {
                     if let Some(e) = shared.borrow_mut().engine() {

@@ -18,8 +18,13 @@ pub enum RuntimeError {
     LinkInUse,
     /// The other side never showed up in time.
     PeerNotFound,
-    /// No direct connection could be made.
-    IceFailed,
+    /// No connection could be made: why, judged from what ICE knew then (the servers, where
+    /// they came from, both sides' candidates), which the error carries for support.
+    IceFailed {
+        why: peerdrop_core::connectivity::IceFailure,
+        facts: peerdrop_core::connectivity::IceFacts,
+        source: crate::ice::Source,
+    },
     /// Nothing was picked.
     NoFiles,
     /// A browser API failed unexpectedly.
@@ -62,7 +67,7 @@ impl RuntimeError {
             RuntimeError::CodeAbandoned => "code_abandoned",
             RuntimeError::LinkInUse => "link_in_use",
             RuntimeError::PeerNotFound => "peer_not_found",
-            RuntimeError::IceFailed => "ice_failed",
+            RuntimeError::IceFailed { .. } => "ice_failed",
             RuntimeError::NoFiles => "no_files",
             RuntimeError::Browser(_) => "browser_error",
             RuntimeError::InsufficientStorage { .. } => "insufficient_storage",
@@ -105,7 +110,7 @@ impl RuntimeError {
             RuntimeError::PeerNotFound => {
                 "The other side did not answer in time. Make sure their page is still open, then try again.".into()
             }
-            RuntimeError::IceFailed => "No direct connection could be made between the two browsers. A firewall may block it; configuring a TURN server helps.".into(),
+            RuntimeError::IceFailed { why, .. } => why.to_string(),
             RuntimeError::NoFiles => "No file was picked.".into(),
             RuntimeError::Browser(what) => format!("The browser refused an operation: {what}"),
             RuntimeError::InsufficientStorage { needed, available } => match available {
@@ -136,6 +141,10 @@ impl RuntimeError {
         let obj = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&obj, &"code".into(), &self.code().into());
         let _ = js_sys::Reflect::set(&obj, &"message".into(), &self.message().into());
+        if let RuntimeError::IceFailed { why, facts, source } = self {
+            let _ = js_sys::Reflect::set(&obj, &"reason".into(), &why.name().into());
+            let _ = js_sys::Reflect::set(&obj, &"ice".into(), &crate::ice::facts_to_js(facts, *source));
+        }
         obj.into()
     }
 }

@@ -14,6 +14,7 @@ mod driver;
 mod error;
 mod events;
 mod hash;
+mod ice;
 mod memory_sink;
 mod options;
 mod receive;
@@ -33,7 +34,7 @@ use wasm_bindgen::JsCast;
 /// Offers `files` (a `FileList`, a `File` or an array of `File`). The returned handle's
 /// `link` is the share link; events arrive through `options.onEvent`.
 ///
-/// Options: `signalUrl` (default `"signal.php"`), `iceServers` (default `[]`),
+/// Options: `signalUrl` (default `"signal.php"`), `iceServers` (default: the endpoint's, else none),
 /// `onEvent(event)`, `shareBase` (page the link opens; default this page), `shortCode`
 /// (offer a code to read out, like `7-guitar-orbit`, instead of a link: `handle.code`,
 /// and a `code` event once the receiver can enter it).

@@ -10,8 +10,12 @@ pub const DEFAULT_MEMORY_CAP: u64 = 512 * 1024 * 1024;
 pub struct Options {
     /// URL of the signaling endpoint (`signal.php` or a SvelteKit route).
     pub signal_url: String,
-    /// Passed to `RTCPeerConnection` as is; `[]` (no STUN, no TURN) unless configured.
+    /// Passed to `RTCPeerConnection` as is when given (even `[]`); when not given, the
+    /// signaling endpoint's servers are used (see `ice::choose`).
     pub ice_servers: JsValue,
+    /// Milliseconds from the exchange of descriptions until the channel must be open, else
+    /// `ice_failed` (`connectTimeout`; default `ice::CONNECT_TIMEOUT_MS`, at least 1000).
+    pub connect_timeout_ms: u32,
     pub on_event: Option<js_sys::Function>,
     /// Page the share link points at; defaults to the current page without its fragment.
     pub share_base: Option<String>,
@@ -85,6 +89,10 @@ impl Options {
         Options {
             signal_url: get("signalUrl").as_string().unwrap_or_else(|| "signal.php".into()),
             ice_servers: get("iceServers"),
+            connect_timeout_ms: get("connectTimeout")
+                .as_f64()
+                .filter(|v| v.is_finite())
+                .map_or(crate::ice::CONNECT_TIMEOUT_MS, |v| v.clamp(1000.0, 600_000.0) as u32),
             on_event: get("onEvent").dyn_into::<js_sys::Function>().ok(),
             share_base: get("shareBase").as_string(),
             memory_cap: get("memoryCap").as_f64().map_or(DEFAULT_MEMORY_CAP, |v| v.max(0.0) as u64),

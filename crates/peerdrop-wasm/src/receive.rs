@@ -12,10 +12,10 @@ use crate::error::RuntimeError;
 use crate::events::{hex, manifest_to_js, object, Emitter};
 use crate::memory_sink::MemorySink;
 use crate::options::Options;
-use crate::rtc;
 use crate::seat_store;
 use crate::signaling::{abort_if_tampered, new_seal, sleep, wait_for, SharedLog, SignalClient};
 use crate::sink::{self, Finished, Sink, SinkKind};
+use crate::{ice, rtc};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
@@ -275,9 +275,9 @@ async fn negotiate(
     secret: &LinkSecret,
     entered: Option<SignalClient>,
 ) -> Result<(), RuntimeError> {
-    let (emitter, url, ice, log) = {
+    let (emitter, url, log) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.options.signal_url.clone(), s.options.ice_servers.clone(), s.log.clone())
+        (s.emitter.clone(), s.options.signal_url.clone(), s.log.clone())
     };
     // Known before anything can fail, so that ending forgets the seat saved for this room.
     shared.borrow_mut().room = room.to_string();
@@ -317,7 +317,7 @@ async fn negotiate(
             return Err(e);
         }
     };
-    if let Err(e) = answer(shared, &ice, &offer, &mut client).await {
+    if let Err(e) = answer(shared, &offer, &mut client).await {
         client.leave().await;
         seat_store::clear(room);
         return Err(e);
@@ -328,14 +328,15 @@ async fn negotiate(
 }
 
 /// Makes the peer connection for `offer` and sends the answer.
-async fn answer(
-    shared: &Shared,
-    ice: &JsValue,
-    offer: &str,
-    client: &mut SignalClient,
-) -> Result<(), RuntimeError> {
-    let pc = rtc::peer_connection(ice)?;
-    let mut conn = driver::connection(shared, &pc);
+async fn answer(shared: &Shared, offer: &str, client: &mut SignalClient) -> Result<(), RuntimeError> {
+    let (ice, timeout_ms) = {
+        let s = shared.borrow();
+        (ice::choose(&s.options.ice_servers, client.ice_servers()), s.options.connect_timeout_ms)
+    };
+    let emitter = shared.borrow().emitter.clone();
+    emitter.emit(ice::event(&ice));
+    let pc = rtc::peer_connection(&ice.servers)?;
+    let mut conn = driver::connection(shared, &pc, ice.source);
     let weak = Rc::downgrade(shared);
     conn.set_channel_hook(Closure::new(move |e: web_sys::RtcDataChannelEvent| {
         if let Some(shared) = weak.upgrade() {
@@ -344,7 +345,9 @@ async fn answer(
     }));
     shared.borrow_mut().conn = Some(conn);
     let answer = rtc::make_answer(&pc, offer).await?;
-    client.send("answer", &answer).await
+    client.send("answer", &answer).await?;
+    driver::start_connect_deadline(shared, timeout_ms);
+    Ok(())
 }
 
 fn on_channel(shared: &Shared, dc: RtcDataChannel) {

@@ -10,8 +10,8 @@ use crate::driver::{self, Side};
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Flow, Options};
-use crate::rtc;
 use crate::signaling::{abort_if_tampered, new_seal, wait_for, SharedLog, SignalClient};
+use crate::{ice, rtc};
 use futures::channel::oneshot;
 use futures::future::Either;
 use peerdrop_core::frame::Role;
@@ -321,9 +321,11 @@ async fn serve(
             return Ok(());
         }
         emitter.status("connecting");
-        let pc = rtc::peer_connection(&options.ice_servers)?;
+        let ice = ice::choose(&options.ice_servers, client.ice_servers());
+        emitter.emit(ice::event(&ice));
+        let pc = rtc::peer_connection(&ice.servers)?;
         let dc = rtc::open_channel(&pc);
-        let mut conn = driver::connection(shared, &pc);
+        let mut conn = driver::connection(shared, &pc, ice.source);
         conn.set_channel(dc.clone(), driver::hooks(shared, &dc));
         let (tx, rx) = oneshot::channel();
         {
@@ -339,6 +341,7 @@ async fn serve(
             return Ok(());
         };
         rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
+        driver::start_connect_deadline(shared, options.connect_timeout_ms);
         // While the transfer runs, a new hello means the receiver reopened the link: its old
         // connection is gone even if this side has not noticed yet.
         client.reset_seal(new_seal(secret, Role::Sender)?);

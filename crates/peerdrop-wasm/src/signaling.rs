@@ -34,6 +34,9 @@ pub struct Message {
 #[derive(Debug, Deserialize)]
 struct Joined {
     token: String,
+    /// The operator's STUN and TURN servers (absent from endpoints older than this field).
+    #[serde(default)]
+    ice_servers: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +105,8 @@ pub struct SignalClient {
     pake: bool,
     /// Messages dropped because they failed to open, since last taken.
     tampered: Vec<SealError>,
+    /// The endpoint's STUN and TURN servers for this room, as it gave them.
+    ice_servers: Option<serde_json::Value>,
     /// Messages polled but not yet consumed (they came in one batch with the one wanted).
     unread: std::collections::VecDeque<Message>,
     /// Sealed messages that arrived during a short-code exchange, before the key to open
@@ -118,6 +123,9 @@ pub struct Seat {
     pub token: String,
     pub seq: u64,
     pub cursor: u64,
+    /// The endpoint's ICE servers, so a reloaded page connects the way it did before.
+    #[serde(default)]
+    pub ice_servers: Option<serde_json::Value>,
 }
 
 impl SignalClient {
@@ -167,6 +175,7 @@ impl SignalClient {
             seal: Some(seal),
             pake: false,
             tampered: Vec::new(),
+            ice_servers: seat.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
         }
@@ -174,7 +183,17 @@ impl SignalClient {
 
     /// The seat, for taking it up again after a reload.
     pub fn seat(&self) -> Seat {
-        Seat { token: self.token.clone(), seq: self.seq, cursor: self.cursor }
+        Seat {
+            token: self.token.clone(),
+            seq: self.seq,
+            cursor: self.cursor,
+            ice_servers: self.ice_servers.clone(),
+        }
+    }
+
+    /// The STUN and TURN servers the endpoint gave with the room, if any.
+    pub fn ice_servers(&self) -> Option<&serde_json::Value> {
+        self.ice_servers.as_ref()
     }
 
     /// Starts trusting a new session of the other side (it reloaded and came back), or
@@ -246,6 +265,7 @@ impl SignalClient {
             seal,
             pake,
             tampered: Vec::new(),
+            ice_servers: joined.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
         })

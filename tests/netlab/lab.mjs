@@ -1,0 +1,351 @@
+// A network lab built from Linux network namespaces, for tests that need real NATs between
+// browsers. One "internet" segment (a bridge in its own namespace, 203.0.113.0/24) holds the
+// servers: the signaling site (scripts/serve-site, i.e. signal.php under `php -S`) and coturn
+// (STUN and TURN). NAT routers (nftables) hang off it, each with a LAN of 10.N.0.0/24 behind it,
+// and every peer is a namespace of its own, where its browser runs.
+//
+// Nothing routes outside the namespaces the lab made: no namespace gets a link to the machine's
+// own network, and the servers listen only on lab addresses. close() removes every namespace and
+// stops every process the lab started; an exit handler does the same if the test process dies,
+// and a new lab first sweeps namespaces left by a lab whose process is gone.
+//
+// Needs root, iproute2, nftables and coturn (scripts/bootstrap installs them). docs/netlab.md
+// says how to add a scenario.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync, chmodSync, readFileSync, existsSync, openSync, closeSync as closeFd } from 'node:fs';
+import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** The internet segment's own addresses. */
+export const SERVER_IP = '203.0.113.10';
+const INET_PREFIX = '203.0.113';
+const TURN_PORT = 3478;
+const PREFIX = 'pdl';
+
+/**
+ * How each kind of router translates, as nftables rules (see ../shared notes and docs/netlab.md):
+ * - `cone`: endpoint-independent mapping and filtering. Every outgoing flow keeps one public
+ *   address (`snat ... persistent`), and any UDP arriving on the WAN goes to the one host behind
+ *   it, as a home router with a "full cone" behaves. Hole punching works.
+ * - `hard`: endpoint-dependent mapping: `masquerade random` gives every new destination a new
+ *   random port, as carrier-grade and many office NATs do. Hole punching between two of them
+ *   cannot work; only a relay can.
+ * `blockUdp` also drops all UDP forwarded from the LAN, as networks that allow only web traffic do.
+ */
+function natRules({ nat, wanIp, hosts, blockUdp }) {
+  const rules = [];
+  if (nat === 'cone') {
+    const inbound = hosts.length === 1 ? `iifname "wan" meta l4proto udp dnat to ${hosts[0]}` : '';
+    rules.push(`table ip lab_nat {
+  chain pre {
+    type nat hook prerouting priority -100;
+    ${inbound}
+  }
+  chain post {
+    type nat hook postrouting priority 100;
+    oifname "wan" snat to ${wanIp} persistent
+  }
+}`);
+  } else if (nat === 'hard') {
+    rules.push(`table ip lab_nat {
+  chain post {
+    type nat hook postrouting priority 100;
+    oifname "wan" masquerade random
+  }
+}`);
+  } else {
+    throw new Error(`unknown NAT kind ${nat}: use "cone" or "hard"`);
+  }
+  if (blockUdp) {
+    rules.push(`table inet lab_filter {
+  chain from_lan {
+    type filter hook forward priority 0;
+    iifname "lan" meta l4proto udp drop
+  }
+}`);
+  }
+  return rules.join('\n');
+}
+
+function run(cmd, args, opts = {}) {
+  try {
+    return execFileSync(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
+  } catch (e) {
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+}
+
+const ns = (name, ...args) => run('ip', ['netns', 'exec', name, ...args]);
+const ipIn = (name, ...args) => run('ip', ['-n', name, ...args]);
+
+function alive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops every process inside namespace `name` and deletes it (sync: usable in exit handlers). */
+function removeNamespace(name) {
+  let pids = '';
+  try {
+    pids = execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch { /* already gone */ }
+  for (const pid of pids.split(/\s+/).filter(Boolean)) {
+    try { process.kill(Number(pid), 'SIGKILL'); } catch { /* exited */ }
+  }
+  try {
+    execFileSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  } catch { /* already gone */ }
+}
+
+/** Namespaces of labs whose process has died (a killed test run): ours to remove. */
+function sweepStale() {
+  let list = '';
+  try {
+    list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+  } catch {
+    return;
+  }
+  for (const line of list.split('\n')) {
+    const m = line.match(new RegExp(`^(${PREFIX}(\\d+)-\\S+)`));
+    if (m && !alive(Number(m[2]))) removeNamespace(m[1]);
+  }
+}
+
+/** Whether this machine can build the lab: root, and the tools it uses. */
+export function labMissing() {
+  if (process.getuid?.() !== 0) return 'the network lab needs root (network namespaces, nftables)';
+  for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['turnserver', 'coturn'], ['php', 'php-cli'], ['curl', 'curl']]) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is missing: apt-get install -y ${pkg} (scripts/bootstrap does)`;
+    }
+  }
+  if (!existsSync('pkg/peerdrop_bg.wasm')) return "pkg/ is missing: run 'make wasm' first";
+  return null;
+}
+
+/**
+ * Builds a lab.
+ *   routers: { NAME: { nat: 'cone' | 'hard', blockUdp?: boolean } }
+ *   peers:   { NAME: { router: NAME } | { public: true } }
+ *   sites:   { NAME: { stun?: boolean, turn?: boolean | ['udp', 'tcp'] } }: one signaling site
+ *            each, on its own port, configured with the lab's coturn as STUN and/or TURN server
+ *            (TURN over UDP and TCP for `true`, else over the transports listed), or neither.
+ *   turn:    start coturn (needed when any site names it).
+ */
+export async function createLab({ routers = {}, peers = {}, sites = { plain: {} }, turn = true } = {}) {
+  const missing = labMissing();
+  if (missing) throw new Error(missing);
+  sweepStale();
+  const tag = `${PREFIX}${process.pid}`;
+  const dir = resolve(`target/netlab/${tag}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const made = [];
+  const children = [];
+  const lab = { dir, tag, peers: {}, sites: {}, turnSecret: randomBytes(16).toString('hex'), logs: {} };
+
+  const closeSync = () => {
+    for (const child of children.splice(0)) {
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    for (const name of made.splice(0).reverse()) removeNamespace(name);
+  };
+  const onExit = () => closeSync();
+  const onSignal = (sig) => {
+    closeSync();
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.on('exit', onExit);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  lab.close = async () => {
+    closeSync();
+    process.off('exit', onExit);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+
+  const addNs = (short) => {
+    const name = `${tag}-${short}`;
+    run('ip', ['netns', 'add', name]);
+    made.push(name);
+    ipIn(name, 'link', 'set', 'lo', 'up');
+    return name;
+  };
+
+  try {
+    // The internet: one bridge; the servers' address sits on it.
+    const inet = addNs('inet');
+    lab.inet = inet;
+    ipIn(inet, 'link', 'add', 'br0', 'type', 'bridge');
+    ipIn(inet, 'addr', 'add', `${SERVER_IP}/24`, 'dev', 'br0');
+    ipIn(inet, 'link', 'set', 'br0', 'up');
+    // coturn's relay sends fail with "Network is unreachable" in a namespace without a default
+    // route, even to on-link peers. A default route onto the bridge leads nowhere else: the
+    // bridge holds only the lab's own links.
+    ipIn(inet, 'route', 'add', 'default', 'dev', 'br0');
+    let port = 0;
+    const plug = (other, ifname, address) => {
+      // A veth pair made straight into the two namespaces: names never clash with the host's.
+      const peerIf = `p${++port}`;
+      ipIn(other, 'link', 'add', ifname, 'type', 'veth', 'peer', 'name', peerIf, 'netns', inet);
+      ipIn(inet, 'link', 'set', peerIf, 'master', 'br0');
+      ipIn(inet, 'link', 'set', peerIf, 'up');
+      ipIn(other, 'addr', 'add', address, 'dev', ifname);
+      ipIn(other, 'link', 'set', ifname, 'up');
+    };
+
+    const routerNames = Object.keys(routers);
+    const lans = {};
+    routerNames.forEach((name, i) => {
+      const n = i + 1;
+      const r = addNs(`r-${name}`);
+      const wanIp = `${INET_PREFIX}.${20 + n}`;
+      plug(r, 'wan', `${wanIp}/24`);
+      ipIn(r, 'link', 'add', 'lan', 'type', 'bridge');
+      ipIn(r, 'addr', 'add', `10.${n}.0.1/24`, 'dev', 'lan');
+      ipIn(r, 'link', 'set', 'lan', 'up');
+      ns(r, 'sysctl', '-qw', 'net.ipv4.ip_forward=1');
+      lans[name] = { ns: r, n, wanIp, hosts: [], ...routers[name] };
+    });
+
+    let publicHost = 50;
+    for (const [name, spec] of Object.entries(peers)) {
+      const p = addNs(`h-${name}`);
+      if (spec.public) {
+        const ip = `${INET_PREFIX}.${publicHost++}`;
+        plug(p, 'eth0', `${ip}/24`);
+        lab.peers[name] = { ns: p, ip, public: true };
+        continue;
+      }
+      const lan = lans[spec.router];
+      if (!lan) throw new Error(`peer ${name}: no router named ${spec.router}`);
+      const ip = `10.${lan.n}.0.${2 + lan.hosts.length}`;
+      const hostIf = `h${lan.hosts.length}`;
+      ipIn(lan.ns, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p);
+      ipIn(lan.ns, 'link', 'set', hostIf, 'master', 'lan');
+      ipIn(lan.ns, 'link', 'set', hostIf, 'up');
+      ipIn(p, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+      ipIn(p, 'link', 'set', 'eth0', 'up');
+      ipIn(p, 'route', 'add', 'default', 'via', `10.${lan.n}.0.1`);
+      lan.hosts.push(ip);
+      lab.peers[name] = { ns: p, ip, router: spec.router, nat: lan.nat, wanIp: lan.wanIp };
+    }
+    for (const lan of Object.values(lans)) {
+      run('ip', ['netns', 'exec', lan.ns, 'nft', '-f', '-'], { input: natRules(lan) });
+    }
+
+    const start = (name, cmd, args, env = {}) => {
+      const log = `${dir}/${name}.log`;
+      const out = openSync(log, 'w');
+      const child = spawn('ip', ['netns', 'exec', inet, cmd, ...args], {
+        env: { ...process.env, ...env },
+        stdio: ['ignore', out, out],
+        detached: true,
+      });
+      closeFd(out);
+      children.push(child);
+      lab.logs[name] = log;
+      return child;
+    };
+
+    if (turn) {
+      start('coturn', 'turnserver', [
+        '-n', `--listening-ip=${SERVER_IP}`, `--relay-ip=${SERVER_IP}`, `--listening-port=${TURN_PORT}`,
+        '--realm=peerdrop.lab', '--use-auth-secret', `--static-auth-secret=${lab.turnSecret}`,
+        '--no-cli', '--no-tls', '--no-dtls', '--fingerprint', '--no-software-attribute',
+        '--min-port=49152', '--max-port=65535', `--userdb=${dir}/turndb`, `--pidfile=${dir}/turn.pid`,
+        '--log-file=stdout', '--simple-log',
+      ]);
+    }
+
+    let sitePort = 8080;
+    for (const [name, spec] of Object.entries(sites)) {
+      const p = sitePort++;
+      const stun = spec.stun ? [`stun:${SERVER_IP}:${TURN_PORT}`] : [];
+      const transports = spec.turn === true ? ['udp', 'tcp'] : spec.turn || [];
+      const turnUrls = transports.map((t) => `turn:${SERVER_IP}:${TURN_PORT}?transport=${t}`);
+      const config = `${dir}/site-${name}.config.php`;
+      writeFileSync(config, `<?php
+return array(
+  'poll_slots' => 0, 'poll_interval_ms' => 250, 'rate_limit_per_minute' => 0,
+  'stun_urls' => ${phpList(stun)},
+  'turn_urls' => ${phpList(turnUrls)},
+  'turn_secret' => '${spec.turn ? lab.turnSecret : ''}',
+);
+`);
+      start(`site-${name}`, 'scripts/serve-site', [String(p)], {
+        PEERDROP_SITE_HOST: SERVER_IP,
+        PEERDROP_SITE_CONFIG: config,
+        PEERDROP_SITE_DIR: `${dir}/site-${name}`,
+        PEERDROP_DATA_DIR: `${dir}/site-${name}-data`,
+      });
+      lab.sites[name] = { url: `http://${SERVER_IP}:${p}/`, origin: `http://${SERVER_IP}:${p}`, ...spec };
+    }
+    for (const site of Object.values(lab.sites)) await waitInside(inet, site.url, 20000, lab);
+    if (turn) await waitForUdp(inet, TURN_PORT, 10000, lab);
+  } catch (e) {
+    closeSync();
+    throw e;
+  }
+
+  /** Runs a command inside a peer's namespace (for checks: addresses, routes, reachability). */
+  lab.exec = (peer, ...args) => ns(lab.peers[peer].ns, ...args);
+
+  /**
+   * Writes a wrapper that starts `binary` inside the peer's namespace, for drivers that take a
+   * browser's path (Playwright's executablePath). The browser talks to its driver over pipes or
+   * its own loopback, both of which cross `ip netns exec` unchanged.
+   */
+  lab.wrapper = (peer, binary) => {
+    const path = `${dir}/${peer}-${binary.split('/').pop()}`;
+    writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${lab.peers[peer].ns} ${binary} "$@"\n`);
+    chmodSync(path, 0o755);
+    return path;
+  };
+
+  /** The end of a log the lab keeps (coturn, a site), for failure messages. */
+  lab.tail = (name, lines = 20) => {
+    try {
+      return readFileSync(lab.logs[name], 'utf8').split('\n').slice(-lines).join('\n');
+    } catch {
+      return '';
+    }
+  };
+  return lab;
+}
+
+function phpList(items) {
+  return `array(${items.map((s) => `'${s.replace(/'/g, '')}'`).join(', ')})`;
+}
+
+async function waitInside(name, url, ms, lab) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      execFileSync('ip', ['netns', 'exec', name, 'curl', '-sf', '-o', '/dev/null', '--max-time', '2', url], { stdio: 'ignore' });
+      return;
+    } catch {
+      if (Date.now() > deadline) {
+        throw new Error(`lab: ${url} did not answer within ${ms} ms\n${Object.keys(lab.logs).map((k) => `${k}:\n${lab.tail(k)}`).join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+async function waitForUdp(name, port, ms, lab) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const out = execFileSync('ip', ['netns', 'exec', name, 'ss', '-Hlun', `sport = :${port}`], { encoding: 'utf8' });
+    if (out.trim()) return;
+    if (Date.now() > deadline) throw new Error(`lab: coturn did not listen on UDP ${port}\n${lab.tail('coturn')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
