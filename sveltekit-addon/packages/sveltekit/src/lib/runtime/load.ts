@@ -17,7 +17,8 @@ export interface PeerDropConfig {
 	signalUrl?: string;
 	/** Where peerdrop_bg.wasm is served. Default: the file bundled with this package. */
 	wasmUrl?: string | URL;
-	/** STUN/TURN servers for RTCPeerConnection. Default [] (no request leaves your origin). */
+	/** STUN/TURN servers for RTCPeerConnection. Default: those the signaling endpoint hands out
+	 * with the room (none unless its operator configured them); a list given here, even [], wins. */
 	iceServers?: RTCIceServer[];
 	/** Where the OPFS storage worker script is served. Default: a blob: URL of the copy bundled here. */
 	storageWorkerUrl?: string | URL;

@@ -81,7 +81,8 @@ export abstract class TransferState {
 		const c = peerdropConfig();
 		return {
 			signalUrl: this.options.signalUrl ?? c.signalUrl ?? '/api/peerdrop',
-			iceServers: this.options.iceServers ?? c.iceServers ?? [],
+			// Undefined lets the runtime use the servers the signaling endpoint hands out.
+			iceServers: this.options.iceServers ?? c.iceServers,
 			wasmUrl: this.options.wasmUrl ?? c.wasmUrl,
 			storageWorkerUrl: this.options.storageWorkerUrl ?? c.storageWorkerUrl,
 			flow: this.options.flow,
