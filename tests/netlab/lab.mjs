@@ -15,6 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, chmodSync, readFileSync, existsSync, openSync, closeSync as closeFd } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { freePort, waitForHttp } from '../support/net.mjs';
 
 /** The internet segment's own addresses. */
 export const SERVER_IP = '203.0.113.10';
@@ -118,7 +119,7 @@ function sweepStale() {
 /** Whether this machine can build the lab: root, and the tools it uses. */
 export function labMissing() {
   if (process.getuid?.() !== 0) return 'the network lab needs root (network namespaces, nftables)';
-  for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['turnserver', 'coturn'], ['php', 'php-cli'], ['curl', 'curl']]) {
+  for (const [tool, pkg] of [['ip', 'iproute2'], ['nft', 'nftables'], ['turnserver', 'coturn'], ['php', 'php-cli'], ['curl', 'curl'], ['socat', 'socat']]) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
@@ -308,6 +309,30 @@ return array(
     writeFileSync(path, `#!/bin/sh\nexec ip netns exec ${lab.peers[peer].ns} ${binary} "$@"\n`);
     chmodSync(path, 0o755);
     return path;
+  };
+
+  /**
+   * Runs a driver (e.g. geckodriver) inside a peer's namespace, listening on its loopback at
+   * a port chosen here (`{port}` in `args`), and relays the same port of this machine's
+   * 127.0.0.1 to it with socat, so a WebDriver client here can reach it (the same number on both
+   * sides, since geckodriver checks the Host header). Only that control connection crosses: the
+   * namespace still has no route out. Returns the port.
+   */
+  lab.driverIn = async (peer, cmd, args) => {
+    const peerNs = lab.peers[peer].ns;
+    const port = await freePort();
+    args = args.map((a) => a.replace('{port}', String(port)));
+    const out = openSync(`${dir}/${peer}-driver.log`, 'w');
+    lab.logs[`${peer}-driver`] = `${dir}/${peer}-driver.log`;
+    const driver = spawn('ip', ['netns', 'exec', peerNs, cmd, ...args], { stdio: ['ignore', out, out], detached: true });
+    closeFd(out);
+    children.push(driver);
+    const hostPort = port;
+    const relay = spawn('socat', [`TCP-LISTEN:${hostPort},bind=127.0.0.1,reuseaddr,fork`,
+      `EXEC:'ip netns exec ${peerNs} socat STDIO TCP:127.0.0.1:${port}'`], { stdio: 'ignore', detached: true });
+    children.push(relay);
+    await waitForHttp(`http://127.0.0.1:${hostPort}/status`, { timeoutMs: 15000, describe: () => lab.tail(`${peer}-driver`) });
+    return hostPort;
   };
 
   /** The end of a log the lab keeps (coturn, a site), for failure messages. */

@@ -11,6 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
 import { createLab, labMissing } from './lab.mjs';
+import { Builder, By } from 'selenium-webdriver';
+import { HASH_RECEIVED } from '../browsers/drivers.mjs';
 
 const missing = labMissing();
 const skip = missing && !process.env.REQUIRE_NETLAB ? missing : false;
@@ -189,4 +191,49 @@ test('one peer on a public address, one behind a NAT: connects and verifies', { 
 test('two peers behind the same NAT: connects on the LAN and verifies', { skip }, async () => {
   const { receiver } = await transfer('stun', 'desk1', 'desk2');
   assert.equal(receiver.connection.remoteCandidateType, 'host', JSON.stringify(receiver.connection));
+});
+
+test('Firefox ESR behind a cone NAT receives from Chromium behind another: verified', { skip }, async () => {
+  const port = await lab.driverIn('homeB', 'geckodriver', ['--port', '{port}', '--log', 'fatal']);
+  const firefox = await new Builder()
+    .usingServer(`http://127.0.0.1:${port}`)
+    .withCapabilities({
+      browserName: 'firefox',
+      'moz:firefoxOptions': {
+        binary: '/usr/bin/firefox-esr',
+        args: ['-headless'],
+        // The lab's sites are plain HTTP on a lab address; treat them as the HTTPS they stand for.
+        prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false, 'dom.securecontext.allowlist': '203.0.113.10' },
+      },
+    })
+    .build();
+  const chromiumBrowser = await browserIn('homeA');
+  try {
+    const s = await (await chromiumBrowser.newContext()).newPage();
+    const link = await offer(s, lab.sites.stun.url, files.map((f) => f.path));
+    await firefox.get(link);
+    const until = async (cond, ms) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        if (await firefox.executeScript(`return !!(${cond})`)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`Firefox: ${cond} not reached: state=${await firefox.executeScript('return document.body.dataset.state')} ` +
+        `error=${await firefox.executeScript("return document.getElementById('error').textContent")}`);
+    };
+    await until(`!document.getElementById('offer-actions').hidden`, 30000);
+    await firefox.findElement(By.id('accept')).click();
+    await until(`document.body.dataset.state === 'complete'`, 60000);
+    const received = await firefox.executeScript(HASH_RECEIVED);
+    assert.deepEqual(
+      received.map(({ path, sha256: h, size }) => ({ name: path, sha256: h, size })).sort((a, b) => a.name.localeCompare(b.name)),
+      files.map(({ name, sha256: h, size }) => ({ name, sha256: h, size })),
+    );
+    const path = await firefox.executeScript('return document.body.dataset.path');
+    assert.ok(['srflx', 'prflx', 'host'].includes(path), `a direct path, not through a relay: ${path}`);
+  } finally {
+    await firefox.get('about:blank').catch(() => {});
+    await firefox.quit().catch(() => {});
+    await chromiumBrowser.close();
+  }
 });
