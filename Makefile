@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-netlab test-browsers test-sveltekit bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit test-netlab bench-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -51,10 +51,12 @@ test-unit:
 test-e2e: wasm
 	node --test --test-concurrency=1 tests/e2e/
 
-# Across NATs: browsers in network namespaces behind nftables NATs, signal.php and coturn on a
-# lab "internet" (tests/netlab, docs/netlab.md). Needs root; REQUIRE_NETLAB makes a missing
-# part fail instead of skip.
+# Across NATs: browsers in network namespaces behind nftables NATs, signal.php (and the Kit
+# handler, built here) and coturn on a lab "internet" (tests/netlab, docs/netlab.md). Needs
+# root; REQUIRE_NETLAB makes a missing part fail instead of skip.
 test-netlab: wasm
+	test -d sveltekit-addon/node_modules || (cd sveltekit-addon && npm ci --no-audit --no-fund --loglevel=error)
+	cd sveltekit-addon/packages/sveltekit && npm run build >/dev/null
 	REQUIRE_NETLAB=1 node --test --test-concurrency=1 tests/netlab/
 
 # PeerDrop against the browser's ceiling in one Chromium: transfers, hashing, setup, memory,

@@ -73,6 +73,18 @@ async function groupRss(pgid) {
  * A headless Firefox ESR session through its own geckodriver (one serves one session at a
  * time), in geckodriver's process group: { driver, geckodriver } with `prefs` added.
  */
+/** WebDriver capabilities for Debian's Firefox ESR, headless, with host candidates unhidden. */
+export function firefoxCapabilities(prefs = {}) {
+  return {
+    browserName: 'firefox',
+    'moz:firefoxOptions': {
+      binary: '/usr/bin/firefox-esr',
+      args: ['-headless'],
+      prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false, ...prefs },
+    },
+  };
+}
+
 async function firefoxSession(prefs = {}) {
   const port = await freePort();
   const geckodriver = spawn('geckodriver', ['--port', String(port), '--log', 'fatal'], { stdio: 'ignore', detached: true });
@@ -80,14 +92,7 @@ async function firefoxSession(prefs = {}) {
     await waitForPort(port, 15000);
     const driver = await new Builder()
       .usingServer(`http://127.0.0.1:${port}`)
-      .withCapabilities({
-        browserName: 'firefox',
-        'moz:firefoxOptions': {
-          binary: '/usr/bin/firefox-esr',
-          args: ['-headless'],
-          prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false, ...prefs },
-        },
-      })
+      .withCapabilities(firefoxCapabilities(prefs))
       .build();
     await driver.manage().setTimeouts({ script: 600000 });
     return { driver, geckodriver };

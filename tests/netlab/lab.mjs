@@ -127,6 +127,9 @@ export function labMissing() {
     }
   }
   if (!existsSync('pkg/peerdrop_bg.wasm')) return "pkg/ is missing: run 'make wasm' first";
+  if (!existsSync('sveltekit-addon/packages/sveltekit/dist/signaling/index.js')) {
+    return "the SvelteKit handler is not built: run 'make test-netlab' (it builds sveltekit-addon/packages/sveltekit)";
+  }
   return null;
 }
 
@@ -134,9 +137,11 @@ export function labMissing() {
  * Builds a lab.
  *   routers: { NAME: { nat: 'cone' | 'hard', blockUdp?: boolean } }
  *   peers:   { NAME: { router: NAME } | { public: true } }
- *   sites:   { NAME: { stun?: boolean, turn?: boolean | ['udp', 'tcp'] } }: one signaling site
- *            each, on its own port, configured with the lab's coturn as STUN and/or TURN server
- *            (TURN over UDP and TCP for `true`, else over the transports listed), or neither.
+ *   sites:   { NAME: { stun?: boolean, turn?: boolean | ['udp', 'tcp'], endpoint?: 'kit' } }:
+ *            one site each (the example page), on its own port, configured with the lab's coturn
+ *            as STUN and/or TURN server (TURN over UDP and TCP for `true`, else over the
+ *            transports listed), or neither. Signaling is signal.php under php -S, or with
+ *            `endpoint: 'kit'` the @peerdrop/sveltekit handler (kit-site.mjs; needs its dist/).
  *   turn:    start coturn (needed when any site names it).
  */
 export async function createLab({ routers = {}, peers = {}, sites = { plain: {} }, turn = true } = {}) {
@@ -272,6 +277,15 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
       const stun = spec.stun ? [`stun:${SERVER_IP}:${TURN_PORT}`] : [];
       const transports = spec.turn === true ? ['udp', 'tcp'] : spec.turn || [];
       const turnUrls = transports.map((t) => `turn:${SERVER_IP}:${TURN_PORT}?transport=${t}`);
+      lab.sites[name] = { url: `http://${SERVER_IP}:${p}/`, origin: `http://${SERVER_IP}:${p}`, ...spec };
+      if (spec.endpoint === 'kit') {
+        start(`site-${name}`, 'node', ['tests/netlab/kit-site.mjs', SERVER_IP, String(p)], {
+          SIGNAL_STUN_URL: stun.join(' '),
+          SIGNAL_TURN_URL: turnUrls.join(' '),
+          SIGNAL_TURN_SECRET: spec.turn ? lab.turnSecret : '',
+        });
+        continue;
+      }
       const config = `${dir}/site-${name}.config.php`;
       writeFileSync(config, `<?php
 return array(
@@ -287,7 +301,6 @@ return array(
         PEERDROP_SITE_DIR: `${dir}/site-${name}`,
         PEERDROP_DATA_DIR: `${dir}/site-${name}-data`,
       });
-      lab.sites[name] = { url: `http://${SERVER_IP}:${p}/`, origin: `http://${SERVER_IP}:${p}`, ...spec };
     }
     for (const site of Object.values(lab.sites)) await waitInside(inet, site.url, 20000, lab);
     if (turn) await waitForUdp(inet, TURN_PORT, 10000, lab);

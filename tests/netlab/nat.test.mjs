@@ -12,7 +12,7 @@ import { chromium } from 'playwright-core';
 import { CHROMIUM_ARGS, offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
 import { createLab, labMissing } from './lab.mjs';
 import { Builder, By } from 'selenium-webdriver';
-import { HASH_RECEIVED } from '../browsers/drivers.mjs';
+import { HASH_RECEIVED, firefoxCapabilities } from '../browsers/drivers.mjs';
 
 const missing = labMissing();
 const skip = missing && !process.env.REQUIRE_NETLAB ? missing : false;
@@ -44,7 +44,7 @@ before(async () => {
       desk1: { router: 'office' },
       desk2: { router: 'office' },
     },
-    sites: { none: {}, stun: { stun: true }, turn: { stun: true, turn: true } },
+    sites: { none: {}, stun: { stun: true }, turn: { stun: true, turn: true }, kit: { stun: true, turn: true, endpoint: 'kit' } },
   });
   const dir = mkdtempSync(join(tmpdir(), 'peerdrop-netlab-'));
   files = [0, 1, 2].map((i) => {
@@ -165,6 +165,14 @@ test('hard NATs with TURN: the transfer goes through coturn, files verified', { 
   assert.ok(path, 'the connected event names the path');
 });
 
+test('the SvelteKit handler as the endpoint: hard NATs connect through the TURN servers it hands out', { skip }, async () => {
+  const { receiver, sender } = await transfer('kit', 'mobileA', 'mobileB');
+  const types = [receiver, sender].map((d) => d.connection.localCandidateType);
+  assert.ok(types.includes('relay'), `one side at least sends through the relay: ${types}`);
+  assert.equal(sender.connection.ice.source, 'endpoint');
+  assert.equal(sender.connection.ice.turnUrls, 2);
+});
+
 test('a network that blocks UDP: TURN over TCP carries the transfer', { skip }, async () => {
   const { sender } = await transfer('turn', 'locked', 'mobileB');
   assert.equal(sender.connection.localCandidateType, 'relay');
@@ -197,15 +205,8 @@ test('Firefox ESR behind a cone NAT receives from Chromium behind another: verif
   const port = await lab.driverIn('homeB', 'geckodriver', ['--port', '{port}', '--log', 'fatal']);
   const firefox = await new Builder()
     .usingServer(`http://127.0.0.1:${port}`)
-    .withCapabilities({
-      browserName: 'firefox',
-      'moz:firefoxOptions': {
-        binary: '/usr/bin/firefox-esr',
-        args: ['-headless'],
-        // The lab's sites are plain HTTP on a lab address; treat them as the HTTPS they stand for.
-        prefs: { 'media.peerconnection.ice.obfuscate_host_addresses': false, 'dom.securecontext.allowlist': '203.0.113.10' },
-      },
-    })
+    // The lab's sites are plain HTTP on a lab address; treat them as the HTTPS they stand for.
+    .withCapabilities(firefoxCapabilities({ 'dom.securecontext.allowlist': '203.0.113.10' }))
     .build();
   const chromiumBrowser = await browserIn('homeA');
   try {

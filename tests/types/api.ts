@@ -17,11 +17,17 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
       case 'error': {
         const code: string = e.code;
         console.log(code, e.message);
+        if (e.code === 'ice_failed' && e.reason === 'no_ice_servers') console.log(e.ice?.localCandidates.host);
         break;
       }
+      case 'network':
+        if (e.source === 'none') console.log('only devices on one network can connect', e.stunUrls + e.turnUrls);
+        break;
     }
   };
-  const sender = send(input.files!, { signalUrl: '/signal.php', iceServers: [], onEvent });
+  const sender = send(input.files!, { signalUrl: '/signal.php', iceServers: [], connectTimeout: 20000, onEvent });
+  // @ts-expect-error: connectTimeout is in milliseconds, a number
+  send(input.files!, { connectTimeout: '20s' });
   const link: string = sender.link;
   const items: SendItem[] = await itemsFromDrop(drop);
   send(items, { onEvent });
@@ -29,7 +35,7 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
   receiver.accept({ pick: true });
   receiver.accept(undefined);
   const d: Diagnosis = await receiver.diagnose();
-  console.log(d.signaling.requests, d.connection?.localCandidateType, sender.files[0]?.path);
+  console.log(d.signaling.requests, d.connection?.localCandidateType, d.connection?.ice.localNat, sender.files[0]?.path);
   const byCode = send(input.files!, { shortCode: true, onEvent: (e) => { if (e.type === 'code') console.log(e.code.toUpperCase()); } });
   const code: string | undefined = byCode.code;
   receive(code ?? '7-guitar-orbit', { onEvent });

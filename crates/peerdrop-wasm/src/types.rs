@@ -17,8 +17,13 @@ export interface FileInfo { path: string; size: number; modified: number; mime: 
 export interface CommonOptions {
   /** URL of the signaling endpoint (signal.php or a SvelteKit route). Default "signal.php". */
   signalUrl?: string;
-  /** Passed to RTCPeerConnection. Default [] (no STUN, no TURN: no third-party request). */
+  /** Passed to RTCPeerConnection. Default: the STUN/TURN servers the signaling endpoint hands
+   *  out with the room (none unless its operator configured them: then no third-party request).
+   *  A list given here, even [], wins over the endpoint's. */
   iceServers?: RTCIceServer[];
+  /** Milliseconds from the exchange of descriptions until the connection must be open, else
+   *  the transfer ends with "ice_failed". Default 15000 (1000 to 600000). */
+  connectTimeout?: number;
   /** Receives every event of the transfer. */
   onEvent?: (event: PeerDropEvent) => void;
   /** Flow-control overrides in bytes; omit to keep the defaults (docs/performance.md). */
@@ -93,7 +98,27 @@ export type PeerDropEvent =
   | { type: "disconnected"; message: string }
   | { type: "signalingWarning"; message: string }
   | { type: "complete" }
-  | { type: "error"; code: ErrorCode; message: string };
+  | { type: "network"; source: IceSource; stunUrls: number; turnUrls: number }
+  | { type: "error"; code: ErrorCode; message: string;
+      /** With "ice_failed": why, and what ICE knew then. */
+      reason?: IceFailureReason; ice?: IceFacts };
+
+/** Where a connection's STUN/TURN servers came from: the page's iceServers, the endpoint, or none. */
+export type IceSource = "page" | "endpoint" | "none";
+
+export type IceFailureReason =
+  | "no_ice_servers" | "stun_unreachable" | "no_relay_configured" | "relay_unreachable" | "relay_failed";
+
+export interface CandidateCounts { host: number; srflx: number; prflx: number; relay: number; }
+
+/** Servers and candidates of a connection; `*Nat` says whether the NAT in front of that side
+ *  keeps ports ("port_preserving") or rewrites them ("port_changing": perhaps symmetric). */
+export interface IceFacts {
+  source: IceSource; stunUrls: number; turnUrls: number;
+  localCandidates: CandidateCounts; remoteCandidates: CandidateCounts;
+  localNat: "port_preserving" | "port_changing" | "unknown";
+  remoteNat: "port_preserving" | "port_changing" | "unknown";
+}
 
 export type ErrorCode =
   | "signaling_unreachable" | "signaling_error" | "signaling_tampered" | "bad_link" | "link_expired"
@@ -108,8 +133,10 @@ export interface Diagnosis {
   connection: null | {
     iceConnectionState: string; connectionState: string;
     localCandidateType: string | null; remoteCandidateType: string | null; protocol: string | null;
+    relayProtocol: string | null;
     roundTripTimeMs: number | null; bytesSent: number | null; bytesReceived: number | null;
     candidatesGathered: Record<string, number>;
+    ice: IceFacts;
   };
   channel: null | { state: string; bufferedAmount: number; maxMessageSize: number | null };
   signaling: { requests: number; lastStatus: number | null; medianRoundTripMs: number | null;

@@ -162,6 +162,22 @@ describe('TransferProgress', () => {
 		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75.0% · 2.3 MiB of 3.0 MiB');
 	});
 
+	test('says up front, while connecting, when no STUN or TURN server is configured', async () => {
+		const t = createSender();
+		t.phase = 'connecting';
+		const screen = await render(TransferProgress, { transfer: t });
+		const note = () => screen.container.querySelector('[data-peerdrop="network-note"]');
+		expect(note()).toBeNull();
+		t.iceSource = 'endpoint';
+		await expect.poll(note).toBeNull();
+		t.iceSource = 'none';
+		await expect.poll(() => note()?.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+			'This site has no STUN or TURN server configured, so the two browsers can connect only if they reach each other directly, for example on the same network.'
+		);
+		t.phase = 'error';
+		await expect.poll(note).toBeNull();
+	});
+
 	test('a sender with a short code waits for the code, not for a link', async () => {
 		const t = createSender({ shortCode: true });
 		t.phase = 'waiting';

@@ -63,6 +63,9 @@ export abstract class TransferState {
 	verification = $state<string | null>(null);
 	/** How the peers are connected: host, srflx, prflx or relay. */
 	path = $state<string | null>(null);
+	/** Where this connection's STUN/TURN servers came from (`none`: only devices that reach
+	 *  each other directly, e.g. on one network, can connect), or null before connecting. */
+	iceSource = $state<'page' | 'endpoint' | 'none' | null>(null);
 	/** The last human-readable notice (stalls, disconnections), or null. */
 	notice = $state<string | null>(null);
 	/** Connected and moving bytes, or about to. */
@@ -139,6 +142,9 @@ export abstract class TransferState {
 			case 'disconnected':
 				this.notice = event.message;
 				break;
+			case 'network':
+				this.iceSource = event.source;
+				break;
 			case 'blockRejected':
 				this.notice = 'A damaged block arrived; it was discarded and is being sent again.';
 				break;
@@ -189,6 +195,7 @@ export abstract class TransferState {
 		this.error = null;
 		this.verification = null;
 		this.path = null;
+		this.iceSource = null;
 		this.notice = null;
 	}
 }
