@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-netlab test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-netlab test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-wan bench-wan-smoke link-emulator bench-core bench-signaling fuzz clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit test-netlab bench-smoke
+test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit test-netlab bench-smoke bench-wan-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -47,6 +47,20 @@ test-types: wasm
 test-unit:
 	node --test tests/unit/
 
+# The userspace link emulator the lab puts between a router and its internet (delay, loss, rate).
+link-emulator:
+	cargo build -q --release -p link-emulator
+
+# PeerDrop against plain JS (1 and 4 peer connections) through the emulated link, at round trips
+# of 0-150 ms, 0 and 1 % loss, 100 Mbit/s and unlimited (WAN_REPEATS, default 3; about 25 min).
+# Needs root. Results in bench/results/wan-latest.{json,md,png}; see docs/performance.md.
+bench-wan: wasm link-emulator
+	node bench/wan/run.mjs
+
+# The same harness at tiny sizes on two points (part of make test; asserts no time).
+bench-wan-smoke: wasm link-emulator
+	node bench/wan/run.mjs --smoke
+
 # Two Chromium pages through the real signal.php, loading the optimized pkg/.
 test-e2e: wasm
 	node --test --test-concurrency=1 tests/e2e/
@@ -54,7 +68,7 @@ test-e2e: wasm
 # Across NATs: browsers in network namespaces behind nftables NATs, signal.php (and the Kit
 # handler, built here) and coturn on a lab "internet" (tests/netlab, docs/netlab.md). Needs
 # root; REQUIRE_NETLAB makes a missing part fail instead of skip.
-test-netlab: wasm
+test-netlab: wasm link-emulator
 	test -d sveltekit-addon/node_modules || (cd sveltekit-addon && npm ci --no-audit --no-fund --loglevel=error)
 	cd sveltekit-addon/packages/sveltekit && npm run build >/dev/null
 	REQUIRE_NETLAB=1 node --test --test-concurrency=1 tests/netlab/

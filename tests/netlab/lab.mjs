@@ -15,6 +15,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync, chmodSync, readFileSync, existsSync, openSync, closeSync as closeFd } from 'node:fs';
 import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
 import { freePort, waitForHttp } from '../support/net.mjs';
 
 /** The internet segment's own addresses. */
@@ -22,6 +23,8 @@ export const SERVER_IP = '203.0.113.10';
 const INET_PREFIX = '203.0.113';
 const TURN_PORT = 3478;
 const PREFIX = 'pdl';
+/** The userspace link emulator (crates/link-emulator), built by `make test-netlab`. */
+export const LINK_EMULATOR = resolve('target/release/link-emulator');
 
 /**
  * How each kind of router translates, as nftables rules (see ../shared notes and docs/netlab.md):
@@ -135,18 +138,26 @@ export function labMissing() {
 
 /**
  * Builds a lab.
- *   routers: { NAME: { nat: 'cone' | 'hard', blockUdp?: boolean } }
- *   peers:   { NAME: { router: NAME } | { public: true } }
+ *   routers: { NAME: { nat: 'cone' | 'hard', blockUdp?: boolean, link?: LINK } }: with `link`,
+ *            the router's WAN reaches the internet through the link emulator (see `startLink`),
+ *            LINK being { delayMs, lossPct, rateMbit, queueBytes, seed } for both directions
+ *            (delayMs one way: half the round trip it adds), all optional.
+ *   peers:   { NAME: { router: NAME } | { public: true, defaultRoute?: boolean } }: with
+ *            `defaultRoute`, a public peer's browser offers its address with no STUN server.
  *   sites:   { NAME: { stun?: boolean, turn?: boolean | ['udp', 'tcp'], endpoint?: 'kit' } }:
  *            one site each (the example page), on its own port, configured with the lab's coturn
  *            as STUN and/or TURN server (TURN over UDP and TCP for `true`, else over the
  *            transports listed), or neither. Signaling is signal.php under php -S, or with
  *            `endpoint: 'kit'` the @peerdrop/sveltekit handler (kit-site.mjs; needs its dist/).
+ *            `extra: 'DIR:PATH'` also serves DIR under PATH (scripts/serve-site's
+ *            PEERDROP_SITE_EXTRA; the WAN bench serves its plain-JS pages so).
  *   turn:    start coturn (needed when any site names it).
  */
 export async function createLab({ routers = {}, peers = {}, sites = { plain: {} }, turn = true } = {}) {
   const missing = labMissing();
   if (missing) throw new Error(missing);
+  const linkMissing = Object.values(routers).some((r) => r.link) && linkEmulatorMissing();
+  if (linkMissing) throw new Error(linkMissing);
   sweepStale();
   const tag = `${PREFIX}${process.pid}`;
   const dir = resolve(`target/netlab/${tag}`);
@@ -155,6 +166,8 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
   const made = [];
   const children = [];
   const lab = { dir, tag, peers: {}, sites: {}, turnSecret: randomBytes(16).toString('hex'), logs: {} };
+  /** The running link emulators by router name (see `startLink`). */
+  const links = {};
 
   const closeSync = () => {
     for (const child of children.splice(0)) {
@@ -185,6 +198,7 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
     return name;
   };
 
+  const lans = {};
   try {
     // The internet: one bridge; the servers' address sits on it.
     const inet = addNs('inet');
@@ -207,13 +221,39 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
       ipIn(other, 'link', 'set', ifname, 'up');
     };
 
+    /**
+     * The router's WAN through a wire namespace `w-NAME` to the bridge: `wan` (router) to
+     * `rside` (wire), and `iside` (wire) to a bridge port. The emulator copies frames between
+     * `rside` and `iside`. Every veth a frame crosses on its way in or out of the wire has its
+     * offloads off, so the emulator reads whole, checksummed frames no larger than the MTU
+     * (crates/link-emulator/src/wire.rs says why).
+     */
+    const wireBetween = (r, name, wanIp) => {
+      const w = addNs(`w-${name}`);
+      // No addresses or IPv6 chatter of its own: the wire only carries the router's frames.
+      ns(w, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
+      const peerIf = `p${++port}`;
+      ipIn(r, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', 'rside', 'netns', w);
+      ipIn(w, 'link', 'add', 'iside', 'type', 'veth', 'peer', 'name', peerIf, 'netns', inet);
+      ipIn(inet, 'link', 'set', peerIf, 'master', 'br0');
+      for (const [space, ifname] of [[r, 'wan'], [w, 'rside'], [w, 'iside'], [inet, peerIf]]) {
+        ns(space, 'ethtool', '-K', ifname, 'tx', 'off', 'tso', 'off', 'gso', 'off', 'gro', 'off');
+        ipIn(space, 'link', 'set', ifname, 'up');
+      }
+      ipIn(r, 'addr', 'add', `${wanIp}/24`, 'dev', 'wan');
+      return { ns: w, router: r, name };
+    };
+
     const routerNames = Object.keys(routers);
-    const lans = {};
     routerNames.forEach((name, i) => {
       const n = i + 1;
       const r = addNs(`r-${name}`);
       const wanIp = `${INET_PREFIX}.${20 + n}`;
-      plug(r, 'wan', `${wanIp}/24`);
+      if (routers[name].link) {
+        links[name] = wireBetween(r, name, wanIp);
+      } else {
+        plug(r, 'wan', `${wanIp}/24`);
+      }
       ipIn(r, 'link', 'add', 'lan', 'type', 'bridge');
       ipIn(r, 'addr', 'add', `10.${n}.0.1/24`, 'dev', 'lan');
       ipIn(r, 'link', 'set', 'lan', 'up');
@@ -227,6 +267,9 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
       if (spec.public) {
         const ip = `${INET_PREFIX}.${publicHost++}`;
         plug(p, 'eth0', `${ip}/24`);
+        // Chromium gathers no host candidate in a namespace without a default route; one onto
+        // the bridge, as the internet namespace has, leads nowhere outside the lab.
+        if (spec.defaultRoute) ipIn(p, 'route', 'add', 'default', 'dev', 'eth0');
         lab.peers[name] = { ns: p, ip, public: true };
         continue;
       }
@@ -245,6 +288,9 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
     }
     for (const lan of Object.values(lans)) {
       run('ip', ['netns', 'exec', lan.ns, 'nft', '-f', '-'], { input: natRules(lan) });
+    }
+    for (const [name, wire] of Object.entries(links)) {
+      links[name] = await startLink(wire, routers[name].link, dir, children, lab.logs);
     }
 
     const start = (name, cmd, args, env = {}) => {
@@ -300,6 +346,7 @@ return array(
         PEERDROP_SITE_CONFIG: config,
         PEERDROP_SITE_DIR: `${dir}/site-${name}`,
         PEERDROP_DATA_DIR: `${dir}/site-${name}-data`,
+        PEERDROP_SITE_EXTRA: spec.extra ?? '',
       });
     }
     for (const site of Object.values(lab.sites)) await waitInside(inet, site.url, 20000, lab);
@@ -311,6 +358,38 @@ return array(
 
   /** Runs a command inside a peer's namespace (for checks: addresses, routes, reachability). */
   lab.exec = (peer, ...args) => ns(lab.peers[peer].ns, ...args);
+
+  const emulator = (router) => {
+    const l = links[router];
+    if (!l) throw new Error(`router ${router} has no link emulator: give it \`link: {...}\` in createLab`);
+    return l;
+  };
+  /**
+   * Changes a router's emulated link at run time: { delayMs, lossPct, rateMbit (0 or null:
+   * unlimited), queueBytes, dir: 'up' | 'down' | 'both' } (`up` leaves the router). Keys left
+   * out keep their values.
+   */
+  lab.setLink = (router, settings) => emulator(router).command(linkSettings(settings));
+  /** The emulator's own counters for a router's link (per direction: forwarded, dropped by loss, queue, down). */
+  lab.linkStats = (router) => emulator(router).command('stats');
+  /**
+   * UDP counters of a peer's namespace (/proc/net/snmp is per namespace): `RcvbufErrors` are
+   * datagrams the kernel dropped because a socket's receive buffer was full (a bursty link
+   * overflows Chromium's 128 KiB ones), `InErrors` all receive errors, `InCsumErrors` bad checksums.
+   */
+  lab.udpDrops = (peer) => udpCounters(ns(lab.peers[peer].ns, 'cat', '/proc/net/snmp'));
+
+  /**
+   * Takes a router's uplink down or up, as a cable pulled and plugged back in. A router with a
+   * link emulator (`link` in createLab) keeps its interface up and the emulator cuts the wire
+   * instead (frames on it are lost); the command is sent at once, and the returned promise
+   * settles on the emulator's reply.
+   */
+  lab.link = (router, state) => {
+    if (state !== 'up' && state !== 'down') throw new Error(`lab.link: "up" or "down", not ${state}`);
+    if (links[router]) return links[router].command(state);
+    ipIn(lans[router].ns, 'link', 'set', 'wan', state);
+  };
 
   /**
    * Writes a wrapper that starts `binary` inside the peer's namespace, for drivers that take a
@@ -386,4 +465,82 @@ async function waitForUdp(name, port, ms, lab) {
     if (Date.now() > deadline) throw new Error(`lab: coturn did not listen on UDP ${port}\n${lab.tail('coturn')}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Why a lab with emulated links cannot be built here, or null. */
+export function linkEmulatorMissing() {
+  if (!existsSync(LINK_EMULATOR)) return `${LINK_EMULATOR} is missing: cargo build --release -p link-emulator (make test-netlab does)`;
+  try {
+    execFileSync('sh', ['-c', 'command -v ethtool'], { stdio: 'ignore' });
+  } catch {
+    return 'ethtool is missing (it turns veth offloads off for the link emulator): apt-get install -y ethtool (scripts/bootstrap does)';
+  }
+  return null;
+}
+
+/** The emulator's `set` command for { delayMs, lossPct, rateMbit, queueBytes, dir }. */
+export function linkSettings({ delayMs, lossPct, rateMbit, queueBytes, dir = 'both', seed, ...rest } = {}) {
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new Error(`unknown link setting ${unknown.join(', ')}: use delayMs, lossPct, rateMbit, queueBytes, dir`);
+  const parts = [`set dir=${dir}`];
+  if (delayMs != null) parts.push(`delay_ms=${delayMs}`);
+  if (lossPct != null) parts.push(`loss=${lossPct / 100}`);
+  if (rateMbit !== undefined) parts.push(`rate_mbit=${rateMbit ?? 0}`);
+  if (queueBytes != null) parts.push(`queue_bytes=${queueBytes}`);
+  return parts.join(' ');
+}
+
+/**
+ * Starts crates/link-emulator between the wire's two interfaces, configured with `link`, and
+ * returns `{ command(line) }`: one line to the emulator, its JSON reply (in order; an
+ * `{"error"}` reply rejects). Its stderr goes to the lab's log `link-NAME`.
+ */
+async function startLink(wire, link, dir, children, logs) {
+  const { seed, ...settings } = link;
+  const log = `${dir}/link-${wire.name}.log`;
+  const err = openSync(log, 'w');
+  logs[`link-${wire.name}`] = log;
+  const args = ['rside', 'iside', '--set', linkSettings(settings).replace(/^set /, '')];
+  if (seed != null) args.push('--seed', String(seed));
+  const child = spawn('ip', ['netns', 'exec', wire.ns, LINK_EMULATOR, ...args], { stdio: ['pipe', 'pipe', err], detached: true });
+  closeFd(err);
+  children.push(child);
+  const waiting = [];
+  let exited = null;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let reply;
+    try {
+      reply = JSON.parse(line);
+    } catch {
+      reply = { error: `not JSON: ${line}` };
+    }
+    if (reply.final) return;
+    const w = waiting.shift();
+    if (!w) return;
+    if (reply.error) w.reject(new Error(`link emulator ${wire.name}: ${reply.error}`));
+    else w.resolve(reply);
+  });
+  child.on('exit', (code, signal) => {
+    exited = `the link emulator of ${wire.name} exited (${signal ?? code}): ${readFileSync(log, 'utf8').trim()}`;
+    for (const w of waiting.splice(0)) w.reject(new Error(exited));
+  });
+  child.stdin.on('error', () => { /* exited: reported through `exited` */ });
+  const command = (line) => {
+    if (exited) return Promise.reject(new Error(exited));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`link emulator ${wire.name}: no reply to "${line}" in 5 s`)), 5000);
+      waiting.push({ resolve: (v) => { clearTimeout(timer); resolve(v); }, reject: (e) => { clearTimeout(timer); reject(e); } });
+      child.stdin.write(`${line}\n`);
+    });
+  };
+  // The first reply proves both sockets are open and the link carries frames.
+  await command('stats');
+  return { command };
+}
+
+/** The `Udp:` counters of a /proc/net/snmp text, by name. */
+export function udpCounters(snmp) {
+  const [names, values] = snmp.split('\n').filter((l) => l.startsWith('Udp:')).map((l) => l.split(/\s+/).slice(1));
+  if (!names || !values) throw new Error('no Udp: lines in /proc/net/snmp');
+  return Object.fromEntries(names.map((n, i) => [n, Number(values[i])]));
 }

@@ -1,0 +1,210 @@
+// make bench-wan: PeerDrop against plain JS through emulated wide-area links, in one run, in the
+// network lab (tests/netlab): a browser behind a home router whose WAN goes through
+// crates/link-emulator sends to a browser on a public address. At each point (round trip, loss,
+// rate) three contenders move the same bytes, repeat by repeat, interleaved:
+//   plain1:   plain JS, one data channel on one peer connection (bench/page's reference sender)
+//   plain4:   plain JS over 4 peer connections at once, a quarter of the bytes on each
+//   peerdrop: PeerDrop through signal.php, hashing and verification on, into memory
+// Beside every figure: the emulator's own drops (random loss it applied, queue overflow) and
+// the kernel's RcvbufErrors in both namespaces, so a link artifact is never read as a property
+// of the contender. Writes bench/results/wan-latest.{json,md,png}; see docs/performance.md.
+//
+//   node bench/wan/run.mjs            the full grid (WAN_REPEATS repeats each, default 3)
+//   node bench/wan/run.mjs --smoke    tiny sizes, two points, one repeat: the harness works
+import { execFileSync } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, release } from 'node:os';
+import { createLab } from '../../tests/netlab/lab.mjs';
+import { benchPages, browserIn, plainConnections, plainSend, peerdropSend, dropCounters, describeDrops } from '../../tests/netlab/wan.mjs';
+
+const SMOKE = process.argv.includes('--smoke');
+const MiB = 1024 * 1024;
+const REPEATS = Number(process.env.WAN_REPEATS ?? (SMOKE ? 1 : 3));
+if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`WAN_REPEATS must be a whole number above 0 (got ${process.env.WAN_REPEATS})`);
+const OUT = SMOKE ? 'target/bench-wan-smoke' : 'bench/results';
+const RATE_MBIT = 100;
+const CONTENDERS = ['plain1', 'plain4', 'peerdrop'];
+const LABELS = { plain1: 'plain JS, 1 connection', plain4: 'plain JS, 4 connections', peerdrop: 'PeerDrop (hashing, verification)' };
+
+/**
+ * Bytes per transfer at a point: sized so one transfer takes seconds, not minutes, on a slow
+ * point (throughput falls steeply with round trip and loss), so the whole grid fits ~25 min.
+ * Small transfers spend much of their time in slow start, as small files do.
+ */
+function sizeAt({ rttMs, lossPct }) {
+  if (SMOKE) return MiB / 2;
+  const base = { 0: 8, 20: 2, 50: 1.5, 150: 1 }[rttMs] * MiB;
+  return lossPct ? base / 2 : base;
+}
+
+function points() {
+  if (SMOKE) return [{ rttMs: 20, lossPct: 0, rateMbit: null }, { rttMs: 50, lossPct: 1, rateMbit: RATE_MBIT }];
+  const out = [];
+  for (const rateMbit of [RATE_MBIT, null]) {
+    for (const lossPct of [0, 1]) {
+      for (const rttMs of [0, 20, 50, 150]) out.push({ rttMs, lossPct, rateMbit });
+    }
+  }
+  return out;
+}
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+const log = (...a) => console.log('bench-wan:', ...a);
+const pointLabel = (p) => `RTT ${p.rttMs} ms, loss ${p.lossPct} %, ${p.rateMbit ? `${p.rateMbit} Mbit/s` : 'unlimited'}`;
+
+/** The drops of one run, summed: what the emulator did on purpose or by overflow, and the kernel. */
+function dropSummary(d) {
+  const both = (k) => d.link.up[k] + d.link.down[k];
+  return {
+    emulatorLoss: both('dropped_loss'),
+    emulatorQueue: both('dropped_queue'),
+    emulatorSocket: both('socket_drops') + both('send_errors'),
+    rcvbufErrors: Object.values(d.udp).reduce((n, u) => n + u.RcvbufErrors, 0),
+  };
+}
+
+async function runOne(kind, ctx, bytes) {
+  const timeoutMs = Math.max(120000, (bytes / (20 * 1024)) * 1000);
+  if (kind === 'peerdrop') {
+    const before = await ctx.drops.take();
+    const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs);
+    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, drops: await ctx.drops.since(before) };
+  }
+  const conn = await plainConnections(ctx.alice, ctx.server, ctx.url, kind === 'plain4' ? 4 : 1);
+  try {
+    const before = await ctx.drops.take();
+    const ms = await plainSend(conn, bytes, timeoutMs);
+    return { ms, rttMs: null, drops: await ctx.drops.since(before) };
+  } finally {
+    await conn.close();
+  }
+}
+
+function markdown(r) {
+  const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
+  const cell = (c) => `${f(c.median)} (${f(c.min)}–${f(c.max)}) · L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
+  const rows = r.points.map((p) => `| ${p.rttMs} | ${p.lossPct} | ${p.rateMbit ? `${p.rateMbit} Mbit/s` : 'unlimited'} | ${(p.bytes / MiB).toFixed(1)} | ` +
+    `${CONTENDERS.map((k) => cell(p.results[k])).join(' | ')} | **${p.ratios.overPlain1.toFixed(2)}** | ${p.ratios.overPlain4.toFixed(2)} | ${p.measuredRttMs ?? '–'} |`).join('\n');
+  return `# PeerDrop through emulated links (make bench-wan)
+
+${r.date} · commit ${r.commit} · ${r.browser} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.mode} run, ${r.repeats} repeat(s)
+
+A Chromium behind a cone NAT whose WAN goes through the link emulator sends to a Chromium on a
+public lab address; the round trip is the emulator's delay both ways (half each way), loss
+applies to each direction, and the rate limit (with a ${r.queue} drop-tail queue) to both. MiB/s
+median (min–max) over the repeats; ratios are PeerDrop's median over the plain-JS median of
+this run. After each figure, summed over its repeats: **L** frames the emulator lost on purpose
+(random loss), **Q** frames it dropped at a full queue, **R** datagrams the kernel dropped at a
+full socket receive buffer (RcvbufErrors, both peers). Plain JS is timed from its first send
+to the receiver's "done" back; PeerDrop from acceptance to the last byte verified.
+
+| RTT ms | loss % | link | MiB | ${CONTENDERS.map((k) => LABELS[k]).join(' | ')} | PeerDrop / plain 1 | PeerDrop / plain 4 | RTT seen by PeerDrop, ms |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+${rows}
+`;
+}
+
+/** Grouped bars per point, drawn as SVG in a browser and saved as PNG (as bench/run.mjs does). */
+async function chart(browser, r, path) {
+  const colors = { plain1: '#7a8fa8', plain4: '#b9c4d2', peerdrop: '#2453d6' };
+  const rowH = 16;
+  const groupH = rowH * CONTENDERS.length + 14;
+  const max = Math.max(...r.points.flatMap((p) => CONTENDERS.map((k) => p.results[k].median)));
+  const width = 900;
+  const bars = r.points.map((p, i) => {
+    const y0 = 44 + i * groupH;
+    return `<text x="10" y="${y0 + rowH + 4}" font-size="12">${pointLabel(p)}</text>` + CONTENDERS.map((k, j) => {
+      const v = p.results[k].median;
+      const w = (v / max) * 420;
+      return `<rect x="300" y="${y0 + j * rowH}" width="${w}" height="${rowH - 3}" fill="${colors[k]}"/>
+        <text x="${306 + w}" y="${y0 + j * rowH + 11}" font-size="11">${v.toFixed(2)} MiB/s</text>`;
+    }).join('');
+  }).join('');
+  const legend = CONTENDERS.map((k, j) => `<rect x="${300 + j * 190}" y="24" width="12" height="10" fill="${colors[k]}"/><text x="${316 + j * 190}" y="33" font-size="12">${LABELS[k]}</text>`).join('');
+  const height = 54 + r.points.length * groupH;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+    <text x="10" y="16" font-size="14" font-weight="bold">PeerDrop through emulated links · ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${legend}${bars}</svg>`;
+  const ctx = await browser.newContext({ viewport: { width, height } });
+  const p = await ctx.newPage();
+  await p.setContent(`<body style="margin:0;background:#fff">${svg}</body>`);
+  await p.screenshot({ path });
+  await ctx.close();
+}
+
+async function main() {
+  const started = Date.now();
+  const lab = await createLab({
+    routers: { home: { nat: 'cone', link: { delayMs: 0, seed: 18 } } },
+    peers: { alice: { router: 'home' }, server: { public: true, defaultRoute: true } },
+    sites: { bench: { stun: true, extra: await benchPages() } },
+  });
+  let alice;
+  let server;
+  try {
+    [alice, server] = await Promise.all([browserIn(lab, 'alice'), browserIn(lab, 'server')]);
+    const ctx = { alice, server, url: `${lab.sites.bench.url}bench/`, drops: dropCounters(lab, 'home', ['alice', 'server']) };
+    const results = [];
+    const grid = points();
+    log(`${SMOKE ? 'smoke' : 'full'} run: ${grid.length} points x ${CONTENDERS.length} contenders x ${REPEATS} repeat(s)`);
+    for (const point of grid) {
+      const bytes = sizeAt(point);
+      // Queue left at the emulator's default for the rate (50 ms of it).
+      await lab.setLink('home', { delayMs: point.rttMs / 2, lossPct: point.lossPct, rateMbit: point.rateMbit });
+      const queue = (await lab.linkStats('home')).up.config.queue_bytes;
+      const runs = Object.fromEntries(CONTENDERS.map((k) => [k, []]));
+      for (let i = 0; i < REPEATS; i++) {
+        for (const kind of CONTENDERS) {
+          const r = await runOne(kind, ctx, bytes);
+          runs[kind].push({ rate: bytes / MiB / (r.ms / 1000), rttMs: r.rttMs, drops: dropSummary(r.drops) });
+          log(`${pointLabel(point)}, ${kind}: ${(bytes / MiB / (r.ms / 1000)).toFixed(2)} MiB/s; ${describeDrops(r.drops)}`);
+        }
+      }
+      const summary = (k) => {
+        const rates = runs[k].map((x) => x.rate);
+        const drops = Object.fromEntries(Object.keys(runs[k][0].drops).map((d) => [d, runs[k].reduce((n, x) => n + x.drops[d], 0)]));
+        return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
+      };
+      const res = Object.fromEntries(CONTENDERS.map((k) => [k, summary(k)]));
+      const rtts = runs.peerdrop.map((x) => x.rttMs).filter((x) => x != null);
+      results.push({
+        ...point,
+        queueBytes: point.rateMbit ? queue : null,
+        bytes,
+        results: res,
+        measuredRttMs: rtts.length ? median(rtts) : null,
+        ratios: {
+          overPlain1: res.peerdrop.median / res.plain1.median,
+          overPlain4: res.peerdrop.median / res.plain4.median,
+          plain4OverPlain1: res.plain4.median / res.plain1.median,
+          pairwiseOverPlain1: runs.peerdrop.map((x, i) => x.rate / runs.plain1[i].rate),
+        },
+      });
+      log(`${pointLabel(point)}: plain1 ${res.plain1.median.toFixed(2)}, plain4 ${res.plain4.median.toFixed(2)}, peerdrop ${res.peerdrop.median.toFixed(2)} MiB/s; ` +
+        `PeerDrop / plain1 ${(res.peerdrop.median / res.plain1.median).toFixed(2)}; ${((Date.now() - started) / 60000).toFixed(1)} min so far`);
+    }
+    const queueDefault = results.find((p) => p.queueBytes)?.queueBytes;
+    const result = {
+      date: new Date().toISOString(),
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+      mode: SMOKE ? 'smoke' : 'full',
+      browser: alice.version(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version },
+      repeats: REPEATS,
+      queue: queueDefault ? `${(queueDefault / 1000).toFixed(0)} kB` : 'n/a',
+      minutes: (Date.now() - started) / 60000,
+      points: results,
+    };
+    await mkdir(OUT, { recursive: true });
+    await writeFile(`${OUT}/wan-latest.json`, JSON.stringify(result, null, 2) + '\n');
+    await writeFile(`${OUT}/wan-latest.md`, markdown(result));
+    await chart(server, result, `${OUT}/wan-latest.png`);
+    log(`wrote ${OUT}/wan-latest.{json,md,png} in ${result.minutes.toFixed(1)} min`);
+    console.log(markdown(result));
+  } finally {
+    await alice?.close();
+    await server?.close();
+    await lab.close();
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
