@@ -6,6 +6,8 @@ const SIGNAL_URL = new URL('signal.php', location.href).href;
 // Copied from the package by scripts/serve-site: where this browser cannot stage files on disk
 // (Firefox private windows), each file streams into the downloads folder through it.
 const SERVICE_WORKER_URL = new URL('peerdrop-sw.js', location.href).href;
+// `?sink=memory` (or opfs, download) picks where received files go; default: the best there is.
+const SINK = new URLSearchParams(location.search).get('sink') ?? undefined;
 
 const STATUS_TEXT = {
   signaling: 'Contacting the signaling server…',
@@ -13,7 +15,7 @@ const STATUS_TEXT = {
   connecting: 'Connecting to the other browser…',
   connected: 'Connected directly.',
   accepted: 'Receiving…',
-  reconnecting: 'The receiver disconnected. Waiting for them to reopen the link; the transfer will resume where it stopped…',
+  reconnecting: 'Connection lost, retrying; the transfer resumes where it stopped…',
   transferring: 'Transferring…',
   complete: 'Done: every file arrived and was verified.',
 };
@@ -28,6 +30,19 @@ let fileBytes = [];
 
 function setState(state) {
   document.body.dataset.state = state;
+}
+
+/** While a lost connection is retried: says so, with the time left before giving up. */
+let countdown = null;
+function showRetrying(giveUpInMs) {
+  clearInterval(countdown);
+  const giveUpAt = Date.now() + giveUpInMs;
+  const show = () => {
+    const left = Math.max(0, Math.round((giveUpAt - Date.now()) / 1000));
+    $('status').textContent = `Connection lost, retrying… (giving up in ${left} s; the transfer resumes where it stopped)`;
+  };
+  show();
+  countdown = setInterval(show, 1000);
 }
 
 function formatBytes(n) {
@@ -45,6 +60,7 @@ function formatEta(seconds) {
 }
 
 function showError(error) {
+  clearInterval(countdown);
   // A short code allows one try; the sender can offer the same files with a new code.
   $('new-code').hidden = !(offered && ['wrong_code', 'code_abandoned'].includes(error.code));
   const box = $('error');
@@ -99,7 +115,9 @@ function showProgress(p) {
 function onEvent(event) {
   switch (event.type) {
     case 'status':
+      clearInterval(countdown);
       $('status').textContent = STATUS_TEXT[event.phase] ?? event.phase;
+      if (event.phase === 'reconnecting' && event.giveUpInMs != null) showRetrying(event.giveUpInMs);
       if (event.phase === 'connected' && event.verification) {
         $('verification-words').textContent = event.verification;
         $('verification').hidden = false;
@@ -228,7 +246,7 @@ function startReceiving(linkOrCode) {
   $('send-view').hidden = true;
   $('receive-view').hidden = false;
   try {
-    handle = receive(linkOrCode, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false, serviceWorker: SERVICE_WORKER_URL });
+    handle = receive(linkOrCode, { signalUrl: SIGNAL_URL, onEvent, autoAccept: false, serviceWorker: SERVICE_WORKER_URL, sink: SINK });
   } catch (e) {
     showError(e);
   }

@@ -379,6 +379,38 @@ return array(
    */
   lab.udpDrops = (peer) => udpCounters(ns(lab.peers[peer].ns, 'cat', '/proc/net/snmp'));
 
+  /** Runs a command inside a router's namespace (e.g. `tc` on its `wan`). */
+  lab.execRouter = (router, ...args) => ns(lans[router].ns, ...args);
+
+  /**
+   * Moves a peer behind another router, as a phone leaving Wi-Fi for another network: its
+   * link goes, a new one comes up with a new address on the other LAN.
+   */
+  lab.movePeer = (peer, router) => {
+    lab.unplug(peer);
+    lab.plug(peer, router);
+  };
+
+  /** Takes a peer off its network (its link is gone, as out of Wi-Fi range). */
+  lab.unplug = (peer) => ipIn(lab.peers[peer].ns, 'link', 'del', 'eth0');
+
+  /** Puts an unplugged peer on a router's LAN with a new address. */
+  lab.plug = (peer, router) => {
+    const p = lab.peers[peer];
+    const lan = lans[router];
+    if (!p || !lan) throw new Error(`lab.plug: no peer ${peer} or router ${router}`);
+    const ip = `10.${lan.n}.0.${2 + lan.hosts.length}`;
+    const hostIf = `h${lan.hosts.length}`;
+    ipIn(lan.ns, 'link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', p.ns);
+    ipIn(lan.ns, 'link', 'set', hostIf, 'master', 'lan');
+    ipIn(lan.ns, 'link', 'set', hostIf, 'up');
+    ipIn(p.ns, 'addr', 'add', `${ip}/24`, 'dev', 'eth0');
+    ipIn(p.ns, 'link', 'set', 'eth0', 'up');
+    ipIn(p.ns, 'route', 'add', 'default', 'via', `10.${lan.n}.0.1`);
+    lan.hosts.push(ip);
+    Object.assign(p, { ip, router, nat: lan.nat, wanIp: lan.wanIp });
+  };
+
   /**
    * Takes a router's uplink down or up, as a cable pulled and plugged back in. A router with a
    * link emulator (`link` in createLab) keeps its interface up and the emulator cuts the wire

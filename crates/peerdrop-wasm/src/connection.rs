@@ -15,6 +15,8 @@ pub struct Connection {
     pub dc: Option<RtcDataChannel>,
     /// Where its STUN and TURN servers came from (for `diagnose()`).
     pub ice_source: crate::ice::Source,
+    /// Set once the channel opened.
+    open: bool,
     hooks: Option<ChannelHooks>,
     _ice_hook: Closure<dyn FnMut()>,
     channel_hook: Option<Closure<dyn FnMut(web_sys::RtcDataChannelEvent)>>,
@@ -41,6 +43,7 @@ impl Connection {
             pc,
             dc: None,
             ice_source,
+            open: false,
             hooks: None,
             _ice_hook: ice_hook,
             channel_hook: None,
@@ -71,9 +74,15 @@ impl Connection {
 
     /// The channel opened: the connect deadline no longer applies.
     pub fn connected(&mut self) {
+        self.open = true;
         if let Some(t) = self.connect_deadline.take() {
             t.cancel();
         }
+    }
+
+    /// Whether its channel opened (and an engine was started for it).
+    pub fn is_open(&self) -> bool {
+        self.open
     }
 
     /// True when the diagnosis means the peer is gone rather than slow.

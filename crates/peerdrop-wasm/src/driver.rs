@@ -57,7 +57,9 @@ pub trait Side: Sized + 'static {
     fn fail(shared: &Rc<RefCell<Self>>, error: RuntimeError);
 }
 
-/// A connection whose ICE failure fails the transfer, saying why (`ice::failure`).
+/// A connection whose ICE failure before its channel opened fails the transfer, saying why
+/// (`ice::failure`); after, the path died (a network change, a long outage), and the engine
+/// learns that the connection is lost, so that the page may restore it.
 pub fn connection<S: Side>(
     shared: &Rc<RefCell<S>>,
     pc: &RtcPeerConnection,
@@ -66,7 +68,18 @@ pub fn connection<S: Side>(
     let weak = Rc::downgrade(shared);
     let pc2 = pc.clone();
     let ice_hook = rtc::on_ice_failed(pc, move || {
-        if let Some(shared) = weak.upgrade() {
+        let Some(shared) = weak.upgrade() else { return };
+        let running = match shared.borrow_mut().engine() {
+            Some(e) if !e.is_closed() => {
+                e.handle_connection_lost();
+                true
+            }
+            Some(_) => return,
+            None => false,
+        };
+        if running {
+            S::pump(&shared);
+        } else {
             S::fail(&shared, ice::failure(&pc2, ice_source));
         }
     });
@@ -112,10 +125,11 @@ pub fn hooks<S: Side>(shared: &Rc<RefCell<S>>, dc: &RtcDataChannel) -> ChannelHo
 pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
     let pc = {
         let mut s = shared.borrow_mut();
-        if s.engine().is_some() {
-            return;
-        }
-        let Some((pc, dc)) = s.connection().and_then(|c| Some((c.pc.clone(), c.dc.clone()?))) else {
+        // Once per connection: a restored connection starts a new engine even though the lost
+        // one's is still there (it hands its have-map over).
+        let Some((pc, dc)) =
+            s.connection().filter(|c| !c.is_open()).and_then(|c| Some((c.pc.clone(), c.dc.clone()?)))
+        else {
             return;
         };
         s.start_engine(&pc, &dc);

@@ -28,6 +28,15 @@ impl Emitter {
         self.emit(object(&[("type", "status".into()), ("phase", phase.into())]));
     }
 
+    /// The connection was lost and is being restored; it is given up in `give_up_in_ms`.
+    pub fn reconnecting(&self, give_up_in_ms: u64) {
+        self.emit(object(&[
+            ("type", "status".into()),
+            ("phase", "reconnecting".into()),
+            ("giveUpInMs", (give_up_in_ms as f64).into()),
+        ]));
+    }
+
     pub fn error(&self, error: &RuntimeError) {
         let e = error.to_js();
         let _ = js_sys::Reflect::set(&e, &"type".into(), &"error".into());

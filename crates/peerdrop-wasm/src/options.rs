@@ -2,6 +2,10 @@
 
 use wasm_bindgen::{JsCast, JsValue};
 
+/// How long a lost connection is retried by default: a Wi-Fi hiccup, a phone moving between
+/// networks or a laptop lid closed for a minute or two.
+pub const RECONNECT_WINDOW_MS: u64 = 120_000;
+
 /// Largest total a receiver keeps in memory by default before refusing an offer.
 pub const DEFAULT_MEMORY_CAP: u64 = 512 * 1024 * 1024;
 
@@ -16,6 +20,10 @@ pub struct Options {
     /// Milliseconds from the exchange of descriptions until the channel must be open, else
     /// `ice_failed` (`connectTimeout`; default `ice::CONNECT_TIMEOUT_MS`, at least 1000).
     pub connect_timeout_ms: u32,
+    /// Milliseconds a lost connection is retried (signaling and ICE anew) before the transfer
+    /// ends with `connection_lost` (`reconnectWindow`; default [`RECONNECT_WINDOW_MS`], 0 turns
+    /// retrying off).
+    pub reconnect_window_ms: u64,
     pub on_event: Option<js_sys::Function>,
     /// Page the share link points at; defaults to the current page without its fragment.
     pub share_base: Option<String>,
@@ -93,6 +101,10 @@ impl Options {
                 .as_f64()
                 .filter(|v| v.is_finite())
                 .map_or(crate::ice::CONNECT_TIMEOUT_MS, |v| v.clamp(1000.0, 600_000.0) as u32),
+            reconnect_window_ms: get("reconnectWindow")
+                .as_f64()
+                .filter(|v| v.is_finite())
+                .map_or(RECONNECT_WINDOW_MS, |v| v.clamp(0.0, 3_600_000.0) as u64),
             on_event: get("onEvent").dyn_into::<js_sys::Function>().ok(),
             share_base: get("shareBase").as_string(),
             memory_cap: get("memoryCap").as_f64().map_or(DEFAULT_MEMORY_CAP, |v| v.max(0.0) as u64),

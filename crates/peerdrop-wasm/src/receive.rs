@@ -13,13 +13,16 @@ use crate::events::{hex, manifest_to_js, object, Emitter};
 use crate::memory_sink::MemorySink;
 use crate::options::Options;
 use crate::seat_store;
-use crate::signaling::{abort_if_tampered, new_seal, sleep, wait_for, SharedLog, SignalClient};
+use crate::signaling::{
+    abort_if_tampered, is_transient, new_seal, sleep, wait_for, wait_for_through_outages, SharedLog,
+    SignalClient,
+};
 use crate::sink::{self, Finished, Sink, SinkKind};
 use crate::{ice, rtc};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{ErrorCode, Event, HaveMap, LinkSecret, Manifest, Receiver, TransferError};
+use peerdrop_core::{ErrorCode, Event, HaveMap, LinkSecret, Manifest, Origin, Receiver, TransferError};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -63,6 +66,15 @@ struct State {
     /// The JavaScript copy of the block just verified, for the sink to store without copying
     /// it out of wasm memory again: (file, offset, bytes).
     verified_copy: Option<(u32, u64, js_sys::Uint8Array)>,
+    /// While a lost connection is being restored (see `reconnect`).
+    reconnecting: bool,
+    /// The link's secret, to seal a new session's signaling when a connection is restored.
+    secret: Option<LinkSecret>,
+    /// What the engine of a lost connection had verified and stored, for the next engine to
+    /// resume from in this page, whatever the sink (memory too).
+    carried: Option<HaveMap>,
+    /// Files whose `file` event went out, so that a resumed engine does not announce them again.
+    files_done: Vec<u32>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -105,11 +117,14 @@ impl ReceiveHandle {
     pub fn cancel(&self) {
         let running = {
             let mut s = self.shared.borrow_mut();
+            let reconnecting = s.reconnecting;
             match s.engine.as_mut() {
                 Some(e) if !e.is_closed() => {
                     e.cancel("the receiver cancelled the transfer");
                     Some(true)
                 }
+                // A lost connection being restored: stop restoring it.
+                Some(_) if reconnecting => Some(false),
                 // Completed or failed: nothing left to cancel.
                 Some(_) => None,
                 None => Some(false),
@@ -181,6 +196,10 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         hashing: None,
         generation: 0,
         verified_copy: None,
+        reconnecting: false,
+        secret: None,
+        carried: None,
+        files_done: Vec::new(),
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -281,6 +300,7 @@ async fn negotiate(
     };
     // Known before anything can fail, so that ending forgets the seat saved for this room.
     shared.borrow_mut().room = room.to_string();
+    shared.borrow_mut().secret = Some(secret.clone());
     let resumable = shared.borrow().resumable;
     let save_seat = |client: &SignalClient| {
         if resumable {
@@ -383,6 +403,12 @@ impl Side for State {
         // A new engine, a new hashing queue (created by `pump`, which holds the shared state).
         self.hashing = None;
         self.generation = self.generation.wrapping_add(1);
+        // The engine of a lost connection hands over what it stored (its writes are long done
+        // by the time a new channel opens).
+        if let Some(old) = self.engine.take().filter(|_| self.sink.is_some()) {
+            self.carried = Some(old.have_map().clone());
+        }
+        self.reconnecting = false;
         self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
     }
 
@@ -668,6 +694,17 @@ async fn handle_event(shared: &Shared, event: Event) {
     let emitter = shared.borrow().emitter.clone();
     match event {
         Event::Offer(manifest) => {
+            let carried = {
+                let mut s = shared.borrow_mut();
+                if s.sink.is_some() {
+                    s.carried.take()
+                } else {
+                    None
+                }
+            };
+            if let Some(have) = carried {
+                return resume_in_page(shared, have);
+            }
             emitter.emit(object(&[
                 ("type", "offer".into()),
                 ("files", manifest_to_js(&manifest)),
@@ -686,6 +723,9 @@ async fn handle_event(shared: &Shared, event: Event) {
             ("attempt", attempt.into()),
         ])),
         Event::FileComplete { file, digest } => {
+            if shared.borrow().files_done.contains(&file) {
+                return;
+            }
             let entry = shared
                 .borrow()
                 .engine
@@ -702,6 +742,7 @@ async fn handle_event(shared: &Shared, event: Event) {
                         Finished::Blob(b) => (b, false),
                         Finished::Saved => (JsValue::NULL, true),
                     };
+                    shared.borrow_mut().files_done.push(file);
                     emitter.emit(object(&[
                         ("type", "file".into()),
                         ("index", file.into()),
@@ -746,6 +787,11 @@ async fn handle_event(shared: &Shared, event: Event) {
             emitter.emit(object(&[("type", "complete".into())]));
             finish_later(shared, false);
         }
+        Event::Failed(err) if reconnectable(&shared.borrow(), &err) => {
+            shared.borrow_mut().reconnecting = true;
+            let shared = shared.clone();
+            spawn_local(async move { reconnect(&shared).await });
+        }
         Event::Failed(err) => {
             // A runtime failure (storage, memory cap) already told the page, more precisely.
             if !shared.borrow().finished {
@@ -755,6 +801,101 @@ async fn handle_event(shared: &Shared, event: Event) {
         }
         Event::Accepted { .. } => {}
     }
+}
+
+/// Whether the transfer ended because this side lost the connection, which a new one may fix:
+/// not a failure the sender reported, not a cancel, not storage.
+fn reconnectable(s: &State, err: &TransferError) -> bool {
+    err.origin == Origin::Local
+        && matches!(err.code, ErrorCode::ConnectionLost | ErrorCode::Timeout)
+        && s.options.reconnect_window_ms > 0
+        && s.client.is_some()
+        && s.sink.is_some()
+        && !s.finished
+}
+
+/// Restores a lost connection within the reconnect window: says hello again (riding out a
+/// signaling outage: the network may still be down), takes the sender's new offer and answers
+/// it. The lost connection's engine stays until the new channel opens and hands its have-map
+/// over (`start_engine`), so no verified block is requested again.
+async fn reconnect(shared: &Shared) {
+    let (emitter, window_ms) = {
+        let s = shared.borrow();
+        (s.emitter.clone(), s.options.reconnect_window_ms)
+    };
+    let give_up_at = now_ms() + window_ms;
+    let (conn, client) = {
+        let mut s = shared.borrow_mut();
+        (s.conn.take(), s.client.take())
+    };
+    drop(conn);
+    let Some(mut client) = client else { return };
+    let cancelled = || shared.borrow().finished;
+    let on_tamper = |e: &SealError| emitter.signaling_warning(e);
+    let secret = shared.borrow().secret.clone();
+    let result = async {
+        // A new signaling session on both sides: the sender renewed its seal once the last
+        // connection was up, and now accepts the first new session it hears from.
+        let secret =
+            secret.ok_or_else(|| RuntimeError::Browser("no link secret to reconnect with".into()))?;
+        client.reset_seal(new_seal(&secret, Role::Receiver)?);
+        loop {
+            emitter.reconnecting(give_up_at.saturating_sub(now_ms()));
+            match client.send("hello", "").await {
+                Ok(()) => break,
+                Err(e) if is_transient(&e) && now_ms() < give_up_at && !cancelled() => {
+                    sleep(Duration::from_secs(2)).await
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match wait_for_through_outages(&mut client, "offer", Some(give_up_at), &cancelled, &on_tamper).await?
+        {
+            Some(offer) => answer(shared, &offer, &mut client).await.map(|()| true),
+            None => Ok(false),
+        }
+    }
+    .await;
+    let room = shared.borrow().room.clone();
+    if shared.borrow().resumable {
+        seat_store::save(&room, &client.seat());
+    }
+    shared.borrow_mut().client = Some(client);
+    match result {
+        Ok(_) => {}
+        Err(RuntimeError::PeerNotFound) | Err(RuntimeError::SignalingUnreachable(_)) => fail(
+            shared,
+            RuntimeError::Transfer(TransferError::local(
+                ErrorCode::ConnectionLost,
+                format!(
+                    "the connection to the sender was lost and could not be restored within {} s",
+                    window_ms / 1000
+                ),
+            )),
+        ),
+        Err(e) => fail(shared, e),
+    }
+}
+
+/// Takes up a lost transfer on a new connection of the same page: the sink is open, so the
+/// offer is accepted at once with what the lost connection verified.
+fn resume_in_page(shared: &Shared, have: HaveMap) {
+    let (emitter, kind, resumed) = {
+        let mut s = shared.borrow_mut();
+        let kind = s.sink.as_ref().map_or("memory", |k| k.kind().name());
+        let resumed = s.engine.as_mut().map_or(0, |engine| {
+            engine.accept(now_ms(), Some(have));
+            engine.verified_bytes()
+        });
+        (s.emitter.clone(), kind, resumed)
+    };
+    emitter.emit(object(&[
+        ("type", "accepted".into()),
+        ("sink", kind.into()),
+        ("resumedBytes", (resumed as f64).into()),
+    ]));
+    emitter.status("transferring");
+    pump(shared);
 }
 
 fn fail(shared: &Shared, error: RuntimeError) {

@@ -10,14 +10,16 @@ use crate::driver::{self, Side};
 use crate::error::{describe, RuntimeError};
 use crate::events::{manifest_to_js, object, Emitter};
 use crate::options::{current_page, Flow, Options};
-use crate::signaling::{abort_if_tampered, new_seal, wait_for, SharedLog, SignalClient};
+use crate::signaling::{
+    abort_if_tampered, is_transient, new_seal, wait_for, wait_for_through_outages, SharedLog, SignalClient,
+};
 use crate::{ice, rtc};
 use futures::channel::oneshot;
 use futures::future::Either;
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender};
+use peerdrop_core::{ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender, TransferError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -309,89 +311,137 @@ async fn serve(
     let emitter = shared.borrow().emitter.clone();
     let cancelled = || shared.borrow().finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
-    let mut attempt = 0u32;
     let mut hello_waiting = false;
+    // Set once a connection was lost: until then the link waits for its receiver as long as
+    // the room lives; after, the receiver has `reconnect_window_ms` to come back.
+    let mut give_up_at: Option<u64> = None;
     loop {
-        emitter.status(if attempt == 0 { "waiting" } else { "reconnecting" });
+        match give_up_at {
+            None => emitter.status("waiting"),
+            Some(at) => emitter.reconnecting(at.saturating_sub(now_ms())),
+        }
         // After a lost connection the seal was already renewed to accept the receiver's new
         // page session; a hello that ended the last connection counts for this one.
-        if !std::mem::take(&mut hello_waiting)
-            && wait_for(client, "hello", None, &cancelled, &on_tamper).await?.is_none()
-        {
-            return Ok(());
-        }
-        emitter.status("connecting");
-        let ice = ice::choose(&options.ice_servers, client.ice_servers());
-        emitter.emit(ice::event(&ice));
-        let pc = rtc::peer_connection(&ice.servers)?;
-        let dc = rtc::open_channel(&pc);
-        let mut conn = driver::connection(shared, &pc, ice.source);
-        conn.set_channel(dc.clone(), driver::hooks(shared, &dc));
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut s = shared.borrow_mut();
-            s.conn = Some(conn);
-            s.engine = None;
-            s.ended = Some(tx);
-        }
-        let offer = rtc::make_offer(&pc).await?;
-        client.send("offer", &offer).await?;
-        let deadline = Some(now_ms() + ANSWER_WAIT_MS);
-        let Some(answer) = wait_for(client, "answer", deadline, &cancelled, &on_tamper).await? else {
-            return Ok(());
-        };
-        rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
-        driver::start_connect_deadline(shared, options.connect_timeout_ms);
-        // While the transfer runs, a new hello means the receiver reopened the link: its old
-        // connection is gone even if this side has not noticed yet.
-        client.reset_seal(new_seal(secret, Role::Sender)?);
-        let rehello = Box::pin(wait_for(client, "hello", None, &cancelled, &on_tamper));
-        match futures::future::select(rx, rehello).await {
-            Either::Left((Ok(Ended::Lost), _)) => {}
-            Either::Left(_) => return Ok(()),
-            Either::Right((Ok(Some(_)), rx)) => {
-                let running =
-                    shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
-                if running {
-                    pump(shared);
-                    let _ = rx.await;
-                } else {
-                    let (conn, _) = {
-                        let mut s = shared.borrow_mut();
-                        (s.conn.take(), s.ended.take())
-                    };
-                    drop(conn);
-                }
-                hello_waiting = true;
-            }
-            // Signaling failed (room expired, endpoint down, tampering) while the transfer
-            // runs peer to peer: it does not need signaling, so let it finish. Only a
-            // reconnection is impossible now.
-            Either::Right((Err(e), rx))
-                if shared.borrow().engine.as_ref().is_some_and(|e| !e.is_closed()) =>
-            {
-                emitter.emit(object(&[
-                    ("type", "signalingWarning".into()),
-                    (
-                        "message",
+        if !std::mem::take(&mut hello_waiting) {
+            match wait_for_through_outages(client, "hello", give_up_at, &cancelled, &on_tamper).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(()),
+                Err(RuntimeError::PeerNotFound) if give_up_at.is_some() => {
+                    return Err(RuntimeError::Transfer(TransferError::local(
+                        ErrorCode::ConnectionLost,
                         format!(
-                            "The transfer continues, but it could not resume after a disconnection: {}",
-                            e.message()
-                        )
-                        .into(),
-                    ),
-                ]));
-                return match rx.await {
-                    Ok(Ended::Lost) => Err(e),
-                    _ => Ok(()),
-                };
-            }
-            Either::Right((result, _)) => {
-                result?;
-                return Ok(());
+                            "the connection to the receiver was lost and they did not come back within {} s",
+                            options.reconnect_window_ms / 1000
+                        ),
+                    )))
+                }
+                Err(e) => return Err(e),
             }
         }
-        attempt += 1;
+        match connect(shared, options, secret, client, &cancelled, &on_tamper).await {
+            Ok(Outcome::Lost { rehello }) => hello_waiting = rehello,
+            Ok(Outcome::Over) => return Ok(()),
+            // While a lost connection is being restored, a negotiation that fails (this side's
+            // network still down, the receiver gone again) waits for the next hello.
+            Err(e) if give_up_at.is_some() && (is_transient(&e) || e == RuntimeError::PeerNotFound) => {}
+            Err(e) => return Err(e),
+        }
+        if options.reconnect_window_ms == 0 {
+            return Err(RuntimeError::Transfer(TransferError::local(
+                ErrorCode::ConnectionLost,
+                "the connection to the receiver was lost",
+            )));
+        }
+        // The window runs from the first loss: a connection that keeps dropping does not
+        // extend it.
+        give_up_at.get_or_insert(now_ms() + options.reconnect_window_ms);
+    }
+}
+
+/// How one connection attempt ended, for the loop in [`serve`].
+enum Outcome {
+    /// Done: completed, cancelled, or failed for good (the error is already reported).
+    Over,
+    /// Lost mid-transfer; `rehello` when the receiver's hello for the next one already came.
+    Lost { rehello: bool },
+}
+
+/// One connection: offer, answer, then the transfer until it ends.
+async fn connect(
+    shared: &Shared,
+    options: &Options,
+    secret: &LinkSecret,
+    client: &mut SignalClient,
+    cancelled: &dyn Fn() -> bool,
+    on_tamper: &dyn Fn(&SealError),
+) -> Result<Outcome, RuntimeError> {
+    let emitter = shared.borrow().emitter.clone();
+    emitter.status("connecting");
+    let ice = ice::choose(&options.ice_servers, client.ice_servers());
+    emitter.emit(ice::event(&ice));
+    let pc = rtc::peer_connection(&ice.servers)?;
+    let dc = rtc::open_channel(&pc);
+    let mut conn = driver::connection(shared, &pc, ice.source);
+    conn.set_channel(dc.clone(), driver::hooks(shared, &dc));
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut s = shared.borrow_mut();
+        s.conn = Some(conn);
+        s.engine = None;
+        s.ended = Some(tx);
+    }
+    let offer = rtc::make_offer(&pc).await?;
+    client.send("offer", &offer).await?;
+    let deadline = Some(now_ms() + ANSWER_WAIT_MS);
+    let Some(answer) = wait_for(client, "answer", deadline, cancelled, on_tamper).await? else {
+        return Ok(Outcome::Over);
+    };
+    rtc::set_remote(&pc, RtcSdpType::Answer, &answer).await?;
+    driver::start_connect_deadline(shared, options.connect_timeout_ms);
+    // While the transfer runs, a new hello means the receiver reopened the link or lost the
+    // connection first: the old connection is gone even if this side has not noticed yet.
+    // Polls ride out signaling outages: the transfer itself does not need signaling.
+    client.reset_seal(new_seal(secret, Role::Sender)?);
+    let rehello = Box::pin(wait_for_through_outages(client, "hello", None, cancelled, on_tamper));
+    match futures::future::select(rx, rehello).await {
+        Either::Left((Ok(Ended::Lost), _)) => Ok(Outcome::Lost { rehello: false }),
+        Either::Left(_) => Ok(Outcome::Over),
+        Either::Right((Ok(Some(_)), rx)) => {
+            let running = shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
+            if running {
+                pump(shared);
+                let _ = rx.await;
+            } else {
+                let (conn, _) = {
+                    let mut s = shared.borrow_mut();
+                    (s.conn.take(), s.ended.take())
+                };
+                drop(conn);
+            }
+            Ok(Outcome::Lost { rehello: true })
+        }
+        Either::Right((Ok(None), _)) => Ok(Outcome::Over),
+        // Signaling failed for good (room expired, tampering) while the transfer runs peer to
+        // peer: it does not need signaling, so let it finish. Only a reconnection is
+        // impossible now.
+        Either::Right((Err(e), rx)) if shared.borrow().engine.as_ref().is_some_and(|e| !e.is_closed()) => {
+            emitter.emit(object(&[
+                ("type", "signalingWarning".into()),
+                (
+                    "message",
+                    format!(
+                        "The transfer continues, but it could not resume after a disconnection: {}",
+                        e.message()
+                    )
+                    .into(),
+                ),
+            ]));
+            match rx.await {
+                Ok(Ended::Lost) => Err(e),
+                _ => Ok(Outcome::Over),
+            }
+        }
+        Either::Right((Err(e), _)) => Err(e),
     }
 }
 
@@ -483,7 +533,7 @@ fn pump(shared: &Shared) {
                 // The receiver may reopen the link and resume: keep the room, drop the connection.
                 emitter.emit(object(&[
                     ("type", "disconnected".into()),
-                    ("message", "The receiver disconnected. If they reopen the link, the transfer resumes where it stopped.".into()),
+                    ("message", "The connection to the receiver was lost. Retrying; if they reopen the link, the transfer resumes where it stopped.".into()),
                 ]));
                 let conn = shared.borrow_mut().conn.take();
                 drop(conn);

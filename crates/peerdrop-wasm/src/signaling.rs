@@ -467,6 +467,37 @@ pub fn new_seal(
     Ok(SignalSeal::new(secret, role, session))
 }
 
+/// Whether a signaling failure may pass by itself: this side's network is down, or the
+/// endpoint is briefly unreachable or busy.
+pub fn is_transient(e: &RuntimeError) -> bool {
+    matches!(
+        e,
+        RuntimeError::SignalingUnreachable(_) | RuntimeError::Signaling { status: 429 | 502 | 503 | 504, .. }
+    )
+}
+
+/// Pause between two tries while signaling is unreachable.
+const OUTAGE_RETRY: Duration = Duration::from_secs(2);
+
+/// [`wait_for`], riding out signaling outages (the network down, the endpoint briefly away)
+/// until `deadline`, or for as long as `cancelled` allows without one.
+pub async fn wait_for_through_outages(
+    client: &mut SignalClient,
+    kind: &str,
+    deadline: Option<u64>,
+    cancelled: &dyn Fn() -> bool,
+    on_tamper: &dyn Fn(&SealError),
+) -> Result<Option<String>, RuntimeError> {
+    loop {
+        match wait_for(client, kind, deadline, cancelled, on_tamper).await {
+            Err(e) if is_transient(&e) && deadline.map_or(true, |d| crate::clock::now_ms() < d) => {
+                sleep(OUTAGE_RETRY).await
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Polls until a message of `kind` arrives and returns its data; `Ok(None)` once `cancelled`.
 /// Messages that fail to open are dropped and passed to `on_tamper`; after the first one the
 /// wait ends within [`TAMPER_GRACE_MS`] with [`RuntimeError::SignalingTampered`].

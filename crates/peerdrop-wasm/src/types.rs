@@ -24,6 +24,9 @@ export interface CommonOptions {
   /** Milliseconds from the exchange of descriptions until the connection must be open, else
    *  the transfer ends with "ice_failed". Default 15000 (1000 to 600000). */
   connectTimeout?: number;
+  /** Milliseconds a lost connection is retried before the transfer ends with
+   *  "connection_lost". Default 120000; 0 turns retrying off. */
+  reconnectWindow?: number;
   /** Receives every event of the transfer. */
   onEvent?: (event: PeerDropEvent) => void;
   /** Flow-control overrides in bytes; omit to keep the defaults (docs/performance.md). */
@@ -83,6 +86,8 @@ export type Phase =
 
 export type PeerDropEvent =
   | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null;
+      /** With phase "reconnecting": milliseconds left before a lost connection is given up. */
+      giveUpInMs?: number;
       /** With phase "connected": words both sides show; if they differ, someone is in between. */
       verification?: string | null }
   | { type: "code"; code: string }

@@ -162,6 +162,19 @@ describe('TransferProgress', () => {
 		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75.0% · 2.3 MiB of 3.0 MiB');
 	});
 
+	test('a lost connection being restored counts down to giving up', async () => {
+		const t = createSender();
+		t.phase = 'reconnecting';
+		t.giveUpAt = Date.now() + 90_500;
+		const screen = await render(TransferProgress, { transfer: t });
+		await expect.element(screen.getByRole('status')).toHaveTextContent(/Connection lost, retrying.*\(giving up in 9[01] s\)/);
+		t.giveUpAt = Date.now() + 30_000;
+		await expect.element(screen.getByRole('status')).toHaveTextContent(/giving up in (30|29) s/);
+		t.phase = 'transferring';
+		t.giveUpAt = null;
+		await expect.element(screen.getByRole('status')).not.toHaveTextContent(/giving up/);
+	});
+
 	test('says up front, while connecting, when no STUN or TURN server is configured', async () => {
 		const t = createSender();
 		t.phase = 'connecting';

@@ -26,7 +26,7 @@ export const PHASE_TEXT: Record<string, string> = {
 	connected: 'Connected directly.',
 	offered: 'Files are offered: choose where to receive them.',
 	transferring: 'Transferring…',
-	reconnecting: 'The other browser disconnected. Waiting for it to come back; the transfer resumes where it stopped…',
+	reconnecting: 'Connection lost, retrying; the transfer resumes where it stopped…',
 	complete: 'Done: every file arrived and was verified.',
 	cancelled: 'The transfer was cancelled.',
 	error: 'The transfer stopped.'

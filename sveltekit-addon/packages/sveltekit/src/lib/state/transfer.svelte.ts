@@ -66,6 +66,8 @@ export abstract class TransferState {
 	/** Where this connection's STUN/TURN servers came from (`none`: only devices that reach
 	 *  each other directly, e.g. on one network, can connect), or null before connecting. */
 	iceSource = $state<'page' | 'endpoint' | 'none' | null>(null);
+	/** While a lost connection is being restored: when it is given up (ms since the epoch). */
+	giveUpAt = $state<number | null>(null);
 	/** The last human-readable notice (stalls, disconnections), or null. */
 	notice = $state<string | null>(null);
 	/** Connected and moving bytes, or about to. */
@@ -122,6 +124,7 @@ export abstract class TransferState {
 				if (event.path) this.path = event.path;
 				if (event.verification) this.verification = event.verification;
 				if (event.phase !== 'reconnecting') this.notice = null;
+				this.giveUpAt = event.phase === 'reconnecting' && event.giveUpInMs != null ? Date.now() + event.giveUpInMs : null;
 				break;
 			case 'progress': {
 				const total = Math.max(event.totalBytes, 1);
@@ -196,6 +199,7 @@ export abstract class TransferState {
 		this.verification = null;
 		this.path = null;
 		this.iceSource = null;
+		this.giveUpAt = null;
 		this.notice = null;
 	}
 }
