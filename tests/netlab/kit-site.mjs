@@ -5,7 +5,7 @@
 //   node tests/netlab/kit-site.mjs HOST PORT       (env: SIGNAL_STUN_URL, SIGNAL_TURN_URL, SIGNAL_TURN_SECRET)
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { webRequest } from '../support/web-request.mjs';
 import { extname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -39,13 +39,7 @@ function staticFile(pathname) {
 const server = createServer(async (req, res) => {
   const url = new URL(req.url, `http://${req.headers.host}`);
   if (url.pathname === '/signal.php') {
-    const hasBody = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
-    const request = new Request(url, {
-      method: req.method,
-      headers: Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
-      body: hasBody ? Readable.toWeb(req) : undefined,
-      duplex: 'half',
-    });
+    const { request } = webRequest(req, url);
     const response = await handler.handle({ request, getClientAddress: () => req.socket.remoteAddress ?? '' });
     res.writeHead(response.status, Object.fromEntries(response.headers));
     res.end(Buffer.from(await response.arrayBuffer()));

@@ -17,6 +17,8 @@ import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { freePort, waitForHttp } from '../support/net.mjs';
+import { chromium } from 'playwright-core';
+import { CHROMIUM_ARGS } from '../e2e/harness.mjs';
 
 /** The internet segment's own addresses. */
 export const SERVER_IP = '203.0.113.10';
@@ -421,6 +423,15 @@ return array(
     if (state !== 'up' && state !== 'down') throw new Error(`lab.link: "up" or "down", not ${state}`);
     if (links[router]) return links[router].command(state);
     ipIn(lans[router].ns, 'link', 'set', 'wan', state);
+  };
+
+  /** One headless Chromium inside `peer`'s namespace, treating the lab's sites as secure. */
+  lab.chromium = (peer) => {
+    const origins = Object.values(lab.sites).map((s) => s.origin).join(',');
+    return chromium.launch({
+      executablePath: lab.wrapper(peer, '/usr/bin/chromium'),
+      args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origins}`],
+    });
   };
 
   /**

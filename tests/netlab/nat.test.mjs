@@ -8,8 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
+import { offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
 import { createLab, labMissing } from './lab.mjs';
 import { Builder, By } from 'selenium-webdriver';
 import { HASH_RECEIVED, firefoxCapabilities } from '../browsers/drivers.mjs';
@@ -61,18 +60,9 @@ after(async () => {
   if (files) rmSync(files.dir, { recursive: true, force: true });
 });
 
-/** One headless Chromium inside `peer`'s namespace, treating the lab's sites as secure. */
-async function browserIn(peer) {
-  const origins = Object.values(lab.sites).map((s) => s.origin).join(',');
-  return chromium.launch({
-    executablePath: lab.wrapper(peer, '/usr/bin/chromium'),
-    args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origins}`],
-  });
-}
-
 /** Opens a page for each of two peers; runs `fn(sender, receiver)`; closes both browsers. */
 async function pair(senderPeer, receiverPeer, fn) {
-  const browsers = await Promise.all([browserIn(senderPeer), browserIn(receiverPeer)]);
+  const browsers = await Promise.all([lab.chromium(senderPeer), lab.chromium(receiverPeer)]);
   try {
     const [s, r] = await Promise.all(browsers.map(async (b) => (await b.newContext()).newPage()));
     await fn(s, r);
@@ -208,7 +198,7 @@ test('Firefox ESR behind a cone NAT receives from Chromium behind another: verif
     // The lab's sites are plain HTTP on a lab address; treat them as the HTTPS they stand for.
     .withCapabilities(firefoxCapabilities({ 'dom.securecontext.allowlist': '203.0.113.10' }))
     .build();
-  const chromiumBrowser = await browserIn('homeA');
+  const chromiumBrowser = await lab.chromium('homeA');
   try {
     const s = await (await chromiumBrowser.newContext()).newPage();
     const link = await offer(s, lab.sites.stun.url, files.map((f) => f.path));

@@ -8,8 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS, offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
+import { offer, openAndAccept, saveAll, sha256, errorCode } from '../e2e/harness.mjs';
 import { createLab, labMissing } from './lab.mjs';
 
 const missing = labMissing();
@@ -43,14 +42,6 @@ after(async () => {
   if (file) rmSync(file.dir, { recursive: true, force: true });
 });
 
-async function browserIn(peer) {
-  const origins = Object.values(lab.sites).map((s) => s.origin).join(',');
-  return chromium.launch({
-    executablePath: lab.wrapper(peer, '/usr/bin/chromium'),
-    args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origins}`],
-  });
-}
-
 /** Counts the bytes the page sends on each data channel, in the order the channels opened. */
 function countSentBytes() {
   const totals = new WeakMap();
@@ -79,7 +70,7 @@ const verifiedFraction = (page) => page.evaluate(() => Number(document.getElemen
 /** Sends the file, runs `disrupt(s, r)` once a quarter of it is verified, and checks the end. */
 const t0 = Date.now();
 async function interrupted({ sink, disrupt, expect = 'complete' }) {
-  const browsers = await Promise.all([browserIn('sender'), browserIn('receiver')]);
+  const browsers = await Promise.all([lab.chromium('sender'), lab.chromium('receiver')]);
   try {
     const [s, r] = await Promise.all(browsers.map(async (b) => (await b.newContext()).newPage()));
     await s.addInitScript(countSentBytes);
@@ -178,7 +169,7 @@ test('the receiver moves to another network mid-transfer: restored and verified'
 
 test('a link that never comes back: connection_lost after the reconnect window, the staged data kept', { skip, timeout: 400000 }, async () => {
   const { s, r } = await (async () => {
-    const browsers = await Promise.all([browserIn('sender'), browserIn('receiver')]);
+    const browsers = await Promise.all([lab.chromium('sender'), lab.chromium('receiver')]);
     const [s, r] = await Promise.all(browsers.map(async (b) => (await b.newContext()).newPage()));
     s.browsers = browsers;
     const link = await offer(s, lab.sites.stun.url, [file.path]);

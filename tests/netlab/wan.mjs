@@ -4,8 +4,6 @@
 // (bench/page's PeerDrop driver, hashing and verification on), and the drop counters that say
 // whether the link or a socket buffer, rather than the thing measured, lost data.
 import { cp, mkdir } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
-import { CHROMIUM_ARGS } from '../e2e/harness.mjs';
 
 const MiB = 1024 * 1024;
 /** The plain-JS sender's message size and buffered-amount marks (bench.js `ceiling.send`). */
@@ -23,11 +21,7 @@ export async function benchPages() {
 
 /** One headless Chromium inside `peer`'s namespace, treating the lab's sites as secure. */
 export function browserIn(lab, peer) {
-  const origins = Object.values(lab.sites).map((s) => s.origin).join(',');
-  return chromium.launch({
-    executablePath: lab.wrapper(peer, '/usr/bin/chromium'),
-    args: [...CHROMIUM_ARGS, `--unsafely-treat-insecure-origin-as-secure=${origins}`],
-  });
+  return lab.chromium(peer);
 }
 
 async function benchPage(browser, url) {

@@ -6,7 +6,7 @@
 // Env: REDIS_URL (redis store), PEERDROP_SVELTEKIT_DIST (default: the package's dist/),
 // SIGNAL_STUN_URL, SIGNAL_TURN_URL (space-separated), SIGNAL_TURN_SECRET (default: none).
 import { createServer } from 'node:http';
-import { Readable } from 'node:stream';
+import { webRequest } from '../support/web-request.mjs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 
@@ -40,14 +40,7 @@ const server = createServer(async (req, res) => {
   if (!h) { res.writeHead(404).end(); return; }
   const ac = new AbortController();
   res.on('close', () => ac.abort());
-  const hasBody = !['GET', 'HEAD', 'OPTIONS'].includes(req.method);
-  const request = new Request(url, {
-    method: req.method,
-    headers: Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
-    body: hasBody ? Readable.toWeb(req) : undefined,
-    duplex: 'half',
-    signal: ac.signal,
-  });
+  const { request, hasBody } = webRequest(req, url, ac.signal);
   const response = await h.handle({ request, getClientAddress: () => req.socket.remoteAddress ?? '' });
   const body = Buffer.from(await response.arrayBuffer());
   const headers = Object.fromEntries(response.headers);

@@ -459,17 +459,23 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
         }
     };
     let kind = sink.kind().name();
-    let resumed = {
+    shared.borrow_mut().sink = Some(sink);
+    start_accepted(shared, kind, resume);
+}
+
+/// Accepts the offer into the open sink, resuming from `resume`, and says so.
+fn start_accepted(shared: &Shared, sink_kind: &'static str, resume: Option<HaveMap>) {
+    let (emitter, resumed) = {
         let mut s = shared.borrow_mut();
-        s.sink = Some(sink);
-        s.engine.as_mut().map_or(0, |engine| {
+        let resumed = s.engine.as_mut().map_or(0, |engine| {
             engine.accept(now_ms(), resume);
             engine.verified_bytes()
-        })
+        });
+        (s.emitter.clone(), resumed)
     };
     emitter.emit(object(&[
         ("type", "accepted".into()),
-        ("sink", kind.into()),
+        ("sink", sink_kind.into()),
         ("resumedBytes", (resumed as f64).into()),
     ]));
     emitter.status("transferring");
@@ -880,22 +886,8 @@ async fn reconnect(shared: &Shared) {
 /// Takes up a lost transfer on a new connection of the same page: the sink is open, so the
 /// offer is accepted at once with what the lost connection verified.
 fn resume_in_page(shared: &Shared, have: HaveMap) {
-    let (emitter, kind, resumed) = {
-        let mut s = shared.borrow_mut();
-        let kind = s.sink.as_ref().map_or("memory", |k| k.kind().name());
-        let resumed = s.engine.as_mut().map_or(0, |engine| {
-            engine.accept(now_ms(), Some(have));
-            engine.verified_bytes()
-        });
-        (s.emitter.clone(), kind, resumed)
-    };
-    emitter.emit(object(&[
-        ("type", "accepted".into()),
-        ("sink", kind.into()),
-        ("resumedBytes", (resumed as f64).into()),
-    ]));
-    emitter.status("transferring");
-    pump(shared);
+    let kind = shared.borrow().sink.as_ref().map_or("memory", |k| k.kind().name());
+    start_accepted(shared, kind, Some(have));
 }
 
 fn fail(shared: &Shared, error: RuntimeError) {

@@ -43,6 +43,9 @@ struct State {
     conn: Option<Connection>,
     /// Tells the negotiation loop how the current connection ended.
     ended: Option<oneshot::Sender<Ended>>,
+    /// Whether the current connection's channel opened (a lost one that had opened gives the
+    /// receiver a fresh reconnect window).
+    opened: bool,
     finished: bool,
     flow: Flow,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`).
@@ -161,6 +164,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         engine: None,
         conn: None,
         ended: None,
+        opened: false,
         finished: false,
         flow: options.flow,
         subtle: if options.webcrypto { block_hash::subtle() } else { None },
@@ -352,9 +356,14 @@ async fn serve(
                 "the connection to the receiver was lost",
             )));
         }
-        // The window runs from the first loss: a connection that keeps dropping does not
-        // extend it.
-        give_up_at.get_or_insert(now_ms() + options.reconnect_window_ms);
+        // A fresh window after a connection that worked; one that never opened does not
+        // extend the window it was trying to save.
+        let window_end = now_ms() + options.reconnect_window_ms;
+        if std::mem::take(&mut shared.borrow_mut().opened) {
+            give_up_at = Some(window_end);
+        } else {
+            give_up_at.get_or_insert(window_end);
+        }
     }
 }
 
@@ -457,6 +466,7 @@ impl Side for State {
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
+        self.opened = true;
         let config = self.flow.config(rtc::max_message_size(pc));
         let engine = Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms());
         self.low_threshold = low_threshold(&engine);
