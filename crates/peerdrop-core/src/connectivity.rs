@@ -112,6 +112,9 @@ pub enum IceFailure {
     /// Only STUN is configured, and this side got no answer from it: UDP to the internet is
     /// blocked here, and without a relay nothing else can work.
     StunUnreachable,
+    /// Only STUN is configured; this side got its public address, the other side did not: the
+    /// other network blocks UDP to the internet, and without a relay nothing else can work.
+    PeerStunUnreachable,
     /// Both sides know their public addresses, but no direct path exists between them (a
     /// symmetric NAT or a firewall), and no TURN relay is configured.
     NoRelayConfigured,
@@ -129,6 +132,8 @@ impl IceFailure {
             IceFailure::RelayFailed
         } else if f.local.srflx == 0 {
             IceFailure::StunUnreachable
+        } else if f.remote.srflx == 0 {
+            IceFailure::PeerStunUnreachable
         } else {
             IceFailure::NoRelayConfigured
         }
@@ -140,6 +145,7 @@ impl IceFailure {
             IceFailure::NoIceServers => "no_ice_servers",
             IceFailure::RelayUnreachable => "relay_unreachable",
             IceFailure::StunUnreachable => "stun_unreachable",
+            IceFailure::PeerStunUnreachable => "peer_stun_unreachable",
             IceFailure::NoRelayConfigured => "no_relay_configured",
             IceFailure::RelayFailed => "relay_failed",
         }
@@ -152,7 +158,8 @@ impl fmt::Display for IceFailure {
             IceFailure::NoIceServers => "No connection could be made: this site has no STUN or TURN server configured, so the two browsers can only reach each other on the same network. Connect both devices to one network, or ask the site's operator to configure STUN and TURN.",
             IceFailure::RelayUnreachable => "No connection could be made: this browser could not reach the site's TURN relay (this network may block it, or the relay refused its credentials). Try another network; the site's operator can check the relay and offer it over TCP.",
             IceFailure::StunUnreachable => "No connection could be made: this network blocks the UDP traffic a direct connection needs (the site's STUN server did not answer), and the site has no TURN relay configured. Try another network, or ask the site's operator to configure TURN.",
-            IceFailure::NoRelayConfigured => "No direct connection could be made: the routers or firewalls in front of the two browsers let no direct path through (at least one looks like a symmetric NAT), and this site has no TURN relay configured. Try both devices on one network, or ask the site's operator to configure TURN.",
+            IceFailure::PeerStunUnreachable => "No connection could be made: the other browser's network blocks the UDP traffic a direct connection needs (the site's STUN server did not answer it), and the site has no TURN relay configured. The other person can try another network, or ask the site's operator to configure TURN.",
+            IceFailure::NoRelayConfigured => "No direct connection could be made: the routers or firewalls in front of the two browsers let no direct path through (a NAT that gives every destination a new port, or a firewall), and this site has no TURN relay configured. Try both devices on one network, or ask the site's operator to configure TURN.",
             IceFailure::RelayFailed => "No connection could be made, even through the site's TURN relay: the other browser may not reach the relay, or a firewall blocks the relayed traffic. Try another network.",
         })
     }
@@ -211,6 +218,7 @@ mod tests {
     fn each_failure_is_told_apart() {
         assert_eq!(IceFailure::classify(&facts(0, 0, HOST, HOST)), IceFailure::NoIceServers);
         assert_eq!(IceFailure::classify(&facts(1, 0, HOST, SRFLX)), IceFailure::StunUnreachable);
+        assert_eq!(IceFailure::classify(&facts(1, 0, SRFLX, HOST)), IceFailure::PeerStunUnreachable);
         assert_eq!(IceFailure::classify(&facts(1, 0, SRFLX, SRFLX)), IceFailure::NoRelayConfigured);
         assert_eq!(IceFailure::classify(&facts(1, 2, SRFLX, SRFLX)), IceFailure::RelayUnreachable);
         assert_eq!(IceFailure::classify(&facts(0, 2, RELAY, HOST)), IceFailure::RelayFailed);
@@ -222,6 +230,7 @@ mod tests {
             IceFailure::NoIceServers,
             IceFailure::RelayUnreachable,
             IceFailure::StunUnreachable,
+            IceFailure::PeerStunUnreachable,
             IceFailure::NoRelayConfigured,
             IceFailure::RelayFailed,
         ] {

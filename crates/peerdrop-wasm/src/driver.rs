@@ -55,6 +55,10 @@ pub trait Side: Sized + 'static {
     fn pump(shared: &Rc<RefCell<Self>>);
     /// Ends the transfer with `error`, once.
     fn fail(shared: &Rc<RefCell<Self>>, error: RuntimeError);
+    /// A connection that never opened (ICE failed, or the connect deadline passed): while this
+    /// side is restoring a lost connection it tries again within that loss's window and says
+    /// `true`; otherwise `false`, and the transfer fails with `ice_failed`.
+    fn retry_unopened(shared: &Rc<RefCell<Self>>) -> bool;
 }
 
 /// A connection whose ICE failure before its channel opened fails the transfer, saying why
@@ -69,18 +73,22 @@ pub fn connection<S: Side>(
     let pc2 = pc.clone();
     let ice_hook = rtc::on_ice_failed(pc, move || {
         let Some(shared) = weak.upgrade() else { return };
+        let opened = shared.borrow_mut().connection().is_some_and(|c| c.is_open());
+        if !opened {
+            if !S::retry_unopened(&shared) {
+                S::fail(&shared, ice::failure(&pc2, ice_source));
+            }
+            return;
+        }
         let running = match shared.borrow_mut().engine() {
             Some(e) if !e.is_closed() => {
                 e.handle_connection_lost();
                 true
             }
-            Some(_) => return,
-            None => false,
+            _ => false,
         };
         if running {
             S::pump(&shared);
-        } else {
-            S::fail(&shared, ice::failure(&pc2, ice_source));
         }
     });
     Connection::new(pc.clone(), ice_source, ice_hook)
@@ -97,7 +105,9 @@ pub fn start_connect_deadline<S: Side>(shared: &Rc<RefCell<S>>, timeout_ms: u32)
             // The deadline lives in the connection: it fires only while that connection is
             // current and its channel never opened.
             if let Some(shared) = weak.upgrade() {
-                S::fail(&shared, ice::failure(&pc, source));
+                if !S::retry_unopened(&shared) {
+                    S::fail(&shared, ice::failure(&pc, source));
+                }
             }
         });
     }

@@ -68,6 +68,11 @@ struct State {
     verified_copy: Option<(u32, u64, js_sys::Uint8Array)>,
     /// While a lost connection is being restored (see `reconnect`).
     reconnecting: bool,
+    /// When restoring the current loss is given up (cleared once a new channel opens).
+    restore_until: Option<u64>,
+    /// Ending without leaving the room or forgetting the seat: restoring was given up, and a
+    /// later reopen of the link in this tab resumes.
+    keep_seat: bool,
     /// The link's secret, to seal a new session's signaling when a connection is restored.
     secret: Option<LinkSecret>,
     /// What the engine of a lost connection had verified and stored, for the next engine to
@@ -197,6 +202,8 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
         generation: 0,
         verified_copy: None,
         reconnecting: false,
+        restore_until: None,
+        keep_seat: false,
         secret: None,
         carried: None,
         files_done: Vec::new(),
@@ -403,12 +410,15 @@ impl Side for State {
         // A new engine, a new hashing queue (created by `pump`, which holds the shared state).
         self.hashing = None;
         self.generation = self.generation.wrapping_add(1);
-        // The engine of a lost connection hands over what it stored (its writes are long done
-        // by the time a new channel opens).
+        // The engine of a lost connection hands over what it stored; one lost before it took
+        // the offer over (it verified nothing) keeps the map it was handed.
         if let Some(old) = self.engine.take().filter(|_| self.sink.is_some()) {
-            self.carried = Some(old.have_map().clone());
+            if self.carried.is_none() || old.verified_bytes() > 0 {
+                self.carried = Some(old.have_map().clone());
+            }
         }
         self.reconnecting = false;
+        self.restore_until = None;
         self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
     }
 
@@ -422,6 +432,18 @@ impl Side for State {
 
     fn fail(shared: &Shared, error: RuntimeError) {
         fail(shared, error)
+    }
+
+    fn retry_unopened(shared: &Shared) -> bool {
+        let retry = {
+            let s = shared.borrow();
+            s.reconnecting && !s.finished
+        };
+        if retry {
+            let shared = shared.clone();
+            spawn_local(async move { reconnect(&shared).await });
+        }
+        retry
     }
 }
 
@@ -631,12 +653,18 @@ fn pump(shared: &Shared) {
             }
         }
     }
+    let generation = shared.borrow().generation;
     for (file, offset, promise) in pending {
         let shared = shared.clone();
         spawn_local(async move {
             let result = JsFuture::from(promise).await;
             let save = {
                 let mut s = shared.borrow_mut();
+                // A write of a lost connection's engine finishing after a new engine took over:
+                // the new one never asked for it (its block is requested again if need be).
+                if s.generation != generation {
+                    return;
+                }
                 let State { engine, sink, last_saved_ms, resumable, .. } = &mut *s;
                 let Some(engine) = engine.as_mut() else { return };
                 match result {
@@ -825,11 +853,14 @@ fn reconnectable(s: &State, err: &TransferError) -> bool {
 /// it. The lost connection's engine stays until the new channel opens and hands its have-map
 /// over (`start_engine`), so no verified block is requested again.
 async fn reconnect(shared: &Shared) {
-    let (emitter, window_ms) = {
-        let s = shared.borrow();
-        (s.emitter.clone(), s.options.reconnect_window_ms)
+    let (emitter, window_ms, give_up_at) = {
+        let mut s = shared.borrow_mut();
+        s.reconnecting = true;
+        let window_ms = s.options.reconnect_window_ms;
+        // A new connection that failed to open tries again within the window of the loss.
+        let give_up_at = *s.restore_until.get_or_insert(now_ms() + window_ms);
+        (s.emitter.clone(), window_ms, give_up_at)
     };
-    let give_up_at = now_ms() + window_ms;
     let (conn, client) = {
         let mut s = shared.borrow_mut();
         (s.conn.take(), s.client.take())
@@ -857,28 +888,41 @@ async fn reconnect(shared: &Shared) {
         }
         match wait_for_through_outages(&mut client, "offer", Some(give_up_at), &cancelled, &on_tamper).await?
         {
-            Some(offer) => answer(shared, &offer, &mut client).await.map(|()| true),
-            None => Ok(false),
+            Some(offer) if !cancelled() => answer(shared, &offer, &mut client).await.map(|()| true),
+            _ => Ok(false),
         }
     }
     .await;
     let room = shared.borrow().room.clone();
+    // Cancelled meanwhile: `finish` found no client to leave with, so leave here.
+    if shared.borrow().finished {
+        seat_store::clear(&room);
+        client.leave().await;
+        return;
+    }
     if shared.borrow().resumable {
         seat_store::save(&room, &client.seat());
     }
     shared.borrow_mut().client = Some(client);
     match result {
         Ok(_) => {}
-        Err(RuntimeError::PeerNotFound) | Err(RuntimeError::SignalingUnreachable(_)) => fail(
-            shared,
-            RuntimeError::Transfer(TransferError::local(
-                ErrorCode::ConnectionLost,
-                format!(
-                    "the connection to the sender was lost and could not be restored within {} s",
-                    window_ms / 1000
-                ),
-            )),
-        ),
+        // Given up: the seat is kept and the room not left, so that reopening the link in this
+        // tab later takes the seat up again and resumes from what was stored.
+        Err(RuntimeError::PeerNotFound) | Err(RuntimeError::SignalingUnreachable(_)) => {
+            shared.borrow_mut().keep_seat = true;
+            fail(
+                shared,
+                RuntimeError::Transfer(TransferError::local(
+                    ErrorCode::ConnectionLost,
+                    format!(
+                        "the connection to the sender was lost and could not be restored within {} s; reopen the link to resume",
+                        window_ms / 1000
+                    ),
+                )),
+            )
+        }
+        // The sender left the room (closed its page): the room answers 410 to the hello.
+        Err(RuntimeError::Signaling { status: 410, .. }) => fail(shared, RuntimeError::LinkExpired),
         Err(e) => fail(shared, e),
     }
 }
@@ -921,8 +965,12 @@ fn finish(shared: &Shared, failed: bool) {
             return;
         }
         s.finished = true;
-        seat_store::clear(&s.room);
-        (s.client.take(), s.conn.take(), s.sink.take())
+        let keep_seat = s.keep_seat && s.resumable;
+        if !keep_seat {
+            seat_store::clear(&s.room);
+        }
+        let client = s.client.take().filter(|_| !keep_seat);
+        (client, s.conn.take(), s.sink.take())
     };
     drop(conn);
     spawn_local(async move {

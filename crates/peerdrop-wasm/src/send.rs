@@ -46,6 +46,9 @@ struct State {
     /// Whether the current connection's channel opened (a lost one that had opened gives the
     /// receiver a fresh reconnect window).
     opened: bool,
+    /// While a lost connection is being restored: a new one that fails to open waits for the
+    /// receiver's next hello instead of ending the transfer.
+    restoring: bool,
     finished: bool,
     flow: Flow,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`).
@@ -165,6 +168,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         conn: None,
         ended: None,
         opened: false,
+        restoring: false,
         finished: false,
         flow: options.flow,
         subtle: if options.webcrypto { block_hash::subtle() } else { None },
@@ -298,7 +302,10 @@ async fn negotiate(shared: &Shared, options: &Options, start: Start) -> Result<(
             (client, secret)
         }
     };
+    // The sender's page going away ends the transfer for good: tell the receiver at once.
+    let leave_on_unload = client.leave_on_unload();
     let result = serve(shared, options, &secret, &mut client).await;
+    drop(leave_on_unload);
     if let Err(e) = &result {
         abort_if_tampered(&mut client, e).await;
     }
@@ -319,35 +326,66 @@ async fn serve(
     // Set once a connection was lost: until then the link waits for its receiver as long as
     // the room lives; after, the receiver has `reconnect_window_ms` to come back.
     let mut give_up_at: Option<u64> = None;
+    // After the window: waiting for a reopen, which needs signaling (an outage now ends it).
+    let mut patient = false;
     loop {
         match give_up_at {
+            // After the window the page already says why it waits (the `disconnected` below).
+            None if patient => {}
             None => emitter.status("waiting"),
             Some(at) => emitter.reconnecting(at.saturating_sub(now_ms())),
         }
         // After a lost connection the seal was already renewed to accept the receiver's new
         // page session; a hello that ended the last connection counts for this one.
         if !std::mem::take(&mut hello_waiting) {
-            match wait_for_through_outages(client, "hello", give_up_at, &cancelled, &on_tamper).await {
-                Ok(Some(_)) => {}
+            let waited = if patient {
+                wait_for(client, "hello", None, &cancelled, &on_tamper).await
+            } else {
+                wait_for_through_outages(client, "hello", give_up_at, &cancelled, &on_tamper).await
+            };
+            match waited {
+                Ok(Some(_)) => patient = false,
                 Ok(None) => return Ok(()),
+                Err(RuntimeError::LinkExpired) => return Err(receiver_left()),
+                // The window passed: stop retrying, but keep the link open while the room lives
+                // (and signaling answers): reopening it resumes from what the receiver stored.
                 Err(RuntimeError::PeerNotFound) if give_up_at.is_some() => {
+                    emitter.status("waiting");
+                    emitter.emit(object(&[
+                        ("type", "disconnected".into()),
+                        (
+                            "message",
+                            format!(
+                                "The receiver did not come back within {} s. The link stays open: if they reopen it, the transfer resumes where it stopped.",
+                                options.reconnect_window_ms / 1000
+                            )
+                            .into(),
+                        ),
+                    ]));
+                    give_up_at = None;
+                    patient = true;
+                    continue;
+                }
+                Err(e) if patient => {
                     return Err(RuntimeError::Transfer(TransferError::local(
                         ErrorCode::ConnectionLost,
                         format!(
-                            "the connection to the receiver was lost and they did not come back within {} s",
-                            options.reconnect_window_ms / 1000
+                            "the connection to the receiver was lost and signaling is unreachable ({})",
+                            e.message()
                         ),
                     )))
                 }
                 Err(e) => return Err(e),
             }
         }
+        shared.borrow_mut().restoring = give_up_at.is_some();
         match connect(shared, options, secret, client, &cancelled, &on_tamper).await {
             Ok(Outcome::Lost { rehello }) => hello_waiting = rehello,
             Ok(Outcome::Over) => return Ok(()),
             // While a lost connection is being restored, a negotiation that fails (this side's
             // network still down, the receiver gone again) waits for the next hello.
             Err(e) if give_up_at.is_some() && (is_transient(&e) || e == RuntimeError::PeerNotFound) => {}
+            Err(RuntimeError::LinkExpired) => return Err(receiver_left()),
             Err(e) => return Err(e),
         }
         if options.reconnect_window_ms == 0 {
@@ -365,6 +403,15 @@ async fn serve(
             give_up_at.get_or_insert(window_end);
         }
     }
+}
+
+/// The receiver left the room (closed its page for good, or ended the transfer): signaling
+/// says so with `peer-left`, and no reconnection can come.
+fn receiver_left() -> RuntimeError {
+    RuntimeError::Transfer(TransferError::local(
+        ErrorCode::ConnectionLost,
+        "the receiver left the transfer (closed the page or cancelled)",
+    ))
 }
 
 /// How one connection attempt ended, for the loop in [`serve`].
@@ -430,6 +477,12 @@ async fn connect(
             Ok(Outcome::Lost { rehello: true })
         }
         Either::Right((Ok(None), _)) => Ok(Outcome::Over),
+        // The receiver left while the transfer runs: its CANCEL (or the channel's end) tells the
+        // engine; only a loss without one is final.
+        Either::Right((Err(RuntimeError::LinkExpired), rx)) => match rx.await {
+            Ok(Ended::Lost) => Err(receiver_left()),
+            _ => Ok(Outcome::Over),
+        },
         // Signaling failed for good (room expired, tampering) while the transfer runs peer to
         // peer: it does not need signaling, so let it finish. Only a reconnection is
         // impossible now.
@@ -484,6 +537,20 @@ impl Side for State {
 
     fn fail(shared: &Shared, error: RuntimeError) {
         fail(shared, error)
+    }
+
+    fn retry_unopened(shared: &Shared) -> bool {
+        let conn = {
+            let mut s = shared.borrow_mut();
+            if !s.restoring || s.finished {
+                return false;
+            }
+            s.conn.take()
+        };
+        // Released on the next turn: this runs inside a callback of that very connection.
+        spawn_local(async move { drop(conn) });
+        connection_ended(shared, Ended::Lost);
+        true
     }
 }
 

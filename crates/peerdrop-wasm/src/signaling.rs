@@ -191,6 +191,18 @@ impl SignalClient {
         }
     }
 
+    /// Leaves the room when the page goes away, with a `keepalive` request that outlives the
+    /// page, so the other side learns at once (`peer-left`) that this side will not come back
+    /// instead of retrying for its whole reconnect window. Stops when the guard is dropped.
+    pub fn leave_on_unload(&self) -> Option<LeaveOnUnload> {
+        let target = js_sys::global().dyn_into::<web_sys::EventTarget>().ok()?;
+        let (url, body) = (self.url.clone(), json!({"v": 1, "op": "leave", "token": self.token}).to_string());
+        let callback =
+            wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || send_keepalive(&url, &body));
+        target.add_event_listener_with_callback("pagehide", callback.as_ref().unchecked_ref()).ok()?;
+        Some(LeaveOnUnload { target, callback })
+    }
+
     /// The STUN and TURN servers the endpoint gave with the room, if any.
     pub fn ice_servers(&self) -> Option<&serde_json::Value> {
         self.ice_servers.as_ref()
@@ -389,6 +401,50 @@ async fn post_once(url: &str, body: &Value, log: &SharedLog) -> (Result<Value, R
     }
 }
 
+/// See [`SignalClient::leave_on_unload`].
+pub struct LeaveOnUnload {
+    target: web_sys::EventTarget,
+    callback: wasm_bindgen::closure::Closure<dyn FnMut()>,
+}
+
+impl Drop for LeaveOnUnload {
+    fn drop(&mut self) {
+        let _ = self
+            .target
+            .remove_event_listener_with_callback("pagehide", self.callback.as_ref().unchecked_ref());
+    }
+}
+
+/// A POST the browser finishes even if the page is gone (`keepalive`); its answer is ignored.
+fn send_keepalive(url: &str, body: &str) {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(body));
+    let _ = js_sys::Reflect::set(&init, &"keepalive".into(), &true.into());
+    let Ok(headers) = web_sys::Headers::new() else { return };
+    if headers.set("Content-Type", "application/json").is_err() {
+        return;
+    }
+    init.set_headers(&headers);
+    let Ok(request) = Request::new_with_str_and_init(url, &init) else { return };
+    let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(fetch) = fetch {
+        let _ = fetch.call1(&js_sys::global(), &request);
+    }
+}
+
+/// Longest a signaling request may take: a held poll's wait plus ten seconds.
+const REQUEST_TIMEOUT_MS: u32 = (POLL_WAIT_S + 10) * 1000;
+
+/// `AbortSignal.timeout(ms)`, where the browser has it.
+fn abort_after(ms: u32) -> Option<JsValue> {
+    let class = js_sys::Reflect::get(&js_sys::global(), &"AbortSignal".into()).ok()?;
+    let timeout: js_sys::Function = js_sys::Reflect::get(&class, &"timeout".into()).ok()?.dyn_into().ok()?;
+    timeout.call1(&class, &ms.into()).ok()
+}
+
 async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (RuntimeError, Option<u64>)> {
     let browser = |e: JsValue| (RuntimeError::Browser(describe(&e)), None);
     let started = crate::clock::now_ms();
@@ -399,6 +455,11 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
     let headers = web_sys::Headers::new().map_err(browser)?;
     headers.set("Content-Type", "application/json").map_err(browser)?;
     init.set_headers(&headers);
+    // On a network that silently drops packets a request could hang for minutes; past a held
+    // poll's longest wait it counts as unreachable, so retries and deadlines stay honest.
+    if let Some(signal) = abort_after(REQUEST_TIMEOUT_MS) {
+        let _ = js_sys::Reflect::set(&init, &"signal".into(), &signal);
+    }
     let request = Request::new_with_str_and_init(url, &init).map_err(browser)?;
     let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
         .ok()
@@ -540,6 +601,11 @@ pub async fn wait_for(
             let rest = messages.split_off(pos + 1);
             client.put_back(rest);
             return Ok(messages.pop().map(|m| m.data));
+        }
+        // The other side left the room (closed its page, or ended the transfer): nothing it
+        // could still send will come.
+        if messages.iter().any(|m| m.kind == "peer-left") {
+            return Err(RuntimeError::LinkExpired);
         }
     }
 }

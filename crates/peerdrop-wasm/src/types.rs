@@ -112,7 +112,8 @@ export type PeerDropEvent =
 export type IceSource = "page" | "endpoint" | "none";
 
 export type IceFailureReason =
-  | "no_ice_servers" | "stun_unreachable" | "no_relay_configured" | "relay_unreachable" | "relay_failed";
+  | "no_ice_servers" | "stun_unreachable" | "peer_stun_unreachable" | "no_relay_configured"
+  | "relay_unreachable" | "relay_failed";
 
 export interface CandidateCounts { host: number; srflx: number; prflx: number; relay: number; }
 
