@@ -196,6 +196,10 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
     const name = `${tag}-${short}`;
     run('ip', ['netns', 'add', name]);
     made.push(name);
+    // The lab is IPv4 only. IPv6 link-local addresses would leave their tentative state a moment
+    // after a browser starts, which Chromium reports as a network change (ERR_NETWORK_CHANGED
+    // on page loads and module imports).
+    ns(name, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1');
     ipIn(name, 'link', 'set', 'lo', 'up');
     return name;
   };

@@ -29,17 +29,17 @@ async function benchPage(browser, url) {
   const p = await ctx.newPage();
   // A namespace made a moment ago may still be settling (IPv6 link-local addresses leave their
   // tentative state), which Chromium reports as ERR_NETWORK_CHANGED: a bounded retry.
+  // A page whose load or module imports met a network change never gets ready: load it again.
   for (let i = 0; ; i++) {
     try {
       await p.goto(url);
-      break;
+      await p.waitForSelector('body[data-ready="yes"]', { timeout: 10000 });
+      return { p, ctx };
     } catch (e) {
-      if (i === 4 || !String(e.message).includes('ERR_NETWORK_CHANGED')) throw e;
+      if (i === 3) throw new Error(`the bench page at ${url} did not get ready after ${i + 1} loads: ${e.message}`, { cause: e });
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  await p.waitForSelector('body[data-ready="yes"]', { timeout: 30000 });
-  return { p, ctx };
 }
 
 /**

@@ -50,7 +50,8 @@ pub struct Config {
     pub read_ahead_blocks: usize,
     /// Receiver: times a block that fails verification is requested again.
     pub max_block_retries: u32,
-    /// No verified progress for this long raises [`crate::Event::Stalled`].
+    /// No verified progress and no block data arriving for this long raises
+    /// [`crate::Event::Stalled`].
     pub stall_timeout_ms: u64,
     /// Nothing at all from the peer for this long ends the transfer.
     pub idle_timeout_ms: u64,

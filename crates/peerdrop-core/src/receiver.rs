@@ -200,7 +200,12 @@ impl Receiver {
             (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
                 self.on_block(file, index, len, sha256)?
             }
-            (Phase::Transferring, &Frame::Data { payload }) => self.on_data(payload)?,
+            (Phase::Transferring, &Frame::Data { payload }) => {
+                // Bytes moving count as progress for the stall watchdog: on a slow, lossy link
+                // one block may take longer than `stall_timeout_ms` to arrive whole.
+                self.last_progress_ms = self.out.now_ms;
+                self.on_data(payload)?
+            }
             (Phase::Transferring, &Frame::FileDigest { file, digest }) => {
                 let state = self
                     .files

@@ -208,6 +208,20 @@ fn a_silent_peer_raises_a_stall_then_a_timeout_on_both_sides() {
 }
 
 #[test]
+fn a_slow_link_that_keeps_moving_raises_no_stall() {
+    // 40 bytes per ms: a 1 MiB block takes ~26 s to arrive whole, far past the 10 s watchdog.
+    let m = manifest(&[2 << 20]);
+    let net = NetParams { bytes_per_ms: 40, ..NetParams::default() };
+    let out = run(9, &Config::default(), &m, &net, None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(
+        !out.receiver_events.iter().any(|e| matches!(e, peerdrop_core::Event::Stalled { .. })),
+        "{:?}",
+        out.receiver_events
+    );
+}
+
+#[test]
 fn a_person_taking_minutes_to_accept_does_not_time_the_transfer_out() {
     let m = manifest(&[300_000]);
     let net = NetParams { accept_after_ms: 5 * 60_000, ..NetParams::default() };
