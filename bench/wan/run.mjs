@@ -15,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { createLab } from '../../tests/netlab/lab.mjs';
-import { benchPages, browserIn, plainConnections, plainSend, peerdropSend, dropCounters, describeDrops } from '../../tests/netlab/wan.mjs';
+import { benchPages, plainConnections, plainSend, peerdropSend, dropCounters, describeDrops } from '../../tests/netlab/wan.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -141,7 +141,7 @@ async function main() {
   let alice;
   let server;
   try {
-    [alice, server] = await Promise.all([browserIn(lab, 'alice'), browserIn(lab, 'server')]);
+    [alice, server] = await Promise.all([lab.chromium('alice'), lab.chromium('server')]);
     const ctx = { alice, server, url: `${lab.sites.bench.url}bench/`, drops: dropCounters(lab, 'home', ['alice', 'server']) };
     const results = [];
     const grid = points();

@@ -19,16 +19,9 @@ export async function benchPages() {
   return `${dir}:bench`;
 }
 
-/** One headless Chromium inside `peer`'s namespace, treating the lab's sites as secure. */
-export function browserIn(lab, peer) {
-  return lab.chromium(peer);
-}
-
 async function benchPage(browser, url) {
   const ctx = await browser.newContext();
   const p = await ctx.newPage();
-  // A namespace made a moment ago may still be settling (IPv6 link-local addresses leave their
-  // tentative state), which Chromium reports as ERR_NETWORK_CHANGED: a bounded retry.
   // A page whose load or module imports met a network change never gets ready: load it again.
   for (let i = 0; ; i++) {
     try {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { offer, openAndAccept, saveAll, sha256 } from '../e2e/harness.mjs';
 import { createLab, labMissing, linkEmulatorMissing } from './lab.mjs';
-import { benchPages, browserIn, plainConnections, plainSend, plainRoundTrip, dropCounters, describeDrops } from './wan.mjs';
+import { benchPages, plainConnections, plainSend, plainRoundTrip, dropCounters, describeDrops } from './wan.mjs';
 
 const missing = labMissing() ?? linkEmulatorMissing();
 const skip = missing && !process.env.REQUIRE_NETLAB ? missing : false;
@@ -32,7 +32,7 @@ before(async () => {
     peers: { alice: { router: 'home' }, server: { public: true, defaultRoute: true } },
     sites: { stun: { stun: true, extra: await benchPages() } },
   });
-  browsers = { alice: await browserIn(lab, 'alice'), server: await browserIn(lab, 'server') };
+  browsers = { alice: await lab.chromium('alice'), server: await lab.chromium('server') };
   drops = dropCounters(lab, 'home', ['alice', 'server']);
   tmp = mkdtempSync(join(tmpdir(), 'peerdrop-wan-'));
 });
