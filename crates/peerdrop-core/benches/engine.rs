@@ -5,7 +5,9 @@
 //! `--features bench-unhashed` (hashing off). Prints one JSON object per run for `make bench`.
 //! Set `PEERDROP_BENCH_MIB` to change the size (default 256).
 
-use peerdrop_core::{Config, Event, FileEntry, Manifest, Receiver, Sender};
+use peerdrop_core::{
+    Config, FileEntry, Manifest, Receiver, ReceiverEvent, ReceiverOutput, Sender, SenderOutput,
+};
 use std::time::Instant;
 
 fn transfer(total: u64, config: &Config) -> f64 {
@@ -20,35 +22,29 @@ fn transfer(total: u64, config: &Config) -> f64 {
     let mut done = false;
     while !done {
         let mut moved = false;
-        while let Some(r) = sender.poll_read() {
-            sender.handle_read(r.file, r.offset, block[..r.len as usize].to_vec());
+        sender.handle_buffered_amount(0, 0);
+        while let Some(output) = sender.poll_output() {
             moved = true;
-        }
-        sender.handle_buffered_amount(0);
-        while let Some(frame) = sender.poll_transmit() {
-            receiver.handle_frame(0, &frame);
-            moved = true;
-        }
-        while let Some(w) = receiver.poll_write() {
-            receiver.handle_write_done(0, w.file, w.offset);
-            moved = true;
-        }
-        while let Some(frame) = receiver.poll_transmit() {
-            sender.handle_frame(0, &frame);
-            moved = true;
-        }
-        while let Some(e) = receiver.poll_event() {
-            match e {
-                Event::Offer(_) => {
-                    receiver.accept(0, None);
-                    moved = true;
+            match output {
+                SenderOutput::Read(r) => {
+                    sender.handle_read(0, r.file, r.offset, block[..r.len as usize].to_vec())
                 }
-                Event::Complete => done = true,
-                Event::Failed(e) => panic!("bench transfer failed: {e}"),
-                _ => {}
+                SenderOutput::Transmit(frame) => receiver.handle_frame(0, &frame),
+                SenderOutput::Event(_) => {}
             }
         }
-        while sender.poll_event().is_some() {}
+        while let Some(output) = receiver.poll_output() {
+            moved = true;
+            match output {
+                ReceiverOutput::Transmit(frame) => sender.handle_frame(0, &frame),
+                ReceiverOutput::Write(w) => receiver.handle_write_done(0, w.file, w.offset),
+                ReceiverOutput::Digest(_) => unreachable!("the engine hashes (BlockHashing::Engine)"),
+                ReceiverOutput::Event(ReceiverEvent::Offer(_)) => receiver.accept(0, None),
+                ReceiverOutput::Event(ReceiverEvent::Complete) => done = true,
+                ReceiverOutput::Event(ReceiverEvent::Failed(e)) => panic!("bench transfer failed: {e}"),
+                ReceiverOutput::Event(_) => {}
+            }
+        }
         assert!(moved || done, "bench transfer stalled");
     }
     total as f64 / (1024.0 * 1024.0) / start.elapsed().as_secs_f64()

@@ -11,6 +11,9 @@ pub const MAX_MESSAGE_SIZE: u32 = 256 * 1024;
 /// Block sizes two peers may agree on.
 pub const MIN_BLOCK_SIZE: u32 = 16 * 1024;
 pub const MAX_BLOCK_SIZE: u32 = 16 * 1024 * 1024;
+/// Most `WANT` ranges a sender keeps queued at once (it refuses more: bounds its memory). A
+/// receiver never has more outstanding: it sends the rest as the sender works through them.
+pub const MAX_QUEUED_WANTS: usize = 65_536;
 
 /// Who computes the SHA-256 of each block the receiver assembles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -19,7 +22,7 @@ pub enum BlockHashing {
     #[default]
     Engine,
     /// The host, with a faster hasher its platform has: the receiver hands each assembled block
-    /// out ([`crate::Receiver::poll_digest`]) and takes its digest back
+    /// out ([`crate::ReceiverOutput::Digest`]) and takes its digest back
     /// ([`crate::Receiver::handle_block_digest`]); the comparison stays in the engine. In the
     /// browser, WebCrypto's SHA-256 is native code, about twice as fast as `sha2` in wasm
     /// (`make bench`), which took half of each page's main-thread time.
@@ -51,7 +54,7 @@ pub struct Config {
     /// Receiver: times a block that fails verification is requested again.
     pub max_block_retries: u32,
     /// No verified progress and no block data arriving for this long raises
-    /// [`crate::Event::Stalled`].
+    /// [`crate::ReceiverEvent::Stalled`].
     pub stall_timeout_ms: u64,
     /// Nothing at all from the peer for this long ends the transfer.
     pub idle_timeout_ms: u64,

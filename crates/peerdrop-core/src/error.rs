@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-/// Why a transfer ended early. The numeric values are part of protocol v1.
+/// Why a transfer ended early. The numeric values are part of the wire protocol (unchanged
+/// since v1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(u16)]
 pub enum ErrorCode {

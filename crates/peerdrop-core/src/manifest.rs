@@ -17,7 +17,7 @@ pub const MAX_MIME_BYTES: usize = 255;
 
 /// Cuts a MIME type to [`MAX_MIME_BYTES`] on a character boundary.
 pub fn clip_mime(mime: &str) -> &str {
-    crate::session::clip(mime, MAX_MIME_BYTES)
+    crate::text::clip(mime, MAX_MIME_BYTES)
 }
 
 /// One file offered for transfer.

@@ -6,18 +6,21 @@
 //! for hashing, verified blocks waiting for their write) never exceeds the credit window,
 //! because the sender may not send more.
 
+mod output;
+mod wants;
+
+pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
+
 use crate::config::{BlockHashing, Config};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
-use crate::event::{DigestRequest, Event, WriteRequest};
 use crate::frame::{Frame, Role};
 use crate::have_map::HaveMap;
 use crate::manifest::{Manifest, ManifestAssembler};
 use crate::progress::{Progress, RateMeter};
-use crate::session::{
-    block_count, block_len, check_size, hello, negotiate, remote_error, violation, Negotiated, Outbox,
-};
-use std::collections::{BTreeMap, HashMap};
+use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use wants::Wants;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -60,7 +63,7 @@ pub struct Receiver {
     transfer_id: [u8; 16],
     phase: Phase,
     sizes: Option<Negotiated>,
-    out: Outbox,
+    out: Session<ReceiverEvent>,
     assembler: ManifestAssembler,
     manifest: Option<Manifest>,
     /// The manifest's total size, summed once when it arrives (progress needs it per block).
@@ -70,11 +73,14 @@ pub struct Receiver {
     assembling: Option<Assembly>,
     /// With [`BlockHashing::Host`], assembled blocks handed out for hashing, in the order they
     /// went out, with their expected digests; and the requests not yet polled.
-    verifying: std::collections::VecDeque<((u32, u64), [u8; 32])>,
-    digests: std::collections::VecDeque<DigestRequest>,
+    verifying: VecDeque<((u32, u64), [u8; 32])>,
+    digests: VecDeque<DigestRequest>,
     /// Verified blocks handed to the sink, not yet reported written: (file, index) -> len.
     writing: BTreeMap<(u32, u64), u32>,
-    writes: std::collections::VecDeque<WriteRequest>,
+    writes: VecDeque<WriteRequest>,
+    /// Block ranges to ask for, paced to what the sender queues.
+    wants: Wants,
+    /// Failed verifications of a block since it last passed one (retried blocks only).
     attempts: HashMap<(u32, u64), u32>,
     data_received: u64,
     released: u64,
@@ -83,7 +89,6 @@ pub struct Receiver {
     file_verified: Vec<u64>,
     files_left: usize,
     meter: RateMeter,
-    last_heard_ms: u64,
     last_progress_ms: u64,
     stall_reported: bool,
 }
@@ -92,7 +97,7 @@ impl Receiver {
     /// Starts a connection; its `HELLO` goes out in answer to the sender's.
     pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
         // The receiver's HELLO answers the sender's (see `on_frame`), so nothing is queued yet.
-        let out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
+        let out = Session::new(&config, "sender", now_ms);
         Receiver {
             have: HaveMap::new(transfer_id, config.block_size, 0),
             config,
@@ -109,6 +114,7 @@ impl Receiver {
             digests: Default::default(),
             writing: BTreeMap::new(),
             writes: Default::default(),
+            wants: Wants::default(),
             attempts: HashMap::new(),
             data_received: 0,
             released: 0,
@@ -117,7 +123,6 @@ impl Receiver {
             file_verified: Vec::new(),
             files_left: 0,
             meter: RateMeter::default(),
-            last_heard_ms: now_ms,
             last_progress_ms: now_ms,
             stall_reported: false,
         }
@@ -149,32 +154,13 @@ impl Receiver {
 
     /// Feeds one message received from the peer.
     pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
-        if self.out.closed {
-            return;
-        }
-        self.last_heard_ms = now_ms;
-        self.out.now_ms = now_ms;
-        if let Err(e) = check_size(&self.config, bytes) {
-            self.out.fail(e);
-            return;
-        }
-        let result = match Frame::decode(bytes) {
-            Ok(frame) => self.on_frame(&frame),
-            Err(e) => Err(violation(format!("unreadable message from the sender: {e}"))),
-        };
-        if let Err(e) = result {
+        let Some(frame) = self.out.receive(now_ms, bytes) else { return };
+        if let Err(e) = self.on_frame(&frame) {
             self.out.fail(e);
         }
     }
 
     fn on_frame(&mut self, frame: &Frame<'_>) -> Result<(), TransferError> {
-        if let Some(err) = remote_error(frame) {
-            self.out.fail(err);
-            return Ok(());
-        }
-        if matches!(frame, Frame::Keepalive) {
-            return Ok(());
-        }
         match (self.phase, frame) {
             (Phase::Handshake, Frame::Hello { .. }) => {
                 self.sizes = Some(negotiate(&self.config, Role::Sender, self.transfer_id, frame)?);
@@ -192,7 +178,7 @@ impl Receiver {
                     .map_err(|e| TransferError::local(e.code(), e.to_string()))?;
                 if let Some(manifest) = done {
                     self.phase = Phase::Offered;
-                    self.out.event(Event::Offer(manifest.clone()));
+                    self.out.event(ReceiverEvent::Offer(manifest.clone()));
                     self.total_bytes = manifest.total_size();
                     self.manifest = Some(manifest);
                 }
@@ -238,8 +224,8 @@ impl Receiver {
         let bs = self.sizes.expect("negotiated before the offer").block_size;
         let n = sizes.len();
         // A person may have taken minutes to decide; the peer was not silent meanwhile.
-        self.last_heard_ms = now_ms;
-        self.out.now_ms = now_ms;
+        self.out.last_heard_ms = now_ms;
+        self.out.at(now_ms);
         let fits = |map: &HaveMap| {
             map.transfer_id == self.transfer_id
                 && map.block_size == bs
@@ -283,9 +269,10 @@ impl Receiver {
             }
             state.expects_digest = gaps.last().is_some_and(|&(_, e)| e == state.blocks);
             for (first, end) in gaps {
-                self.out.send(Frame::Want { file: file as u32, first, count: end - first });
+                self.wants.push(file as u32, first, end);
             }
         }
+        self.send_wants();
         self.files_left = n;
         self.grant_credit(true);
         self.last_progress_ms = now_ms;
@@ -300,8 +287,16 @@ impl Receiver {
     }
 
     /// Declines the offer and tells the sender.
-    pub fn reject(&mut self, reason: &str) {
-        self.out.fail(TransferError::local(ErrorCode::Rejected, reason.to_string()));
+    pub fn reject(&mut self, now_ms: u64, reason: &str) {
+        self.out.at(now_ms);
+        self.out.fail(TransferError::local(ErrorCode::Rejected, reason));
+    }
+
+    /// Asks for as many waiting block ranges as the sender's queue takes.
+    fn send_wants(&mut self) {
+        while let Some(want) = self.wants.next_frame() {
+            self.out.send(want);
+        }
     }
 
     fn on_block(&mut self, file: u32, index: u64, len: u32, sha256: [u8; 32]) -> Result<(), TransferError> {
@@ -320,6 +315,8 @@ impl Receiver {
         {
             return Err(violation("the sender sent a block that was already verified"));
         }
+        self.wants.arrived(file, index);
+        self.send_wants();
         self.assembling = Some(Assembly {
             file,
             index,
@@ -368,19 +365,37 @@ impl Receiver {
         }
     }
 
-    /// With [`BlockHashing::Host`]: the next assembled block to hash.
-    pub fn poll_digest(&mut self) -> Option<DigestRequest> {
-        self.digests.pop_front()
+    /// The next thing for the driver to do: control frames first, then blocks to hash,
+    /// verified blocks to store, events. `None` until an input changes something.
+    pub fn poll_output(&mut self) -> Option<ReceiverOutput> {
+        if let Some(frame) = self.out.pop_frame() {
+            return Some(ReceiverOutput::Transmit(frame));
+        }
+        if let Some(digest) = self.digests.pop_front() {
+            return Some(ReceiverOutput::Digest(digest));
+        }
+        if let Some(write) = self.writes.pop_front() {
+            return Some(ReceiverOutput::Write(write));
+        }
+        self.out.events.pop_front().map(ReceiverOutput::Event)
     }
 
     /// With [`BlockHashing::Host`]: the SHA-256 of a block from [`Receiver::poll_digest`], and
     /// its data back. Digests must come back in the order the requests went out (the content
     /// digest is built block by block): one that overtakes another ends the transfer with
     /// `sink_failed`; one for a block not handed out (a previous connection's) is ignored.
-    pub fn handle_block_digest(&mut self, file: u32, index: u64, sha256: [u8; 32], data: Vec<u8>) {
+    pub fn handle_block_digest(
+        &mut self,
+        now_ms: u64,
+        file: u32,
+        index: u64,
+        sha256: [u8; 32],
+        data: Vec<u8>,
+    ) {
         if self.out.closed {
             return;
         }
+        self.out.at(now_ms);
         let Some(at) = self.verifying.iter().position(|(key, _)| *key == (file, index)) else { return };
         if at != 0 {
             // A host bug; the order the blocks were checked in cannot be trusted.
@@ -425,7 +440,7 @@ impl Receiver {
             let attempt = self.attempts.entry((file, index)).or_insert(0);
             *attempt += 1;
             let attempt = *attempt;
-            self.out.event(Event::BlockRejected { file, index, attempt });
+            self.out.event(ReceiverEvent::BlockRejected { file, index, attempt });
             if attempt > self.config.max_block_retries {
                 let path = &self.manifest.as_ref().expect("manifest").files[file as usize].path;
                 return Err(TransferError::local(
@@ -434,9 +449,11 @@ impl Receiver {
                 ));
             }
             // The caller (`on_data`, `handle_block_digest`) grants the released credit next.
-            self.out.send(Frame::Want { file, first: index, count: 1 });
+            self.wants.push(file, index, index + 1);
+            self.send_wants();
             return Ok(());
         }
+        self.attempts.remove(&(file, index));
         let state = &mut self.files[file as usize];
         if let Some(digest) = &mut state.content {
             if digest.blocks() == index {
@@ -451,16 +468,12 @@ impl Receiver {
         Ok(())
     }
 
-    /// The next verified block to store.
-    pub fn poll_write(&mut self) -> Option<WriteRequest> {
-        self.writes.pop_front()
-    }
-
     /// The sink stored the block written at `offset` of `file`.
     pub fn handle_write_done(&mut self, now_ms: u64, file: u32, offset: u64) {
         if self.out.closed {
             return;
         }
+        self.out.at(now_ms);
         let Some(bs) = self.block_size() else { return };
         let index = offset / u64::from(bs);
         let Some(len) = self.writing.remove(&(file, index)) else { return };
@@ -474,7 +487,7 @@ impl Receiver {
         self.stall_reported = false;
         self.meter.record(now_ms, self.verified_bytes);
         let total_bytes = self.total_bytes;
-        self.out.event(Event::Progress(Progress {
+        self.out.event(ReceiverEvent::Progress(Progress {
             file: Some((file, self.file_verified[file as usize])),
             verified_bytes: self.verified_bytes,
             total_bytes,
@@ -489,8 +502,9 @@ impl Receiver {
     }
 
     /// The sink failed (disk full, quota, permission): ends the transfer with a typed error.
-    pub fn handle_write_error(&mut self, message: &str) {
-        self.out.fail(TransferError::local(ErrorCode::SinkFailed, message.to_string()));
+    pub fn handle_write_error(&mut self, now_ms: u64, message: &str) {
+        self.out.at(now_ms);
+        self.out.fail(TransferError::local(ErrorCode::SinkFailed, message));
     }
 
     fn try_complete_file(&mut self, file: u32) -> Result<(), TransferError> {
@@ -513,7 +527,7 @@ impl Receiver {
         }
         state.complete = true;
         self.files_left -= 1;
-        self.out.event(Event::FileComplete { file, digest: ours });
+        self.out.event(ReceiverEvent::FileComplete { file, digest: ours });
         Ok(())
     }
 
@@ -546,21 +560,12 @@ impl Receiver {
         self.config.window.max(block)
     }
 
-    /// The next message to send on the channel.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_frame()
-    }
-
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.out.events.pop_front()
-    }
-
     /// When `handle_timeout` should next be called.
     pub fn poll_timeout(&self) -> Option<u64> {
         if self.out.closed || self.phase == Phase::Offered {
             return None;
         }
-        let idle = self.last_heard_ms + self.config.idle_timeout_ms;
+        let idle = self.out.idle_deadline(self.config.idle_timeout_ms);
         if self.phase != Phase::Transferring {
             return Some(idle);
         }
@@ -576,18 +581,11 @@ impl Receiver {
         if self.out.closed {
             return;
         }
-        self.out.now_ms = now_ms;
+        self.out.at(now_ms);
         if self.phase == Phase::Transferring {
-            self.out.keepalive(now_ms, self.config.idle_timeout_ms);
+            self.out.keepalive(self.config.idle_timeout_ms);
         }
-        if now_ms >= self.last_heard_ms + self.config.idle_timeout_ms && self.phase != Phase::Offered {
-            self.out.fail(TransferError::local(
-                ErrorCode::Timeout,
-                format!(
-                    "nothing arrived from the sender for {} s; it may have closed the page or lost its connection",
-                    self.config.idle_timeout_ms / 1000
-                ),
-            ));
+        if self.phase != Phase::Offered && self.out.check_idle(self.config.idle_timeout_ms) {
             return;
         }
         let idle_ms = now_ms.saturating_sub(self.last_progress_ms);
@@ -596,21 +594,20 @@ impl Receiver {
             && idle_ms >= self.config.stall_timeout_ms
         {
             self.stall_reported = true;
-            self.out.event(Event::Stalled { idle_ms });
+            self.out.event(ReceiverEvent::Stalled { idle_ms });
         }
     }
 
     /// Stops the transfer and tells the sender.
-    pub fn cancel(&mut self, reason: &str) {
-        self.out.fail(TransferError::local(ErrorCode::Cancelled, reason.to_string()));
+    pub fn cancel(&mut self, now_ms: u64, reason: &str) {
+        self.out.at(now_ms);
+        self.out.cancel(reason);
     }
 
     /// The channel closed under us.
-    pub fn handle_connection_lost(&mut self) {
-        self.out.fail(TransferError::local(
-            ErrorCode::ConnectionLost,
-            "the connection to the sender closed before the transfer completed",
-        ));
+    pub fn handle_connection_lost(&mut self, now_ms: u64) {
+        self.out.at(now_ms);
+        self.out.connection_lost();
     }
 
     /// Bytes of file data held for this engine right now (assembling, out for hashing,

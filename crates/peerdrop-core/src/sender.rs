@@ -5,26 +5,24 @@
 //! transmitted, the rest read ahead, several reads at once, so a slow file read never leaves
 //! the channel idle), whatever the file sizes.
 
-use crate::config::Config;
+mod output;
+
+pub use output::{ReadRequest, SenderEvent, SenderOutput};
+
+use crate::config::{Config, MAX_QUEUED_WANTS};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
-use crate::event::{Event, ReadRequest};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
 use crate::manifest::Manifest;
 use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
-use crate::session::{
-    block_count, block_len, check_size, hello, negotiate, remote_error, violation, Negotiated, Outbox,
-};
+use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
 use std::collections::VecDeque;
 
 /// The send backlog may grow to 1/RAMP_DIVISOR of the data sent so far. Measured with plain
 /// JS on new connections (docs/performance.md): growing by a sixteenth never stalled, by a
 /// quarter (1 MiB after 4 MiB) sometimes did, a fixed 1 MiB always did.
 const RAMP_DIVISOR: u64 = 16;
-
-/// Most outstanding `WANT` ranges a receiver may queue (bounds the sender's memory).
-const MAX_WANTS: usize = 65_536;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -63,7 +61,7 @@ pub struct Sender {
     transfer_id: [u8; 16],
     phase: Phase,
     sizes: Option<Negotiated>,
-    out: Outbox,
+    out: Session<SenderEvent>,
     wants: VecDeque<(u32, u64, u64)>,
     /// Reads asked for and not yet taken into `ready`, in the order they were asked: (file,
     /// block, the bytes and host digest once they came). Several run at once, so a slow read
@@ -81,14 +79,13 @@ pub struct Sender {
     acked_bytes: u64,
     resumed_bytes: u64,
     meter: RateMeter,
-    last_heard_ms: u64,
 }
 
 impl Sender {
     /// Starts a connection: queues our `HELLO`.
     pub fn new(config: Config, manifest: Manifest, transfer_id: [u8; 16], now_ms: u64) -> Self {
         let n = manifest.files.len();
-        let mut out = Outbox { now_ms, last_sent_ms: now_ms, ..Outbox::default() };
+        let mut out = Session::new(&config, "receiver", now_ms);
         out.frames.push_back(hello(&config, Role::Sender, transfer_id));
         Sender {
             config,
@@ -111,7 +108,6 @@ impl Sender {
             acked_bytes: 0,
             resumed_bytes: 0,
             meter: RateMeter::default(),
-            last_heard_ms: now_ms,
         }
     }
 
@@ -122,32 +118,13 @@ impl Sender {
 
     /// Feeds one message received from the peer.
     pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
-        if self.out.closed {
-            return;
-        }
-        self.last_heard_ms = now_ms;
-        self.out.now_ms = now_ms;
-        if let Err(e) = check_size(&self.config, bytes) {
-            self.out.fail(e);
-            return;
-        }
-        let result = match Frame::decode(bytes) {
-            Ok(frame) => self.on_frame(now_ms, &frame),
-            Err(e) => Err(violation(format!("unreadable message from the receiver: {e}"))),
-        };
-        if let Err(e) = result {
+        let Some(frame) = self.out.receive(now_ms, bytes) else { return };
+        if let Err(e) = self.on_frame(now_ms, &frame) {
             self.out.fail(e);
         }
     }
 
     fn on_frame(&mut self, now_ms: u64, frame: &Frame<'_>) -> Result<(), TransferError> {
-        if let Some(err) = remote_error(frame) {
-            self.out.fail(err);
-            return Ok(());
-        }
-        if matches!(frame, Frame::Keepalive) {
-            return Ok(());
-        }
         match (self.phase, frame) {
             (Phase::Handshake, Frame::Hello { .. }) => {
                 let sizes = negotiate(&self.config, Role::Receiver, self.transfer_id, frame)?;
@@ -161,13 +138,15 @@ impl Sender {
                 }
                 self.phase = Phase::Transferring;
                 self.resumed_bytes = have_bytes;
-                self.out.event(Event::Accepted { resumed_bytes: have_bytes });
+                self.out.event(SenderEvent::Accepted { resumed_bytes: have_bytes });
                 self.report_progress(now_ms, None);
             }
             (Phase::Offered | Phase::Transferring, &Frame::Want { file, first, count }) => {
                 self.check_blocks(file, first, count)?;
-                if self.wants.len() >= MAX_WANTS {
-                    return Err(violation("the receiver queued too many requests"));
+                if self.wants.len() >= MAX_QUEUED_WANTS {
+                    return Err(violation(format!(
+                        "the receiver queued more than {MAX_QUEUED_WANTS} block requests at once"
+                    )));
                 }
                 self.wants.push_back((file, first, first + count));
             }
@@ -188,6 +167,7 @@ impl Sender {
                 }
             }
             (Phase::Transferring, Frame::Done) => self.out.finish(),
+            // The prologue took HELLO's siblings that end the transfer, and KEEPALIVE.
             _ => return Err(violation("unexpected message from the receiver at this stage")),
         }
         Ok(())
@@ -230,8 +210,21 @@ impl Sender {
         Some(block)
     }
 
+    /// The next thing for the driver to do: control frames first, then block data as flow
+    /// control allows, reads to start, events. `None` until an input changes something.
+    /// Feed the channel's `bufferedAmount` (`handle_buffered_amount`) before draining.
+    pub fn poll_output(&mut self) -> Option<SenderOutput> {
+        if let Some(frame) = self.poll_transmit() {
+            return Some(SenderOutput::Transmit(frame));
+        }
+        if let Some(read) = self.poll_read() {
+            return Some(SenderOutput::Read(read));
+        }
+        self.out.events.pop_front().map(SenderOutput::Event)
+    }
+
     /// A read the runtime should perform now.
-    pub fn poll_read(&mut self) -> Option<ReadRequest> {
+    fn poll_read(&mut self) -> Option<ReadRequest> {
         if self.out.closed || self.phase != Phase::Transferring {
             return None;
         }
@@ -246,14 +239,23 @@ impl Sender {
     }
 
     /// The bytes of a [`ReadRequest`] (several may be out at once; any order).
-    pub fn handle_read(&mut self, file: u32, offset: u64, data: Vec<u8>) {
+    pub fn handle_read(&mut self, now_ms: u64, file: u32, offset: u64, data: Vec<u8>) {
+        self.out.at(now_ms);
         self.take_read(file, offset, data, None);
     }
 
     /// The bytes of a [`ReadRequest`] with their SHA-256, computed by the host with a
     /// faster hasher than the engine's (see [`crate::BlockHashing`]). A wrong digest only makes
     /// the receiver refuse the block.
-    pub fn handle_hashed_read(&mut self, file: u32, offset: u64, data: Vec<u8>, sha256: [u8; 32]) {
+    pub fn handle_hashed_read(
+        &mut self,
+        now_ms: u64,
+        file: u32,
+        offset: u64,
+        data: Vec<u8>,
+        sha256: [u8; 32],
+    ) {
+        self.out.at(now_ms);
         self.take_read(file, offset, data, Some(sha256));
     }
 
@@ -302,13 +304,15 @@ impl Sender {
     }
 
     /// The source could not be read.
-    pub fn handle_read_error(&mut self, message: &str) {
+    pub fn handle_read_error(&mut self, now_ms: u64, message: &str) {
+        self.out.at(now_ms);
         self.pending_reads.clear();
         self.out.fail(TransferError::local(ErrorCode::SourceFailed, message.to_string()));
     }
 
     /// The channel's current `bufferedAmount`.
-    pub fn handle_buffered_amount(&mut self, amount: u64) {
+    pub fn handle_buffered_amount(&mut self, now_ms: u64, amount: u64) {
+        self.out.at(now_ms);
         self.buffered = amount;
     }
 
@@ -338,7 +342,7 @@ impl Sender {
     }
 
     /// The next message to send on the channel, if flow control allows one now.
-    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
         if let Some(frame) = self.out.pop_frame() {
             self.buffered += frame.len() as u64;
             return Some(frame);
@@ -396,10 +400,6 @@ impl Sender {
         self.out.send(Frame::FileDigest { file, digest });
     }
 
-    pub fn poll_event(&mut self) -> Option<Event> {
-        self.out.events.pop_front()
-    }
-
     /// When `handle_timeout` should next be called, in the same clock as `now_ms`.
     pub fn poll_timeout(&self) -> Option<u64> {
         match self.phase {
@@ -408,48 +408,42 @@ impl Sender {
             Phase::Offered => None,
             // Keepalives are sent only while transferring (`handle_timeout`), so only then
             // is one due; in the handshake only the idle deadline counts.
-            Phase::Handshake => Some(self.last_heard_ms + self.config.idle_timeout_ms),
+            Phase::Handshake => Some(self.out.idle_deadline(self.config.idle_timeout_ms)),
             Phase::Transferring => Some(
-                (self.last_heard_ms + self.config.idle_timeout_ms)
+                self.out
+                    .idle_deadline(self.config.idle_timeout_ms)
                     .min(self.out.keepalive_due(self.config.idle_timeout_ms)),
             ),
         }
     }
 
     pub fn handle_timeout(&mut self, now_ms: u64) {
-        self.out.now_ms = now_ms;
+        self.out.at(now_ms);
         if self.phase == Phase::Transferring {
-            self.out.keepalive(now_ms, self.config.idle_timeout_ms);
+            self.out.keepalive(self.config.idle_timeout_ms);
         }
-        if self.poll_timeout().is_some() && now_ms >= self.last_heard_ms + self.config.idle_timeout_ms {
-            self.out.fail(TransferError::local(
-                ErrorCode::Timeout,
-                format!(
-                    "nothing arrived from the receiver for {} s; it may have closed the page or lost its connection",
-                    self.config.idle_timeout_ms / 1000
-                ),
-            ));
+        if self.poll_timeout().is_some() {
+            self.out.check_idle(self.config.idle_timeout_ms);
         }
     }
 
     /// Stops the transfer and tells the receiver.
-    pub fn cancel(&mut self, reason: &str) {
-        self.out.fail(TransferError::local(ErrorCode::Cancelled, reason.to_string()));
+    pub fn cancel(&mut self, now_ms: u64, reason: &str) {
+        self.out.at(now_ms);
+        self.out.cancel(reason);
     }
 
     /// The channel closed under us.
-    pub fn handle_connection_lost(&mut self) {
-        self.out.fail(TransferError::local(
-            ErrorCode::ConnectionLost,
-            "the connection to the receiver closed before the transfer completed",
-        ));
+    pub fn handle_connection_lost(&mut self, now_ms: u64) {
+        self.out.at(now_ms);
+        self.out.connection_lost();
     }
 
     fn report_progress(&mut self, now_ms: u64, file: Option<u32>) {
         let total = self.acked_bytes + self.resumed_bytes;
         self.meter.record(now_ms, total);
         let total_bytes = self.total_bytes;
-        self.out.event(Event::Progress(Progress {
+        self.out.event(SenderEvent::Progress(Progress {
             file: file.map(|f| (f, self.acked_file_bytes[f as usize])),
             verified_bytes: total,
             total_bytes,

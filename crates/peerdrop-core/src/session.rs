@@ -1,10 +1,11 @@
-//! What the sender and receiver engines share: the handshake, block arithmetic, and the
-//! queues of outgoing frames and events.
+//! What the sender and receiver engines share: the handshake, block arithmetic, and one
+//! connection's session: the frame prologue every incoming message goes through, the queue
+//! of outgoing control frames and events, keepalives, and how a transfer ends.
 
 use crate::config::{Config, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, MIN_MESSAGE_SIZE, PROTOCOL_VERSION};
 use crate::error::{ErrorCode, Origin, TransferError};
-use crate::event::Event;
 use crate::frame::{Frame, Role};
+use crate::text::clip;
 use std::collections::VecDeque;
 
 /// Sizes both peers agreed on in `HELLO`.
@@ -80,31 +81,83 @@ pub fn block_len(size: u64, block_size: u32, index: u64) -> u32 {
 /// the smallest message size any peer may negotiate.
 pub const MAX_REASON_BYTES: usize = 512;
 
-/// Cuts `text` to at most `max` bytes on a character boundary.
-pub fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+/// The two events that end a transfer, whichever side's event type carries them.
+pub trait Ending {
+    fn complete() -> Self;
+    fn failed(error: TransferError) -> Self;
 }
 
-/// Outgoing control frames, events, and whether the transfer has ended.
-#[derive(Debug, Default)]
-pub struct Outbox {
+/// One connection as both engines see it: what was heard and sent when, the control frames
+/// and events waiting to be drained, and whether the transfer has ended. `E` is the side's
+/// own event type.
+#[derive(Debug)]
+pub struct Session<E> {
+    /// "sender" or "receiver": who the peer is, in messages a person reads.
+    peer: &'static str,
+    /// The largest message this side accepts (its own limit, whatever was agreed).
+    max_message: usize,
     pub frames: VecDeque<Vec<u8>>,
-    pub events: VecDeque<Event>,
+    pub events: VecDeque<E>,
     pub closed: bool,
     /// When this side last handed a frame out (for keepalives).
     pub last_sent_ms: u64,
-    /// The latest time any `handle_*` call reported.
+    /// When anything last arrived from the peer (for the idle timeout).
+    pub last_heard_ms: u64,
+    /// The time the latest input carried.
     pub now_ms: u64,
 }
 
-impl Outbox {
+impl<E: Ending> Session<E> {
+    pub fn new(config: &Config, peer: &'static str, now_ms: u64) -> Self {
+        Session {
+            peer,
+            max_message: config.local_message_size() as usize,
+            frames: VecDeque::new(),
+            events: VecDeque::new(),
+            closed: false,
+            last_sent_ms: now_ms,
+            last_heard_ms: now_ms,
+            now_ms,
+        }
+    }
+
+    /// The prologue of every incoming message: notes the time, refuses a message larger than
+    /// this side accepts or one it cannot read, ends the transfer on the peer's `CANCEL` or
+    /// `ERROR`, and swallows `KEEPALIVE`. What is left is for the side's own state machine.
+    pub fn receive<'a>(&mut self, now_ms: u64, bytes: &'a [u8]) -> Option<Frame<'a>> {
+        if self.closed {
+            return None;
+        }
+        self.last_heard_ms = now_ms;
+        self.now_ms = now_ms;
+        if bytes.len() > self.max_message {
+            self.fail(violation(format!(
+                "the {} sent a message of {} bytes; this side accepts at most {}",
+                self.peer,
+                bytes.len(),
+                self.max_message
+            )));
+            return None;
+        }
+        let frame = match Frame::decode(bytes) {
+            Ok(frame) => frame,
+            Err(e) => {
+                self.fail(violation(format!("unreadable message from the {}: {e}", self.peer)));
+                return None;
+            }
+        };
+        if let Some(error) = remote_error(&frame) {
+            self.fail(error);
+            return None;
+        }
+        (!matches!(frame, Frame::Keepalive)).then_some(frame)
+    }
+
+    /// Notes the time an input carried.
+    pub fn at(&mut self, now_ms: u64) {
+        self.now_ms = now_ms;
+    }
+
     pub fn send(&mut self, frame: Frame<'_>) {
         if !self.closed {
             self.frames.push_back(frame.to_vec());
@@ -119,8 +172,9 @@ impl Outbox {
     }
 
     /// Queues a `KEEPALIVE` when nothing was sent for a third of the idle timeout.
-    pub fn keepalive(&mut self, now_ms: u64, idle_timeout_ms: u64) {
-        if !self.closed && self.frames.is_empty() && now_ms >= self.last_sent_ms + idle_timeout_ms / 3 {
+    pub fn keepalive(&mut self, idle_timeout_ms: u64) {
+        let now_ms = self.now_ms;
+        if !self.closed && self.frames.is_empty() && now_ms >= self.keepalive_due(idle_timeout_ms) {
             self.frames.push_back(Frame::Keepalive.to_vec());
             self.last_sent_ms = now_ms;
         }
@@ -131,8 +185,40 @@ impl Outbox {
         self.last_sent_ms + idle_timeout_ms / 3
     }
 
-    pub fn event(&mut self, event: Event) {
+    /// When the peer's silence ends the transfer.
+    pub fn idle_deadline(&self, idle_timeout_ms: u64) -> u64 {
+        self.last_heard_ms + idle_timeout_ms
+    }
+
+    /// Ends the transfer when nothing arrived for the idle timeout; true if it did.
+    pub fn check_idle(&mut self, idle_timeout_ms: u64) -> bool {
+        if self.closed || self.now_ms < self.idle_deadline(idle_timeout_ms) {
+            return false;
+        }
+        self.fail(TransferError::local(
+            ErrorCode::Timeout,
+            format!(
+                "nothing arrived from the {} for {} s; it may have closed the page or lost its connection",
+                self.peer,
+                idle_timeout_ms / 1000
+            ),
+        ));
+        true
+    }
+
+    pub fn event(&mut self, event: E) {
         self.events.push_back(event);
+    }
+
+    /// A person stopped the transfer; the peer is told.
+    pub fn cancel(&mut self, reason: &str) {
+        self.fail(TransferError::local(ErrorCode::Cancelled, reason));
+    }
+
+    /// The channel closed under this side.
+    pub fn connection_lost(&mut self) {
+        let message = format!("the connection to the {} closed before the transfer completed", self.peer);
+        self.fail(TransferError::local(ErrorCode::ConnectionLost, message));
     }
 
     /// Ends the transfer with `error`; a local error is reported to the peer as well.
@@ -150,20 +236,20 @@ impl Outbox {
             self.frames.push_back(frame.to_vec());
         }
         self.closed = true;
-        self.events.push_back(Event::Failed(error));
+        self.events.push_back(E::failed(error));
     }
 
     /// Ends the transfer successfully.
     pub fn finish(&mut self) {
         if !self.closed {
             self.closed = true;
-            self.events.push_back(Event::Complete);
+            self.events.push_back(E::complete());
         }
     }
 }
 
 /// A frame from the peer that ends the transfer, turned into the error to report.
-pub fn remote_error(frame: &Frame<'_>) -> Option<TransferError> {
+fn remote_error(frame: &Frame<'_>) -> Option<TransferError> {
     match *frame {
         Frame::Cancel { code, reason } => {
             let msg =
@@ -177,32 +263,32 @@ pub fn remote_error(frame: &Frame<'_>) -> Option<TransferError> {
     }
 }
 
-/// Refuses a message longer than this side ever allows (a peer ignoring the agreed size).
-pub fn check_size(config: &Config, bytes: &[u8]) -> Result<(), TransferError> {
-    if bytes.len() > config.local_message_size() as usize {
-        return Err(violation("the other side sent a message larger than the agreed maximum"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::{ErrorCode, TransferError};
+    use crate::config::Config;
     use crate::frame::Frame;
 
-    #[test]
-    fn clip_cuts_on_a_character_boundary() {
-        assert_eq!(clip("héllo", 2), "h");
-        assert_eq!(clip("héllo", 3), "hé");
-        assert_eq!(clip("short", 512), "short");
+    #[derive(Debug, PartialEq)]
+    enum Ended {
+        Complete,
+        Failed(TransferError),
+    }
+
+    impl Ending for Ended {
+        fn complete() -> Self {
+            Ended::Complete
+        }
+        fn failed(error: TransferError) -> Self {
+            Ended::Failed(error)
+        }
     }
 
     #[test]
     fn error_text_is_clipped_to_512_bytes_on_the_wire() {
-        let mut out = Outbox::default();
-        out.fail(TransferError::local(ErrorCode::IntegrityFailed, "é".repeat(400)));
-        let frame = out.pop_frame().expect("an ERROR frame");
+        let mut session = Session::<Ended>::new(&Config::default(), "receiver", 0);
+        session.fail(TransferError::local(ErrorCode::IntegrityFailed, "é".repeat(400)));
+        let frame = session.pop_frame().expect("an ERROR frame");
         match Frame::decode(&frame).expect("decodes") {
             Frame::Error { message, .. } => {
                 assert!(message.len() <= MAX_REASON_BYTES && message.len() >= MAX_REASON_BYTES - 1);
@@ -210,5 +296,30 @@ mod tests {
             }
             other => panic!("expected ERROR, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn an_oversized_message_names_this_sides_own_limit() {
+        let config = Config { max_message_size: 2048, ..Config::default() };
+        let mut session = Session::<Ended>::new(&config, "sender", 0);
+        assert!(session.receive(5, &vec![0; 4096]).is_none());
+        let Some(Ended::Failed(error)) = session.events.pop_front() else { panic!("failed") };
+        assert_eq!(error.code, ErrorCode::ProtocolViolation);
+        assert_eq!(error.message, "the sender sent a message of 4096 bytes; this side accepts at most 2048");
+    }
+
+    #[test]
+    fn keepalive_and_the_peers_cancel_end_in_the_prologue() {
+        let mut session = Session::<Ended>::new(&Config::default(), "sender", 0);
+        assert!(session.receive(1, &Frame::Keepalive.to_vec()).is_none());
+        assert!(!session.closed);
+        assert_eq!(session.last_heard_ms, 1);
+        let cancel = Frame::Cancel { code: ErrorCode::Cancelled as u16, reason: "" }.to_vec();
+        assert!(session.receive(2, &cancel).is_none());
+        assert_eq!(
+            session.events.pop_front(),
+            Some(Ended::Failed(TransferError::remote(ErrorCode::Cancelled, "the transfer was cancelled")))
+        );
+        assert!(session.frames.is_empty(), "a remote end is not echoed back");
     }
 }

@@ -59,15 +59,7 @@ proptest! {
         config in config_strategy(),
         net in net_strategy(),
     ) {
-        let m = manifest(&sizes);
-        let out = run(seed, &config, &m, &net, None);
-        prop_assert!(out.receiver_complete(), "receiver: {:?}", out.receiver_failure());
-        prop_assert!(out.sender_complete());
-        for (i, &size) in sizes.iter().enumerate() {
-            prop_assert_eq!(out.stored_sha256[i], sha256_of_file(seed, i as u32, size));
-        }
-        prop_assert!(out.max_receiver_held <= config.window);
-        prop_assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
+        arrive_bit_exact_within_the_memory_bound(seed, &sizes, &config, net)?;
     }
 
     #[test]
@@ -77,18 +69,7 @@ proptest! {
         flip_ppm in 0u64..300_000,
         config in config_strategy(),
     ) {
-        let m = manifest(&[size]);
-        let net = NetParams { flip_ppm, ..NetParams::default() };
-        // The simulator asserts that every stored byte equals the source byte, so a flip that
-        // slipped through would fail the run; what remains is to end cleanly.
-        let out = run(seed, &config, &m, &net, None);
-        if out.receiver_complete() {
-            prop_assert_eq!(out.stored_sha256[0], sha256_of_file(seed, 0, size));
-        } else {
-            let err = out.receiver_failure().expect("neither complete nor failed");
-            prop_assert_eq!(err.code, ErrorCode::IntegrityFailed);
-            prop_assert!(out.flips > u64::from(config.max_block_retries));
-        }
+        bit_flips_are_caught(seed, size, flip_ppm, &config)?;
     }
 
     #[test]
@@ -98,25 +79,111 @@ proptest! {
         cut_at in 0u64..400,
         config in config_strategy(),
     ) {
-        let m = manifest(&sizes);
-        let first = run(seed, &config, &m, &NetParams { disconnect_after: Some(cut_at), ..NetParams::default() }, None);
-        let saved = HaveMap::from_bytes(&first.have_map.to_bytes()).unwrap();
-        let second = run(seed, &config, &m, &NetParams::default(), Some(saved.clone()));
-        prop_assert!(second.receiver_complete(), "{:?}", second.receiver_failure());
-        if saved.files.len() == sizes.len() {
-            for &(file, index) in &second.blocks_sent {
-                prop_assert!(!saved.files[file as usize].contains(index), "block {file}/{index} sent again");
-            }
-        }
-        // Together the two connections stored every block exactly as the source has it.
-        for (i, &size) in sizes.iter().enumerate() {
-            let blocks = size.div_ceil(u64::from(config.block_size));
-            for b in 0..blocks {
-                let before = saved.files.get(i).is_some_and(|s| s.contains(b));
-                prop_assert!(before || second.stored[i].contains(b), "file {i} block {b} missing");
-            }
+        resume_never_resends_a_verified_block(seed, &sizes, cut_at, &config)?;
+    }
+}
+
+fn arrive_bit_exact_within_the_memory_bound(
+    seed: u64,
+    sizes: &[u64],
+    config: &Config,
+    net: NetParams,
+) -> Result<(), TestCaseError> {
+    let m = manifest(sizes);
+    let out = run(seed, config, &m, &net, None);
+    prop_assert!(out.receiver_complete(), "receiver: {:?}", out.receiver_failure());
+    prop_assert!(out.sender_complete());
+    for (i, &size) in sizes.iter().enumerate() {
+        prop_assert_eq!(out.stored_sha256[i], sha256_of_file(seed, i as u32, size));
+    }
+    prop_assert!(out.max_receiver_held <= config.window);
+    prop_assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
+    Ok(())
+}
+
+fn bit_flips_are_caught(seed: u64, size: u64, flip_ppm: u64, config: &Config) -> Result<(), TestCaseError> {
+    let m = manifest(&[size]);
+    let net = NetParams { flip_ppm, ..NetParams::default() };
+    // The simulator asserts that every stored byte equals the source byte, so a flip that
+    // slipped through would fail the run; what remains is to end cleanly.
+    let out = run(seed, config, &m, &net, None);
+    if out.receiver_complete() {
+        prop_assert_eq!(out.stored_sha256[0], sha256_of_file(seed, 0, size));
+    } else {
+        let err = out.receiver_failure().expect("neither complete nor failed");
+        prop_assert_eq!(err.code, ErrorCode::IntegrityFailed);
+        prop_assert!(out.flips > u64::from(config.max_block_retries));
+    }
+    Ok(())
+}
+
+fn resume_never_resends_a_verified_block(
+    seed: u64,
+    sizes: &[u64],
+    cut_at: u64,
+    config: &Config,
+) -> Result<(), TestCaseError> {
+    let m = manifest(sizes);
+    let first =
+        run(seed, config, &m, &NetParams { disconnect_after: Some(cut_at), ..NetParams::default() }, None);
+    let saved = HaveMap::from_bytes(&first.have_map.to_bytes()).unwrap();
+    let second = run(seed, config, &m, &NetParams::default(), Some(saved.clone()));
+    prop_assert!(second.receiver_complete(), "{:?}", second.receiver_failure());
+    if saved.files.len() == sizes.len() {
+        for &(file, index) in &second.blocks_sent {
+            prop_assert!(!saved.files[file as usize].contains(index), "block {file}/{index} sent again");
         }
     }
+    // Together the two connections stored every block exactly as the source has it.
+    for (i, &size) in sizes.iter().enumerate() {
+        let blocks = size.div_ceil(u64::from(config.block_size));
+        for b in 0..blocks {
+            let before = saved.files.get(i).is_some_and(|s| s.contains(b));
+            prop_assert!(before || second.stored[i].contains(b), "file {i} block {b} missing");
+        }
+    }
+    Ok(())
+}
+
+/// Failures proptest once found (credit deadlocks among them), pinned as they were recorded:
+/// its saved seeds stopped reproducing them when `config_strategy` changed. The smallest
+/// window and message size, where a deadlock between credit and block size shows first.
+fn recorded_config() -> Config {
+    Config {
+        max_message_size: 1024,
+        block_size: 16 * 1024,
+        window: 16 * 1024,
+        buffered_high: 256 * 1024,
+        buffered_low: 64 * 1024,
+        ..Config::default()
+    }
+}
+
+#[test]
+fn recorded_a_window_of_one_block_resumes_after_a_cut_before_anything_crossed() {
+    resume_never_resends_a_verified_block(0, &[245_761, 16_384], 0, &recorded_config()).unwrap();
+}
+
+#[test]
+fn recorded_a_window_of_one_block_survives_flips_in_a_file_one_byte_past_20_blocks() {
+    bit_flips_are_caught(0, 327_681, 33_725, &recorded_config()).unwrap();
+}
+
+#[test]
+fn recorded_a_window_of_one_block_over_a_slow_link_without_latency() {
+    let net = NetParams { latency_ms: 0, bytes_per_ms: 500, write_ms_per_mib: 0, ..NetParams::default() };
+    arrive_bit_exact_within_the_memory_bound(0, &[65_537, 65_536], &recorded_config(), net).unwrap();
+}
+
+/// The same cases with the engine's block hashing handed to the host, which the recorded
+/// runs predate.
+#[test]
+fn recorded_cases_hold_when_the_host_hashes() {
+    let config = Config { block_hashing: BlockHashing::Host, ..recorded_config() };
+    resume_never_resends_a_verified_block(0, &[245_761, 16_384], 0, &config).unwrap();
+    bit_flips_are_caught(0, 327_681, 33_725, &config).unwrap();
+    let net = NetParams { latency_ms: 0, bytes_per_ms: 500, write_ms_per_mib: 0, ..NetParams::default() };
+    arrive_bit_exact_within_the_memory_bound(0, &[65_537, 65_536], &config, net).unwrap();
 }
 
 #[test]
@@ -150,10 +217,7 @@ fn an_unsafe_path_is_refused_before_any_byte_is_written() {
     assert_eq!(err.code, ErrorCode::UnsafePath);
     assert!(err.message.contains(".bashrc"));
     assert!(out.stored.iter().all(|s| s.is_empty()));
-    assert!(out
-        .sender_events
-        .iter()
-        .any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::UnsafePath)));
+    assert_eq!(out.sender_failure().map(|e| e.code), Some(ErrorCode::UnsafePath));
 }
 
 #[test]
@@ -171,11 +235,7 @@ fn the_receiver_cancelling_reaches_the_sender_as_a_typed_cancel() {
     let m = manifest(&[4 << 20]);
     let net = NetParams { receiver_cancel_after: Some(30), ..NetParams::default() };
     let out = run(12, &Config::default(), &m, &net, None);
-    let err = out.sender_events.iter().find_map(|e| match e {
-        peerdrop_core::Event::Failed(e) => Some(e.clone()),
-        _ => None,
-    });
-    let err = err.expect("sender must hear of it");
+    let err = out.sender_failure().expect("sender must hear of it");
     assert_eq!(err.code, ErrorCode::Cancelled);
     assert_eq!(err.origin, peerdrop_core::Origin::Remote);
     assert!(!out.receiver_complete());
@@ -185,11 +245,7 @@ fn the_receiver_cancelling_reaches_the_sender_as_a_typed_cancel() {
 fn the_receiver_declining_reaches_the_sender_as_rejected() {
     let m = manifest(&[100]);
     let out = run(5, &Config::default(), &m, &NetParams { reject: true, ..NetParams::default() }, None);
-    let err = out.sender_events.iter().find_map(|e| match e {
-        peerdrop_core::Event::Failed(e) => Some(e.clone()),
-        _ => None,
-    });
-    assert_eq!(err.map(|e| e.code), Some(ErrorCode::Rejected));
+    assert_eq!(out.sender_failure().map(|e| e.code), Some(ErrorCode::Rejected));
 }
 
 #[test]
@@ -197,14 +253,13 @@ fn a_silent_peer_raises_a_stall_then_a_timeout_on_both_sides() {
     let config = Config { stall_timeout_ms: 2_000, idle_timeout_ms: 6_000, ..Config::default() };
     let m = manifest(&[8 << 20]);
     let out = run(6, &config, &m, &NetParams { blackhole_after: Some(40), ..NetParams::default() }, None);
-    let stalled = out.receiver_events.iter().position(|e| matches!(e, peerdrop_core::Event::Stalled { .. }));
-    let failed = out.receiver_events.iter().position(|e| matches!(e, peerdrop_core::Event::Failed(_)));
+    let stalled =
+        out.receiver_events.iter().position(|e| matches!(e, peerdrop_core::ReceiverEvent::Stalled { .. }));
+    let failed =
+        out.receiver_events.iter().position(|e| matches!(e, peerdrop_core::ReceiverEvent::Failed(_)));
     assert!(stalled.is_some() && failed.is_some() && stalled < failed, "{:?}", out.receiver_events);
     assert_eq!(out.receiver_failure().unwrap().code, ErrorCode::Timeout);
-    assert!(out
-        .sender_events
-        .iter()
-        .any(|e| matches!(e, peerdrop_core::Event::Failed(e) if e.code == ErrorCode::Timeout)));
+    assert_eq!(out.sender_failure().map(|e| e.code), Some(ErrorCode::Timeout));
 }
 
 #[test]
@@ -215,7 +270,7 @@ fn a_slow_link_that_keeps_moving_raises_no_stall() {
     let out = run(9, &Config::default(), &m, &net, None);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
     assert!(
-        !out.receiver_events.iter().any(|e| matches!(e, peerdrop_core::Event::Stalled { .. })),
+        !out.receiver_events.iter().any(|e| matches!(e, peerdrop_core::ReceiverEvent::Stalled { .. })),
         "{:?}",
         out.receiver_events
     );
@@ -271,8 +326,8 @@ fn a_message_larger_than_agreed_is_a_protocol_violation() {
     );
     let huge = vec![0x07u8; config.max_message_size as usize + 1];
     r.handle_frame(1, &huge);
-    let failed = std::iter::from_fn(|| r.poll_event()).find_map(|e| match e {
-        peerdrop_core::Event::Failed(e) => Some(e.code),
+    let failed = std::iter::from_fn(|| r.poll_output()).find_map(|o| match o {
+        peerdrop_core::ReceiverOutput::Event(peerdrop_core::ReceiverEvent::Failed(e)) => Some(e.code),
         _ => None,
     });
     assert_eq!(failed, Some(ErrorCode::ProtocolViolation));
@@ -291,8 +346,8 @@ fn a_peer_on_protocol_1_is_refused_with_a_typed_error() {
         transfer_id: id,
     };
     r.handle_frame(0, &v1.to_vec());
-    let failed = std::iter::from_fn(|| r.poll_event()).find_map(|e| match e {
-        peerdrop_core::Event::Failed(e) => Some(e),
+    let failed = std::iter::from_fn(|| r.poll_output()).find_map(|o| match o {
+        peerdrop_core::ReceiverOutput::Event(peerdrop_core::ReceiverEvent::Failed(e)) => Some(e),
         _ => None,
     });
     let failed = failed.expect("a v1 sender must be refused");

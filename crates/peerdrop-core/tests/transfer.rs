@@ -2,7 +2,7 @@
 
 mod sim;
 
-use peerdrop_core::{BlockHashing, Config, ErrorCode, Event};
+use peerdrop_core::{BlockHashing, Config, ErrorCode, ReceiverEvent};
 use sim::{content_digest_of_file, manifest, run, sha256_of_file, NetParams};
 
 fn small_config() -> Config {
@@ -32,7 +32,7 @@ fn edge_sizes_arrive_bit_exact(config: Config) {
         assert_eq!(out.files[i].len() as u64, size);
         assert_eq!(out.stored_sha256[i], want, "file {i}");
         let reported = out.receiver_events.iter().find_map(|e| match e {
-            Event::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
+            ReceiverEvent::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
             _ => None,
         });
         let content_digest = content_digest_of_file(7, i as u32, size, bs);
@@ -58,7 +58,8 @@ fn flipped_bit_is_caught(config: Config) {
     let params = NetParams { flip_ppm: 20_000, ..NetParams::default() };
     let out = run(11, &config, &m, &params, None);
     assert!(out.flips > 0);
-    let rejected = out.receiver_events.iter().filter(|e| matches!(e, Event::BlockRejected { .. })).count();
+    let rejected =
+        out.receiver_events.iter().filter(|e| matches!(e, ReceiverEvent::BlockRejected { .. })).count();
     assert!(rejected > 0);
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
     assert_eq!(out.stored_sha256[0], sha256_of_file(11, 0, 2 << 20));
@@ -73,7 +74,7 @@ fn a_file_digest_that_does_not_match_the_verified_blocks_fails_the_file() {
     let err = out.receiver_failure().expect("a forged file digest must fail the transfer");
     assert_eq!(err.code, ErrorCode::IntegrityFailed);
     assert!(err.message.contains("does not match the sender's file digest"), "{}", err.message);
-    assert!(!out.receiver_events.iter().any(|e| matches!(e, Event::FileComplete { .. })));
+    assert!(!out.receiver_events.iter().any(|e| matches!(e, ReceiverEvent::FileComplete { .. })));
     // Unforged, the same run completes: the failure above is the digest check's doing.
     let honest = run(5, &config, &m, &NetParams::default(), None);
     assert!(honest.receiver_complete(), "{:?}", honest.receiver_failure());
@@ -99,11 +100,7 @@ fn corrupted_every_time_fails(config: Config) {
     assert_eq!(err.code, ErrorCode::IntegrityFailed);
     assert!(!out.receiver_complete());
     assert!(out.stored.iter().all(|s| s.is_empty()), "a damaged block was stored");
-    let sender_err = out.sender_events.iter().find_map(|e| match e {
-        Event::Failed(err) => Some(err.code),
-        _ => None,
-    });
-    assert_eq!(sender_err, Some(ErrorCode::IntegrityFailed));
+    assert_eq!(out.sender_failure().map(|e| e.code), Some(ErrorCode::IntegrityFailed));
 }
 
 /// A host that hands a hashed block back damaged (here: a byte short) is a bug on this device,
@@ -225,10 +222,25 @@ fn reads_that_finish_out_of_order_still_give_bit_exact_files_and_digests() {
     for (i, &size) in sizes.iter().enumerate() {
         assert_eq!(out.stored_sha256[i], sha256_of_file(13, i as u32, size));
         let reported = out.receiver_events.iter().find_map(|e| match e {
-            Event::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
+            ReceiverEvent::FileComplete { file, digest } if *file == i as u32 => Some(*digest),
             _ => None,
         });
         assert_eq!(reported, Some(Some(content_digest_of_file(13, i as u32, size, bs))));
     }
     assert!(out.max_sender_held <= (config.read_ahead_blocks + 1) * config.block_size as usize);
+}
+
+/// The manifest allows 100 000 files, and the receiver asks for each non-empty one with its own
+/// `WANT`: more than the 65 536 ranges a sender keeps queued. The receiver paces its requests
+/// to the sender's queue, so the largest offer completes instead of ending in
+/// `protocol_violation`.
+#[test]
+fn an_offer_of_100_000_files_completes() {
+    let sizes = vec![3u64; peerdrop_core::manifest::MAX_FILES];
+    let m = manifest(&sizes);
+    let out = run(21, &Config::default(), &m, &NetParams::default(), None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(out.sender_complete(), "{:?}", out.sender_failure());
+    assert_eq!(out.blocks_sent.len(), sizes.len());
+    assert!(out.stored.iter().all(|s| s.len() == 1));
 }

@@ -72,7 +72,7 @@ pub struct InOrder {
 impl InOrder {
     /// `done` gets each job with its digest, in order. Once `self` is dropped (a new
     /// connection starts a new queue) the task still finishes the jobs already queued, then
-    /// ends: `done` must tell a stale job from a current one (the receiver's `generation`).
+    /// ends: `done` must tell a stale job from a current one (the receiver's `engine_id`).
     pub fn new(subtle: Subtle, mut done: impl FnMut(Job, [u8; 32]) + 'static) -> InOrder {
         let (tx, mut rx) = mpsc::unbounded::<Job>();
         wasm_bindgen_futures::spawn_local(async move {

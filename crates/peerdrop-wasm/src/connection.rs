@@ -24,8 +24,8 @@ pub struct Connection {
     /// Fails the connection if its channel has not opened in time (see `ice::CONNECT_TIMEOUT_MS`).
     connect_deadline: Option<gloo_timers::callback::Timeout>,
     /// Closes the connection when the page goes away, so the other side learns at once
-    /// instead of after the idle timeout.
-    pagehide: Option<Closure<dyn FnMut()>>,
+    /// instead of after the idle timeout. Detached when dropped.
+    _pagehide: Option<gloo_events::EventListener>,
 }
 
 impl Connection {
@@ -35,10 +35,8 @@ impl Connection {
         ice_hook: Closure<dyn FnMut()>,
     ) -> Self {
         let pc2 = pc.clone();
-        let pagehide = Closure::<dyn FnMut()>::new(move || pc2.close());
-        if let Some(target) = global_target() {
-            let _ = target.add_event_listener_with_callback("pagehide", pagehide.as_ref().unchecked_ref());
-        }
+        let pagehide =
+            global_target().map(|t| gloo_events::EventListener::new(&t, "pagehide", move |_| pc2.close()));
         Connection {
             pc,
             dc: None,
@@ -49,7 +47,7 @@ impl Connection {
             channel_hook: None,
             ticker: None,
             connect_deadline: None,
-            pagehide: Some(pagehide),
+            _pagehide: pagehide,
         }
     }
 
@@ -108,9 +106,6 @@ fn global_target() -> Option<web_sys::EventTarget> {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if let (Some(target), Some(cb)) = (global_target(), self.pagehide.take()) {
-            let _ = target.remove_event_listener_with_callback("pagehide", cb.as_ref().unchecked_ref());
-        }
         self.ticker = None;
         self.connect_deadline = None;
         self.hooks = None;

@@ -1,6 +1,6 @@
 //! `diagnose()`: what a support person needs to see, from `getStats()` and the signaling log.
 
-use crate::events::object;
+use crate::js_value::object;
 use crate::signaling::SignalLog;
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,38 +1,55 @@
-//! What the sending and the receiving page do alike with their engine and connection: feed it
-//! the channel's messages and timer ticks, start it when the channel opens, tell it when the
-//! channel closes. Each page says only how to make its engine, pump it and fail.
+//! The one driver both pages share: it feeds an engine the channel's messages, timer ticks
+//! and a lost connection, drains what the engine wants done (sending every message itself, so
+//! that a refused send is handled one way on both sides), starts the engine when the channel
+//! opens, and ends the transfer one way. Each page says only how to make its engine and what
+//! to do with the outputs that are not messages.
 
 use crate::channel::{self, ChannelHooks};
 use crate::clock::now_ms;
 use crate::connection::Connection;
 use crate::error::RuntimeError;
 use crate::events::Emitter;
+use crate::signaling::SharedLog;
 use crate::{ice, rtc};
-use peerdrop_core::{ErrorCode, Receiver, Sender, TransferError};
+use peerdrop_core::{ErrorCode, Receiver, ReceiverOutput, Sender, SenderOutput, TransferError};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{RtcDataChannel, RtcPeerConnection};
 
-/// The calls the shared wiring makes on either core engine.
+/// The calls the driver makes on either core engine.
 pub trait Engine {
+    type Output;
     fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]);
     fn handle_timeout(&mut self, now_ms: u64);
-    fn handle_connection_lost(&mut self);
+    fn handle_connection_lost(&mut self, now_ms: u64);
+    fn poll_output(&mut self) -> Option<Self::Output>;
+    /// The message to send, if `output` is one; otherwise the output back.
+    fn message(output: Self::Output) -> Result<Vec<u8>, Self::Output>;
     fn is_closed(&self) -> bool;
 }
 
 macro_rules! engine {
-    ($t:ty) => {
+    ($t:ty, $output:ident) => {
         impl Engine for $t {
+            type Output = $output;
             fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
                 <$t>::handle_frame(self, now_ms, bytes)
             }
             fn handle_timeout(&mut self, now_ms: u64) {
                 <$t>::handle_timeout(self, now_ms)
             }
-            fn handle_connection_lost(&mut self) {
-                <$t>::handle_connection_lost(self)
+            fn handle_connection_lost(&mut self, now_ms: u64) {
+                <$t>::handle_connection_lost(self, now_ms)
+            }
+            fn poll_output(&mut self) -> Option<$output> {
+                <$t>::poll_output(self)
+            }
+            fn message(output: $output) -> Result<Vec<u8>, $output> {
+                match output {
+                    $output::Transmit(bytes) => Ok(bytes),
+                    other => Err(other),
+                }
             }
             fn is_closed(&self) -> bool {
                 <$t>::is_closed(self)
@@ -40,29 +57,123 @@ macro_rules! engine {
         }
     };
 }
-engine!(Sender);
-engine!(Receiver);
+engine!(Sender, SenderOutput);
+engine!(Receiver, ReceiverOutput);
 
-/// One page's state, as the shared wiring needs it.
+/// What every page has, whichever side it is.
+pub struct Page {
+    pub emitter: Emitter,
+    pub log: SharedLog,
+    pub conn: Option<Connection>,
+    /// Set once the transfer ended (completed, failed or cancelled) for this page.
+    pub finished: bool,
+}
+
+impl Page {
+    pub fn new(emitter: Emitter) -> Self {
+        Page { emitter, log: SharedLog::default(), conn: None, finished: false }
+    }
+
+    pub fn channel(&self) -> Option<&RtcDataChannel> {
+        self.conn.as_ref().and_then(|c| c.dc.as_ref())
+    }
+
+    /// A summary of the connection and signaling for support (no file names, no secret).
+    pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
+        crate::diagnose::of(self.conn.as_ref(), &self.log)
+    }
+}
+
+/// One page's state, as the driver needs it.
 pub trait Side: Sized + 'static {
     type Engine: Engine;
+    /// Work that needs the page's state released first (starting a read, awaiting a write).
+    type Later;
+    fn page(&mut self) -> &mut Page;
     fn engine(&mut self) -> Option<&mut Self::Engine>;
-    fn connection(&mut self) -> Option<&mut Connection>;
     /// Creates the engine for a channel that just opened.
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel);
-    fn emitter(&self) -> Emitter;
-    /// Moves everything the engine wants done (frames out, reads or writes, events).
-    fn pump(shared: &Rc<RefCell<Self>>);
-    /// Ends the transfer with `error`, once.
-    fn fail(shared: &Rc<RefCell<Self>>, error: RuntimeError);
+    /// Runs once the new engine is in place, with the shared state (default: nothing).
+    fn engine_started(_shared: &Rc<RefCell<Self>>) {}
+    /// Before the engine is drained (the sender reads the channel's `bufferedAmount`).
+    fn before_drain(&mut self) {}
+    /// After it was drained (the sender moves its low-water mark).
+    fn after_drain(&mut self) {}
+    /// An output that is not a message: done at once, or handed back as work for later.
+    fn take(&mut self, output: <Self::Engine as Engine>::Output) -> Option<Self::Later>;
+    /// Does the work `take` handed back, with the state released.
+    fn run_later(shared: &Rc<RefCell<Self>>, later: Vec<Self::Later>);
+    /// Releases the connection (and whatever else the page holds) once the transfer ended.
+    fn finish(shared: &Rc<RefCell<Self>>, failed: bool);
     /// A connection that never opened (ICE failed, or the connect deadline passed): while this
     /// side is restoring a lost connection it tries again within that loss's window and says
     /// `true`; otherwise `false`, and the transfer fails with `ice_failed`.
     fn retry_unopened(shared: &Rc<RefCell<Self>>) -> bool;
 }
 
+/// Moves everything the engine wants done: messages out on the channel, the rest to the page.
+/// A message the channel refuses means the connection is gone, on either side.
+pub fn pump<S: Side>(shared: &Rc<RefCell<S>>) {
+    let mut later = Vec::new();
+    {
+        let mut s = shared.borrow_mut();
+        if s.engine().is_none() || s.page().channel().is_none() {
+            return;
+        }
+        s.before_drain();
+        while let Some(output) = s.engine().and_then(|e| e.poll_output()) {
+            match S::Engine::message(output) {
+                Ok(bytes) => {
+                    let sent = s.page().channel().is_some_and(|dc| channel::send(dc, &bytes));
+                    if !sent {
+                        if let Some(engine) = s.engine() {
+                            engine.handle_connection_lost(now_ms());
+                        }
+                    }
+                }
+                Err(other) => later.extend(s.take(other)),
+            }
+        }
+        s.after_drain();
+    }
+    S::run_later(shared, later);
+}
+
+/// Ends the transfer with `error`, once: the page hears it, and the connection is released
+/// on the next turn (this may run inside a callback of the very connection it releases, and a
+/// closure must not be dropped while it runs).
+pub fn fail<S: Side>(shared: &Rc<RefCell<S>>, error: RuntimeError) {
+    let emitter = {
+        let mut s = shared.borrow_mut();
+        let page = s.page();
+        if page.finished {
+            return;
+        }
+        page.finished = true;
+        page.emitter.clone()
+    };
+    emitter.error(&error);
+    let shared = shared.clone();
+    spawn_local(async move { S::finish(&shared, true) });
+}
+
+/// Feeds the engine, if one runs, that the connection is lost, and drains it.
+fn lose<S: Side>(shared: &Rc<RefCell<S>>) -> bool {
+    let running = match shared.borrow_mut().engine() {
+        Some(e) if !e.is_closed() => {
+            e.handle_connection_lost(now_ms());
+            true
+        }
+        _ => false,
+    };
+    if running {
+        pump(shared);
+    }
+    running
+}
+
 /// A connection whose ICE failure before its channel opened fails the transfer, saying why
-/// (`ice::failure`); after, the path died (a network change, a long outage), and the engine
+/// (`RuntimeError::ice_failed`); after, the path died (a network change, a long outage), and the engine
 /// learns that the connection is lost, so that the page may restore it.
 pub fn connection<S: Side>(
     shared: &Rc<RefCell<S>>,
@@ -73,23 +184,14 @@ pub fn connection<S: Side>(
     let pc2 = pc.clone();
     let ice_hook = rtc::on_ice_failed(pc, move || {
         let Some(shared) = weak.upgrade() else { return };
-        let opened = shared.borrow_mut().connection().is_some_and(|c| c.is_open());
+        let opened = shared.borrow_mut().page().conn.as_ref().is_some_and(|c| c.is_open());
         if !opened {
             if !S::retry_unopened(&shared) {
-                S::fail(&shared, ice::failure(&pc2, ice_source));
+                fail(&shared, RuntimeError::ice_failed(&pc2, ice_source));
             }
             return;
         }
-        let running = match shared.borrow_mut().engine() {
-            Some(e) if !e.is_closed() => {
-                e.handle_connection_lost();
-                true
-            }
-            _ => false,
-        };
-        if running {
-            S::pump(&shared);
-        }
+        lose(&shared);
     });
     Connection::new(pc.clone(), ice_source, ice_hook)
 }
@@ -99,14 +201,14 @@ pub fn connection<S: Side>(
 /// a person waiting should hear within seconds that this path does not work, and why.
 pub fn start_connect_deadline<S: Side>(shared: &Rc<RefCell<S>>, timeout_ms: u32) {
     let weak = Rc::downgrade(shared);
-    if let Some(conn) = shared.borrow_mut().connection() {
+    if let Some(conn) = shared.borrow_mut().page().conn.as_mut() {
         let (pc, source) = (conn.pc.clone(), conn.ice_source);
         conn.set_connect_deadline(timeout_ms, move || {
             // The deadline lives in the connection: it fires only while that connection is
             // current and its channel never opened.
             if let Some(shared) = weak.upgrade() {
                 if !S::retry_unopened(&shared) {
-                    S::fail(&shared, ice::failure(&pc, source));
+                    fail(&shared, RuntimeError::ice_failed(&pc, source));
                 }
             }
         });
@@ -123,9 +225,9 @@ pub fn hooks<S: Side>(shared: &Rc<RefCell<S>>, dc: &RtcDataChannel) -> ChannelHo
             if let Some(engine) = b.borrow_mut().engine() {
                 engine.handle_frame(now_ms(), bytes);
             }
-            S::pump(&b);
+            pump(&b);
         },
-        move || S::pump(&c),
+        move || pump(&c),
         move || closed(&d),
     )
 }
@@ -138,47 +240,36 @@ pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
         // Once per connection: a restored connection starts a new engine even though the lost
         // one's is still there (it hands its have-map over).
         let Some((pc, dc)) =
-            s.connection().filter(|c| !c.is_open()).and_then(|c| Some((c.pc.clone(), c.dc.clone()?)))
+            s.page().conn.as_ref().filter(|c| !c.is_open()).and_then(|c| Some((c.pc.clone(), c.dc.clone()?)))
         else {
             return;
         };
         s.start_engine(&pc, &dc);
         let weak = Rc::downgrade(shared);
-        if let Some(conn) = s.connection() {
+        if let Some(conn) = s.page().conn.as_mut() {
             conn.connected();
             conn.start_ticker(move || {
                 if let Some(shared) = weak.upgrade() {
                     if let Some(e) = shared.borrow_mut().engine() {
                         e.handle_timeout(now_ms());
                     }
-                    S::pump(&shared);
+                    pump(&shared);
                 }
             });
         }
         pc
     };
-    let emitter = shared.borrow().emitter();
+    S::engine_started(shared);
+    let emitter = shared.borrow_mut().page().emitter.clone();
     spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
-    S::pump(shared);
+    pump(shared);
 }
 
 /// The channel closed: a running engine learns it; before any engine, the transfer fails.
 fn closed<S: Side>(shared: &Rc<RefCell<S>>) {
-    let (running, started) = {
-        let mut s = shared.borrow_mut();
-        match s.engine() {
-            Some(e) if !e.is_closed() => {
-                e.handle_connection_lost();
-                (true, true)
-            }
-            Some(_) => (false, true),
-            None => (false, false),
-        }
-    };
-    if running {
-        S::pump(shared);
-    } else if !started {
-        S::fail(
+    let started = shared.borrow_mut().engine().is_some();
+    if !lose(shared) && !started {
+        fail(
             shared,
             RuntimeError::Transfer(TransferError::local(
                 ErrorCode::ConnectionLost,

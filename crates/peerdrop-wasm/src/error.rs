@@ -54,6 +54,16 @@ pub enum RuntimeError {
 }
 
 impl RuntimeError {
+    /// The `ice_failed` error for `pc`, saying why it did not connect.
+    pub fn ice_failed(pc: &web_sys::RtcPeerConnection, source: crate::ice::Source) -> RuntimeError {
+        let facts = crate::ice::facts(pc);
+        RuntimeError::IceFailed {
+            why: peerdrop_core::connectivity::IceFailure::classify(&facts),
+            facts,
+            source,
+        }
+    }
+
     pub fn code(&self) -> &str {
         match self {
             RuntimeError::SignalingUnreachable(_) => "signaling_unreachable",
@@ -116,17 +126,17 @@ impl RuntimeError {
             RuntimeError::InsufficientStorage { needed, available } => match available {
                 Some(a) => format!(
                     "Not enough storage: the files need {}, and this browser lets the site store {} more. Free some disk space, or save to a folder you pick.",
-                    crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*a)
+                    crate::js_value::human_bytes(*needed as f64), crate::js_value::human_bytes(*a)
                 ),
                 None => format!(
                     "Not enough storage for {}. Free some disk space, or save to a folder you pick.",
-                    crate::events::human_bytes(*needed as f64)
+                    crate::js_value::human_bytes(*needed as f64)
                 ),
             },
             RuntimeError::Storage(why) => format!("Saving failed: {why}."),
             RuntimeError::TooLargeForMemory { needed, cap } => format!(
                 "The files total {}, more than the {} this browser can hold in memory. Open the link in a browser that can save to disk (Chrome, Edge, Firefox or Safari).",
-                crate::events::human_bytes(*needed as f64), crate::events::human_bytes(*cap as f64)
+                crate::js_value::human_bytes(*needed as f64), crate::js_value::human_bytes(*cap as f64)
             ),
             RuntimeError::Unsupported => "This browser lacks a feature PeerDrop needs here; try a current Chrome, Edge, Firefox or Safari.".into(),
             RuntimeError::SignalingTampered(why) => format!(

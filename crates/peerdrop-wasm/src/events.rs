@@ -1,6 +1,7 @@
 //! Turning engine and runtime happenings into plain JavaScript objects for `onEvent`.
 
 use crate::error::RuntimeError;
+use crate::js_value::object;
 use peerdrop_core::{Manifest, Progress};
 use wasm_bindgen::JsValue;
 
@@ -19,7 +20,7 @@ impl Emitter {
     pub fn emit(&self, event: JsValue) {
         if let Some(f) = &self.callback {
             if let Err(e) = f.call1(&JsValue::NULL, &event) {
-                web_sys_console_error(&e);
+                gloo_console::error!("PeerDrop onEvent handler threw:", e);
             }
         }
     }
@@ -77,44 +78,3 @@ pub fn manifest_to_js(m: &Manifest) -> JsValue {
     }
     files.into()
 }
-
-/// "1.5 GiB": sizes in messages people read.
-pub fn human_bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n;
-    let mut i = 0;
-    while v >= 1024.0 && i < UNITS.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{v:.0} B")
-    } else {
-        format!("{v:.1} {}", UNITS[i])
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn object(fields: &[(&str, JsValue)]) -> JsValue {
-    let obj = js_sys::Object::new();
-    for (k, v) in fields {
-        let _ = js_sys::Reflect::set(&obj, &JsValue::from_str(k), v);
-    }
-    obj.into()
-}
-
-fn web_sys_console_error(e: &JsValue) {
-    let console = js_sys::Reflect::get(&js_sys::global(), &"console".into()).ok();
-    if let Some(c) = console {
-        if let Ok(f) = js_sys::Reflect::get(&c, &"error".into()) {
-            if let Ok(f) = f.dyn_into::<js_sys::Function>() {
-                let _ = f.call2(&c, &"PeerDrop onEvent handler threw:".into(), e);
-            }
-        }
-    }
-}
-
-use wasm_bindgen::JsCast;

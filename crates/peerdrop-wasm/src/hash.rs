@@ -28,6 +28,6 @@ impl Sha256 {
     #[wasm_bindgen(js_name = digestHex)]
     pub fn digest_hex(self) -> String {
         use sha2::Digest;
-        crate::events::hex(&self.inner.finalize())
+        crate::js_value::hex(&self.inner.finalize())
     }
 }

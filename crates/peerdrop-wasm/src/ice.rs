@@ -5,8 +5,7 @@
 //! wins, so an application can pin its own or turn them off with `[]`. With neither, no
 //! request leaves the page's own origin and only devices on one network can connect.
 
-use crate::error::RuntimeError;
-use peerdrop_core::connectivity::{Candidates, IceFacts, IceFailure, NatHint};
+use peerdrop_core::connectivity::{Candidates, IceFacts, NatHint};
 use wasm_bindgen::JsValue;
 use web_sys::RtcPeerConnection;
 
@@ -61,7 +60,7 @@ pub fn choose(page: &JsValue, endpoint: Option<&serde_json::Value>) -> IceConfig
 /// so a page can say up front when only devices on one network will connect.
 pub fn event(cfg: &IceConfig) -> JsValue {
     let (stun, turn) = url_counts(&cfg.servers);
-    crate::events::object(&[
+    crate::js_value::object(&[
         ("type", "network".into()),
         ("source", cfg.source.name().into()),
         ("stunUrls", stun.into()),
@@ -112,14 +111,8 @@ pub fn facts(pc: &RtcPeerConnection) -> IceFacts {
     }
 }
 
-/// The `ice_failed` error for `pc`, saying why it did not connect.
-pub fn failure(pc: &RtcPeerConnection, source: Source) -> RuntimeError {
-    let facts = facts(pc);
-    RuntimeError::IceFailed { why: IceFailure::classify(&facts), facts, source }
-}
-
 fn counts(c: &Candidates) -> JsValue {
-    crate::events::object(&[
+    crate::js_value::object(&[
         ("host", c.host.into()),
         ("srflx", c.srflx.into()),
         ("prflx", c.prflx.into()),
@@ -134,7 +127,7 @@ pub fn diagnosis(pc: &RtcPeerConnection, source: Source) -> JsValue {
 }
 
 pub fn facts_to_js(f: &IceFacts, source: Source) -> JsValue {
-    crate::events::object(&[
+    crate::js_value::object(&[
         ("source", source.name().into()),
         ("stunUrls", f.stun_urls.into()),
         ("turnUrls", f.turn_urls.into()),

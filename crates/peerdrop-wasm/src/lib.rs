@@ -15,6 +15,7 @@ mod error;
 mod events;
 mod hash;
 mod ice;
+mod js_value;
 mod memory_sink;
 mod options;
 mod receive;

@@ -3,13 +3,13 @@
 //! files out in order.
 
 use crate::block_hash::{self, InOrder, Subtle};
-use crate::channel;
 use crate::clock::now_ms;
 use crate::code_exchange::{self, Start};
 use crate::connection::Connection;
-use crate::driver::{self, Side};
+use crate::driver::{self, Page, Side};
 use crate::error::RuntimeError;
-use crate::events::{hex, manifest_to_js, object, Emitter};
+use crate::events::{manifest_to_js, Emitter};
+use crate::js_value::{hex, object};
 use crate::memory_sink::MemorySink;
 use crate::options::Options;
 use crate::seat_store;
@@ -22,7 +22,9 @@ use crate::{ice, rtc};
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{ErrorCode, Event, HaveMap, LinkSecret, Manifest, Origin, Receiver, TransferError};
+use peerdrop_core::{
+    ErrorCode, HaveMap, LinkSecret, Manifest, Origin, Receiver, ReceiverEvent, ReceiverOutput, TransferError,
+};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::rc::Rc;
@@ -38,33 +40,32 @@ const SAVE_EVERY_MS: u64 = 500;
 const OFFER_WAIT_MS: u64 = 30_000;
 
 struct State {
+    page: Page,
     transfer_id: [u8; 16],
     options: Options,
-    emitter: Emitter,
-    log: SharedLog,
     engine: Option<Receiver>,
     sink: Option<Sink>,
-    conn: Option<Connection>,
     client: Option<SignalClient>,
     /// The room id, to forget the saved seat once the transfer is over.
     room: String,
     /// Engine events waiting to be handled in order (some need awaiting).
-    queue: VecDeque<Event>,
+    queue: VecDeque<ReceiverEvent>,
     dispatching: bool,
     accepting: bool,
-    finished: bool,
     /// When the have-map was last saved beside the staged bytes.
     last_saved_ms: u64,
     /// Whether a reload can resume this transfer (a link; not a short code, whose secret lives
     /// only in this page): only then is the have-map saved beside the staged bytes.
     resumable: bool,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`), and the queue that hashes
-    /// the current engine's blocks in order; `generation` tells engines (connections) apart.
+    /// the current engine's blocks in order.
     subtle: Option<Subtle>,
     hashing: Option<InOrder>,
-    generation: u32,
-    /// The JavaScript copy of the block just verified, for the sink to store without copying
-    /// it out of wasm memory again: (file, offset, bytes).
+    /// Which engine is current: a restored connection starts a new one, and a hash or write
+    /// the lost one started may still finish; its result is no longer the new engine's.
+    engine_id: u32,
+    /// While the engine takes a block's digest: the block's JavaScript copy (the one WebCrypto
+    /// hashed), for the sink to store without copying it out of wasm memory again.
     verified_copy: Option<(u32, u64, js_sys::Uint8Array)>,
     /// While a lost connection is being restored (see `reconnect`).
     reconnecting: bool,
@@ -104,7 +105,7 @@ impl ReceiveHandle {
             match manifest {
                 Some(m) if sink::fs_access_supported() => Some(Sink::pick(&m)),
                 Some(_) => {
-                    let emitter = self.shared.borrow().emitter.clone();
+                    let emitter = self.shared.borrow().page.emitter.clone();
                     emitter
                         .error(&RuntimeError::Storage("this browser cannot save to a picked folder".into()));
                     return;
@@ -125,7 +126,7 @@ impl ReceiveHandle {
             let reconnecting = s.reconnecting;
             match s.engine.as_mut() {
                 Some(e) if !e.is_closed() => {
-                    e.cancel("the receiver cancelled the transfer");
+                    e.cancel(now_ms(), "the receiver cancelled the transfer");
                     Some(true)
                 }
                 // A lost connection being restored: stop restoring it.
@@ -136,9 +137,9 @@ impl ReceiveHandle {
             }
         };
         if running == Some(true) {
-            pump(&self.shared);
+            driver::pump(&self.shared);
         } else if running == Some(false) {
-            fail(
+            driver::fail(
                 &self.shared,
                 RuntimeError::Transfer(TransferError::local(
                     ErrorCode::Cancelled,
@@ -150,8 +151,7 @@ impl ReceiveHandle {
 
     /// A summary of the connection and signaling for support (no file names, no secret).
     pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
-        let s = self.shared.borrow();
-        crate::diagnose::of(s.conn.as_ref(), &s.log)
+        self.shared.borrow().page.diagnose()
     }
 }
 
@@ -181,25 +181,22 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
     let options = Options::from_js(&options);
     let start = parse_start(link).map_err(|e| e.to_js())?;
     let shared = Rc::new(RefCell::new(State {
+        page: Page::new(Emitter::new(options.on_event.clone())),
         // Known once the link secret is: at once for a link, after the exchange for a code.
         transfer_id: start.transfer_id(),
-        emitter: Emitter::new(options.on_event.clone()),
         options,
-        log: SharedLog::default(),
         engine: None,
         sink: None,
-        conn: None,
         client: None,
         room: String::new(),
         queue: VecDeque::new(),
         dispatching: false,
         accepting: false,
-        finished: false,
         last_saved_ms: 0,
         resumable: matches!(start, Start::Link(_)),
         subtle: None,
         hashing: None,
-        generation: 0,
+        engine_id: 0,
         verified_copy: None,
         reconnecting: false,
         restore_until: None,
@@ -215,14 +212,14 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
             Start::Code(code) => match exchange_code(&task, &code).await {
                 Ok(Some((client, secret))) => (code.room_id(), secret, Some(client)),
                 Ok(None) => return,
-                Err(e) => return fail(&task, e),
+                Err(e) => return driver::fail(&task, e),
             },
         };
         if sink::opfs_supported() {
             let _ = JsFuture::from(sink::prune_staging(&hex(&secret.transfer_id()))).await;
         }
         if let Err(e) = negotiate(&task, &room, &secret, entered).await {
-            fail(&task, e);
+            driver::fail(&task, e);
         }
     });
     Ok(ReceiveHandle { shared })
@@ -236,7 +233,7 @@ async fn exchange_code(
 ) -> Result<Option<(SignalClient, LinkSecret)>, RuntimeError> {
     let (emitter, url, log) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.options.signal_url.clone(), s.log.clone())
+        (s.page.emitter.clone(), s.options.signal_url.clone(), s.page.log.clone())
     };
     emitter.status("signaling");
     let mut client = SignalClient::join_for_code(&url, &code.room_id(), log).await.map_err(|e| match e {
@@ -244,7 +241,7 @@ async fn exchange_code(
         RuntimeError::LinkInUse => RuntimeError::CodeUsed,
         other => other,
     })?;
-    let cancelled = || shared.borrow().finished;
+    let cancelled = || shared.borrow().page.finished;
     let Some(secret) = code_exchange::exchange_sealed(&mut client, code, Role::Receiver, &cancelled).await?
     else {
         return Ok(None);
@@ -303,7 +300,7 @@ async fn negotiate(
 ) -> Result<(), RuntimeError> {
     let (emitter, url, log) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.options.signal_url.clone(), s.log.clone())
+        (s.page.emitter.clone(), s.options.signal_url.clone(), s.page.log.clone())
     };
     // Known before anything can fail, so that ending forgets the seat saved for this room.
     shared.borrow_mut().room = room.to_string();
@@ -326,7 +323,7 @@ async fn negotiate(
     };
     save_seat(&client);
     emitter.status("connecting");
-    let cancelled = || shared.borrow().finished;
+    let cancelled = || shared.borrow().page.finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
     let deadline = Some(now_ms() + OFFER_WAIT_MS);
     let offer = wait_for(&mut client, "offer", deadline, &cancelled, &on_tamper).await;
@@ -360,7 +357,7 @@ async fn answer(shared: &Shared, offer: &str, client: &mut SignalClient) -> Resu
         let s = shared.borrow();
         (ice::choose(&s.options.ice_servers, client.ice_servers()), s.options.connect_timeout_ms)
     };
-    let emitter = shared.borrow().emitter.clone();
+    let emitter = shared.borrow().page.emitter.clone();
     emitter.emit(ice::event(&ice));
     let pc = rtc::peer_connection(&ice.servers)?;
     let mut conn = driver::connection(shared, &pc, ice.source);
@@ -370,7 +367,7 @@ async fn answer(shared: &Shared, offer: &str, client: &mut SignalClient) -> Resu
             on_channel(&shared, e.channel());
         }
     }));
-    shared.borrow_mut().conn = Some(conn);
+    shared.borrow_mut().page.conn = Some(conn);
     let answer = rtc::make_answer(&pc, offer).await?;
     client.send("answer", &answer).await?;
     driver::start_connect_deadline(shared, timeout_ms);
@@ -382,7 +379,7 @@ fn on_channel(shared: &Shared, dc: RtcDataChannel) {
     let hooks = driver::hooks(shared, &dc);
     // Announced channels are usually open already, and then may fire no `open` event.
     let open = dc.ready_state() == web_sys::RtcDataChannelState::Open;
-    if let Some(conn) = shared.borrow_mut().conn.as_mut() {
+    if let Some(conn) = shared.borrow_mut().page.conn.as_mut() {
         conn.set_channel(dc, hooks);
     }
     if open {
@@ -390,15 +387,19 @@ fn on_channel(shared: &Shared, dc: RtcDataChannel) {
     }
 }
 
+/// A write the sink is doing: (file, offset, its promise).
+type Later = (u32, u64, js_sys::Promise);
+
 impl Side for State {
     type Engine = Receiver;
+    type Later = Later;
+
+    fn page(&mut self) -> &mut Page {
+        &mut self.page
+    }
 
     fn engine(&mut self) -> Option<&mut Receiver> {
         self.engine.as_mut()
-    }
-
-    fn connection(&mut self) -> Option<&mut Connection> {
-        self.conn.as_mut()
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, _dc: &RtcDataChannel) {
@@ -407,9 +408,9 @@ impl Side for State {
         if self.subtle.is_some() {
             config.block_hashing = peerdrop_core::BlockHashing::Host;
         }
-        // A new engine, a new hashing queue (created by `pump`, which holds the shared state).
+        // A new engine, a new hashing queue (made by `engine_started`, with the shared state).
         self.hashing = None;
-        self.generation = self.generation.wrapping_add(1);
+        self.engine_id = self.engine_id.wrapping_add(1);
         // The engine of a lost connection hands over what it stored; one lost before it took
         // the offer over (it verified nothing) keeps the map it was handed.
         if let Some(old) = self.engine.take().filter(|_| self.sink.is_some()) {
@@ -422,22 +423,76 @@ impl Side for State {
         self.engine = Some(Receiver::new(config, self.transfer_id, now_ms()));
     }
 
-    fn emitter(&self) -> Emitter {
-        self.emitter.clone()
+    fn engine_started(shared: &Shared) {
+        start_hashing(shared);
     }
 
-    fn pump(shared: &Shared) {
-        pump(shared)
+    fn take(&mut self, output: ReceiverOutput) -> Option<Later> {
+        match output {
+            // Handed out only with WebCrypto (`BlockHashing::Host`), whose queue exists then.
+            ReceiverOutput::Digest(d) => {
+                if let Some(queue) = self.hashing.as_ref() {
+                    queue.push(d);
+                }
+                None
+            }
+            ReceiverOutput::Write(w) => {
+                let copy = self
+                    .verified_copy
+                    .take_if(|(file, offset, _)| *file == w.file && *offset == w.offset)
+                    .map(|(_, _, copy)| copy)
+                    .unwrap_or_else(|| js_sys::Uint8Array::from(&w.data[..]));
+                let promise = self.sink.as_mut().and_then(|k| k.write(w.file, w.offset, copy));
+                match promise {
+                    Some(promise) => Some((w.file, w.offset, promise)),
+                    // Stored at once (memory).
+                    None => {
+                        if let Some(engine) = self.engine.as_mut() {
+                            engine.handle_write_done(now_ms(), w.file, w.offset);
+                        }
+                        None
+                    }
+                }
+            }
+            ReceiverOutput::Event(e) => {
+                self.queue.push_back(e);
+                None
+            }
+            ReceiverOutput::Transmit(_) => None,
+        }
     }
 
-    fn fail(shared: &Shared, error: RuntimeError) {
-        fail(shared, error)
+    fn run_later(shared: &Shared, writes: Vec<Later>) {
+        let engine_id = shared.borrow().engine_id;
+        for (file, offset, promise) in writes {
+            let shared = shared.clone();
+            spawn_local(async move {
+                let result = JsFuture::from(promise).await;
+                {
+                    let mut s = shared.borrow_mut();
+                    if s.engine_id != engine_id {
+                        return;
+                    }
+                    let Some(engine) = s.engine.as_mut() else { return };
+                    match result {
+                        Ok(_) => engine.handle_write_done(now_ms(), file, offset),
+                        Err(e) => sink::StoreError::from_js(&e).end(engine),
+                    }
+                }
+                driver::pump(&shared);
+            });
+        }
+        dispatch(shared);
+    }
+
+    fn finish(shared: &Shared, failed: bool) {
+        finish(shared, failed)
     }
 
     fn retry_unopened(shared: &Shared) -> bool {
         let retry = {
             let s = shared.borrow();
-            s.reconnecting && !s.finished
+            s.reconnecting && !s.page.finished
         };
         if retry {
             let shared = shared.clone();
@@ -451,7 +506,7 @@ impl Side for State {
 async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
     let (manifest, name, options, emitter) = {
         let mut s = shared.borrow_mut();
-        if s.accepting || s.sink.is_some() || s.finished {
+        if s.accepting || s.sink.is_some() || s.page.finished {
             return;
         }
         let Some(m) = s.engine.as_ref().and_then(|e| e.manifest().cloned()) else {
@@ -460,7 +515,7 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
             return;
         };
         s.accepting = true;
-        (m, hex(&s.transfer_id), s.options.clone(), s.emitter.clone())
+        (m, hex(&s.transfer_id), s.options.clone(), s.page.emitter.clone())
     };
     let opened = open_sink(&manifest, &name, &options, picked).await;
     shared.borrow_mut().accepting = false;
@@ -473,10 +528,10 @@ async fn accept(shared: &Shared, picked: Option<js_sys::Promise>) {
         }
         Err(e) => {
             if let Some(engine) = shared.borrow_mut().engine.as_mut() {
-                engine.reject(&e.message());
+                engine.reject(now_ms(), &e.message());
             }
-            pump(shared);
-            fail(shared, e);
+            driver::pump(shared);
+            driver::fail(shared, e);
             return;
         }
     };
@@ -493,7 +548,7 @@ fn start_accepted(shared: &Shared, sink_kind: &'static str, resume: Option<HaveM
             engine.accept(now_ms(), resume);
             engine.verified_bytes()
         });
-        (s.emitter.clone(), resumed)
+        (s.page.emitter.clone(), resumed)
     };
     emitter.emit(object(&[
         ("type", "accepted".into()),
@@ -501,7 +556,7 @@ fn start_accepted(shared: &Shared, sink_kind: &'static str, resume: Option<HaveM
         ("resumedBytes", (resumed as f64).into()),
     ]));
     emitter.status("transferring");
-    pump(shared);
+    driver::pump(shared);
 }
 
 /// Where bytes go when nothing on disk can be written at random places: a streamed download
@@ -582,126 +637,58 @@ async fn open_without_disk(
     Ok(Some((Sink::Memory(MemorySink::new(manifest.files.len())), None)))
 }
 
-/// The queue that hashes the current engine's blocks with WebCrypto, created on first use.
-fn hashing_queue(shared: &Shared) {
+/// The queue that hashes the current engine's blocks with WebCrypto, in order.
+fn start_hashing(shared: &Shared) {
     let mut s = shared.borrow_mut();
-    if s.hashing.is_some() {
-        return;
-    }
     let Some(subtle) = s.subtle.clone() else { return };
-    let generation = s.generation;
+    let engine_id = s.engine_id;
     let weak = Rc::downgrade(shared);
     s.hashing = Some(InOrder::new(subtle, move |job, digest| {
         let Some(shared) = weak.upgrade() else { return };
         {
             let mut s = shared.borrow_mut();
-            if s.generation != generation {
+            if s.engine_id != engine_id {
                 return;
             }
             let State { engine, verified_copy, .. } = &mut *s;
             let Some(engine) = engine.as_mut() else { return };
             let offset = job.index * u64::from(engine.block_size().unwrap_or(0));
             *verified_copy = Some((job.file, offset, job.copy));
-            engine.handle_block_digest(job.file, job.index, digest, job.data);
+            engine.handle_block_digest(now_ms(), job.file, job.index, digest, job.data);
         }
-        pump(&shared);
+        driver::pump(&shared);
         shared.borrow_mut().verified_copy = None;
     }));
 }
 
-/// Moves everything the engine wants done: frames out, blocks hashed and stored, events queued.
-fn pump(shared: &Shared) {
-    hashing_queue(shared);
-    let mut pending = Vec::new();
-    {
+/// Saves the have-map beside the staged bytes after verified progress: after every block (a
+/// reload resends nothing verified), flushed to disk (slow) at most every `SAVE_EVERY_MS`. Not
+/// for a short code: nothing could read the map back.
+fn save_progress(shared: &Shared) {
+    let save = {
         let mut s = shared.borrow_mut();
-        let State { engine, conn, sink, queue, hashing, verified_copy, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
-            return;
-        };
-        loop {
-            let mut progressed = false;
-            // The engine hands blocks out (`BlockHashing::Host`) only with WebCrypto, whose
-            // queue `hashing_queue` made above; without it the engine hashes them itself.
-            if let Some(queue) = hashing.as_ref() {
-                while let Some(d) = engine.poll_digest() {
-                    queue.push(d);
-                }
-            }
-            while let Some(w) = engine.poll_write() {
-                progressed = true;
-                let copy = verified_copy
-                    .take_if(|(file, offset, _)| *file == w.file && *offset == w.offset)
-                    .map(|(_, _, copy)| copy)
-                    .unwrap_or_else(|| js_sys::Uint8Array::from(&w.data[..]));
-                match sink.as_mut().and_then(|k| k.write(w.file, w.offset, copy)) {
-                    Some(promise) => pending.push((w.file, w.offset, promise)),
-                    None => engine.handle_write_done(now_ms(), w.file, w.offset),
-                }
-            }
-            while let Some(frame) = engine.poll_transmit() {
-                progressed = true;
-                if !channel::send(dc, &frame) {
-                    engine.handle_connection_lost();
-                }
-            }
-            while let Some(e) = engine.poll_event() {
-                queue.push_back(e);
-            }
-            if !progressed {
-                break;
-            }
+        let now = now_ms();
+        let flush = now >= s.last_saved_ms + SAVE_EVERY_MS;
+        let State { engine, sink, resumable, last_saved_ms, .. } = &mut *s;
+        // An engine that has not taken the offer yet (a restored connection's) has nothing to
+        // save, and its empty map must not replace the saved one.
+        let have = engine.as_ref().map(|e| e.have_map()).filter(|h| !h.files.is_empty());
+        let (Some(have), Some(sink), true) = (have, sink.as_ref(), *resumable) else { return };
+        if flush {
+            *last_saved_ms = now;
         }
-    }
-    let generation = shared.borrow().generation;
-    for (file, offset, promise) in pending {
-        let shared = shared.clone();
-        spawn_local(async move {
-            let result = JsFuture::from(promise).await;
-            let save = {
-                let mut s = shared.borrow_mut();
-                // A write of a lost connection's engine finishing after a new engine took over:
-                // the new one never asked for it (its block is requested again if need be).
-                if s.generation != generation {
-                    return;
-                }
-                let State { engine, sink, last_saved_ms, resumable, .. } = &mut *s;
-                let Some(engine) = engine.as_mut() else { return };
-                match result {
-                    Ok(_) => {
-                        let now = now_ms();
-                        engine.handle_write_done(now, file, offset);
-                        // The map is saved after every block (a reload resends nothing
-                        // verified); a disk flush, which is slow, at most every SAVE_EVERY_MS.
-                        // Not for a short code: nothing could read the map back.
-                        if !*resumable {
-                            None
-                        } else {
-                            let flush = now >= *last_saved_ms + SAVE_EVERY_MS;
-                            if flush {
-                                *last_saved_ms = now;
-                            }
-                            sink.as_ref().and_then(|k| k.save_progress(engine.have_map(), flush))
-                        }
-                    }
-                    Err(e) => {
-                        sink::StoreError::from_js(&e).end(engine);
-                        None
-                    }
-                }
-            };
-            pump(&shared);
-            if let Some(save) = save {
-                if let Err(e) = JsFuture::from(save).await {
-                    if let Some(engine) = shared.borrow_mut().engine.as_mut() {
-                        engine.handle_write_error(&sink::storage_error(&e));
-                    }
-                    pump(&shared);
-                }
+        sink.save_progress(have, flush)
+    };
+    let Some(save) = save else { return };
+    let shared = shared.clone();
+    spawn_local(async move {
+        if let Err(e) = JsFuture::from(save).await {
+            if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+                engine.handle_write_error(now_ms(), &sink::storage_error(&e));
             }
-        });
-    }
-    dispatch(shared);
+            driver::pump(&shared);
+        }
+    });
 }
 
 /// Handles queued events one at a time, in order, even when one of them must await.
@@ -724,10 +711,10 @@ fn dispatch(shared: &Shared) {
     });
 }
 
-async fn handle_event(shared: &Shared, event: Event) {
-    let emitter = shared.borrow().emitter.clone();
+async fn handle_event(shared: &Shared, event: ReceiverEvent) {
+    let emitter = shared.borrow().page.emitter.clone();
     match event {
-        Event::Offer(manifest) => {
+        ReceiverEvent::Offer(manifest) => {
             let carried = {
                 let mut s = shared.borrow_mut();
                 if s.sink.is_some() {
@@ -749,14 +736,17 @@ async fn handle_event(shared: &Shared, event: Event) {
                 accept(shared, None).await;
             }
         }
-        Event::Progress(p) => emitter.progress(&p),
-        Event::BlockRejected { file, index, attempt } => emitter.emit(object(&[
+        ReceiverEvent::Progress(p) => {
+            save_progress(shared);
+            emitter.progress(&p)
+        }
+        ReceiverEvent::BlockRejected { file, index, attempt } => emitter.emit(object(&[
             ("type", "blockRejected".into()),
             ("file", file.into()),
             ("block", (index as f64).into()),
             ("attempt", attempt.into()),
         ])),
-        Event::FileComplete { file, digest } => {
+        ReceiverEvent::FileComplete { file, digest } => {
             if shared.borrow().files_done.contains(&file) {
                 return;
             }
@@ -792,13 +782,14 @@ async fn handle_event(shared: &Shared, event: Event) {
                     if let Some(engine) = shared.borrow_mut().engine.as_mut() {
                         why.end(engine);
                     }
-                    pump(shared);
+                    driver::pump(shared);
                 }
             }
         }
-        Event::Stalled { idle_ms } => {
+        ReceiverEvent::Stalled { idle_ms } => {
             let (code, message) = shared
                 .borrow()
+                .page
                 .conn
                 .as_ref()
                 .map(|c| c.stall_diagnosis())
@@ -811,29 +802,28 @@ async fn handle_event(shared: &Shared, event: Event) {
             ]));
             if Connection::peer_gone(code) {
                 if let Some(engine) = shared.borrow_mut().engine.as_mut() {
-                    engine.handle_connection_lost();
+                    engine.handle_connection_lost(now_ms());
                 }
-                pump(shared);
+                driver::pump(shared);
             }
         }
-        Event::Complete => {
+        ReceiverEvent::Complete => {
             emitter.status("complete");
             emitter.emit(object(&[("type", "complete".into())]));
             finish_later(shared, false);
         }
-        Event::Failed(err) if reconnectable(&shared.borrow(), &err) => {
+        ReceiverEvent::Failed(err) if reconnectable(&shared.borrow(), &err) => {
             shared.borrow_mut().reconnecting = true;
             let shared = shared.clone();
             spawn_local(async move { reconnect(&shared).await });
         }
-        Event::Failed(err) => {
+        ReceiverEvent::Failed(err) => {
             // A runtime failure (storage, memory cap) already told the page, more precisely.
-            if !shared.borrow().finished {
+            if !shared.borrow().page.finished {
                 emitter.error(&RuntimeError::Transfer(err));
             }
             finish_later(shared, true);
         }
-        Event::Accepted { .. } => {}
     }
 }
 
@@ -845,7 +835,7 @@ fn reconnectable(s: &State, err: &TransferError) -> bool {
         && s.options.reconnect_window_ms > 0
         && s.client.is_some()
         && s.sink.is_some()
-        && !s.finished
+        && !s.page.finished
 }
 
 /// Restores a lost connection within the reconnect window: says hello again (riding out a
@@ -859,15 +849,15 @@ async fn reconnect(shared: &Shared) {
         let window_ms = s.options.reconnect_window_ms;
         // A new connection that failed to open tries again within the window of the loss.
         let give_up_at = *s.restore_until.get_or_insert(now_ms() + window_ms);
-        (s.emitter.clone(), window_ms, give_up_at)
+        (s.page.emitter.clone(), window_ms, give_up_at)
     };
     let (conn, client) = {
         let mut s = shared.borrow_mut();
-        (s.conn.take(), s.client.take())
+        (s.page.conn.take(), s.client.take())
     };
     drop(conn);
     let Some(mut client) = client else { return };
-    let cancelled = || shared.borrow().finished;
+    let cancelled = || shared.borrow().page.finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
     let secret = shared.borrow().secret.clone();
     let result = async {
@@ -895,7 +885,7 @@ async fn reconnect(shared: &Shared) {
     .await;
     let room = shared.borrow().room.clone();
     // Cancelled meanwhile: `finish` found no client to leave with, so leave here.
-    if shared.borrow().finished {
+    if shared.borrow().page.finished {
         seat_store::clear(&room);
         client.leave().await;
         return;
@@ -910,7 +900,7 @@ async fn reconnect(shared: &Shared) {
         // tab later takes the seat up again and resumes from what was stored.
         Err(RuntimeError::PeerNotFound) | Err(RuntimeError::SignalingUnreachable(_)) => {
             shared.borrow_mut().keep_seat = true;
-            fail(
+            driver::fail(
                 shared,
                 RuntimeError::Transfer(TransferError::local(
                     ErrorCode::ConnectionLost,
@@ -922,8 +912,8 @@ async fn reconnect(shared: &Shared) {
             )
         }
         // The sender left the room (closed its page): the room answers 410 to the hello.
-        Err(RuntimeError::Signaling { status: 410, .. }) => fail(shared, RuntimeError::LinkExpired),
-        Err(e) => fail(shared, e),
+        Err(RuntimeError::Signaling { status: 410, .. }) => driver::fail(shared, RuntimeError::LinkExpired),
+        Err(e) => driver::fail(shared, e),
     }
 }
 
@@ -932,21 +922,6 @@ async fn reconnect(shared: &Shared) {
 fn resume_in_page(shared: &Shared, have: HaveMap) {
     let kind = shared.borrow().sink.as_ref().map_or("memory", |k| k.kind().name());
     start_accepted(shared, kind, Some(have));
-}
-
-fn fail(shared: &Shared, error: RuntimeError) {
-    if shared.borrow().finished {
-        return;
-    }
-    let emitter = shared.borrow().emitter.clone();
-    shared.borrow_mut().finished = true;
-    emitter.error(&error);
-    // Torn down on the next turn: `fail` may run inside a callback of the very connection it
-    // releases, and a closure must not be dropped while it runs.
-    let shared = shared.clone();
-    spawn_local(async move {
-        finish(&shared, true);
-    });
 }
 
 /// Lets the last frames (DONE, ERROR) leave before the connection closes.
@@ -961,16 +936,16 @@ fn finish_later(shared: &Shared, failed: bool) {
 fn finish(shared: &Shared, failed: bool) {
     let (client, conn, sink) = {
         let mut s = shared.borrow_mut();
-        if s.finished && s.conn.is_none() && s.client.is_none() && s.sink.is_none() {
+        if s.page.finished && s.page.conn.is_none() && s.client.is_none() && s.sink.is_none() {
             return;
         }
-        s.finished = true;
+        s.page.finished = true;
         let keep_seat = s.keep_seat && s.resumable;
         if !keep_seat {
             seat_store::clear(&s.room);
         }
         let client = s.client.take().filter(|_| !keep_seat);
-        (client, s.conn.take(), s.sink.take())
+        (client, s.page.conn.take(), s.sink.take())
     };
     drop(conn);
     spawn_local(async move {

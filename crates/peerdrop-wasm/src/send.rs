@@ -2,13 +2,12 @@
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
 use crate::block_hash::{self, Subtle};
-use crate::channel;
 use crate::clock::now_ms;
 use crate::code_exchange::{self, Start};
-use crate::connection::Connection;
-use crate::driver::{self, Side};
+use crate::driver::{self, Page, Side};
 use crate::error::{describe, RuntimeError};
-use crate::events::{manifest_to_js, object, Emitter};
+use crate::events::{manifest_to_js, Emitter};
+use crate::js_value::object;
 use crate::options::{current_page, Flow, Options};
 use crate::signaling::{
     abort_if_tampered, is_transient, new_seal, wait_for, wait_for_through_outages, SharedLog, SignalClient,
@@ -19,7 +18,9 @@ use futures::future::Either;
 use peerdrop_core::frame::Role;
 use peerdrop_core::seal::SealError;
 use peerdrop_core::short_code::ShortCode;
-use peerdrop_core::{ErrorCode, Event, FileEntry, LinkSecret, Manifest, Sender, TransferError};
+use peerdrop_core::{
+    ErrorCode, FileEntry, LinkSecret, Manifest, ReadRequest, Sender, SenderEvent, SenderOutput, TransferError,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -32,15 +33,13 @@ use web_sys::{File, RtcDataChannel, RtcDataChannelState, RtcPeerConnection, RtcS
 const ANSWER_WAIT_MS: u64 = 30_000;
 
 struct State {
+    page: Page,
     files: Vec<File>,
     manifest: Manifest,
     transfer_id: [u8; 16],
-    emitter: Emitter,
     /// The short code on offer, in short-code mode.
     code: Option<String>,
-    log: SharedLog,
     engine: Option<Sender>,
-    conn: Option<Connection>,
     /// Tells the negotiation loop how the current connection ended.
     ended: Option<oneshot::Sender<Ended>>,
     /// Whether the current connection's channel opened (a lost one that had opened gives the
@@ -49,7 +48,6 @@ struct State {
     /// While a lost connection is being restored: a new one that fails to open waits for the
     /// receiver's next hello instead of ending the transfer.
     restoring: bool,
-    finished: bool,
     flow: Flow,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`).
     subtle: Option<Subtle>,
@@ -90,8 +88,7 @@ impl SendHandle {
 
     /// A summary of the connection and signaling for support (no file names, no secret).
     pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
-        let s = self.shared.borrow();
-        crate::diagnose::of(s.conn.as_ref(), &s.log)
+        self.shared.borrow().page.diagnose()
     }
 
     /// Stops the transfer; the receiver is told it was cancelled.
@@ -105,10 +102,10 @@ impl SendHandle {
         }
         let now = {
             let mut s = self.shared.borrow_mut();
-            let has_connection = s.conn.is_some();
+            let has_connection = s.page.conn.is_some();
             match s.engine.as_mut() {
                 Some(engine) if !engine.is_closed() => {
-                    engine.cancel("the sender cancelled the transfer");
+                    engine.cancel(now_ms(), "the sender cancelled the transfer");
                     Now::Running
                 }
                 Some(_) if has_connection => Now::Ending,
@@ -116,8 +113,8 @@ impl SendHandle {
             }
         };
         match now {
-            Now::Running => pump(&self.shared),
-            Now::Idle => fail(
+            Now::Running => driver::pump(&self.shared),
+            Now::Idle => driver::fail(
                 &self.shared,
                 RuntimeError::Transfer(peerdrop_core::TransferError::local(
                     peerdrop_core::ErrorCode::Cancelled,
@@ -154,22 +151,19 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         (format!("{base}#{}", secret.to_fragment()), Start::Link(secret))
     };
     let shared = Rc::new(RefCell::new(State {
+        page: Page::new(emitter),
         files,
         manifest,
         // Known once the link secret is: at once for a link, after the exchange for a code.
         transfer_id: start.transfer_id(),
-        emitter,
         code: match &start {
             Start::Link(_) => None,
             Start::Code(code) => Some(code.to_string()),
         },
-        log: SharedLog::default(),
         engine: None,
-        conn: None,
         ended: None,
         opened: false,
         restoring: false,
-        finished: false,
         flow: options.flow,
         subtle: if options.webcrypto { block_hash::subtle() } else { None },
         low_threshold: 0,
@@ -177,11 +171,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     let task = shared.clone();
     spawn_local(async move {
         if let Err(e) = negotiate(&task, &options, start).await {
-            let emitter = task.borrow().emitter.clone();
-            if !task.borrow().finished {
-                emitter.error(&e);
-            }
-            finish(&task);
+            driver::fail(&task, e);
         }
     });
     Ok(SendHandle { shared, link })
@@ -280,7 +270,7 @@ async fn create_code_room(
 async fn negotiate(shared: &Shared, options: &Options, start: Start) -> Result<(), RuntimeError> {
     let (emitter, log) = {
         let s = shared.borrow();
-        (s.emitter.clone(), s.log.clone())
+        (s.page.emitter.clone(), s.page.log.clone())
     };
     emitter.status("signaling");
     let (mut client, secret) = match start {
@@ -292,7 +282,7 @@ async fn negotiate(shared: &Shared, options: &Options, start: Start) -> Result<(
             let (mut client, code) = create_code_room(shared, &options.signal_url, code, &log).await?;
             emitter.emit(object(&[("type", "code".into()), ("code", code.to_string().into())]));
             emitter.status("waiting");
-            let cancelled = || shared.borrow().finished;
+            let cancelled = || shared.borrow().page.finished;
             let Some(secret) =
                 code_exchange::exchange_sealed(&mut client, &code, Role::Sender, &cancelled).await?
             else {
@@ -319,8 +309,8 @@ async fn serve(
     secret: &LinkSecret,
     client: &mut SignalClient,
 ) -> Result<(), RuntimeError> {
-    let emitter = shared.borrow().emitter.clone();
-    let cancelled = || shared.borrow().finished;
+    let emitter = shared.borrow().page.emitter.clone();
+    let cancelled = || shared.borrow().page.finished;
     let on_tamper = |e: &SealError| emitter.signaling_warning(e);
     let mut hello_waiting = false;
     // Set once a connection was lost: until then the link waits for its receiver as long as
@@ -431,7 +421,7 @@ async fn connect(
     cancelled: &dyn Fn() -> bool,
     on_tamper: &dyn Fn(&SealError),
 ) -> Result<Outcome, RuntimeError> {
-    let emitter = shared.borrow().emitter.clone();
+    let emitter = shared.borrow().page.emitter.clone();
     emitter.status("connecting");
     let ice = ice::choose(&options.ice_servers, client.ice_servers());
     emitter.emit(ice::event(&ice));
@@ -442,7 +432,7 @@ async fn connect(
     let (tx, rx) = oneshot::channel();
     {
         let mut s = shared.borrow_mut();
-        s.conn = Some(conn);
+        s.page.conn = Some(conn);
         s.engine = None;
         s.ended = Some(tx);
     }
@@ -463,14 +453,15 @@ async fn connect(
         Either::Left((Ok(Ended::Lost), _)) => Ok(Outcome::Lost { rehello: false }),
         Either::Left(_) => Ok(Outcome::Over),
         Either::Right((Ok(Some(_)), rx)) => {
-            let running = shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost()).is_some();
+            let running =
+                shared.borrow_mut().engine.as_mut().map(|e| e.handle_connection_lost(now_ms())).is_some();
             if running {
-                pump(shared);
+                driver::pump(shared);
                 let _ = rx.await;
             } else {
                 let (conn, _) = {
                     let mut s = shared.borrow_mut();
-                    (s.conn.take(), s.ended.take())
+                    (s.page.conn.take(), s.ended.take())
                 };
                 drop(conn);
             }
@@ -507,15 +498,22 @@ async fn connect(
     }
 }
 
+/// Work the sender's engine asks for that needs the state released.
+enum Later {
+    Read(ReadRequest),
+    Event(SenderEvent),
+}
+
 impl Side for State {
     type Engine = Sender;
+    type Later = Later;
+
+    fn page(&mut self) -> &mut Page {
+        &mut self.page
+    }
 
     fn engine(&mut self) -> Option<&mut Sender> {
         self.engine.as_mut()
-    }
-
-    fn connection(&mut self) -> Option<&mut Connection> {
-        self.conn.as_mut()
     }
 
     fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
@@ -527,25 +525,52 @@ impl Side for State {
         self.engine = Some(engine);
     }
 
-    fn emitter(&self) -> Emitter {
-        self.emitter.clone()
+    fn before_drain(&mut self) {
+        let amount = self.page.channel().map_or(0, |dc| dc.buffered_amount());
+        if let Some(engine) = self.engine.as_mut() {
+            engine.handle_buffered_amount(now_ms(), u64::from(amount));
+        }
     }
 
-    fn pump(shared: &Shared) {
-        pump(shared)
+    /// The low mark grows while a new connection ramps up (`Config::buffered_start`).
+    fn after_drain(&mut self) {
+        let Some(low) = self.engine.as_ref().map(low_threshold) else { return };
+        if low != self.low_threshold {
+            self.low_threshold = low;
+            if let Some(dc) = self.page.channel() {
+                dc.set_buffered_amount_low_threshold(low);
+            }
+        }
     }
 
-    fn fail(shared: &Shared, error: RuntimeError) {
-        fail(shared, error)
+    fn take(&mut self, output: SenderOutput) -> Option<Later> {
+        match output {
+            SenderOutput::Read(r) => Some(Later::Read(r)),
+            SenderOutput::Event(e) => Some(Later::Event(e)),
+            SenderOutput::Transmit(_) => None,
+        }
+    }
+
+    fn run_later(shared: &Shared, later: Vec<Later>) {
+        for work in later {
+            match work {
+                Later::Read(r) => start_read(shared, r),
+                Later::Event(e) => on_event(shared, e),
+            }
+        }
+    }
+
+    fn finish(shared: &Shared, _failed: bool) {
+        finish(shared)
     }
 
     fn retry_unopened(shared: &Shared) -> bool {
         let conn = {
             let mut s = shared.borrow_mut();
-            if !s.restoring || s.finished {
+            if !s.restoring || s.page.finished {
                 return false;
             }
-            s.conn.take()
+            s.page.conn.take()
         };
         // Released on the next turn: this runs inside a callback of that very connection.
         spawn_local(async move { drop(conn) });
@@ -559,73 +584,34 @@ fn low_threshold(engine: &Sender) -> u32 {
     engine.buffered_low().min(u64::from(u32::MAX)) as u32
 }
 
-/// Moves everything the engine wants done: frames out, reads started, events delivered.
-fn pump(shared: &Shared) {
-    let mut reads = Vec::new();
-    let mut events = Vec::new();
-    {
-        let mut s = shared.borrow_mut();
-        let State { engine, conn, low_threshold: threshold, .. } = &mut *s;
-        let (Some(engine), Some(dc)) = (engine.as_mut(), conn.as_ref().and_then(|c| c.dc.as_ref())) else {
-            return;
-        };
-        engine.handle_buffered_amount(u64::from(dc.buffered_amount()));
-        while let Some(frame) = engine.poll_transmit() {
-            if !channel::send(dc, &frame) {
-                engine.handle_connection_lost();
-                break;
-            }
+fn on_event(shared: &Shared, event: SenderEvent) {
+    let emitter = shared.borrow().page.emitter.clone();
+    match event {
+        SenderEvent::Accepted { .. } => emitter.status("transferring"),
+        SenderEvent::Progress(p) => emitter.progress(&p),
+        SenderEvent::Complete => {
+            emitter.status("complete");
+            emitter.emit(object(&[("type", "complete".into())]));
+            connection_ended(shared, Ended::Final);
+            finish_after_flush(shared);
         }
-        // The low mark grows while a new connection ramps up (`Config::buffered_start`).
-        let low = low_threshold(engine);
-        if low != *threshold {
-            *threshold = low;
-            dc.set_buffered_amount_low_threshold(low);
+        SenderEvent::Failed(err)
+            if matches!(err.code, ErrorCode::ConnectionLost | ErrorCode::Timeout)
+                && err.origin == peerdrop_core::Origin::Local =>
+        {
+            // The receiver may reopen the link and resume: keep the room, drop the connection.
+            emitter.emit(object(&[
+                ("type", "disconnected".into()),
+                ("message", "The connection to the receiver was lost. Retrying; if they reopen the link, the transfer resumes where it stopped.".into()),
+            ]));
+            let conn = shared.borrow_mut().page.conn.take();
+            drop(conn);
+            connection_ended(shared, Ended::Lost);
         }
-        while let Some(r) = engine.poll_read() {
-            reads.push(r);
-        }
-        while let Some(e) = engine.poll_event() {
-            events.push(e);
-        }
-    }
-    for r in reads {
-        start_read(shared, r);
-    }
-    let emitter = shared.borrow().emitter.clone();
-    for e in events {
-        match e {
-            Event::Accepted { .. } => emitter.status("transferring"),
-            Event::Progress(p) => emitter.progress(&p),
-            Event::Complete => {
-                emitter.status("complete");
-                emitter.emit(object(&[("type", "complete".into())]));
-                connection_ended(shared, Ended::Final);
-                finish_after_flush(shared);
-            }
-            Event::Failed(err)
-                if matches!(err.code, ErrorCode::ConnectionLost | ErrorCode::Timeout)
-                    && err.origin == peerdrop_core::Origin::Local =>
-            {
-                // The receiver may reopen the link and resume: keep the room, drop the connection.
-                emitter.emit(object(&[
-                    ("type", "disconnected".into()),
-                    ("message", "The connection to the receiver was lost. Retrying; if they reopen the link, the transfer resumes where it stopped.".into()),
-                ]));
-                let conn = shared.borrow_mut().conn.take();
-                drop(conn);
-                connection_ended(shared, Ended::Lost);
-            }
-            Event::Failed(err) => {
-                emitter.error(&RuntimeError::Transfer(err));
-                connection_ended(shared, Ended::Final);
-                finish_after_flush(shared);
-            }
-            // Receiver-only events.
-            Event::Stalled { .. }
-            | Event::Offer(_)
-            | Event::BlockRejected { .. }
-            | Event::FileComplete { .. } => {}
+        SenderEvent::Failed(err) => {
+            emitter.error(&RuntimeError::Transfer(err));
+            connection_ended(shared, Ended::Final);
+            finish_after_flush(shared);
         }
     }
 }
@@ -658,17 +644,21 @@ fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
         {
             let mut s = shared.borrow_mut();
             let Some(engine) = s.engine.as_mut() else { return };
+            let now = now_ms();
             match result {
-                Ok((bytes, Some(sha256))) => engine.handle_hashed_read(r.file, r.offset, bytes, sha256),
-                Ok((bytes, None)) => engine.handle_read(r.file, r.offset, bytes),
-                Err(e) => engine.handle_read_error(&format!(
-                    "could not read {:?}: {}; it may have been moved or deleted",
-                    file.name(),
-                    describe(&e)
-                )),
+                Ok((bytes, Some(sha256))) => engine.handle_hashed_read(now, r.file, r.offset, bytes, sha256),
+                Ok((bytes, None)) => engine.handle_read(now, r.file, r.offset, bytes),
+                Err(e) => engine.handle_read_error(
+                    now,
+                    &format!(
+                        "could not read {:?}: {}; it may have been moved or deleted",
+                        file.name(),
+                        describe(&e)
+                    ),
+                ),
             }
         }
-        pump(&shared);
+        driver::pump(&shared);
     });
 }
 
@@ -678,26 +668,11 @@ fn connection_ended(shared: &Shared, how: Ended) {
     }
 }
 
-fn fail(shared: &Shared, error: RuntimeError) {
-    if shared.borrow().finished {
-        return;
-    }
-    let emitter = shared.borrow().emitter.clone();
-    shared.borrow_mut().finished = true;
-    emitter.error(&error);
-    // Torn down on the next turn: `fail` may run inside a callback of the very connection it
-    // releases, and a closure must not be dropped while it runs.
-    let shared = shared.clone();
-    spawn_local(async move {
-        finish(&shared);
-    });
-}
-
 /// Gives the last frames time to arrive before closing the connection.
 fn finish_after_flush(shared: &Shared) {
     let shared = shared.clone();
     spawn_local(async move {
-        let channel = || shared.borrow().conn.as_ref().and_then(|c| c.dc.clone());
+        let channel = || shared.borrow().page.channel().cloned();
         // The last frame (CANCEL, ERROR) may sit behind megabytes of buffered data: closing
         // before it leaves would show the receiver a lost connection instead. Wait for the
         // buffer to drain, 10 s at most.
@@ -727,8 +702,8 @@ fn finish_after_flush(shared: &Shared) {
 fn finish(shared: &Shared) {
     let (conn, ended) = {
         let mut s = shared.borrow_mut();
-        s.finished = true;
-        (s.conn.take(), s.ended.take())
+        s.page.finished = true;
+        (s.page.conn.take(), s.ended.take())
     };
     drop(conn);
     if let Some(tx) = ended {

@@ -2,6 +2,7 @@
 //! URL, nothing identifying in the URL itself, long polls the server may shorten.
 
 use crate::error::{describe, RuntimeError};
+use gloo_events::EventListener;
 use peerdrop_core::seal::{SealError, SignalSeal};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -68,7 +69,7 @@ impl SignalLog {
     /// `{requests, lastStatus, medianRoundTripMs, recent: [{op, status, ms}]}`; status 0 means
     /// the server could not be reached.
     pub fn to_js(&self) -> JsValue {
-        use crate::events::object;
+        use crate::js_value::object;
         let recent = js_sys::Array::new();
         for (op, status, ms) in &self.entries {
             recent.push(&object(&[
@@ -194,13 +195,10 @@ impl SignalClient {
     /// Leaves the room when the page goes away, with a `keepalive` request that outlives the
     /// page, so the other side learns at once (`peer-left`) that this side will not come back
     /// instead of retrying for its whole reconnect window. Stops when the guard is dropped.
-    pub fn leave_on_unload(&self) -> Option<LeaveOnUnload> {
+    pub fn leave_on_unload(&self) -> Option<EventListener> {
         let target = js_sys::global().dyn_into::<web_sys::EventTarget>().ok()?;
         let (url, body) = (self.url.clone(), json!({"v": 1, "op": "leave", "token": self.token}).to_string());
-        let callback =
-            wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || send_keepalive(&url, &body));
-        target.add_event_listener_with_callback("pagehide", callback.as_ref().unchecked_ref()).ok()?;
-        Some(LeaveOnUnload { target, callback })
+        Some(EventListener::new(&target, "pagehide", move |_| send_keepalive(&url, &body)))
     }
 
     /// The STUN and TURN servers the endpoint gave with the room, if any.
@@ -398,20 +396,6 @@ async fn post_once(url: &str, body: &Value, log: &SharedLog) -> (Result<Value, R
     match post_inner(url, body, log).await {
         Ok(value) => (Ok(value), None),
         Err((e, retry)) => (Err(e), retry),
-    }
-}
-
-/// See [`SignalClient::leave_on_unload`].
-pub struct LeaveOnUnload {
-    target: web_sys::EventTarget,
-    callback: wasm_bindgen::closure::Closure<dyn FnMut()>,
-}
-
-impl Drop for LeaveOnUnload {
-    fn drop(&mut self) {
-        let _ = self
-            .target
-            .remove_event_listener_with_callback("pagehide", self.callback.as_ref().unchecked_ref());
     }
 }
 

@@ -165,8 +165,8 @@ impl StoreError {
     /// Ends the transfer: `cancelled` when the person stopped the download, else `sink_failed`.
     pub fn end(&self, engine: &mut peerdrop_core::Receiver) {
         match self {
-            StoreError::Cancelled(why) => engine.cancel(why),
-            StoreError::Failed(why) => engine.handle_write_error(why),
+            StoreError::Cancelled(why) => engine.cancel(crate::clock::now_ms(), why),
+            StoreError::Failed(why) => engine.handle_write_error(crate::clock::now_ms(), why),
         }
     }
 }

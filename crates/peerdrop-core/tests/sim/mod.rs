@@ -3,7 +3,10 @@
 
 #![allow(dead_code)]
 
-use peerdrop_core::{BlockHashing, Config, Event, FileEntry, HaveMap, Manifest, Receiver, Sender};
+use peerdrop_core::{
+    BlockHashing, Config, FileEntry, HaveMap, Manifest, Receiver, ReceiverEvent, ReceiverOutput, Sender,
+    SenderEvent, SenderOutput,
+};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -128,8 +131,8 @@ impl Default for NetParams {
 /// What a run ended with.
 #[derive(Debug)]
 pub struct Outcome {
-    pub sender_events: Vec<Event>,
-    pub receiver_events: Vec<Event>,
+    pub sender_events: Vec<SenderEvent>,
+    pub receiver_events: Vec<ReceiverEvent>,
     /// Received bytes per file, when kept (small files only).
     pub files: Vec<Vec<u8>>,
     /// SHA-256 of what the receiver stored, per file, computed by the test's own sink.
@@ -156,14 +159,20 @@ pub struct Outcome {
 
 impl Outcome {
     pub fn receiver_complete(&self) -> bool {
-        self.receiver_events.iter().any(|e| matches!(e, Event::Complete))
+        self.receiver_events.iter().any(|e| matches!(e, ReceiverEvent::Complete))
     }
     pub fn sender_complete(&self) -> bool {
-        self.sender_events.iter().any(|e| matches!(e, Event::Complete))
+        self.sender_events.iter().any(|e| matches!(e, SenderEvent::Complete))
     }
     pub fn receiver_failure(&self) -> Option<&peerdrop_core::TransferError> {
         self.receiver_events.iter().find_map(|e| match e {
-            Event::Failed(err) => Some(err),
+            ReceiverEvent::Failed(err) => Some(err),
+            _ => None,
+        })
+    }
+    pub fn sender_failure(&self) -> Option<&peerdrop_core::TransferError> {
+        self.sender_events.iter().find_map(|e| match e {
+            SenderEvent::Failed(err) => Some(err),
             _ => None,
         })
     }
@@ -242,95 +251,100 @@ pub fn run(
     let mut resume = resume;
 
     for _step in 0..50_000_000u64 {
-        // Sender side: reads, then transmissions while flow control allows.
-        while let Some(req) = sender.poll_read() {
-            pending_reads.push_back((now, req));
-        }
+        // Sender side: transmissions while flow control allows, reads, events.
         // Buffered amount: bytes queued on the link that have not left yet.
         let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
-        sender.handle_buffered_amount(buffered);
-        while let Some(mut msg) = sender.poll_transmit() {
-            if msg.first() == Some(&0x06) {
-                let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
-                let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
-                out.blocks_sent.push((file, index));
-            }
-            if msg.first() == Some(&0x07) && msg.len() > 1 && rng.below(1_000_000) < params.flip_ppm {
-                let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
-                msg[at] ^= 1 << rng.below(8);
-                out.flips += 1;
-            }
-            // FILE_DIGEST: type, file (4), has_digest (1), digest (32).
-            if params.forge_file_digest && msg.first() == Some(&0x09) && msg.get(5) == Some(&1) {
-                msg[6] ^= 0x80;
-            }
-            let payload = if msg.first() == Some(&0x07) { msg.len() as u64 - 1 } else { 0 };
-            let start = link_free_at.max(now);
-            link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
-            to_receiver.push_back((link_free_at + params.latency_ms, msg));
-            let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
-            sender.handle_buffered_amount(buffered);
-            out.queued.push((data_queued, buffered));
-            data_queued += payload;
-        }
-        while let Some(msg) = receiver.poll_transmit() {
-            let start = back_free_at.max(now);
-            back_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
-            to_sender.push_back((back_free_at + params.latency_ms, msg));
-        }
-        while let Some(d) = receiver.poll_digest() {
-            assert!(host_hashing, "the engine asked the host to hash with BlockHashing::Engine");
-            let cost = (d.data.len() as u64 * params.host_hash_ms_per_mib).div_ceil(1 << 20);
-            hasher_free_at = hasher_free_at.max(now) + cost;
-            digests_asked += 1;
-            if params.host_swaps_two_digests && digests_asked == 3 && !pending_digests.is_empty() {
-                // Ahead of the second block, if that one is still waiting (the last queued).
-                pending_digests.insert(pending_digests.len() - 1, (hasher_free_at, d));
-            } else {
-                pending_digests.push_back((hasher_free_at, d));
+        sender.handle_buffered_amount(now, buffered);
+        while let Some(output) = sender.poll_output() {
+            match output {
+                SenderOutput::Read(req) => pending_reads.push_back((now, req)),
+                SenderOutput::Event(e) => out.sender_events.push(e),
+                SenderOutput::Transmit(mut msg) => {
+                    if msg.first() == Some(&0x06) {
+                        let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
+                        let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
+                        out.blocks_sent.push((file, index));
+                    }
+                    if msg.first() == Some(&0x07) && msg.len() > 1 && rng.below(1_000_000) < params.flip_ppm {
+                        let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
+                        msg[at] ^= 1 << rng.below(8);
+                        out.flips += 1;
+                    }
+                    // FILE_DIGEST: type, file (4), has_digest (1), digest (32).
+                    if params.forge_file_digest && msg.first() == Some(&0x09) && msg.get(5) == Some(&1) {
+                        msg[6] ^= 0x80;
+                    }
+                    let payload = if msg.first() == Some(&0x07) { msg.len() as u64 - 1 } else { 0 };
+                    let start = link_free_at.max(now);
+                    link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
+                    to_receiver.push_back((link_free_at + params.latency_ms, msg));
+                    let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
+                    sender.handle_buffered_amount(now, buffered);
+                    out.queued.push((data_queued, buffered));
+                    data_queued += payload;
+                }
             }
         }
-        while let Some(w) = receiver.poll_write() {
-            // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
-            assert!(
-                w.data == content(seed, w.file, w.offset, w.data.len()),
-                "receiver stored wrong bytes at file {} offset {}",
-                w.file,
-                w.offset
-            );
-            out.stored[w.file as usize].insert(w.offset / u64::from(receiver.block_size().unwrap()));
-            let len = w.data.len() as u64;
-            let cost = (len * params.write_ms_per_mib).div_ceil(1 << 20);
-            disk_free_at = disk_free_at.max(now) + cost;
-            if sink.keep {
-                sink.files[w.file as usize].insert(w.offset, w.data);
+        // Receiver side: messages back, blocks to hash and to store, events.
+        while let Some(output) = receiver.poll_output() {
+            match output {
+                ReceiverOutput::Transmit(msg) => {
+                    let start = back_free_at.max(now);
+                    back_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
+                    to_sender.push_back((back_free_at + params.latency_ms, msg));
+                }
+                ReceiverOutput::Digest(d) => {
+                    assert!(host_hashing, "the engine asked the host to hash with BlockHashing::Engine");
+                    let cost = (d.data.len() as u64 * params.host_hash_ms_per_mib).div_ceil(1 << 20);
+                    hasher_free_at = hasher_free_at.max(now) + cost;
+                    digests_asked += 1;
+                    if params.host_swaps_two_digests && digests_asked == 3 && !pending_digests.is_empty() {
+                        // Ahead of the second block, if that one is still waiting (the last queued).
+                        pending_digests.insert(pending_digests.len() - 1, (hasher_free_at, d));
+                    } else {
+                        pending_digests.push_back((hasher_free_at, d));
+                    }
+                }
+                ReceiverOutput::Write(w) => {
+                    // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
+                    assert!(
+                        w.data == content(seed, w.file, w.offset, w.data.len()),
+                        "receiver stored wrong bytes at file {} offset {}",
+                        w.file,
+                        w.offset
+                    );
+                    out.stored[w.file as usize].insert(w.offset / u64::from(receiver.block_size().unwrap()));
+                    let len = w.data.len() as u64;
+                    let cost = (len * params.write_ms_per_mib).div_ceil(1 << 20);
+                    disk_free_at = disk_free_at.max(now) + cost;
+                    if sink.keep {
+                        sink.files[w.file as usize].insert(w.offset, w.data);
+                    }
+                    pending_writes.push_back((disk_free_at, w.file, w.offset, len));
+                }
+                ReceiverOutput::Event(e) => {
+                    if let ReceiverEvent::Offer(_) = &e {
+                        accept_at = Some(now + params.accept_after_ms);
+                    }
+                    out.receiver_events.push(e);
+                }
             }
-            pending_writes.push_back((disk_free_at, w.file, w.offset, len));
-        }
-        while let Some(e) = sender.poll_event() {
-            out.sender_events.push(e);
-        }
-        while let Some(e) = receiver.poll_event() {
-            if let Event::Offer(_) = &e {
-                accept_at = Some(now + params.accept_after_ms);
-            }
-            out.receiver_events.push(e);
         }
         if accept_at.is_some_and(|t| t <= now) {
             accept_at = None;
             if params.reject {
-                receiver.reject("not now, thanks");
+                receiver.reject(now, "not now, thanks");
             } else {
                 receiver.accept(now, resume.take());
             }
             continue;
         }
         if params.receiver_cancel_after.is_some_and(|n| messages >= n) && !receiver.is_closed() {
-            receiver.cancel("the receiver cancelled");
+            receiver.cancel(now, "the receiver cancelled");
             continue;
         }
         if params.cancel_after.is_some_and(|n| messages >= n) && !sender.is_closed() {
-            sender.cancel("the sender cancelled");
+            sender.cancel(now, "the sender cancelled");
             continue;
         }
         out.max_receiver_held = out.max_receiver_held.max(receiver.held_bytes());
@@ -361,13 +375,17 @@ pub fn run(
         if let Some(limit) = params.disconnect_after {
             if messages >= limit {
                 out.disconnected = true;
-                sender.handle_connection_lost();
-                receiver.handle_connection_lost();
-                while let Some(e) = sender.poll_event() {
-                    out.sender_events.push(e);
+                sender.handle_connection_lost(now);
+                receiver.handle_connection_lost(now);
+                while let Some(output) = sender.poll_output() {
+                    if let SenderOutput::Event(e) = output {
+                        out.sender_events.push(e);
+                    }
                 }
-                while let Some(e) = receiver.poll_event() {
-                    out.receiver_events.push(e);
+                while let Some(output) = receiver.poll_output() {
+                    if let ReceiverOutput::Event(e) = output {
+                        out.receiver_events.push(e);
+                    }
                 }
                 break;
             }
@@ -399,9 +417,9 @@ pub fn run(
             let data = content(seed, req.file, req.offset, req.len as usize);
             if host_hashing {
                 let sha256 = Sha256::digest(&data).into();
-                sender.handle_hashed_read(req.file, req.offset, data, sha256);
+                sender.handle_hashed_read(now, req.file, req.offset, data, sha256);
             } else {
-                sender.handle_read(req.file, req.offset, data);
+                sender.handle_read(now, req.file, req.offset, data);
             }
         }
         while pending_digests.front().is_some_and(|d| d.0 <= now) {
@@ -411,7 +429,7 @@ pub fn run(
             if params.host_shortens_a_block && digests_returned == 2 {
                 d.data.pop();
             }
-            receiver.handle_block_digest(d.file, d.index, sha256, d.data);
+            receiver.handle_block_digest(now, d.file, d.index, sha256, d.data);
         }
         while pending_writes.front().is_some_and(|w| w.0 <= now) {
             let (_, file, offset, _) = pending_writes.pop_front().unwrap();
