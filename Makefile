@@ -4,7 +4,7 @@ export CHROMEDRIVER ?= /usr/bin/chromedriver
 PORT ?= 8080
 PEERDROP_CACHE ?= $(HOME)/.cache/peerdrop
 
-.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-netlab test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-wan bench-wan-smoke link-emulator bench-core bench-signaling fuzz clean
+.PHONY: bootstrap wasm demo test test-rust test-wasm test-php test-types test-unit test-e2e test-netlab test-browsers test-browsers-large browsers-doc test-sveltekit test-migration test-ops release-check release-check-quick bench bench-smoke bench-wan bench-wan-smoke link-emulator bench-core bench-signaling fuzz fuzz-smoke fuzz-targets clean
 
 bootstrap:
 	@scripts/bootstrap
@@ -17,7 +17,7 @@ wasm: bootstrap
 demo: wasm
 	@scripts/serve-site $(PORT)
 
-test: bootstrap test-rust test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit test-netlab bench-smoke bench-wan-smoke
+test: bootstrap test-rust fuzz-smoke test-wasm test-php test-migration test-ops test-types test-unit test-e2e test-browsers test-sveltekit test-netlab bench-smoke bench-wan-smoke
 
 test-rust:
 	cargo fmt --all -- --check
@@ -128,12 +128,23 @@ bench-core:
 	cargo bench -q -p peerdrop-core --bench engine
 	cargo bench -q -p peerdrop-core --bench engine --features bench-unhashed
 
-# Coverage-guided fuzzing of every decoder and of a receiver fed a hostile sender (nightly).
+# Coverage-guided fuzzing of every decoder and of a receiver fed a hostile sender, each target
+# from its seeds (crates/peerdrop-core/fuzz/src/lib.rs). libFuzzer needs nightly flags: the
+# nightly toolchain where rustup has it, else stable told to accept them.
 FUZZ_SECONDS ?= 60
-fuzz:
-	command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz --version 0.13.2
-	cd crates/peerdrop-core && for t in decode receiver; do \
-	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 || exit 1; done
+FUZZ_TARGETS := decode receiver
+FUZZ := $(if $(shell rustup toolchain list 2>/dev/null | grep '^nightly'),cargo +nightly fuzz,RUSTC_BOOTSTRAP=1 cargo fuzz)
+fuzz: bootstrap fuzz-targets
+
+# The same for a few seconds per target (part of make test): the seeds must reach deep code
+# (`cargo test` in the fuzz crate) and no target may find a crash from them.
+fuzz-smoke: FUZZ_SECONDS = 8
+fuzz-smoke: fuzz-targets
+
+fuzz-targets:
+	cd crates/peerdrop-core/fuzz && cargo test -q --lib && cargo run -q --bin write-seeds -- corpus
+	cd crates/peerdrop-core/fuzz && for t in $(FUZZ_TARGETS); do \
+	  $(FUZZ) run $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=512 || exit 1; done
 
 clean:
 	cargo clean
