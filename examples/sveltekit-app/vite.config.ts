@@ -1,3 +1,4 @@
+// The example app's Vite config: SvelteKit with adapter-node and PeerDrop's content security policy.
 import adapter from '@sveltejs/adapter-node';
 import { sveltekit } from '@sveltejs/kit/vite';
 import { peerdropCsp } from '@peerdrop/sveltekit/server';

@@ -1,3 +1,4 @@
+// `createSender()`: a sending transfer as reactive Svelte state (files, link or code, progress, errors).
 import type { PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ROLE_ERROR_TEXT } from './format.js';
