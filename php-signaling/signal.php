@@ -1,9 +1,9 @@
 <?php
 /**
- * PeerDrop signaling endpoint, contract v1.
+ * PeerDrop signaling endpoint, contract v1 (docs/signaling.md).
  *
- * One drop-in file for shared PHP hosting (PHP 7.4 - 8.4, pdo_sqlite).
- * No daemon, no WebSocket, no sessions, no streaming: short polls, plus
+ * One drop-in file for shared PHP hosting (PHP 7.4 - 8.4, pdo_sqlite, or pdo_mysql for
+ * MySQL/MariaDB). No daemon, no WebSocket, no sessions, no streaming: short polls, plus
  * "held" polls only while one of a few poll slots is free.
  *
  * Operators: upload this file to your web root, then run
@@ -12,11 +12,575 @@
  * (env PEERDROP_DATA_DIR / PEERDROP_SECRET / PEERDROP_CONFIG, or a
  * peerdrop.config.php in the directory ABOVE the one holding this file).
  *
- * Layout of this file: classes first (unit-testable, no side effects when
- * included), then a guarded dispatch at the very bottom.
+ * How a request flows through this file:
+ *
+ *   a web request: the guard at the very end of the file calls peerdrop_serve(), which
+ *     builds a PeerDropHttp (peerdrop_http()) and hands it the method, headers and body:
+ *     PeerDropHttp::handle()      CORS/origin, method, media type, size, rate limit, JSON body
+ *       OPTIONS                   CORS preflight
+ *       GET                       health: PeerDropService::health()
+ *       GET ?metrics              PeerDropMetrics::render() (bearer metrics_token)
+ *       POST {"v":1,"op":...}     dispatch(): PeerDropService::create / join / send / poll / leave
+ *         PeerDropToken           signs a seat on create and join, verifies it on send, poll, leave
+ *         PeerDropStore           write() and select() on SQLite or MySQL/MariaDB
+ *     a failure anywhere          becomes a PeerDropError: error code, HTTP status, a sentence for
+ *                                 the user; database failures are translated by
+ *                                 PeerDropStore::mapException()
+ *     peerdrop_emit()             sends the JSON response; then, with the client answered,
+ *     PeerDropHttp::afterResponse() stores metric counters, deletes expired rooms, checkpoints
+ *   on the command line: "php signal.php check | purge | migrate" runs peerdrop_cli()
+ *   included with PEERDROP_LIBRARY defined (PHPUnit): nothing runs; the file is a library
+ *
+ * Sections, in this order:
+ *   1. HTTP             the web entry point, request parsing and validation, responses, CORS and
+ *                       headers, the error catalogue, the client's address and its rate limit
+ *   2. Operations       protocol limits, create / join / send / poll / leave / health, cleanup
+ *   3. Tokens           HMAC peer tokens and the secret that signs them
+ *   4. Storage          the store and its error translation, schema migrations, SQLite
+ *                       recovery, the data dir, held-poll slots
+ *   5. Operator extras  configuration, ICE servers (STUN/TURN), metrics, "check", the command line
+ * and, last, the guard that decides whether the file handles a request, runs a command or is only
+ * included. It stays at the end so that it runs once everything above has been declared.
+ * Nothing above it has side effects when the file is included.
  */
 
 declare(strict_types=1);
+
+// =============================================================================================
+// 1. HTTP: the web entry point, request parsing and validation, responses, CORS and headers,
+//    the error catalogue, the client's address and its rate limit.
+// =============================================================================================
+
+/** Handle one web request: read it from $_SERVER and php://input, answer, then do the after-response work. */
+function peerdrop_serve(): void
+{
+    @ini_set('display_errors', '0');
+    @ini_set('html_errors', '0');
+    if (function_exists('set_time_limit')) {
+        // A held poll lasts up to 25 s plus queries; sleeping does not count on Linux, but be safe.
+        @set_time_limit(60);
+    }
+    $GLOBALS['peerdrop_done'] = false;
+    set_error_handler(static function (int $severity, string $message, string $file = '', int $line = 0): bool {
+        if (!(error_reporting() & $severity)) {
+            return false;
+        }
+        throw new ErrorException($message, 0, $severity, $file, $line);
+    });
+    register_shutdown_function(static function (): void {
+        if ($GLOBALS['peerdrop_done']) {
+            return;
+        }
+        $err = error_get_last();
+        if ($err !== null && !headers_sent()) {
+            $e = new PeerDropError('internal_error');
+            peerdrop_emit(new PeerDropResponse($e->status(), $e->body(), PeerDropHttp::baseHeaders()));
+        }
+    });
+    $headers = array(
+        'content-type' => isset($_SERVER['CONTENT_TYPE']) ? (string)$_SERVER['CONTENT_TYPE'] : (isset($_SERVER['HTTP_CONTENT_TYPE']) ? (string)$_SERVER['HTTP_CONTENT_TYPE'] : ''),
+        'content-length' => isset($_SERVER['CONTENT_LENGTH']) ? (string)$_SERVER['CONTENT_LENGTH'] : '',
+    );
+    if (isset($_SERVER['HTTP_ORIGIN'])) {
+        $headers['origin'] = (string)$_SERVER['HTTP_ORIGIN'];
+    }
+    if (isset($_SERVER['HTTP_X_FORWARDED_FOR'])) {
+        $headers['x-forwarded-for'] = (string)$_SERVER['HTTP_X_FORWARDED_FOR'];
+    }
+    $auth = peerdrop_authorization_header();
+    if ($auth !== '') {
+        $headers['authorization'] = $auth;
+    }
+    $request = array(
+        'remote_addr' => isset($_SERVER['REMOTE_ADDR']) ? (string)$_SERVER['REMOTE_ADDR'] : '',
+        'query' => isset($_SERVER['QUERY_STRING']) ? (string)$_SERVER['QUERY_STRING'] : '',
+    );
+    $method = isset($_SERVER['REQUEST_METHOD']) ? (string)$_SERVER['REQUEST_METHOD'] : 'GET';
+    $docRoot = isset($_SERVER['DOCUMENT_ROOT']) && is_string($_SERVER['DOCUMENT_ROOT']) ? $_SERVER['DOCUMENT_ROOT'] : null;
+    $http = peerdrop_http(peerdrop_env(), __DIR__, $docRoot);
+    $response = $http->handle($method, $headers, static function (int $max): string {
+        $in = @fopen('php://input', 'rb');
+        if ($in === false) {
+            return '';
+        }
+        $data = '';
+        while (!feof($in) && strlen($data) < $max) {
+            $chunk = fread($in, min(8192, $max - strlen($data)));
+            if ($chunk === false || $chunk === '') {
+                break;
+            }
+            $data .= $chunk;
+        }
+        fclose($in);
+        return $data;
+    }, $request);
+    peerdrop_emit($response);
+    $GLOBALS['peerdrop_done'] = true;
+    // Hand the response to the client before the after-response work, and before PHP drains any
+    // unread request body at shutdown (an early 413 must not wait for the rest of the upload).
+    if (function_exists('fastcgi_finish_request')) {
+        @fastcgi_finish_request();
+    } else {
+        while (ob_get_level() > 0 && @ob_end_flush()) {
+            // flush every output buffer level
+        }
+        @flush();
+    }
+    $http->afterResponse();
+}
+
+/** Build the HTTP handler for this deployment. */
+function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = null): PeerDropHttp
+{
+    return new PeerDropHttp(
+        static function () use ($env, $scriptDir, $documentRoot): PeerDropConfig {
+            $config = PeerDropConfig::load($env, $scriptDir);
+            // Never serve the database: refuse a data dir inside the web server's document root.
+            if ($documentRoot !== null && $documentRoot !== '' && PeerDrop::isInside($config->dataDir, $documentRoot)) {
+                throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside the document root ' . $documentRoot);
+            }
+            return $config;
+        },
+        static function (PeerDropConfig $config): PeerDropService {
+            $store = PeerDropStore::fromConfig($config);
+            return new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
+        }
+    );
+}
+
+/** Send a response (status, headers, JSON body). */
+function peerdrop_emit(PeerDropResponse $response): void
+{
+    $body = $response->render();
+    if (!headers_sent()) {
+        if (function_exists('header_remove')) {
+            header_remove('X-Powered-By');
+        }
+        http_response_code($response->status);
+        foreach ($response->headers as $name => $value) {
+            header($name . ': ' . $value);
+        }
+        header('Content-Length: ' . strlen($body));
+    }
+    echo $body;
+}
+
+/** Authorization reaches PHP under different names depending on the SAPI and rewrite rules. */
+function peerdrop_authorization_header(): string
+{
+    foreach (array('HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION') as $k) {
+        if (isset($_SERVER[$k]) && is_string($_SERVER[$k]) && $_SERVER[$k] !== '') {
+            return $_SERVER[$k];
+        }
+    }
+    if (function_exists('getallheaders')) {
+        $all = getallheaders();
+        if (is_array($all)) {
+            foreach ($all as $name => $value) {
+                if (strtolower((string)$name) === 'authorization' && is_string($value)) {
+                    return $value;
+                }
+            }
+        }
+    }
+    return '';
+}
+
+/** HTTP layer: method, media type, size limits, JSON parsing, field validation, CORS, headers. */
+final class PeerDropHttp
+{
+    const ALLOW = 'GET, POST, OPTIONS';
+
+    /** @var callable(): PeerDropConfig */
+    private $configFactory;
+    /** @var callable(PeerDropConfig): PeerDropService */
+    private $serviceFactory;
+    /** @var PeerDropConfig|null */
+    private $config = null;
+    /** @var PeerDropService|null */
+    private $service = null;
+    /** @var PeerDropMetrics counters of this request, stored after the response */
+    private $metrics;
+    /** @var string operation label of the current request, for metrics */
+    private $op = 'invalid';
+
+    public function __construct(callable $configFactory, callable $serviceFactory)
+    {
+        $this->configFactory = $configFactory;
+        $this->serviceFactory = $serviceFactory;
+        $this->metrics = new PeerDropMetrics();
+    }
+
+    /**
+     * @param array<string,string> $headers lower-case names: content-type, content-length, origin,
+     *        x-forwarded-for, authorization
+     * @param callable(int): string $readBody reads at most N bytes of the request body
+     * @param array<string,string> $request remote_addr (the TCP peer) and query (the raw query string)
+     */
+    public function handle(string $method, array $headers, callable $readBody, array $request = array()): PeerDropResponse
+    {
+        $request += array('remote_addr' => '', 'query' => '');
+        $this->op = 'invalid';
+        $cors = array();
+        try {
+            $config = $this->config();
+            $origin = isset($headers['origin']) ? $headers['origin'] : null;
+            if ($origin !== null && $config->allowedOrigins && $config->isOriginAllowed($origin)) {
+                $cors = array('Access-Control-Allow-Origin' => $origin, 'Vary' => 'Origin',
+                    'Access-Control-Expose-Headers' => 'Retry-After');
+            } elseif ($config->allowedOrigins) {
+                $cors = array('Vary' => 'Origin');
+            }
+            $method = strtoupper($method);
+            if ($method === 'OPTIONS') {
+                if ($origin !== null && !isset($cors['Access-Control-Allow-Origin'])) {
+                    throw new PeerDropError('origin_not_allowed');
+                }
+                $extra = array('Allow' => self::ALLOW);
+                if (isset($cors['Access-Control-Allow-Origin'])) {
+                    $extra['Access-Control-Allow-Methods'] = self::ALLOW;
+                    $extra['Access-Control-Allow-Headers'] = 'Content-Type';
+                    $extra['Access-Control-Max-Age'] = '600';
+                }
+                $this->op = 'options';
+                $response = new PeerDropResponse(200, array('ok' => true), $extra);
+            } elseif ($method === 'GET' && self::wantsMetrics($request['query'])) {
+                $this->op = 'metrics';
+                $response = $this->metricsResponse($headers, $request);
+            } elseif ($method === 'GET') {
+                $this->op = 'health';
+                $this->limit($headers, $request);
+                list($status, $body) = $this->service()->health();
+                $response = new PeerDropResponse($status, $body);
+            } elseif ($method === 'POST') {
+                $response = $this->post($headers, $readBody, $request);
+            } else {
+                throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
+            }
+        } catch (Throwable $e) {
+            $err = PeerDropStore::mapException($e);
+            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropSqliteRecovery::isCorruption($e)) {
+                // Found mid-request: move the file aside now; the retry gets a fresh database.
+                PeerDropSqliteRecovery::quarantine($this->config->dataDir);
+                $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
+            }
+            if (strpos($err->errorCode(), 'storage_') === 0) {
+                $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
+            } elseif ($err->errorCode() === 'rate_limited') {
+                $this->metrics->add('peerdrop_rate_limited_total');
+            }
+            if ($err->errorCode() === 'internal_error') {
+                $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
+                if ($root instanceof PeerDropConfigError) {
+                    $err = new PeerDropError('misconfigured', null, array(), $root);
+                }
+                // Details go to the server log only, never to the client.
+                error_log('peerdrop: ' . get_class($root) . ': ' . $root->getMessage());
+            }
+            $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
+        }
+        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
+        $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
+        return $response;
+    }
+
+    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
+    public function afterResponse(): void
+    {
+        try {
+            if ($this->config !== null && $this->config->metricsToken !== null) {
+                $this->metrics->flush($this->service()->store());
+            }
+        } catch (Throwable $e) {
+            // Storage is busy or down: these few counts are lost, the request itself was answered.
+        }
+        if ($this->service === null) {
+            return;
+        }
+        try {
+            $this->service->cleanup();
+            $this->service->store()->checkpoint();
+        } catch (Throwable $e) {
+            // Busy or full: the next request will try again.
+        }
+    }
+
+    /** "?metrics" selects the metrics view of GET; it is a flag, never a credential. */
+    public static function wantsMetrics(string $query): bool
+    {
+        if ($query === '') {
+            return false;
+        }
+        parse_str($query, $q);
+        return array_key_exists('metrics', $q);
+    }
+
+    /**
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function metricsResponse(array $headers, array $request): PeerDropResponse
+    {
+        $config = $this->config();
+        if ($config->metricsToken === null) {
+            throw new PeerDropError('metrics_disabled');
+        }
+        $auth = isset($headers['authorization']) ? trim($headers['authorization']) : '';
+        if (!preg_match('/^Bearer[ \t]+([\x21-\x7e]{1,512})$/D', $auth, $m) || !hash_equals($config->metricsToken, $m[1])) {
+            $this->limit($headers, $request); // guessing tokens costs rate-limit budget
+            throw new PeerDropError('metrics_unauthorized');
+        }
+        $service = $this->service();
+        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
+        return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
+    }
+
+    /**
+     * Take one request from the client's token bucket.
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function limit(array $headers, array $request): void
+    {
+        $config = $this->config();
+        if ($config->rateLimitPerMinute <= 0) {
+            return;
+        }
+        $service = $this->service();
+        $address = PeerDropClientAddress::resolve($request['remote_addr'],
+            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
+        $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
+            $service->secret(), $config->preciseClock());
+        $limiter->consume($address);
+    }
+
+    /** @return array<string,string> */
+    public static function baseHeaders(): array
+    {
+        return array(
+            'Content-Type' => 'application/json',
+            'Cache-Control' => 'no-store',
+            'Referrer-Policy' => 'no-referrer',
+            'X-Content-Type-Options' => 'nosniff',
+            'Content-Security-Policy' => "default-src 'none'; frame-ancestors 'none'",
+        );
+    }
+
+    /**
+     * Parse and validate a request body into an associative array of the top-level fields.
+     * @return array<string,mixed>
+     */
+    public static function parseBody(string $raw): array
+    {
+        if ($raw === '') {
+            throw new PeerDropError('empty_body');
+        }
+        if (strlen($raw) > PeerDrop::MAX_BODY) {
+            throw new PeerDropError('body_too_large');
+        }
+        if (!preg_match('//u', $raw)) {
+            throw new PeerDropError('invalid_utf8');
+        }
+        $decoded = json_decode($raw, false, PeerDrop::JSON_DEPTH);
+        $err = json_last_error();
+        if ($err === JSON_ERROR_DEPTH) {
+            throw new PeerDropError('json_too_deep');
+        }
+        if ($err === JSON_ERROR_UTF8 || $err === JSON_ERROR_UTF16) {
+            throw new PeerDropError('invalid_utf8');
+        }
+        if ($err !== JSON_ERROR_NONE) {
+            throw new PeerDropError('invalid_json');
+        }
+        if (!($decoded instanceof stdClass)) {
+            throw new PeerDropError('not_an_object');
+        }
+        return get_object_vars($decoded);
+    }
+
+    /**
+     * Validate fields and run the operation.
+     * @param array<string,mixed> $req
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public static function dispatch(PeerDropService $service, array $req): array
+    {
+        if (!array_key_exists('v', $req)) {
+            throw self::missing('v');
+        }
+        if (!is_int($req['v'])) {
+            throw self::wrongType('v', 'the integer 1');
+        }
+        if ($req['v'] !== PeerDrop::PROTOCOL) {
+            throw new PeerDropError('unsupported_version');
+        }
+        $op = self::field($req, 'op', 'string');
+        switch ($op) {
+            case 'create':
+                return $service->create(self::field($req, 'room', 'string'));
+            case 'join':
+                return $service->join(self::field($req, 'room', 'string'));
+            case 'send':
+                $token = self::field($req, 'token', 'string');
+                $seq = self::field($req, 'seq', 'int');
+                $type = self::field($req, 'type', 'string');
+                $data = self::field($req, 'data', 'string');
+                return $service->send($token, $seq, $type, $data);
+            case 'poll':
+                $token = self::field($req, 'token', 'string');
+                if (!array_key_exists('after', $req)) {
+                    throw self::missing('after');
+                }
+                if (!is_int($req['after'])) {
+                    throw new PeerDropError('invalid_cursor');
+                }
+                $wait = 0;
+                if (array_key_exists('wait', $req) && $req['wait'] !== null) {
+                    if (!is_int($req['wait'])) {
+                        throw new PeerDropError('invalid_wait');
+                    }
+                    $wait = $req['wait'];
+                }
+                return $service->poll($token, $req['after'], $wait);
+            case 'leave':
+                return $service->leave(self::field($req, 'token', 'string'));
+            default:
+                throw new PeerDropError('unknown_op');
+        }
+    }
+
+    /**
+     * @param array<string,string> $headers
+     * @param callable(int): string $readBody
+     * @param array<string,string> $request
+     */
+    private function post(array $headers, callable $readBody, array $request): PeerDropResponse
+    {
+        $type = isset($headers['content-type']) ? $headers['content-type'] : '';
+        if (!self::isJsonMediaType($type)) {
+            throw new PeerDropError('unsupported_media_type');
+        }
+        if (isset($headers['content-length']) && $headers['content-length'] !== '') {
+            $len = trim($headers['content-length']);
+            if (!ctype_digit($len)) {
+                throw new PeerDropError('invalid_json');
+            }
+            if (strlen($len) > 12 || (int)$len > PeerDrop::MAX_BODY) {
+                throw new PeerDropError('body_too_large');
+            }
+        }
+        // Before reading the body: a flood of junk is refused as cheaply as possible.
+        $this->limit($headers, $request);
+        $raw = (string)call_user_func($readBody, PeerDrop::MAX_BODY + 1);
+        $req = self::parseBody($raw);
+        if (isset($req['op']) && is_string($req['op'])) {
+            $this->op = $req['op'];
+        }
+        list($status, $body) = self::dispatch($this->service(), $req);
+        return new PeerDropResponse($status, $body);
+    }
+
+    public static function isJsonMediaType(string $value): bool
+    {
+        $parts = explode(';', strtolower($value));
+        if (trim($parts[0]) !== 'application/json') {
+            return false;
+        }
+        for ($i = 1; $i < count($parts); $i++) {
+            $kv = explode('=', $parts[$i], 2);
+            if (trim($kv[0]) === 'charset' && isset($kv[1]) && trim(trim($kv[1]), '"') !== 'utf-8') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @param array<string,mixed> $req
+     * @return mixed
+     */
+    private static function field(array $req, string $name, string $type)
+    {
+        if (!array_key_exists($name, $req)) {
+            throw self::missing($name);
+        }
+        $v = $req[$name];
+        if ($type === 'string' && !is_string($v)) {
+            throw self::wrongType($name, 'a string');
+        }
+        if ($type === 'int' && !is_int($v)) {
+            if ($name === 'seq') {
+                throw new PeerDropError('invalid_seq');
+            }
+            throw self::wrongType($name, 'an integer');
+        }
+        return $v;
+    }
+
+    private static function missing(string $name): PeerDropError
+    {
+        return new PeerDropError('missing_field', 'The field "' . $name . '" is required for this request.');
+    }
+
+    private static function wrongType(string $name, string $expected): PeerDropError
+    {
+        return new PeerDropError('invalid_field', 'The field "' . $name . '" must be ' . $expected . '.');
+    }
+
+    private function config(): PeerDropConfig
+    {
+        if ($this->config === null) {
+            $this->config = call_user_func($this->configFactory);
+        }
+        return $this->config;
+    }
+
+    private function service(): PeerDropService
+    {
+        if ($this->service === null) {
+            $this->service = call_user_func($this->serviceFactory, $this->config());
+            $this->service->observe($this->metrics);
+        }
+        return $this->service;
+    }
+}
+
+/** A response: status, extra headers, JSON body. */
+final class PeerDropResponse
+{
+    /** @var int */
+    public $status;
+    /** @var array<string,string> */
+    public $headers;
+    /** @var array<string,mixed> */
+    public $body;
+    /** @var string|null a non-JSON body (metrics); set Content-Type in $headers */
+    public $text;
+
+    /**
+     * @param array<string,mixed> $body
+     * @param array<string,string> $headers
+     */
+    public function __construct(int $status, array $body, array $headers = array(), ?string $text = null)
+    {
+        $this->status = $status;
+        $this->body = $body;
+        $this->headers = $headers;
+        $this->text = $text;
+    }
+
+    /** The bytes to send. */
+    public function render(): string
+    {
+        return $this->text !== null ? $this->text : $this->json();
+    }
+
+    public function json(): string
+    {
+        $out = json_encode($this->body, JSON_UNESCAPED_SLASHES);
+        return $out === false ? '{"error":{"code":"internal_error","message":"The response could not be encoded."}}' : $out;
+    }
+}
 
 /** Error raised for every known fault: carries HTTP status, code and a user-facing sentence. */
 final class PeerDropError extends RuntimeException
@@ -125,10 +689,186 @@ final class PeerDropError extends RuntimeException
     }
 }
 
-/** Raised by configuration loading; the message is for the operator (may name paths), never sent to clients. */
-final class PeerDropConfigError extends RuntimeException
+/** Which address a request comes from: REMOTE_ADDR, or X-Forwarded-For only behind a configured trusted proxy. */
+final class PeerDropClientAddress
 {
+    /**
+     * @param string[] $trusted IPs or CIDRs
+     * @return string the client address, normalized (IPv4, or the /64 prefix of an IPv6 address)
+     */
+    public static function resolve(string $remoteAddr, string $forwardedFor, array $trusted): string
+    {
+        $client = $remoteAddr;
+        if ($trusted && $forwardedFor !== '' && self::matchesAny($remoteAddr, $trusted)) {
+            // Walk from the nearest hop outwards: the first address not ours is the client. Hops
+            // further left were written by the client itself and prove nothing.
+            $hops = explode(',', $forwardedFor);
+            for ($i = count($hops) - 1; $i >= 0; $i--) {
+                $hop = trim($hops[$i]);
+                if (@inet_pton($hop) === false) {
+                    break; // garbage: keep the last hop we could vouch for
+                }
+                $client = $hop;
+                if (!self::matchesAny($hop, $trusted)) {
+                    break;
+                }
+            }
+        }
+        return self::normalize($client);
+    }
+
+    /** IPv4-mapped IPv6 becomes IPv4; other IPv6 is cut to its /64, which one subscriber usually owns whole. */
+    public static function normalize(string $ip): string
+    {
+        $bin = @inet_pton($ip);
+        if ($bin === false) {
+            return $ip === '' ? 'unknown' : substr($ip, 0, 64);
+        }
+        if (strlen($bin) === 16) {
+            if (substr($bin, 0, 12) === str_repeat("\0", 10) . "\xff\xff") {
+                return (string)inet_ntop(substr($bin, 12));
+            }
+            return (string)inet_ntop(substr($bin, 0, 8) . str_repeat("\0", 8)) . '/64';
+        }
+        return (string)inet_ntop($bin);
+    }
+
+    public static function isValidCidr(string $cidr): bool
+    {
+        $parts = explode('/', $cidr, 2);
+        $bin = @inet_pton($parts[0]);
+        if ($bin === false) {
+            return false;
+        }
+        if (!isset($parts[1])) {
+            return true;
+        }
+        return ctype_digit($parts[1]) && (int)$parts[1] <= strlen($bin) * 8;
+    }
+
+    /** @param string[] $cidrs */
+    public static function matchesAny(string $ip, array $cidrs): bool
+    {
+        foreach ($cidrs as $c) {
+            if (self::matches($ip, $c)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public static function matches(string $ip, string $cidr): bool
+    {
+        $parts = explode('/', $cidr, 2);
+        $net = @inet_pton($parts[0]);
+        $addr = @inet_pton($ip);
+        if ($net === false || $addr === false || strlen($net) !== strlen($addr)) {
+            return false;
+        }
+        $bits = isset($parts[1]) ? (int)$parts[1] : strlen($net) * 8;
+        $bytes = intdiv($bits, 8);
+        if (substr($addr, 0, $bytes) !== substr($net, 0, $bytes)) {
+            return false;
+        }
+        $rest = $bits % 8;
+        if ($rest === 0) {
+            return true;
+        }
+        $mask = (0xff << (8 - $rest)) & 0xff;
+        return (ord($addr[$bytes]) & $mask) === (ord($net[$bytes]) & $mask);
+    }
 }
+
+/**
+ * Token bucket per client, in storage (so it holds across PHP workers and web servers). The key
+ * is HMAC(daily salt, address) with the salt derived from the token secret and the day number:
+ * no address is stored, and keys from different days cannot be linked without the secret.
+ */
+final class PeerDropRateLimiter
+{
+    /** @var PeerDropStore */
+    private $store;
+    /** @var int */
+    private $perMinute;
+    /** @var int */
+    private $burst;
+    /** @var string */
+    private $secret;
+    /** @var callable(): float */
+    private $clock;
+
+    public function __construct(PeerDropStore $store, int $perMinute, int $burst, string $secret, callable $clock)
+    {
+        $this->store = $store;
+        $this->perMinute = $perMinute;
+        $this->burst = $burst;
+        $this->secret = $secret;
+        $this->clock = $clock;
+    }
+
+    public static function clientKey(string $secret, string $address, int $day): string
+    {
+        $salt = hash_hmac('sha256', 'peerdrop-ratelimit-salt-v1|' . $day, $secret, true);
+        return substr(hash_hmac('sha256', $address, $salt), 0, 32);
+    }
+
+    /** Take one token for $address. @throws PeerDropError rate_limited (429 with Retry-After) */
+    public function consume(string $address): void
+    {
+        if ($this->perMinute <= 0) {
+            return;
+        }
+        $now = (float)call_user_func($this->clock);
+        $nowMs = (int)floor($now * 1000);
+        $key = self::clientKey($this->secret, $address, (int)floor($now / 86400));
+        $rate = $this->perMinute / 60000.0; // tokens per ms
+        $burst = (float)$this->burst;
+        $refill = static function ($row) use ($nowMs, $rate, $burst): float {
+            if ($row === false || $row === null) {
+                return $burst;
+            }
+            return min($burst, (float)$row['tokens'] + max(0, $nowMs - (int)$row['updated_ms']) * $rate);
+        };
+        // Read first without a write lock: a client that is over its limit costs no write at all.
+        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
+        $tokens = $refill($rows ? $rows[0] : null);
+        if ($tokens < 1.0) {
+            throw self::limited($tokens, $rate);
+        }
+        // Then one conditional UPDATE, atomic on its own: the write lock is held for a single
+        // statement, not a read-modify-write transaction (this runs on every request).
+        // The numbers are inlined (server values, never request data): PDO binds parameters as
+        // text, and SQLite's MIN() orders any number before any text. Elapsed time is clamped at 0
+        // and updated_ms never moves back: web servers (or test clocks) may disagree slightly.
+        $mysql = $this->store->driver() === 'mysql';
+        $level = sprintf('%s(%d, tokens + %s(0, %d - updated_ms) * %.12F)', $mysql ? 'LEAST' : 'MIN', $this->burst,
+            $mysql ? 'GREATEST' : 'MAX', $nowMs, $rate);
+        $stamp = sprintf('%s(updated_ms, %d)', $mysql ? 'GREATEST' : 'MAX', $nowMs);
+        for ($attempt = 0; $attempt < 2; $attempt++) {
+            if ($this->store->execute('UPDATE {p}rate_limits SET tokens = ' . $level . ' - 1, updated_ms = ' . $stamp
+                    . ' WHERE k = ? AND ' . $level . ' >= 1', array($key)) === 1) {
+                return;
+            }
+            // No row yet (first request of the day), or another request took the last token.
+            if ($this->store->execute($this->store->insertIgnore() . ' INTO {p}rate_limits (k, tokens, updated_ms) VALUES (?, ?, ?)',
+                    array($key, $burst - 1, $nowMs)) === 1) {
+                return;
+            }
+        }
+        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
+        throw self::limited($refill($rows ? $rows[0] : null), $rate);
+    }
+
+    private static function limited(float $tokens, float $ratePerMs): PeerDropError
+    {
+        $seconds = (int)ceil((1.0 - $tokens) / $ratePerMs / 1000);
+        return new PeerDropError('rate_limited', null, array('Retry-After' => (string)max(1, $seconds)));
+    }
+}
+
+// =============================================================================================
+// 2. Operations: the protocol's limits and the signaling operations, independent of HTTP.
+// =============================================================================================
 
 /** Small helpers shared by the rest of the file. */
 final class PeerDrop
@@ -207,498 +947,458 @@ final class PeerDrop
     }
 }
 
-/** Effective configuration: env first, then the config file, then defaults. */
-final class PeerDropConfig
+/** The signaling operations, independent of HTTP. Every method returns [status, body]. */
+final class PeerDropService
 {
+    /** @var PeerDropStore */
+    private $store;
+    /** @var PeerDropConfig */
+    private $config;
     /** @var string */
-    public $dataDir = '';
-    /** @var string|null secret given by env/config; null means "use the generated file" */
-    public $secret = null;
-    /** @var string 'env' | 'config' | 'file' */
-    public $secretSource = 'file';
-    /** @var string[] exact origins allowed for CORS; empty = same-origin only */
-    public $allowedOrigins = array();
-    /** @var int */
-    public $pollSlots = 4;
-    /** @var int */
-    public $maxWait = PeerDrop::MAX_WAIT;
-    /** @var int */
-    public $ttlUnjoined = 600;
-    /** @var int */
-    public $ttlRoom = 3600;
-    /** @var int undelivered messages per recipient */
-    public $maxQueue = 256;
-    /** @var int messages per room over its whole life */
-    public $maxRoomMessages = 1024;
-    /** @var int */
-    public $maxRooms = 5000;
-    /** @var string 'wal' | 'truncate' */
-    public $journalMode = 'wal';
-    /** @var int */
-    public $pollIntervalMs = 1000;
-    /** How often a held poll looks for new messages: each hop of a negotiation waits half of it on average. */
-    public $pollCheckMs = 50;
-    /** @var int */
-    public $busyTimeoutMs = 1500;
-    /** @var int */
-    public $cleanupBatch = 50;
-    /** @var bool */
-    public $testMode = false;
-    /** @var string|null */
-    public $testNow = null;
-    /** @var string|null previous token secret, still accepted for verification during a key rotation */
-    public $previousSecret = null;
-    /** @var string 'sqlite' | 'mysql' */
-    public $storage = 'sqlite';
-    /** @var string */
-    public $mysqlDsn = '';
-    /** @var string */
-    public $mysqlUser = '';
-    /** @var string */
-    public $mysqlPassword = '';
-    /** @var string table name prefix in a MySQL/MariaDB database that may be shared with other apps */
-    public $mysqlTablePrefix = 'peerdrop_';
-    /** @var int requests per minute per client address; 0 turns rate limiting off */
-    public $rateLimitPerMinute = 600;
-    /** @var int bucket size: requests a client may make in a burst */
-    public $rateLimitBurst = 120;
-    /** @var string[] proxies (IP or CIDR) whose X-Forwarded-For is believed */
-    public $trustedProxies = array();
-    /** @var string|null bearer token for metrics; null = metrics off (404) */
-    public $metricsToken = null;
-    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
-    public $maxDbBytes = 268435456;
-    /** @var string[] stun:/stuns: URLs handed to clients with their room */
-    public $stunUrls = array();
-    /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
-    public $turnUrls = array();
-    /** @var string|null coturn's static-auth-secret (use-auth-secret); null = no TURN */
-    public $turnSecret = null;
-    /** @var int seconds a minted TURN credential stays valid */
-    public $turnTtl = 86400;
-    /** @var string[] what is wrong with the STUN/TURN settings; the broken part is left out */
-    public $iceProblems = array();
-    /** @var string|null config file actually loaded */
-    public $configFile = null;
-    /** @var string directory holding signal.php */
-    public $scriptDir = '';
+    private $secret;
+    /** @var string[] current secret first, then the previous one during a key rotation */
+    private $secrets;
+    /** @var callable(): int */
+    private $clock;
+    /** @var callable(int): void microseconds */
+    private $sleep;
+    /** @var callable(): float */
+    private $monotonic;
+    /** @var PeerDropSlots */
+    private $slots;
+    /** @var PeerDropMetrics */
+    private $metrics;
 
-    /**
-     * @param array<string,string> $env environment (getenv() plus PEERDROP_* server vars)
-     * @param array<string,mixed>|null $fileConfig config array to use instead of reading a file (tests)
-     */
-    public static function load(array $env, string $scriptDir, ?array $fileConfig = null): self
+    public function __construct(PeerDropStore $store, PeerDropConfig $config, string $secret, callable $clock,
+                                ?PeerDropSlots $slots = null, ?callable $sleep = null, ?callable $monotonic = null)
     {
-        $c = new self();
-        $c->scriptDir = $scriptDir;
-        $file = array();
-        if ($fileConfig !== null) {
-            $file = $fileConfig;
-        } else {
-            $path = isset($env['PEERDROP_CONFIG']) && $env['PEERDROP_CONFIG'] !== '' ? $env['PEERDROP_CONFIG'] : null;
-            $required = $path !== null;
-            if ($path === null) {
-                $path = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop.config.php';
-            }
-            if (is_file($path)) {
-                $loaded = (static function (string $p) {
-                    return include $p;
-                })($path);
-                if (!is_array($loaded)) {
-                    throw new PeerDropConfigError('config file ' . $path . ' must "return array(...);"');
-                }
-                $file = $loaded;
-                $c->configFile = $path;
-            } elseif ($required) {
-                throw new PeerDropConfigError('PEERDROP_CONFIG points to ' . $path . ', which is not a readable file');
-            }
-        }
-        $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
-            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
-            'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
-            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
-        foreach ($file as $k => $unused) {
-            if (!in_array($k, $known, true)) {
-                throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
-            }
-        }
-
-        $baseDir = $c->configFile !== null ? dirname($c->configFile) : $scriptDir;
-        if (isset($env['PEERDROP_DATA_DIR']) && $env['PEERDROP_DATA_DIR'] !== '') {
-            $c->dataDir = self::absolute($env['PEERDROP_DATA_DIR'], $scriptDir);
-        } elseif (isset($file['data_dir'])) {
-            if (!is_string($file['data_dir']) || $file['data_dir'] === '') {
-                throw new PeerDropConfigError('data_dir must be a non-empty string');
-            }
-            $c->dataDir = self::absolute($file['data_dir'], $baseDir);
-        } else {
-            $c->dataDir = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop-data';
-        }
-
-        if (isset($env['PEERDROP_SECRET']) && $env['PEERDROP_SECRET'] !== '') {
-            $c->secret = $env['PEERDROP_SECRET'];
-            $c->secretSource = 'env';
-        } elseif (isset($file['secret']) && $file['secret'] !== '') {
-            if (!is_string($file['secret'])) {
-                throw new PeerDropConfigError('secret must be a string');
-            }
-            $c->secret = $file['secret'];
-            $c->secretSource = 'config';
-        }
-
-        $c->previousSecret = self::secretOption($env, 'PEERDROP_PREVIOUS_SECRET', $file, 'previous_secret');
-        if ($c->previousSecret !== null && $c->previousSecret === $c->secret) {
-            $c->previousSecret = null;
-        }
-        if ($c->previousSecret !== null && (strlen($c->previousSecret) < 16 || PeerDrop::isExampleSecret($c->previousSecret))) {
-            throw new PeerDropConfigError('previous_secret must be the old secret (16+ characters), or unset once the rotation is over');
-        }
-        $c->metricsToken = self::secretOption($env, 'PEERDROP_METRICS_TOKEN', $file, 'metrics_token');
-        if ($c->metricsToken !== null && strlen($c->metricsToken) < 16) {
-            throw new PeerDropConfigError('metrics_token must be at least 16 characters (e.g. php -r "echo bin2hex(random_bytes(16));")');
-        }
-
-        if (isset($file['storage'])) {
-            if ($file['storage'] !== 'sqlite' && $file['storage'] !== 'mysql') {
-                throw new PeerDropConfigError('storage must be "sqlite" or "mysql"');
-            }
-            $c->storage = $file['storage'];
-        }
-        if ($c->storage === 'mysql') {
-            if (!isset($file['mysql_dsn']) || !is_string($file['mysql_dsn']) || strpos($file['mysql_dsn'], 'mysql:') !== 0) {
-                throw new PeerDropConfigError('storage "mysql" needs mysql_dsn, e.g. "mysql:host=localhost;dbname=peerdrop;charset=utf8mb4"');
-            }
-            $c->mysqlDsn = $file['mysql_dsn'];
-            if (!isset($file['mysql_user']) || !is_string($file['mysql_user']) || $file['mysql_user'] === '') {
-                throw new PeerDropConfigError('storage "mysql" needs mysql_user');
-            }
-            $c->mysqlUser = $file['mysql_user'];
-            $pw = self::secretOption($env, 'PEERDROP_MYSQL_PASSWORD', $file, 'mysql_password');
-            $c->mysqlPassword = $pw !== null ? $pw : '';
-            if (isset($file['mysql_table_prefix'])) {
-                if (!is_string($file['mysql_table_prefix']) || !preg_match('/^[A-Za-z0-9_]{0,32}$/D', $file['mysql_table_prefix'])) {
-                    throw new PeerDropConfigError('mysql_table_prefix must be up to 32 letters, digits or underscores');
-                }
-                $c->mysqlTablePrefix = $file['mysql_table_prefix'];
-            }
-        }
-
-        if (isset($file['trusted_proxies'])) {
-            if (!is_array($file['trusted_proxies'])) {
-                throw new PeerDropConfigError('trusted_proxies must be a list of IP addresses or CIDR ranges, e.g. array("10.0.0.0/8")');
-            }
-            foreach ($file['trusted_proxies'] as $p) {
-                if (!is_string($p) || !PeerDropClientAddress::isValidCidr($p)) {
-                    throw new PeerDropConfigError('trusted_proxies entries must be IP addresses or CIDR ranges like "203.0.113.7" or "10.0.0.0/8"');
-                }
-                $c->trustedProxies[] = $p;
-            }
-        }
-
-        if (isset($file['allowed_origins'])) {
-            if (!is_array($file['allowed_origins'])) {
-                throw new PeerDropConfigError('allowed_origins must be a list of origins like "https://example.org"');
-            }
-            foreach ($file['allowed_origins'] as $o) {
-                if (!is_string($o) || !preg_match('#^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$#D', $o)) {
-                    throw new PeerDropConfigError('allowed_origins entries must be exact origins like "https://example.org" (no path, no trailing slash, no "*")');
-                }
-                $c->allowedOrigins[] = strtolower($o);
-            }
-        }
-
-        self::loadIce($c, $env, $file);
-
-        $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
-        $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
-        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
-        $c->ttlRoom = self::intOption($file, 'ttl_room', $c->ttlRoom, 10, 7 * 86400);
-        if ($c->ttlUnjoined > $c->ttlRoom) {
-            throw new PeerDropConfigError('ttl_unjoined must not exceed ttl_room');
-        }
-        $c->maxQueue = self::intOption($file, 'max_queue', $c->maxQueue, 1, 100000);
-        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', $c->maxRoomMessages, 1, 1000000);
-        $c->maxRooms = self::intOption($file, 'max_rooms', $c->maxRooms, 1, 10000000);
-        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', $c->pollIntervalMs, 100, 60000);
-        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', $c->pollCheckMs, 10, 1000);
-        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', $c->busyTimeoutMs, 100, 10000);
-        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', $c->cleanupBatch, 1, 1000);
-        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
-        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
-        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
-        if (isset($file['journal_mode'])) {
-            $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
-            if ($jm !== 'wal' && $jm !== 'truncate') {
-                throw new PeerDropConfigError('journal_mode must be "wal" or "truncate"');
-            }
-            $c->journalMode = $jm;
-        }
-        if (isset($file['test_mode'])) {
-            if (!is_bool($file['test_mode'])) {
-                throw new PeerDropConfigError('test_mode must be true or false');
-            }
-            $c->testMode = $file['test_mode'];
-        }
-        if ($c->testMode && isset($env['PEERDROP_TEST_NOW']) && $env['PEERDROP_TEST_NOW'] !== '') {
-            if (!preg_match('/^[+-]?[0-9]{1,12}$/D', $env['PEERDROP_TEST_NOW'])) {
-                throw new PeerDropConfigError('PEERDROP_TEST_NOW must be unix seconds, or +N / -N seconds from now');
-            }
-            $c->testNow = $env['PEERDROP_TEST_NOW'];
-        }
-        return $c;
-    }
-
-    /** The clock: real time, or (only with test_mode) PEERDROP_TEST_NOW, absolute or "+N"/"-N" offset. */
-    public function clock(): callable
-    {
-        $t = $this->testNow;
-        if ($t === null) {
-            return static function (): int {
-                return time();
-            };
-        }
-        if ($t[0] === '+' || $t[0] === '-') {
-            $offset = (int)$t;
-            return static function () use ($offset): int {
-                return time() + $offset;
-            };
-        }
-        $fixed = (int)$t;
-        return static function () use ($fixed): int {
-            return $fixed;
+        $this->store = $store;
+        $this->config = $config;
+        $this->secret = $secret;
+        $this->secrets = $config->verificationSecrets($secret);
+        $this->clock = $clock;
+        $this->slots = $slots !== null ? $slots : new PeerDropSlots($config->dataDir, $config->pollSlots);
+        $this->sleep = $sleep !== null ? $sleep : static function (int $us): void {
+            usleep($us);
         };
-    }
-
-    /** Sub-second wall clock for the rate limiter, shifted like clock() in test mode. */
-    public function preciseClock(): callable
-    {
-        $t = $this->testNow;
-        if ($t === null) {
-            return static function (): float {
-                return microtime(true);
-            };
-        }
-        $offset = ($t[0] === '+' || $t[0] === '-') ? (float)(int)$t : (float)((int)$t - time());
-        return static function () use ($offset): float {
-            return microtime(true) + $offset;
+        $this->monotonic = $monotonic !== null ? $monotonic : static function (): float {
+            return microtime(true);
         };
+        $this->metrics = new PeerDropMetrics();
     }
 
-    /** Secrets that verify tokens: the current one first, then the previous one during a rotation. */
-    public function verificationSecrets(string $current): array
+    public function now(): int
     {
-        $out = array($current);
-        if ($this->previousSecret !== null && $this->previousSecret !== $current) {
-            $out[] = $this->previousSecret;
+        return (int)call_user_func($this->clock);
+    }
+
+    public function store(): PeerDropStore
+    {
+        return $this->store;
+    }
+
+    public function slots(): PeerDropSlots
+    {
+        return $this->slots;
+    }
+
+    public function secret(): string
+    {
+        return $this->secret;
+    }
+
+    /** Where this service reports counter events (the HTTP layer shares its per-request recorder). */
+    public function observe(PeerDropMetrics $metrics): void
+    {
+        $this->metrics = $metrics;
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function create(string $room): array
+    {
+        if (!PeerDrop::isValidRoom($room)) {
+            throw new PeerDropError('invalid_room');
         }
-        return $out;
+        $this->checkQuota();
+        $now = $this->now();
+        $key = PeerDrop::roomKey($room);
+        $cfg = $this->config;
+        $id = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
+            $row = $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($key))->fetch(PDO::FETCH_ASSOC);
+            if ($row !== false) {
+                if ((int)$row['expires_at'] > $now) {
+                    throw new PeerDropError('room_exists');
+                }
+                self::deleteRoom($db, (int)$row['id']);
+            }
+            // Exact under SQLite's single writer; on MySQL concurrent creates may overshoot by a few.
+            $count = (int)$db->run('SELECT COUNT(*) FROM {p}rooms')->fetchColumn();
+            if ($count >= $cfg->maxRooms) {
+                throw new PeerDropError('server_full');
+            }
+            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at) VALUES (?, ?, ?)', array($key, $now, $now + $cfg->ttlUnjoined));
+            return (int)$pdo->lastInsertId();
+        });
+        $this->metrics->add('peerdrop_rooms_created_total');
+        $token = PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom);
+        return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined,
+            'ice_servers' => $this->iceServers($now)));
     }
 
-    public function isOriginAllowed(string $origin): bool
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function join(string $room): array
     {
-        return in_array(strtolower($origin), $this->allowedOrigins, true);
-    }
-
-    /**
-     * STUN/TURN settings (docs/operations/turn.md). Unlike the other keys, a mistake here does not
-     * refuse service: signaling works without ICE servers, so the broken part is left out, noted in
-     * $iceProblems ("check" fails on it, requests log it), and the rest is still handed out.
-     * @param array<string,string> $env
-     * @param array<string,mixed> $file
-     */
-    private static function loadIce(self $c, array $env, array $file): void
-    {
-        $c->stunUrls = self::iceUrls($file, 'stun_urls', 'stun', 'stun:stun.example.org:3478', $c->iceProblems);
-        $turnUrls = self::iceUrls($file, 'turn_urls', 'turn', 'turn:turn.example.org:3478?transport=udp', $c->iceProblems);
-        $turnListed = isset($file['turn_urls']) && $file['turn_urls'] !== array();
-        $secret = isset($env['PEERDROP_TURN_SECRET']) && $env['PEERDROP_TURN_SECRET'] !== ''
-            ? $env['PEERDROP_TURN_SECRET'] : (isset($file['turn_secret']) ? $file['turn_secret'] : '');
-        $turnOk = true;
-        if (!is_string($secret)) {
-            $c->iceProblems[] = 'turn_secret must be a string: the static-auth-secret from your coturn config; TURN is left out';
-            $secret = '';
-            $turnOk = false;
-        } elseif ($secret !== '' && (strlen($secret) < 16 || PeerDrop::isExampleSecret($secret))) {
-            // Whoever knows it can mint credentials and relay through the server at the operator's cost.
-            $c->iceProblems[] = 'turn_secret is shorter than 16 characters or an example value: use the long random static-auth-secret'
-                . ' of your coturn config (e.g. from: openssl rand -hex 32); TURN is left out';
-            $turnOk = false;
+        if (!PeerDrop::isValidRoom($room)) {
+            throw new PeerDropError('invalid_room');
         }
-        if (isset($file['turn_ttl'])) {
-            $ttl = $file['turn_ttl'];
-            if (!is_int($ttl) || $ttl < 60 || $ttl > 86400) {
-                $c->iceProblems[] = 'turn_ttl must be an integer from 60 to 86400 (seconds a TURN credential is valid); TURN is left out';
-                $turnOk = false;
-            } else {
-                $c->turnTtl = $ttl;
+        $now = $this->now();
+        $key = PeerDrop::roomKey($room);
+        $cfg = $this->config;
+        // The whole check-and-claim runs in one write transaction (BEGIN IMMEDIATE on SQLite, a row
+        // lock on MySQL): concurrent joiners are serialized, and the conditional UPDATE makes the
+        // claim itself atomic as well.
+        $row = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
+            $row = $db->run('SELECT id, created_at, joined_at, expires_at, left0 FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(),
+                array($key))->fetch(PDO::FETCH_ASSOC);
+            if ($row === false) {
+                throw new PeerDropError('room_not_found');
+            }
+            if ((int)$row['expires_at'] <= $now) {
+                throw new PeerDropError('room_expired');
+            }
+            if ($row['joined_at'] !== null || (int)$row['left0'] === 1) {
+                throw new PeerDropError('room_full');
+            }
+            $expires = (int)$row['created_at'] + $cfg->ttlRoom;
+            $up = $db->run('UPDATE {p}rooms SET joined_at = ?, expires_at = ? WHERE id = ? AND joined_at IS NULL', array($now, $expires, (int)$row['id']));
+            if ($up->rowCount() !== 1) {
+                throw new PeerDropError('room_full');
+            }
+            self::insertServerMessage($db, (int)$row['id'], 0, 1, 'peer-joined');
+            return array('id' => (int)$row['id'], 'expires' => $expires);
+        });
+        $this->metrics->add('peerdrop_rooms_joined_total');
+        $token = PeerDropToken::sign($this->secret, $row['id'], $key, 1, $row['expires']);
+        return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now),
+            'ice_servers' => $this->iceServers($now)));
+    }
+
+    /** ICE servers for a new seat; a broken part of their config is left out and logged, never a 500. */
+    private function iceServers(int $now): array
+    {
+        foreach ($this->config->iceProblems as $problem) {
+            error_log('peerdrop notice: ' . $problem . ' (run "php signal.php check")');
+        }
+        return PeerDropIce::servers($this->config, $now);
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function send(string $token, int $seq, string $type, string $data): array
+    {
+        if ($seq < 1 || $seq > PeerDrop::MAX_SEQ) {
+            throw new PeerDropError('invalid_seq');
+        }
+        if (!in_array($type, PeerDrop::MESSAGE_TYPES, true)) {
+            throw new PeerDropError('unknown_type');
+        }
+        if (strlen($data) > PeerDrop::MAX_DATA) {
+            throw new PeerDropError('message_too_large');
+        }
+        $now = $this->now();
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        $cfg = $this->config;
+        $digest = hash('sha256', $type . "\0" . $data);
+        $quota = function () {
+            $this->checkQuota();
+        };
+        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg, $quota) {
+            // The room row lock (MySQL) also orders message ids per room: a recipient's cursor never
+            // passes an id that is still uncommitted.
+            $room = self::loadRoom($db, $t, $now);
+            $peer = $t['peer'];
+            $other = 1 - $peer;
+            $dup = $db->run('SELECT id, digest FROM {p}messages WHERE room_id = ? AND from_peer = ? AND seq = ?',
+                array((int)$room['id'], $peer, $seq))->fetch(PDO::FETCH_ASSOC);
+            if ($dup !== false) {
+                if (!hash_equals((string)$dup['digest'], $digest)) {
+                    throw new PeerDropError('seq_conflict');
+                }
+                return array(200, array('id' => (int)$dup['id']));
+            }
+            if ((int)$room['left' . $peer] === 1 || (int)$room['left' . $other] === 1) {
+                throw new PeerDropError('peer_left');
+            }
+            if ((int)$room['msg_count'] >= $cfg->maxRoomMessages) {
+                throw new PeerDropError('room_message_limit');
+            }
+            $queued = (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0',
+                array((int)$room['id'], $other))->fetchColumn();
+            if ($queued >= $cfg->maxQueue) {
+                throw new PeerDropError('queue_full');
+            }
+            $quota(); // after the idempotency check: a retry of a stored message still gets its id
+            $db->run('INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));
+            $id = (int)$pdo->lastInsertId();
+            $db->run('UPDATE {p}rooms SET msg_count = msg_count + 1 WHERE id = ?', array((int)$room['id']));
+            return array(201, array('id' => $id));
+        });
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function poll(string $token, int $after, int $wait): array
+    {
+        if ($after < 0 || $after > PeerDrop::MAX_SEQ) {
+            throw new PeerDropError('invalid_cursor');
+        }
+        if ($wait < 0 || $wait > PeerDrop::MAX_WAIT) {
+            throw new PeerDropError('invalid_wait');
+        }
+        $now = $this->now();
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        $rows = $this->store->select('SELECT * FROM {p}rooms WHERE id = ?', array($t['room_id']));
+        $room = self::checkRoom($rows ? $rows[0] : null, $t, $now);
+        if ((int)$room['left' . $t['peer']] === 1) {
+            throw new PeerDropError('peer_left');
+        }
+        $roomId = (int)$room['id'];
+        $peer = $t['peer'];
+
+        // "after" acknowledges everything up to it: wipe delivered payloads (write only when needed).
+        if ($after > 0 && $this->store->select('SELECT 1 FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ? LIMIT 1',
+                array($roomId, $peer, $after))) {
+            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($roomId, $peer, $after) {
+                self::ackAndWipe($db, $roomId, $peer, $after);
+                return null;
+            });
+        }
+
+        // The room was checked above: the peer is seated (a leave racing with this poll finds
+        // nothing here, and ends the held loop below at its first check).
+        $messages = $this->fetch($roomId, $peer, $after) ?? array();
+        $held = false;
+        $wait = min($wait, $this->config->maxWait, max(0, (int)$room['expires_at'] - $now));
+        if (!$messages && $wait > 0) {
+            $slot = $this->slots->acquire();
+            if ($slot !== null) {
+                $held = true;
+                $this->metrics->add('peerdrop_held_polls_total');
+                try {
+                    $deadline = call_user_func($this->monotonic) + $wait;
+                    while (true) {
+                        call_user_func($this->sleep, $this->config->pollCheckMs * 1000);
+                        $fetched = $this->fetch($roomId, $peer, $after);
+                        // A leaver's poll ends too: PHP cannot see that its page closed, and
+                        // the slot would stay taken for the rest of the wait.
+                        if ($fetched === null) {
+                            break;
+                        }
+                        $messages = $fetched;
+                        if ($messages || call_user_func($this->monotonic) >= $deadline) {
+                            break;
+                        }
+                    }
+                } finally {
+                    $this->slots->release($slot);
+                }
             }
         }
-        if ($turnListed && $secret === '' && $turnOk) {
-            $c->iceProblems[] = 'turn_urls is set but turn_secret is empty: set turn_secret (or env PEERDROP_TURN_SECRET) to the'
-                . ' static-auth-secret of your coturn config; TURN is left out until then';
-            $turnOk = false;
+        $cursor = $after;
+        foreach ($messages as $m) {
+            $cursor = max($cursor, $m['id']);
         }
-        if (!$turnListed && $secret !== '' && $turnOk) {
-            $c->iceProblems[] = 'turn_secret is set but turn_urls is empty: list your TURN server, e.g.'
-                . ' array("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp")';
-            $turnOk = false;
+        if ($messages || $held) {
+            $hint = 0;
+        } else {
+            $hint = $this->config->pollIntervalMs;
         }
-        if ($turnOk && $turnUrls !== array()) {
-            $c->turnUrls = $turnUrls;
-            $c->turnSecret = $secret;
+        return array(200, array('messages' => $messages, 'cursor' => $cursor, 'poll_after_ms' => $hint));
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function leave(string $token): array
+    {
+        $now = $this->now();
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now) {
+            $room = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
+            if ($room === false || substr((string)$room['room_key'], 0, 32) !== $t['key']) {
+                return null; // already gone: leaving is idempotent
+            }
+            $roomId = (int)$room['id'];
+            $peer = $t['peer'];
+            $other = 1 - $peer;
+            if ((int)$room['left' . $peer] === 1) {
+                return null;
+            }
+            $otherPresent = $other === 0
+                ? (int)$room['left0'] === 0
+                : ($room['joined_at'] !== null && (int)$room['left1'] === 0);
+            if (!$otherPresent || (int)$room['expires_at'] <= $now) {
+                self::deleteRoom($db, $roomId);
+                return null;
+            }
+            $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array($roomId));
+            // Nothing more will be read by the leaver: drop its undelivered payloads now.
+            self::ackAndWipe($db, $roomId, $peer, null);
+            self::insertServerMessage($db, $roomId, $other, $peer, 'peer-left');
+            return null;
+        });
+        return array(200, array('ok' => true));
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function health(): array
+    {
+        // The data dir holds the poll slots (and, with SQLite, the database): it must be writable.
+        PeerDropDataDir::ensure($this->config->dataDir);
+        // Proves the database accepts a write transaction without writing anything.
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) {
+            return null;
+        });
+        $c = $this->config;
+        return array(200, array(
+            'ok' => true,
+            'version' => PeerDrop::PROTOCOL,
+            'schema' => $this->store->schemaVersion(),
+            'storage' => $this->store->driver(),
+            'limits' => array(
+                'max_body_bytes' => PeerDrop::MAX_BODY,
+                'max_data_bytes' => PeerDrop::MAX_DATA,
+                'max_queue' => $c->maxQueue,
+                'max_room_messages' => $c->maxRoomMessages,
+                'max_rooms' => $c->maxRooms,
+                'ttl_unjoined' => $c->ttlUnjoined,
+                'ttl_room' => $c->ttlRoom,
+                'poll_slots' => $c->pollSlots,
+                'max_wait' => $c->maxWait,
+                'poll_interval_ms' => $c->pollIntervalMs,
+                'rate_limit_per_minute' => $c->rateLimitPerMinute,
+                'rate_limit_burst' => $c->rateLimitBurst,
+            ),
+        ));
+    }
+
+    /** @throws PeerDropError storage_quota_exceeded when the database has reached max_db_bytes */
+    public function checkQuota(): void
+    {
+        if ($this->config->maxDbBytes > 0 && $this->store->sizeBytes() >= $this->config->maxDbBytes) {
+            throw new PeerDropError('storage_quota_exceeded');
         }
     }
 
     /**
-     * A list of stun:/stuns: or turn:/turns: URLs (RFC 7064/7065); malformed entries are left out.
-     * @param array<string,mixed> $file
-     * @param string[] $problems
-     * @return string[]
+     * Delete expired rooms and their messages, a bounded batch per call (rooms <= batch, messages <= 10 x batch),
+     * and rate-limit buckets idle for an hour (full again by then, so forgetting them changes nothing).
+     * A room whose messages were not all deleted stays (still expired) for the next call.
+     * @return int rooms deleted
      */
-    private static function iceUrls(array $file, string $key, string $scheme, string $example, array &$problems): array
+    public function cleanup(?int $now = null): int
     {
-        if (!isset($file[$key])) {
-            return array();
+        $now = $now !== null ? $now : $this->now();
+        $batch = $this->config->cleanupBatch;
+        $staleMs = ((int)floor((float)call_user_func($this->config->preciseClock()) * 1000)) - 3600000;
+        if ($this->store->select('SELECT 1 FROM {p}rate_limits WHERE updated_ms < ? LIMIT 1', array($staleMs))) {
+            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($staleMs, $batch) {
+                return $db->deleteLimited($db->sql('{p}rate_limits'), 'updated_ms < ?', array($staleMs), $batch * 10, 'k');
+            });
         }
-        if (!is_array($file[$key])) {
-            $problems[] = $key . ' must be a list of URLs, e.g. array("' . $example . '"); it is left out';
-            return array();
+        $ids = $this->store->select('SELECT id FROM {p}rooms WHERE expires_at <= ? ORDER BY expires_at LIMIT ' . $batch, array($now));
+        if (!$ids) {
+            return 0;
         }
-        $host = '(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
-        $pattern = '#^' . $scheme . 's?:' . $host . ($scheme === 'turn' ? '(\?transport=(udp|tcp))?' : '') . '$#D';
+        $list = implode(',', array_map(static function (array $r): int {
+            return (int)$r['id'];
+        }, $ids));
+        return (int)$this->store->write(function (PDO $pdo, PeerDropStore $db) use ($list, $batch, $now) {
+            $db->deleteLimited($db->sql('{p}messages'), 'room_id IN (' . $list . ')', array(), $batch * 10);
+            $st = $db->run('DELETE FROM {p}rooms WHERE id IN (' . $list . ') AND expires_at <= ?'
+                . ' AND NOT EXISTS (SELECT 1 FROM {p}messages m WHERE m.room_id = {p}rooms.id)', array($now));
+            return $st->rowCount();
+        });
+    }
+
+    /**
+     * Unacknowledged messages to `$peer` after `$after`, in one query with its seat: null once
+     * the peer has none (it left, or the room is gone).
+     * @return array<int,array{id:int,type:string,data:string,seq:int}>|null
+     */
+    private function fetch(int $roomId, int $peer, int $after): ?array
+    {
+        // One row per message, or a single row with a NULL id when there is none.
+        $rows = $this->store->select('SELECT r.left' . $peer . ' AS gone, m.id, m.type, m.data, m.seq FROM {p}rooms r'
+            . ' LEFT JOIN {p}messages m ON m.room_id = r.id AND m.to_peer = ? AND m.acked = 0 AND m.id > ?'
+            . ' WHERE r.id = ? ORDER BY m.id LIMIT ' . PeerDrop::POLL_BATCH, array($peer, $after, $roomId));
+        if (!$rows || (int)$rows[0]['gone'] === 1) {
+            return null;
+        }
         $out = array();
-        foreach ($file[$key] as $url) {
-            if (is_string($url) && preg_match($pattern, $url)) {
-                $out[] = $url;
-                continue;
+        foreach ($rows as $r) {
+            if ($r['id'] !== null) {
+                $out[] = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
             }
-            $shown = is_string($url) ? '"' . substr($url, 0, 80) . '"' : 'an entry that is not a string';
-            $problems[] = $key . ': ' . $shown . ' is not a ' . strtoupper($scheme) . ' URL like "' . $example . '" (scheme '
-                . $scheme . ': or ' . $scheme . 's:, a host, an optional port' . ($scheme === 'turn' ? ' and ?transport=udp or tcp' : '')
-                . '); it is left out';
         }
         return $out;
     }
 
     /**
-     * A secret-like string option: env var first (keeps it out of files), then the config file.
-     * @param array<string,string> $env
-     * @param array<string,mixed> $file
+     * @param array{room_id:int,key:string,peer:int,exp:int} $t
+     * @return array<string,mixed>
      */
-    private static function secretOption(array $env, string $envName, array $file, string $key): ?string
+    private static function loadRoom(PeerDropStore $db, array $t, int $now): array
     {
-        if (isset($env[$envName]) && $env[$envName] !== '') {
-            return $env[$envName];
-        }
-        if (!isset($file[$key]) || $file[$key] === '') {
-            return null;
-        }
-        if (!is_string($file[$key])) {
-            throw new PeerDropConfigError($key . ' must be a string');
-        }
-        return $file[$key];
+        $row = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
+        return self::checkRoom($row === false ? null : $row, $t, $now);
     }
 
-    /** @param array<string,mixed> $file */
-    private static function intOption(array $file, string $key, int $default, int $min, int $max): int
+    /**
+     * @param array<string,mixed>|null $row
+     * @param array{room_id:int,key:string,peer:int,exp:int} $t
+     * @return array<string,mixed>
+     */
+    private static function checkRoom(?array $row, array $t, int $now): array
     {
-        if (!isset($file[$key])) {
-            return $default;
+        if ($row === null || substr((string)$row['room_key'], 0, 32) !== $t['key']) {
+            throw new PeerDropError('room_closed');
         }
-        $v = $file[$key];
-        if (!is_int($v) || $v < $min || $v > $max) {
-            throw new PeerDropConfigError($key . ' must be an integer from ' . $min . ' to ' . $max);
+        if ((int)$row['expires_at'] <= $now) {
+            throw new PeerDropError('room_expired');
         }
-        return $v;
+        return $row;
     }
 
-    private static function absolute(string $path, string $base): string
+    private static function insertServerMessage(PeerDropStore $db, int $roomId, int $to, int $from, string $type): void
     {
-        if ($path[0] === '/' || $path[0] === '\\' || preg_match('#^[A-Za-z]:[\\\\/]#', $path)) {
-            return $path;
+        $db->run("INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data) VALUES (?, ?, ?, NULL, ?, '')",
+            array($roomId, $to, $from, $type));
+    }
+
+    /**
+     * The privacy wipe: mark the peer's unacknowledged messages (those with id <= $upTo, or all of
+     * them when $upTo is null) acknowledged and drop their payloads. Rows stay, with empty data,
+     * so that late send retries remain idempotent.
+     */
+    private static function ackAndWipe(PeerDropStore $db, int $roomId, int $peer, ?int $upTo): void
+    {
+        $sql = "UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0";
+        $params = array($roomId, $peer);
+        if ($upTo !== null) {
+            $sql .= ' AND id <= ?';
+            $params[] = $upTo;
         }
-        return rtrim($base, '/\\') . DIRECTORY_SEPARATOR . $path;
+        $db->run($sql, $params);
+    }
+
+    private static function deleteRoom(PeerDropStore $db, int $roomId): void
+    {
+        $db->run('DELETE FROM {p}messages WHERE room_id = ?', array($roomId));
+        $db->run('DELETE FROM {p}rooms WHERE id = ?', array($roomId));
     }
 }
 
-/** Data directory bootstrap and the token secret. */
-final class PeerDropDataDir
-{
-    /** Create the data dir (0700) with deny-all guards, if missing. Throws PeerDropError on failure. */
-    public static function ensure(string $dir): void
-    {
-        if (!is_dir($dir)) {
-            if (!@mkdir($dir, 0700, true) && !is_dir($dir)) {
-                throw new PeerDropError('storage_unavailable');
-            }
-            // Defence in depth in case an operator points the data dir into the web root.
-            // IfModule: a bare "Deny" is a 500 on Apache 2.4 without mod_access_compat.
-            @file_put_contents($dir . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n"
-                . "<IfModule !mod_authz_core.c>\n  Order allow,deny\n  Deny from all\n</IfModule>\n");
-            @file_put_contents($dir . '/index.html', '');
-        }
-        if (!is_writable($dir)) {
-            throw new PeerDropError('storage_unavailable');
-        }
-    }
-
-    /** Secret bytes for token HMACs. */
-    public static function secret(PeerDropConfig $config): string
-    {
-        if ($config->secret !== null) {
-            if (strlen($config->secret) < 16 || PeerDrop::isExampleSecret($config->secret)) {
-                throw new PeerDropError('misconfigured');
-            }
-            return $config->secret;
-        }
-        $path = $config->dataDir . '/secret.key';
-        $existing = self::readSecretFile($path);
-        if ($existing !== null) {
-            return $existing;
-        }
-        self::ensure($config->dataDir);
-        $hex = bin2hex(random_bytes(32));
-        $tmp = $config->dataDir . '/secret.key.' . bin2hex(random_bytes(6)) . '.tmp';
-        $old = umask(0077);
-        try {
-            $ok = @file_put_contents($tmp, $hex . "\n", LOCK_EX);
-            if ($ok === false) {
-                throw new PeerDropError('storage_unavailable');
-            }
-            @chmod($tmp, 0600);
-            // link() fails if the target exists: the first writer wins, everyone reads the same secret.
-            if (!@link($tmp, $path) && !is_file($path)) {
-                @rename($tmp, $path);
-            }
-        } finally {
-            umask($old);
-            if (is_file($tmp)) {
-                @unlink($tmp);
-            }
-        }
-        $final = self::readSecretFile($path);
-        if ($final === null) {
-            throw new PeerDropError('storage_unavailable');
-        }
-        return $final;
-    }
-
-    private static function readSecretFile(string $path): ?string
-    {
-        if (!is_file($path)) {
-            return null;
-        }
-        $raw = @file_get_contents($path);
-        if (!is_string($raw)) {
-            return null;
-        }
-        $raw = trim($raw);
-        if (!preg_match('/^[0-9a-f]{64}$/D', $raw)) {
-            return null;
-        }
-        return (string)hex2bin($raw);
-    }
-}
+// =============================================================================================
+// 3. Tokens: the HMAC token a peer gets for its seat, and the secret that signs it.
+// =============================================================================================
 
 /** HMAC peer tokens: base64url(payload) "." base64url(HMAC-SHA256(secret, payload)). */
 final class PeerDropToken
@@ -754,138 +1454,19 @@ final class PeerDropToken
     }
 }
 
-/**
- * The ICE servers handed to clients with their room (create, join), in RTCIceServer form. TURN
- * credentials follow the "TURN REST API" scheme coturn checks with use-auth-secret:
- * username "<unix expiry>:peerdrop", credential base64(HMAC-SHA1(static-auth-secret, username)).
- * The username names no room and no address: the TURN server's logs cannot link the two.
- */
-final class PeerDropIce
+/** The token secret: configured, else generated (in the data dir for SQLite, in the database for MySQL so all web servers share it). */
+function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
 {
-    /** @return array<int,array<string,mixed>> */
-    public static function servers(PeerDropConfig $c, int $now): array
-    {
-        $out = array();
-        if ($c->stunUrls !== array()) {
-            $out[] = array('urls' => $c->stunUrls);
-        }
-        if ($c->turnUrls !== array() && $c->turnSecret !== null) {
-            $out[] = array('urls' => $c->turnUrls) + self::credential($c->turnSecret, $now + $c->turnTtl);
-        }
-        return $out;
+    if ($config->secret === null && $store->driver() === 'mysql') {
+        return $store->sharedSecret();
     }
-
-    /** @return array{username:string,credential:string} */
-    public static function credential(string $secret, int $expires): array
-    {
-        $username = $expires . ':peerdrop';
-        return array('username' => $username, 'credential' => base64_encode(hash_hmac('sha1', $username, $secret, true)));
-    }
+    return PeerDropDataDir::secret($config);
 }
 
-/**
- * Schema migrations for both dialects. Each version has an "up" and a "down" step; "{p}" is the
- * table prefix (empty for SQLite). The version is tracked in PRAGMA user_version (SQLite) or the
- * {p}meta table (MySQL), and migrations run only when it is behind: never per request.
- */
-final class PeerDropMigrations
-{
-    const LATEST = 2;
-
-    /** @return array<int,array{up:string[],down:string[]}> */
-    public static function steps(string $driver): array
-    {
-        if ($driver === 'mysql') {
-            $t = ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
-            return array(
-                1 => array(
-                    'up' => array(
-                        'CREATE TABLE {p}rooms (
-                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                            room_key CHAR(64) CHARACTER SET ascii NOT NULL,
-                            created_at BIGINT NOT NULL,
-                            joined_at BIGINT NULL,
-                            expires_at BIGINT NOT NULL,
-                            left0 TINYINT NOT NULL DEFAULT 0,
-                            left1 TINYINT NOT NULL DEFAULT 0,
-                            msg_count INT NOT NULL DEFAULT 0,
-                            UNIQUE KEY {p}rooms_key (room_key),
-                            KEY {p}rooms_expires (expires_at)
-                        )' . $t,
-                        'CREATE TABLE {p}messages (
-                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                            room_id BIGINT UNSIGNED NOT NULL,
-                            to_peer TINYINT NOT NULL,
-                            from_peer TINYINT NOT NULL,
-                            seq BIGINT NULL,
-                            type VARCHAR(16) NOT NULL,
-                            data MEDIUMTEXT NOT NULL,
-                            digest CHAR(64) CHARACTER SET ascii NULL,
-                            acked TINYINT NOT NULL DEFAULT 0,
-                            UNIQUE KEY {p}messages_seq (room_id, from_peer, seq),
-                            KEY {p}messages_inbox (room_id, to_peer, acked, id)
-                        )' . $t,
-                    ),
-                    'down' => array('DROP TABLE IF EXISTS {p}messages', 'DROP TABLE IF EXISTS {p}rooms'),
-                ),
-                2 => array(
-                    'up' => array(
-                        'CREATE TABLE {p}rate_limits (
-                            k CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
-                            tokens DOUBLE NOT NULL,
-                            updated_ms BIGINT NOT NULL,
-                            KEY {p}rate_limits_updated (updated_ms)
-                        )' . $t,
-                        'CREATE TABLE {p}counters (
-                            name VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
-                            value BIGINT NOT NULL DEFAULT 0
-                        )' . $t,
-                    ),
-                    'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
-                ),
-            );
-        }
-        return array(
-            1 => array(
-                'up' => array(
-                    'CREATE TABLE rooms (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_key TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        joined_at INTEGER,
-                        expires_at INTEGER NOT NULL,
-                        left0 INTEGER NOT NULL DEFAULT 0,
-                        left1 INTEGER NOT NULL DEFAULT 0,
-                        msg_count INTEGER NOT NULL DEFAULT 0
-                    )',
-                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
-                    'CREATE TABLE messages (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_id INTEGER NOT NULL,
-                        to_peer INTEGER NOT NULL,
-                        from_peer INTEGER NOT NULL,
-                        seq INTEGER,
-                        type TEXT NOT NULL,
-                        data TEXT NOT NULL,
-                        digest TEXT,
-                        acked INTEGER NOT NULL DEFAULT 0
-                    )',
-                    'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
-                    'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
-                ),
-                'down' => array('DROP TABLE IF EXISTS messages', 'DROP TABLE IF EXISTS rooms'),
-            ),
-            2 => array(
-                'up' => array(
-                    'CREATE TABLE rate_limits (k TEXT NOT NULL PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)',
-                    'CREATE INDEX rate_limits_updated ON rate_limits (updated_ms)',
-                    'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
-                ),
-                'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
-            ),
-        );
-    }
-}
+// =============================================================================================
+// 4. Storage: the store (SQLite or MySQL/MariaDB) and its error translation, schema
+//    migrations, SQLite recovery, the data dir and held-poll slots.
+// =============================================================================================
 
 /**
  * Storage through PDO: SQLite (one file in the data dir) or MySQL/MariaDB (several web servers).
@@ -1364,6 +1945,110 @@ final class PeerDropStore
     }
 }
 
+/**
+ * Schema migrations for both dialects. Each version has an "up" and a "down" step; "{p}" is the
+ * table prefix (empty for SQLite). The version is tracked in PRAGMA user_version (SQLite) or the
+ * {p}meta table (MySQL), and migrations run only when it is behind: never per request.
+ */
+final class PeerDropMigrations
+{
+    const LATEST = 2;
+
+    /** @return array<int,array{up:string[],down:string[]}> */
+    public static function steps(string $driver): array
+    {
+        if ($driver === 'mysql') {
+            $t = ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+            return array(
+                1 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rooms (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_key CHAR(64) CHARACTER SET ascii NOT NULL,
+                            created_at BIGINT NOT NULL,
+                            joined_at BIGINT NULL,
+                            expires_at BIGINT NOT NULL,
+                            left0 TINYINT NOT NULL DEFAULT 0,
+                            left1 TINYINT NOT NULL DEFAULT 0,
+                            msg_count INT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}rooms_key (room_key),
+                            KEY {p}rooms_expires (expires_at)
+                        )' . $t,
+                        'CREATE TABLE {p}messages (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_id BIGINT UNSIGNED NOT NULL,
+                            to_peer TINYINT NOT NULL,
+                            from_peer TINYINT NOT NULL,
+                            seq BIGINT NULL,
+                            type VARCHAR(16) NOT NULL,
+                            data MEDIUMTEXT NOT NULL,
+                            digest CHAR(64) CHARACTER SET ascii NULL,
+                            acked TINYINT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}messages_seq (room_id, from_peer, seq),
+                            KEY {p}messages_inbox (room_id, to_peer, acked, id)
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}messages', 'DROP TABLE IF EXISTS {p}rooms'),
+                ),
+                2 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rate_limits (
+                            k CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            tokens DOUBLE NOT NULL,
+                            updated_ms BIGINT NOT NULL,
+                            KEY {p}rate_limits_updated (updated_ms)
+                        )' . $t,
+                        'CREATE TABLE {p}counters (
+                            name VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            value BIGINT NOT NULL DEFAULT 0
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
+                ),
+            );
+        }
+        return array(
+            1 => array(
+                'up' => array(
+                    'CREATE TABLE rooms (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_key TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        joined_at INTEGER,
+                        expires_at INTEGER NOT NULL,
+                        left0 INTEGER NOT NULL DEFAULT 0,
+                        left1 INTEGER NOT NULL DEFAULT 0,
+                        msg_count INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
+                    'CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_id INTEGER NOT NULL,
+                        to_peer INTEGER NOT NULL,
+                        from_peer INTEGER NOT NULL,
+                        seq INTEGER,
+                        type TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        digest TEXT,
+                        acked INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
+                    'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS messages', 'DROP TABLE IF EXISTS rooms'),
+            ),
+            2 => array(
+                'up' => array(
+                    'CREATE TABLE rate_limits (k TEXT NOT NULL PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)',
+                    'CREATE INDEX rate_limits_updated ON rate_limits (updated_ms)',
+                    'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
+            ),
+        );
+    }
+}
+
 /** Detects a corrupt SQLite file and moves it aside, so the next open builds a fresh one instead of failing forever. */
 final class PeerDropSqliteRecovery
 {
@@ -1426,6 +2111,85 @@ final class PeerDropSqliteRecovery
         } catch (PDOException $e) {
             return self::isCorruption($e);
         }
+    }
+}
+
+/** Data directory bootstrap and the token secret. */
+final class PeerDropDataDir
+{
+    /** Create the data dir (0700) with deny-all guards, if missing. Throws PeerDropError on failure. */
+    public static function ensure(string $dir): void
+    {
+        if (!is_dir($dir)) {
+            if (!@mkdir($dir, 0700, true) && !is_dir($dir)) {
+                throw new PeerDropError('storage_unavailable');
+            }
+            // Defence in depth in case an operator points the data dir into the web root.
+            // IfModule: a bare "Deny" is a 500 on Apache 2.4 without mod_access_compat.
+            @file_put_contents($dir . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n"
+                . "<IfModule !mod_authz_core.c>\n  Order allow,deny\n  Deny from all\n</IfModule>\n");
+            @file_put_contents($dir . '/index.html', '');
+        }
+        if (!is_writable($dir)) {
+            throw new PeerDropError('storage_unavailable');
+        }
+    }
+
+    /** Secret bytes for token HMACs. */
+    public static function secret(PeerDropConfig $config): string
+    {
+        if ($config->secret !== null) {
+            if (strlen($config->secret) < 16 || PeerDrop::isExampleSecret($config->secret)) {
+                throw new PeerDropError('misconfigured');
+            }
+            return $config->secret;
+        }
+        $path = $config->dataDir . '/secret.key';
+        $existing = self::readSecretFile($path);
+        if ($existing !== null) {
+            return $existing;
+        }
+        self::ensure($config->dataDir);
+        $hex = bin2hex(random_bytes(32));
+        $tmp = $config->dataDir . '/secret.key.' . bin2hex(random_bytes(6)) . '.tmp';
+        $old = umask(0077);
+        try {
+            $ok = @file_put_contents($tmp, $hex . "\n", LOCK_EX);
+            if ($ok === false) {
+                throw new PeerDropError('storage_unavailable');
+            }
+            @chmod($tmp, 0600);
+            // link() fails if the target exists: the first writer wins, everyone reads the same secret.
+            if (!@link($tmp, $path) && !is_file($path)) {
+                @rename($tmp, $path);
+            }
+        } finally {
+            umask($old);
+            if (is_file($tmp)) {
+                @unlink($tmp);
+            }
+        }
+        $final = self::readSecretFile($path);
+        if ($final === null) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        return $final;
+    }
+
+    private static function readSecretFile(string $path): ?string
+    {
+        if (!is_file($path)) {
+            return null;
+        }
+        $raw = @file_get_contents($path);
+        if (!is_string($raw)) {
+            return null;
+        }
+        $raw = trim($raw);
+        if (!preg_match('/^[0-9a-f]{64}$/D', $raw)) {
+            return null;
+        }
+        return (string)hex2bin($raw);
     }
 }
 
@@ -1499,180 +2263,472 @@ final class PeerDropSlots
     }
 }
 
-/** Which address a request comes from: REMOTE_ADDR, or X-Forwarded-For only behind a configured trusted proxy. */
-final class PeerDropClientAddress
+// =============================================================================================
+// 5. Operator extras: configuration, ICE servers (STUN/TURN), metrics, the deployment check and
+//    the command line.
+// =============================================================================================
+
+/** Effective configuration: env first, then the config file, then defaults. */
+final class PeerDropConfig
 {
+    /** @var string */
+    public $dataDir = '';
+    /** @var string|null secret given by env/config; null means "use the generated file" */
+    public $secret = null;
+    /** @var string 'env' | 'config' | 'file' */
+    public $secretSource = 'file';
+    /** @var string[] exact origins allowed for CORS; empty = same-origin only */
+    public $allowedOrigins = array();
+    /** @var int */
+    public $pollSlots = 4;
+    /** @var int */
+    public $maxWait = PeerDrop::MAX_WAIT;
+    /** @var int */
+    public $ttlUnjoined = 600;
+    /** @var int */
+    public $ttlRoom = 3600;
+    /** @var int undelivered messages per recipient */
+    public $maxQueue = 256;
+    /** @var int messages per room over its whole life */
+    public $maxRoomMessages = 1024;
+    /** @var int */
+    public $maxRooms = 5000;
+    /** @var string 'wal' | 'truncate' */
+    public $journalMode = 'wal';
+    /** @var int */
+    public $pollIntervalMs = 1000;
+    /** How often a held poll looks for new messages: each hop of a negotiation waits half of it on average. */
+    public $pollCheckMs = 50;
+    /** @var int */
+    public $busyTimeoutMs = 1500;
+    /** @var int */
+    public $cleanupBatch = 50;
+    /** @var bool */
+    public $testMode = false;
+    /** @var string|null */
+    public $testNow = null;
+    /** @var string|null previous token secret, still accepted for verification during a key rotation */
+    public $previousSecret = null;
+    /** @var string 'sqlite' | 'mysql' */
+    public $storage = 'sqlite';
+    /** @var string */
+    public $mysqlDsn = '';
+    /** @var string */
+    public $mysqlUser = '';
+    /** @var string */
+    public $mysqlPassword = '';
+    /** @var string table name prefix in a MySQL/MariaDB database that may be shared with other apps */
+    public $mysqlTablePrefix = 'peerdrop_';
+    /** @var int requests per minute per client address; 0 turns rate limiting off */
+    public $rateLimitPerMinute = 600;
+    /** @var int bucket size: requests a client may make in a burst */
+    public $rateLimitBurst = 120;
+    /** @var string[] proxies (IP or CIDR) whose X-Forwarded-For is believed */
+    public $trustedProxies = array();
+    /** @var string|null bearer token for metrics; null = metrics off (404) */
+    public $metricsToken = null;
+    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
+    public $maxDbBytes = 268435456;
+    /** @var string[] stun:/stuns: URLs handed to clients with their room */
+    public $stunUrls = array();
+    /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
+    public $turnUrls = array();
+    /** @var string|null coturn's static-auth-secret (use-auth-secret); null = no TURN */
+    public $turnSecret = null;
+    /** @var int seconds a minted TURN credential stays valid */
+    public $turnTtl = 86400;
+    /** @var string[] what is wrong with the STUN/TURN settings; the broken part is left out */
+    public $iceProblems = array();
+    /** @var string|null config file actually loaded */
+    public $configFile = null;
+    /** @var string directory holding signal.php */
+    public $scriptDir = '';
+
     /**
-     * @param string[] $trusted IPs or CIDRs
-     * @return string the client address, normalized (IPv4, or the /64 prefix of an IPv6 address)
+     * @param array<string,string> $env environment (getenv() plus PEERDROP_* server vars)
+     * @param array<string,mixed>|null $fileConfig config array to use instead of reading a file (tests)
      */
-    public static function resolve(string $remoteAddr, string $forwardedFor, array $trusted): string
+    public static function load(array $env, string $scriptDir, ?array $fileConfig = null): self
     {
-        $client = $remoteAddr;
-        if ($trusted && $forwardedFor !== '' && self::matchesAny($remoteAddr, $trusted)) {
-            // Walk from the nearest hop outwards: the first address not ours is the client. Hops
-            // further left were written by the client itself and prove nothing.
-            $hops = explode(',', $forwardedFor);
-            for ($i = count($hops) - 1; $i >= 0; $i--) {
-                $hop = trim($hops[$i]);
-                if (@inet_pton($hop) === false) {
-                    break; // garbage: keep the last hop we could vouch for
+        $c = new self();
+        $c->scriptDir = $scriptDir;
+        $file = array();
+        if ($fileConfig !== null) {
+            $file = $fileConfig;
+        } else {
+            $path = isset($env['PEERDROP_CONFIG']) && $env['PEERDROP_CONFIG'] !== '' ? $env['PEERDROP_CONFIG'] : null;
+            $required = $path !== null;
+            if ($path === null) {
+                $path = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop.config.php';
+            }
+            if (is_file($path)) {
+                $loaded = (static function (string $p) {
+                    return include $p;
+                })($path);
+                if (!is_array($loaded)) {
+                    throw new PeerDropConfigError('config file ' . $path . ' must "return array(...);"');
                 }
-                $client = $hop;
-                if (!self::matchesAny($hop, $trusted)) {
-                    break;
+                $file = $loaded;
+                $c->configFile = $path;
+            } elseif ($required) {
+                throw new PeerDropConfigError('PEERDROP_CONFIG points to ' . $path . ', which is not a readable file');
+            }
+        }
+        $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
+            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
+            'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
+            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
+        foreach ($file as $k => $unused) {
+            if (!in_array($k, $known, true)) {
+                throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
+            }
+        }
+
+        $baseDir = $c->configFile !== null ? dirname($c->configFile) : $scriptDir;
+        if (isset($env['PEERDROP_DATA_DIR']) && $env['PEERDROP_DATA_DIR'] !== '') {
+            $c->dataDir = self::absolute($env['PEERDROP_DATA_DIR'], $scriptDir);
+        } elseif (isset($file['data_dir'])) {
+            if (!is_string($file['data_dir']) || $file['data_dir'] === '') {
+                throw new PeerDropConfigError('data_dir must be a non-empty string');
+            }
+            $c->dataDir = self::absolute($file['data_dir'], $baseDir);
+        } else {
+            $c->dataDir = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop-data';
+        }
+
+        if (isset($env['PEERDROP_SECRET']) && $env['PEERDROP_SECRET'] !== '') {
+            $c->secret = $env['PEERDROP_SECRET'];
+            $c->secretSource = 'env';
+        } elseif (isset($file['secret']) && $file['secret'] !== '') {
+            if (!is_string($file['secret'])) {
+                throw new PeerDropConfigError('secret must be a string');
+            }
+            $c->secret = $file['secret'];
+            $c->secretSource = 'config';
+        }
+
+        $c->previousSecret = self::secretOption($env, 'PEERDROP_PREVIOUS_SECRET', $file, 'previous_secret');
+        if ($c->previousSecret !== null && $c->previousSecret === $c->secret) {
+            $c->previousSecret = null;
+        }
+        if ($c->previousSecret !== null && (strlen($c->previousSecret) < 16 || PeerDrop::isExampleSecret($c->previousSecret))) {
+            throw new PeerDropConfigError('previous_secret must be the old secret (16+ characters), or unset once the rotation is over');
+        }
+        $c->metricsToken = self::secretOption($env, 'PEERDROP_METRICS_TOKEN', $file, 'metrics_token');
+        if ($c->metricsToken !== null && strlen($c->metricsToken) < 16) {
+            throw new PeerDropConfigError('metrics_token must be at least 16 characters (e.g. php -r "echo bin2hex(random_bytes(16));")');
+        }
+
+        if (isset($file['storage'])) {
+            if ($file['storage'] !== 'sqlite' && $file['storage'] !== 'mysql') {
+                throw new PeerDropConfigError('storage must be "sqlite" or "mysql"');
+            }
+            $c->storage = $file['storage'];
+        }
+        if ($c->storage === 'mysql') {
+            if (!isset($file['mysql_dsn']) || !is_string($file['mysql_dsn']) || strpos($file['mysql_dsn'], 'mysql:') !== 0) {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_dsn, e.g. "mysql:host=localhost;dbname=peerdrop;charset=utf8mb4"');
+            }
+            $c->mysqlDsn = $file['mysql_dsn'];
+            if (!isset($file['mysql_user']) || !is_string($file['mysql_user']) || $file['mysql_user'] === '') {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_user');
+            }
+            $c->mysqlUser = $file['mysql_user'];
+            $pw = self::secretOption($env, 'PEERDROP_MYSQL_PASSWORD', $file, 'mysql_password');
+            $c->mysqlPassword = $pw !== null ? $pw : '';
+            if (isset($file['mysql_table_prefix'])) {
+                if (!is_string($file['mysql_table_prefix']) || !preg_match('/^[A-Za-z0-9_]{0,32}$/D', $file['mysql_table_prefix'])) {
+                    throw new PeerDropConfigError('mysql_table_prefix must be up to 32 letters, digits or underscores');
                 }
+                $c->mysqlTablePrefix = $file['mysql_table_prefix'];
             }
         }
-        return self::normalize($client);
-    }
 
-    /** IPv4-mapped IPv6 becomes IPv4; other IPv6 is cut to its /64, which one subscriber usually owns whole. */
-    public static function normalize(string $ip): string
-    {
-        $bin = @inet_pton($ip);
-        if ($bin === false) {
-            return $ip === '' ? 'unknown' : substr($ip, 0, 64);
-        }
-        if (strlen($bin) === 16) {
-            if (substr($bin, 0, 12) === str_repeat("\0", 10) . "\xff\xff") {
-                return (string)inet_ntop(substr($bin, 12));
+        if (isset($file['trusted_proxies'])) {
+            if (!is_array($file['trusted_proxies'])) {
+                throw new PeerDropConfigError('trusted_proxies must be a list of IP addresses or CIDR ranges, e.g. array("10.0.0.0/8")');
             }
-            return (string)inet_ntop(substr($bin, 0, 8) . str_repeat("\0", 8)) . '/64';
-        }
-        return (string)inet_ntop($bin);
-    }
-
-    public static function isValidCidr(string $cidr): bool
-    {
-        $parts = explode('/', $cidr, 2);
-        $bin = @inet_pton($parts[0]);
-        if ($bin === false) {
-            return false;
-        }
-        if (!isset($parts[1])) {
-            return true;
-        }
-        return ctype_digit($parts[1]) && (int)$parts[1] <= strlen($bin) * 8;
-    }
-
-    /** @param string[] $cidrs */
-    public static function matchesAny(string $ip, array $cidrs): bool
-    {
-        foreach ($cidrs as $c) {
-            if (self::matches($ip, $c)) {
-                return true;
+            foreach ($file['trusted_proxies'] as $p) {
+                if (!is_string($p) || !PeerDropClientAddress::isValidCidr($p)) {
+                    throw new PeerDropConfigError('trusted_proxies entries must be IP addresses or CIDR ranges like "203.0.113.7" or "10.0.0.0/8"');
+                }
+                $c->trustedProxies[] = $p;
             }
         }
-        return false;
+
+        if (isset($file['allowed_origins'])) {
+            if (!is_array($file['allowed_origins'])) {
+                throw new PeerDropConfigError('allowed_origins must be a list of origins like "https://example.org"');
+            }
+            foreach ($file['allowed_origins'] as $o) {
+                if (!is_string($o) || !preg_match('#^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$#D', $o)) {
+                    throw new PeerDropConfigError('allowed_origins entries must be exact origins like "https://example.org" (no path, no trailing slash, no "*")');
+                }
+                $c->allowedOrigins[] = strtolower($o);
+            }
+        }
+
+        self::loadIce($c, $env, $file);
+
+        $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
+        $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
+        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
+        $c->ttlRoom = self::intOption($file, 'ttl_room', $c->ttlRoom, 10, 7 * 86400);
+        if ($c->ttlUnjoined > $c->ttlRoom) {
+            throw new PeerDropConfigError('ttl_unjoined must not exceed ttl_room');
+        }
+        $c->maxQueue = self::intOption($file, 'max_queue', $c->maxQueue, 1, 100000);
+        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', $c->maxRoomMessages, 1, 1000000);
+        $c->maxRooms = self::intOption($file, 'max_rooms', $c->maxRooms, 1, 10000000);
+        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', $c->pollIntervalMs, 100, 60000);
+        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', $c->pollCheckMs, 10, 1000);
+        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', $c->busyTimeoutMs, 100, 10000);
+        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', $c->cleanupBatch, 1, 1000);
+        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
+        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
+        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
+        if (isset($file['journal_mode'])) {
+            $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
+            if ($jm !== 'wal' && $jm !== 'truncate') {
+                throw new PeerDropConfigError('journal_mode must be "wal" or "truncate"');
+            }
+            $c->journalMode = $jm;
+        }
+        if (isset($file['test_mode'])) {
+            if (!is_bool($file['test_mode'])) {
+                throw new PeerDropConfigError('test_mode must be true or false');
+            }
+            $c->testMode = $file['test_mode'];
+        }
+        if ($c->testMode && isset($env['PEERDROP_TEST_NOW']) && $env['PEERDROP_TEST_NOW'] !== '') {
+            if (!preg_match('/^[+-]?[0-9]{1,12}$/D', $env['PEERDROP_TEST_NOW'])) {
+                throw new PeerDropConfigError('PEERDROP_TEST_NOW must be unix seconds, or +N / -N seconds from now');
+            }
+            $c->testNow = $env['PEERDROP_TEST_NOW'];
+        }
+        return $c;
     }
 
-    public static function matches(string $ip, string $cidr): bool
+    /** The clock: real time, or (only with test_mode) PEERDROP_TEST_NOW, absolute or "+N"/"-N" offset. */
+    public function clock(): callable
     {
-        $parts = explode('/', $cidr, 2);
-        $net = @inet_pton($parts[0]);
-        $addr = @inet_pton($ip);
-        if ($net === false || $addr === false || strlen($net) !== strlen($addr)) {
-            return false;
+        $t = $this->testNow;
+        if ($t === null) {
+            return static function (): int {
+                return time();
+            };
         }
-        $bits = isset($parts[1]) ? (int)$parts[1] : strlen($net) * 8;
-        $bytes = intdiv($bits, 8);
-        if (substr($addr, 0, $bytes) !== substr($net, 0, $bytes)) {
-            return false;
+        if ($t[0] === '+' || $t[0] === '-') {
+            $offset = (int)$t;
+            return static function () use ($offset): int {
+                return time() + $offset;
+            };
         }
-        $rest = $bits % 8;
-        if ($rest === 0) {
-            return true;
+        $fixed = (int)$t;
+        return static function () use ($fixed): int {
+            return $fixed;
+        };
+    }
+
+    /** Sub-second wall clock for the rate limiter, shifted like clock() in test mode. */
+    public function preciseClock(): callable
+    {
+        $t = $this->testNow;
+        if ($t === null) {
+            return static function (): float {
+                return microtime(true);
+            };
         }
-        $mask = (0xff << (8 - $rest)) & 0xff;
-        return (ord($addr[$bytes]) & $mask) === (ord($net[$bytes]) & $mask);
+        $offset = ($t[0] === '+' || $t[0] === '-') ? (float)(int)$t : (float)((int)$t - time());
+        return static function () use ($offset): float {
+            return microtime(true) + $offset;
+        };
+    }
+
+    /** Secrets that verify tokens: the current one first, then the previous one during a rotation. */
+    public function verificationSecrets(string $current): array
+    {
+        $out = array($current);
+        if ($this->previousSecret !== null && $this->previousSecret !== $current) {
+            $out[] = $this->previousSecret;
+        }
+        return $out;
+    }
+
+    public function isOriginAllowed(string $origin): bool
+    {
+        return in_array(strtolower($origin), $this->allowedOrigins, true);
+    }
+
+    /**
+     * STUN/TURN settings (docs/operations/turn.md). Unlike the other keys, a mistake here does not
+     * refuse service: signaling works without ICE servers, so the broken part is left out, noted in
+     * $iceProblems ("check" fails on it, requests log it), and the rest is still handed out.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function loadIce(self $c, array $env, array $file): void
+    {
+        $c->stunUrls = self::iceUrls($file, 'stun_urls', 'stun', 'stun:stun.example.org:3478', $c->iceProblems);
+        $turnUrls = self::iceUrls($file, 'turn_urls', 'turn', 'turn:turn.example.org:3478?transport=udp', $c->iceProblems);
+        $turnListed = isset($file['turn_urls']) && $file['turn_urls'] !== array();
+        $secret = isset($env['PEERDROP_TURN_SECRET']) && $env['PEERDROP_TURN_SECRET'] !== ''
+            ? $env['PEERDROP_TURN_SECRET'] : (isset($file['turn_secret']) ? $file['turn_secret'] : '');
+        $turnOk = true;
+        if (!is_string($secret)) {
+            $c->iceProblems[] = 'turn_secret must be a string: the static-auth-secret from your coturn config; TURN is left out';
+            $secret = '';
+            $turnOk = false;
+        } elseif ($secret !== '' && (strlen($secret) < 16 || PeerDrop::isExampleSecret($secret))) {
+            // Whoever knows it can mint credentials and relay through the server at the operator's cost.
+            $c->iceProblems[] = 'turn_secret is shorter than 16 characters or an example value: use the long random static-auth-secret'
+                . ' of your coturn config (e.g. from: openssl rand -hex 32); TURN is left out';
+            $turnOk = false;
+        }
+        if (isset($file['turn_ttl'])) {
+            $ttl = $file['turn_ttl'];
+            if (!is_int($ttl) || $ttl < 60 || $ttl > 86400) {
+                $c->iceProblems[] = 'turn_ttl must be an integer from 60 to 86400 (seconds a TURN credential is valid); TURN is left out';
+                $turnOk = false;
+            } else {
+                $c->turnTtl = $ttl;
+            }
+        }
+        if ($turnListed && $secret === '' && $turnOk) {
+            $c->iceProblems[] = 'turn_urls is set but turn_secret is empty: set turn_secret (or env PEERDROP_TURN_SECRET) to the'
+                . ' static-auth-secret of your coturn config; TURN is left out until then';
+            $turnOk = false;
+        }
+        if (!$turnListed && $secret !== '' && $turnOk) {
+            $c->iceProblems[] = 'turn_secret is set but turn_urls is empty: list your TURN server, e.g.'
+                . ' array("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp")';
+            $turnOk = false;
+        }
+        if ($turnOk && $turnUrls !== array()) {
+            $c->turnUrls = $turnUrls;
+            $c->turnSecret = $secret;
+        }
+    }
+
+    /**
+     * A list of stun:/stuns: or turn:/turns: URLs (RFC 7064/7065); malformed entries are left out.
+     * @param array<string,mixed> $file
+     * @param string[] $problems
+     * @return string[]
+     */
+    private static function iceUrls(array $file, string $key, string $scheme, string $example, array &$problems): array
+    {
+        if (!isset($file[$key])) {
+            return array();
+        }
+        if (!is_array($file[$key])) {
+            $problems[] = $key . ' must be a list of URLs, e.g. array("' . $example . '"); it is left out';
+            return array();
+        }
+        $host = '(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
+        $pattern = '#^' . $scheme . 's?:' . $host . ($scheme === 'turn' ? '(\?transport=(udp|tcp))?' : '') . '$#D';
+        $out = array();
+        foreach ($file[$key] as $url) {
+            if (is_string($url) && preg_match($pattern, $url)) {
+                $out[] = $url;
+                continue;
+            }
+            $shown = is_string($url) ? '"' . substr($url, 0, 80) . '"' : 'an entry that is not a string';
+            $problems[] = $key . ': ' . $shown . ' is not a ' . strtoupper($scheme) . ' URL like "' . $example . '" (scheme '
+                . $scheme . ': or ' . $scheme . 's:, a host, an optional port' . ($scheme === 'turn' ? ' and ?transport=udp or tcp' : '')
+                . '); it is left out';
+        }
+        return $out;
+    }
+
+    /**
+     * A secret-like string option: env var first (keeps it out of files), then the config file.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function secretOption(array $env, string $envName, array $file, string $key): ?string
+    {
+        if (isset($env[$envName]) && $env[$envName] !== '') {
+            return $env[$envName];
+        }
+        if (!isset($file[$key]) || $file[$key] === '') {
+            return null;
+        }
+        if (!is_string($file[$key])) {
+            throw new PeerDropConfigError($key . ' must be a string');
+        }
+        return $file[$key];
+    }
+
+    /** @param array<string,mixed> $file */
+    private static function intOption(array $file, string $key, int $default, int $min, int $max): int
+    {
+        if (!isset($file[$key])) {
+            return $default;
+        }
+        $v = $file[$key];
+        if (!is_int($v) || $v < $min || $v > $max) {
+            throw new PeerDropConfigError($key . ' must be an integer from ' . $min . ' to ' . $max);
+        }
+        return $v;
+    }
+
+    private static function absolute(string $path, string $base): string
+    {
+        if ($path[0] === '/' || $path[0] === '\\' || preg_match('#^[A-Za-z]:[\\\\/]#', $path)) {
+            return $path;
+        }
+        return rtrim($base, '/\\') . DIRECTORY_SEPARATOR . $path;
     }
 }
 
-/**
- * Token bucket per client, in storage (so it holds across PHP workers and web servers). The key
- * is HMAC(daily salt, address) with the salt derived from the token secret and the day number:
- * no address is stored, and keys from different days cannot be linked without the secret.
- */
-final class PeerDropRateLimiter
+/** Raised by configuration loading; the message is for the operator (may name paths), never sent to clients. */
+final class PeerDropConfigError extends RuntimeException
 {
-    /** @var PeerDropStore */
-    private $store;
-    /** @var int */
-    private $perMinute;
-    /** @var int */
-    private $burst;
-    /** @var string */
-    private $secret;
-    /** @var callable(): float */
-    private $clock;
+}
 
-    public function __construct(PeerDropStore $store, int $perMinute, int $burst, string $secret, callable $clock)
+/** @return array<string,string> */
+function peerdrop_env(): array
+{
+    $env = getenv();
+    $env = is_array($env) ? $env : array();
+    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
+                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TURN_SECRET', 'PEERDROP_TEST_NOW') as $k) {
+        if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
+            $env[$k] = $_SERVER[$k];
+        } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {
+            $env[$k] = $_SERVER['REDIRECT_' . $k];
+        }
+    }
+    return $env;
+}
+
+/**
+ * The ICE servers handed to clients with their room (create, join), in RTCIceServer form. TURN
+ * credentials follow the "TURN REST API" scheme coturn checks with use-auth-secret:
+ * username "<unix expiry>:peerdrop", credential base64(HMAC-SHA1(static-auth-secret, username)).
+ * The username names no room and no address: the TURN server's logs cannot link the two.
+ */
+final class PeerDropIce
+{
+    /** @return array<int,array<string,mixed>> */
+    public static function servers(PeerDropConfig $c, int $now): array
     {
-        $this->store = $store;
-        $this->perMinute = $perMinute;
-        $this->burst = $burst;
-        $this->secret = $secret;
-        $this->clock = $clock;
+        $out = array();
+        if ($c->stunUrls !== array()) {
+            $out[] = array('urls' => $c->stunUrls);
+        }
+        if ($c->turnUrls !== array() && $c->turnSecret !== null) {
+            $out[] = array('urls' => $c->turnUrls) + self::credential($c->turnSecret, $now + $c->turnTtl);
+        }
+        return $out;
     }
 
-    public static function clientKey(string $secret, string $address, int $day): string
+    /** @return array{username:string,credential:string} */
+    public static function credential(string $secret, int $expires): array
     {
-        $salt = hash_hmac('sha256', 'peerdrop-ratelimit-salt-v1|' . $day, $secret, true);
-        return substr(hash_hmac('sha256', $address, $salt), 0, 32);
-    }
-
-    /** Take one token for $address. @throws PeerDropError rate_limited (429 with Retry-After) */
-    public function consume(string $address): void
-    {
-        if ($this->perMinute <= 0) {
-            return;
-        }
-        $now = (float)call_user_func($this->clock);
-        $nowMs = (int)floor($now * 1000);
-        $key = self::clientKey($this->secret, $address, (int)floor($now / 86400));
-        $rate = $this->perMinute / 60000.0; // tokens per ms
-        $burst = (float)$this->burst;
-        $refill = static function ($row) use ($nowMs, $rate, $burst): float {
-            if ($row === false || $row === null) {
-                return $burst;
-            }
-            return min($burst, (float)$row['tokens'] + max(0, $nowMs - (int)$row['updated_ms']) * $rate);
-        };
-        // Read first without a write lock: a client that is over its limit costs no write at all.
-        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
-        $tokens = $refill($rows ? $rows[0] : null);
-        if ($tokens < 1.0) {
-            throw self::limited($tokens, $rate);
-        }
-        // Then one conditional UPDATE, atomic on its own: the write lock is held for a single
-        // statement, not a read-modify-write transaction (this runs on every request).
-        // The numbers are inlined (server values, never request data): PDO binds parameters as
-        // text, and SQLite's MIN() orders any number before any text. Elapsed time is clamped at 0
-        // and updated_ms never moves back: web servers (or test clocks) may disagree slightly.
-        $mysql = $this->store->driver() === 'mysql';
-        $level = sprintf('%s(%d, tokens + %s(0, %d - updated_ms) * %.12F)', $mysql ? 'LEAST' : 'MIN', $this->burst,
-            $mysql ? 'GREATEST' : 'MAX', $nowMs, $rate);
-        $stamp = sprintf('%s(updated_ms, %d)', $mysql ? 'GREATEST' : 'MAX', $nowMs);
-        for ($attempt = 0; $attempt < 2; $attempt++) {
-            if ($this->store->execute('UPDATE {p}rate_limits SET tokens = ' . $level . ' - 1, updated_ms = ' . $stamp
-                    . ' WHERE k = ? AND ' . $level . ' >= 1', array($key)) === 1) {
-                return;
-            }
-            // No row yet (first request of the day), or another request took the last token.
-            if ($this->store->execute($this->store->insertIgnore() . ' INTO {p}rate_limits (k, tokens, updated_ms) VALUES (?, ?, ?)',
-                    array($key, $burst - 1, $nowMs)) === 1) {
-                return;
-            }
-        }
-        $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
-        throw self::limited($refill($rows ? $rows[0] : null), $rate);
-    }
-
-    private static function limited(float $tokens, float $ratePerMs): PeerDropError
-    {
-        $seconds = (int)ceil((1.0 - $tokens) / $ratePerMs / 1000);
-        return new PeerDropError('rate_limited', null, array('Retry-After' => (string)max(1, $seconds)));
+        $username = $expires . ':peerdrop';
+        return array('username' => $username, 'credential' => base64_encode(hash_hmac('sha1', $username, $secret, true)));
     }
 }
 
@@ -1764,851 +2820,6 @@ final class PeerDropMetrics
             $out .= '# HELP ' . $name . ' ' . $g[0] . "\n# TYPE " . $name . " gauge\n" . $name . ' ' . $g[1] . "\n";
         }
         return $out;
-    }
-}
-
-/** The signaling operations, independent of HTTP. Every method returns [status, body]. */
-final class PeerDropService
-{
-    /** @var PeerDropStore */
-    private $store;
-    /** @var PeerDropConfig */
-    private $config;
-    /** @var string */
-    private $secret;
-    /** @var string[] current secret first, then the previous one during a key rotation */
-    private $secrets;
-    /** @var callable(): int */
-    private $clock;
-    /** @var callable(int): void microseconds */
-    private $sleep;
-    /** @var callable(): float */
-    private $monotonic;
-    /** @var PeerDropSlots */
-    private $slots;
-    /** @var PeerDropMetrics */
-    private $metrics;
-
-    public function __construct(PeerDropStore $store, PeerDropConfig $config, string $secret, callable $clock,
-                                ?PeerDropSlots $slots = null, ?callable $sleep = null, ?callable $monotonic = null)
-    {
-        $this->store = $store;
-        $this->config = $config;
-        $this->secret = $secret;
-        $this->secrets = $config->verificationSecrets($secret);
-        $this->clock = $clock;
-        $this->slots = $slots !== null ? $slots : new PeerDropSlots($config->dataDir, $config->pollSlots);
-        $this->sleep = $sleep !== null ? $sleep : static function (int $us): void {
-            usleep($us);
-        };
-        $this->monotonic = $monotonic !== null ? $monotonic : static function (): float {
-            return microtime(true);
-        };
-        $this->metrics = new PeerDropMetrics();
-    }
-
-    public function now(): int
-    {
-        return (int)call_user_func($this->clock);
-    }
-
-    public function store(): PeerDropStore
-    {
-        return $this->store;
-    }
-
-    public function slots(): PeerDropSlots
-    {
-        return $this->slots;
-    }
-
-    public function secret(): string
-    {
-        return $this->secret;
-    }
-
-    /** Where this service reports counter events (the HTTP layer shares its per-request recorder). */
-    public function observe(PeerDropMetrics $metrics): void
-    {
-        $this->metrics = $metrics;
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function create(string $room): array
-    {
-        if (!PeerDrop::isValidRoom($room)) {
-            throw new PeerDropError('invalid_room');
-        }
-        $this->checkQuota();
-        $now = $this->now();
-        $key = PeerDrop::roomKey($room);
-        $cfg = $this->config;
-        $id = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
-            $row = $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($key))->fetch(PDO::FETCH_ASSOC);
-            if ($row !== false) {
-                if ((int)$row['expires_at'] > $now) {
-                    throw new PeerDropError('room_exists');
-                }
-                self::deleteRoom($db, (int)$row['id']);
-            }
-            // Exact under SQLite's single writer; on MySQL concurrent creates may overshoot by a few.
-            $count = (int)$db->run('SELECT COUNT(*) FROM {p}rooms')->fetchColumn();
-            if ($count >= $cfg->maxRooms) {
-                throw new PeerDropError('server_full');
-            }
-            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at) VALUES (?, ?, ?)', array($key, $now, $now + $cfg->ttlUnjoined));
-            return (int)$pdo->lastInsertId();
-        });
-        $this->metrics->add('peerdrop_rooms_created_total');
-        $token = PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom);
-        return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined,
-            'ice_servers' => $this->iceServers($now)));
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function join(string $room): array
-    {
-        if (!PeerDrop::isValidRoom($room)) {
-            throw new PeerDropError('invalid_room');
-        }
-        $now = $this->now();
-        $key = PeerDrop::roomKey($room);
-        $cfg = $this->config;
-        // The whole check-and-claim runs in one write transaction (BEGIN IMMEDIATE on SQLite, a row
-        // lock on MySQL): concurrent joiners are serialized, and the conditional UPDATE makes the
-        // claim itself atomic as well.
-        $row = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
-            $row = $db->run('SELECT id, created_at, joined_at, expires_at, left0 FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(),
-                array($key))->fetch(PDO::FETCH_ASSOC);
-            if ($row === false) {
-                throw new PeerDropError('room_not_found');
-            }
-            if ((int)$row['expires_at'] <= $now) {
-                throw new PeerDropError('room_expired');
-            }
-            if ($row['joined_at'] !== null || (int)$row['left0'] === 1) {
-                throw new PeerDropError('room_full');
-            }
-            $expires = (int)$row['created_at'] + $cfg->ttlRoom;
-            $up = $db->run('UPDATE {p}rooms SET joined_at = ?, expires_at = ? WHERE id = ? AND joined_at IS NULL', array($now, $expires, (int)$row['id']));
-            if ($up->rowCount() !== 1) {
-                throw new PeerDropError('room_full');
-            }
-            self::insertServerMessage($db, (int)$row['id'], 0, 1, 'peer-joined');
-            return array('id' => (int)$row['id'], 'expires' => $expires);
-        });
-        $this->metrics->add('peerdrop_rooms_joined_total');
-        $token = PeerDropToken::sign($this->secret, $row['id'], $key, 1, $row['expires']);
-        return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now),
-            'ice_servers' => $this->iceServers($now)));
-    }
-
-    /** ICE servers for a new seat; a broken part of their config is left out and logged, never a 500. */
-    private function iceServers(int $now): array
-    {
-        foreach ($this->config->iceProblems as $problem) {
-            error_log('peerdrop notice: ' . $problem . ' (run "php signal.php check")');
-        }
-        return PeerDropIce::servers($this->config, $now);
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function send(string $token, int $seq, string $type, string $data): array
-    {
-        if ($seq < 1 || $seq > PeerDrop::MAX_SEQ) {
-            throw new PeerDropError('invalid_seq');
-        }
-        if (!in_array($type, PeerDrop::MESSAGE_TYPES, true)) {
-            throw new PeerDropError('unknown_type');
-        }
-        if (strlen($data) > PeerDrop::MAX_DATA) {
-            throw new PeerDropError('message_too_large');
-        }
-        $now = $this->now();
-        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
-        $cfg = $this->config;
-        $digest = hash('sha256', $type . "\0" . $data);
-        $quota = function () {
-            $this->checkQuota();
-        };
-        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg, $quota) {
-            // The room row lock (MySQL) also orders message ids per room: a recipient's cursor never
-            // passes an id that is still uncommitted.
-            $room = self::loadRoom($db, $t, $now);
-            $peer = $t['peer'];
-            $other = 1 - $peer;
-            $dup = $db->run('SELECT id, digest FROM {p}messages WHERE room_id = ? AND from_peer = ? AND seq = ?',
-                array((int)$room['id'], $peer, $seq))->fetch(PDO::FETCH_ASSOC);
-            if ($dup !== false) {
-                if (!hash_equals((string)$dup['digest'], $digest)) {
-                    throw new PeerDropError('seq_conflict');
-                }
-                return array(200, array('id' => (int)$dup['id']));
-            }
-            if ((int)$room['left' . $peer] === 1 || (int)$room['left' . $other] === 1) {
-                throw new PeerDropError('peer_left');
-            }
-            if ((int)$room['msg_count'] >= $cfg->maxRoomMessages) {
-                throw new PeerDropError('room_message_limit');
-            }
-            $queued = (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0',
-                array((int)$room['id'], $other))->fetchColumn();
-            if ($queued >= $cfg->maxQueue) {
-                throw new PeerDropError('queue_full');
-            }
-            $quota(); // after the idempotency check: a retry of a stored message still gets its id
-            $db->run('INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)',
-                array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));
-            $id = (int)$pdo->lastInsertId();
-            $db->run('UPDATE {p}rooms SET msg_count = msg_count + 1 WHERE id = ?', array((int)$room['id']));
-            return array(201, array('id' => $id));
-        });
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function poll(string $token, int $after, int $wait): array
-    {
-        if ($after < 0 || $after > PeerDrop::MAX_SEQ) {
-            throw new PeerDropError('invalid_cursor');
-        }
-        if ($wait < 0 || $wait > PeerDrop::MAX_WAIT) {
-            throw new PeerDropError('invalid_wait');
-        }
-        $now = $this->now();
-        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
-        $rows = $this->store->select('SELECT * FROM {p}rooms WHERE id = ?', array($t['room_id']));
-        $room = self::checkRoom($rows ? $rows[0] : null, $t, $now);
-        if ((int)$room['left' . $t['peer']] === 1) {
-            throw new PeerDropError('peer_left');
-        }
-        $roomId = (int)$room['id'];
-        $peer = $t['peer'];
-
-        // "after" acknowledges everything up to it: wipe delivered payloads (write only when needed).
-        if ($after > 0 && $this->store->select('SELECT 1 FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0 AND id <= ? LIMIT 1',
-                array($roomId, $peer, $after))) {
-            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($roomId, $peer, $after) {
-                self::ackAndWipe($db, $roomId, $peer, $after);
-                return null;
-            });
-        }
-
-        // The room was checked above: the peer is seated (a leave racing with this poll finds
-        // nothing here, and ends the held loop below at its first check).
-        $messages = $this->fetch($roomId, $peer, $after) ?? array();
-        $held = false;
-        $wait = min($wait, $this->config->maxWait, max(0, (int)$room['expires_at'] - $now));
-        if (!$messages && $wait > 0) {
-            $slot = $this->slots->acquire();
-            if ($slot !== null) {
-                $held = true;
-                $this->metrics->add('peerdrop_held_polls_total');
-                try {
-                    $deadline = call_user_func($this->monotonic) + $wait;
-                    while (true) {
-                        call_user_func($this->sleep, $this->config->pollCheckMs * 1000);
-                        $fetched = $this->fetch($roomId, $peer, $after);
-                        // A leaver's poll ends too: PHP cannot see that its page closed, and
-                        // the slot would stay taken for the rest of the wait.
-                        if ($fetched === null) {
-                            break;
-                        }
-                        $messages = $fetched;
-                        if ($messages || call_user_func($this->monotonic) >= $deadline) {
-                            break;
-                        }
-                    }
-                } finally {
-                    $this->slots->release($slot);
-                }
-            }
-        }
-        $cursor = $after;
-        foreach ($messages as $m) {
-            $cursor = max($cursor, $m['id']);
-        }
-        if ($messages || $held) {
-            $hint = 0;
-        } else {
-            $hint = $this->config->pollIntervalMs;
-        }
-        return array(200, array('messages' => $messages, 'cursor' => $cursor, 'poll_after_ms' => $hint));
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function leave(string $token): array
-    {
-        $now = $this->now();
-        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
-        $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now) {
-            $room = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
-            if ($room === false || substr((string)$room['room_key'], 0, 32) !== $t['key']) {
-                return null; // already gone: leaving is idempotent
-            }
-            $roomId = (int)$room['id'];
-            $peer = $t['peer'];
-            $other = 1 - $peer;
-            if ((int)$room['left' . $peer] === 1) {
-                return null;
-            }
-            $otherPresent = $other === 0
-                ? (int)$room['left0'] === 0
-                : ($room['joined_at'] !== null && (int)$room['left1'] === 0);
-            if (!$otherPresent || (int)$room['expires_at'] <= $now) {
-                self::deleteRoom($db, $roomId);
-                return null;
-            }
-            $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array($roomId));
-            // Nothing more will be read by the leaver: drop its undelivered payloads now.
-            self::ackAndWipe($db, $roomId, $peer, null);
-            self::insertServerMessage($db, $roomId, $other, $peer, 'peer-left');
-            return null;
-        });
-        return array(200, array('ok' => true));
-    }
-
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function health(): array
-    {
-        // The data dir holds the poll slots (and, with SQLite, the database): it must be writable.
-        PeerDropDataDir::ensure($this->config->dataDir);
-        // Proves the database accepts a write transaction without writing anything.
-        $this->store->write(function (PDO $pdo, PeerDropStore $db) {
-            return null;
-        });
-        $c = $this->config;
-        return array(200, array(
-            'ok' => true,
-            'version' => PeerDrop::PROTOCOL,
-            'schema' => $this->store->schemaVersion(),
-            'storage' => $this->store->driver(),
-            'limits' => array(
-                'max_body_bytes' => PeerDrop::MAX_BODY,
-                'max_data_bytes' => PeerDrop::MAX_DATA,
-                'max_queue' => $c->maxQueue,
-                'max_room_messages' => $c->maxRoomMessages,
-                'max_rooms' => $c->maxRooms,
-                'ttl_unjoined' => $c->ttlUnjoined,
-                'ttl_room' => $c->ttlRoom,
-                'poll_slots' => $c->pollSlots,
-                'max_wait' => $c->maxWait,
-                'poll_interval_ms' => $c->pollIntervalMs,
-                'rate_limit_per_minute' => $c->rateLimitPerMinute,
-                'rate_limit_burst' => $c->rateLimitBurst,
-            ),
-        ));
-    }
-
-    /** @throws PeerDropError storage_quota_exceeded when the database has reached max_db_bytes */
-    public function checkQuota(): void
-    {
-        if ($this->config->maxDbBytes > 0 && $this->store->sizeBytes() >= $this->config->maxDbBytes) {
-            throw new PeerDropError('storage_quota_exceeded');
-        }
-    }
-
-    /**
-     * Delete expired rooms and their messages, a bounded batch per call (rooms <= batch, messages <= 10 x batch),
-     * and rate-limit buckets idle for an hour (full again by then, so forgetting them changes nothing).
-     * A room whose messages were not all deleted stays (still expired) for the next call.
-     * @return int rooms deleted
-     */
-    public function cleanup(?int $now = null): int
-    {
-        $now = $now !== null ? $now : $this->now();
-        $batch = $this->config->cleanupBatch;
-        $staleMs = ((int)floor((float)call_user_func($this->config->preciseClock()) * 1000)) - 3600000;
-        if ($this->store->select('SELECT 1 FROM {p}rate_limits WHERE updated_ms < ? LIMIT 1', array($staleMs))) {
-            $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($staleMs, $batch) {
-                return $db->deleteLimited($db->sql('{p}rate_limits'), 'updated_ms < ?', array($staleMs), $batch * 10, 'k');
-            });
-        }
-        $ids = $this->store->select('SELECT id FROM {p}rooms WHERE expires_at <= ? ORDER BY expires_at LIMIT ' . $batch, array($now));
-        if (!$ids) {
-            return 0;
-        }
-        $list = implode(',', array_map(static function (array $r): int {
-            return (int)$r['id'];
-        }, $ids));
-        return (int)$this->store->write(function (PDO $pdo, PeerDropStore $db) use ($list, $batch, $now) {
-            $db->deleteLimited($db->sql('{p}messages'), 'room_id IN (' . $list . ')', array(), $batch * 10);
-            $st = $db->run('DELETE FROM {p}rooms WHERE id IN (' . $list . ') AND expires_at <= ?'
-                . ' AND NOT EXISTS (SELECT 1 FROM {p}messages m WHERE m.room_id = {p}rooms.id)', array($now));
-            return $st->rowCount();
-        });
-    }
-
-    /**
-     * Unacknowledged messages to `$peer` after `$after`, in one query with its seat: null once
-     * the peer has none (it left, or the room is gone).
-     * @return array<int,array{id:int,type:string,data:string,seq:int}>|null
-     */
-    private function fetch(int $roomId, int $peer, int $after): ?array
-    {
-        // One row per message, or a single row with a NULL id when there is none.
-        $rows = $this->store->select('SELECT r.left' . $peer . ' AS gone, m.id, m.type, m.data, m.seq FROM {p}rooms r'
-            . ' LEFT JOIN {p}messages m ON m.room_id = r.id AND m.to_peer = ? AND m.acked = 0 AND m.id > ?'
-            . ' WHERE r.id = ? ORDER BY m.id LIMIT ' . PeerDrop::POLL_BATCH, array($peer, $after, $roomId));
-        if (!$rows || (int)$rows[0]['gone'] === 1) {
-            return null;
-        }
-        $out = array();
-        foreach ($rows as $r) {
-            if ($r['id'] !== null) {
-                $out[] = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
-            }
-        }
-        return $out;
-    }
-
-    /**
-     * @param array{room_id:int,key:string,peer:int,exp:int} $t
-     * @return array<string,mixed>
-     */
-    private static function loadRoom(PeerDropStore $db, array $t, int $now): array
-    {
-        $row = $db->run('SELECT * FROM {p}rooms WHERE id = ?' . $db->forUpdate(), array($t['room_id']))->fetch(PDO::FETCH_ASSOC);
-        return self::checkRoom($row === false ? null : $row, $t, $now);
-    }
-
-    /**
-     * @param array<string,mixed>|null $row
-     * @param array{room_id:int,key:string,peer:int,exp:int} $t
-     * @return array<string,mixed>
-     */
-    private static function checkRoom(?array $row, array $t, int $now): array
-    {
-        if ($row === null || substr((string)$row['room_key'], 0, 32) !== $t['key']) {
-            throw new PeerDropError('room_closed');
-        }
-        if ((int)$row['expires_at'] <= $now) {
-            throw new PeerDropError('room_expired');
-        }
-        return $row;
-    }
-
-    private static function insertServerMessage(PeerDropStore $db, int $roomId, int $to, int $from, string $type): void
-    {
-        $db->run("INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data) VALUES (?, ?, ?, NULL, ?, '')",
-            array($roomId, $to, $from, $type));
-    }
-
-    /**
-     * The privacy wipe: mark the peer's unacknowledged messages (those with id <= $upTo, or all of
-     * them when $upTo is null) acknowledged and drop their payloads. Rows stay, with empty data,
-     * so that late send retries remain idempotent.
-     */
-    private static function ackAndWipe(PeerDropStore $db, int $roomId, int $peer, ?int $upTo): void
-    {
-        $sql = "UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0";
-        $params = array($roomId, $peer);
-        if ($upTo !== null) {
-            $sql .= ' AND id <= ?';
-            $params[] = $upTo;
-        }
-        $db->run($sql, $params);
-    }
-
-    private static function deleteRoom(PeerDropStore $db, int $roomId): void
-    {
-        $db->run('DELETE FROM {p}messages WHERE room_id = ?', array($roomId));
-        $db->run('DELETE FROM {p}rooms WHERE id = ?', array($roomId));
-    }
-}
-
-/** A response: status, extra headers, JSON body. */
-final class PeerDropResponse
-{
-    /** @var int */
-    public $status;
-    /** @var array<string,string> */
-    public $headers;
-    /** @var array<string,mixed> */
-    public $body;
-    /** @var string|null a non-JSON body (metrics); set Content-Type in $headers */
-    public $text;
-
-    /**
-     * @param array<string,mixed> $body
-     * @param array<string,string> $headers
-     */
-    public function __construct(int $status, array $body, array $headers = array(), ?string $text = null)
-    {
-        $this->status = $status;
-        $this->body = $body;
-        $this->headers = $headers;
-        $this->text = $text;
-    }
-
-    /** The bytes to send. */
-    public function render(): string
-    {
-        return $this->text !== null ? $this->text : $this->json();
-    }
-
-    public function json(): string
-    {
-        $out = json_encode($this->body, JSON_UNESCAPED_SLASHES);
-        return $out === false ? '{"error":{"code":"internal_error","message":"The response could not be encoded."}}' : $out;
-    }
-}
-
-/** HTTP layer: method, media type, size limits, JSON parsing, field validation, CORS, headers. */
-final class PeerDropHttp
-{
-    const ALLOW = 'GET, POST, OPTIONS';
-
-    /** @var callable(): PeerDropConfig */
-    private $configFactory;
-    /** @var callable(PeerDropConfig): PeerDropService */
-    private $serviceFactory;
-    /** @var PeerDropConfig|null */
-    private $config = null;
-    /** @var PeerDropService|null */
-    private $service = null;
-    /** @var PeerDropMetrics counters of this request, stored after the response */
-    private $metrics;
-    /** @var string operation label of the current request, for metrics */
-    private $op = 'invalid';
-
-    public function __construct(callable $configFactory, callable $serviceFactory)
-    {
-        $this->configFactory = $configFactory;
-        $this->serviceFactory = $serviceFactory;
-        $this->metrics = new PeerDropMetrics();
-    }
-
-    /**
-     * @param array<string,string> $headers lower-case names: content-type, content-length, origin,
-     *        x-forwarded-for, authorization
-     * @param callable(int): string $readBody reads at most N bytes of the request body
-     * @param array<string,string> $request remote_addr (the TCP peer) and query (the raw query string)
-     */
-    public function handle(string $method, array $headers, callable $readBody, array $request = array()): PeerDropResponse
-    {
-        $request += array('remote_addr' => '', 'query' => '');
-        $this->op = 'invalid';
-        $cors = array();
-        try {
-            $config = $this->config();
-            $origin = isset($headers['origin']) ? $headers['origin'] : null;
-            if ($origin !== null && $config->allowedOrigins && $config->isOriginAllowed($origin)) {
-                $cors = array('Access-Control-Allow-Origin' => $origin, 'Vary' => 'Origin',
-                    'Access-Control-Expose-Headers' => 'Retry-After');
-            } elseif ($config->allowedOrigins) {
-                $cors = array('Vary' => 'Origin');
-            }
-            $method = strtoupper($method);
-            if ($method === 'OPTIONS') {
-                if ($origin !== null && !isset($cors['Access-Control-Allow-Origin'])) {
-                    throw new PeerDropError('origin_not_allowed');
-                }
-                $extra = array('Allow' => self::ALLOW);
-                if (isset($cors['Access-Control-Allow-Origin'])) {
-                    $extra['Access-Control-Allow-Methods'] = self::ALLOW;
-                    $extra['Access-Control-Allow-Headers'] = 'Content-Type';
-                    $extra['Access-Control-Max-Age'] = '600';
-                }
-                $this->op = 'options';
-                $response = new PeerDropResponse(200, array('ok' => true), $extra);
-            } elseif ($method === 'GET' && self::wantsMetrics($request['query'])) {
-                $this->op = 'metrics';
-                $response = $this->metricsResponse($headers, $request);
-            } elseif ($method === 'GET') {
-                $this->op = 'health';
-                $this->limit($headers, $request);
-                list($status, $body) = $this->service()->health();
-                $response = new PeerDropResponse($status, $body);
-            } elseif ($method === 'POST') {
-                $response = $this->post($headers, $readBody, $request);
-            } else {
-                throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
-            }
-        } catch (Throwable $e) {
-            $err = PeerDropStore::mapException($e);
-            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropSqliteRecovery::isCorruption($e)) {
-                // Found mid-request: move the file aside now; the retry gets a fresh database.
-                PeerDropSqliteRecovery::quarantine($this->config->dataDir);
-                $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
-            }
-            if (strpos($err->errorCode(), 'storage_') === 0) {
-                $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
-            } elseif ($err->errorCode() === 'rate_limited') {
-                $this->metrics->add('peerdrop_rate_limited_total');
-            }
-            if ($err->errorCode() === 'internal_error') {
-                $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
-                if ($root instanceof PeerDropConfigError) {
-                    $err = new PeerDropError('misconfigured', null, array(), $root);
-                }
-                // Details go to the server log only, never to the client.
-                error_log('peerdrop: ' . get_class($root) . ': ' . $root->getMessage());
-            }
-            $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
-        }
-        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
-        $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
-        return $response;
-    }
-
-    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
-    public function afterResponse(): void
-    {
-        try {
-            if ($this->config !== null && $this->config->metricsToken !== null) {
-                $this->metrics->flush($this->service()->store());
-            }
-        } catch (Throwable $e) {
-            // Storage is busy or down: these few counts are lost, the request itself was answered.
-        }
-        if ($this->service === null) {
-            return;
-        }
-        try {
-            $this->service->cleanup();
-            $this->service->store()->checkpoint();
-        } catch (Throwable $e) {
-            // Busy or full: the next request will try again.
-        }
-    }
-
-    /** "?metrics" selects the metrics view of GET; it is a flag, never a credential. */
-    public static function wantsMetrics(string $query): bool
-    {
-        if ($query === '') {
-            return false;
-        }
-        parse_str($query, $q);
-        return array_key_exists('metrics', $q);
-    }
-
-    /**
-     * @param array<string,string> $headers
-     * @param array<string,string> $request
-     */
-    private function metricsResponse(array $headers, array $request): PeerDropResponse
-    {
-        $config = $this->config();
-        if ($config->metricsToken === null) {
-            throw new PeerDropError('metrics_disabled');
-        }
-        $auth = isset($headers['authorization']) ? trim($headers['authorization']) : '';
-        if (!preg_match('/^Bearer[ \t]+([\x21-\x7e]{1,512})$/D', $auth, $m) || !hash_equals($config->metricsToken, $m[1])) {
-            $this->limit($headers, $request); // guessing tokens costs rate-limit budget
-            throw new PeerDropError('metrics_unauthorized');
-        }
-        $service = $this->service();
-        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
-        return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
-    }
-
-    /**
-     * Take one request from the client's token bucket.
-     * @param array<string,string> $headers
-     * @param array<string,string> $request
-     */
-    private function limit(array $headers, array $request): void
-    {
-        $config = $this->config();
-        if ($config->rateLimitPerMinute <= 0) {
-            return;
-        }
-        $service = $this->service();
-        $address = PeerDropClientAddress::resolve($request['remote_addr'],
-            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
-        $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
-            $service->secret(), $config->preciseClock());
-        $limiter->consume($address);
-    }
-
-    /** @return array<string,string> */
-    public static function baseHeaders(): array
-    {
-        return array(
-            'Content-Type' => 'application/json',
-            'Cache-Control' => 'no-store',
-            'Referrer-Policy' => 'no-referrer',
-            'X-Content-Type-Options' => 'nosniff',
-            'Content-Security-Policy' => "default-src 'none'; frame-ancestors 'none'",
-        );
-    }
-
-    /**
-     * Parse and validate a request body into an associative array of the top-level fields.
-     * @return array<string,mixed>
-     */
-    public static function parseBody(string $raw): array
-    {
-        if ($raw === '') {
-            throw new PeerDropError('empty_body');
-        }
-        if (strlen($raw) > PeerDrop::MAX_BODY) {
-            throw new PeerDropError('body_too_large');
-        }
-        if (!preg_match('//u', $raw)) {
-            throw new PeerDropError('invalid_utf8');
-        }
-        $decoded = json_decode($raw, false, PeerDrop::JSON_DEPTH);
-        $err = json_last_error();
-        if ($err === JSON_ERROR_DEPTH) {
-            throw new PeerDropError('json_too_deep');
-        }
-        if ($err === JSON_ERROR_UTF8 || $err === JSON_ERROR_UTF16) {
-            throw new PeerDropError('invalid_utf8');
-        }
-        if ($err !== JSON_ERROR_NONE) {
-            throw new PeerDropError('invalid_json');
-        }
-        if (!($decoded instanceof stdClass)) {
-            throw new PeerDropError('not_an_object');
-        }
-        return get_object_vars($decoded);
-    }
-
-    /**
-     * Validate fields and run the operation.
-     * @param array<string,mixed> $req
-     * @return array{0:int,1:array<string,mixed>}
-     */
-    public static function dispatch(PeerDropService $service, array $req): array
-    {
-        if (!array_key_exists('v', $req)) {
-            throw self::missing('v');
-        }
-        if (!is_int($req['v'])) {
-            throw self::wrongType('v', 'the integer 1');
-        }
-        if ($req['v'] !== PeerDrop::PROTOCOL) {
-            throw new PeerDropError('unsupported_version');
-        }
-        $op = self::field($req, 'op', 'string');
-        switch ($op) {
-            case 'create':
-                return $service->create(self::field($req, 'room', 'string'));
-            case 'join':
-                return $service->join(self::field($req, 'room', 'string'));
-            case 'send':
-                $token = self::field($req, 'token', 'string');
-                $seq = self::field($req, 'seq', 'int');
-                $type = self::field($req, 'type', 'string');
-                $data = self::field($req, 'data', 'string');
-                return $service->send($token, $seq, $type, $data);
-            case 'poll':
-                $token = self::field($req, 'token', 'string');
-                if (!array_key_exists('after', $req)) {
-                    throw self::missing('after');
-                }
-                if (!is_int($req['after'])) {
-                    throw new PeerDropError('invalid_cursor');
-                }
-                $wait = 0;
-                if (array_key_exists('wait', $req) && $req['wait'] !== null) {
-                    if (!is_int($req['wait'])) {
-                        throw new PeerDropError('invalid_wait');
-                    }
-                    $wait = $req['wait'];
-                }
-                return $service->poll($token, $req['after'], $wait);
-            case 'leave':
-                return $service->leave(self::field($req, 'token', 'string'));
-            default:
-                throw new PeerDropError('unknown_op');
-        }
-    }
-
-    /**
-     * @param array<string,string> $headers
-     * @param callable(int): string $readBody
-     * @param array<string,string> $request
-     */
-    private function post(array $headers, callable $readBody, array $request): PeerDropResponse
-    {
-        $type = isset($headers['content-type']) ? $headers['content-type'] : '';
-        if (!self::isJsonMediaType($type)) {
-            throw new PeerDropError('unsupported_media_type');
-        }
-        if (isset($headers['content-length']) && $headers['content-length'] !== '') {
-            $len = trim($headers['content-length']);
-            if (!ctype_digit($len)) {
-                throw new PeerDropError('invalid_json');
-            }
-            if (strlen($len) > 12 || (int)$len > PeerDrop::MAX_BODY) {
-                throw new PeerDropError('body_too_large');
-            }
-        }
-        // Before reading the body: a flood of junk is refused as cheaply as possible.
-        $this->limit($headers, $request);
-        $raw = (string)call_user_func($readBody, PeerDrop::MAX_BODY + 1);
-        $req = self::parseBody($raw);
-        if (isset($req['op']) && is_string($req['op'])) {
-            $this->op = $req['op'];
-        }
-        list($status, $body) = self::dispatch($this->service(), $req);
-        return new PeerDropResponse($status, $body);
-    }
-
-    public static function isJsonMediaType(string $value): bool
-    {
-        $parts = explode(';', strtolower($value));
-        if (trim($parts[0]) !== 'application/json') {
-            return false;
-        }
-        for ($i = 1; $i < count($parts); $i++) {
-            $kv = explode('=', $parts[$i], 2);
-            if (trim($kv[0]) === 'charset' && isset($kv[1]) && trim(trim($kv[1]), '"') !== 'utf-8') {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * @param array<string,mixed> $req
-     * @return mixed
-     */
-    private static function field(array $req, string $name, string $type)
-    {
-        if (!array_key_exists($name, $req)) {
-            throw self::missing($name);
-        }
-        $v = $req[$name];
-        if ($type === 'string' && !is_string($v)) {
-            throw self::wrongType($name, 'a string');
-        }
-        if ($type === 'int' && !is_int($v)) {
-            if ($name === 'seq') {
-                throw new PeerDropError('invalid_seq');
-            }
-            throw self::wrongType($name, 'an integer');
-        }
-        return $v;
-    }
-
-    private static function missing(string $name): PeerDropError
-    {
-        return new PeerDropError('missing_field', 'The field "' . $name . '" is required for this request.');
-    }
-
-    private static function wrongType(string $name, string $expected): PeerDropError
-    {
-        return new PeerDropError('invalid_field', 'The field "' . $name . '" must be ' . $expected . '.');
-    }
-
-    private function config(): PeerDropConfig
-    {
-        if ($this->config === null) {
-            $this->config = call_user_func($this->configFactory);
-        }
-        return $this->config;
-    }
-
-    private function service(): PeerDropService
-    {
-        if ($this->service === null) {
-            $this->service = call_user_func($this->serviceFactory, $this->config());
-            $this->service->observe($this->metrics);
-        }
-        return $this->service;
     }
 }
 
@@ -2747,165 +2958,6 @@ final class PeerDropCheck
     }
 }
 
-/** @return array<string,string> */
-function peerdrop_env(): array
-{
-    $env = getenv();
-    $env = is_array($env) ? $env : array();
-    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
-                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TURN_SECRET', 'PEERDROP_TEST_NOW') as $k) {
-        if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
-            $env[$k] = $_SERVER[$k];
-        } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {
-            $env[$k] = $_SERVER['REDIRECT_' . $k];
-        }
-    }
-    return $env;
-}
-
-/** The token secret: configured, else generated (in the data dir for SQLite, in the database for MySQL so all web servers share it). */
-function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
-{
-    if ($config->secret === null && $store->driver() === 'mysql') {
-        return $store->sharedSecret();
-    }
-    return PeerDropDataDir::secret($config);
-}
-
-/** Build the HTTP handler for this deployment. */
-function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = null): PeerDropHttp
-{
-    return new PeerDropHttp(
-        static function () use ($env, $scriptDir, $documentRoot): PeerDropConfig {
-            $config = PeerDropConfig::load($env, $scriptDir);
-            // Never serve the database: refuse a data dir inside the web server's document root.
-            if ($documentRoot !== null && $documentRoot !== '' && PeerDrop::isInside($config->dataDir, $documentRoot)) {
-                throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside the document root ' . $documentRoot);
-            }
-            return $config;
-        },
-        static function (PeerDropConfig $config): PeerDropService {
-            $store = PeerDropStore::fromConfig($config);
-            return new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
-        }
-    );
-}
-
-/** Send a response (status, headers, JSON body). */
-function peerdrop_emit(PeerDropResponse $response): void
-{
-    $body = $response->render();
-    if (!headers_sent()) {
-        if (function_exists('header_remove')) {
-            header_remove('X-Powered-By');
-        }
-        http_response_code($response->status);
-        foreach ($response->headers as $name => $value) {
-            header($name . ': ' . $value);
-        }
-        header('Content-Length: ' . strlen($body));
-    }
-    echo $body;
-}
-
-/** Authorization reaches PHP under different names depending on the SAPI and rewrite rules. */
-function peerdrop_authorization_header(): string
-{
-    foreach (array('HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION') as $k) {
-        if (isset($_SERVER[$k]) && is_string($_SERVER[$k]) && $_SERVER[$k] !== '') {
-            return $_SERVER[$k];
-        }
-    }
-    if (function_exists('getallheaders')) {
-        $all = getallheaders();
-        if (is_array($all)) {
-            foreach ($all as $name => $value) {
-                if (strtolower((string)$name) === 'authorization' && is_string($value)) {
-                    return $value;
-                }
-            }
-        }
-    }
-    return '';
-}
-
-function peerdrop_serve(): void
-{
-    @ini_set('display_errors', '0');
-    @ini_set('html_errors', '0');
-    if (function_exists('set_time_limit')) {
-        // A held poll lasts up to 25 s plus queries; sleeping does not count on Linux, but be safe.
-        @set_time_limit(60);
-    }
-    $GLOBALS['peerdrop_done'] = false;
-    set_error_handler(static function (int $severity, string $message, string $file = '', int $line = 0): bool {
-        if (!(error_reporting() & $severity)) {
-            return false;
-        }
-        throw new ErrorException($message, 0, $severity, $file, $line);
-    });
-    register_shutdown_function(static function (): void {
-        if ($GLOBALS['peerdrop_done']) {
-            return;
-        }
-        $err = error_get_last();
-        if ($err !== null && !headers_sent()) {
-            $e = new PeerDropError('internal_error');
-            peerdrop_emit(new PeerDropResponse($e->status(), $e->body(), PeerDropHttp::baseHeaders()));
-        }
-    });
-    $headers = array(
-        'content-type' => isset($_SERVER['CONTENT_TYPE']) ? (string)$_SERVER['CONTENT_TYPE'] : (isset($_SERVER['HTTP_CONTENT_TYPE']) ? (string)$_SERVER['HTTP_CONTENT_TYPE'] : ''),
-        'content-length' => isset($_SERVER['CONTENT_LENGTH']) ? (string)$_SERVER['CONTENT_LENGTH'] : '',
-    );
-    if (isset($_SERVER['HTTP_ORIGIN'])) {
-        $headers['origin'] = (string)$_SERVER['HTTP_ORIGIN'];
-    }
-    if (isset($_SERVER['HTTP_X_FORWARDED_FOR'])) {
-        $headers['x-forwarded-for'] = (string)$_SERVER['HTTP_X_FORWARDED_FOR'];
-    }
-    $auth = peerdrop_authorization_header();
-    if ($auth !== '') {
-        $headers['authorization'] = $auth;
-    }
-    $request = array(
-        'remote_addr' => isset($_SERVER['REMOTE_ADDR']) ? (string)$_SERVER['REMOTE_ADDR'] : '',
-        'query' => isset($_SERVER['QUERY_STRING']) ? (string)$_SERVER['QUERY_STRING'] : '',
-    );
-    $method = isset($_SERVER['REQUEST_METHOD']) ? (string)$_SERVER['REQUEST_METHOD'] : 'GET';
-    $docRoot = isset($_SERVER['DOCUMENT_ROOT']) && is_string($_SERVER['DOCUMENT_ROOT']) ? $_SERVER['DOCUMENT_ROOT'] : null;
-    $http = peerdrop_http(peerdrop_env(), __DIR__, $docRoot);
-    $response = $http->handle($method, $headers, static function (int $max): string {
-        $in = @fopen('php://input', 'rb');
-        if ($in === false) {
-            return '';
-        }
-        $data = '';
-        while (!feof($in) && strlen($data) < $max) {
-            $chunk = fread($in, min(8192, $max - strlen($data)));
-            if ($chunk === false || $chunk === '') {
-                break;
-            }
-            $data .= $chunk;
-        }
-        fclose($in);
-        return $data;
-    }, $request);
-    peerdrop_emit($response);
-    $GLOBALS['peerdrop_done'] = true;
-    // Hand the response to the client before the after-response work, and before PHP drains any
-    // unread request body at shutdown (an early 413 must not wait for the rest of the upload).
-    if (function_exists('fastcgi_finish_request')) {
-        @fastcgi_finish_request();
-    } else {
-        while (ob_get_level() > 0 && @ob_end_flush()) {
-            // flush every output buffer level
-        }
-        @flush();
-    }
-    $http->afterResponse();
-}
-
 /** @param string[] $argv */
 function peerdrop_cli(array $argv): int
 {
@@ -2970,8 +3022,11 @@ function peerdrop_cli(array $argv): int
     return $cmd === 'help' || $cmd === '--help' || $cmd === '-h' ? 0 : 2;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Dispatch. Skipped when included as a library (PHPUnit defines PEERDROP_LIBRARY before including).
+// =============================================================================================
+// Guard: decides whether this file runs. A web request is handled; "php signal.php ..." runs a
+// command; nothing runs when the file is included as a library (PHPUnit defines PEERDROP_LIBRARY
+// before including it) or included by another script on the command line.
+// =============================================================================================
 if (!defined('PEERDROP_LIBRARY')) {
     if (PHP_SAPI === 'cli' || PHP_SAPI === 'phpdbg') {
         if (isset($_SERVER['SCRIPT_FILENAME']) && realpath((string)$_SERVER['SCRIPT_FILENAME']) === __FILE__) {
