@@ -24,8 +24,8 @@
  *         PeerDropToken           signs a seat on create and join, verifies it on send, poll, leave
  *         PeerDropStore           write() and select() on SQLite or MySQL/MariaDB
  *     a failure anywhere          becomes a PeerDropError: error code, HTTP status, a sentence for
- *                                 the user; database failures are translated by
- *                                 PeerDropStore::mapException()
+ *                                 the user; database failures are translated in one place,
+ *                                 PeerDropDbErrors::translate()
  *     peerdrop_emit()             sends the JSON response; then, with the client answered,
  *     PeerDropHttp::afterResponse() stores metric counters, deletes expired rooms, checkpoints
  *   on the command line: "php signal.php check | purge | migrate" runs peerdrop_cli()
@@ -36,7 +36,7 @@
  *                       headers, the error catalogue, the client's address and its rate limit
  *   2. Operations       protocol limits, create / join / send / poll / leave / health, cleanup
  *   3. Tokens           HMAC peer tokens and the secret that signs them
- *   4. Storage          the store and its error translation, schema migrations, SQLite
+ *   4. Storage          database error translation, the store, schema migrations, SQLite
  *                       recovery, the data dir, held-poll slots
  *   5. Operator extras  configuration, ICE servers (STUN/TURN), metrics, "check", the command line
  * and, last, the guard that decides whether the file handles a request, runs a command or is only
@@ -258,8 +258,8 @@ final class PeerDropHttp
                 throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
             }
         } catch (Throwable $e) {
-            $err = PeerDropStore::mapException($e);
-            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropSqliteRecovery::isCorruption($e)) {
+            $err = PeerDropDbErrors::translate($e);
+            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropDbErrors::isCorruption($e)) {
                 // Found mid-request: move the file aside now; the retry gets a fresh database.
                 PeerDropSqliteRecovery::quarantine($this->config->dataDir);
                 $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
@@ -1464,15 +1464,206 @@ function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
 }
 
 // =============================================================================================
-// 4. Storage: the store (SQLite or MySQL/MariaDB) and its error translation, schema
+// 4. Storage: database error translation, the store (SQLite or MySQL/MariaDB), schema
 //    migrations, SQLite recovery, the data dir and held-poll slots.
 // =============================================================================================
 
 /**
+ * Database failures, translated in this one place into the PeerDropError the client gets (the
+ * store calls translate() wherever PDO can fail; the HTTP layer calls it for whatever escaped).
+ *
+ * It goes by the codes PDO carries, never by wording where a code exists:
+ *   - the driver's code, $e->errorInfo[1], or getCode() for a failed connection (PDO puts the
+ *     driver's code there and may leave errorInfo empty). SQLite result codes are below 1000 (PDO
+ *     reports primary codes; an extended code keeps its primary one in the low byte), MySQL and
+ *     MariaDB server errors are 1000 and up, their client library's 2000 and up;
+ *   - the SQLSTATE, $e->errorInfo[0] (getCode() of a failed statement), where it is specific.
+ *     Most SQLite and many MySQL failures share the catch-all HY000, so the driver code decides
+ *     first.
+ * Message text is read only where the driver gives no code for the condition: see translate().
+ */
+final class PeerDropDbErrors
+{
+    /** SQLite primary result codes that are known faults. */
+    const SQLITE = array(
+        5 => 'storage_busy',          // SQLITE_BUSY: another connection held the lock past busy_timeout
+        6 => 'storage_busy',          // SQLITE_LOCKED: a table is locked
+        13 => 'storage_full',         // SQLITE_FULL: the disk, or max_page_count, is full
+        8 => 'storage_unavailable',   // SQLITE_READONLY: no write access to the file
+        10 => 'storage_unavailable',  // SQLITE_IOERR: disk I/O error
+        11 => 'storage_unavailable',  // SQLITE_CORRUPT: also moved aside, see isCorruption()
+        14 => 'storage_unavailable',  // SQLITE_CANTOPEN: cannot open the file (or its journal)
+        23 => 'storage_unavailable',  // SQLITE_AUTH: refused by an authorizer
+        26 => 'storage_unavailable',  // SQLITE_NOTADB: not a database file; also moved aside
+    );
+
+    /** MySQL and MariaDB error numbers that are known faults. */
+    const MYSQL = array(
+        1205 => 'storage_busy',          // ER_LOCK_WAIT_TIMEOUT (innodb_lock_wait_timeout)
+        1213 => 'storage_busy',          // ER_LOCK_DEADLOCK (write() re-runs the transaction first)
+        1040 => 'storage_busy',          // ER_CON_COUNT_ERROR: too many connections
+        1203 => 'storage_busy',          // ER_TOO_MANY_USER_CONNECTIONS
+        1226 => 'storage_busy',          // ER_USER_LIMIT_REACHED: an hourly resource limit
+        1021 => 'storage_full',          // ER_DISK_FULL
+        1114 => 'storage_full',          // ER_RECORD_FILE_FULL: the table is full
+        1044 => 'storage_unavailable',   // ER_DBACCESS_DENIED_ERROR
+        1045 => 'storage_unavailable',   // ER_ACCESS_DENIED_ERROR: wrong user or password
+        1049 => 'storage_unavailable',   // ER_BAD_DB_ERROR: no such database
+        1142 => 'storage_unavailable',   // ER_TABLEACCESS_DENIED_ERROR
+        1146 => 'storage_unavailable',   // ER_NO_SUCH_TABLE
+        1290 => 'storage_unavailable',   // ER_OPTION_PREVENTS_STATEMENT: e.g. --read-only
+        1836 => 'storage_unavailable',   // ER_READ_ONLY_MODE
+        2002 => 'storage_unavailable',   // CR_CONNECTION_ERROR: no server on the socket
+        2003 => 'storage_unavailable',   // CR_CONN_HOST_ERROR: no server on the host
+        2005 => 'storage_unavailable',   // CR_UNKNOWN_HOST
+        2006 => 'storage_unavailable',   // CR_SERVER_GONE_ERROR: MySQL server has gone away
+        2013 => 'storage_unavailable',   // CR_SERVER_LOST: lost connection during a query
+    );
+
+    /** SQLSTATEs specific enough to decide on their own, whatever the driver. */
+    const SQLSTATES = array(
+        '40001' => 'storage_busy',       // serialization failure: a deadlock victim (MySQL 1213)
+    );
+
+    /**
+     * SQLite's wording of the faults above, for a failure that carries no code at all. Kept from
+     * before the codes were read; SQLite itself always gives one.
+     */
+    const SQLITE_MESSAGES = array(
+        'database is locked' => 'storage_busy',
+        'database table is locked' => 'storage_busy',
+        'disk is full' => 'storage_full',
+        'disk full' => 'storage_full',
+        'unable to open' => 'storage_unavailable',
+        'readonly' => 'storage_unavailable',
+        'disk i/o' => 'storage_unavailable',
+        'malformed' => 'storage_unavailable',
+        'not a database' => 'storage_unavailable',
+    );
+
+    /** Translate a failure into a known error; a database fault never becomes a 500. */
+    public static function translate(Throwable $e): PeerDropError
+    {
+        if ($e instanceof PeerDropError) {
+            return $e;
+        }
+        if (!($e instanceof PDOException)) {
+            return new PeerDropError('internal_error', null, array(), $e);
+        }
+        $code = self::driverCode($e);
+        $state = self::sqlState($e);
+        $error = 'internal_error';
+        if ($code >= 1000) {
+            if (isset(self::MYSQL[$code])) {
+                $error = self::MYSQL[$code];
+            } elseif (isset(self::SQLSTATES[$state])) {
+                $error = self::SQLSTATES[$state];
+            }
+            // MySQL and MariaDB give the operating system's "disk full" (errno 28, ENOSPC) no code
+            // of its own: it is only in the text of a generic error, e.g. 1030 'Got error 28 "No
+            // space left on device" from storage engine'.
+            if ($error !== 'storage_busy' && stripos($e->getMessage(), 'no space left') !== false) {
+                $error = 'storage_full';
+            }
+        } elseif ($code > 0) {
+            $primary = $code & 0xff;
+            if (isset(self::SQLITE[$primary])) {
+                $error = self::SQLITE[$primary];
+            } elseif (isset(self::SQLSTATES[$state])) {
+                $error = self::SQLSTATES[$state];
+            }
+        } elseif (isset(self::SQLSTATES[$state])) {
+            $error = self::SQLSTATES[$state];
+        } else {
+            // No code at all: the message is all there is.
+            $message = strtolower($e->getMessage());
+            foreach (self::SQLITE_MESSAGES as $text => $known) {
+                if (strpos($message, $text) !== false) {
+                    $error = $known;
+                    break;
+                }
+            }
+        }
+        return new PeerDropError($error, null, array(), $e);
+    }
+
+    /**
+     * A corrupt SQLite file: SQLITE_CORRUPT (11) or SQLITE_NOTADB (26) anywhere in the exception
+     * chain (by its wording only where a failure carries no code). PeerDropSqliteRecovery then
+     * moves the file aside.
+     */
+    public static function isCorruption(?Throwable $e): bool
+    {
+        for (; $e !== null; $e = $e->getPrevious()) {
+            if (!($e instanceof PDOException)) {
+                continue;
+            }
+            $code = self::driverCode($e);
+            if ($code > 0 && $code < 1000) {
+                if (in_array($code & 0xff, array(11, 26), true)) {
+                    return true;
+                }
+            } elseif ($code === 0) {
+                $message = strtolower($e->getMessage());
+                if (strpos($message, 'malformed') !== false || strpos($message, 'not a database') !== false) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * MySQL: a transaction that lost a race and is worth running again, where the re-run sees the
+     * winner's row: a deadlock (SQLSTATE 40001, error 1213) or a duplicate key from a concurrent
+     * insert (1062; its SQLSTATE 23000 covers every integrity violation, so the code decides).
+     */
+    public static function isLostRace(Throwable $e): bool
+    {
+        $code = self::driverCode($e);
+        return $code === 1062 || $code === 1213 || self::sqlState($e) === '40001';
+    }
+
+    /** MySQL: the table does not exist (1146, SQLSTATE 42S02), e.g. the meta table of a fresh database. */
+    public static function isMissingTable(Throwable $e): bool
+    {
+        return self::driverCode($e) === 1146;
+    }
+
+    /** The driver's numeric error code, or 0 when the failure carries none. */
+    public static function driverCode(Throwable $e): int
+    {
+        if (!($e instanceof PDOException)) {
+            return 0;
+        }
+        if (is_array($e->errorInfo) && isset($e->errorInfo[1]) && is_numeric($e->errorInfo[1])) {
+            return (int)$e->errorInfo[1];
+        }
+        // A failed connection carries the driver's code (e.g. 2002) in getCode() only, as an
+        // integer; a failed statement's getCode() is its SQLSTATE, a string.
+        $code = $e->getCode();
+        return is_int($code) ? $code : 0;
+    }
+
+    /** The five-character SQLSTATE, or '' when the failure carries none. */
+    public static function sqlState(Throwable $e): string
+    {
+        if (!($e instanceof PDOException)) {
+            return '';
+        }
+        if (is_array($e->errorInfo) && isset($e->errorInfo[0]) && is_string($e->errorInfo[0]) && strlen($e->errorInfo[0]) === 5) {
+            return $e->errorInfo[0];
+        }
+        $code = $e->getCode();
+        return is_string($code) && strlen($code) === 5 ? $code : '';
+    }
+}
+
+/**
  * Storage through PDO: SQLite (one file in the data dir) or MySQL/MariaDB (several web servers).
- * Owns the connection, transactions, the dialect differences and the mapping of driver errors to
- * PeerDropError. Write callbacks get (PDO $pdo, PeerDropStore $db); use $db->run() so that "{p}"
- * table names expand for the dialect.
+ * Owns the connection, transactions and the dialect differences; every PDO failure leaves it
+ * translated by PeerDropDbErrors. Write callbacks get (PDO $pdo, PeerDropStore $db); use
+ * $db->run() so that "{p}" table names expand for the dialect.
  */
 final class PeerDropStore
 {
@@ -1519,7 +1710,7 @@ final class PeerDropStore
         try {
             return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
         } catch (PeerDropError $e) {
-            if (PeerDropSqliteRecovery::isCorruption($e) && PeerDropSqliteRecovery::quarantine($dir)) {
+            if (PeerDropDbErrors::isCorruption($e) && PeerDropSqliteRecovery::quarantine($dir)) {
                 return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
             }
             throw $e;
@@ -1554,14 +1745,14 @@ final class PeerDropStore
                 try {
                     $pdo->exec('PRAGMA journal_mode = TRUNCATE');
                 } catch (PDOException $e) {
-                    if (PeerDropSqliteRecovery::isCorruption($e)) {
+                    if (PeerDropDbErrors::isCorruption($e)) {
                         throw $e;
                     }
                     // A busy database keeps its current mode; correctness does not depend on it.
                 }
             }
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
         $store = new self($pdo, 'sqlite', $dir, $effective, '');
         $store->ensureSchema();
@@ -1584,7 +1775,7 @@ final class PeerDropStore
             $pdo->exec('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
             $pdo->exec('SET SESSION innodb_lock_wait_timeout = ' . max(1, (int)ceil($busyTimeoutMs / 1000)));
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
         $store = new self($pdo, 'mysql', '', 'innodb', $prefix);
         $store->ensureSchema();
@@ -1633,7 +1824,7 @@ final class PeerDropStore
         try {
             return $this->run($sql, $params)->rowCount();
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
     }
 
@@ -1667,10 +1858,10 @@ final class PeerDropStore
             $v = $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'schema_version'"))->fetchColumn();
             return $v === false ? 0 : (int)$v;
         } catch (PDOException $e) {
-            if ($this->driver === 'mysql' && self::driverCode($e) === 1146) {
+            if ($this->driver === 'mysql' && PeerDropDbErrors::isMissingTable($e)) {
                 return 0; // no meta table yet: a fresh database
             }
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
     }
 
@@ -1695,7 +1886,7 @@ final class PeerDropStore
                     $this->journalMode = 'truncate';
                 }
             } catch (PDOException $e) {
-                throw self::mapException($e);
+                throw PeerDropDbErrors::translate($e);
             }
         }
         $this->migrateTo(self::SCHEMA_VERSION);
@@ -1732,7 +1923,7 @@ final class PeerDropStore
                 $this->pdo->query('SELECT RELEASE_LOCK(' . $this->pdo->quote($lock) . ')');
             }
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
     }
 
@@ -1783,7 +1974,7 @@ final class PeerDropStore
                 $hex = $read();
             }
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
         if (!is_string($hex) || !preg_match('/^[0-9a-f]{64}$/D', $hex)) {
             throw new PeerDropError('storage_unavailable');
@@ -1806,7 +1997,7 @@ final class PeerDropStore
             try {
                 $this->pdo->query('PRAGMA wal_checkpoint(PASSIVE)')->fetchAll();
             } catch (PDOException $e) {
-                throw self::mapException($e);
+                throw PeerDropDbErrors::translate($e);
             }
         }
     }
@@ -1844,7 +2035,7 @@ final class PeerDropStore
                     $this->pdo->beginTransaction();
                 }
             } catch (PDOException $e) {
-                throw self::mapException($e);
+                throw PeerDropDbErrors::translate($e);
             }
             $this->inTx = true;
             try {
@@ -1867,13 +2058,12 @@ final class PeerDropStore
                 } catch (PDOException $ignored) {
                     // SQLite may already have rolled back (e.g. SQLITE_FULL).
                 }
-                if ($e instanceof PDOException && $this->driver === 'mysql' && $attempt < 3
-                    && in_array(self::driverCode($e), array(1062, 1213), true)) {
+                if ($e instanceof PDOException && $this->driver === 'mysql' && $attempt < 3 && PeerDropDbErrors::isLostRace($e)) {
                     usleep(random_int(1000, 20000));
                     continue;
                 }
                 if ($e instanceof PDOException) {
-                    throw self::mapException($e);
+                    throw PeerDropDbErrors::translate($e);
                 }
                 throw $e;
             }
@@ -1892,56 +2082,8 @@ final class PeerDropStore
             $st->execute($params);
             return $st->fetchAll(PDO::FETCH_ASSOC);
         } catch (PDOException $e) {
-            throw self::mapException($e);
+            throw PeerDropDbErrors::translate($e);
         }
-    }
-
-    /** The driver's numeric error: SQLite primary codes are below 256, MySQL's are 1000 and up. */
-    public static function driverCode(Throwable $e): int
-    {
-        if (!($e instanceof PDOException)) {
-            return 0;
-        }
-        if (is_array($e->errorInfo) && isset($e->errorInfo[1]) && is_numeric($e->errorInfo[1])) {
-            return (int)$e->errorInfo[1];
-        }
-        // Connection failures carry the client error (e.g. 2002) in getCode() only.
-        return is_numeric($e->getCode()) ? (int)$e->getCode() : 0;
-    }
-
-    /** Translate a PDO failure (SQLite or MySQL) into a known error; never a 500 for a known fault. */
-    public static function mapException(Throwable $e): PeerDropError
-    {
-        if ($e instanceof PeerDropError) {
-            return $e;
-        }
-        $code = self::driverCode($e);
-        $msg = strtolower($e->getMessage());
-        if ($code >= 1000) {
-            if (in_array($code, array(1205, 1213, 1040, 1203, 1226), true)) {
-                return new PeerDropError('storage_busy', null, array(), $e);
-            }
-            if (in_array($code, array(1021, 1114), true) || strpos($msg, 'no space left') !== false) {
-                return new PeerDropError('storage_full', null, array(), $e);
-            }
-            if (in_array($code, array(1044, 1045, 1049, 1142, 1146, 1290, 1836, 2002, 2003, 2005, 2006, 2013), true)) {
-                return new PeerDropError('storage_unavailable', null, array(), $e);
-            }
-            return new PeerDropError('internal_error', null, array(), $e);
-        }
-        $code = $code & 0xff;
-        if ($code === 5 || $code === 6 || strpos($msg, 'database is locked') !== false || strpos($msg, 'database table is locked') !== false) {
-            return new PeerDropError('storage_busy', null, array(), $e);
-        }
-        if ($code === 13 || strpos($msg, 'disk is full') !== false || strpos($msg, 'disk full') !== false) {
-            return new PeerDropError('storage_full', null, array(), $e);
-        }
-        if (in_array($code, array(8, 10, 11, 14, 23, 26), true) || strpos($msg, 'unable to open') !== false
-            || strpos($msg, 'readonly') !== false || strpos($msg, 'disk i/o') !== false
-            || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
-            return new PeerDropError('storage_unavailable', null, array(), $e);
-        }
-        return new PeerDropError('internal_error', null, array(), $e);
     }
 }
 
@@ -2052,21 +2194,6 @@ final class PeerDropMigrations
 /** Detects a corrupt SQLite file and moves it aside, so the next open builds a fresh one instead of failing forever. */
 final class PeerDropSqliteRecovery
 {
-    /** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26) anywhere in the exception chain. */
-    public static function isCorruption(?Throwable $e): bool
-    {
-        for (; $e !== null; $e = $e->getPrevious()) {
-            if ($e instanceof PDOException) {
-                $code = PeerDropStore::driverCode($e);
-                $msg = strtolower($e->getMessage());
-                if ($code === 11 || $code === 26 || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /**
      * Move peerdrop.sqlite (and its -wal/-shm/-journal) to "<name>.corrupt-<time>-<rand>" under an
      * exclusive lock, after re-checking: a concurrent request may already have rebuilt it.
@@ -2109,7 +2236,7 @@ final class PeerDropSqliteRecovery
             $pdo = new PDO('sqlite:' . $file, null, null, array(PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_TIMEOUT => 2));
             return (string)$pdo->query('PRAGMA quick_check(1)')->fetchColumn() !== 'ok';
         } catch (PDOException $e) {
-            return self::isCorruption($e);
+            return PeerDropDbErrors::isCorruption($e);
         }
     }
 }
