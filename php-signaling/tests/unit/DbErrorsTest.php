@@ -96,33 +96,14 @@ final class DbErrorsTest extends PeerDropTestCase
 
     public function testOnlyDatabaseFailuresAreTranslated(): void
     {
-        // A configuration error that names a path such as /srv/readonly is not a storage fault.
+        // A configuration error that names a path such as /srv/readonly is not a storage fault
+        // (ConfigTest::testRuntimeRefusesADataDirInsideTheDocumentRoot checks the whole answer).
         $config = new PeerDropConfigError('data dir /srv/readonly/peerdrop-data is inside the document root /srv/readonly');
         $err = PeerDropDbErrors::translate($config);
         $this->assertSame('internal_error', $err->errorCode());
         $this->assertSame($config, $err->getPrevious());
         $known = new PeerDropError('room_full');
         $this->assertSame($known, PeerDropDbErrors::translate($known));
-    }
-
-    public function testAMisconfiguredPathThatReadsLikeAFaultIsStillMisconfigured(): void
-    {
-        $http = new PeerDropHttp(function (): PeerDropConfig {
-            throw new PeerDropConfigError('data dir /srv/readonly/peerdrop-data is inside the document root /srv/readonly');
-        }, function (PeerDropConfig $c): PeerDropService {
-            throw new LogicException('not reached');
-        });
-        $errors = ini_set('error_log', $this->dir . '/php.log');
-        try {
-            $response = $http->handle('GET', array(), function (int $n): string {
-                return '';
-            });
-        } finally {
-            ini_set('error_log', (string)$errors);
-        }
-        $this->assertSame(503, $response->status);
-        $this->assertSame('misconfigured', $response->body['error']['code']);
-        $this->assertStringNotContainsString('/srv/readonly', $response->json());
     }
 
     public function testWithoutAnyCodeSqlitesWordingIsTheFallback(): void
