@@ -1,9 +1,9 @@
 <?php
 /**
- * PeerDrop signaling endpoint, contract v1.
+ * PeerDrop signaling endpoint, contract v1 (docs/signaling.md).
  *
- * One drop-in file for shared PHP hosting (PHP 7.4 - 8.4, pdo_sqlite).
- * No daemon, no WebSocket, no sessions, no streaming: short polls, plus
+ * One drop-in file for shared PHP hosting (PHP 7.4 - 8.4, pdo_sqlite, or pdo_mysql for
+ * MySQL/MariaDB). No daemon, no WebSocket, no sessions, no streaming: short polls, plus
  * "held" polls only while one of a few poll slots is free.
  *
  * Operators: upload this file to your web root, then run
@@ -12,11 +12,575 @@
  * (env PEERDROP_DATA_DIR / PEERDROP_SECRET / PEERDROP_CONFIG, or a
  * peerdrop.config.php in the directory ABOVE the one holding this file).
  *
- * Layout of this file: classes first (unit-testable, no side effects when
- * included), then a guarded dispatch at the very bottom.
+ * How a request flows through this file:
+ *
+ *   a web request: the guard at the very end of the file calls peerdrop_serve(), which
+ *     builds a PeerDropHttp (peerdrop_http()) and hands it the method, headers and body:
+ *     PeerDropHttp::handle()      CORS/origin, method, media type, size, rate limit, JSON body
+ *       OPTIONS                   CORS preflight
+ *       GET                       health: PeerDropService::health()
+ *       GET ?metrics              PeerDropMetrics::render() (bearer metrics_token)
+ *       POST {"v":1,"op":...}     dispatch(): PeerDropService::create / join / send / poll / leave
+ *         PeerDropToken           signs a seat on create and join, verifies it on send, poll, leave
+ *         PeerDropStore           write() and select() on SQLite or MySQL/MariaDB
+ *     a failure anywhere          becomes a PeerDropError: error code, HTTP status, a sentence for
+ *                                 the user; database failures are translated in one place,
+ *                                 PeerDropDbErrors::translate()
+ *     peerdrop_emit()             sends the JSON response; then, with the client answered,
+ *     PeerDropHttp::afterResponse() stores metric counters, deletes expired rooms, checkpoints
+ *   on the command line: "php signal.php check | purge | migrate" runs peerdrop_cli()
+ *   included with PEERDROP_LIBRARY defined (PHPUnit): nothing runs; the file is a library
+ *
+ * Sections, in this order:
+ *   1. HTTP             the web entry point, request parsing and validation, responses, CORS and
+ *                       headers, the error catalogue, the client's address and its rate limit
+ *   2. Operations       protocol limits, create / join / send / poll / leave / health, cleanup
+ *   3. Tokens           HMAC peer tokens and the secret that signs them
+ *   4. Storage          database error translation, the store, schema migrations, SQLite
+ *                       recovery, the data dir, held-poll slots
+ *   5. Operator extras  configuration, ICE servers (STUN/TURN), metrics, "check", the command line
+ * and, last, the guard that decides whether the file handles a request, runs a command or is only
+ * included. It stays at the end so that it runs once everything above has been declared.
+ * Nothing above it has side effects when the file is included.
  */
 
 declare(strict_types=1);
+
+// =============================================================================================
+// 1. HTTP: the web entry point, request parsing and validation, responses, CORS and headers,
+//    the error catalogue, the client's address and its rate limit.
+// =============================================================================================
+
+/** Handle one web request: read it from $_SERVER and php://input, answer, then do the after-response work. */
+function peerdrop_serve(): void
+{
+    @ini_set('display_errors', '0');
+    @ini_set('html_errors', '0');
+    if (function_exists('set_time_limit')) {
+        // A held poll lasts up to 25 s plus queries; sleeping does not count on Linux, but be safe.
+        @set_time_limit(60);
+    }
+    $GLOBALS['peerdrop_done'] = false;
+    set_error_handler(static function (int $severity, string $message, string $file = '', int $line = 0): bool {
+        if (!(error_reporting() & $severity)) {
+            return false;
+        }
+        throw new ErrorException($message, 0, $severity, $file, $line);
+    });
+    register_shutdown_function(static function (): void {
+        if ($GLOBALS['peerdrop_done']) {
+            return;
+        }
+        $err = error_get_last();
+        if ($err !== null && !headers_sent()) {
+            $e = new PeerDropError('internal_error');
+            peerdrop_emit(new PeerDropResponse($e->status(), $e->body(), PeerDropHttp::baseHeaders()));
+        }
+    });
+    $headers = array(
+        'content-type' => isset($_SERVER['CONTENT_TYPE']) ? (string)$_SERVER['CONTENT_TYPE'] : (isset($_SERVER['HTTP_CONTENT_TYPE']) ? (string)$_SERVER['HTTP_CONTENT_TYPE'] : ''),
+        'content-length' => isset($_SERVER['CONTENT_LENGTH']) ? (string)$_SERVER['CONTENT_LENGTH'] : '',
+    );
+    if (isset($_SERVER['HTTP_ORIGIN'])) {
+        $headers['origin'] = (string)$_SERVER['HTTP_ORIGIN'];
+    }
+    if (isset($_SERVER['HTTP_X_FORWARDED_FOR'])) {
+        $headers['x-forwarded-for'] = (string)$_SERVER['HTTP_X_FORWARDED_FOR'];
+    }
+    $auth = peerdrop_authorization_header();
+    if ($auth !== '') {
+        $headers['authorization'] = $auth;
+    }
+    $request = array(
+        'remote_addr' => isset($_SERVER['REMOTE_ADDR']) ? (string)$_SERVER['REMOTE_ADDR'] : '',
+        'query' => isset($_SERVER['QUERY_STRING']) ? (string)$_SERVER['QUERY_STRING'] : '',
+    );
+    $method = isset($_SERVER['REQUEST_METHOD']) ? (string)$_SERVER['REQUEST_METHOD'] : 'GET';
+    $docRoot = isset($_SERVER['DOCUMENT_ROOT']) && is_string($_SERVER['DOCUMENT_ROOT']) ? $_SERVER['DOCUMENT_ROOT'] : null;
+    $http = peerdrop_http(peerdrop_env(), __DIR__, $docRoot);
+    $response = $http->handle($method, $headers, static function (int $max): string {
+        $in = @fopen('php://input', 'rb');
+        if ($in === false) {
+            return '';
+        }
+        $data = '';
+        while (!feof($in) && strlen($data) < $max) {
+            $chunk = fread($in, min(8192, $max - strlen($data)));
+            if ($chunk === false || $chunk === '') {
+                break;
+            }
+            $data .= $chunk;
+        }
+        fclose($in);
+        return $data;
+    }, $request);
+    peerdrop_emit($response);
+    $GLOBALS['peerdrop_done'] = true;
+    // Hand the response to the client before the after-response work, and before PHP drains any
+    // unread request body at shutdown (an early 413 must not wait for the rest of the upload).
+    if (function_exists('fastcgi_finish_request')) {
+        @fastcgi_finish_request();
+    } else {
+        while (ob_get_level() > 0 && @ob_end_flush()) {
+            // flush every output buffer level
+        }
+        @flush();
+    }
+    $http->afterResponse();
+}
+
+/** Build the HTTP handler for this deployment. */
+function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = null): PeerDropHttp
+{
+    return new PeerDropHttp(
+        static function () use ($env, $scriptDir, $documentRoot): PeerDropConfig {
+            $config = PeerDropConfig::load($env, $scriptDir);
+            // Never serve the database: refuse a data dir inside the web server's document root.
+            if ($documentRoot !== null && $documentRoot !== '' && PeerDrop::isInside($config->dataDir, $documentRoot)) {
+                throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside the document root ' . $documentRoot);
+            }
+            return $config;
+        },
+        static function (PeerDropConfig $config): PeerDropService {
+            $store = PeerDropStore::fromConfig($config);
+            return new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
+        }
+    );
+}
+
+/** Send a response (status, headers, JSON body). */
+function peerdrop_emit(PeerDropResponse $response): void
+{
+    $body = $response->render();
+    if (!headers_sent()) {
+        if (function_exists('header_remove')) {
+            header_remove('X-Powered-By');
+        }
+        http_response_code($response->status);
+        foreach ($response->headers as $name => $value) {
+            header($name . ': ' . $value);
+        }
+        header('Content-Length: ' . strlen($body));
+    }
+    echo $body;
+}
+
+/** Authorization reaches PHP under different names depending on the SAPI and rewrite rules. */
+function peerdrop_authorization_header(): string
+{
+    foreach (array('HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION') as $k) {
+        if (isset($_SERVER[$k]) && is_string($_SERVER[$k]) && $_SERVER[$k] !== '') {
+            return $_SERVER[$k];
+        }
+    }
+    if (function_exists('getallheaders')) {
+        $all = getallheaders();
+        if (is_array($all)) {
+            foreach ($all as $name => $value) {
+                if (strtolower((string)$name) === 'authorization' && is_string($value)) {
+                    return $value;
+                }
+            }
+        }
+    }
+    return '';
+}
+
+/** HTTP layer: method, media type, size limits, JSON parsing, field validation, CORS, headers. */
+final class PeerDropHttp
+{
+    const ALLOW = 'GET, POST, OPTIONS';
+
+    /** @var callable(): PeerDropConfig */
+    private $configFactory;
+    /** @var callable(PeerDropConfig): PeerDropService */
+    private $serviceFactory;
+    /** @var PeerDropConfig|null */
+    private $config = null;
+    /** @var PeerDropService|null */
+    private $service = null;
+    /** @var PeerDropMetrics counters of this request, stored after the response */
+    private $metrics;
+    /** @var string operation label of the current request, for metrics */
+    private $op = 'invalid';
+
+    public function __construct(callable $configFactory, callable $serviceFactory)
+    {
+        $this->configFactory = $configFactory;
+        $this->serviceFactory = $serviceFactory;
+        $this->metrics = new PeerDropMetrics();
+    }
+
+    /**
+     * @param array<string,string> $headers lower-case names: content-type, content-length, origin,
+     *        x-forwarded-for, authorization
+     * @param callable(int): string $readBody reads at most N bytes of the request body
+     * @param array<string,string> $request remote_addr (the TCP peer) and query (the raw query string)
+     */
+    public function handle(string $method, array $headers, callable $readBody, array $request = array()): PeerDropResponse
+    {
+        $request += array('remote_addr' => '', 'query' => '');
+        $this->op = 'invalid';
+        $cors = array();
+        try {
+            $config = $this->config();
+            $origin = isset($headers['origin']) ? $headers['origin'] : null;
+            if ($origin !== null && $config->allowedOrigins && $config->isOriginAllowed($origin)) {
+                $cors = array('Access-Control-Allow-Origin' => $origin, 'Vary' => 'Origin',
+                    'Access-Control-Expose-Headers' => 'Retry-After');
+            } elseif ($config->allowedOrigins) {
+                $cors = array('Vary' => 'Origin');
+            }
+            $method = strtoupper($method);
+            if ($method === 'OPTIONS') {
+                if ($origin !== null && !isset($cors['Access-Control-Allow-Origin'])) {
+                    throw new PeerDropError('origin_not_allowed');
+                }
+                $extra = array('Allow' => self::ALLOW);
+                if (isset($cors['Access-Control-Allow-Origin'])) {
+                    $extra['Access-Control-Allow-Methods'] = self::ALLOW;
+                    $extra['Access-Control-Allow-Headers'] = 'Content-Type';
+                    $extra['Access-Control-Max-Age'] = '600';
+                }
+                $this->op = 'options';
+                $response = new PeerDropResponse(200, array('ok' => true), $extra);
+            } elseif ($method === 'GET' && self::wantsMetrics($request['query'])) {
+                $this->op = 'metrics';
+                $response = $this->metricsResponse($headers, $request);
+            } elseif ($method === 'GET') {
+                $this->op = 'health';
+                $this->limit($headers, $request);
+                list($status, $body) = $this->service()->health();
+                $response = new PeerDropResponse($status, $body);
+            } elseif ($method === 'POST') {
+                $response = $this->post($headers, $readBody, $request);
+            } else {
+                throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
+            }
+        } catch (Throwable $e) {
+            $err = PeerDropDbErrors::translate($e);
+            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropDbErrors::isCorruption($e)) {
+                // Found mid-request: move the file aside now; the retry gets a fresh database.
+                PeerDropSqliteRecovery::quarantine($this->config->dataDir);
+                $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
+            }
+            if (strpos($err->errorCode(), 'storage_') === 0) {
+                $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
+            } elseif ($err->errorCode() === 'rate_limited') {
+                $this->metrics->add('peerdrop_rate_limited_total');
+            }
+            if ($err->errorCode() === 'internal_error') {
+                $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
+                if ($root instanceof PeerDropConfigError) {
+                    $err = new PeerDropError('misconfigured', null, array(), $root);
+                }
+                // Details go to the server log only, never to the client.
+                error_log('peerdrop: ' . get_class($root) . ': ' . $root->getMessage());
+            }
+            $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
+        }
+        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
+        $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
+        return $response;
+    }
+
+    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
+    public function afterResponse(): void
+    {
+        try {
+            if ($this->config !== null && $this->config->metricsToken !== null) {
+                $this->metrics->flush($this->service()->store());
+            }
+        } catch (Throwable $e) {
+            // Storage is busy or down: these few counts are lost, the request itself was answered.
+        }
+        if ($this->service === null) {
+            return;
+        }
+        try {
+            $this->service->cleanup();
+            $this->service->store()->checkpoint();
+        } catch (Throwable $e) {
+            // Busy or full: the next request will try again.
+        }
+    }
+
+    /** "?metrics" selects the metrics view of GET; it is a flag, never a credential. */
+    public static function wantsMetrics(string $query): bool
+    {
+        if ($query === '') {
+            return false;
+        }
+        parse_str($query, $q);
+        return array_key_exists('metrics', $q);
+    }
+
+    /**
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function metricsResponse(array $headers, array $request): PeerDropResponse
+    {
+        $config = $this->config();
+        if ($config->metricsToken === null) {
+            throw new PeerDropError('metrics_disabled');
+        }
+        $auth = isset($headers['authorization']) ? trim($headers['authorization']) : '';
+        if (!preg_match('/^Bearer[ \t]+([\x21-\x7e]{1,512})$/D', $auth, $m) || !hash_equals($config->metricsToken, $m[1])) {
+            $this->limit($headers, $request); // guessing tokens costs rate-limit budget
+            throw new PeerDropError('metrics_unauthorized');
+        }
+        $service = $this->service();
+        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
+        return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
+    }
+
+    /**
+     * Take one request from the client's token bucket.
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function limit(array $headers, array $request): void
+    {
+        $config = $this->config();
+        if ($config->rateLimitPerMinute <= 0) {
+            return;
+        }
+        $service = $this->service();
+        $address = PeerDropClientAddress::resolve($request['remote_addr'],
+            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
+        $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
+            $service->secret(), $config->preciseClock());
+        $limiter->consume($address);
+    }
+
+    /** @return array<string,string> */
+    public static function baseHeaders(): array
+    {
+        return array(
+            'Content-Type' => 'application/json',
+            'Cache-Control' => 'no-store',
+            'Referrer-Policy' => 'no-referrer',
+            'X-Content-Type-Options' => 'nosniff',
+            'Content-Security-Policy' => "default-src 'none'; frame-ancestors 'none'",
+        );
+    }
+
+    /**
+     * Parse and validate a request body into an associative array of the top-level fields.
+     * @return array<string,mixed>
+     */
+    public static function parseBody(string $raw): array
+    {
+        if ($raw === '') {
+            throw new PeerDropError('empty_body');
+        }
+        if (strlen($raw) > PeerDrop::MAX_BODY) {
+            throw new PeerDropError('body_too_large');
+        }
+        if (!preg_match('//u', $raw)) {
+            throw new PeerDropError('invalid_utf8');
+        }
+        $decoded = json_decode($raw, false, PeerDrop::JSON_DEPTH);
+        $err = json_last_error();
+        if ($err === JSON_ERROR_DEPTH) {
+            throw new PeerDropError('json_too_deep');
+        }
+        if ($err === JSON_ERROR_UTF8 || $err === JSON_ERROR_UTF16) {
+            throw new PeerDropError('invalid_utf8');
+        }
+        if ($err !== JSON_ERROR_NONE) {
+            throw new PeerDropError('invalid_json');
+        }
+        if (!($decoded instanceof stdClass)) {
+            throw new PeerDropError('not_an_object');
+        }
+        return get_object_vars($decoded);
+    }
+
+    /**
+     * Validate fields and run the operation.
+     * @param array<string,mixed> $req
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public static function dispatch(PeerDropService $service, array $req): array
+    {
+        if (!array_key_exists('v', $req)) {
+            throw self::missing('v');
+        }
+        if (!is_int($req['v'])) {
+            throw self::wrongType('v', 'the integer 1');
+        }
+        if ($req['v'] !== PeerDrop::PROTOCOL) {
+            throw new PeerDropError('unsupported_version');
+        }
+        $op = self::field($req, 'op', 'string');
+        switch ($op) {
+            case 'create':
+                return $service->create(self::field($req, 'room', 'string'));
+            case 'join':
+                return $service->join(self::field($req, 'room', 'string'));
+            case 'send':
+                $token = self::field($req, 'token', 'string');
+                $seq = self::field($req, 'seq', 'int');
+                $type = self::field($req, 'type', 'string');
+                $data = self::field($req, 'data', 'string');
+                return $service->send($token, $seq, $type, $data);
+            case 'poll':
+                $token = self::field($req, 'token', 'string');
+                if (!array_key_exists('after', $req)) {
+                    throw self::missing('after');
+                }
+                if (!is_int($req['after'])) {
+                    throw new PeerDropError('invalid_cursor');
+                }
+                $wait = 0;
+                if (array_key_exists('wait', $req) && $req['wait'] !== null) {
+                    if (!is_int($req['wait'])) {
+                        throw new PeerDropError('invalid_wait');
+                    }
+                    $wait = $req['wait'];
+                }
+                return $service->poll($token, $req['after'], $wait);
+            case 'leave':
+                return $service->leave(self::field($req, 'token', 'string'));
+            default:
+                throw new PeerDropError('unknown_op');
+        }
+    }
+
+    /**
+     * @param array<string,string> $headers
+     * @param callable(int): string $readBody
+     * @param array<string,string> $request
+     */
+    private function post(array $headers, callable $readBody, array $request): PeerDropResponse
+    {
+        $type = isset($headers['content-type']) ? $headers['content-type'] : '';
+        if (!self::isJsonMediaType($type)) {
+            throw new PeerDropError('unsupported_media_type');
+        }
+        if (isset($headers['content-length']) && $headers['content-length'] !== '') {
+            $len = trim($headers['content-length']);
+            if (!ctype_digit($len)) {
+                throw new PeerDropError('invalid_json');
+            }
+            if (strlen($len) > 12 || (int)$len > PeerDrop::MAX_BODY) {
+                throw new PeerDropError('body_too_large');
+            }
+        }
+        // Before reading the body: a flood of junk is refused as cheaply as possible.
+        $this->limit($headers, $request);
+        $raw = (string)call_user_func($readBody, PeerDrop::MAX_BODY + 1);
+        $req = self::parseBody($raw);
+        if (isset($req['op']) && is_string($req['op'])) {
+            $this->op = $req['op'];
+        }
+        list($status, $body) = self::dispatch($this->service(), $req);
+        return new PeerDropResponse($status, $body);
+    }
+
+    public static function isJsonMediaType(string $value): bool
+    {
+        $parts = explode(';', strtolower($value));
+        if (trim($parts[0]) !== 'application/json') {
+            return false;
+        }
+        for ($i = 1; $i < count($parts); $i++) {
+            $kv = explode('=', $parts[$i], 2);
+            if (trim($kv[0]) === 'charset' && isset($kv[1]) && trim(trim($kv[1]), '"') !== 'utf-8') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @param array<string,mixed> $req
+     * @return mixed
+     */
+    private static function field(array $req, string $name, string $type)
+    {
+        if (!array_key_exists($name, $req)) {
+            throw self::missing($name);
+        }
+        $v = $req[$name];
+        if ($type === 'string' && !is_string($v)) {
+            throw self::wrongType($name, 'a string');
+        }
+        if ($type === 'int' && !is_int($v)) {
+            if ($name === 'seq') {
+                throw new PeerDropError('invalid_seq');
+            }
+            throw self::wrongType($name, 'an integer');
+        }
+        return $v;
+    }
+
+    private static function missing(string $name): PeerDropError
+    {
+        return new PeerDropError('missing_field', 'The field "' . $name . '" is required for this request.');
+    }
+
+    private static function wrongType(string $name, string $expected): PeerDropError
+    {
+        return new PeerDropError('invalid_field', 'The field "' . $name . '" must be ' . $expected . '.');
+    }
+
+    private function config(): PeerDropConfig
+    {
+        if ($this->config === null) {
+            $this->config = call_user_func($this->configFactory);
+        }
+        return $this->config;
+    }
+
+    private function service(): PeerDropService
+    {
+        if ($this->service === null) {
+            $this->service = call_user_func($this->serviceFactory, $this->config());
+            $this->service->observe($this->metrics);
+        }
+        return $this->service;
+    }
+}
+
+/** A response: status, extra headers, JSON body. */
+final class PeerDropResponse
+{
+    /** @var int */
+    public $status;
+    /** @var array<string,string> */
+    public $headers;
+    /** @var array<string,mixed> */
+    public $body;
+    /** @var string|null a non-JSON body (metrics); set Content-Type in $headers */
+    public $text;
+
+    /**
+     * @param array<string,mixed> $body
+     * @param array<string,string> $headers
+     */
+    public function __construct(int $status, array $body, array $headers = array(), ?string $text = null)
+    {
+        $this->status = $status;
+        $this->body = $body;
+        $this->headers = $headers;
+        $this->text = $text;
+    }
+
+    /** The bytes to send. */
+    public function render(): string
+    {
+        return $this->text !== null ? $this->text : $this->json();
+    }
+
+    public function json(): string
+    {
+        $out = json_encode($this->body, JSON_UNESCAPED_SLASHES);
+        return $out === false ? '{"error":{"code":"internal_error","message":"The response could not be encoded."}}' : $out;
+    }
+}
 
 /** Error raised for every known fault: carries HTTP status, code and a user-facing sentence. */
 final class PeerDropError extends RuntimeException
@@ -122,1380 +686,6 @@ final class PeerDropError extends RuntimeException
     public function body(): array
     {
         return array('error' => array('code' => $this->errorCode, 'message' => $this->getMessage()));
-    }
-}
-
-/** Raised by configuration loading; the message is for the operator (may name paths), never sent to clients. */
-final class PeerDropConfigError extends RuntimeException
-{
-}
-
-/** Small helpers shared by the rest of the file. */
-final class PeerDrop
-{
-    const PROTOCOL = 1;
-    const MAX_BODY = 65536;
-    const MAX_DATA = 16384;
-    const MAX_SEQ = 9007199254740991;
-    const MAX_WAIT = 25;
-    const JSON_DEPTH = 8;
-    const POLL_BATCH = 100;
-    const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
-    const EXAMPLE_SECRETS = array('', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
-        'replace-me', 'replace-with-a-long-random-string', 'your-secret-here');
-
-    public static function b64uEncode(string $bytes): string
-    {
-        return rtrim(strtr(base64_encode($bytes), '+/', '-_'), '=');
-    }
-
-    public static function b64uDecode(string $text): ?string
-    {
-        if (!preg_match('/^[A-Za-z0-9_-]*$/', $text) || strlen($text) % 4 === 1) {
-            return null;
-        }
-        $padded = str_pad(strtr($text, '-_', '+/'), (int)(ceil(strlen($text) / 4) * 4), '=', STR_PAD_RIGHT);
-        $out = base64_decode($padded, true);
-        return $out === false ? null : $out;
-    }
-
-    public static function isValidRoom(string $room): bool
-    {
-        return (bool)preg_match('/^[A-Za-z0-9_-]{22,64}$/D', $room);
-    }
-
-    /** Rooms are stored only as a keyed hash of the client-chosen id. */
-    public static function roomKey(string $room): string
-    {
-        return hash('sha256', 'peerdrop-room-v1|' . $room);
-    }
-
-    public static function isExampleSecret(string $secret): bool
-    {
-        return in_array(strtolower(trim($secret)), self::EXAMPLE_SECRETS, true);
-    }
-
-    /** True when $child is $parent or inside it. Symlinks are resolved; $child need not exist yet. */
-    public static function isInside(string $child, string $parent): bool
-    {
-        $c = self::resolve($child);
-        $p = rtrim(self::resolve($parent), '/\\');
-        if ($c === '' || $p === '') {
-            return false;
-        }
-        return $c === $p || strpos($c, $p . DIRECTORY_SEPARATOR) === 0;
-    }
-
-    /** realpath() of the nearest existing ancestor, plus the part that does not exist yet. */
-    public static function resolve(string $path): string
-    {
-        $rest = '';
-        $current = rtrim($path, '/\\');
-        for ($i = 0; $i < 64 && $current !== ''; $i++) {
-            $real = realpath($current);
-            if ($real !== false) {
-                return rtrim($real, '/\\') . $rest;
-            }
-            $parent = dirname($current);
-            if ($parent === $current) {
-                break;
-            }
-            $rest = DIRECTORY_SEPARATOR . basename($current) . $rest;
-            $current = $parent;
-        }
-        return '';
-    }
-}
-
-/** Effective configuration: env first, then the config file, then defaults. */
-final class PeerDropConfig
-{
-    /** @var string */
-    public $dataDir = '';
-    /** @var string|null secret given by env/config; null means "use the generated file" */
-    public $secret = null;
-    /** @var string 'env' | 'config' | 'file' */
-    public $secretSource = 'file';
-    /** @var string[] exact origins allowed for CORS; empty = same-origin only */
-    public $allowedOrigins = array();
-    /** @var int */
-    public $pollSlots = 4;
-    /** @var int */
-    public $maxWait = PeerDrop::MAX_WAIT;
-    /** @var int */
-    public $ttlUnjoined = 600;
-    /** @var int */
-    public $ttlRoom = 3600;
-    /** @var int undelivered messages per recipient */
-    public $maxQueue = 256;
-    /** @var int messages per room over its whole life */
-    public $maxRoomMessages = 1024;
-    /** @var int */
-    public $maxRooms = 5000;
-    /** @var string 'wal' | 'truncate' */
-    public $journalMode = 'wal';
-    /** @var int */
-    public $pollIntervalMs = 1000;
-    /** How often a held poll looks for new messages: each hop of a negotiation waits half of it on average. */
-    public $pollCheckMs = 50;
-    /** @var int */
-    public $busyTimeoutMs = 1500;
-    /** @var int */
-    public $cleanupBatch = 50;
-    /** @var bool */
-    public $testMode = false;
-    /** @var string|null */
-    public $testNow = null;
-    /** @var string|null previous token secret, still accepted for verification during a key rotation */
-    public $previousSecret = null;
-    /** @var string 'sqlite' | 'mysql' */
-    public $storage = 'sqlite';
-    /** @var string */
-    public $mysqlDsn = '';
-    /** @var string */
-    public $mysqlUser = '';
-    /** @var string */
-    public $mysqlPassword = '';
-    /** @var string table name prefix in a MySQL/MariaDB database that may be shared with other apps */
-    public $mysqlTablePrefix = 'peerdrop_';
-    /** @var int requests per minute per client address; 0 turns rate limiting off */
-    public $rateLimitPerMinute = 600;
-    /** @var int bucket size: requests a client may make in a burst */
-    public $rateLimitBurst = 120;
-    /** @var string[] proxies (IP or CIDR) whose X-Forwarded-For is believed */
-    public $trustedProxies = array();
-    /** @var string|null bearer token for metrics; null = metrics off (404) */
-    public $metricsToken = null;
-    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
-    public $maxDbBytes = 268435456;
-    /** @var string[] stun:/stuns: URLs handed to clients with their room */
-    public $stunUrls = array();
-    /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
-    public $turnUrls = array();
-    /** @var string|null coturn's static-auth-secret (use-auth-secret); null = no TURN */
-    public $turnSecret = null;
-    /** @var int seconds a minted TURN credential stays valid */
-    public $turnTtl = 86400;
-    /** @var string[] what is wrong with the STUN/TURN settings; the broken part is left out */
-    public $iceProblems = array();
-    /** @var string|null config file actually loaded */
-    public $configFile = null;
-    /** @var string directory holding signal.php */
-    public $scriptDir = '';
-
-    /**
-     * @param array<string,string> $env environment (getenv() plus PEERDROP_* server vars)
-     * @param array<string,mixed>|null $fileConfig config array to use instead of reading a file (tests)
-     */
-    public static function load(array $env, string $scriptDir, ?array $fileConfig = null): self
-    {
-        $c = new self();
-        $c->scriptDir = $scriptDir;
-        $file = array();
-        if ($fileConfig !== null) {
-            $file = $fileConfig;
-        } else {
-            $path = isset($env['PEERDROP_CONFIG']) && $env['PEERDROP_CONFIG'] !== '' ? $env['PEERDROP_CONFIG'] : null;
-            $required = $path !== null;
-            if ($path === null) {
-                $path = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop.config.php';
-            }
-            if (is_file($path)) {
-                $loaded = (static function (string $p) {
-                    return include $p;
-                })($path);
-                if (!is_array($loaded)) {
-                    throw new PeerDropConfigError('config file ' . $path . ' must "return array(...);"');
-                }
-                $file = $loaded;
-                $c->configFile = $path;
-            } elseif ($required) {
-                throw new PeerDropConfigError('PEERDROP_CONFIG points to ' . $path . ', which is not a readable file');
-            }
-        }
-        $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
-            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
-            'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
-            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
-        foreach ($file as $k => $unused) {
-            if (!in_array($k, $known, true)) {
-                throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
-            }
-        }
-
-        $baseDir = $c->configFile !== null ? dirname($c->configFile) : $scriptDir;
-        if (isset($env['PEERDROP_DATA_DIR']) && $env['PEERDROP_DATA_DIR'] !== '') {
-            $c->dataDir = self::absolute($env['PEERDROP_DATA_DIR'], $scriptDir);
-        } elseif (isset($file['data_dir'])) {
-            if (!is_string($file['data_dir']) || $file['data_dir'] === '') {
-                throw new PeerDropConfigError('data_dir must be a non-empty string');
-            }
-            $c->dataDir = self::absolute($file['data_dir'], $baseDir);
-        } else {
-            $c->dataDir = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop-data';
-        }
-
-        if (isset($env['PEERDROP_SECRET']) && $env['PEERDROP_SECRET'] !== '') {
-            $c->secret = $env['PEERDROP_SECRET'];
-            $c->secretSource = 'env';
-        } elseif (isset($file['secret']) && $file['secret'] !== '') {
-            if (!is_string($file['secret'])) {
-                throw new PeerDropConfigError('secret must be a string');
-            }
-            $c->secret = $file['secret'];
-            $c->secretSource = 'config';
-        }
-
-        $c->previousSecret = self::secretOption($env, 'PEERDROP_PREVIOUS_SECRET', $file, 'previous_secret');
-        if ($c->previousSecret !== null && $c->previousSecret === $c->secret) {
-            $c->previousSecret = null;
-        }
-        if ($c->previousSecret !== null && (strlen($c->previousSecret) < 16 || PeerDrop::isExampleSecret($c->previousSecret))) {
-            throw new PeerDropConfigError('previous_secret must be the old secret (16+ characters), or unset once the rotation is over');
-        }
-        $c->metricsToken = self::secretOption($env, 'PEERDROP_METRICS_TOKEN', $file, 'metrics_token');
-        if ($c->metricsToken !== null && strlen($c->metricsToken) < 16) {
-            throw new PeerDropConfigError('metrics_token must be at least 16 characters (e.g. php -r "echo bin2hex(random_bytes(16));")');
-        }
-
-        if (isset($file['storage'])) {
-            if ($file['storage'] !== 'sqlite' && $file['storage'] !== 'mysql') {
-                throw new PeerDropConfigError('storage must be "sqlite" or "mysql"');
-            }
-            $c->storage = $file['storage'];
-        }
-        if ($c->storage === 'mysql') {
-            if (!isset($file['mysql_dsn']) || !is_string($file['mysql_dsn']) || strpos($file['mysql_dsn'], 'mysql:') !== 0) {
-                throw new PeerDropConfigError('storage "mysql" needs mysql_dsn, e.g. "mysql:host=localhost;dbname=peerdrop;charset=utf8mb4"');
-            }
-            $c->mysqlDsn = $file['mysql_dsn'];
-            if (!isset($file['mysql_user']) || !is_string($file['mysql_user']) || $file['mysql_user'] === '') {
-                throw new PeerDropConfigError('storage "mysql" needs mysql_user');
-            }
-            $c->mysqlUser = $file['mysql_user'];
-            $pw = self::secretOption($env, 'PEERDROP_MYSQL_PASSWORD', $file, 'mysql_password');
-            $c->mysqlPassword = $pw !== null ? $pw : '';
-            if (isset($file['mysql_table_prefix'])) {
-                if (!is_string($file['mysql_table_prefix']) || !preg_match('/^[A-Za-z0-9_]{0,32}$/D', $file['mysql_table_prefix'])) {
-                    throw new PeerDropConfigError('mysql_table_prefix must be up to 32 letters, digits or underscores');
-                }
-                $c->mysqlTablePrefix = $file['mysql_table_prefix'];
-            }
-        }
-
-        if (isset($file['trusted_proxies'])) {
-            if (!is_array($file['trusted_proxies'])) {
-                throw new PeerDropConfigError('trusted_proxies must be a list of IP addresses or CIDR ranges, e.g. array("10.0.0.0/8")');
-            }
-            foreach ($file['trusted_proxies'] as $p) {
-                if (!is_string($p) || !PeerDropClientAddress::isValidCidr($p)) {
-                    throw new PeerDropConfigError('trusted_proxies entries must be IP addresses or CIDR ranges like "203.0.113.7" or "10.0.0.0/8"');
-                }
-                $c->trustedProxies[] = $p;
-            }
-        }
-
-        if (isset($file['allowed_origins'])) {
-            if (!is_array($file['allowed_origins'])) {
-                throw new PeerDropConfigError('allowed_origins must be a list of origins like "https://example.org"');
-            }
-            foreach ($file['allowed_origins'] as $o) {
-                if (!is_string($o) || !preg_match('#^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$#D', $o)) {
-                    throw new PeerDropConfigError('allowed_origins entries must be exact origins like "https://example.org" (no path, no trailing slash, no "*")');
-                }
-                $c->allowedOrigins[] = strtolower($o);
-            }
-        }
-
-        self::loadIce($c, $env, $file);
-
-        $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
-        $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
-        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
-        $c->ttlRoom = self::intOption($file, 'ttl_room', $c->ttlRoom, 10, 7 * 86400);
-        if ($c->ttlUnjoined > $c->ttlRoom) {
-            throw new PeerDropConfigError('ttl_unjoined must not exceed ttl_room');
-        }
-        $c->maxQueue = self::intOption($file, 'max_queue', $c->maxQueue, 1, 100000);
-        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', $c->maxRoomMessages, 1, 1000000);
-        $c->maxRooms = self::intOption($file, 'max_rooms', $c->maxRooms, 1, 10000000);
-        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', $c->pollIntervalMs, 100, 60000);
-        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', $c->pollCheckMs, 10, 1000);
-        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', $c->busyTimeoutMs, 100, 10000);
-        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', $c->cleanupBatch, 1, 1000);
-        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
-        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
-        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
-        if (isset($file['journal_mode'])) {
-            $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
-            if ($jm !== 'wal' && $jm !== 'truncate') {
-                throw new PeerDropConfigError('journal_mode must be "wal" or "truncate"');
-            }
-            $c->journalMode = $jm;
-        }
-        if (isset($file['test_mode'])) {
-            if (!is_bool($file['test_mode'])) {
-                throw new PeerDropConfigError('test_mode must be true or false');
-            }
-            $c->testMode = $file['test_mode'];
-        }
-        if ($c->testMode && isset($env['PEERDROP_TEST_NOW']) && $env['PEERDROP_TEST_NOW'] !== '') {
-            if (!preg_match('/^[+-]?[0-9]{1,12}$/D', $env['PEERDROP_TEST_NOW'])) {
-                throw new PeerDropConfigError('PEERDROP_TEST_NOW must be unix seconds, or +N / -N seconds from now');
-            }
-            $c->testNow = $env['PEERDROP_TEST_NOW'];
-        }
-        return $c;
-    }
-
-    /** The clock: real time, or (only with test_mode) PEERDROP_TEST_NOW, absolute or "+N"/"-N" offset. */
-    public function clock(): callable
-    {
-        $t = $this->testNow;
-        if ($t === null) {
-            return static function (): int {
-                return time();
-            };
-        }
-        if ($t[0] === '+' || $t[0] === '-') {
-            $offset = (int)$t;
-            return static function () use ($offset): int {
-                return time() + $offset;
-            };
-        }
-        $fixed = (int)$t;
-        return static function () use ($fixed): int {
-            return $fixed;
-        };
-    }
-
-    /** Sub-second wall clock for the rate limiter, shifted like clock() in test mode. */
-    public function preciseClock(): callable
-    {
-        $t = $this->testNow;
-        if ($t === null) {
-            return static function (): float {
-                return microtime(true);
-            };
-        }
-        $offset = ($t[0] === '+' || $t[0] === '-') ? (float)(int)$t : (float)((int)$t - time());
-        return static function () use ($offset): float {
-            return microtime(true) + $offset;
-        };
-    }
-
-    /** Secrets that verify tokens: the current one first, then the previous one during a rotation. */
-    public function verificationSecrets(string $current): array
-    {
-        $out = array($current);
-        if ($this->previousSecret !== null && $this->previousSecret !== $current) {
-            $out[] = $this->previousSecret;
-        }
-        return $out;
-    }
-
-    public function isOriginAllowed(string $origin): bool
-    {
-        return in_array(strtolower($origin), $this->allowedOrigins, true);
-    }
-
-    /**
-     * STUN/TURN settings (docs/operations/turn.md). Unlike the other keys, a mistake here does not
-     * refuse service: signaling works without ICE servers, so the broken part is left out, noted in
-     * $iceProblems ("check" fails on it, requests log it), and the rest is still handed out.
-     * @param array<string,string> $env
-     * @param array<string,mixed> $file
-     */
-    private static function loadIce(self $c, array $env, array $file): void
-    {
-        $c->stunUrls = self::iceUrls($file, 'stun_urls', 'stun', 'stun:stun.example.org:3478', $c->iceProblems);
-        $turnUrls = self::iceUrls($file, 'turn_urls', 'turn', 'turn:turn.example.org:3478?transport=udp', $c->iceProblems);
-        $turnListed = isset($file['turn_urls']) && $file['turn_urls'] !== array();
-        $secret = isset($env['PEERDROP_TURN_SECRET']) && $env['PEERDROP_TURN_SECRET'] !== ''
-            ? $env['PEERDROP_TURN_SECRET'] : (isset($file['turn_secret']) ? $file['turn_secret'] : '');
-        $turnOk = true;
-        if (!is_string($secret)) {
-            $c->iceProblems[] = 'turn_secret must be a string: the static-auth-secret from your coturn config; TURN is left out';
-            $secret = '';
-            $turnOk = false;
-        } elseif ($secret !== '' && (strlen($secret) < 16 || PeerDrop::isExampleSecret($secret))) {
-            // Whoever knows it can mint credentials and relay through the server at the operator's cost.
-            $c->iceProblems[] = 'turn_secret is shorter than 16 characters or an example value: use the long random static-auth-secret'
-                . ' of your coturn config (e.g. from: openssl rand -hex 32); TURN is left out';
-            $turnOk = false;
-        }
-        if (isset($file['turn_ttl'])) {
-            $ttl = $file['turn_ttl'];
-            if (!is_int($ttl) || $ttl < 60 || $ttl > 86400) {
-                $c->iceProblems[] = 'turn_ttl must be an integer from 60 to 86400 (seconds a TURN credential is valid); TURN is left out';
-                $turnOk = false;
-            } else {
-                $c->turnTtl = $ttl;
-            }
-        }
-        if ($turnListed && $secret === '' && $turnOk) {
-            $c->iceProblems[] = 'turn_urls is set but turn_secret is empty: set turn_secret (or env PEERDROP_TURN_SECRET) to the'
-                . ' static-auth-secret of your coturn config; TURN is left out until then';
-            $turnOk = false;
-        }
-        if (!$turnListed && $secret !== '' && $turnOk) {
-            $c->iceProblems[] = 'turn_secret is set but turn_urls is empty: list your TURN server, e.g.'
-                . ' array("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp")';
-            $turnOk = false;
-        }
-        if ($turnOk && $turnUrls !== array()) {
-            $c->turnUrls = $turnUrls;
-            $c->turnSecret = $secret;
-        }
-    }
-
-    /**
-     * A list of stun:/stuns: or turn:/turns: URLs (RFC 7064/7065); malformed entries are left out.
-     * @param array<string,mixed> $file
-     * @param string[] $problems
-     * @return string[]
-     */
-    private static function iceUrls(array $file, string $key, string $scheme, string $example, array &$problems): array
-    {
-        if (!isset($file[$key])) {
-            return array();
-        }
-        if (!is_array($file[$key])) {
-            $problems[] = $key . ' must be a list of URLs, e.g. array("' . $example . '"); it is left out';
-            return array();
-        }
-        $host = '(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
-        $pattern = '#^' . $scheme . 's?:' . $host . ($scheme === 'turn' ? '(\?transport=(udp|tcp))?' : '') . '$#D';
-        $out = array();
-        foreach ($file[$key] as $url) {
-            if (is_string($url) && preg_match($pattern, $url)) {
-                $out[] = $url;
-                continue;
-            }
-            $shown = is_string($url) ? '"' . substr($url, 0, 80) . '"' : 'an entry that is not a string';
-            $problems[] = $key . ': ' . $shown . ' is not a ' . strtoupper($scheme) . ' URL like "' . $example . '" (scheme '
-                . $scheme . ': or ' . $scheme . 's:, a host, an optional port' . ($scheme === 'turn' ? ' and ?transport=udp or tcp' : '')
-                . '); it is left out';
-        }
-        return $out;
-    }
-
-    /**
-     * A secret-like string option: env var first (keeps it out of files), then the config file.
-     * @param array<string,string> $env
-     * @param array<string,mixed> $file
-     */
-    private static function secretOption(array $env, string $envName, array $file, string $key): ?string
-    {
-        if (isset($env[$envName]) && $env[$envName] !== '') {
-            return $env[$envName];
-        }
-        if (!isset($file[$key]) || $file[$key] === '') {
-            return null;
-        }
-        if (!is_string($file[$key])) {
-            throw new PeerDropConfigError($key . ' must be a string');
-        }
-        return $file[$key];
-    }
-
-    /** @param array<string,mixed> $file */
-    private static function intOption(array $file, string $key, int $default, int $min, int $max): int
-    {
-        if (!isset($file[$key])) {
-            return $default;
-        }
-        $v = $file[$key];
-        if (!is_int($v) || $v < $min || $v > $max) {
-            throw new PeerDropConfigError($key . ' must be an integer from ' . $min . ' to ' . $max);
-        }
-        return $v;
-    }
-
-    private static function absolute(string $path, string $base): string
-    {
-        if ($path[0] === '/' || $path[0] === '\\' || preg_match('#^[A-Za-z]:[\\\\/]#', $path)) {
-            return $path;
-        }
-        return rtrim($base, '/\\') . DIRECTORY_SEPARATOR . $path;
-    }
-}
-
-/** Data directory bootstrap and the token secret. */
-final class PeerDropDataDir
-{
-    /** Create the data dir (0700) with deny-all guards, if missing. Throws PeerDropError on failure. */
-    public static function ensure(string $dir): void
-    {
-        if (!is_dir($dir)) {
-            if (!@mkdir($dir, 0700, true) && !is_dir($dir)) {
-                throw new PeerDropError('storage_unavailable');
-            }
-            // Defence in depth in case an operator points the data dir into the web root.
-            // IfModule: a bare "Deny" is a 500 on Apache 2.4 without mod_access_compat.
-            @file_put_contents($dir . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n"
-                . "<IfModule !mod_authz_core.c>\n  Order allow,deny\n  Deny from all\n</IfModule>\n");
-            @file_put_contents($dir . '/index.html', '');
-        }
-        if (!is_writable($dir)) {
-            throw new PeerDropError('storage_unavailable');
-        }
-    }
-
-    /** Secret bytes for token HMACs. */
-    public static function secret(PeerDropConfig $config): string
-    {
-        if ($config->secret !== null) {
-            if (strlen($config->secret) < 16 || PeerDrop::isExampleSecret($config->secret)) {
-                throw new PeerDropError('misconfigured');
-            }
-            return $config->secret;
-        }
-        $path = $config->dataDir . '/secret.key';
-        $existing = self::readSecretFile($path);
-        if ($existing !== null) {
-            return $existing;
-        }
-        self::ensure($config->dataDir);
-        $hex = bin2hex(random_bytes(32));
-        $tmp = $config->dataDir . '/secret.key.' . bin2hex(random_bytes(6)) . '.tmp';
-        $old = umask(0077);
-        try {
-            $ok = @file_put_contents($tmp, $hex . "\n", LOCK_EX);
-            if ($ok === false) {
-                throw new PeerDropError('storage_unavailable');
-            }
-            @chmod($tmp, 0600);
-            // link() fails if the target exists: the first writer wins, everyone reads the same secret.
-            if (!@link($tmp, $path) && !is_file($path)) {
-                @rename($tmp, $path);
-            }
-        } finally {
-            umask($old);
-            if (is_file($tmp)) {
-                @unlink($tmp);
-            }
-        }
-        $final = self::readSecretFile($path);
-        if ($final === null) {
-            throw new PeerDropError('storage_unavailable');
-        }
-        return $final;
-    }
-
-    private static function readSecretFile(string $path): ?string
-    {
-        if (!is_file($path)) {
-            return null;
-        }
-        $raw = @file_get_contents($path);
-        if (!is_string($raw)) {
-            return null;
-        }
-        $raw = trim($raw);
-        if (!preg_match('/^[0-9a-f]{64}$/D', $raw)) {
-            return null;
-        }
-        return (string)hex2bin($raw);
-    }
-}
-
-/** HMAC peer tokens: base64url(payload) "." base64url(HMAC-SHA256(secret, payload)). */
-final class PeerDropToken
-{
-    public static function sign(string $secret, int $roomId, string $roomKey, int $peer, int $expires): string
-    {
-        $payload = PeerDrop::b64uEncode('1.' . $roomId . '.' . substr($roomKey, 0, 32) . '.' . $peer . '.' . $expires);
-        return $payload . '.' . self::mac($secret, $payload);
-    }
-
-    /**
-     * @return array{room_id:int,key:string,peer:int,exp:int}
-     * @throws PeerDropError invalid_token (401) or token_expired (410)
-     */
-    public static function verify(string $secret, string $token, int $now): array
-    {
-        return self::verifyAny(array($secret), $token, $now);
-    }
-
-    /**
-     * Verify against each secret in turn (current, then previous during a key rotation).
-     * @param string[] $secrets
-     * @return array{room_id:int,key:string,peer:int,exp:int}
-     * @throws PeerDropError invalid_token (401) or token_expired (410)
-     */
-    public static function verifyAny(array $secrets, string $token, int $now): array
-    {
-        if (strlen($token) > 512 || !preg_match('/^([A-Za-z0-9_-]{1,256})\.([A-Za-z0-9_-]{43})$/D', $token, $m)) {
-            throw new PeerDropError('invalid_token');
-        }
-        $valid = false;
-        foreach ($secrets as $secret) {
-            // No early exit: the time taken does not reveal which secret matched.
-            $valid = hash_equals(self::mac($secret, $m[1]), $m[2]) || $valid;
-        }
-        if (!$valid) {
-            throw new PeerDropError('invalid_token');
-        }
-        $payload = PeerDrop::b64uDecode($m[1]);
-        if ($payload === null || !preg_match('/^1\.([0-9]{1,18})\.([0-9a-f]{32})\.([01])\.([0-9]{1,12})$/D', $payload, $p)) {
-            throw new PeerDropError('invalid_token');
-        }
-        $exp = (int)$p[4];
-        if ($exp <= $now) {
-            throw new PeerDropError('token_expired');
-        }
-        return array('room_id' => (int)$p[1], 'key' => $p[2], 'peer' => (int)$p[3], 'exp' => $exp);
-    }
-
-    private static function mac(string $secret, string $payloadB64): string
-    {
-        return PeerDrop::b64uEncode(hash_hmac('sha256', 'peerdrop-token-v1|' . $payloadB64, $secret, true));
-    }
-}
-
-/**
- * The ICE servers handed to clients with their room (create, join), in RTCIceServer form. TURN
- * credentials follow the "TURN REST API" scheme coturn checks with use-auth-secret:
- * username "<unix expiry>:peerdrop", credential base64(HMAC-SHA1(static-auth-secret, username)).
- * The username names no room and no address: the TURN server's logs cannot link the two.
- */
-final class PeerDropIce
-{
-    /** @return array<int,array<string,mixed>> */
-    public static function servers(PeerDropConfig $c, int $now): array
-    {
-        $out = array();
-        if ($c->stunUrls !== array()) {
-            $out[] = array('urls' => $c->stunUrls);
-        }
-        if ($c->turnUrls !== array() && $c->turnSecret !== null) {
-            $out[] = array('urls' => $c->turnUrls) + self::credential($c->turnSecret, $now + $c->turnTtl);
-        }
-        return $out;
-    }
-
-    /** @return array{username:string,credential:string} */
-    public static function credential(string $secret, int $expires): array
-    {
-        $username = $expires . ':peerdrop';
-        return array('username' => $username, 'credential' => base64_encode(hash_hmac('sha1', $username, $secret, true)));
-    }
-}
-
-/**
- * Schema migrations for both dialects. Each version has an "up" and a "down" step; "{p}" is the
- * table prefix (empty for SQLite). The version is tracked in PRAGMA user_version (SQLite) or the
- * {p}meta table (MySQL), and migrations run only when it is behind: never per request.
- */
-final class PeerDropMigrations
-{
-    const LATEST = 2;
-
-    /** @return array<int,array{up:string[],down:string[]}> */
-    public static function steps(string $driver): array
-    {
-        if ($driver === 'mysql') {
-            $t = ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
-            return array(
-                1 => array(
-                    'up' => array(
-                        'CREATE TABLE {p}rooms (
-                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                            room_key CHAR(64) CHARACTER SET ascii NOT NULL,
-                            created_at BIGINT NOT NULL,
-                            joined_at BIGINT NULL,
-                            expires_at BIGINT NOT NULL,
-                            left0 TINYINT NOT NULL DEFAULT 0,
-                            left1 TINYINT NOT NULL DEFAULT 0,
-                            msg_count INT NOT NULL DEFAULT 0,
-                            UNIQUE KEY {p}rooms_key (room_key),
-                            KEY {p}rooms_expires (expires_at)
-                        )' . $t,
-                        'CREATE TABLE {p}messages (
-                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
-                            room_id BIGINT UNSIGNED NOT NULL,
-                            to_peer TINYINT NOT NULL,
-                            from_peer TINYINT NOT NULL,
-                            seq BIGINT NULL,
-                            type VARCHAR(16) NOT NULL,
-                            data MEDIUMTEXT NOT NULL,
-                            digest CHAR(64) CHARACTER SET ascii NULL,
-                            acked TINYINT NOT NULL DEFAULT 0,
-                            UNIQUE KEY {p}messages_seq (room_id, from_peer, seq),
-                            KEY {p}messages_inbox (room_id, to_peer, acked, id)
-                        )' . $t,
-                    ),
-                    'down' => array('DROP TABLE IF EXISTS {p}messages', 'DROP TABLE IF EXISTS {p}rooms'),
-                ),
-                2 => array(
-                    'up' => array(
-                        'CREATE TABLE {p}rate_limits (
-                            k CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
-                            tokens DOUBLE NOT NULL,
-                            updated_ms BIGINT NOT NULL,
-                            KEY {p}rate_limits_updated (updated_ms)
-                        )' . $t,
-                        'CREATE TABLE {p}counters (
-                            name VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
-                            value BIGINT NOT NULL DEFAULT 0
-                        )' . $t,
-                    ),
-                    'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
-                ),
-            );
-        }
-        return array(
-            1 => array(
-                'up' => array(
-                    'CREATE TABLE rooms (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_key TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        joined_at INTEGER,
-                        expires_at INTEGER NOT NULL,
-                        left0 INTEGER NOT NULL DEFAULT 0,
-                        left1 INTEGER NOT NULL DEFAULT 0,
-                        msg_count INTEGER NOT NULL DEFAULT 0
-                    )',
-                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
-                    'CREATE TABLE messages (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_id INTEGER NOT NULL,
-                        to_peer INTEGER NOT NULL,
-                        from_peer INTEGER NOT NULL,
-                        seq INTEGER,
-                        type TEXT NOT NULL,
-                        data TEXT NOT NULL,
-                        digest TEXT,
-                        acked INTEGER NOT NULL DEFAULT 0
-                    )',
-                    'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
-                    'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
-                ),
-                'down' => array('DROP TABLE IF EXISTS messages', 'DROP TABLE IF EXISTS rooms'),
-            ),
-            2 => array(
-                'up' => array(
-                    'CREATE TABLE rate_limits (k TEXT NOT NULL PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)',
-                    'CREATE INDEX rate_limits_updated ON rate_limits (updated_ms)',
-                    'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
-                ),
-                'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
-            ),
-        );
-    }
-}
-
-/**
- * Storage through PDO: SQLite (one file in the data dir) or MySQL/MariaDB (several web servers).
- * Owns the connection, transactions, the dialect differences and the mapping of driver errors to
- * PeerDropError. Write callbacks get (PDO $pdo, PeerDropStore $db); use $db->run() so that "{p}"
- * table names expand for the dialect.
- */
-final class PeerDropStore
-{
-    const SCHEMA_VERSION = PeerDropMigrations::LATEST;
-    const DB_FILE = 'peerdrop.sqlite';
-    const FALLBACK_MARKER = 'journal-fallback-truncate';
-
-    /** @var PDO */
-    private $pdo;
-    /** @var string 'sqlite' | 'mysql' */
-    private $driver;
-    /** @var string data dir (SQLite) or '' */
-    private $dir;
-    /** @var string */
-    private $journalMode;
-    /** @var string */
-    private $prefix;
-    /** @var bool */
-    private $inTx = false;
-
-    private function __construct(PDO $pdo, string $driver, string $dir, string $journalMode, string $prefix)
-    {
-        $this->pdo = $pdo;
-        $this->driver = $driver;
-        $this->dir = $dir;
-        $this->journalMode = $journalMode;
-        $this->prefix = $prefix;
-    }
-
-    public static function fromConfig(PeerDropConfig $c): self
-    {
-        if ($c->storage === 'mysql') {
-            return self::openMysql($c->mysqlDsn, $c->mysqlUser, $c->mysqlPassword, $c->mysqlTablePrefix, $c->busyTimeoutMs);
-        }
-        return self::open($c->dataDir, $c->journalMode, $c->busyTimeoutMs);
-    }
-
-    /**
-     * Open SQLite (creating/migrating on first use). Per request this costs the connection pragmas
-     * and one "PRAGMA user_version" read. A corrupt file is moved aside once and rebuilt.
-     */
-    public static function open(string $dir, string $journalMode = 'wal', int $busyTimeoutMs = 1500): self
-    {
-        try {
-            return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
-        } catch (PeerDropError $e) {
-            if (PeerDropSqliteRecovery::isCorruption($e) && PeerDropSqliteRecovery::quarantine($dir)) {
-                return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
-            }
-            throw $e;
-        }
-    }
-
-    private static function openSqlite(string $dir, string $journalMode, int $busyTimeoutMs): self
-    {
-        if (!extension_loaded('pdo_sqlite')) {
-            throw new PeerDropError('storage_unavailable');
-        }
-        PeerDropDataDir::ensure($dir);
-        $effective = $journalMode;
-        if ($journalMode === 'wal' && is_file($dir . '/' . self::FALLBACK_MARKER)) {
-            $effective = 'truncate';
-        }
-        try {
-            $pdo = new PDO('sqlite:' . $dir . '/' . self::DB_FILE, null, null, array(
-                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
-                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
-                PDO::ATTR_TIMEOUT => max(1, (int)ceil($busyTimeoutMs / 1000)),
-            ));
-            // Connection-local settings only (no file I/O, no locks).
-            $pdo->exec('PRAGMA busy_timeout = ' . $busyTimeoutMs);
-            $pdo->exec('PRAGMA secure_delete = ON');
-            $pdo->exec('PRAGMA synchronous = NORMAL');
-            // No checkpoint inside a request: the request whose commit crosses the threshold would
-            // pay for copying and syncing the WAL. checkpoint() runs it after the response instead.
-            $pdo->exec('PRAGMA wal_autocheckpoint = 0');
-            if ($effective === 'truncate') {
-                // Rollback journal modes other than DELETE do not persist: set per connection.
-                try {
-                    $pdo->exec('PRAGMA journal_mode = TRUNCATE');
-                } catch (PDOException $e) {
-                    if (PeerDropSqliteRecovery::isCorruption($e)) {
-                        throw $e;
-                    }
-                    // A busy database keeps its current mode; correctness does not depend on it.
-                }
-            }
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-        $store = new self($pdo, 'sqlite', $dir, $effective, '');
-        $store->ensureSchema();
-        return $store;
-    }
-
-    public static function openMysql(string $dsn, string $user, string $password, string $prefix = 'peerdrop_', int $busyTimeoutMs = 1500): self
-    {
-        if (!extension_loaded('pdo_mysql')) {
-            throw new PeerDropError('storage_unavailable');
-        }
-        try {
-            $pdo = new PDO($dsn, $user, $password, array(
-                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
-                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
-                PDO::ATTR_TIMEOUT => 3,
-            ));
-            // READ COMMITTED: no gap locks, so two creates of one room id cannot deadlock; the
-            // unique key then decides (1062, retried, which answers room_exists).
-            $pdo->exec('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
-            $pdo->exec('SET SESSION innodb_lock_wait_timeout = ' . max(1, (int)ceil($busyTimeoutMs / 1000)));
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-        $store = new self($pdo, 'mysql', '', 'innodb', $prefix);
-        $store->ensureSchema();
-        return $store;
-    }
-
-    public function pdo(): PDO
-    {
-        return $this->pdo;
-    }
-
-    public function driver(): string
-    {
-        return $this->driver;
-    }
-
-    public function journalMode(): string
-    {
-        return $this->journalMode;
-    }
-
-    /** Expand "{p}" table names for this dialect. */
-    public function sql(string $sql): string
-    {
-        return str_replace('{p}', $this->prefix, $sql);
-    }
-
-    /**
-     * Prepare and execute (inside write callbacks; errors are mapped by write()).
-     * @param array<int|string,mixed> $params
-     */
-    public function run(string $sql, array $params = array()): PDOStatement
-    {
-        $st = $this->pdo->prepare($this->sql($sql));
-        $st->execute($params);
-        return $st;
-    }
-
-    /**
-     * One statement in autocommit mode (its own short write transaction); errors mapped.
-     * @param array<int|string,mixed> $params
-     * @return int affected rows
-     */
-    public function execute(string $sql, array $params = array()): int
-    {
-        try {
-            return $this->run($sql, $params)->rowCount();
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-    }
-
-    /** Row lock for read-then-write inside a transaction (SQLite's BEGIN IMMEDIATE already serializes). */
-    public function forUpdate(): string
-    {
-        return $this->driver === 'mysql' ? ' FOR UPDATE' : '';
-    }
-
-    public function insertIgnore(): string
-    {
-        return $this->driver === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
-    }
-
-    /** DELETE at most $limit rows (SQLite lacks DELETE ... LIMIT; MySQL lacks LIMIT in IN subqueries). */
-    public function deleteLimited(string $table, string $where, array $params, int $limit, string $key = 'id'): int
-    {
-        if ($this->driver === 'mysql') {
-            return $this->run('DELETE FROM ' . $table . ' WHERE ' . $where . ' LIMIT ' . $limit, $params)->rowCount();
-        }
-        return $this->run('DELETE FROM ' . $table . ' WHERE ' . $key . ' IN (SELECT ' . $key . ' FROM ' . $table
-            . ' WHERE ' . $where . ' LIMIT ' . $limit . ')', $params)->rowCount();
-    }
-
-    public function schemaVersion(): int
-    {
-        try {
-            if ($this->driver === 'sqlite') {
-                return (int)$this->pdo->query('PRAGMA user_version')->fetchColumn();
-            }
-            $v = $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'schema_version'"))->fetchColumn();
-            return $v === false ? 0 : (int)$v;
-        } catch (PDOException $e) {
-            if ($this->driver === 'mysql' && self::driverCode($e) === 1146) {
-                return 0; // no meta table yet: a fresh database
-            }
-            throw self::mapException($e);
-        }
-    }
-
-    /** Cheap check per request; migrates only when the stored version is behind. */
-    public function ensureSchema(): void
-    {
-        $v = $this->schemaVersion();
-        if ($v === self::SCHEMA_VERSION) {
-            return;
-        }
-        if ($v > self::SCHEMA_VERSION) {
-            // Created by a newer signal.php: refuse rather than corrupt.
-            throw new PeerDropError('storage_unavailable');
-        }
-        if ($this->driver === 'sqlite' && $this->journalMode === 'wal') {
-            try {
-                $mode = strtolower((string)$this->pdo->query('PRAGMA journal_mode = WAL')->fetchColumn());
-                if ($mode !== 'wal') {
-                    // WAL refused (e.g. no shared memory on this filesystem): remember and use TRUNCATE.
-                    @file_put_contents($this->dir . '/' . self::FALLBACK_MARKER, "WAL was refused by SQLite on this filesystem\n");
-                    $this->pdo->exec('PRAGMA journal_mode = TRUNCATE');
-                    $this->journalMode = 'truncate';
-                }
-            } catch (PDOException $e) {
-                throw self::mapException($e);
-            }
-        }
-        $this->migrateTo(self::SCHEMA_VERSION);
-    }
-
-    /**
-     * Apply "up" steps (or "down" steps) until the schema is at $target.
-     * @return int[] the versions stepped through, in order
-     */
-    public function migrateTo(int $target): array
-    {
-        if ($target < 0 || $target > self::SCHEMA_VERSION) {
-            throw new InvalidArgumentException('schema version must be 0 to ' . self::SCHEMA_VERSION);
-        }
-        if ($this->driver === 'sqlite') {
-            // SQLite DDL is transactional: a migration applies completely or not at all.
-            return $this->write(function (PDO $pdo, PeerDropStore $db) use ($target) {
-                return $db->applySteps($db->schemaVersion(), $target);
-            });
-        }
-        // MySQL DDL commits implicitly, so concurrent first requests on several web servers are
-        // serialized by a named lock and the version is re-read under it.
-        $lock = 'peerdrop_migrate_' . $this->prefix;
-        try {
-            $got = (int)$this->pdo->query('SELECT GET_LOCK(' . $this->pdo->quote($lock) . ', 10)')->fetchColumn();
-            if ($got !== 1) {
-                throw new PeerDropError('storage_busy');
-            }
-            try {
-                $this->pdo->exec($this->sql('CREATE TABLE IF NOT EXISTS {p}meta (name VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,'
-                    . ' value VARCHAR(255) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'));
-                return $this->applySteps($this->schemaVersion(), $target);
-            } finally {
-                $this->pdo->query('SELECT RELEASE_LOCK(' . $this->pdo->quote($lock) . ')');
-            }
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-    }
-
-    /**
-     * @internal used by migrateTo()
-     * @return int[]
-     */
-    public function applySteps(int $from, int $target): array
-    {
-        $steps = PeerDropMigrations::steps($this->driver);
-        $done = array();
-        for ($v = $from; $v < $target; $v++) {
-            foreach ($steps[$v + 1]['up'] as $sql) {
-                $this->pdo->exec($this->sql($sql));
-            }
-            $this->setSchemaVersion($v + 1);
-            $done[] = $v + 1;
-        }
-        for ($v = $from; $v > $target; $v--) {
-            foreach ($steps[$v]['down'] as $sql) {
-                $this->pdo->exec($this->sql($sql));
-            }
-            $this->setSchemaVersion($v - 1);
-            $done[] = $v - 1;
-        }
-        return $done;
-    }
-
-    private function setSchemaVersion(int $v): void
-    {
-        if ($this->driver === 'sqlite') {
-            $this->pdo->exec('PRAGMA user_version = ' . $v);
-            return;
-        }
-        $this->run("INSERT INTO {p}meta (name, value) VALUES ('schema_version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", array((string)$v));
-    }
-
-    /** MySQL mode: one generated token secret shared by every web server, kept in {p}meta. */
-    public function sharedSecret(): string
-    {
-        try {
-            $read = function () {
-                return $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'secret'"))->fetchColumn();
-            };
-            $hex = $read();
-            if ($hex === false) {
-                $this->run("INSERT IGNORE INTO {p}meta (name, value) VALUES ('secret', ?)", array(bin2hex(random_bytes(32))));
-                $hex = $read();
-            }
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-        if (!is_string($hex) || !preg_match('/^[0-9a-f]{64}$/D', $hex)) {
-            throw new PeerDropError('storage_unavailable');
-        }
-        return (string)hex2bin($hex);
-    }
-
-    /**
-     * SQLite WAL mode: copy the WAL back into the database once it exceeds $walBytes (PASSIVE: never
-     * waits for readers or writers). Called after the response has been sent. No-op on MySQL.
-     */
-    public function checkpoint(int $walBytes = 4194304): void
-    {
-        if ($this->driver !== 'sqlite' || $this->journalMode !== 'wal') {
-            return;
-        }
-        $wal = $this->dir . '/' . self::DB_FILE . '-wal';
-        clearstatcache(false, $wal);
-        if (is_file($wal) && (int)@filesize($wal) > $walBytes) {
-            try {
-                $this->pdo->query('PRAGMA wal_checkpoint(PASSIVE)')->fetchAll();
-            } catch (PDOException $e) {
-                throw self::mapException($e);
-            }
-        }
-    }
-
-    /** Bytes used: SQLite file plus WAL, or the InnoDB sizes of this prefix's tables (estimates). */
-    public function sizeBytes(): int
-    {
-        if ($this->driver === 'sqlite') {
-            $f = $this->dir . '/' . self::DB_FILE;
-            clearstatcache(false, $f);
-            clearstatcache(false, $f . '-wal');
-            return (int)@filesize($f) + (is_file($f . '-wal') ? (int)@filesize($f . '-wal') : 0);
-        }
-        $rows = $this->select("SELECT COALESCE(SUM(data_length + index_length), 0) AS n FROM information_schema.tables"
-            . " WHERE table_schema = DATABASE() AND table_name IN ('{p}rooms', '{p}messages', '{p}rate_limits', '{p}counters')");
-        return (int)$rows[0]['n'];
-    }
-
-    /**
-     * Run $fn inside a write transaction (BEGIN IMMEDIATE on SQLite), rolled back on any exception.
-     * On MySQL a deadlock or a duplicate key from a concurrent insert re-runs $fn (at most 3 times):
-     * the re-run then sees the other request's row (e.g. the same send: 200 with the same id).
-     * @return mixed whatever $fn returns
-     */
-    public function write(callable $fn)
-    {
-        if ($this->inTx) {
-            return $fn($this->pdo, $this);
-        }
-        for ($attempt = 1; ; $attempt++) {
-            try {
-                if ($this->driver === 'sqlite') {
-                    $this->pdo->exec('BEGIN IMMEDIATE');
-                } else {
-                    $this->pdo->beginTransaction();
-                }
-            } catch (PDOException $e) {
-                throw self::mapException($e);
-            }
-            $this->inTx = true;
-            try {
-                $result = $fn($this->pdo, $this);
-                if ($this->driver === 'sqlite') {
-                    $this->pdo->exec('COMMIT');
-                } else {
-                    $this->pdo->commit();
-                }
-                $this->inTx = false;
-                return $result;
-            } catch (Throwable $e) {
-                $this->inTx = false;
-                try {
-                    if ($this->driver === 'sqlite') {
-                        $this->pdo->exec('ROLLBACK');
-                    } elseif ($this->pdo->inTransaction()) {
-                        $this->pdo->rollBack();
-                    }
-                } catch (PDOException $ignored) {
-                    // SQLite may already have rolled back (e.g. SQLITE_FULL).
-                }
-                if ($e instanceof PDOException && $this->driver === 'mysql' && $attempt < 3
-                    && in_array(self::driverCode($e), array(1062, 1213), true)) {
-                    usleep(random_int(1000, 20000));
-                    continue;
-                }
-                if ($e instanceof PDOException) {
-                    throw self::mapException($e);
-                }
-                throw $e;
-            }
-        }
-    }
-
-    /**
-     * Run a read query.
-     * @param array<int|string,mixed> $params
-     * @return array<int,array<string,mixed>>
-     */
-    public function select(string $sql, array $params = array()): array
-    {
-        try {
-            $st = $this->pdo->prepare($this->sql($sql));
-            $st->execute($params);
-            return $st->fetchAll(PDO::FETCH_ASSOC);
-        } catch (PDOException $e) {
-            throw self::mapException($e);
-        }
-    }
-
-    /** The driver's numeric error: SQLite primary codes are below 256, MySQL's are 1000 and up. */
-    public static function driverCode(Throwable $e): int
-    {
-        if (!($e instanceof PDOException)) {
-            return 0;
-        }
-        if (is_array($e->errorInfo) && isset($e->errorInfo[1]) && is_numeric($e->errorInfo[1])) {
-            return (int)$e->errorInfo[1];
-        }
-        // Connection failures carry the client error (e.g. 2002) in getCode() only.
-        return is_numeric($e->getCode()) ? (int)$e->getCode() : 0;
-    }
-
-    /** Translate a PDO failure (SQLite or MySQL) into a known error; never a 500 for a known fault. */
-    public static function mapException(Throwable $e): PeerDropError
-    {
-        if ($e instanceof PeerDropError) {
-            return $e;
-        }
-        $code = self::driverCode($e);
-        $msg = strtolower($e->getMessage());
-        if ($code >= 1000) {
-            if (in_array($code, array(1205, 1213, 1040, 1203, 1226), true)) {
-                return new PeerDropError('storage_busy', null, array(), $e);
-            }
-            if (in_array($code, array(1021, 1114), true) || strpos($msg, 'no space left') !== false) {
-                return new PeerDropError('storage_full', null, array(), $e);
-            }
-            if (in_array($code, array(1044, 1045, 1049, 1142, 1146, 1290, 1836, 2002, 2003, 2005, 2006, 2013), true)) {
-                return new PeerDropError('storage_unavailable', null, array(), $e);
-            }
-            return new PeerDropError('internal_error', null, array(), $e);
-        }
-        $code = $code & 0xff;
-        if ($code === 5 || $code === 6 || strpos($msg, 'database is locked') !== false || strpos($msg, 'database table is locked') !== false) {
-            return new PeerDropError('storage_busy', null, array(), $e);
-        }
-        if ($code === 13 || strpos($msg, 'disk is full') !== false || strpos($msg, 'disk full') !== false) {
-            return new PeerDropError('storage_full', null, array(), $e);
-        }
-        if (in_array($code, array(8, 10, 11, 14, 23, 26), true) || strpos($msg, 'unable to open') !== false
-            || strpos($msg, 'readonly') !== false || strpos($msg, 'disk i/o') !== false
-            || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
-            return new PeerDropError('storage_unavailable', null, array(), $e);
-        }
-        return new PeerDropError('internal_error', null, array(), $e);
-    }
-}
-
-/** Detects a corrupt SQLite file and moves it aside, so the next open builds a fresh one instead of failing forever. */
-final class PeerDropSqliteRecovery
-{
-    /** SQLITE_CORRUPT (11) or SQLITE_NOTADB (26) anywhere in the exception chain. */
-    public static function isCorruption(?Throwable $e): bool
-    {
-        for (; $e !== null; $e = $e->getPrevious()) {
-            if ($e instanceof PDOException) {
-                $code = PeerDropStore::driverCode($e);
-                $msg = strtolower($e->getMessage());
-                if ($code === 11 || $code === 26 || strpos($msg, 'malformed') !== false || strpos($msg, 'not a database') !== false) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Move peerdrop.sqlite (and its -wal/-shm/-journal) to "<name>.corrupt-<time>-<rand>" under an
-     * exclusive lock, after re-checking: a concurrent request may already have rebuilt it.
-     * @return bool true when the current file is usable or was moved aside
-     */
-    public static function quarantine(string $dir): bool
-    {
-        $lock = @fopen($dir . '/recover.lock', 'c');
-        if ($lock === false) {
-            return false;
-        }
-        try {
-            @flock($lock, LOCK_EX);
-            $db = $dir . '/' . PeerDropStore::DB_FILE;
-            if (!is_file($db) || !self::isCorrupt($db)) {
-                return true;
-            }
-            $suffix = '.corrupt-' . gmdate('Ymd-His') . '-' . bin2hex(random_bytes(3));
-            if (!@rename($db, $db . $suffix)) {
-                return false;
-            }
-            foreach (array('-wal', '-shm', '-journal') as $ext) {
-                if (is_file($db . $ext) && !@rename($db . $ext, $db . $suffix . $ext)) {
-                    @unlink($db . $ext);
-                }
-            }
-            // Operator-facing (server log only): rooms in progress are lost, the file is kept for inspection.
-            error_log('peerdrop notice: the SQLite database was corrupt; moved it aside as ' . basename($db . $suffix) . ' and started a new one');
-            return true;
-        } finally {
-            @flock($lock, LOCK_UN);
-            @fclose($lock);
-        }
-    }
-
-    /** quick_check on a fresh connection: affordable because it runs only once corruption is suspected. */
-    public static function isCorrupt(string $file): bool
-    {
-        try {
-            $pdo = new PDO('sqlite:' . $file, null, null, array(PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_TIMEOUT => 2));
-            return (string)$pdo->query('PRAGMA quick_check(1)')->fetchColumn() !== 'ok';
-        } catch (PDOException $e) {
-            return self::isCorruption($e);
-        }
-    }
-}
-
-/** Held-poll slots: non-blocking flock on one of N files. No free slot = no held poll. */
-final class PeerDropSlots
-{
-    /** @var string */
-    private $dir;
-    /** @var int */
-    private $count;
-
-    public function __construct(string $dir, int $count)
-    {
-        $this->dir = $dir;
-        $this->count = $count;
-    }
-
-    /** @return resource|null a locked handle, or null when every slot is busy (or locking is unsupported) */
-    public function acquire()
-    {
-        if ($this->count <= 0) {
-            return null;
-        }
-        $start = random_int(0, $this->count - 1);
-        for ($i = 0; $i < $this->count; $i++) {
-            $n = ($start + $i) % $this->count;
-            $fh = @fopen($this->dir . '/poll-slot-' . $n . '.lock', 'c');
-            if ($fh === false) {
-                continue;
-            }
-            if (@flock($fh, LOCK_EX | LOCK_NB)) {
-                return $fh;
-            }
-            fclose($fh);
-        }
-        return null;
-    }
-
-    /** @param resource $fh */
-    public function release($fh): void
-    {
-        @flock($fh, LOCK_UN);
-        @fclose($fh);
-    }
-
-    /**
-     * Slots held right now, probed with the same non-blocking lock (a probe holds a free slot for
-     * microseconds, so a poll arriving at that instant may skip it: fine for a gauge).
-     */
-    public function busyCount(): int
-    {
-        $busy = 0;
-        for ($n = 0; $n < $this->count; $n++) {
-            $fh = @fopen($this->dir . '/poll-slot-' . $n . '.lock', 'c');
-            if ($fh === false) {
-                continue;
-            }
-            if (@flock($fh, LOCK_EX | LOCK_NB)) {
-                @flock($fh, LOCK_UN);
-            } else {
-                $busy++;
-            }
-            fclose($fh);
-        }
-        return $busy;
-    }
-
-    public function count(): int
-    {
-        return $this->count;
     }
 }
 
@@ -1676,94 +866,84 @@ final class PeerDropRateLimiter
     }
 }
 
-/**
- * Prometheus metrics. Counters are collected per request and added to storage in one write after
- * the response (only when metrics are enabled); gauges are computed when scraped.
- */
-final class PeerDropMetrics
+// =============================================================================================
+// 2. Operations: the protocol's limits and the signaling operations, independent of HTTP.
+// =============================================================================================
+
+/** Small helpers shared by the rest of the file. */
+final class PeerDrop
 {
-    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'health', 'metrics', 'options');
-    const COUNTERS = array(
-        'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
-        'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
-        'peerdrop_rate_limited_total' => 'Requests refused with 429 rate_limited.',
-        'peerdrop_rooms_created_total' => 'Rooms created.',
-        'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
-        'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
-    );
+    const PROTOCOL = 1;
+    const MAX_BODY = 65536;
+    const MAX_DATA = 16384;
+    const MAX_SEQ = 9007199254740991;
+    const MAX_WAIT = 25;
+    const JSON_DEPTH = 8;
+    const POLL_BATCH = 100;
+    const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
+    const EXAMPLE_SECRETS = array('', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
+        'replace-me', 'replace-with-a-long-random-string', 'your-secret-here');
 
-    /** @var array<string,int> series => increment */
-    private $pending = array();
-
-    /** @param array<string,string> $labels values must come from a closed set (no request data) */
-    public function add(string $name, array $labels = array(), int $n = 1): void
+    public static function b64uEncode(string $bytes): string
     {
-        $series = $name;
-        if ($labels) {
-            $parts = array();
-            foreach ($labels as $k => $v) {
-                $parts[] = $k . '="' . addcslashes($v, "\\\"\n") . '"';
-            }
-            $series .= '{' . implode(',', $parts) . '}';
-        }
-        $this->pending[$series] = (isset($this->pending[$series]) ? $this->pending[$series] : 0) + $n;
+        return rtrim(strtr(base64_encode($bytes), '+/', '-_'), '=');
     }
 
-    public static function opLabel(string $op): string
+    public static function b64uDecode(string $text): ?string
     {
-        return in_array($op, self::OPS, true) ? $op : 'invalid';
-    }
-
-    public function flush(PeerDropStore $store): void
-    {
-        if (!$this->pending) {
-            return;
-        }
-        $pending = $this->pending;
-        ksort($pending); // one lock order for every writer (MySQL row locks)
-        $store->write(function (PDO $pdo, PeerDropStore $db) use ($pending) {
-            foreach ($pending as $series => $n) {
-                $db->run($db->insertIgnore() . ' INTO {p}counters (name, value) VALUES (?, 0)', array($series));
-                $db->run('UPDATE {p}counters SET value = value + ? WHERE name = ?', array($n, $series));
-            }
+        if (!preg_match('/^[A-Za-z0-9_-]*$/', $text) || strlen($text) % 4 === 1) {
             return null;
-        });
-        $this->pending = array();
+        }
+        $padded = str_pad(strtr($text, '-_', '+/'), (int)(ceil(strlen($text) / 4) * 4), '=', STR_PAD_RIGHT);
+        $out = base64_decode($padded, true);
+        return $out === false ? null : $out;
     }
 
-    /** Prometheus text exposition format 0.0.4. */
-    public static function render(PeerDropStore $store, PeerDropSlots $slots, int $now): string
+    public static function isValidRoom(string $room): bool
     {
-        $values = array();
-        foreach ($store->select('SELECT name, value FROM {p}counters ORDER BY name') as $r) {
-            $values[(string)$r['name']] = (int)$r['value'];
+        return (bool)preg_match('/^[A-Za-z0-9_-]{22,64}$/D', $room);
+    }
+
+    /** Rooms are stored only as a keyed hash of the client-chosen id. */
+    public static function roomKey(string $room): string
+    {
+        return hash('sha256', 'peerdrop-room-v1|' . $room);
+    }
+
+    public static function isExampleSecret(string $secret): bool
+    {
+        return in_array(strtolower(trim($secret)), self::EXAMPLE_SECRETS, true);
+    }
+
+    /** True when $child is $parent or inside it. Symlinks are resolved; $child need not exist yet. */
+    public static function isInside(string $child, string $parent): bool
+    {
+        $c = self::resolve($child);
+        $p = rtrim(self::resolve($parent), '/\\');
+        if ($c === '' || $p === '') {
+            return false;
         }
-        $out = '';
-        foreach (self::COUNTERS as $name => $help) {
-            $out .= '# HELP ' . $name . ' ' . $help . "\n# TYPE " . $name . " counter\n";
-            $found = false;
-            foreach ($values as $series => $v) {
-                if ($series === $name || strpos($series, $name . '{') === 0) {
-                    $out .= $series . ' ' . $v . "\n";
-                    $found = true;
-                }
+        return $c === $p || strpos($c, $p . DIRECTORY_SEPARATOR) === 0;
+    }
+
+    /** realpath() of the nearest existing ancestor, plus the part that does not exist yet. */
+    public static function resolve(string $path): string
+    {
+        $rest = '';
+        $current = rtrim($path, '/\\');
+        for ($i = 0; $i < 64 && $current !== ''; $i++) {
+            $real = realpath($current);
+            if ($real !== false) {
+                return rtrim($real, '/\\') . $rest;
             }
-            if (!$found && !in_array($name, array('peerdrop_requests_total', 'peerdrop_storage_errors_total'), true)) {
-                $out .= $name . " 0\n";
+            $parent = dirname($current);
+            if ($parent === $current) {
+                break;
             }
+            $rest = DIRECTORY_SEPARATOR . basename($current) . $rest;
+            $current = $parent;
         }
-        $gauges = array(
-            'peerdrop_open_rooms' => array('Rooms not yet expired.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}rooms WHERE expires_at > ?', array($now))[0]['n']),
-            'peerdrop_queued_messages' => array('Messages waiting to be acknowledged by their recipient.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}messages WHERE acked = 0')[0]['n']),
-            'peerdrop_held_polls' => array('Polls being held right now (this web server).', $slots->busyCount()),
-            'peerdrop_held_poll_slots' => array('Configured held-poll slots (poll_slots).', $slots->count()),
-            'peerdrop_storage_bytes' => array('Database size in bytes (estimate on MySQL).', $store->sizeBytes()),
-            'peerdrop_schema_version' => array('Schema version of the database.', $store->schemaVersion()),
-        );
-        foreach ($gauges as $name => $g) {
-            $out .= '# HELP ' . $name . ' ' . $g[0] . "\n# TYPE " . $name . " gauge\n" . $name . ' ' . $g[1] . "\n";
-        }
-        return $out;
+        return '';
     }
 }
 
@@ -2216,399 +1396,1557 @@ final class PeerDropService
     }
 }
 
-/** A response: status, extra headers, JSON body. */
-final class PeerDropResponse
+// =============================================================================================
+// 3. Tokens: the HMAC token a peer gets for its seat, and the secret that signs it.
+// =============================================================================================
+
+/** HMAC peer tokens: base64url(payload) "." base64url(HMAC-SHA256(secret, payload)). */
+final class PeerDropToken
 {
-    /** @var int */
-    public $status;
-    /** @var array<string,string> */
-    public $headers;
-    /** @var array<string,mixed> */
-    public $body;
-    /** @var string|null a non-JSON body (metrics); set Content-Type in $headers */
-    public $text;
+    public static function sign(string $secret, int $roomId, string $roomKey, int $peer, int $expires): string
+    {
+        $payload = PeerDrop::b64uEncode('1.' . $roomId . '.' . substr($roomKey, 0, 32) . '.' . $peer . '.' . $expires);
+        return $payload . '.' . self::mac($secret, $payload);
+    }
 
     /**
-     * @param array<string,mixed> $body
-     * @param array<string,string> $headers
+     * @return array{room_id:int,key:string,peer:int,exp:int}
+     * @throws PeerDropError invalid_token (401) or token_expired (410)
      */
-    public function __construct(int $status, array $body, array $headers = array(), ?string $text = null)
+    public static function verify(string $secret, string $token, int $now): array
     {
-        $this->status = $status;
-        $this->body = $body;
-        $this->headers = $headers;
-        $this->text = $text;
+        return self::verifyAny(array($secret), $token, $now);
     }
 
-    /** The bytes to send. */
-    public function render(): string
+    /**
+     * Verify against each secret in turn (current, then previous during a key rotation).
+     * @param string[] $secrets
+     * @return array{room_id:int,key:string,peer:int,exp:int}
+     * @throws PeerDropError invalid_token (401) or token_expired (410)
+     */
+    public static function verifyAny(array $secrets, string $token, int $now): array
     {
-        return $this->text !== null ? $this->text : $this->json();
+        if (strlen($token) > 512 || !preg_match('/^([A-Za-z0-9_-]{1,256})\.([A-Za-z0-9_-]{43})$/D', $token, $m)) {
+            throw new PeerDropError('invalid_token');
+        }
+        $valid = false;
+        foreach ($secrets as $secret) {
+            // No early exit: the time taken does not reveal which secret matched.
+            $valid = hash_equals(self::mac($secret, $m[1]), $m[2]) || $valid;
+        }
+        if (!$valid) {
+            throw new PeerDropError('invalid_token');
+        }
+        $payload = PeerDrop::b64uDecode($m[1]);
+        if ($payload === null || !preg_match('/^1\.([0-9]{1,18})\.([0-9a-f]{32})\.([01])\.([0-9]{1,12})$/D', $payload, $p)) {
+            throw new PeerDropError('invalid_token');
+        }
+        $exp = (int)$p[4];
+        if ($exp <= $now) {
+            throw new PeerDropError('token_expired');
+        }
+        return array('room_id' => (int)$p[1], 'key' => $p[2], 'peer' => (int)$p[3], 'exp' => $exp);
     }
 
-    public function json(): string
+    private static function mac(string $secret, string $payloadB64): string
     {
-        $out = json_encode($this->body, JSON_UNESCAPED_SLASHES);
-        return $out === false ? '{"error":{"code":"internal_error","message":"The response could not be encoded."}}' : $out;
+        return PeerDrop::b64uEncode(hash_hmac('sha256', 'peerdrop-token-v1|' . $payloadB64, $secret, true));
     }
 }
 
-/** HTTP layer: method, media type, size limits, JSON parsing, field validation, CORS, headers. */
-final class PeerDropHttp
+/** The token secret: configured, else generated (in the data dir for SQLite, in the database for MySQL so all web servers share it). */
+function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
 {
-    const ALLOW = 'GET, POST, OPTIONS';
+    if ($config->secret === null && $store->driver() === 'mysql') {
+        return $store->sharedSecret();
+    }
+    return PeerDropDataDir::secret($config);
+}
 
-    /** @var callable(): PeerDropConfig */
-    private $configFactory;
-    /** @var callable(PeerDropConfig): PeerDropService */
-    private $serviceFactory;
-    /** @var PeerDropConfig|null */
-    private $config = null;
-    /** @var PeerDropService|null */
-    private $service = null;
-    /** @var PeerDropMetrics counters of this request, stored after the response */
-    private $metrics;
-    /** @var string operation label of the current request, for metrics */
-    private $op = 'invalid';
+// =============================================================================================
+// 4. Storage: database error translation, the store (SQLite or MySQL/MariaDB), schema
+//    migrations, SQLite recovery, the data dir and held-poll slots.
+// =============================================================================================
 
-    public function __construct(callable $configFactory, callable $serviceFactory)
+/**
+ * Database failures, translated in this one place into the PeerDropError the client gets (the
+ * store calls translate() wherever PDO can fail; the HTTP layer calls it for whatever escaped).
+ *
+ * It goes by the codes PDO carries, never by wording where a code exists:
+ *   - the driver's code, $e->errorInfo[1], or getCode() for a failed connection (PDO puts the
+ *     driver's code there and may leave errorInfo empty). SQLite result codes are below 1000 (PDO
+ *     reports primary codes; an extended code keeps its primary one in the low byte), MySQL and
+ *     MariaDB server errors are 1000 and up, their client library's 2000 and up;
+ *   - the SQLSTATE, $e->errorInfo[0] (getCode() of a failed statement), where it is specific.
+ *     Most SQLite and many MySQL failures share the catch-all HY000, so the driver code decides
+ *     first.
+ * Message text is read only where the driver gives no code for the condition: see translate().
+ */
+final class PeerDropDbErrors
+{
+    /** SQLite primary result codes that are known faults. */
+    const SQLITE = array(
+        5 => 'storage_busy',          // SQLITE_BUSY: another connection held the lock past busy_timeout
+        6 => 'storage_busy',          // SQLITE_LOCKED: a table is locked
+        13 => 'storage_full',         // SQLITE_FULL: the disk, or max_page_count, is full
+        8 => 'storage_unavailable',   // SQLITE_READONLY: no write access to the file
+        10 => 'storage_unavailable',  // SQLITE_IOERR: disk I/O error
+        11 => 'storage_unavailable',  // SQLITE_CORRUPT: also moved aside, see isCorruption()
+        14 => 'storage_unavailable',  // SQLITE_CANTOPEN: cannot open the file (or its journal)
+        23 => 'storage_unavailable',  // SQLITE_AUTH: refused by an authorizer
+        26 => 'storage_unavailable',  // SQLITE_NOTADB: not a database file; also moved aside
+    );
+
+    /** MySQL and MariaDB error numbers that are known faults. */
+    const MYSQL = array(
+        1205 => 'storage_busy',          // ER_LOCK_WAIT_TIMEOUT (innodb_lock_wait_timeout)
+        1213 => 'storage_busy',          // ER_LOCK_DEADLOCK (write() re-runs the transaction first)
+        1040 => 'storage_busy',          // ER_CON_COUNT_ERROR: too many connections
+        1203 => 'storage_busy',          // ER_TOO_MANY_USER_CONNECTIONS
+        1226 => 'storage_busy',          // ER_USER_LIMIT_REACHED: an hourly resource limit
+        1021 => 'storage_full',          // ER_DISK_FULL
+        1114 => 'storage_full',          // ER_RECORD_FILE_FULL: the table is full
+        1044 => 'storage_unavailable',   // ER_DBACCESS_DENIED_ERROR
+        1045 => 'storage_unavailable',   // ER_ACCESS_DENIED_ERROR: wrong user or password
+        1049 => 'storage_unavailable',   // ER_BAD_DB_ERROR: no such database
+        1142 => 'storage_unavailable',   // ER_TABLEACCESS_DENIED_ERROR
+        1146 => 'storage_unavailable',   // ER_NO_SUCH_TABLE
+        1290 => 'storage_unavailable',   // ER_OPTION_PREVENTS_STATEMENT: e.g. --read-only
+        1836 => 'storage_unavailable',   // ER_READ_ONLY_MODE
+        2002 => 'storage_unavailable',   // CR_CONNECTION_ERROR: no server on the socket
+        2003 => 'storage_unavailable',   // CR_CONN_HOST_ERROR: no server on the host
+        2005 => 'storage_unavailable',   // CR_UNKNOWN_HOST
+        2006 => 'storage_unavailable',   // CR_SERVER_GONE_ERROR: MySQL server has gone away
+        2013 => 'storage_unavailable',   // CR_SERVER_LOST: lost connection during a query
+    );
+
+    /** SQLSTATEs specific enough to decide on their own, whatever the driver. */
+    const SQLSTATES = array(
+        '40001' => 'storage_busy',       // serialization failure: a deadlock victim (MySQL 1213)
+    );
+
+    /**
+     * SQLite's wording of the faults above, for a failure that carries no code at all. Kept from
+     * before the codes were read; SQLite itself always gives one.
+     */
+    const SQLITE_MESSAGES = array(
+        'database is locked' => 'storage_busy',
+        'database table is locked' => 'storage_busy',
+        'disk is full' => 'storage_full',
+        'disk full' => 'storage_full',
+        'unable to open' => 'storage_unavailable',
+        'readonly' => 'storage_unavailable',
+        'disk i/o' => 'storage_unavailable',
+        'malformed' => 'storage_unavailable',
+        'not a database' => 'storage_unavailable',
+    );
+
+    /** Translate a failure into a known error; a database fault never becomes a 500. */
+    public static function translate(Throwable $e): PeerDropError
     {
-        $this->configFactory = $configFactory;
-        $this->serviceFactory = $serviceFactory;
-        $this->metrics = new PeerDropMetrics();
+        if ($e instanceof PeerDropError) {
+            return $e;
+        }
+        if (!($e instanceof PDOException)) {
+            return new PeerDropError('internal_error', null, array(), $e);
+        }
+        $code = self::driverCode($e);
+        $state = self::sqlState($e);
+        $error = 'internal_error';
+        if ($code >= 1000) {
+            if (isset(self::MYSQL[$code])) {
+                $error = self::MYSQL[$code];
+            } elseif (isset(self::SQLSTATES[$state])) {
+                $error = self::SQLSTATES[$state];
+            }
+            // MySQL and MariaDB give the operating system's "disk full" (errno 28, ENOSPC) no code
+            // of its own: it is only in the text of a generic error, e.g. 1030 'Got error 28 "No
+            // space left on device" from storage engine'.
+            if ($error !== 'storage_busy' && stripos($e->getMessage(), 'no space left') !== false) {
+                $error = 'storage_full';
+            }
+        } elseif ($code > 0) {
+            $primary = $code & 0xff;
+            if (isset(self::SQLITE[$primary])) {
+                $error = self::SQLITE[$primary];
+            } elseif (isset(self::SQLSTATES[$state])) {
+                $error = self::SQLSTATES[$state];
+            }
+        } elseif (isset(self::SQLSTATES[$state])) {
+            $error = self::SQLSTATES[$state];
+        } else {
+            // No code at all: the message is all there is.
+            $message = strtolower($e->getMessage());
+            foreach (self::SQLITE_MESSAGES as $text => $known) {
+                if (strpos($message, $text) !== false) {
+                    $error = $known;
+                    break;
+                }
+            }
+        }
+        return new PeerDropError($error, null, array(), $e);
     }
 
     /**
-     * @param array<string,string> $headers lower-case names: content-type, content-length, origin,
-     *        x-forwarded-for, authorization
-     * @param callable(int): string $readBody reads at most N bytes of the request body
-     * @param array<string,string> $request remote_addr (the TCP peer) and query (the raw query string)
+     * A corrupt SQLite file: SQLITE_CORRUPT (11) or SQLITE_NOTADB (26) anywhere in the exception
+     * chain (by its wording only where a failure carries no code). PeerDropSqliteRecovery then
+     * moves the file aside.
      */
-    public function handle(string $method, array $headers, callable $readBody, array $request = array()): PeerDropResponse
+    public static function isCorruption(?Throwable $e): bool
     {
-        $request += array('remote_addr' => '', 'query' => '');
-        $this->op = 'invalid';
-        $cors = array();
-        try {
-            $config = $this->config();
-            $origin = isset($headers['origin']) ? $headers['origin'] : null;
-            if ($origin !== null && $config->allowedOrigins && $config->isOriginAllowed($origin)) {
-                $cors = array('Access-Control-Allow-Origin' => $origin, 'Vary' => 'Origin',
-                    'Access-Control-Expose-Headers' => 'Retry-After');
-            } elseif ($config->allowedOrigins) {
-                $cors = array('Vary' => 'Origin');
+        for (; $e !== null; $e = $e->getPrevious()) {
+            if (!($e instanceof PDOException)) {
+                continue;
             }
-            $method = strtoupper($method);
-            if ($method === 'OPTIONS') {
-                if ($origin !== null && !isset($cors['Access-Control-Allow-Origin'])) {
-                    throw new PeerDropError('origin_not_allowed');
+            $code = self::driverCode($e);
+            if ($code > 0 && $code < 1000) {
+                if (in_array($code & 0xff, array(11, 26), true)) {
+                    return true;
                 }
-                $extra = array('Allow' => self::ALLOW);
-                if (isset($cors['Access-Control-Allow-Origin'])) {
-                    $extra['Access-Control-Allow-Methods'] = self::ALLOW;
-                    $extra['Access-Control-Allow-Headers'] = 'Content-Type';
-                    $extra['Access-Control-Max-Age'] = '600';
+            } elseif ($code === 0) {
+                $message = strtolower($e->getMessage());
+                if (strpos($message, 'malformed') !== false || strpos($message, 'not a database') !== false) {
+                    return true;
                 }
-                $this->op = 'options';
-                $response = new PeerDropResponse(200, array('ok' => true), $extra);
-            } elseif ($method === 'GET' && self::wantsMetrics($request['query'])) {
-                $this->op = 'metrics';
-                $response = $this->metricsResponse($headers, $request);
-            } elseif ($method === 'GET') {
-                $this->op = 'health';
-                $this->limit($headers, $request);
-                list($status, $body) = $this->service()->health();
-                $response = new PeerDropResponse($status, $body);
-            } elseif ($method === 'POST') {
-                $response = $this->post($headers, $readBody, $request);
-            } else {
-                throw new PeerDropError('method_not_allowed', null, array('Allow' => self::ALLOW));
             }
-        } catch (Throwable $e) {
-            $err = PeerDropStore::mapException($e);
-            if ($this->config !== null && $this->config->storage === 'sqlite' && PeerDropSqliteRecovery::isCorruption($e)) {
-                // Found mid-request: move the file aside now; the retry gets a fresh database.
-                PeerDropSqliteRecovery::quarantine($this->config->dataDir);
-                $err = new PeerDropError('storage_unavailable', null, array('Retry-After' => '1'), $e);
-            }
-            if (strpos($err->errorCode(), 'storage_') === 0) {
-                $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
-            } elseif ($err->errorCode() === 'rate_limited') {
-                $this->metrics->add('peerdrop_rate_limited_total');
-            }
-            if ($err->errorCode() === 'internal_error') {
-                $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
-                if ($root instanceof PeerDropConfigError) {
-                    $err = new PeerDropError('misconfigured', null, array(), $root);
-                }
-                // Details go to the server log only, never to the client.
-                error_log('peerdrop: ' . get_class($root) . ': ' . $root->getMessage());
-            }
-            $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
         }
-        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
-        $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
-        return $response;
+        return false;
     }
 
-    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
-    public function afterResponse(): void
+    /**
+     * MySQL: a transaction that lost a race and is worth running again, where the re-run sees the
+     * winner's row: a deadlock (SQLSTATE 40001, error 1213) or a duplicate key from a concurrent
+     * insert (1062; its SQLSTATE 23000 covers every integrity violation, so the code decides).
+     */
+    public static function isLostRace(Throwable $e): bool
+    {
+        $code = self::driverCode($e);
+        return $code === 1062 || $code === 1213 || self::sqlState($e) === '40001';
+    }
+
+    /** MySQL: the table does not exist (1146, SQLSTATE 42S02), e.g. the meta table of a fresh database. */
+    public static function isMissingTable(Throwable $e): bool
+    {
+        return self::driverCode($e) === 1146;
+    }
+
+    /** The driver's numeric error code, or 0 when the failure carries none. */
+    public static function driverCode(Throwable $e): int
+    {
+        if (!($e instanceof PDOException)) {
+            return 0;
+        }
+        if (is_array($e->errorInfo) && isset($e->errorInfo[1]) && is_numeric($e->errorInfo[1])) {
+            return (int)$e->errorInfo[1];
+        }
+        // A failed connection carries the driver's code (e.g. 2002) in getCode() only, as an
+        // integer; a failed statement's getCode() is its SQLSTATE, a string.
+        $code = $e->getCode();
+        return is_int($code) ? $code : 0;
+    }
+
+    /** The five-character SQLSTATE, or '' when the failure carries none. */
+    public static function sqlState(Throwable $e): string
+    {
+        if (!($e instanceof PDOException)) {
+            return '';
+        }
+        if (is_array($e->errorInfo) && isset($e->errorInfo[0]) && is_string($e->errorInfo[0]) && strlen($e->errorInfo[0]) === 5) {
+            return $e->errorInfo[0];
+        }
+        $code = $e->getCode();
+        return is_string($code) && strlen($code) === 5 ? $code : '';
+    }
+}
+
+/**
+ * Storage through PDO: SQLite (one file in the data dir) or MySQL/MariaDB (several web servers).
+ * Owns the connection, transactions and the dialect differences; every PDO failure leaves it
+ * translated by PeerDropDbErrors. Write callbacks get (PDO $pdo, PeerDropStore $db); use
+ * $db->run() so that "{p}" table names expand for the dialect.
+ */
+final class PeerDropStore
+{
+    const SCHEMA_VERSION = PeerDropMigrations::LATEST;
+    const DB_FILE = 'peerdrop.sqlite';
+    const FALLBACK_MARKER = 'journal-fallback-truncate';
+
+    /** @var PDO */
+    private $pdo;
+    /** @var string 'sqlite' | 'mysql' */
+    private $driver;
+    /** @var string data dir (SQLite) or '' */
+    private $dir;
+    /** @var string */
+    private $journalMode;
+    /** @var string */
+    private $prefix;
+    /** @var bool */
+    private $inTx = false;
+
+    private function __construct(PDO $pdo, string $driver, string $dir, string $journalMode, string $prefix)
+    {
+        $this->pdo = $pdo;
+        $this->driver = $driver;
+        $this->dir = $dir;
+        $this->journalMode = $journalMode;
+        $this->prefix = $prefix;
+    }
+
+    public static function fromConfig(PeerDropConfig $c): self
+    {
+        if ($c->storage === 'mysql') {
+            return self::openMysql($c->mysqlDsn, $c->mysqlUser, $c->mysqlPassword, $c->mysqlTablePrefix, $c->busyTimeoutMs);
+        }
+        return self::open($c->dataDir, $c->journalMode, $c->busyTimeoutMs);
+    }
+
+    /**
+     * Open SQLite (creating/migrating on first use). Per request this costs the connection pragmas
+     * and one "PRAGMA user_version" read. A corrupt file is moved aside once and rebuilt.
+     */
+    public static function open(string $dir, string $journalMode = 'wal', int $busyTimeoutMs = 1500): self
     {
         try {
-            if ($this->config !== null && $this->config->metricsToken !== null) {
-                $this->metrics->flush($this->service()->store());
+            return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
+        } catch (PeerDropError $e) {
+            if (PeerDropDbErrors::isCorruption($e) && PeerDropSqliteRecovery::quarantine($dir)) {
+                return self::openSqlite($dir, $journalMode, $busyTimeoutMs);
             }
-        } catch (Throwable $e) {
-            // Storage is busy or down: these few counts are lost, the request itself was answered.
+            throw $e;
         }
-        if ($this->service === null) {
+    }
+
+    private static function openSqlite(string $dir, string $journalMode, int $busyTimeoutMs): self
+    {
+        if (!extension_loaded('pdo_sqlite')) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        PeerDropDataDir::ensure($dir);
+        $effective = $journalMode;
+        if ($journalMode === 'wal' && is_file($dir . '/' . self::FALLBACK_MARKER)) {
+            $effective = 'truncate';
+        }
+        try {
+            $pdo = new PDO('sqlite:' . $dir . '/' . self::DB_FILE, null, null, array(
+                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
+                PDO::ATTR_TIMEOUT => max(1, (int)ceil($busyTimeoutMs / 1000)),
+            ));
+            // Connection-local settings only (no file I/O, no locks).
+            $pdo->exec('PRAGMA busy_timeout = ' . $busyTimeoutMs);
+            $pdo->exec('PRAGMA secure_delete = ON');
+            $pdo->exec('PRAGMA synchronous = NORMAL');
+            // No checkpoint inside a request: the request whose commit crosses the threshold would
+            // pay for copying and syncing the WAL. checkpoint() runs it after the response instead.
+            $pdo->exec('PRAGMA wal_autocheckpoint = 0');
+            if ($effective === 'truncate') {
+                // Rollback journal modes other than DELETE do not persist: set per connection.
+                try {
+                    $pdo->exec('PRAGMA journal_mode = TRUNCATE');
+                } catch (PDOException $e) {
+                    if (PeerDropDbErrors::isCorruption($e)) {
+                        throw $e;
+                    }
+                    // A busy database keeps its current mode; correctness does not depend on it.
+                }
+            }
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
+        }
+        $store = new self($pdo, 'sqlite', $dir, $effective, '');
+        $store->ensureSchema();
+        return $store;
+    }
+
+    public static function openMysql(string $dsn, string $user, string $password, string $prefix = 'peerdrop_', int $busyTimeoutMs = 1500): self
+    {
+        if (!extension_loaded('pdo_mysql')) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        try {
+            $pdo = new PDO($dsn, $user, $password, array(
+                PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
+                PDO::ATTR_DEFAULT_FETCH_MODE => PDO::FETCH_ASSOC,
+                PDO::ATTR_TIMEOUT => 3,
+            ));
+            // READ COMMITTED: no gap locks, so two creates of one room id cannot deadlock; the
+            // unique key then decides (1062, retried, which answers room_exists).
+            $pdo->exec('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+            $pdo->exec('SET SESSION innodb_lock_wait_timeout = ' . max(1, (int)ceil($busyTimeoutMs / 1000)));
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
+        }
+        $store = new self($pdo, 'mysql', '', 'innodb', $prefix);
+        $store->ensureSchema();
+        return $store;
+    }
+
+    public function pdo(): PDO
+    {
+        return $this->pdo;
+    }
+
+    public function driver(): string
+    {
+        return $this->driver;
+    }
+
+    public function journalMode(): string
+    {
+        return $this->journalMode;
+    }
+
+    /** Expand "{p}" table names for this dialect. */
+    public function sql(string $sql): string
+    {
+        return str_replace('{p}', $this->prefix, $sql);
+    }
+
+    /**
+     * Prepare and execute (inside write callbacks; errors are mapped by write()).
+     * @param array<int|string,mixed> $params
+     */
+    public function run(string $sql, array $params = array()): PDOStatement
+    {
+        $st = $this->pdo->prepare($this->sql($sql));
+        $st->execute($params);
+        return $st;
+    }
+
+    /**
+     * One statement in autocommit mode (its own short write transaction); errors mapped.
+     * @param array<int|string,mixed> $params
+     * @return int affected rows
+     */
+    public function execute(string $sql, array $params = array()): int
+    {
+        try {
+            return $this->run($sql, $params)->rowCount();
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
+        }
+    }
+
+    /** Row lock for read-then-write inside a transaction (SQLite's BEGIN IMMEDIATE already serializes). */
+    public function forUpdate(): string
+    {
+        return $this->driver === 'mysql' ? ' FOR UPDATE' : '';
+    }
+
+    public function insertIgnore(): string
+    {
+        return $this->driver === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    }
+
+    /** DELETE at most $limit rows (SQLite lacks DELETE ... LIMIT; MySQL lacks LIMIT in IN subqueries). */
+    public function deleteLimited(string $table, string $where, array $params, int $limit, string $key = 'id'): int
+    {
+        if ($this->driver === 'mysql') {
+            return $this->run('DELETE FROM ' . $table . ' WHERE ' . $where . ' LIMIT ' . $limit, $params)->rowCount();
+        }
+        return $this->run('DELETE FROM ' . $table . ' WHERE ' . $key . ' IN (SELECT ' . $key . ' FROM ' . $table
+            . ' WHERE ' . $where . ' LIMIT ' . $limit . ')', $params)->rowCount();
+    }
+
+    public function schemaVersion(): int
+    {
+        try {
+            if ($this->driver === 'sqlite') {
+                return (int)$this->pdo->query('PRAGMA user_version')->fetchColumn();
+            }
+            $v = $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'schema_version'"))->fetchColumn();
+            return $v === false ? 0 : (int)$v;
+        } catch (PDOException $e) {
+            if ($this->driver === 'mysql' && PeerDropDbErrors::isMissingTable($e)) {
+                return 0; // no meta table yet: a fresh database
+            }
+            throw PeerDropDbErrors::translate($e);
+        }
+    }
+
+    /** Cheap check per request; migrates only when the stored version is behind. */
+    public function ensureSchema(): void
+    {
+        $v = $this->schemaVersion();
+        if ($v === self::SCHEMA_VERSION) {
             return;
         }
+        if ($v > self::SCHEMA_VERSION) {
+            // Created by a newer signal.php: refuse rather than corrupt.
+            throw new PeerDropError('storage_unavailable');
+        }
+        if ($this->driver === 'sqlite' && $this->journalMode === 'wal') {
+            try {
+                $mode = strtolower((string)$this->pdo->query('PRAGMA journal_mode = WAL')->fetchColumn());
+                if ($mode !== 'wal') {
+                    // WAL refused (e.g. no shared memory on this filesystem): remember and use TRUNCATE.
+                    @file_put_contents($this->dir . '/' . self::FALLBACK_MARKER, "WAL was refused by SQLite on this filesystem\n");
+                    $this->pdo->exec('PRAGMA journal_mode = TRUNCATE');
+                    $this->journalMode = 'truncate';
+                }
+            } catch (PDOException $e) {
+                throw PeerDropDbErrors::translate($e);
+            }
+        }
+        $this->migrateTo(self::SCHEMA_VERSION);
+    }
+
+    /**
+     * Apply "up" steps (or "down" steps) until the schema is at $target.
+     * @return int[] the versions stepped through, in order
+     */
+    public function migrateTo(int $target): array
+    {
+        if ($target < 0 || $target > self::SCHEMA_VERSION) {
+            throw new InvalidArgumentException('schema version must be 0 to ' . self::SCHEMA_VERSION);
+        }
+        if ($this->driver === 'sqlite') {
+            // SQLite DDL is transactional: a migration applies completely or not at all.
+            return $this->write(function (PDO $pdo, PeerDropStore $db) use ($target) {
+                return $db->applySteps($db->schemaVersion(), $target);
+            });
+        }
+        // MySQL DDL commits implicitly, so concurrent first requests on several web servers are
+        // serialized by a named lock and the version is re-read under it.
+        $lock = 'peerdrop_migrate_' . $this->prefix;
         try {
-            $this->service->cleanup();
-            $this->service->store()->checkpoint();
-        } catch (Throwable $e) {
-            // Busy or full: the next request will try again.
+            $got = (int)$this->pdo->query('SELECT GET_LOCK(' . $this->pdo->quote($lock) . ', 10)')->fetchColumn();
+            if ($got !== 1) {
+                throw new PeerDropError('storage_busy');
+            }
+            try {
+                $this->pdo->exec($this->sql('CREATE TABLE IF NOT EXISTS {p}meta (name VARCHAR(64) CHARACTER SET ascii NOT NULL PRIMARY KEY,'
+                    . ' value VARCHAR(255) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin'));
+                return $this->applySteps($this->schemaVersion(), $target);
+            } finally {
+                $this->pdo->query('SELECT RELEASE_LOCK(' . $this->pdo->quote($lock) . ')');
+            }
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
         }
-    }
-
-    /** "?metrics" selects the metrics view of GET; it is a flag, never a credential. */
-    public static function wantsMetrics(string $query): bool
-    {
-        if ($query === '') {
-            return false;
-        }
-        parse_str($query, $q);
-        return array_key_exists('metrics', $q);
     }
 
     /**
-     * @param array<string,string> $headers
-     * @param array<string,string> $request
+     * @internal used by migrateTo()
+     * @return int[]
      */
-    private function metricsResponse(array $headers, array $request): PeerDropResponse
+    public function applySteps(int $from, int $target): array
     {
-        $config = $this->config();
-        if ($config->metricsToken === null) {
-            throw new PeerDropError('metrics_disabled');
+        $steps = PeerDropMigrations::steps($this->driver);
+        $done = array();
+        for ($v = $from; $v < $target; $v++) {
+            foreach ($steps[$v + 1]['up'] as $sql) {
+                $this->pdo->exec($this->sql($sql));
+            }
+            $this->setSchemaVersion($v + 1);
+            $done[] = $v + 1;
         }
-        $auth = isset($headers['authorization']) ? trim($headers['authorization']) : '';
-        if (!preg_match('/^Bearer[ \t]+([\x21-\x7e]{1,512})$/D', $auth, $m) || !hash_equals($config->metricsToken, $m[1])) {
-            $this->limit($headers, $request); // guessing tokens costs rate-limit budget
-            throw new PeerDropError('metrics_unauthorized');
+        for ($v = $from; $v > $target; $v--) {
+            foreach ($steps[$v]['down'] as $sql) {
+                $this->pdo->exec($this->sql($sql));
+            }
+            $this->setSchemaVersion($v - 1);
+            $done[] = $v - 1;
         }
-        $service = $this->service();
-        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
-        return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
+        return $done;
     }
 
-    /**
-     * Take one request from the client's token bucket.
-     * @param array<string,string> $headers
-     * @param array<string,string> $request
-     */
-    private function limit(array $headers, array $request): void
+    private function setSchemaVersion(int $v): void
     {
-        $config = $this->config();
-        if ($config->rateLimitPerMinute <= 0) {
+        if ($this->driver === 'sqlite') {
+            $this->pdo->exec('PRAGMA user_version = ' . $v);
             return;
         }
-        $service = $this->service();
-        $address = PeerDropClientAddress::resolve($request['remote_addr'],
-            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
-        $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
-            $service->secret(), $config->preciseClock());
-        $limiter->consume($address);
+        $this->run("INSERT INTO {p}meta (name, value) VALUES ('schema_version', ?) ON DUPLICATE KEY UPDATE value = VALUES(value)", array((string)$v));
     }
 
-    /** @return array<string,string> */
-    public static function baseHeaders(): array
+    /** MySQL mode: one generated token secret shared by every web server, kept in {p}meta. */
+    public function sharedSecret(): string
     {
+        try {
+            $read = function () {
+                return $this->pdo->query($this->sql("SELECT value FROM {p}meta WHERE name = 'secret'"))->fetchColumn();
+            };
+            $hex = $read();
+            if ($hex === false) {
+                $this->run("INSERT IGNORE INTO {p}meta (name, value) VALUES ('secret', ?)", array(bin2hex(random_bytes(32))));
+                $hex = $read();
+            }
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
+        }
+        if (!is_string($hex) || !preg_match('/^[0-9a-f]{64}$/D', $hex)) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        return (string)hex2bin($hex);
+    }
+
+    /**
+     * SQLite WAL mode: copy the WAL back into the database once it exceeds $walBytes (PASSIVE: never
+     * waits for readers or writers). Called after the response has been sent. No-op on MySQL.
+     */
+    public function checkpoint(int $walBytes = 4194304): void
+    {
+        if ($this->driver !== 'sqlite' || $this->journalMode !== 'wal') {
+            return;
+        }
+        $wal = $this->dir . '/' . self::DB_FILE . '-wal';
+        clearstatcache(false, $wal);
+        if (is_file($wal) && (int)@filesize($wal) > $walBytes) {
+            try {
+                $this->pdo->query('PRAGMA wal_checkpoint(PASSIVE)')->fetchAll();
+            } catch (PDOException $e) {
+                throw PeerDropDbErrors::translate($e);
+            }
+        }
+    }
+
+    /** Bytes used: SQLite file plus WAL, or the InnoDB sizes of this prefix's tables (estimates). */
+    public function sizeBytes(): int
+    {
+        if ($this->driver === 'sqlite') {
+            $f = $this->dir . '/' . self::DB_FILE;
+            clearstatcache(false, $f);
+            clearstatcache(false, $f . '-wal');
+            return (int)@filesize($f) + (is_file($f . '-wal') ? (int)@filesize($f . '-wal') : 0);
+        }
+        $rows = $this->select("SELECT COALESCE(SUM(data_length + index_length), 0) AS n FROM information_schema.tables"
+            . " WHERE table_schema = DATABASE() AND table_name IN ('{p}rooms', '{p}messages', '{p}rate_limits', '{p}counters')");
+        return (int)$rows[0]['n'];
+    }
+
+    /**
+     * Run $fn inside a write transaction (BEGIN IMMEDIATE on SQLite), rolled back on any exception.
+     * On MySQL a deadlock or a duplicate key from a concurrent insert re-runs $fn (at most 3 times):
+     * the re-run then sees the other request's row (e.g. the same send: 200 with the same id).
+     * @return mixed whatever $fn returns
+     */
+    public function write(callable $fn)
+    {
+        if ($this->inTx) {
+            return $fn($this->pdo, $this);
+        }
+        for ($attempt = 1; ; $attempt++) {
+            try {
+                if ($this->driver === 'sqlite') {
+                    $this->pdo->exec('BEGIN IMMEDIATE');
+                } else {
+                    $this->pdo->beginTransaction();
+                }
+            } catch (PDOException $e) {
+                throw PeerDropDbErrors::translate($e);
+            }
+            $this->inTx = true;
+            try {
+                $result = $fn($this->pdo, $this);
+                if ($this->driver === 'sqlite') {
+                    $this->pdo->exec('COMMIT');
+                } else {
+                    $this->pdo->commit();
+                }
+                $this->inTx = false;
+                return $result;
+            } catch (Throwable $e) {
+                $this->inTx = false;
+                try {
+                    if ($this->driver === 'sqlite') {
+                        $this->pdo->exec('ROLLBACK');
+                    } elseif ($this->pdo->inTransaction()) {
+                        $this->pdo->rollBack();
+                    }
+                } catch (PDOException $ignored) {
+                    // SQLite may already have rolled back (e.g. SQLITE_FULL).
+                }
+                if ($e instanceof PDOException && $this->driver === 'mysql' && $attempt < 3 && PeerDropDbErrors::isLostRace($e)) {
+                    usleep(random_int(1000, 20000));
+                    continue;
+                }
+                if ($e instanceof PDOException) {
+                    throw PeerDropDbErrors::translate($e);
+                }
+                throw $e;
+            }
+        }
+    }
+
+    /**
+     * Run a read query.
+     * @param array<int|string,mixed> $params
+     * @return array<int,array<string,mixed>>
+     */
+    public function select(string $sql, array $params = array()): array
+    {
+        try {
+            $st = $this->pdo->prepare($this->sql($sql));
+            $st->execute($params);
+            return $st->fetchAll(PDO::FETCH_ASSOC);
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
+        }
+    }
+}
+
+/**
+ * Schema migrations for both dialects. Each version has an "up" and a "down" step; "{p}" is the
+ * table prefix (empty for SQLite). The version is tracked in PRAGMA user_version (SQLite) or the
+ * {p}meta table (MySQL), and migrations run only when it is behind: never per request.
+ */
+final class PeerDropMigrations
+{
+    const LATEST = 2;
+
+    /** @return array<int,array{up:string[],down:string[]}> */
+    public static function steps(string $driver): array
+    {
+        if ($driver === 'mysql') {
+            $t = ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
+            return array(
+                1 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rooms (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_key CHAR(64) CHARACTER SET ascii NOT NULL,
+                            created_at BIGINT NOT NULL,
+                            joined_at BIGINT NULL,
+                            expires_at BIGINT NOT NULL,
+                            left0 TINYINT NOT NULL DEFAULT 0,
+                            left1 TINYINT NOT NULL DEFAULT 0,
+                            msg_count INT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}rooms_key (room_key),
+                            KEY {p}rooms_expires (expires_at)
+                        )' . $t,
+                        'CREATE TABLE {p}messages (
+                            id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+                            room_id BIGINT UNSIGNED NOT NULL,
+                            to_peer TINYINT NOT NULL,
+                            from_peer TINYINT NOT NULL,
+                            seq BIGINT NULL,
+                            type VARCHAR(16) NOT NULL,
+                            data MEDIUMTEXT NOT NULL,
+                            digest CHAR(64) CHARACTER SET ascii NULL,
+                            acked TINYINT NOT NULL DEFAULT 0,
+                            UNIQUE KEY {p}messages_seq (room_id, from_peer, seq),
+                            KEY {p}messages_inbox (room_id, to_peer, acked, id)
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}messages', 'DROP TABLE IF EXISTS {p}rooms'),
+                ),
+                2 => array(
+                    'up' => array(
+                        'CREATE TABLE {p}rate_limits (
+                            k CHAR(32) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            tokens DOUBLE NOT NULL,
+                            updated_ms BIGINT NOT NULL,
+                            KEY {p}rate_limits_updated (updated_ms)
+                        )' . $t,
+                        'CREATE TABLE {p}counters (
+                            name VARCHAR(191) CHARACTER SET ascii NOT NULL PRIMARY KEY,
+                            value BIGINT NOT NULL DEFAULT 0
+                        )' . $t,
+                    ),
+                    'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
+                ),
+            );
+        }
         return array(
-            'Content-Type' => 'application/json',
-            'Cache-Control' => 'no-store',
-            'Referrer-Policy' => 'no-referrer',
-            'X-Content-Type-Options' => 'nosniff',
-            'Content-Security-Policy' => "default-src 'none'; frame-ancestors 'none'",
+            1 => array(
+                'up' => array(
+                    'CREATE TABLE rooms (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_key TEXT NOT NULL UNIQUE,
+                        created_at INTEGER NOT NULL,
+                        joined_at INTEGER,
+                        expires_at INTEGER NOT NULL,
+                        left0 INTEGER NOT NULL DEFAULT 0,
+                        left1 INTEGER NOT NULL DEFAULT 0,
+                        msg_count INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
+                    'CREATE TABLE messages (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        room_id INTEGER NOT NULL,
+                        to_peer INTEGER NOT NULL,
+                        from_peer INTEGER NOT NULL,
+                        seq INTEGER,
+                        type TEXT NOT NULL,
+                        data TEXT NOT NULL,
+                        digest TEXT,
+                        acked INTEGER NOT NULL DEFAULT 0
+                    )',
+                    'CREATE UNIQUE INDEX messages_seq ON messages (room_id, from_peer, seq)',
+                    'CREATE INDEX messages_inbox ON messages (room_id, to_peer, acked, id)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS messages', 'DROP TABLE IF EXISTS rooms'),
+            ),
+            2 => array(
+                'up' => array(
+                    'CREATE TABLE rate_limits (k TEXT NOT NULL PRIMARY KEY, tokens REAL NOT NULL, updated_ms INTEGER NOT NULL)',
+                    'CREATE INDEX rate_limits_updated ON rate_limits (updated_ms)',
+                    'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
+                ),
+                'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
+            ),
         );
     }
+}
 
+/** Detects a corrupt SQLite file and moves it aside, so the next open builds a fresh one instead of failing forever. */
+final class PeerDropSqliteRecovery
+{
     /**
-     * Parse and validate a request body into an associative array of the top-level fields.
-     * @return array<string,mixed>
+     * Move peerdrop.sqlite (and its -wal/-shm/-journal) to "<name>.corrupt-<time>-<rand>" under an
+     * exclusive lock, after re-checking: a concurrent request may already have rebuilt it.
+     * @return bool true when the current file is usable or was moved aside
      */
-    public static function parseBody(string $raw): array
+    public static function quarantine(string $dir): bool
     {
-        if ($raw === '') {
-            throw new PeerDropError('empty_body');
-        }
-        if (strlen($raw) > PeerDrop::MAX_BODY) {
-            throw new PeerDropError('body_too_large');
-        }
-        if (!preg_match('//u', $raw)) {
-            throw new PeerDropError('invalid_utf8');
-        }
-        $decoded = json_decode($raw, false, PeerDrop::JSON_DEPTH);
-        $err = json_last_error();
-        if ($err === JSON_ERROR_DEPTH) {
-            throw new PeerDropError('json_too_deep');
-        }
-        if ($err === JSON_ERROR_UTF8 || $err === JSON_ERROR_UTF16) {
-            throw new PeerDropError('invalid_utf8');
-        }
-        if ($err !== JSON_ERROR_NONE) {
-            throw new PeerDropError('invalid_json');
-        }
-        if (!($decoded instanceof stdClass)) {
-            throw new PeerDropError('not_an_object');
-        }
-        return get_object_vars($decoded);
-    }
-
-    /**
-     * Validate fields and run the operation.
-     * @param array<string,mixed> $req
-     * @return array{0:int,1:array<string,mixed>}
-     */
-    public static function dispatch(PeerDropService $service, array $req): array
-    {
-        if (!array_key_exists('v', $req)) {
-            throw self::missing('v');
-        }
-        if (!is_int($req['v'])) {
-            throw self::wrongType('v', 'the integer 1');
-        }
-        if ($req['v'] !== PeerDrop::PROTOCOL) {
-            throw new PeerDropError('unsupported_version');
-        }
-        $op = self::field($req, 'op', 'string');
-        switch ($op) {
-            case 'create':
-                return $service->create(self::field($req, 'room', 'string'));
-            case 'join':
-                return $service->join(self::field($req, 'room', 'string'));
-            case 'send':
-                $token = self::field($req, 'token', 'string');
-                $seq = self::field($req, 'seq', 'int');
-                $type = self::field($req, 'type', 'string');
-                $data = self::field($req, 'data', 'string');
-                return $service->send($token, $seq, $type, $data);
-            case 'poll':
-                $token = self::field($req, 'token', 'string');
-                if (!array_key_exists('after', $req)) {
-                    throw self::missing('after');
-                }
-                if (!is_int($req['after'])) {
-                    throw new PeerDropError('invalid_cursor');
-                }
-                $wait = 0;
-                if (array_key_exists('wait', $req) && $req['wait'] !== null) {
-                    if (!is_int($req['wait'])) {
-                        throw new PeerDropError('invalid_wait');
-                    }
-                    $wait = $req['wait'];
-                }
-                return $service->poll($token, $req['after'], $wait);
-            case 'leave':
-                return $service->leave(self::field($req, 'token', 'string'));
-            default:
-                throw new PeerDropError('unknown_op');
-        }
-    }
-
-    /**
-     * @param array<string,string> $headers
-     * @param callable(int): string $readBody
-     * @param array<string,string> $request
-     */
-    private function post(array $headers, callable $readBody, array $request): PeerDropResponse
-    {
-        $type = isset($headers['content-type']) ? $headers['content-type'] : '';
-        if (!self::isJsonMediaType($type)) {
-            throw new PeerDropError('unsupported_media_type');
-        }
-        if (isset($headers['content-length']) && $headers['content-length'] !== '') {
-            $len = trim($headers['content-length']);
-            if (!ctype_digit($len)) {
-                throw new PeerDropError('invalid_json');
-            }
-            if (strlen($len) > 12 || (int)$len > PeerDrop::MAX_BODY) {
-                throw new PeerDropError('body_too_large');
-            }
-        }
-        // Before reading the body: a flood of junk is refused as cheaply as possible.
-        $this->limit($headers, $request);
-        $raw = (string)call_user_func($readBody, PeerDrop::MAX_BODY + 1);
-        $req = self::parseBody($raw);
-        if (isset($req['op']) && is_string($req['op'])) {
-            $this->op = $req['op'];
-        }
-        list($status, $body) = self::dispatch($this->service(), $req);
-        return new PeerDropResponse($status, $body);
-    }
-
-    public static function isJsonMediaType(string $value): bool
-    {
-        $parts = explode(';', strtolower($value));
-        if (trim($parts[0]) !== 'application/json') {
+        $lock = @fopen($dir . '/recover.lock', 'c');
+        if ($lock === false) {
             return false;
         }
-        for ($i = 1; $i < count($parts); $i++) {
-            $kv = explode('=', $parts[$i], 2);
-            if (trim($kv[0]) === 'charset' && isset($kv[1]) && trim(trim($kv[1]), '"') !== 'utf-8') {
+        try {
+            @flock($lock, LOCK_EX);
+            $db = $dir . '/' . PeerDropStore::DB_FILE;
+            if (!is_file($db) || !self::isCorrupt($db)) {
+                return true;
+            }
+            $suffix = '.corrupt-' . gmdate('Ymd-His') . '-' . bin2hex(random_bytes(3));
+            if (!@rename($db, $db . $suffix)) {
                 return false;
             }
+            foreach (array('-wal', '-shm', '-journal') as $ext) {
+                if (is_file($db . $ext) && !@rename($db . $ext, $db . $suffix . $ext)) {
+                    @unlink($db . $ext);
+                }
+            }
+            // Operator-facing (server log only): rooms in progress are lost, the file is kept for inspection.
+            error_log('peerdrop notice: the SQLite database was corrupt; moved it aside as ' . basename($db . $suffix) . ' and started a new one');
+            return true;
+        } finally {
+            @flock($lock, LOCK_UN);
+            @fclose($lock);
         }
-        return true;
+    }
+
+    /** quick_check on a fresh connection: affordable because it runs only once corruption is suspected. */
+    public static function isCorrupt(string $file): bool
+    {
+        try {
+            $pdo = new PDO('sqlite:' . $file, null, null, array(PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION, PDO::ATTR_TIMEOUT => 2));
+            return (string)$pdo->query('PRAGMA quick_check(1)')->fetchColumn() !== 'ok';
+        } catch (PDOException $e) {
+            return PeerDropDbErrors::isCorruption($e);
+        }
+    }
+}
+
+/** Data directory bootstrap and the token secret. */
+final class PeerDropDataDir
+{
+    /** Create the data dir (0700) with deny-all guards, if missing. Throws PeerDropError on failure. */
+    public static function ensure(string $dir): void
+    {
+        if (!is_dir($dir)) {
+            if (!@mkdir($dir, 0700, true) && !is_dir($dir)) {
+                throw new PeerDropError('storage_unavailable');
+            }
+            // Defence in depth in case an operator points the data dir into the web root.
+            // IfModule: a bare "Deny" is a 500 on Apache 2.4 without mod_access_compat.
+            @file_put_contents($dir . '/.htaccess', "<IfModule mod_authz_core.c>\n  Require all denied\n</IfModule>\n"
+                . "<IfModule !mod_authz_core.c>\n  Order allow,deny\n  Deny from all\n</IfModule>\n");
+            @file_put_contents($dir . '/index.html', '');
+        }
+        if (!is_writable($dir)) {
+            throw new PeerDropError('storage_unavailable');
+        }
+    }
+
+    /** Secret bytes for token HMACs. */
+    public static function secret(PeerDropConfig $config): string
+    {
+        if ($config->secret !== null) {
+            if (strlen($config->secret) < 16 || PeerDrop::isExampleSecret($config->secret)) {
+                throw new PeerDropError('misconfigured');
+            }
+            return $config->secret;
+        }
+        $path = $config->dataDir . '/secret.key';
+        $existing = self::readSecretFile($path);
+        if ($existing !== null) {
+            return $existing;
+        }
+        self::ensure($config->dataDir);
+        $hex = bin2hex(random_bytes(32));
+        $tmp = $config->dataDir . '/secret.key.' . bin2hex(random_bytes(6)) . '.tmp';
+        $old = umask(0077);
+        try {
+            $ok = @file_put_contents($tmp, $hex . "\n", LOCK_EX);
+            if ($ok === false) {
+                throw new PeerDropError('storage_unavailable');
+            }
+            @chmod($tmp, 0600);
+            // link() fails if the target exists: the first writer wins, everyone reads the same secret.
+            if (!@link($tmp, $path) && !is_file($path)) {
+                @rename($tmp, $path);
+            }
+        } finally {
+            umask($old);
+            if (is_file($tmp)) {
+                @unlink($tmp);
+            }
+        }
+        $final = self::readSecretFile($path);
+        if ($final === null) {
+            throw new PeerDropError('storage_unavailable');
+        }
+        return $final;
+    }
+
+    private static function readSecretFile(string $path): ?string
+    {
+        if (!is_file($path)) {
+            return null;
+        }
+        $raw = @file_get_contents($path);
+        if (!is_string($raw)) {
+            return null;
+        }
+        $raw = trim($raw);
+        if (!preg_match('/^[0-9a-f]{64}$/D', $raw)) {
+            return null;
+        }
+        return (string)hex2bin($raw);
+    }
+}
+
+/** Held-poll slots: non-blocking flock on one of N files. No free slot = no held poll. */
+final class PeerDropSlots
+{
+    /** @var string */
+    private $dir;
+    /** @var int */
+    private $count;
+
+    public function __construct(string $dir, int $count)
+    {
+        $this->dir = $dir;
+        $this->count = $count;
+    }
+
+    /** @return resource|null a locked handle, or null when every slot is busy (or locking is unsupported) */
+    public function acquire()
+    {
+        if ($this->count <= 0) {
+            return null;
+        }
+        $start = random_int(0, $this->count - 1);
+        for ($i = 0; $i < $this->count; $i++) {
+            $n = ($start + $i) % $this->count;
+            $fh = @fopen($this->dir . '/poll-slot-' . $n . '.lock', 'c');
+            if ($fh === false) {
+                continue;
+            }
+            if (@flock($fh, LOCK_EX | LOCK_NB)) {
+                return $fh;
+            }
+            fclose($fh);
+        }
+        return null;
+    }
+
+    /** @param resource $fh */
+    public function release($fh): void
+    {
+        @flock($fh, LOCK_UN);
+        @fclose($fh);
     }
 
     /**
-     * @param array<string,mixed> $req
-     * @return mixed
+     * Slots held right now, probed with the same non-blocking lock (a probe holds a free slot for
+     * microseconds, so a poll arriving at that instant may skip it: fine for a gauge).
      */
-    private static function field(array $req, string $name, string $type)
+    public function busyCount(): int
     {
-        if (!array_key_exists($name, $req)) {
-            throw self::missing($name);
-        }
-        $v = $req[$name];
-        if ($type === 'string' && !is_string($v)) {
-            throw self::wrongType($name, 'a string');
-        }
-        if ($type === 'int' && !is_int($v)) {
-            if ($name === 'seq') {
-                throw new PeerDropError('invalid_seq');
+        $busy = 0;
+        for ($n = 0; $n < $this->count; $n++) {
+            $fh = @fopen($this->dir . '/poll-slot-' . $n . '.lock', 'c');
+            if ($fh === false) {
+                continue;
             }
-            throw self::wrongType($name, 'an integer');
+            if (@flock($fh, LOCK_EX | LOCK_NB)) {
+                @flock($fh, LOCK_UN);
+            } else {
+                $busy++;
+            }
+            fclose($fh);
+        }
+        return $busy;
+    }
+
+    public function count(): int
+    {
+        return $this->count;
+    }
+}
+
+// =============================================================================================
+// 5. Operator extras: configuration, ICE servers (STUN/TURN), metrics, the deployment check and
+//    the command line.
+// =============================================================================================
+
+/** Effective configuration: env first, then the config file, then defaults. */
+final class PeerDropConfig
+{
+    /** @var string */
+    public $dataDir = '';
+    /** @var string|null secret given by env/config; null means "use the generated file" */
+    public $secret = null;
+    /** @var string 'env' | 'config' | 'file' */
+    public $secretSource = 'file';
+    /** @var string[] exact origins allowed for CORS; empty = same-origin only */
+    public $allowedOrigins = array();
+    /** @var int */
+    public $pollSlots = 4;
+    /** @var int */
+    public $maxWait = PeerDrop::MAX_WAIT;
+    /** @var int */
+    public $ttlUnjoined = 600;
+    /** @var int */
+    public $ttlRoom = 3600;
+    /** @var int undelivered messages per recipient */
+    public $maxQueue = 256;
+    /** @var int messages per room over its whole life */
+    public $maxRoomMessages = 1024;
+    /** @var int */
+    public $maxRooms = 5000;
+    /** @var string 'wal' | 'truncate' */
+    public $journalMode = 'wal';
+    /** @var int */
+    public $pollIntervalMs = 1000;
+    /** How often a held poll looks for new messages: each hop of a negotiation waits half of it on average. */
+    public $pollCheckMs = 50;
+    /** @var int */
+    public $busyTimeoutMs = 1500;
+    /** @var int */
+    public $cleanupBatch = 50;
+    /** @var bool */
+    public $testMode = false;
+    /** @var string|null */
+    public $testNow = null;
+    /** @var string|null previous token secret, still accepted for verification during a key rotation */
+    public $previousSecret = null;
+    /** @var string 'sqlite' | 'mysql' */
+    public $storage = 'sqlite';
+    /** @var string */
+    public $mysqlDsn = '';
+    /** @var string */
+    public $mysqlUser = '';
+    /** @var string */
+    public $mysqlPassword = '';
+    /** @var string table name prefix in a MySQL/MariaDB database that may be shared with other apps */
+    public $mysqlTablePrefix = 'peerdrop_';
+    /** @var int requests per minute per client address; 0 turns rate limiting off */
+    public $rateLimitPerMinute = 600;
+    /** @var int bucket size: requests a client may make in a burst */
+    public $rateLimitBurst = 120;
+    /** @var string[] proxies (IP or CIDR) whose X-Forwarded-For is believed */
+    public $trustedProxies = array();
+    /** @var string|null bearer token for metrics; null = metrics off (404) */
+    public $metricsToken = null;
+    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
+    public $maxDbBytes = 268435456;
+    /** @var string[] stun:/stuns: URLs handed to clients with their room */
+    public $stunUrls = array();
+    /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
+    public $turnUrls = array();
+    /** @var string|null coturn's static-auth-secret (use-auth-secret); null = no TURN */
+    public $turnSecret = null;
+    /** @var int seconds a minted TURN credential stays valid */
+    public $turnTtl = 86400;
+    /** @var string[] what is wrong with the STUN/TURN settings; the broken part is left out */
+    public $iceProblems = array();
+    /** @var string|null config file actually loaded */
+    public $configFile = null;
+    /** @var string directory holding signal.php */
+    public $scriptDir = '';
+
+    /**
+     * @param array<string,string> $env environment (getenv() plus PEERDROP_* server vars)
+     * @param array<string,mixed>|null $fileConfig config array to use instead of reading a file (tests)
+     */
+    public static function load(array $env, string $scriptDir, ?array $fileConfig = null): self
+    {
+        $c = new self();
+        $c->scriptDir = $scriptDir;
+        $file = array();
+        if ($fileConfig !== null) {
+            $file = $fileConfig;
+        } else {
+            $path = isset($env['PEERDROP_CONFIG']) && $env['PEERDROP_CONFIG'] !== '' ? $env['PEERDROP_CONFIG'] : null;
+            $required = $path !== null;
+            if ($path === null) {
+                $path = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop.config.php';
+            }
+            if (is_file($path)) {
+                $loaded = (static function (string $p) {
+                    return include $p;
+                })($path);
+                if (!is_array($loaded)) {
+                    throw new PeerDropConfigError('config file ' . $path . ' must "return array(...);"');
+                }
+                $file = $loaded;
+                $c->configFile = $path;
+            } elseif ($required) {
+                throw new PeerDropConfigError('PEERDROP_CONFIG points to ' . $path . ', which is not a readable file');
+            }
+        }
+        $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
+            'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
+            'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
+            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
+        foreach ($file as $k => $unused) {
+            if (!in_array($k, $known, true)) {
+                throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
+            }
+        }
+
+        $baseDir = $c->configFile !== null ? dirname($c->configFile) : $scriptDir;
+        if (isset($env['PEERDROP_DATA_DIR']) && $env['PEERDROP_DATA_DIR'] !== '') {
+            $c->dataDir = self::absolute($env['PEERDROP_DATA_DIR'], $scriptDir);
+        } elseif (isset($file['data_dir'])) {
+            if (!is_string($file['data_dir']) || $file['data_dir'] === '') {
+                throw new PeerDropConfigError('data_dir must be a non-empty string');
+            }
+            $c->dataDir = self::absolute($file['data_dir'], $baseDir);
+        } else {
+            $c->dataDir = dirname($scriptDir) . DIRECTORY_SEPARATOR . 'peerdrop-data';
+        }
+
+        if (isset($env['PEERDROP_SECRET']) && $env['PEERDROP_SECRET'] !== '') {
+            $c->secret = $env['PEERDROP_SECRET'];
+            $c->secretSource = 'env';
+        } elseif (isset($file['secret']) && $file['secret'] !== '') {
+            if (!is_string($file['secret'])) {
+                throw new PeerDropConfigError('secret must be a string');
+            }
+            $c->secret = $file['secret'];
+            $c->secretSource = 'config';
+        }
+
+        $c->previousSecret = self::secretOption($env, 'PEERDROP_PREVIOUS_SECRET', $file, 'previous_secret');
+        if ($c->previousSecret !== null && $c->previousSecret === $c->secret) {
+            $c->previousSecret = null;
+        }
+        if ($c->previousSecret !== null && (strlen($c->previousSecret) < 16 || PeerDrop::isExampleSecret($c->previousSecret))) {
+            throw new PeerDropConfigError('previous_secret must be the old secret (16+ characters), or unset once the rotation is over');
+        }
+        $c->metricsToken = self::secretOption($env, 'PEERDROP_METRICS_TOKEN', $file, 'metrics_token');
+        if ($c->metricsToken !== null && strlen($c->metricsToken) < 16) {
+            throw new PeerDropConfigError('metrics_token must be at least 16 characters (e.g. php -r "echo bin2hex(random_bytes(16));")');
+        }
+
+        if (isset($file['storage'])) {
+            if ($file['storage'] !== 'sqlite' && $file['storage'] !== 'mysql') {
+                throw new PeerDropConfigError('storage must be "sqlite" or "mysql"');
+            }
+            $c->storage = $file['storage'];
+        }
+        if ($c->storage === 'mysql') {
+            if (!isset($file['mysql_dsn']) || !is_string($file['mysql_dsn']) || strpos($file['mysql_dsn'], 'mysql:') !== 0) {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_dsn, e.g. "mysql:host=localhost;dbname=peerdrop;charset=utf8mb4"');
+            }
+            $c->mysqlDsn = $file['mysql_dsn'];
+            if (!isset($file['mysql_user']) || !is_string($file['mysql_user']) || $file['mysql_user'] === '') {
+                throw new PeerDropConfigError('storage "mysql" needs mysql_user');
+            }
+            $c->mysqlUser = $file['mysql_user'];
+            $pw = self::secretOption($env, 'PEERDROP_MYSQL_PASSWORD', $file, 'mysql_password');
+            $c->mysqlPassword = $pw !== null ? $pw : '';
+            if (isset($file['mysql_table_prefix'])) {
+                if (!is_string($file['mysql_table_prefix']) || !preg_match('/^[A-Za-z0-9_]{0,32}$/D', $file['mysql_table_prefix'])) {
+                    throw new PeerDropConfigError('mysql_table_prefix must be up to 32 letters, digits or underscores');
+                }
+                $c->mysqlTablePrefix = $file['mysql_table_prefix'];
+            }
+        }
+
+        if (isset($file['trusted_proxies'])) {
+            if (!is_array($file['trusted_proxies'])) {
+                throw new PeerDropConfigError('trusted_proxies must be a list of IP addresses or CIDR ranges, e.g. array("10.0.0.0/8")');
+            }
+            foreach ($file['trusted_proxies'] as $p) {
+                if (!is_string($p) || !PeerDropClientAddress::isValidCidr($p)) {
+                    throw new PeerDropConfigError('trusted_proxies entries must be IP addresses or CIDR ranges like "203.0.113.7" or "10.0.0.0/8"');
+                }
+                $c->trustedProxies[] = $p;
+            }
+        }
+
+        if (isset($file['allowed_origins'])) {
+            if (!is_array($file['allowed_origins'])) {
+                throw new PeerDropConfigError('allowed_origins must be a list of origins like "https://example.org"');
+            }
+            foreach ($file['allowed_origins'] as $o) {
+                if (!is_string($o) || !preg_match('#^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$#D', $o)) {
+                    throw new PeerDropConfigError('allowed_origins entries must be exact origins like "https://example.org" (no path, no trailing slash, no "*")');
+                }
+                $c->allowedOrigins[] = strtolower($o);
+            }
+        }
+
+        self::loadIce($c, $env, $file);
+
+        $c->pollSlots = self::intOption($file, 'poll_slots', $c->pollSlots, 0, 64);
+        $c->maxWait = self::intOption($file, 'max_wait', $c->maxWait, 0, PeerDrop::MAX_WAIT);
+        $c->ttlUnjoined = self::intOption($file, 'ttl_unjoined', $c->ttlUnjoined, 10, 86400);
+        $c->ttlRoom = self::intOption($file, 'ttl_room', $c->ttlRoom, 10, 7 * 86400);
+        if ($c->ttlUnjoined > $c->ttlRoom) {
+            throw new PeerDropConfigError('ttl_unjoined must not exceed ttl_room');
+        }
+        $c->maxQueue = self::intOption($file, 'max_queue', $c->maxQueue, 1, 100000);
+        $c->maxRoomMessages = self::intOption($file, 'max_room_messages', $c->maxRoomMessages, 1, 1000000);
+        $c->maxRooms = self::intOption($file, 'max_rooms', $c->maxRooms, 1, 10000000);
+        $c->pollIntervalMs = self::intOption($file, 'poll_interval_ms', $c->pollIntervalMs, 100, 60000);
+        $c->pollCheckMs = self::intOption($file, 'poll_check_ms', $c->pollCheckMs, 10, 1000);
+        $c->busyTimeoutMs = self::intOption($file, 'busy_timeout_ms', $c->busyTimeoutMs, 100, 10000);
+        $c->cleanupBatch = self::intOption($file, 'cleanup_batch', $c->cleanupBatch, 1, 1000);
+        $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
+        $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
+        $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
+        if (isset($file['journal_mode'])) {
+            $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
+            if ($jm !== 'wal' && $jm !== 'truncate') {
+                throw new PeerDropConfigError('journal_mode must be "wal" or "truncate"');
+            }
+            $c->journalMode = $jm;
+        }
+        if (isset($file['test_mode'])) {
+            if (!is_bool($file['test_mode'])) {
+                throw new PeerDropConfigError('test_mode must be true or false');
+            }
+            $c->testMode = $file['test_mode'];
+        }
+        if ($c->testMode && isset($env['PEERDROP_TEST_NOW']) && $env['PEERDROP_TEST_NOW'] !== '') {
+            if (!preg_match('/^[+-]?[0-9]{1,12}$/D', $env['PEERDROP_TEST_NOW'])) {
+                throw new PeerDropConfigError('PEERDROP_TEST_NOW must be unix seconds, or +N / -N seconds from now');
+            }
+            $c->testNow = $env['PEERDROP_TEST_NOW'];
+        }
+        return $c;
+    }
+
+    /** The clock: real time, or (only with test_mode) PEERDROP_TEST_NOW, absolute or "+N"/"-N" offset. */
+    public function clock(): callable
+    {
+        $t = $this->testNow;
+        if ($t === null) {
+            return static function (): int {
+                return time();
+            };
+        }
+        if ($t[0] === '+' || $t[0] === '-') {
+            $offset = (int)$t;
+            return static function () use ($offset): int {
+                return time() + $offset;
+            };
+        }
+        $fixed = (int)$t;
+        return static function () use ($fixed): int {
+            return $fixed;
+        };
+    }
+
+    /** Sub-second wall clock for the rate limiter, shifted like clock() in test mode. */
+    public function preciseClock(): callable
+    {
+        $t = $this->testNow;
+        if ($t === null) {
+            return static function (): float {
+                return microtime(true);
+            };
+        }
+        $offset = ($t[0] === '+' || $t[0] === '-') ? (float)(int)$t : (float)((int)$t - time());
+        return static function () use ($offset): float {
+            return microtime(true) + $offset;
+        };
+    }
+
+    /** Secrets that verify tokens: the current one first, then the previous one during a rotation. */
+    public function verificationSecrets(string $current): array
+    {
+        $out = array($current);
+        if ($this->previousSecret !== null && $this->previousSecret !== $current) {
+            $out[] = $this->previousSecret;
+        }
+        return $out;
+    }
+
+    public function isOriginAllowed(string $origin): bool
+    {
+        return in_array(strtolower($origin), $this->allowedOrigins, true);
+    }
+
+    /**
+     * STUN/TURN settings (docs/operations/turn.md). Unlike the other keys, a mistake here does not
+     * refuse service: signaling works without ICE servers, so the broken part is left out, noted in
+     * $iceProblems ("check" fails on it, requests log it), and the rest is still handed out.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function loadIce(self $c, array $env, array $file): void
+    {
+        $c->stunUrls = self::iceUrls($file, 'stun_urls', 'stun', 'stun:stun.example.org:3478', $c->iceProblems);
+        $turnUrls = self::iceUrls($file, 'turn_urls', 'turn', 'turn:turn.example.org:3478?transport=udp', $c->iceProblems);
+        $turnListed = isset($file['turn_urls']) && $file['turn_urls'] !== array();
+        $secret = isset($env['PEERDROP_TURN_SECRET']) && $env['PEERDROP_TURN_SECRET'] !== ''
+            ? $env['PEERDROP_TURN_SECRET'] : (isset($file['turn_secret']) ? $file['turn_secret'] : '');
+        $turnOk = true;
+        if (!is_string($secret)) {
+            $c->iceProblems[] = 'turn_secret must be a string: the static-auth-secret from your coturn config; TURN is left out';
+            $secret = '';
+            $turnOk = false;
+        } elseif ($secret !== '' && (strlen($secret) < 16 || PeerDrop::isExampleSecret($secret))) {
+            // Whoever knows it can mint credentials and relay through the server at the operator's cost.
+            $c->iceProblems[] = 'turn_secret is shorter than 16 characters or an example value: use the long random static-auth-secret'
+                . ' of your coturn config (e.g. from: openssl rand -hex 32); TURN is left out';
+            $turnOk = false;
+        }
+        if (isset($file['turn_ttl'])) {
+            $ttl = $file['turn_ttl'];
+            if (!is_int($ttl) || $ttl < 60 || $ttl > 86400) {
+                $c->iceProblems[] = 'turn_ttl must be an integer from 60 to 86400 (seconds a TURN credential is valid); TURN is left out';
+                $turnOk = false;
+            } else {
+                $c->turnTtl = $ttl;
+            }
+        }
+        if ($turnListed && $secret === '' && $turnOk) {
+            $c->iceProblems[] = 'turn_urls is set but turn_secret is empty: set turn_secret (or env PEERDROP_TURN_SECRET) to the'
+                . ' static-auth-secret of your coturn config; TURN is left out until then';
+            $turnOk = false;
+        }
+        if (!$turnListed && $secret !== '' && $turnOk) {
+            $c->iceProblems[] = 'turn_secret is set but turn_urls is empty: list your TURN server, e.g.'
+                . ' array("turn:turn.example.org:3478?transport=udp", "turn:turn.example.org:3478?transport=tcp")';
+            $turnOk = false;
+        }
+        if ($turnOk && $turnUrls !== array()) {
+            $c->turnUrls = $turnUrls;
+            $c->turnSecret = $secret;
+        }
+    }
+
+    /**
+     * A list of stun:/stuns: or turn:/turns: URLs (RFC 7064/7065); malformed entries are left out.
+     * @param array<string,mixed> $file
+     * @param string[] $problems
+     * @return string[]
+     */
+    private static function iceUrls(array $file, string $key, string $scheme, string $example, array &$problems): array
+    {
+        if (!isset($file[$key])) {
+            return array();
+        }
+        if (!is_array($file[$key])) {
+            $problems[] = $key . ' must be a list of URLs, e.g. array("' . $example . '"); it is left out';
+            return array();
+        }
+        $host = '(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?';
+        $pattern = '#^' . $scheme . 's?:' . $host . ($scheme === 'turn' ? '(\?transport=(udp|tcp))?' : '') . '$#D';
+        $out = array();
+        foreach ($file[$key] as $url) {
+            if (is_string($url) && preg_match($pattern, $url)) {
+                $out[] = $url;
+                continue;
+            }
+            $shown = is_string($url) ? '"' . substr($url, 0, 80) . '"' : 'an entry that is not a string';
+            $problems[] = $key . ': ' . $shown . ' is not a ' . strtoupper($scheme) . ' URL like "' . $example . '" (scheme '
+                . $scheme . ': or ' . $scheme . 's:, a host, an optional port' . ($scheme === 'turn' ? ' and ?transport=udp or tcp' : '')
+                . '); it is left out';
+        }
+        return $out;
+    }
+
+    /**
+     * A secret-like string option: env var first (keeps it out of files), then the config file.
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    private static function secretOption(array $env, string $envName, array $file, string $key): ?string
+    {
+        if (isset($env[$envName]) && $env[$envName] !== '') {
+            return $env[$envName];
+        }
+        if (!isset($file[$key]) || $file[$key] === '') {
+            return null;
+        }
+        if (!is_string($file[$key])) {
+            throw new PeerDropConfigError($key . ' must be a string');
+        }
+        return $file[$key];
+    }
+
+    /** @param array<string,mixed> $file */
+    private static function intOption(array $file, string $key, int $default, int $min, int $max): int
+    {
+        if (!isset($file[$key])) {
+            return $default;
+        }
+        $v = $file[$key];
+        if (!is_int($v) || $v < $min || $v > $max) {
+            throw new PeerDropConfigError($key . ' must be an integer from ' . $min . ' to ' . $max);
         }
         return $v;
     }
 
-    private static function missing(string $name): PeerDropError
+    private static function absolute(string $path, string $base): string
     {
-        return new PeerDropError('missing_field', 'The field "' . $name . '" is required for this request.');
-    }
-
-    private static function wrongType(string $name, string $expected): PeerDropError
-    {
-        return new PeerDropError('invalid_field', 'The field "' . $name . '" must be ' . $expected . '.');
-    }
-
-    private function config(): PeerDropConfig
-    {
-        if ($this->config === null) {
-            $this->config = call_user_func($this->configFactory);
+        if ($path[0] === '/' || $path[0] === '\\' || preg_match('#^[A-Za-z]:[\\\\/]#', $path)) {
+            return $path;
         }
-        return $this->config;
+        return rtrim($base, '/\\') . DIRECTORY_SEPARATOR . $path;
+    }
+}
+
+/** Raised by configuration loading; the message is for the operator (may name paths), never sent to clients. */
+final class PeerDropConfigError extends RuntimeException
+{
+}
+
+/** @return array<string,string> */
+function peerdrop_env(): array
+{
+    $env = getenv();
+    $env = is_array($env) ? $env : array();
+    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
+                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TURN_SECRET', 'PEERDROP_TEST_NOW') as $k) {
+        if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
+            $env[$k] = $_SERVER[$k];
+        } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {
+            $env[$k] = $_SERVER['REDIRECT_' . $k];
+        }
+    }
+    return $env;
+}
+
+/**
+ * The ICE servers handed to clients with their room (create, join), in RTCIceServer form. TURN
+ * credentials follow the "TURN REST API" scheme coturn checks with use-auth-secret:
+ * username "<unix expiry>:peerdrop", credential base64(HMAC-SHA1(static-auth-secret, username)).
+ * The username names no room and no address: the TURN server's logs cannot link the two.
+ */
+final class PeerDropIce
+{
+    /** @return array<int,array<string,mixed>> */
+    public static function servers(PeerDropConfig $c, int $now): array
+    {
+        $out = array();
+        if ($c->stunUrls !== array()) {
+            $out[] = array('urls' => $c->stunUrls);
+        }
+        if ($c->turnUrls !== array() && $c->turnSecret !== null) {
+            $out[] = array('urls' => $c->turnUrls) + self::credential($c->turnSecret, $now + $c->turnTtl);
+        }
+        return $out;
     }
 
-    private function service(): PeerDropService
+    /** @return array{username:string,credential:string} */
+    public static function credential(string $secret, int $expires): array
     {
-        if ($this->service === null) {
-            $this->service = call_user_func($this->serviceFactory, $this->config());
-            $this->service->observe($this->metrics);
+        $username = $expires . ':peerdrop';
+        return array('username' => $username, 'credential' => base64_encode(hash_hmac('sha1', $username, $secret, true)));
+    }
+}
+
+/**
+ * Prometheus metrics. Counters are collected per request and added to storage in one write after
+ * the response (only when metrics are enabled); gauges are computed when scraped.
+ */
+final class PeerDropMetrics
+{
+    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'health', 'metrics', 'options');
+    const COUNTERS = array(
+        'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
+        'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
+        'peerdrop_rate_limited_total' => 'Requests refused with 429 rate_limited.',
+        'peerdrop_rooms_created_total' => 'Rooms created.',
+        'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
+        'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
+    );
+
+    /** @var array<string,int> series => increment */
+    private $pending = array();
+
+    /** @param array<string,string> $labels values must come from a closed set (no request data) */
+    public function add(string $name, array $labels = array(), int $n = 1): void
+    {
+        $series = $name;
+        if ($labels) {
+            $parts = array();
+            foreach ($labels as $k => $v) {
+                $parts[] = $k . '="' . addcslashes($v, "\\\"\n") . '"';
+            }
+            $series .= '{' . implode(',', $parts) . '}';
         }
-        return $this->service;
+        $this->pending[$series] = (isset($this->pending[$series]) ? $this->pending[$series] : 0) + $n;
+    }
+
+    public static function opLabel(string $op): string
+    {
+        return in_array($op, self::OPS, true) ? $op : 'invalid';
+    }
+
+    public function flush(PeerDropStore $store): void
+    {
+        if (!$this->pending) {
+            return;
+        }
+        $pending = $this->pending;
+        ksort($pending); // one lock order for every writer (MySQL row locks)
+        $store->write(function (PDO $pdo, PeerDropStore $db) use ($pending) {
+            foreach ($pending as $series => $n) {
+                $db->run($db->insertIgnore() . ' INTO {p}counters (name, value) VALUES (?, 0)', array($series));
+                $db->run('UPDATE {p}counters SET value = value + ? WHERE name = ?', array($n, $series));
+            }
+            return null;
+        });
+        $this->pending = array();
+    }
+
+    /** Prometheus text exposition format 0.0.4. */
+    public static function render(PeerDropStore $store, PeerDropSlots $slots, int $now): string
+    {
+        $values = array();
+        foreach ($store->select('SELECT name, value FROM {p}counters ORDER BY name') as $r) {
+            $values[(string)$r['name']] = (int)$r['value'];
+        }
+        $out = '';
+        foreach (self::COUNTERS as $name => $help) {
+            $out .= '# HELP ' . $name . ' ' . $help . "\n# TYPE " . $name . " counter\n";
+            $found = false;
+            foreach ($values as $series => $v) {
+                if ($series === $name || strpos($series, $name . '{') === 0) {
+                    $out .= $series . ' ' . $v . "\n";
+                    $found = true;
+                }
+            }
+            if (!$found && !in_array($name, array('peerdrop_requests_total', 'peerdrop_storage_errors_total'), true)) {
+                $out .= $name . " 0\n";
+            }
+        }
+        $gauges = array(
+            'peerdrop_open_rooms' => array('Rooms not yet expired.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}rooms WHERE expires_at > ?', array($now))[0]['n']),
+            'peerdrop_queued_messages' => array('Messages waiting to be acknowledged by their recipient.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}messages WHERE acked = 0')[0]['n']),
+            'peerdrop_held_polls' => array('Polls being held right now (this web server).', $slots->busyCount()),
+            'peerdrop_held_poll_slots' => array('Configured held-poll slots (poll_slots).', $slots->count()),
+            'peerdrop_storage_bytes' => array('Database size in bytes (estimate on MySQL).', $store->sizeBytes()),
+            'peerdrop_schema_version' => array('Schema version of the database.', $store->schemaVersion()),
+        );
+        foreach ($gauges as $name => $g) {
+            $out .= '# HELP ' . $name . ' ' . $g[0] . "\n# TYPE " . $name . " gauge\n" . $name . ' ' . $g[1] . "\n";
+        }
+        return $out;
     }
 }
 
@@ -2747,165 +3085,6 @@ final class PeerDropCheck
     }
 }
 
-/** @return array<string,string> */
-function peerdrop_env(): array
-{
-    $env = getenv();
-    $env = is_array($env) ? $env : array();
-    foreach (array('PEERDROP_CONFIG', 'PEERDROP_DATA_DIR', 'PEERDROP_SECRET', 'PEERDROP_PREVIOUS_SECRET', 'PEERDROP_MYSQL_PASSWORD',
-                 'PEERDROP_METRICS_TOKEN', 'PEERDROP_TURN_SECRET', 'PEERDROP_TEST_NOW') as $k) {
-        if (!isset($env[$k]) && isset($_SERVER[$k]) && is_string($_SERVER[$k])) {
-            $env[$k] = $_SERVER[$k];
-        } elseif (!isset($env[$k]) && isset($_SERVER['REDIRECT_' . $k]) && is_string($_SERVER['REDIRECT_' . $k])) {
-            $env[$k] = $_SERVER['REDIRECT_' . $k];
-        }
-    }
-    return $env;
-}
-
-/** The token secret: configured, else generated (in the data dir for SQLite, in the database for MySQL so all web servers share it). */
-function peerdrop_secret(PeerDropConfig $config, PeerDropStore $store): string
-{
-    if ($config->secret === null && $store->driver() === 'mysql') {
-        return $store->sharedSecret();
-    }
-    return PeerDropDataDir::secret($config);
-}
-
-/** Build the HTTP handler for this deployment. */
-function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = null): PeerDropHttp
-{
-    return new PeerDropHttp(
-        static function () use ($env, $scriptDir, $documentRoot): PeerDropConfig {
-            $config = PeerDropConfig::load($env, $scriptDir);
-            // Never serve the database: refuse a data dir inside the web server's document root.
-            if ($documentRoot !== null && $documentRoot !== '' && PeerDrop::isInside($config->dataDir, $documentRoot)) {
-                throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside the document root ' . $documentRoot);
-            }
-            return $config;
-        },
-        static function (PeerDropConfig $config): PeerDropService {
-            $store = PeerDropStore::fromConfig($config);
-            return new PeerDropService($store, $config, peerdrop_secret($config, $store), $config->clock());
-        }
-    );
-}
-
-/** Send a response (status, headers, JSON body). */
-function peerdrop_emit(PeerDropResponse $response): void
-{
-    $body = $response->render();
-    if (!headers_sent()) {
-        if (function_exists('header_remove')) {
-            header_remove('X-Powered-By');
-        }
-        http_response_code($response->status);
-        foreach ($response->headers as $name => $value) {
-            header($name . ': ' . $value);
-        }
-        header('Content-Length: ' . strlen($body));
-    }
-    echo $body;
-}
-
-/** Authorization reaches PHP under different names depending on the SAPI and rewrite rules. */
-function peerdrop_authorization_header(): string
-{
-    foreach (array('HTTP_AUTHORIZATION', 'REDIRECT_HTTP_AUTHORIZATION') as $k) {
-        if (isset($_SERVER[$k]) && is_string($_SERVER[$k]) && $_SERVER[$k] !== '') {
-            return $_SERVER[$k];
-        }
-    }
-    if (function_exists('getallheaders')) {
-        $all = getallheaders();
-        if (is_array($all)) {
-            foreach ($all as $name => $value) {
-                if (strtolower((string)$name) === 'authorization' && is_string($value)) {
-                    return $value;
-                }
-            }
-        }
-    }
-    return '';
-}
-
-function peerdrop_serve(): void
-{
-    @ini_set('display_errors', '0');
-    @ini_set('html_errors', '0');
-    if (function_exists('set_time_limit')) {
-        // A held poll lasts up to 25 s plus queries; sleeping does not count on Linux, but be safe.
-        @set_time_limit(60);
-    }
-    $GLOBALS['peerdrop_done'] = false;
-    set_error_handler(static function (int $severity, string $message, string $file = '', int $line = 0): bool {
-        if (!(error_reporting() & $severity)) {
-            return false;
-        }
-        throw new ErrorException($message, 0, $severity, $file, $line);
-    });
-    register_shutdown_function(static function (): void {
-        if ($GLOBALS['peerdrop_done']) {
-            return;
-        }
-        $err = error_get_last();
-        if ($err !== null && !headers_sent()) {
-            $e = new PeerDropError('internal_error');
-            peerdrop_emit(new PeerDropResponse($e->status(), $e->body(), PeerDropHttp::baseHeaders()));
-        }
-    });
-    $headers = array(
-        'content-type' => isset($_SERVER['CONTENT_TYPE']) ? (string)$_SERVER['CONTENT_TYPE'] : (isset($_SERVER['HTTP_CONTENT_TYPE']) ? (string)$_SERVER['HTTP_CONTENT_TYPE'] : ''),
-        'content-length' => isset($_SERVER['CONTENT_LENGTH']) ? (string)$_SERVER['CONTENT_LENGTH'] : '',
-    );
-    if (isset($_SERVER['HTTP_ORIGIN'])) {
-        $headers['origin'] = (string)$_SERVER['HTTP_ORIGIN'];
-    }
-    if (isset($_SERVER['HTTP_X_FORWARDED_FOR'])) {
-        $headers['x-forwarded-for'] = (string)$_SERVER['HTTP_X_FORWARDED_FOR'];
-    }
-    $auth = peerdrop_authorization_header();
-    if ($auth !== '') {
-        $headers['authorization'] = $auth;
-    }
-    $request = array(
-        'remote_addr' => isset($_SERVER['REMOTE_ADDR']) ? (string)$_SERVER['REMOTE_ADDR'] : '',
-        'query' => isset($_SERVER['QUERY_STRING']) ? (string)$_SERVER['QUERY_STRING'] : '',
-    );
-    $method = isset($_SERVER['REQUEST_METHOD']) ? (string)$_SERVER['REQUEST_METHOD'] : 'GET';
-    $docRoot = isset($_SERVER['DOCUMENT_ROOT']) && is_string($_SERVER['DOCUMENT_ROOT']) ? $_SERVER['DOCUMENT_ROOT'] : null;
-    $http = peerdrop_http(peerdrop_env(), __DIR__, $docRoot);
-    $response = $http->handle($method, $headers, static function (int $max): string {
-        $in = @fopen('php://input', 'rb');
-        if ($in === false) {
-            return '';
-        }
-        $data = '';
-        while (!feof($in) && strlen($data) < $max) {
-            $chunk = fread($in, min(8192, $max - strlen($data)));
-            if ($chunk === false || $chunk === '') {
-                break;
-            }
-            $data .= $chunk;
-        }
-        fclose($in);
-        return $data;
-    }, $request);
-    peerdrop_emit($response);
-    $GLOBALS['peerdrop_done'] = true;
-    // Hand the response to the client before the after-response work, and before PHP drains any
-    // unread request body at shutdown (an early 413 must not wait for the rest of the upload).
-    if (function_exists('fastcgi_finish_request')) {
-        @fastcgi_finish_request();
-    } else {
-        while (ob_get_level() > 0 && @ob_end_flush()) {
-            // flush every output buffer level
-        }
-        @flush();
-    }
-    $http->afterResponse();
-}
-
 /** @param string[] $argv */
 function peerdrop_cli(array $argv): int
 {
@@ -2970,8 +3149,11 @@ function peerdrop_cli(array $argv): int
     return $cmd === 'help' || $cmd === '--help' || $cmd === '-h' ? 0 : 2;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Dispatch. Skipped when included as a library (PHPUnit defines PEERDROP_LIBRARY before including).
+// =============================================================================================
+// Guard: decides whether this file runs. A web request is handled; "php signal.php ..." runs a
+// command; nothing runs when the file is included as a library (PHPUnit defines PEERDROP_LIBRARY
+// before including it) or included by another script on the command line.
+// =============================================================================================
 if (!defined('PEERDROP_LIBRARY')) {
     if (PHP_SAPI === 'cli' || PHP_SAPI === 'phpdbg') {
         if (isset($_SERVER['SCRIPT_FILENAME']) && realpath((string)$_SERVER['SCRIPT_FILENAME']) === __FILE__) {

@@ -192,9 +192,21 @@ final class ConfigTest extends PeerDropTestCase
         $this->assertSame(array(), $fails);
     }
 
-    public function testRuntimeRefusesADataDirInsideTheDocumentRoot(): void
+    /** @return array<string,array{0:string}> */
+    public function webRoots(): array
     {
-        $root = $this->www();
+        return array(
+            'plain' => array('www'),
+            // The refusal names the paths: words in them that read like a storage fault change nothing.
+            'path with storage wording' => array('readonly-disk-full/www'),
+        );
+    }
+
+    /** @dataProvider webRoots */
+    public function testRuntimeRefusesADataDirInsideTheDocumentRoot(string $name): void
+    {
+        $root = $this->dir . '/' . $name;
+        mkdir($root, 0755, true);
         $http = peerdrop_http(array('PEERDROP_DATA_DIR' => $root . '/pd-data'), $root, $root);
         $log = ini_get('error_log');
         ini_set('error_log', $this->dir . '/php-error.log');

@@ -115,7 +115,7 @@ final class StoreTest extends PeerDropTestCase
 
     public function testUnknownPdoFailureIsInternalErrorWithoutDetails(): void
     {
-        $e = PeerDropStore::mapException(new PDOException('no such table: /secret/path/x'));
+        $e = PeerDropDbErrors::translate(new PDOException('no such table: /secret/path/x'));
         $this->assertSame('internal_error', $e->errorCode());
         $this->assertStringNotContainsString('/secret/path', json_encode($e->body()));
     }
