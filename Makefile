@@ -21,8 +21,8 @@ test: bootstrap test-rust fuzz-smoke test-wasm test-php test-migration test-ops 
 
 test-rust:
 	cargo fmt --all -- --check
-	cargo clippy -q --workspace --all-targets -- -D warnings
-	cargo test --workspace --exclude peerdrop
+	cargo clippy -q --workspace --all-targets --all-features -- -D warnings
+	cargo test --workspace --exclude peerdrop --all-features
 
 # wasm-bindgen tests in Debian's headless Chromium.
 test-wasm:
@@ -123,10 +123,10 @@ release-check: bootstrap
 release-check-quick: bootstrap
 	@scripts/release-check --quick
 
-# Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
+# Native engine throughput, hashed by the engine and with the digests supplied by the bench
+# (JSON lines). PEERDROP_BENCH_MIB sets the size.
 bench-core:
 	cargo bench -q -p peerdrop-core --bench engine
-	cargo bench -q -p peerdrop-core --bench engine --features bench-unhashed
 
 # Coverage-guided fuzzing of every decoder and of a receiver fed a hostile sender, each target
 # from its seeds (crates/peerdrop-core/fuzz/src/lib.rs). libFuzzer needs nightly flags: the
