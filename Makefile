@@ -78,9 +78,11 @@ test-netlab: wasm link-emulator
 bench: wasm
 	node bench/run.mjs
 
-# The same harness at tiny sizes: proves it works (part of make test; asserts no time).
+# The same harness at tiny sizes: proves it works (part of make test; asserts no time), and goes
+# on past a page closed and a browser killed mid-transfer, recording them (bench/test/).
 bench-smoke: wasm
 	node bench/run.mjs --smoke
+	node --test --test-concurrency=1 bench/test/
 
 # Chromium and Firefox ESR send to each other (small files; WebKit is probed and reported).
 test-browsers: wasm
