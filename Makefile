@@ -21,8 +21,8 @@ test: bootstrap test-rust fuzz-smoke test-wasm test-php test-migration test-ops 
 
 test-rust:
 	cargo fmt --all -- --check
-	cargo clippy -q --workspace --all-targets -- -D warnings
-	cargo test --workspace --exclude peerdrop
+	cargo clippy -q --workspace --all-targets --all-features -- -D warnings
+	cargo test --workspace --exclude peerdrop --all-features
 
 # wasm-bindgen tests in Debian's headless Chromium.
 test-wasm:
@@ -78,9 +78,11 @@ test-netlab: wasm link-emulator
 bench: wasm
 	node bench/run.mjs
 
-# The same harness at tiny sizes: proves it works (part of make test; asserts no time).
+# The same harness at tiny sizes: proves it works (part of make test; asserts no time), and goes
+# on past a page closed and a browser killed mid-transfer, recording them (bench/test/).
 bench-smoke: wasm
 	node bench/run.mjs --smoke
+	node --test --test-concurrency=1 bench/test/
 
 # Chromium and Firefox ESR send to each other (small files; WebKit is probed and reported).
 test-browsers: wasm
@@ -123,10 +125,10 @@ release-check: bootstrap
 release-check-quick: bootstrap
 	@scripts/release-check --quick
 
-# Native engine throughput, hashing on and off (JSON lines). PEERDROP_BENCH_MIB sets the size.
+# Native engine throughput, hashed by the engine and with the digests supplied by the bench
+# (JSON lines). PEERDROP_BENCH_MIB sets the size.
 bench-core:
 	cargo bench -q -p peerdrop-core --bench engine
-	cargo bench -q -p peerdrop-core --bench engine --features bench-unhashed
 
 # Coverage-guided fuzzing of every decoder and of a receiver fed a hostile sender, each target
 # from its seeds (crates/peerdrop-core/fuzz/src/lib.rs). libFuzzer needs nightly flags: the

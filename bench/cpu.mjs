@@ -16,7 +16,7 @@ export function taggedEnv() {
 }
 
 /** The live processes of the tagged browser: pid -> { cpuMs, kind ("renderer", "utility:network", ...) }. */
-async function browserProcesses(tag) {
+export async function browserProcesses(tag) {
   const marker = `PEERDROP_BENCH_TAG=${tag}`;
   const all = new Map();
   for (const { pid, fields: f } of await processes()) {

@@ -3,12 +3,19 @@
 //
 //   node bench/run.mjs            full run (256 MiB transfers, 1 GiB memory run, 20 setups)
 //   node bench/run.mjs --smoke    tiny sizes, one repeat: proves the harness works (CI)
+//
+// A repeat that fails (a page or the browser closed under it, a timeout) is recorded in the
+// results ("failures", and null in its place among the runs) and the run goes on with fresh pages,
+// in a new browser if the old one died (bench/repeats.mjs); a run with failures writes all its
+// results and then exits with status 1.
 import { spawn, execFileSync } from 'node:child_process';
 import { cp, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { cpus, totalmem, release } from 'node:os';
 import { launchBrowser, liveMemoryBytes } from '../tests/e2e/harness.mjs';
 import { freePort, waitForHttp } from '../tests/support/net.mjs';
-import { taggedEnv, cpuMs, cpuByThread, threadDelta } from './cpu.mjs';
+import { benchPage, closePages } from '../tests/support/bench-page.mjs';
+import { taggedEnv, cpuMs, cpuByThread, threadDelta, browserProcesses } from './cpu.mjs';
+import { keptBrowser, repeatLog, failuresMarkdown } from './repeats.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -17,11 +24,16 @@ const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? (SMOKE ? 8 : 256));
 const MEMORY_MIB = SMOKE ? 16 : 1024;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? (SMOKE ? 1 : 5));
 const SETUPS = SMOKE ? 3 : 20;
-const OUT = SMOKE ? 'target/bench-smoke' : 'bench/results';
+const OUT = process.env.BENCH_OUT ?? (SMOKE ? 'target/bench-smoke' : 'bench/results');
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
-const percentile = (xs, p) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)]; };
-const spread = (xs) => ({ median: median(xs), min: Math.min(...xs), max: Math.max(...xs), runs: xs });
+// A failed repeat stands as null among the runs: statistics are over the others, and null when
+// every repeat failed; so is a ratio with a null side.
+const completed = (xs) => xs.filter((x) => x != null).sort((a, b) => a - b);
+const median = (xs) => { const s = completed(xs); return s.length ? s[Math.floor((s.length - 1) / 2)] : null; };
+const percentile = (xs, p) => { const s = completed(xs); return s.length ? s[Math.min(s.length - 1, Math.ceil(p * s.length) - 1)] : null; };
+const spread = (xs) => { const s = completed(xs); return { median: median(s), min: s[0] ?? null, max: s.at(-1) ?? null, runs: xs }; };
+const ratio = (a, b) => (a == null || b == null ? null : a / b);
+const fixed = (x, digits) => (x == null ? '–' : x.toFixed(digits));
 const mibps = (bytes, ms) => bytes / MiB / (ms / 1000);
 const log = (...a) => console.log('bench:', ...a);
 // Finds this bench's Chromium processes for CPU accounting (bench/cpu.mjs).
@@ -62,23 +74,53 @@ async function startSite() {
   return { url, stop };
 }
 
-async function page(browser, url) {
-  const ctx = await browser.newContext();
-  const p = await ctx.newPage();
-  await p.goto(url);
-  await p.waitForSelector('body[data-ready="yes"]');
-  return { p, ctx };
-}
+/** A bench page in a context of its own (on this machine a page loads well within 30 s). */
+const page = (browser, url) => benchPage(browser, url, { readyMs: 30000 });
 
 /** Two pages joined by one connection with `n` data channels, for the plain-JS runs. */
 async function plainPair(browser, url, n = 1) {
-  const a = await page(browser, url);
-  const b = await page(browser, url);
-  const offer = await a.p.evaluate((k) => bench.ceiling.offer(k), n);
-  const answer = await b.p.evaluate(([sdp, k]) => bench.ceiling.answer(sdp, k), [offer, n]);
-  await a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer);
-  await b.p.evaluate(() => bench.ceiling.ready());
-  return { a, b, close: async () => { await a.ctx.close(); await b.ctx.close(); } };
+  const pages = [];
+  const close = () => closePages(...pages);
+  try {
+    const a = await page(browser, url);
+    pages.push(a);
+    const b = await page(browser, url);
+    pages.push(b);
+    const offer = await a.p.evaluate((k) => bench.ceiling.offer(k), n);
+    const answer = await b.p.evaluate(([sdp, k]) => bench.ceiling.answer(sdp, k), [offer, n]);
+    await a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer);
+    await b.p.evaluate(() => bench.ceiling.ready());
+    return { a, b, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/**
+ * BENCH_TEST_CLOSE, for bench/test only: "phase:repeat:page" closes the receiver's page and
+ * "phase:repeat:browser" kills the browser in the middle of that repeat's PeerDrop transfer
+ * (phase as in the failures, e.g. "peerdrop memory"; repeat from 1), as a slow machine once did.
+ * Several are joined with ",".
+ */
+const TEST_CLOSE = (process.env.BENCH_TEST_CLOSE ?? '').split(',').filter(Boolean).map((spec) => {
+  const [phase, repeat, what] = spec.split(':');
+  if (!['page', 'browser'].includes(what) || !(Number(repeat) >= 1)) throw new Error(`BENCH_TEST_CLOSE: "${spec}" is not "phase:repeat:page|browser"`);
+  return { phase, repeat: Number(repeat), what };
+});
+
+async function testClose(receiver) {
+  const now = repeats.running;
+  const close = TEST_CLOSE.find((c) => c.phase === now?.phase && c.repeat === now?.repeat);
+  if (!close) return;
+  log(`BENCH_TEST_CLOSE: closing the ${close.what === 'page' ? "receiver's page" : 'browser'} in ${close.phase}, repeat ${close.repeat}`);
+  if (close.what === 'page') {
+    await receiver.p.close();
+    return;
+  }
+  for (const [pid, p] of await browserProcesses(BROWSER.tag)) {
+    if (p.tagged && p.kind === 'browser') process.kill(pid, 'SIGKILL');
+  }
 }
 
 /**
@@ -158,15 +200,21 @@ async function ceiling(browser, url, messageSize) {
   for (const marks of sweep) {
     const rates = [];
     for (let i = 0; i < tries; i++) {
-      const pair = await plainPair(browser, url, 1);
-      rates.push((await plainRun(pair, Math.min(128, SIZE_MIB) * MiB, messageSize, marks)).rate);
-      await pair.close();
+      rates.push(await repeats.attempt(`ceiling watermarks ${marksLabel(marks)}`, i, async () => {
+        const pair = await plainPair(browser, url, 1);
+        try {
+          return (await plainRun(pair, Math.min(128, SIZE_MIB) * MiB, messageSize, marks)).rate;
+        } finally {
+          await pair.close();
+        }
+      }));
     }
     // The slower try decides: a policy that sometimes stalls a new connection loses.
-    const rate = Math.min(...rates);
-    log(`ceiling watermarks ${marksLabel(marks)}, new connections: ${rates.map((r) => r.toFixed(1)).join(', ')} MiB/s`);
-    if (!best || rate > best.rate) best = { marks, rate };
+    const rate = completed(rates)[0];
+    log(`ceiling watermarks ${marksLabel(marks)}, new connections: ${rates.map((r) => r?.toFixed(1) ?? 'failed').join(', ')} MiB/s`);
+    if (rate != null && (!best || rate > best.rate)) best = { marks, rate };
   }
+  if (!best) throw new Error('every try of every ceiling watermark failed: no marks to measure the ceiling at');
   const runs = [];
   const cpu = [];
   const warm = { runs: [], cpu: [] };
@@ -174,39 +222,61 @@ async function ceiling(browser, url, messageSize) {
   const refs = Object.fromEntries(REFERENCES.map((r) => [r.key, { runs: [], cpu: [] }]));
   // Several channels: one connection each, kept over the repeats (they compare with the warm ceiling).
   const multi = {};
-  for (let i = 0; i < REPEATS; i++) {
-    const one = await plainPair(browser, url, 1);
-    const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks);
-    runs.push(c.rate);
-    cpu.push(c.cpuPerMiB);
-    // The verifying floor: reading and hashing as a minimal verifying sender does, on a new
-    // connection as the ceiling and every PeerDrop transfer run, right after the ceiling.
-    const fresh = await plainPair(browser, url, 1);
-    const v = await plainRun(fresh, SIZE_MIB * MiB, messageSize, best.marks, 'slice+hash', 'verifying floor');
-    await fresh.close();
-    floor.runs.push(v.rate);
-    floor.cpu.push(v.cpuPerMiB);
-    const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks, 'pattern', 'warm ceiling');
-    warm.runs.push(w.rate);
-    warm.cpu.push(w.cpuPerMiB);
-    for (const ref of REFERENCES) {
-      let pair = one;
-      if (ref.channels > 1) {
-        if (!multi[ref.channels]) {
-          // Warmed up first, as the single channel is by the ceiling's runs.
-          multi[ref.channels] = await plainPair(browser, url, ref.channels);
-          await plainRun(multi[ref.channels], Math.min(64, SIZE_MIB) * MiB, messageSize, best.marks);
-        }
-        pair = multi[ref.channels];
-      }
-      const r = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.marks, ref.source, ref.key);
-      refs[ref.key].runs.push(r.rate);
-      refs[ref.key].cpu.push(r.cpuPerMiB);
+  const closeMulti = async () => {
+    for (const [k, pair] of Object.entries(multi)) {
+      delete multi[k];
+      await pair.close();
     }
-    await one.close();
-    log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm), verifying floor ${v.rate.toFixed(1)} (new connection); warm: ${REFERENCES.map((r) => `${r.key} ${refs[r.key].runs[i].toFixed(1)}`).join(', ')}`);
+  };
+  for (let i = 0; i < REPEATS; i++) {
+    const got = await repeats.attempt('ceiling', i, async () => {
+      const pages = [];
+      try {
+        const one = await plainPair(browser, url, 1);
+        pages.push(one);
+        const c = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks);
+        // The verifying floor: reading and hashing as a minimal verifying sender does, on a new
+        // connection as the ceiling and every PeerDrop transfer run, right after the ceiling.
+        const fresh = await plainPair(browser, url, 1);
+        pages.push(fresh);
+        const v = await plainRun(fresh, SIZE_MIB * MiB, messageSize, best.marks, 'slice+hash', 'verifying floor');
+        await fresh.close();
+        const w = await plainRun(one, SIZE_MIB * MiB, messageSize, best.marks, 'pattern', 'warm ceiling');
+        const r = {};
+        for (const ref of REFERENCES) {
+          let pair = one;
+          if (ref.channels > 1) {
+            if (!multi[ref.channels]) {
+              // Warmed up first, as the single channel is by the ceiling's runs.
+              multi[ref.channels] = await plainPair(browser, url, ref.channels);
+              await plainRun(multi[ref.channels], Math.min(64, SIZE_MIB) * MiB, messageSize, best.marks);
+            }
+            pair = multi[ref.channels];
+          }
+          r[ref.key] = await plainRun(pair, SIZE_MIB * MiB, messageSize, best.marks, ref.source, ref.key);
+        }
+        log(`ceiling ${c.rate.toFixed(1)} MiB/s (new connection), ${w.rate.toFixed(1)} (warm), verifying floor ${v.rate.toFixed(1)} (new connection); warm: ${REFERENCES.map((ref) => `${ref.key} ${r[ref.key].rate.toFixed(1)}`).join(', ')}`);
+        return { c, v, w, r };
+      } catch (e) {
+        // The kept connections may be what failed: the next repeat opens them again.
+        await closeMulti();
+        throw e;
+      } finally {
+        for (const pair of pages) await pair.close();
+      }
+    });
+    runs.push(got?.c.rate ?? null);
+    cpu.push(got?.c.cpuPerMiB ?? null);
+    floor.runs.push(got?.v.rate ?? null);
+    floor.cpu.push(got?.v.cpuPerMiB ?? null);
+    warm.runs.push(got?.w.rate ?? null);
+    warm.cpu.push(got?.w.cpuPerMiB ?? null);
+    for (const ref of REFERENCES) {
+      refs[ref.key].runs.push(got?.r[ref.key].rate ?? null);
+      refs[ref.key].cpu.push(got?.r[ref.key].cpuPerMiB ?? null);
+    }
   }
-  for (const pair of Object.values(multi)) await pair.close();
+  await closeMulti();
   const references = Object.fromEntries(REFERENCES.map((ref) => [ref.key, {
     label: ref.label,
     ...spread(refs[ref.key].runs),
@@ -228,7 +298,17 @@ async function ceiling(browser, url, messageSize) {
 /** 2. PeerDrop through signal.php with hashing and verification, into `sink`. */
 async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher) {
   const s = await page(browser, url);
-  const r = await page(browser, url);
+  let r;
+  try {
+    r = await page(browser, url);
+    return await peerdropMeasure(s, r, sink, bytes, sample, flow, hasher);
+  } finally {
+    await closePages(s, r);
+  }
+}
+
+/** One PeerDrop transfer between the pages `s` and `r`, which the caller closes. */
+async function peerdropMeasure(s, r, sink, bytes, sample, flow, hasher) {
   await s.p.evaluate((n) => bench.peerdrop.prepare(n), bytes);
   const cpu0 = await cpuMs(BROWSER.tag);
   const threads0 = BREAKDOWN && !sample ? await cpuByThread(BROWSER.tag) : null;
@@ -236,8 +316,18 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher)
   const link = await s.p.evaluate(([n, f, h]) => bench.peerdrop.offer(n, f, h), [bytes, flow, hasher]);
   await r.p.evaluate(([l, k, f, h]) => bench.peerdrop.receive(l, k, f, h), [link, sink, flow, hasher]);
   const done = r.p.evaluate(() => bench.peerdrop.finished());
+  // Awaited below; until then a page closing under it must not count as an unhandled rejection.
+  done.catch(() => {});
   const stop = sample ? await sample(s, r) : null;
-  const ms = await withTimeout(done, `the PeerDrop transfer to ${sink}`, bytes);
+  let ms;
+  try {
+    await testClose(r);
+    ms = await withTimeout(done, `the PeerDrop transfer to ${sink}`, bytes);
+  } catch (e) {
+    // The sampler's loop would keep the run alive.
+    await stop?.().catch(() => {});
+    throw e;
+  }
   // Includes connection setup (small beside 256 MiB); the memory sampler's own work is excluded
   // by reading only for unsampled runs.
   const cpuPerMiB = stop ? null : (await cpuMs(BROWSER.tag) - cpu0) / (bytes / MiB);
@@ -248,8 +338,6 @@ async function peerdropTransfer(browser, url, sink, bytes, sample, flow, hasher)
     }
   }
   const peaks = stop ? await stop() : null;
-  await s.ctx.close();
-  await r.ctx.close();
   return { rate: mibps(bytes, ms), cpuPerMiB, peaks };
 }
 
@@ -313,21 +401,31 @@ function memorySampler() {
 
 /** 3. SHA-256 on the same data: PeerDrop's wasm, hash-wasm, WebCrypto one-shot. */
 async function hashing(browser, url) {
-  const { p, ctx } = await page(browser, url);
+  // One page for all, opened again after a failed repeat.
+  let pg = null;
   const out = {};
   const digests = new Set();
   for (const kind of ['peerdrop', 'hash-wasm', 'webcrypto']) {
     const runs = [];
     for (let i = 0; i < REPEATS; i++) {
-      const { ms, digest } = await p.evaluate(([k, n]) => bench.hash.time(k, n), [kind, SIZE_MIB]);
-      runs.push(mibps(SIZE_MIB * MiB, ms));
-      digests.add(digest);
+      runs.push(await repeats.attempt(`sha-256 ${kind}`, i, async () => {
+        try {
+          pg ??= await page(browser, url);
+          const { ms, digest } = await pg.p.evaluate(([k, n]) => bench.hash.time(k, n), [kind, SIZE_MIB]);
+          digests.add(digest);
+          return mibps(SIZE_MIB * MiB, ms);
+        } catch (e) {
+          await closePages(pg);
+          pg = null;
+          throw e;
+        }
+      }));
     }
     out[kind] = spread(runs);
-    log(`sha-256 ${kind}: ${out[kind].median.toFixed(0)} MiB/s`);
+    log(`sha-256 ${kind}: ${out[kind].median?.toFixed(0) ?? '–'} MiB/s`);
   }
-  if (digests.size !== 1) throw new Error(`hashers disagree: ${[...digests].join(', ')}`);
-  await ctx.close();
+  await closePages(pg);
+  if (digests.size > 1) throw new Error(`hashers disagree: ${[...digests].join(', ')}`);
   return out;
 }
 
@@ -336,33 +434,40 @@ async function setup(browser, url) {
   const times = [];
   const requests = [];
   for (let i = 0; i < SETUPS; i++) {
-    const s = await page(browser, url);
-    const r = await page(browser, url);
-    const t0 = await s.p.evaluate(() => performance.timeOrigin + performance.now());
-    const link = await s.p.evaluate(() => bench.peerdrop.offer(1));
-    await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
-    const opened = Math.max(
-      await s.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
-      await r.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
-    );
-    times.push(opened - t0);
-    await r.p.evaluate(() => bench.peerdrop.finished());
-    const diagnoses = [];
-    for (const side of [s, r]) {
-      diagnoses.push(await side.p.evaluate(() => bench.peerdrop.diagnose()));
-      requests.push(diagnoses.at(-1).signaling.requests);
-    }
-    if (process.env.BENCH_SETUP_TRACE) await traceSetup(i, times[i], t0, [s, r], diagnoses);
-    await s.ctx.close();
-    await r.ctx.close();
+    const got = await repeats.attempt('setup', i, async () => {
+      const sides = [];
+      try {
+        const s = await page(browser, url);
+        sides.push(s);
+        const r = await page(browser, url);
+        sides.push(r);
+        const t0 = await s.p.evaluate(() => performance.timeOrigin + performance.now());
+        const link = await s.p.evaluate(() => bench.peerdrop.offer(1));
+        await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
+        const opened = Math.max(
+          await s.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
+          await r.p.evaluate(async () => performance.timeOrigin + (await bench.peerdrop.connectedAt())),
+        );
+        await r.p.evaluate(() => bench.peerdrop.finished());
+        const diagnoses = [];
+        for (const side of [s, r]) diagnoses.push(await side.p.evaluate(() => bench.peerdrop.diagnose()));
+        if (process.env.BENCH_SETUP_TRACE) await traceSetup(i, opened - t0, t0, [s, r], diagnoses);
+        return { ms: opened - t0, requests: diagnoses.map((d) => d.signaling.requests) };
+      } finally {
+        await closePages(...sides);
+      }
+    });
+    times.push(got?.ms ?? null);
+    requests.push(...(got?.requests ?? [null, null]));
   }
-  return { medianMs: median(times), p95Ms: percentile(times, 0.95), runsMs: times, maxRequestsPerPeer: Math.max(...requests), requestsPerPeer: requests };
+  const counted = completed(requests);
+  return { medianMs: median(times), p95Ms: percentile(times, 0.95), runsMs: times, maxRequestsPerPeer: counted.at(-1) ?? null, requestsPerPeer: requests };
 }
 
 /** The setup figures in one line, with every run's time when `runs`. */
 function logSetup(setups, runs) {
-  const each = runs ? `; runs ${setups.runsMs.map((x) => x.toFixed(0)).join(' ')}` : '';
-  log(`setup median ${setups.medianMs.toFixed(0)} ms, p95 ${setups.p95Ms.toFixed(0)} ms, ${setups.maxRequestsPerPeer} requests/peer${each}`);
+  const each = runs ? `; runs ${setups.runsMs.map((x) => fixed(x, 0)).join(' ')}` : '';
+  log(`setup median ${fixed(setups.medianMs, 0)} ms, p95 ${fixed(setups.p95Ms, 0)} ms, ${setups.maxRequestsPerPeer ?? '–'} requests/peer${each}`);
 }
 
 /** BENCH_SETUP_TRACE=1: one setup's events (ms after the offer) and signaling requests, per side. */
@@ -377,26 +482,32 @@ async function traceSetup(i, ms, t0, sides, diagnoses) {
   }
 }
 
-/** 6. The native engine (peerdrop-core's bench binary), hashing on and off. */
+/**
+ * 6. The native engine (peerdrop-core's bench binary): hashed by the engine (`hashing`), and
+ * with the block digests computed by the bench before timing (`noHashing`: what hashing costs).
+ */
 function nativeEngine() {
-  const run = (features) => {
-    const out = execFileSync('cargo', ['bench', '-q', '-p', 'peerdrop-core', '--bench', 'engine', ...features], {
-      env: { ...process.env, PEERDROP_BENCH_MIB: String(SIZE_MIB) },
-      encoding: 'utf8',
-    });
-    const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-    const j = JSON.parse(line);
+  const out = execFileSync('cargo', ['bench', '-q', '-p', 'peerdrop-core', '--bench', 'engine'], {
+    env: { ...process.env, PEERDROP_BENCH_MIB: String(SIZE_MIB) },
+    encoding: 'utf8',
+  });
+  const lines = out.trim().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+  const pick = (hashing) => {
+    const j = lines.find((l) => l.hashing === hashing);
+    if (!j) throw new Error(`the engine bench printed no result with hashing ${hashing}: ${out}`);
     return { median: j.median_mib_per_s, runs: j.runs_mib_per_s };
   };
-  return { hashing: run([]), noHashing: run(['--features', 'bench-unhashed']) };
+  return { hashing: pick(true), noHashing: pick(false) };
 }
 
 function markdown(r) {
-  const f = (x) => x.toFixed(1);
-  const row = (name, s, ratio) => `| ${name} | ${f(s.median)} | ${f(s.min)}–${f(s.max)} | ${ratio ?? ''} |`;
+  const f = (x) => fixed(x, 1);
+  const x2 = (x) => fixed(x, 2);
+  const row = (name, s, ratio) => `| ${name} | ${f(s.median)} | ${s.min == null ? '–' : `${f(s.min)}–${f(s.max)}`} | ${ratio ?? ''} |`;
+  const peak = (side) => (r.memory.peaks ? `${f(r.memory.peaks[side].jsHeapBytes / MiB)} MiB | ${f(r.memory.peaks[side].wasmMemoryBytes / MiB)} MiB` : 'failed | failed');
   return `# PeerDrop benchmark
 
-${r.date} · commit ${r.commit} · ${r.browser} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.mode} run
+${r.date} · commit ${r.commit} · ${r.browser} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.mode} run${r.failures.length ? ` · **${r.failures.length} failed repeat(s)**, listed at the end` : ''}
 
 Transfers move ${r.sizeMiB} MiB on loopback between two pages of one Chromium; ratios are computed
 within this run. See docs/performance.md for what each figure means.
@@ -404,40 +515,40 @@ within this run. See docs/performance.md for what each figure means.
 | measure | median MiB/s | min–max | ratio |
 | --- | --- | --- | --- |
 ${row(`**ceiling**: plain JS, one channel, ${r.ceiling.messageSize / 1024} KiB messages, watermarks ${marksLabel({ high: r.ceiling.highWatermark, low: r.ceiling.lowWatermark, start: r.ceiling.startWatermark })}, a new connection each run (as every transfer)`, r.ceiling)}
-${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${r.ratios.memoryOverCeiling.toFixed(2)} × ceiling**`)}
-${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${r.ratios.opfsOverCeiling.toFixed(2)} × ceiling**`)}
-${row('**verifying floor**: plain JS reading the File (1 MiB `slice().arrayBuffer()`, two ahead) and WebCrypto SHA-256 of every block on both sides, a new connection each run: a minimal verifying sender', r.ceiling.floor, `${r.ratios.floorOverCeiling.toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverFloor.toFixed(2)} ×, OPFS ${r.ratios.opfsOverFloor.toFixed(2)} × this`)}
-${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${(r.ceiling.warm.median / r.ceiling.median).toFixed(2)} × ceiling; PeerDrop memory ${r.ratios.memoryOverWarmCeiling.toFixed(2)} ×, OPFS ${r.ratios.opfsOverWarmCeiling.toFixed(2)} × this`)}
-${Object.values(r.ceiling.references ?? {}).map((x) => row(`${x.label} (warm connection)`, x, `${(x.median / r.ceiling.warm.median).toFixed(2)} × warm ceiling`)).join('\n')}
-${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${r.ratios.hashOverHashWasm.toFixed(2)} × hash-wasm`)}
+${row('**PeerDrop to memory** (hashing and verification on)', r.peerdrop.memory, `**${x2(r.ratios.memoryOverCeiling)} × ceiling**`)}
+${row('**PeerDrop to OPFS** (hashing and verification on)', r.peerdrop.opfs, `**${x2(r.ratios.opfsOverCeiling)} × ceiling**`)}
+${row('**verifying floor**: plain JS reading the File (1 MiB `slice().arrayBuffer()`, two ahead) and WebCrypto SHA-256 of every block on both sides, a new connection each run: a minimal verifying sender', r.ceiling.floor, `${x2(r.ratios.floorOverCeiling)} × ceiling; PeerDrop memory ${x2(r.ratios.memoryOverFloor)} ×, OPFS ${x2(r.ratios.opfsOverFloor)} × this`)}
+${row('warm ceiling: the same, second transfer on the same connection', r.ceiling.warm, `${x2(ratio(r.ceiling.warm.median, r.ceiling.median))} × ceiling; PeerDrop memory ${x2(r.ratios.memoryOverWarmCeiling)} ×, OPFS ${x2(r.ratios.opfsOverWarmCeiling)} × this`)}
+${Object.values(r.ceiling.references ?? {}).map((x) => row(`${x.label} (warm connection)`, x, `${x2(ratio(x.median, r.ceiling.warm.median))} × warm ceiling`)).join('\n')}
+${row('SHA-256: PeerDrop (Rust sha2 in wasm, incremental)', r.hashing.peerdrop, `${x2(r.ratios.hashOverHashWasm)} × hash-wasm`)}
 ${row('SHA-256: hash-wasm (incremental)', r.hashing['hash-wasm'])}
 ${row('SHA-256: WebCrypto (one-shot)', r.hashing.webcrypto)}
-${row('native engine, hashing on', { ...r.native.hashing, min: Math.min(...r.native.hashing.runs), max: Math.max(...r.native.hashing.runs) })}
-${row('native engine, hashing off', { ...r.native.noHashing, min: Math.min(...r.native.noHashing.runs), max: Math.max(...r.native.noHashing.runs) })}
+${row('native engine, hashing on', spread(r.native.hashing.runs))}
+${row('native engine, hashing off (digests supplied by the bench)', spread(r.native.noHashing.runs))}
 
 | CPU per MiB moved (whole browser: both pages, network service, GPU; \`/proc\`) | ms | if CPU were the only limit |
 | --- | --- | --- |
 | ceiling (new connection) | ${f(r.ceiling.cpuMsPerMiB)} | |
-| verifying floor (new connection) | ${f(r.ceiling.floor.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / r.ceiling.floor.cpuMsPerMiB).toFixed(2)} × ceiling |
+| verifying floor (new connection) | ${f(r.ceiling.floor.cpuMsPerMiB)} | ${x2(ratio(r.ceiling.cpuMsPerMiB, r.ceiling.floor.cpuMsPerMiB))} × ceiling |
 | warm ceiling | ${f(r.ceiling.warm.cpuMsPerMiB)} | |
-${Object.values(r.ceiling.references ?? {}).map((x) => `| ${x.label} (warm) | ${f(x.cpuMsPerMiB)} | ${(r.ceiling.warm.cpuMsPerMiB / x.cpuMsPerMiB).toFixed(2)} × warm ceiling |`).join('\n')}
-| PeerDrop to memory | ${f(r.peerdrop.memory.cpuMsPerMiB)} | ${r.ratios.cpuBoundMemoryOverCeiling.toFixed(2)} × ceiling |
-| PeerDrop to OPFS | ${f(r.peerdrop.opfs.cpuMsPerMiB)} | ${(r.ceiling.cpuMsPerMiB / r.peerdrop.opfs.cpuMsPerMiB).toFixed(2)} × ceiling |
+${Object.values(r.ceiling.references ?? {}).map((x) => `| ${x.label} (warm) | ${f(x.cpuMsPerMiB)} | ${x2(ratio(r.ceiling.warm.cpuMsPerMiB, x.cpuMsPerMiB))} × warm ceiling |`).join('\n')}
+| PeerDrop to memory | ${f(r.peerdrop.memory.cpuMsPerMiB)} | ${x2(r.ratios.cpuBoundMemoryOverCeiling)} × ceiling |
+| PeerDrop to OPFS | ${f(r.peerdrop.opfs.cpuMsPerMiB)} | ${x2(ratio(r.ceiling.cpuMsPerMiB, r.peerdrop.opfs.cpuMsPerMiB))} × ceiling |
 
 | connection setup through signal.php (${r.setup.runsMs.length} connections) | value |
 | --- | --- |
-| median, pages loaded to channel open | ${r.setup.medianMs.toFixed(0)} ms |
-| p95 | ${r.setup.p95Ms.toFixed(0)} ms |
-| signaling requests per peer (max) | ${r.setup.maxRequestsPerPeer} |
+| median, pages loaded to channel open | ${fixed(r.setup.medianMs, 0)} ms |
+| p95 | ${fixed(r.setup.p95Ms, 0)} ms |
+| signaling requests per peer (max) | ${r.setup.maxRequestsPerPeer ?? '–'} |
 
 | peak memory during a ${r.memory.sizeMiB} MiB transfer (OPFS sink) | JS heap + ArrayBuffers | wasm memory |
 | --- | --- | --- |
-| sender | ${(r.memory.peaks.sender.jsHeapBytes / MiB).toFixed(1)} MiB | ${(r.memory.peaks.sender.wasmMemoryBytes / MiB).toFixed(1)} MiB |
-| receiver | ${(r.memory.peaks.receiver.jsHeapBytes / MiB).toFixed(1)} MiB | ${(r.memory.peaks.receiver.wasmMemoryBytes / MiB).toFixed(1)} MiB |
+| sender | ${peak('sender')} |
+| receiver | ${peak('receiver')} |
 
 Targets: transfer ≥ 0.95 × ceiling; hashing ≥ 1.0 × hash-wasm; setup median < 500 ms with ≤ 12
 signaling requests per peer; memory per side flat in file size, under 64 MiB for 1 GiB.
-`;
+${failuresMarkdown(r.failures)}`;
 }
 
 /** A bar chart drawn as SVG in the browser and saved as PNG (no plotting dependency). */
@@ -452,10 +563,11 @@ async function chart(browser, r, path) {
     ['SHA-256 hash-wasm', r.hashing['hash-wasm'].median],
     ['SHA-256 WebCrypto', r.hashing.webcrypto.median],
   ];
-  const max = Math.max(...bars.map((b) => b[1]));
+  // A measure whose every repeat failed has no bar, only the word.
+  const max = Math.max(1, ...bars.map((b) => b[1] ?? 0));
   const rows = bars.map(([name, v], i) => `<text x="10" y="${40 + i * 34}" font-size="14">${name}</text>
-    <rect x="220" y="${26 + i * 34}" width="${(v / max) * 520}" height="20" fill="${i < 5 ? '#2453d6' : '#7a8fa8'}"/>
-    <text x="${228 + (v / max) * 520}" y="${41 + i * 34}" font-size="13">${v.toFixed(0)} MiB/s</text>`).join('');
+    <rect x="220" y="${26 + i * 34}" width="${((v ?? 0) / max) * 520}" height="20" fill="${i < 5 ? '#2453d6' : '#7a8fa8'}"/>
+    <text x="${228 + ((v ?? 0) / max) * 520}" y="${41 + i * 34}" font-size="13">${v == null ? 'failed' : `${v.toFixed(0)} MiB/s`}</text>`).join('');
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="860" height="${60 + bars.length * 34}" font-family="sans-serif">
     <text x="10" y="18" font-size="15" font-weight="bold">PeerDrop ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${rows}</svg>`;
   const ctx = await browser.newContext({ viewport: { width: 860, height: 60 + bars.length * 34 } });
@@ -465,9 +577,13 @@ async function chart(browser, r, path) {
   await ctx.close();
 }
 
+/** The failed repeats of this run (bench/repeats.mjs), set up in main(). */
+let repeats;
+
 async function main() {
   const site = await startSite();
-  const browser = await launchBrowser({ env: BROWSER.env });
+  const browser = await keptBrowser(() => launchBrowser({ env: BROWSER.env }));
+  repeats = repeatLog(browser, log);
   try {
     const probe = await page(browser, site.url);
     const messageSize = Math.min(256 * 1024, await probe.p.evaluate(async () => {
@@ -485,19 +601,19 @@ async function main() {
     }
     log(`${SMOKE ? 'smoke' : 'full'} run, ${SIZE_MIB} MiB, ${REPEATS} repeat(s)`);
     const ceil = await ceiling(browser, site.url, messageSize);
-    log(`ceiling ${ceil.median.toFixed(1)} MiB/s`);
+    log(`ceiling ${fixed(ceil.median, 1)} MiB/s`);
     const memoryRuns = [];
     const opfsRuns = [];
     const memoryCpu = [];
     const opfsCpu = [];
     for (let i = 0; i < REPEATS; i++) {
-      const m = await peerdropTransfer(browser, site.url, 'memory', bytes);
-      const o = await peerdropTransfer(browser, site.url, 'opfs', bytes);
-      memoryRuns.push(m.rate);
-      opfsRuns.push(o.rate);
-      memoryCpu.push(m.cpuPerMiB);
-      opfsCpu.push(o.cpuPerMiB);
-      log(`peerdrop memory ${m.rate.toFixed(1)}, opfs ${o.rate.toFixed(1)} MiB/s; CPU ms per MiB: ceiling ${ceil.cpuMsPerMiB.toFixed(1)}, memory ${m.cpuPerMiB.toFixed(1)}, opfs ${o.cpuPerMiB.toFixed(1)}`);
+      const m = await repeats.attempt('peerdrop memory', i, () => peerdropTransfer(browser, site.url, 'memory', bytes));
+      const o = await repeats.attempt('peerdrop opfs', i, () => peerdropTransfer(browser, site.url, 'opfs', bytes));
+      memoryRuns.push(m?.rate ?? null);
+      opfsRuns.push(o?.rate ?? null);
+      memoryCpu.push(m?.cpuPerMiB ?? null);
+      opfsCpu.push(o?.cpuPerMiB ?? null);
+      log(`peerdrop memory ${fixed(m?.rate, 1)}, opfs ${fixed(o?.rate, 1)} MiB/s; CPU ms per MiB: ceiling ${fixed(ceil.cpuMsPerMiB, 1)}, memory ${fixed(m?.cpuPerMiB, 1)}, opfs ${fixed(o?.cpuPerMiB, 1)}`);
     }
     if (process.env.BENCH_FLOWS) {
       // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, then
@@ -522,25 +638,26 @@ async function main() {
             ...(named.block ? { blockSize: Number(named.block) * MiB } : {}),
             ...(named.ahead ? { readAhead: Number(named.ahead) } : {}),
           };
-          const r = await peerdropTransfer(browser, site.url, 'memory', bytes, null, flow, hasher);
-          runs[k].push(r.rate);
-          cpu[k].push(r.cpuPerMiB);
+          const r = await repeats.attempt(`flow ${spec}`, i, () => peerdropTransfer(browser, site.url, 'memory', bytes, null, flow, hasher));
+          runs[k].push(r?.rate ?? null);
+          cpu[k].push(r?.cpuPerMiB ?? null);
         }
       }
       for (const [k, spec] of specs.entries()) {
-        log(`flow ${spec}: memory ${runs[k].map((x) => x.toFixed(1)).join(', ')} MiB/s, ratio ${(median(runs[k]) / ceil.median).toFixed(2)}, CPU ${median(cpu[k]).toFixed(1)} ms/MiB`);
+        log(`flow ${spec}: memory ${runs[k].map((x) => fixed(x, 1)).join(', ')} MiB/s, ratio ${fixed(ratio(median(runs[k]), ceil.median), 2)}, CPU ${fixed(median(cpu[k]), 1)} ms/MiB`);
       }
     }
     if (process.env.BENCH_ONLY === 'transfer') {
       // Experiments: transfers only, nothing written.
-      log(`ratios: memory ${(median(memoryRuns) / ceil.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.median).toFixed(2)}; verifying floor ${(ceil.floor.median / ceil.median).toFixed(2)} (CPU ${ceil.floor.cpuMsPerMiB.toFixed(1)} ms/MiB, ceiling ${ceil.cpuMsPerMiB.toFixed(1)}); over the floor: memory ${(median(memoryRuns) / ceil.floor.median).toFixed(2)}, opfs ${(median(opfsRuns) / ceil.floor.median).toFixed(2)} (over the warm ceiling ${(median(memoryRuns) / ceil.warm.median).toFixed(2)}, ${(median(opfsRuns) / ceil.warm.median).toFixed(2)}); warm references: ${Object.entries(ceil.references).map(([k, x]) => `${k} ${(x.median / ceil.warm.median).toFixed(2)} (CPU ${x.cpuMsPerMiB.toFixed(1)} ms/MiB)`).join(', ')}`);
+      const x2 = (a, b) => fixed(ratio(a, b), 2);
+      log(`ratios: memory ${x2(median(memoryRuns), ceil.median)}, opfs ${x2(median(opfsRuns), ceil.median)}; verifying floor ${x2(ceil.floor.median, ceil.median)} (CPU ${fixed(ceil.floor.cpuMsPerMiB, 1)} ms/MiB, ceiling ${fixed(ceil.cpuMsPerMiB, 1)}); over the floor: memory ${x2(median(memoryRuns), ceil.floor.median)}, opfs ${x2(median(opfsRuns), ceil.floor.median)} (over the warm ceiling ${x2(median(memoryRuns), ceil.warm.median)}, ${x2(median(opfsRuns), ceil.warm.median)}); warm references: ${Object.entries(ceil.references).map(([k, x]) => `${k} ${x2(x.median, ceil.warm.median)} (CPU ${fixed(x.cpuMsPerMiB, 1)} ms/MiB)`).join(', ')}`);
       return;
     }
     const hashes = await hashing(browser, site.url);
     const setups = await setup(browser, site.url);
     logSetup(setups, false);
-    const mem = await peerdropTransfer(browser, site.url, 'opfs', MEMORY_MIB * MiB, memorySampler());
-    log(`memory run ${MEMORY_MIB} MiB at ${mem.rate.toFixed(1)} MiB/s`, JSON.stringify(mem.peaks));
+    const mem = await repeats.attempt('memory run', 0, () => peerdropTransfer(browser, site.url, 'opfs', MEMORY_MIB * MiB, memorySampler()));
+    if (mem) log(`memory run ${MEMORY_MIB} MiB at ${mem.rate.toFixed(1)} MiB/s`, JSON.stringify(mem.peaks));
     const native = nativeEngine();
     const memory = { ...spread(memoryRuns), cpuMsPerMiB: median(memoryCpu) };
     const opfs = { ...spread(opfsRuns), cpuMsPerMiB: median(opfsCpu) };
@@ -556,22 +673,25 @@ async function main() {
       peerdrop: { memory, opfs },
       hashing: hashes,
       setup: setups,
-      memory: { sizeMiB: MEMORY_MIB, rateMiBps: mem.rate, peaks: mem.peaks },
+      memory: { sizeMiB: MEMORY_MIB, rateMiBps: mem?.rate ?? null, peaks: mem?.peaks ?? null },
       native,
       ratios: {
-        memoryOverCeiling: memory.median / ceil.median,
-        opfsOverCeiling: opfs.median / ceil.median,
-        floorOverCeiling: ceil.floor.median / ceil.median,
-        pairwiseFloorOverCeiling: ceil.floor.runs.map((x, i) => x / ceil.runs[i]),
-        memoryOverFloor: memory.median / ceil.floor.median,
-        opfsOverFloor: opfs.median / ceil.floor.median,
-        memoryOverWarmCeiling: memory.median / ceil.warm.median,
-        opfsOverWarmCeiling: opfs.median / ceil.warm.median,
-        pairwiseMemoryOverCeiling: memoryRuns.map((m, i) => m / (ceil.runs[i] ?? ceil.median)),
-        hashOverHashWasm: hashes.peerdrop.median / hashes['hash-wasm'].median,
+        memoryOverCeiling: ratio(memory.median, ceil.median),
+        opfsOverCeiling: ratio(opfs.median, ceil.median),
+        floorOverCeiling: ratio(ceil.floor.median, ceil.median),
+        pairwiseFloorOverCeiling: ceil.floor.runs.map((x, i) => ratio(x, ceil.runs[i])),
+        memoryOverFloor: ratio(memory.median, ceil.floor.median),
+        opfsOverFloor: ratio(opfs.median, ceil.floor.median),
+        memoryOverWarmCeiling: ratio(memory.median, ceil.warm.median),
+        opfsOverWarmCeiling: ratio(opfs.median, ceil.warm.median),
+        pairwiseMemoryOverCeiling: memoryRuns.map((m, i) => ratio(m, ceil.runs[i] ?? ceil.median)),
+        hashOverHashWasm: ratio(hashes.peerdrop.median, hashes['hash-wasm'].median),
         // What the ratio would be if CPU were the only limit (CPU-bound machine).
-        cpuBoundMemoryOverCeiling: ceil.cpuMsPerMiB / memory.cpuMsPerMiB,
+        cpuBoundMemoryOverCeiling: ratio(ceil.cpuMsPerMiB, memory.cpuMsPerMiB),
       },
+      // Repeats that failed: { phase, repeat (from 1), error, browserRelaunched }; each stands as
+      // null among its measure's runs above.
+      failures: repeats.failures,
     };
     await mkdir(OUT, { recursive: true });
     await writeFile(`${OUT}/bench-latest.json`, JSON.stringify(result, null, 2) + '\n');
@@ -579,6 +699,10 @@ async function main() {
     await chart(browser, result, `${OUT}/bench-latest.png`);
     log(`wrote ${OUT}/bench-latest.{json,md,png}`);
     console.log(await readFile(`${OUT}/bench-latest.md`, 'utf8'));
+    if (repeats.failures.length) {
+      log(`${repeats.failures.length} repeat(s) failed (recorded in ${OUT}/bench-latest.{json,md}): ${repeats.failures.map((f) => `${f.phase} #${f.repeat}`).join(', ')}`);
+      process.exitCode = 1;
+    }
   } finally {
     await browser.close();
     site.stop();

@@ -4,6 +4,7 @@
 // (bench/page's PeerDrop driver, hashing and verification on), and the drop counters that say
 // whether the link or a socket buffer, rather than the thing measured, lost data.
 import { cp, mkdir } from 'node:fs/promises';
+import { benchPage, closePages } from '../support/bench-page.mjs';
 
 const MiB = 1024 * 1024;
 /** The plain-JS sender's message size and buffered-amount marks (bench.js `ceiling.send`). */
@@ -19,22 +20,6 @@ export async function benchPages() {
   return `${dir}:bench`;
 }
 
-async function benchPage(browser, url) {
-  const ctx = await browser.newContext();
-  const p = await ctx.newPage();
-  // A page whose load or module imports met a network change never gets ready: load it again.
-  for (let i = 0; ; i++) {
-    try {
-      await p.goto(url);
-      await p.waitForSelector('body[data-ready="yes"]', { timeout: 10000 });
-      return { p, ctx };
-    } catch (e) {
-      if (i === 3) throw new Error(`the bench page at ${url} did not get ready after ${i + 1} loads: ${e.message}`, { cause: e });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
-
 /**
  * `connections` plain-JS peer connections (one data channel each) from a page in `sender` to
  * one in `receiver`, SDP relayed by the driver. The pages offer no ICE servers: one side is on
@@ -42,12 +27,14 @@ async function benchPage(browser, url) {
  */
 export async function plainConnections(sender, receiver, url, connections = 1) {
   const pairs = [];
-  const close = async () => { for (const x of pairs.flat()) await x.ctx.close().catch(() => {}); };
+  const close = () => closePages(...pairs.flat());
   try {
     for (let i = 0; i < connections; i++) {
-      const a = await benchPage(sender, url);
-      const b = await benchPage(receiver, url);
-      pairs.push([a, b]);
+      const pair = [];
+      pairs.push(pair);
+      pair.push(await benchPage(sender, url));
+      pair.push(await benchPage(receiver, url));
+      const [a, b] = pair;
       const offer = await a.p.evaluate(() => bench.ceiling.offer(1));
       const answer = await b.p.evaluate((sdp) => bench.ceiling.answer(sdp, 1), offer);
       await withTimeout(a.p.evaluate((sdp) => bench.ceiling.accept(sdp), answer), 30000, 'a plain-JS connection did not open');
@@ -97,8 +84,9 @@ export async function plainRoundTrip({ pairs }, tries = 5) {
  */
 export async function peerdropSend(sender, receiver, url, bytes, timeoutMs) {
   const s = await benchPage(sender, url);
-  const r = await benchPage(receiver, url);
+  let r;
   try {
+    r = await benchPage(receiver, url);
     await s.p.evaluate((n) => bench.peerdrop.prepare(n), bytes);
     const link = await s.p.evaluate((n) => bench.peerdrop.offer(n), bytes);
     await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
@@ -106,8 +94,7 @@ export async function peerdropSend(sender, receiver, url, bytes, timeoutMs) {
     const [sd, rd] = await Promise.all([s, r].map((x) => x.p.evaluate(() => bench.peerdrop.diagnose())));
     return { ms, sender: sd, receiver: rd };
   } finally {
-    await s.ctx.close().catch(() => {});
-    await r.ctx.close().catch(() => {});
+    await closePages(s, r);
   }
 }
 

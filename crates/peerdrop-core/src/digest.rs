@@ -1,15 +1,14 @@
 //! SHA-256 as the engine uses it, in one place, and the content digest built from it.
 //!
-//! The `bench-unhashed` feature replaces it with a no-op so `make bench` can show what the
-//! hashing costs. Both peers would have to be built that way to talk; never ship it.
+//! There is no switch to turn it off: a Cargo feature would reach every build that unifies it
+//! (a dependant, `--all-features`). The engine bench measures without hashing through the
+//! host-hashing API instead (`benches/engine.rs`).
 
-#[cfg(not(feature = "bench-unhashed"))]
 use sha2::{Digest, Sha256};
 
 /// An incremental SHA-256.
 #[derive(Debug, Clone, Default)]
 pub struct Hasher {
-    #[cfg(not(feature = "bench-unhashed"))]
     inner: Sha256,
 }
 
@@ -18,22 +17,12 @@ impl Hasher {
         Self::default()
     }
 
-    #[cfg(not(feature = "bench-unhashed"))]
     pub fn update(&mut self, data: &[u8]) {
         self.inner.update(data);
     }
 
-    #[cfg(feature = "bench-unhashed")]
-    pub fn update(&mut self, _data: &[u8]) {}
-
-    #[cfg(not(feature = "bench-unhashed"))]
     pub fn finish(self) -> [u8; 32] {
         self.inner.finalize().into()
-    }
-
-    #[cfg(feature = "bench-unhashed")]
-    pub fn finish(self) -> [u8; 32] {
-        [0; 32]
     }
 
     /// The digest of one buffer.

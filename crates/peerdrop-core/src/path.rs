@@ -20,6 +20,8 @@ pub enum UnsafePath {
     ParentComponent,
     EmptyComponent,
     ControlCharacter,
+    /// An invisible character, or one that changes how text is shown (see [`is_invisible`]).
+    InvisibleCharacter(char),
     Backslash,
     WindowsReserved(String),
     ForbiddenCharacter(char),
@@ -35,6 +37,11 @@ impl fmt::Display for UnsafePath {
             UnsafePath::ParentComponent => write!(f, "the path climbs out of its folder with '..'"),
             UnsafePath::EmptyComponent => write!(f, "the path has an empty or '.' name"),
             UnsafePath::ControlCharacter => write!(f, "the path contains a control character"),
+            UnsafePath::InvisibleCharacter(c) => write!(
+                f,
+                "the path contains U+{:04X}, an invisible character or one that changes how the name is shown",
+                *c as u32
+            ),
             UnsafePath::Backslash => write!(f, "the path contains a backslash"),
             UnsafePath::WindowsReserved(name) => write!(f, "'{name}' is a name Windows reserves"),
             UnsafePath::ForbiddenCharacter(c) => write!(f, "the path contains the character '{c}'"),
@@ -43,10 +50,85 @@ impl fmt::Display for UnsafePath {
     }
 }
 
-const WINDOWS_RESERVED: [&str; 26] = [
+// Windows also reserves COM and LPT followed by a superscript one, two or three (U+00B9, U+00B2,
+// U+00B3): it reads them as the digits.
+#[rustfmt::skip]
+const WINDOWS_RESERVED: [&str; 32] = [
     "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "COM0", "LPT0", "COM1", "COM2", "COM3", "COM4", "COM5",
     "COM6", "COM7", "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    "COM\u{b9}", "COM\u{b2}", "COM\u{b3}", "LPT\u{b9}", "LPT\u{b2}", "LPT\u{b3}",
 ];
+
+/// Unicode general category Cf (format), Unicode 17.0, as inclusive ranges: characters that
+/// show nothing or change how the text around them is shown (U+202E RIGHT-TO-LEFT OVERRIDE
+/// turns `photo\u{202e}gpj.exe` into what reads as `photoexe.jpg`). Written out instead of taken
+/// from a Unicode crate, because a general-category table (some 2,700 ranges) costs about 30 KiB
+/// of wasm and these are 21 ranges; a test checks them against `unicode-properties`.
+const FORMAT: [(char, char); 21] = [
+    ('\u{ad}', '\u{ad}'),
+    ('\u{600}', '\u{605}'),
+    ('\u{61c}', '\u{61c}'),
+    ('\u{6dd}', '\u{6dd}'),
+    ('\u{70f}', '\u{70f}'),
+    ('\u{890}', '\u{891}'),
+    ('\u{8e2}', '\u{8e2}'),
+    ('\u{180e}', '\u{180e}'),
+    ('\u{200b}', '\u{200f}'),
+    ('\u{202a}', '\u{202e}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206f}'),
+    ('\u{feff}', '\u{feff}'),
+    ('\u{fff9}', '\u{fffb}'),
+    ('\u{110bd}', '\u{110bd}'),
+    ('\u{110cd}', '\u{110cd}'),
+    ('\u{13430}', '\u{1343f}'),
+    ('\u{1bca0}', '\u{1bca3}'),
+    ('\u{1d173}', '\u{1d17a}'),
+    ('\u{e0001}', '\u{e0001}'),
+    ('\u{e0020}', '\u{e007f}'),
+];
+
+/// Other characters that show nothing, beyond category Cf: the line and paragraph separators
+/// (U+2028, U+2029; they break a name like a newline), and the rest of Default_Ignorable_Code_Point
+/// (fillers that are letters but blank, the combining grapheme joiner, the Khmer inherent vowels,
+/// and the code points Unicode keeps for future format characters) except the variation
+/// selectors (U+180B-U+180D, U+180F, U+FE00-U+FE0F, U+E0100-U+E01EF), which emoji such as
+/// U+2764 U+FE0F and ideographic variants need.
+const OTHER_INVISIBLE: [(char, char); 12] = [
+    ('\u{34f}', '\u{34f}'),
+    ('\u{115f}', '\u{1160}'),
+    ('\u{17b4}', '\u{17b5}'),
+    ('\u{2028}', '\u{2029}'),
+    ('\u{2065}', '\u{2065}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{ffa0}', '\u{ffa0}'),
+    ('\u{fff0}', '\u{fff8}'),
+    ('\u{e0000}', '\u{e0000}'),
+    ('\u{e0002}', '\u{e001f}'),
+    ('\u{e0080}', '\u{e00ff}'),
+    ('\u{e01f0}', '\u{e0fff}'),
+];
+
+/// Whether `c` lies in one of `ranges` (sorted, inclusive, not overlapping).
+fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
+    use std::cmp::Ordering;
+    let place = |&(lo, hi): &(char, char)| {
+        if hi < c {
+            Ordering::Less
+        } else if lo > c {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    };
+    ranges.binary_search_by(place).is_ok()
+}
+
+/// Whether a path refuses `c` as invisible or display-changing: category Cf, the line and
+/// paragraph separators, and the other default-ignorable code points except variation selectors.
+pub fn is_invisible(c: char) -> bool {
+    in_ranges(&FORMAT, c) || in_ranges(&OTHER_INVISIBLE, c)
+}
 
 /// Checks a `/`-separated relative path; `Ok` means every component may be created as is.
 pub fn check_relative_path(path: &str) -> Result<(), UnsafePath> {
@@ -85,6 +167,9 @@ fn check_component(name: &str) -> Result<(), UnsafePath> {
     if name.chars().any(char::is_control) {
         return Err(UnsafePath::ControlCharacter);
     }
+    if let Some(c) = name.chars().find(|&c| is_invisible(c)) {
+        return Err(UnsafePath::InvisibleCharacter(c));
+    }
     if let Some(c) = name.chars().find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')) {
         return Err(UnsafePath::ForbiddenCharacter(c));
     }
@@ -104,7 +189,22 @@ mod tests {
 
     #[test]
     fn accepts_ordinary_nested_paths() {
-        for ok in ["a.txt", "photos/2024/IMG 001.jpg", "über/naïve.md", ".hidden", "a..b"] {
+        let ok = [
+            "a.txt",
+            "photos/2024/IMG 001.jpg",
+            "über/naïve.md",
+            ".hidden",
+            "a..b",
+            // Variation selectors stay: emoji and ideographic variants need them.
+            "\u{2764}\u{fe0f} notes.txt",
+            "\u{845b}\u{e0100}.txt",
+            // Only superscript one to three make a device name; other superscripts do not.
+            "COM\u{2074}.txt",
+            "LPT\u{b9}0",
+            "COM\u{b9}x.txt",
+            "עברית/العربية.txt",
+        ];
+        for ok in ok {
             assert_eq!(check_relative_path(ok), Ok(()), "{ok}");
         }
     }
@@ -133,5 +233,76 @@ mod tests {
             assert_eq!(check_relative_path(path), Err(want), "{path:?}");
         }
         assert_eq!(check_relative_path(&"a".repeat(300)), Err(UnsafePath::TooLong));
+    }
+
+    #[test]
+    fn refuses_the_superscript_device_names_windows_reserves() {
+        for name in ["COM\u{b9}", "com\u{b2}", "Com\u{b3}", "LPT\u{b9}", "lpt\u{b2}", "LPT\u{b3}"] {
+            for path in [
+                name.to_string(),
+                format!("dir/{name}.txt"),
+                format!("{name}.tar.gz"),
+                format!("{name} .txt"),
+            ] {
+                let want = path.rsplit('/').next().unwrap().to_string();
+                assert_eq!(check_relative_path(&path), Err(UnsafePath::WindowsReserved(want)), "{path:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_invisible_and_display_changing_characters() {
+        let groups = [
+            // RIGHT-TO-LEFT OVERRIDE: "photo\u{202e}gpj.exe" reads as "photoexe.jpg".
+            "\u{202e}",
+            // The other bidi controls and marks.
+            "\u{202a}\u{202b}\u{202c}\u{202d}\u{2066}\u{2067}\u{2068}\u{2069}\u{200e}\u{200f}\u{61c}",
+            // Zero-width space, non-joiner, joiner, word joiner, byte order mark.
+            "\u{200b}\u{200c}\u{200d}\u{2060}\u{feff}",
+            // More of category Cf, from both ends of its ranges.
+            "\u{ad}\u{180e}\u{2064}\u{206f}\u{fffb}\u{e0001}\u{e0041}\u{e007f}\u{1d173}\u{600}\u{13430}\u{1343f}",
+            // Line and paragraph separators.
+            "\u{2028}\u{2029}",
+            // Blank but not Cf: Hangul fillers, combining grapheme joiner, Khmer inherent vowel.
+            "\u{3164}\u{115f}\u{1160}\u{ffa0}\u{34f}\u{17b4}",
+            // Kept by Unicode for future format characters.
+            "\u{2065}\u{fff0}\u{e0000}\u{e0fff}",
+        ];
+        let chars = groups.iter().flat_map(|g| g.chars());
+        for c in chars {
+            for path in
+                [format!("photo{c}gpj.exe"), format!("{c}"), format!("dir{c}/a.txt"), format!("a/{c}b")]
+            {
+                assert_eq!(check_relative_path(&path), Err(UnsafePath::InvisibleCharacter(c)), "{path:?}");
+            }
+        }
+        let why = UnsafePath::InvisibleCharacter('\u{202e}').to_string();
+        assert!(why.contains("U+202E"), "{why}");
+    }
+
+    #[test]
+    fn the_format_table_is_unicode_category_cf() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        let wrong: Vec<String> = (0..=char::MAX as u32)
+            .filter_map(char::from_u32)
+            .filter(|&c| in_ranges(&FORMAT, c) != (c.general_category() == GeneralCategory::Format))
+            .map(|c| format!("U+{:04X}", c as u32))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "FORMAT differs from Unicode {:?} at {wrong:?}",
+            unicode_properties::UNICODE_VERSION
+        );
+    }
+
+    #[test]
+    fn the_invisible_tables_are_sorted_and_apart() {
+        for table in [&FORMAT[..], &OTHER_INVISIBLE[..]] {
+            assert!(table.iter().all(|(lo, hi)| lo <= hi));
+            assert!(table.windows(2).all(|w| w[0].1 < w[1].0), "{table:?}");
+        }
+        assert!(FORMAT
+            .iter()
+            .all(|&(lo, hi)| !in_ranges(&OTHER_INVISIBLE, lo) && !in_ranges(&OTHER_INVISIBLE, hi)));
     }
 }
