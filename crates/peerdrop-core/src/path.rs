@@ -109,6 +109,33 @@ const OTHER_INVISIBLE: [(char, char); 12] = [
     ('\u{e01f0}', '\u{e0fff}'),
 ];
 
+/// Where U+200C ZERO WIDTH NON-JOINER and U+200D ZERO WIDTH JOINER belong in ordinary text:
+/// Persian and other Arabic-script names (the non-joiner is part of their spelling), the Indic
+/// scripts (U+0900-U+0DFF), and emoji sequences (a family, a profession, skin tones; U+FE0F
+/// may precede the joiner). A joiner between two such characters is kept; anywhere else it
+/// only hides a difference between two names, and is refused.
+const JOINER_NEIGHBOURS: [(char, char); 9] = [
+    ('\u{620}', '\u{6ff}'),
+    ('\u{750}', '\u{77f}'),
+    ('\u{8a0}', '\u{8ff}'),
+    ('\u{900}', '\u{dff}'),
+    ('\u{2600}', '\u{27bf}'),
+    ('\u{fb50}', '\u{fdff}'),
+    ('\u{fe0f}', '\u{fe0f}'),
+    ('\u{fe70}', '\u{fefc}'),
+    ('\u{1f000}', '\u{1faff}'),
+];
+
+/// Whether the joiner at `at` sits between two characters of a script or symbol set that
+/// uses it.
+fn joiner_in_place(chars: &[char], at: usize) -> bool {
+    let around = |c: Option<&char>| c.is_some_and(|&c| in_ranges(&JOINER_NEIGHBOURS, c));
+    matches!(chars[at], '\u{200c}' | '\u{200d}')
+        && at > 0
+        && around(chars.get(at - 1))
+        && around(chars.get(at + 1))
+}
+
 /// Whether `c` lies in one of `ranges` (sorted, inclusive, not overlapping).
 fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
     use std::cmp::Ordering;
@@ -167,8 +194,10 @@ fn check_component(name: &str) -> Result<(), UnsafePath> {
     if name.chars().any(char::is_control) {
         return Err(UnsafePath::ControlCharacter);
     }
-    if let Some(c) = name.chars().find(|&c| is_invisible(c)) {
-        return Err(UnsafePath::InvisibleCharacter(c));
+    let chars: Vec<char> = name.chars().collect();
+    let invisible = (0..chars.len()).find(|&i| is_invisible(chars[i]) && !joiner_in_place(&chars, i));
+    if let Some(i) = invisible {
+        return Err(UnsafePath::InvisibleCharacter(chars[i]));
     }
     if let Some(c) = name.chars().find(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')) {
         return Err(UnsafePath::ForbiddenCharacter(c));
@@ -247,6 +276,30 @@ mod tests {
                 let want = path.rsplit('/').next().unwrap().to_string();
                 assert_eq!(check_relative_path(&path), Err(UnsafePath::WindowsReserved(want)), "{path:?}");
             }
+        }
+    }
+
+    #[test]
+    fn keeps_joiners_where_scripts_and_emoji_use_them() {
+        // Persian "I want" (the non-joiner is part of the spelling), Malayalam with a joiner, a
+        // family emoji, a woman technologist with a skin tone, a red heart joined to fire.
+        for name in [
+            "\u{645}\u{6cc}\u{200c}\u{62e}\u{648}\u{627}\u{647}\u{645}.txt",
+            "\u{d28}\u{d4d}\u{200d}\u{d31}.txt",
+            "\u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}.png",
+            "\u{1f469}\u{1f3fd}\u{200d}\u{1f4bb}/notes.md",
+            "\u{2764}\u{fe0f}\u{200d}\u{1f525}.jpg",
+        ] {
+            assert_eq!(check_relative_path(name), Ok(()), "{name:?}");
+        }
+        // Between Latin letters, at an end, or doubled, a joiner only hides a difference.
+        for name in [
+            "pho\u{200d}to.jpg",
+            "\u{200c}\u{645}.txt",
+            "\u{645}\u{200c}",
+            "\u{1f468}\u{200d}\u{200d}\u{1f469}",
+        ] {
+            assert!(matches!(check_relative_path(name), Err(UnsafePath::InvisibleCharacter(_))), "{name:?}");
         }
     }
 
