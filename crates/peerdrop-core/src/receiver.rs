@@ -380,7 +380,7 @@ impl Receiver {
         self.out.events.pop_front().map(ReceiverOutput::Event)
     }
 
-    /// With [`BlockHashing::Host`]: the SHA-256 of a block from [`Receiver::poll_digest`], and
+    /// With [`BlockHashing::Host`]: the SHA-256 of a block from [`ReceiverOutput::Digest`], and
     /// its data back. Digests must come back in the order the requests went out (the content
     /// digest is built block by block): one that overtakes another ends the transfer with
     /// `sink_failed`; one for a block not handed out (a previous connection's) is ignored.
