@@ -161,3 +161,17 @@ async fn two_peer_connections_open_a_channel_and_report_max_message_size() {
     a.close();
     b.close();
 }
+
+/// A channel that opened before the connect deadline was set (the answer's upload returned
+/// after the channel opened) must not be failed by that deadline later, mid-transfer.
+#[wasm_bindgen_test]
+async fn a_connect_deadline_set_after_the_channel_opened_never_fires() {
+    let pc = rtc::peer_connection(&JsValue::UNDEFINED).unwrap();
+    let mut conn = crate::connection::Connection::new(pc, crate::ice::Source::None, Closure::new(|| {}));
+    conn.connected();
+    let fired = Rc::new(RefCell::new(false));
+    let flag = fired.clone();
+    conn.set_connect_deadline(10, move || *flag.borrow_mut() = true);
+    gloo_timers::future::sleep(std::time::Duration::from_millis(60)).await;
+    assert!(!*fired.borrow(), "the deadline failed a connection whose channel was open");
+}

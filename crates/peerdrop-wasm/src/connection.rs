@@ -65,8 +65,14 @@ impl Connection {
         self.ticker = Some(gloo_timers::callback::Interval::new(TICK_MS, tick));
     }
 
-    /// Calls `on_late` unless [`connected`](Self::connected) comes within `ms`.
+    /// Calls `on_late` unless [`connected`](Self::connected) comes within `ms`. A channel may
+    /// open before the deadline is set (the receiver's answer reaches the sender, and the
+    /// channel opens, while the receiver still awaits the answer's upload): then there is
+    /// nothing to wait for, and no deadline.
     pub fn set_connect_deadline(&mut self, ms: u32, on_late: impl FnOnce() + 'static) {
+        if self.open {
+            return;
+        }
         self.connect_deadline = Some(gloo_timers::callback::Timeout::new(ms, on_late));
     }
 
