@@ -939,9 +939,10 @@ test('hostile: storage filled to the cap recovers as messages are read and as ro
   assert.equal(joined.status, 200, joined.text);
   const [t0, t1] = [made.json.token, joined.json.token];
   let seq = 0;
+  // Sends from ever new addresses: the point is the storage cap, not the sender's rate limit.
   const fill = async () => {
     for (let i = 0; i < bound; i++) {
-      const r = await send(t0, ++seq, 'sealed', payload, as(w));
+      const r = await send(t0, ++seq, 'sealed', payload, as(newClient()));
       if (r.status !== 201) return r;
     }
     assert.fail(`${bound} messages of 16 KiB never reached max_db_bytes ${maxDbBytes}`);
@@ -959,7 +960,7 @@ test('hostile: storage filled to the cap recovers as messages are read and as ro
       if (p.json.messages.length === 0) break;
       cursor = p.json.cursor;
     }
-    const after = await send(t0, ++seq, 'sealed', payload, as(w));
+    const after = await send(t0, ++seq, 'sealed', payload, as(newClient()));
     assert.equal(after.status, 201, `a message fits again once the others were read: ${after.text}`);
     // Full again, with nothing read; then every room expires (the twin server's clock is 2 hours
     // ahead): the database recovers by itself, at its first request.
