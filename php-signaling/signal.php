@@ -2465,6 +2465,21 @@ final class PeerDropMigrations
 {
     const LATEST = 3;
 
+    /** SQLite's rooms table as versions 1 and 2 have it (version 3 goes back to it by a rebuild). */
+    private static function sqliteRooms(string $name): string
+    {
+        return 'CREATE TABLE ' . $name . ' (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            room_key TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            joined_at INTEGER,
+            expires_at INTEGER NOT NULL,
+            left0 INTEGER NOT NULL DEFAULT 0,
+            left1 INTEGER NOT NULL DEFAULT 0,
+            msg_count INTEGER NOT NULL DEFAULT 0
+        )';
+    }
+
     /** Version 3 fills in the live bytes of the rooms already there (see PeerDropService::liveBytes()). */
     private static function roomBytes(string $length): string
     {
@@ -2539,16 +2554,7 @@ final class PeerDropMigrations
         return array(
             1 => array(
                 'up' => array(
-                    'CREATE TABLE rooms (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_key TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        joined_at INTEGER,
-                        expires_at INTEGER NOT NULL,
-                        left0 INTEGER NOT NULL DEFAULT 0,
-                        left1 INTEGER NOT NULL DEFAULT 0,
-                        msg_count INTEGER NOT NULL DEFAULT 0
-                    )',
+                    self::sqliteRooms('rooms'),
                     'CREATE INDEX rooms_expires ON rooms (expires_at)',
                     'CREATE TABLE messages (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -2588,16 +2594,7 @@ final class PeerDropMigrations
                 'down' => array(
                     'DROP INDEX IF EXISTS rooms_code',
                     'DROP INDEX IF EXISTS rooms_creator',
-                    'CREATE TABLE rooms_v2 (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_key TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        joined_at INTEGER,
-                        expires_at INTEGER NOT NULL,
-                        left0 INTEGER NOT NULL DEFAULT 0,
-                        left1 INTEGER NOT NULL DEFAULT 0,
-                        msg_count INTEGER NOT NULL DEFAULT 0
-                    )',
+                    self::sqliteRooms('rooms_v2'),
                     'INSERT INTO rooms_v2 (id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count)'
                         . ' SELECT id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count FROM rooms',
                     "DELETE FROM sqlite_sequence WHERE name = 'rooms_v2'",
