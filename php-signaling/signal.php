@@ -1251,11 +1251,24 @@ final class PeerDropService
                 $quotas->checkRooms($db, $now);
             }
             $code = null;
+            $existing = function (string $roomKey) use ($db) {
+                return $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($roomKey))->fetch(PDO::FETCH_ASSOC);
+            };
             if ($key === null) {
-                $code = self::pickCode($db, $now);
-                $key = PeerDrop::codeKey($code);
+                // On MySQL a concurrent create may take the number between the pick and the lock:
+                // pick again (the locking read sees it; SQLite's single writer never gets here).
+                for ($try = 0; $key === null; $try++) {
+                    $code = self::pickCode($db, $now);
+                    $row = $existing(PeerDrop::codeKey($code));
+                    if ($row === false || (int)$row['expires_at'] <= $now) {
+                        $key = PeerDrop::codeKey($code);
+                    } elseif ($try >= 8) {
+                        throw new PeerDropError('storage_busy');
+                    }
+                }
+            } else {
+                $row = $existing($key);
             }
-            $row = $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($key))->fetch(PDO::FETCH_ASSOC);
             if ($row !== false) {
                 if ((int)$row['expires_at'] > $now) {
                     throw new PeerDropError('room_exists');

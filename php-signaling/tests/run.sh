@@ -241,7 +241,7 @@ fi
 # ---- Apache + mod_php --------------------------------------------------------------------------
 say "Apache + mod_php (private instance)"
 if command -v apache2 >/dev/null 2>&1 && ls /usr/lib/apache2/modules/libphp*.so >/dev/null 2>&1; then
-  ap="$tmp/apache"; mkdir -p "$ap/www" "$ap/data"
+  ap="$tmp/apache"; mkdir -p "$ap/www" "$ap/data" "$ap/data-hostile"
   cp "$pkg/signal.php" "$ap/www/signal.php"; cp "$pkg/htaccess.example" "$ap/www/.htaccess"
   cat > "$ap/peerdrop.config.php" <<EOF
 <?php
@@ -267,7 +267,7 @@ EOF
   php -r 'define("PEERDROP_LIBRARY", 1); require $argv[1]; @rmdir($argv[2]); PeerDropDataDir::ensure($argv[2]); file_put_contents($argv[2] . "/peerdrop.sqlite", "decoy");' \
     "$pkg/signal.php" "$ap/www/guarded"
   chmod -R a+rX "$ap"
-  [ "$(id -u)" = "0" ] && chown -R www-data "$ap/data" 2>/dev/null
+  [ "$(id -u)" = "0" ] && chown -R www-data "$ap/data" "$ap/data-hostile" 2>/dev/null
   port_ap="$(free_port)"
   apache_start "$ap" "$port_ap" 8
   url_ap="http://127.0.0.1:$port_ap/signal.php"
