@@ -983,7 +983,7 @@ final class PeerDropQuotas
         $this->checkRooms($this->store, $now);
         $perMinute = $this->config->quotaCreatesPerMinute;
         if ($perMinute > 0) {
-            $this->take('creates', $perMinute, $perMinute, true);
+            $this->enforce('creates', $perMinute, $perMinute, true);
         }
     }
 
@@ -1009,7 +1009,7 @@ final class PeerDropQuotas
     {
         $quota = $this->config->quotaFailedJoins;
         if ($quota > 0) {
-            $this->take('failed_joins', $quota / 10, $quota, false);
+            $this->enforce('failed_joins', $quota / 10, $quota, false);
         }
     }
 
@@ -1022,7 +1022,8 @@ final class PeerDropQuotas
         }
     }
 
-    private function take(string $quota, float $perMinute, int $burst, bool $take): void
+    /** Refuses when the quota's bucket is empty; otherwise takes a token if $take. @throws PeerDropError quota_exceeded */
+    private function enforce(string $quota, float $perMinute, int $burst, bool $take): void
     {
         $bucket = $this->bucket($perMinute, $burst);
         $level = $bucket->take($this->bucketKey($quota), $take);
