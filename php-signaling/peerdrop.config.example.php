@@ -35,6 +35,14 @@ return array(
     // 'rate_limit_per_minute' => 600,
     // 'rate_limit_burst' => 120,
 
+    // Per-client quotas (counted per address, IPv6 per /64, by the rate limiter's salted key):
+    // open rooms one client may hold, its creates per minute, its failed joins (room_not_found,
+    // room_full, room_expired) per 10 minutes. Over one: 429 quota_exceeded. 0 turns one off.
+    // Defaults 16 / 30 / 20. What they mean against an attacker: docs/security.md section 4.
+    // 'quota_rooms' => 16,
+    // 'quota_creates_per_minute' => 30,
+    // 'quota_failed_joins' => 20,
+
     // Proxies/CDNs (IPs or CIDR ranges) whose X-Forwarded-For is believed. Empty (default):
     // X-Forwarded-For is ignored and REMOTE_ADDR is the client.
     // 'trusted_proxies' => array('10.0.0.0/8'),
@@ -76,8 +84,10 @@ return array(
     // 'max_room_messages' => 1024,
     // 'max_rooms' => 5000,
 
-    // Cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes): new rooms and
-    // messages get 507 storage_quota_exceeded above it. 0 = no cap. Default 256 MiB.
+    // Cap on the live data in bytes: unread message payloads plus 256 bytes per room and per
+    // message row (not the file size, which never shrinks). New rooms and messages get 507
+    // storage_quota_exceeded at it; space comes back as messages are read and rooms end or
+    // expire. 0 = no cap. Default 256 MiB.
     // 'max_db_bytes' => 268435456,
 
     // Suggested delay (ms) before the next poll when a poll returned nothing and was not held.

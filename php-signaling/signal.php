@@ -33,7 +33,7 @@
  *
  * Sections, in this order:
  *   1. HTTP             the web entry point, request parsing and validation, responses, CORS and
- *                       headers, the error catalogue, the client's address and its rate limit
+ *                       headers, the error catalogue, the client's address, its rate limit and quotas
  *   2. Operations       protocol limits, create / join / send / poll / leave / health, cleanup
  *   3. Tokens           HMAC peer tokens and the secret that signs them
  *   4. Storage          database error translation, the store, schema migrations, SQLite
@@ -48,7 +48,7 @@ declare(strict_types=1);
 
 // =============================================================================================
 // 1. HTTP: the web entry point, request parsing and validation, responses, CORS and headers,
-//    the error catalogue, the client's address and its rate limit.
+//    the error catalogue, the client's address, its rate limit and its quotas.
 // =============================================================================================
 
 /** Handle one web request: read it from $_SERVER and php://input, answer, then do the after-response work. */
@@ -135,9 +135,13 @@ function peerdrop_http(array $env, string $scriptDir, ?string $documentRoot = nu
     return new PeerDropHttp(
         static function () use ($env, $scriptDir, $documentRoot): PeerDropConfig {
             $config = PeerDropConfig::load($env, $scriptDir);
-            // Never serve the database: refuse a data dir inside the web server's document root.
-            if ($documentRoot !== null && $documentRoot !== '' && PeerDrop::isInside($config->dataDir, $documentRoot)) {
-                throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside the document root ' . $documentRoot);
+            // Never serve the database: refuse a data dir inside the web server's document root, or
+            // inside the folder holding this script, which is served whatever DOCUMENT_ROOT says
+            // (an Alias, ~user/public_html).
+            foreach (array('the document root' => $documentRoot, 'the folder of signal.php' => $scriptDir) as $what => $root) {
+                if ($root !== null && $root !== '' && PeerDrop::isInside($config->dataDir, $root)) {
+                    throw new PeerDropConfigError('data dir ' . $config->dataDir . ' is inside ' . $what . ' ' . $root);
+                }
             }
             return $config;
         },
@@ -203,6 +207,8 @@ final class PeerDropHttp
     private $metrics;
     /** @var string operation label of the current request, for metrics */
     private $op = 'invalid';
+    /** @var bool the rate limiter refused this request: nothing is written for it, not even metrics */
+    private $refused = false;
 
     public function __construct(callable $configFactory, callable $serviceFactory)
     {
@@ -221,6 +227,8 @@ final class PeerDropHttp
     {
         $request += array('remote_addr' => '', 'query' => '');
         $this->op = 'invalid';
+        $this->refused = false;
+        $started = hrtime(true);
         $cors = array();
         try {
             $config = $this->config();
@@ -267,7 +275,7 @@ final class PeerDropHttp
             if (strpos($err->errorCode(), 'storage_') === 0) {
                 $this->metrics->add('peerdrop_storage_errors_total', array('code' => $err->errorCode()));
             } elseif ($err->errorCode() === 'rate_limited') {
-                $this->metrics->add('peerdrop_rate_limited_total');
+                $this->refused = true;
             }
             if ($err->errorCode() === 'internal_error') {
                 $root = $err->getPrevious() !== null ? $err->getPrevious() : $e;
@@ -279,14 +287,23 @@ final class PeerDropHttp
             }
             $response = new PeerDropResponse($err->status(), $err->body(), $err->headers());
         }
-        $this->metrics->add('peerdrop_requests_total', array('op' => PeerDropMetrics::opLabel($this->op), 'status' => (string)$response->status));
+        $op = PeerDropMetrics::opLabel($this->op);
+        $this->metrics->add('peerdrop_requests_total', array('op' => $op, 'status' => (string)$response->status));
+        $this->metrics->observe($op, (hrtime(true) - $started) / 1e9);
         $response->headers = array_merge(self::baseHeaders(), $cors, $response->headers);
         return $response;
     }
 
-    /** Work to do after the response is sent: store metric counters, bounded expired-row cleanup. Never throws. */
+    /**
+     * Work to do after the response is sent: store metric counters, bounded expired-row cleanup,
+     * WAL checkpoint. Never throws. A request the rate limiter refused does none of it: a flood of
+     * refused requests must not turn into writes.
+     */
     public function afterResponse(): void
     {
+        if ($this->refused) {
+            return;
+        }
         try {
             if ($this->config !== null && $this->config->metricsToken !== null) {
                 $this->metrics->flush($this->service()->store());
@@ -331,7 +348,7 @@ final class PeerDropHttp
             throw new PeerDropError('metrics_unauthorized');
         }
         $service = $this->service();
-        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now());
+        $text = PeerDropMetrics::render($service->store(), $service->slots(), $service->now(), $config);
         return new PeerDropResponse(200, array(), array('Content-Type' => 'text/plain; version=0.0.4; charset=utf-8'), $text);
     }
 
@@ -347,11 +364,22 @@ final class PeerDropHttp
             return;
         }
         $service = $this->service();
-        $address = PeerDropClientAddress::resolve($request['remote_addr'],
-            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $config->trustedProxies);
         $limiter = new PeerDropRateLimiter($service->store(), $config->rateLimitPerMinute, $config->rateLimitBurst,
             $service->secret(), $config->preciseClock());
-        $limiter->consume($address);
+        if ($limiter->consume($this->client($headers, $request))) {
+            $this->metrics->add('peerdrop_rate_limited_total');
+        }
+    }
+
+    /**
+     * The client's address (IPv4, or the /64 of IPv6), from X-Forwarded-For only behind a trusted proxy.
+     * @param array<string,string> $headers
+     * @param array<string,string> $request
+     */
+    private function client(array $headers, array $request): string
+    {
+        return PeerDropClientAddress::resolve($request['remote_addr'],
+            isset($headers['x-forwarded-for']) ? $headers['x-forwarded-for'] : '', $this->config()->trustedProxies);
     }
 
     /** @return array<string,string> */
@@ -417,8 +445,20 @@ final class PeerDropHttp
         $op = self::field($req, 'op', 'string');
         switch ($op) {
             case 'create':
+                if (array_key_exists('code', $req)) {
+                    if ($req['code'] !== true) {
+                        throw self::wrongType('code', 'true (the server picks the number)');
+                    }
+                    return $service->createCode();
+                }
                 return $service->create(self::field($req, 'room', 'string'));
             case 'join':
+                if (array_key_exists('code', $req)) {
+                    if (!is_int($req['code'])) {
+                        throw new PeerDropError('invalid_code');
+                    }
+                    return $service->joinCode($req['code']);
+                }
                 return $service->join(self::field($req, 'room', 'string'));
             case 'send':
                 $token = self::field($req, 'token', 'string');
@@ -476,7 +516,9 @@ final class PeerDropHttp
         if (isset($req['op']) && is_string($req['op'])) {
             $this->op = $req['op'];
         }
-        list($status, $body) = self::dispatch($this->service(), $req);
+        $service = $this->service();
+        $service->forClient($this->client($headers, $request));
+        list($status, $body) = self::dispatch($service, $req);
         return new PeerDropResponse($status, $body);
     }
 
@@ -603,6 +645,7 @@ final class PeerDropError extends RuntimeException
         'invalid_seq' => array(400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'),
         'invalid_cursor' => array(400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'),
         'invalid_wait' => array(400, 'wait must be a whole number of seconds from 0 to 25.'),
+        'invalid_code' => array(400, 'code must be the number at the start of the short code, an integer from 1 to 9999.'),
         'unknown_type' => array(422, 'Unknown message type: use offer, answer, candidate, bye, sealed or pake.'),
         'message_too_large' => array(413, 'The message data is larger than 16 KiB; split it into smaller messages.'),
         'invalid_token' => array(401, 'The token is not valid for this server; create or join the room again.'),
@@ -615,6 +658,7 @@ final class PeerDropError extends RuntimeException
         'peer_left' => array(410, 'A peer has left this room, so this transfer is over; start a new transfer.'),
         'seq_conflict' => array(409, 'This seq was already used for a different message; use a new seq for each new message.'),
         'rate_limited' => array(429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'),
+        'quota_exceeded' => array(429, 'Your network is over one of this server\'s per-client quotas; wait for the number of seconds in Retry-After, then retry.'),
         'metrics_disabled' => array(404, 'Metrics are turned off on this server; the operator enables them by setting metrics_token.'),
         'metrics_unauthorized' => array(401, 'Metrics need the header Authorization: Bearer <metrics_token> with the token from the server config.'),
         'storage_quota_exceeded' => array(507, 'The server has reached its storage limit; try again later, or tell the site operator.'),
@@ -622,6 +666,7 @@ final class PeerDropError extends RuntimeException
         'room_message_limit' => array(429, 'This room has reached its message limit; start a new transfer.'),
         'origin_not_allowed' => array(403, 'This web origin is not allowed to use this signaling server.'),
         'server_full' => array(503, 'The server has too many open rooms right now; try again in a minute.'),
+        'codes_exhausted' => array(503, 'Every short-code number is in use on this server right now; try again in a minute, or send a link instead.'),
         'storage_busy' => array(503, 'The server is busy; retry in a moment.'),
         'storage_full' => array(507, 'The server has run out of storage space; try again later, or tell the site operator.'),
         'storage_unavailable' => array(503, 'The server cannot use its storage; the site operator should run "php signal.php check".'),
@@ -654,7 +699,7 @@ final class PeerDropError extends RuntimeException
             } elseif ($errorCode === 'queue_full') {
                 $headers['Retry-After'] = '2';
             } elseif ($entry[0] === 503) {
-                $headers['Retry-After'] = $errorCode === 'server_full' ? '60' : '30';
+                $headers['Retry-After'] = $errorCode === 'server_full' || $errorCode === 'codes_exhausted' ? '60' : '30';
             } elseif ($errorCode === 'storage_quota_exceeded') {
                 // Space comes back as rooms expire (at most ttl_room); a minute is a fair first retry.
                 $headers['Retry-After'] = '60';
@@ -782,13 +827,15 @@ final class PeerDropClientAddress
 /**
  * Token bucket per client, in storage (so it holds across PHP workers and web servers). The key
  * is HMAC(daily salt, address) with the salt derived from the token secret and the day number:
- * no address is stored, and keys from different days cannot be linked without the secret.
+ * no address is stored, and keys from different days cannot be linked without the secret. The
+ * per-client quotas (PeerDropQuotas) keep their buckets in the same table, under keys derived
+ * from that one.
  */
 final class PeerDropRateLimiter
 {
     /** @var PeerDropStore */
     private $store;
-    /** @var int */
+    /** @var float */
     private $perMinute;
     /** @var int */
     private $burst;
@@ -797,7 +844,7 @@ final class PeerDropRateLimiter
     /** @var callable(): float */
     private $clock;
 
-    public function __construct(PeerDropStore $store, int $perMinute, int $burst, string $secret, callable $clock)
+    public function __construct(PeerDropStore $store, float $perMinute, int $burst, string $secret, callable $clock)
     {
         $this->store = $store;
         $this->perMinute = $perMinute;
@@ -812,15 +859,39 @@ final class PeerDropRateLimiter
         return substr(hash_hmac('sha256', $address, $salt), 0, 32);
     }
 
-    /** Take one token for $address. @throws PeerDropError rate_limited (429 with Retry-After) */
-    public function consume(string $address): void
+    /**
+     * Take one token for $address.
+     * @return bool true when this request took the client's last token: its next ones are refused
+     *         until the bucket refills (counted here, since a refused request writes nothing)
+     * @throws PeerDropError rate_limited (429 with Retry-After)
+     */
+    public function consume(string $address): bool
     {
         if ($this->perMinute <= 0) {
-            return;
+            return false;
         }
         $now = (float)call_user_func($this->clock);
-        $nowMs = (int)floor($now * 1000);
-        $key = self::clientKey($this->secret, $address, (int)floor($now / 86400));
+        $level = $this->take(self::clientKey($this->secret, $address, (int)floor($now / 86400)));
+        if ($level < 1.0) {
+            throw new PeerDropError('rate_limited', null, array('Retry-After' => (string)$this->retryAfter($level)));
+        }
+        return $level < 2.0;
+    }
+
+    /** Whole seconds until a bucket at $level holds one token again (at least 1). */
+    public function retryAfter(float $level): int
+    {
+        // Rounded first: 1 / (0.3 / 60000) is 200.00000000000003 in floating point, not 201 s.
+        return max(1, (int)ceil(round((1.0 - $level) / ($this->perMinute / 60000.0) / 1000, 6)));
+    }
+
+    /**
+     * The level of bucket $key (refilled up to now) before this call; when $take is true and the
+     * level is 1 or more, one token is taken. A level below 1 means refused: nothing is written.
+     */
+    public function take(string $key, bool $take = true): float
+    {
+        $nowMs = (int)floor((float)call_user_func($this->clock) * 1000);
         $rate = $this->perMinute / 60000.0; // tokens per ms
         $burst = (float)$this->burst;
         $refill = static function ($row) use ($nowMs, $rate, $burst): float {
@@ -832,8 +903,8 @@ final class PeerDropRateLimiter
         // Read first without a write lock: a client that is over its limit costs no write at all.
         $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
         $tokens = $refill($rows ? $rows[0] : null);
-        if ($tokens < 1.0) {
-            throw self::limited($tokens, $rate);
+        if ($tokens < 1.0 || !$take) {
+            return $tokens;
         }
         // Then one conditional UPDATE, atomic on its own: the write lock is held for a single
         // statement, not a read-modify-write transaction (this runs on every request).
@@ -847,22 +918,134 @@ final class PeerDropRateLimiter
         for ($attempt = 0; $attempt < 2; $attempt++) {
             if ($this->store->execute('UPDATE {p}rate_limits SET tokens = ' . $level . ' - 1, updated_ms = ' . $stamp
                     . ' WHERE k = ? AND ' . $level . ' >= 1', array($key)) === 1) {
-                return;
+                return max(1.0, $tokens);
             }
             // No row yet (first request of the day), or another request took the last token.
             if ($this->store->execute($this->store->insertIgnore() . ' INTO {p}rate_limits (k, tokens, updated_ms) VALUES (?, ?, ?)',
                     array($key, $burst - 1, $nowMs)) === 1) {
-                return;
+                return $burst;
             }
         }
         $rows = $this->store->select('SELECT tokens, updated_ms FROM {p}rate_limits WHERE k = ?', array($key));
-        throw self::limited($refill($rows ? $rows[0] : null), $rate);
+        return min(0.999, $refill($rows ? $rows[0] : null));
+    }
+}
+
+/**
+ * Per-client quotas (docs/signaling.md section 12): the open rooms a client holds, its creates per
+ * minute and its failed joins per 10 minutes. A client is known by the rate limiter's key, never
+ * by its address: rooms store today's key as their creator, and the open-rooms count also reads
+ * yesterday's (the key changes at midnight, a room may outlive it). The two rates are token
+ * buckets in the rate limiter's table, under keys hashed from the client key and the quota's name.
+ */
+final class PeerDropQuotas
+{
+    /** quota => the sentence a client over it gets (shared with the SvelteKit handler). */
+    const MESSAGES = array(
+        'rooms' => 'Your network has too many rooms open on this server (open-rooms quota); finish or cancel a transfer, or wait for the number of seconds in Retry-After.',
+        'creates' => 'Your network is creating rooms too fast (creates-per-minute quota); wait for the number of seconds in Retry-After, then retry.',
+        'failed_joins' => 'Too many joins from your network failed (failed-joins quota); check the code or link, then wait for the number of seconds in Retry-After.',
+    );
+
+    /** @var PeerDropStore */
+    private $store;
+    /** @var PeerDropConfig */
+    private $config;
+    /** @var string[] today's client key, then yesterday's */
+    private $keys;
+    /** @var callable(): float */
+    private $clock;
+    /** @var PeerDropMetrics */
+    private $metrics;
+
+    /** @param callable(): int $clock the service's clock (seconds) */
+    public function __construct(PeerDropStore $store, PeerDropConfig $config, string $secret, string $address, callable $clock, PeerDropMetrics $metrics)
+    {
+        $this->store = $store;
+        $this->config = $config;
+        $this->clock = static function () use ($clock): float {
+            return (float)call_user_func($clock);
+        };
+        $day = (int)floor((float)call_user_func($this->clock) / 86400);
+        $this->keys = array(PeerDropRateLimiter::clientKey($secret, $address, $day), PeerDropRateLimiter::clientKey($secret, $address, $day - 1));
+        $this->metrics = $metrics;
     }
 
-    private static function limited(float $tokens, float $ratePerMs): PeerDropError
+    /** The key stored with the rooms this client creates. */
+    public function creator(): string
     {
-        $seconds = (int)ceil((1.0 - $tokens) / $ratePerMs / 1000);
-        return new PeerDropError('rate_limited', null, array('Retry-After' => (string)max(1, $seconds)));
+        return $this->keys[0];
+    }
+
+    /** Before a create: the open-rooms quota, then one create is taken. @throws PeerDropError quota_exceeded */
+    public function beforeCreate(int $now): void
+    {
+        $this->checkRooms($this->store, $now);
+        $perMinute = $this->config->quotaCreatesPerMinute;
+        if ($perMinute > 0) {
+            $this->enforce('creates', $perMinute, $perMinute, true);
+        }
+    }
+
+    /**
+     * The open-rooms quota; run again inside the create's write transaction, where SQLite's
+     * single writer makes it exact. @throws PeerDropError quota_exceeded
+     */
+    public function checkRooms(PeerDropStore $db, int $now): void
+    {
+        $quota = $this->config->quotaRooms;
+        if ($quota <= 0) {
+            return;
+        }
+        $r = $db->select('SELECT COUNT(*) AS n, MIN(expires_at) AS soonest FROM {p}rooms WHERE creator IN (?, ?) AND expires_at > ?',
+            array($this->keys[0], $this->keys[1], $now));
+        if ((int)$r[0]['n'] >= $quota) {
+            throw $this->refuse('rooms', (int)$r[0]['soonest'] - $now);
+        }
+    }
+
+    /** Before a join: refused while the client is out of failed joins (nothing is taken). @throws PeerDropError quota_exceeded */
+    public function beforeJoin(): void
+    {
+        $quota = $this->config->quotaFailedJoins;
+        if ($quota > 0) {
+            $this->enforce('failed_joins', $quota / 10, $quota, false);
+        }
+    }
+
+    /** A join failed (room_not_found, room_full, room_expired): it costs one failed join. */
+    public function joinFailed(): void
+    {
+        $quota = $this->config->quotaFailedJoins;
+        if ($quota > 0) {
+            $this->bucket($quota / 10, $quota)->take($this->bucketKey('failed_joins'));
+        }
+    }
+
+    /** Refuses when the quota's bucket is empty; otherwise takes a token if $take. @throws PeerDropError quota_exceeded */
+    private function enforce(string $quota, float $perMinute, int $burst, bool $take): void
+    {
+        $bucket = $this->bucket($perMinute, $burst);
+        $level = $bucket->take($this->bucketKey($quota), $take);
+        if ($level < 1.0) {
+            throw $this->refuse($quota, $bucket->retryAfter($level));
+        }
+    }
+
+    private function bucket(float $perMinute, int $burst): PeerDropRateLimiter
+    {
+        return new PeerDropRateLimiter($this->store, $perMinute, $burst, '', $this->clock);
+    }
+
+    private function bucketKey(string $quota): string
+    {
+        return substr(hash('sha256', 'peerdrop-quota-v1|' . $quota . '|' . $this->keys[0]), 0, 32);
+    }
+
+    private function refuse(string $quota, int $retryAfter): PeerDropError
+    {
+        $this->metrics->add('peerdrop_quota_exceeded_total', array('quota' => $quota));
+        return new PeerDropError('quota_exceeded', self::MESSAGES[$quota], array('Retry-After' => (string)max(1, $retryAfter)));
     }
 }
 
@@ -880,6 +1063,11 @@ final class PeerDrop
     const MAX_WAIT = 25;
     const JSON_DEPTH = 8;
     const POLL_BATCH = 100;
+    /** Short-code numbers: 1 to SHORT_CODES while any is free, else up to MAX_CODE. */
+    const SHORT_CODES = 999;
+    const MAX_CODE = 9999;
+    /** What a stored room, or message row, counts against max_db_bytes besides its payload (row and index overhead, estimated). */
+    const ROW_BYTES = 256;
     const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
     const EXAMPLE_SECRETS = array('', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
         'replace-me', 'replace-with-a-long-random-string', 'your-secret-here');
@@ -908,6 +1096,12 @@ final class PeerDrop
     public static function roomKey(string $room): string
     {
         return hash('sha256', 'peerdrop-room-v1|' . $room);
+    }
+
+    /** Short-code rooms are keyed by their number in a namespace of their own: no room id can take one. */
+    public static function codeKey(int $code): string
+    {
+        return hash('sha256', 'peerdrop-code-v1|' . $code);
     }
 
     public static function isExampleSecret(string $secret): bool
@@ -968,6 +1162,8 @@ final class PeerDropService
     private $slots;
     /** @var PeerDropMetrics */
     private $metrics;
+    /** @var PeerDropQuotas|null the quotas of the client this request comes from; null = none (command line, tests) */
+    private $quotas = null;
 
     public function __construct(PeerDropStore $store, PeerDropConfig $config, string $secret, callable $clock,
                                 ?PeerDropSlots $slots = null, ?callable $sleep = null, ?callable $monotonic = null)
@@ -1013,18 +1209,67 @@ final class PeerDropService
         $this->metrics = $metrics;
     }
 
+    /** The (normalized) address this request comes from, whose quotas create and join apply. */
+    public function forClient(string $address): void
+    {
+        $this->quotas = new PeerDropQuotas($this->store, $this->config, $this->secret, $address, $this->clock, $this->metrics);
+    }
+
     /** @return array{0:int,1:array<string,mixed>} */
     public function create(string $room): array
     {
         if (!PeerDrop::isValidRoom($room)) {
             throw new PeerDropError('invalid_room');
         }
-        $this->checkQuota();
+        return $this->open(PeerDrop::roomKey($room));
+    }
+
+    /**
+     * A short-code room. The number is picked here, never by the client, among those no open room
+     * holds: one client can neither choose a number nor hold more than its open-rooms quota of them.
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public function createCode(): array
+    {
+        return $this->open(null);
+    }
+
+    /**
+     * @param string|null $key the room key; null picks a short-code number and uses its key
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    private function open(?string $key): array
+    {
         $now = $this->now();
-        $key = PeerDrop::roomKey($room);
         $cfg = $this->config;
-        $id = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
-            $row = $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($key))->fetch(PDO::FETCH_ASSOC);
+        $quotas = $this->quotas;
+        if ($quotas !== null) {
+            $quotas->beforeCreate($now);
+        }
+        $creator = $quotas !== null ? $quotas->creator() : null;
+        list($id, $key, $code) = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg, $quotas, $creator) {
+            if ($quotas !== null) {
+                $quotas->checkRooms($db, $now);
+            }
+            $code = null;
+            $existing = function (string $roomKey) use ($db) {
+                return $db->run('SELECT id, expires_at FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(), array($roomKey))->fetch(PDO::FETCH_ASSOC);
+            };
+            if ($key === null) {
+                // On MySQL a concurrent create may take the number between the pick and the lock:
+                // pick again (the locking read sees it; SQLite's single writer never gets here).
+                for ($try = 0; $key === null; $try++) {
+                    $code = self::pickCode($db, $now);
+                    $row = $existing(PeerDrop::codeKey($code));
+                    if ($row === false || (int)$row['expires_at'] <= $now) {
+                        $key = PeerDrop::codeKey($code);
+                    } elseif ($try >= 8) {
+                        throw new PeerDropError('storage_busy');
+                    }
+                }
+            } else {
+                $row = $existing($key);
+            }
             if ($row !== false) {
                 if ((int)$row['expires_at'] > $now) {
                     throw new PeerDropError('room_exists');
@@ -1036,13 +1281,51 @@ final class PeerDropService
             if ($count >= $cfg->maxRooms) {
                 throw new PeerDropError('server_full');
             }
-            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at) VALUES (?, ?, ?)', array($key, $now, $now + $cfg->ttlUnjoined));
-            return (int)$pdo->lastInsertId();
+            self::checkStorage($db, $cfg, $now);
+            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at, creator, code, bytes) VALUES (?, ?, ?, ?, ?, ?)',
+                array($key, $now, $now + $cfg->ttlUnjoined, $creator, $code, PeerDrop::ROW_BYTES));
+            return array((int)$pdo->lastInsertId(), $key, $code);
         });
         $this->metrics->add('peerdrop_rooms_created_total');
-        $token = PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom);
-        return array(201, array('peer' => 0, 'token' => $token, 'cursor' => 0, 'expires_in' => $cfg->ttlUnjoined,
-            'ice_servers' => $this->iceServers($now)));
+        $body = array('peer' => 0, 'token' => PeerDropToken::sign($this->secret, $id, $key, 0, $now + $cfg->ttlRoom), 'cursor' => 0,
+            'expires_in' => $cfg->ttlUnjoined, 'ice_servers' => $this->iceServers($now));
+        if ($code !== null) {
+            $this->metrics->add('peerdrop_code_rooms_created_total', array('digits' => (string)strlen((string)$code)));
+            $body['code'] = $code;
+        }
+        return array(201, $body);
+    }
+
+    /**
+     * A free short-code number: from 1 to 999 while any is free, else from 1000 to 9999. A few
+     * random tries first (cheap while few are taken), then one read of the numbers in use.
+     * @throws PeerDropError codes_exhausted
+     */
+    private static function pickCode(PeerDropStore $db, int $now): int
+    {
+        foreach (array(array(1, PeerDrop::SHORT_CODES), array(PeerDrop::SHORT_CODES + 1, PeerDrop::MAX_CODE)) as $range) {
+            list($lo, $hi) = $range;
+            for ($i = 0; $i < 4; $i++) {
+                $n = random_int($lo, $hi);
+                if (!$db->select('SELECT 1 FROM {p}rooms WHERE code = ? AND expires_at > ?', array($n, $now))) {
+                    return $n;
+                }
+            }
+            $used = array();
+            foreach ($db->select('SELECT code FROM {p}rooms WHERE code BETWEEN ? AND ? AND expires_at > ?', array($lo, $hi, $now)) as $r) {
+                $used[(int)$r['code']] = true;
+            }
+            $free = array();
+            for ($n = $lo; $n <= $hi; $n++) {
+                if (!isset($used[$n])) {
+                    $free[] = $n;
+                }
+            }
+            if ($free) {
+                return $free[random_int(0, count($free) - 1)];
+            }
+        }
+        throw new PeerDropError('codes_exhausted');
     }
 
     /** @return array{0:int,1:array<string,mixed>} */
@@ -1051,8 +1334,38 @@ final class PeerDropService
         if (!PeerDrop::isValidRoom($room)) {
             throw new PeerDropError('invalid_room');
         }
+        return $this->enter(PeerDrop::roomKey($room));
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    public function joinCode(int $code): array
+    {
+        if ($code < 1 || $code > PeerDrop::MAX_CODE) {
+            throw new PeerDropError('invalid_code');
+        }
+        return $this->enter(PeerDrop::codeKey($code));
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    private function enter(string $key): array
+    {
+        if ($this->quotas !== null) {
+            $this->quotas->beforeJoin();
+        }
+        try {
+            return $this->claim($key);
+        } catch (PeerDropError $e) {
+            if ($this->quotas !== null && in_array($e->errorCode(), array('room_not_found', 'room_full', 'room_expired'), true)) {
+                $this->quotas->joinFailed();
+            }
+            throw $e;
+        }
+    }
+
+    /** @return array{0:int,1:array<string,mixed>} */
+    private function claim(string $key): array
+    {
         $now = $this->now();
-        $key = PeerDrop::roomKey($room);
         $cfg = $this->config;
         // The whole check-and-claim runs in one write transaction (BEGIN IMMEDIATE on SQLite, a row
         // lock on MySQL): concurrent joiners are serialized, and the conditional UPDATE makes the
@@ -1108,10 +1421,7 @@ final class PeerDropService
         $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
         $cfg = $this->config;
         $digest = hash('sha256', $type . "\0" . $data);
-        $quota = function () {
-            $this->checkQuota();
-        };
-        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg, $quota) {
+        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg) {
             // The room row lock (MySQL) also orders message ids per room: a recipient's cursor never
             // passes an id that is still uncommitted.
             $room = self::loadRoom($db, $t, $now);
@@ -1136,11 +1446,12 @@ final class PeerDropService
             if ($queued >= $cfg->maxQueue) {
                 throw new PeerDropError('queue_full');
             }
-            $quota(); // after the idempotency check: a retry of a stored message still gets its id
+            self::checkStorage($db, $cfg, $now); // after the idempotency check: a retry of a stored message still gets its id
             $db->run('INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));
             $id = (int)$pdo->lastInsertId();
-            $db->run('UPDATE {p}rooms SET msg_count = msg_count + 1 WHERE id = ?', array((int)$room['id']));
+            $db->run('UPDATE {p}rooms SET msg_count = msg_count + 1, bytes = bytes + ? WHERE id = ?',
+                array(PeerDrop::ROW_BYTES + strlen($data), (int)$room['id']));
             return array(201, array('id' => $id));
         });
     }
@@ -1275,14 +1586,29 @@ final class PeerDropService
                 'poll_interval_ms' => $c->pollIntervalMs,
                 'rate_limit_per_minute' => $c->rateLimitPerMinute,
                 'rate_limit_burst' => $c->rateLimitBurst,
+                'max_db_bytes' => $c->maxDbBytes,
+                'quota_rooms' => $c->quotaRooms,
+                'quota_creates_per_minute' => $c->quotaCreatesPerMinute,
+                'quota_failed_joins' => $c->quotaFailedJoins,
+                'max_code' => PeerDrop::MAX_CODE,
             ),
         ));
     }
 
-    /** @throws PeerDropError storage_quota_exceeded when the database has reached max_db_bytes */
-    public function checkQuota(): void
+    /**
+     * Live bytes: what max_db_bytes caps. Each open room keeps its own count (ROW_BYTES for itself
+     * and for each message row, plus the payloads not yet wiped), so expired rooms stop counting
+     * at once and nothing is measured from files, which never shrink.
+     */
+    public static function liveBytes(PeerDropStore $db, int $now): int
     {
-        if ($this->config->maxDbBytes > 0 && $this->store->sizeBytes() >= $this->config->maxDbBytes) {
+        return (int)$db->select('SELECT COALESCE(SUM(bytes), 0) AS n FROM {p}rooms WHERE expires_at > ?', array($now))[0]['n'];
+    }
+
+    /** @throws PeerDropError storage_quota_exceeded when the live data has reached max_db_bytes */
+    private static function checkStorage(PeerDropStore $db, PeerDropConfig $cfg, int $now): void
+    {
+        if ($cfg->maxDbBytes > 0 && self::liveBytes($db, $now) >= $cfg->maxDbBytes) {
             throw new PeerDropError('storage_quota_exceeded');
         }
     }
@@ -1371,6 +1697,7 @@ final class PeerDropService
     {
         $db->run("INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data) VALUES (?, ?, ?, NULL, ?, '')",
             array($roomId, $to, $from, $type));
+        $db->run('UPDATE {p}rooms SET bytes = bytes + ? WHERE id = ?', array(PeerDrop::ROW_BYTES, $roomId));
     }
 
     /**
@@ -1380,13 +1707,16 @@ final class PeerDropService
      */
     private static function ackAndWipe(PeerDropStore $db, int $roomId, int $peer, ?int $upTo): void
     {
-        $sql = "UPDATE {p}messages SET data = '', acked = 1 WHERE room_id = ? AND to_peer = ? AND acked = 0";
+        $where = 'room_id = ? AND to_peer = ? AND acked = 0';
         $params = array($roomId, $peer);
         if ($upTo !== null) {
-            $sql .= ' AND id <= ?';
+            $where .= ' AND id <= ?';
             $params[] = $upTo;
         }
-        $db->run($sql, $params);
+        // The wiped payloads stop counting against max_db_bytes (their rows still do).
+        $db->run('UPDATE {p}rooms SET bytes = bytes - (SELECT COALESCE(SUM(' . $db->byteLength('data') . '), 0) FROM {p}messages WHERE '
+            . $where . ') WHERE id = ?', array_merge($params, array($roomId)));
+        $db->run("UPDATE {p}messages SET data = '', acked = 1 WHERE " . $where, $params);
     }
 
     private static function deleteRoom(PeerDropStore $db, int $roomId): void
@@ -1670,6 +2000,7 @@ final class PeerDropStore
     const SCHEMA_VERSION = PeerDropMigrations::LATEST;
     const DB_FILE = 'peerdrop.sqlite';
     const FALLBACK_MARKER = 'journal-fallback-truncate';
+    const CHECKPOINT_STAMP = 'checkpoint.stamp';
 
     /** @var PDO */
     private $pdo;
@@ -1727,6 +2058,7 @@ final class PeerDropStore
         if ($journalMode === 'wal' && is_file($dir . '/' . self::FALLBACK_MARKER)) {
             $effective = 'truncate';
         }
+        self::privateFile($dir . '/' . self::DB_FILE);
         try {
             $pdo = new PDO('sqlite:' . $dir . '/' . self::DB_FILE, null, null, array(
                 PDO::ATTR_ERRMODE => PDO::ERRMODE_EXCEPTION,
@@ -1757,6 +2089,35 @@ final class PeerDropStore
         $store = new self($pdo, 'sqlite', $dir, $effective, '');
         $store->ensureSchema();
         return $store;
+    }
+
+    /**
+     * The database file is created 0600 before SQLite opens it, whatever the umask: SQLite gives its
+     * -wal, -shm and -journal files the same mode. A file found readable by others (made under an
+     * older signal.php) is set to 0600, with its companions.
+     */
+    private static function privateFile(string $file): void
+    {
+        clearstatcache(false, $file);
+        if (!is_file($file)) {
+            $old = umask(0077);
+            try {
+                $fh = @fopen($file, 'x');
+                if ($fh !== false) {
+                    fclose($fh);
+                }
+            } finally {
+                umask($old);
+            }
+        }
+        $perms = @fileperms($file);
+        if ($perms !== false && ($perms & 0077) !== 0) {
+            foreach (array('', '-wal', '-shm', '-journal') as $ext) {
+                if (is_file($file . $ext)) {
+                    @chmod($file . $ext, 0600);
+                }
+            }
+        }
     }
 
     public static function openMysql(string $dsn, string $user, string $password, string $prefix = 'peerdrop_', int $busyTimeoutMs = 1500): self
@@ -1837,6 +2198,12 @@ final class PeerDropStore
     public function insertIgnore(): string
     {
         return $this->driver === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    }
+
+    /** The length of a text column in bytes (SQLite's LENGTH() counts characters). */
+    public function byteLength(string $column): string
+    {
+        return $this->driver === 'mysql' ? 'LENGTH(' . $column . ')' : 'LENGTH(CAST(' . $column . ' AS BLOB))';
     }
 
     /** DELETE at most $limit rows (SQLite lacks DELETE ... LIMIT; MySQL lacks LIMIT in IN subqueries). */
@@ -1983,22 +2350,38 @@ final class PeerDropStore
     }
 
     /**
-     * SQLite WAL mode: copy the WAL back into the database once it exceeds $walBytes (PASSIVE: never
-     * waits for readers or writers). Called after the response has been sent. No-op on MySQL.
+     * SQLite WAL mode, after the response has been sent (no-op on MySQL). Every $truncateEvery
+     * seconds (tracked by the mtime of checkpoint.stamp) a non-empty WAL is checkpointed and cut to
+     * zero bytes (TRUNCATE; waits up to busy_timeout for readers), so payloads wiped from the
+     * database leave the WAL as well. In between, a WAL over $walBytes gets a PASSIVE checkpoint,
+     * which waits for no one. $truncateEvery = 0 truncates now (php signal.php purge).
      */
-    public function checkpoint(int $walBytes = 4194304): void
+    public function checkpoint(int $walBytes = 4194304, int $truncateEvery = 60): void
     {
         if ($this->driver !== 'sqlite' || $this->journalMode !== 'wal') {
             return;
         }
         $wal = $this->dir . '/' . self::DB_FILE . '-wal';
+        $stamp = $this->dir . '/' . self::CHECKPOINT_STAMP;
         clearstatcache(false, $wal);
-        if (is_file($wal) && (int)@filesize($wal) > $walBytes) {
-            try {
-                $this->pdo->query('PRAGMA wal_checkpoint(PASSIVE)')->fetchAll();
-            } catch (PDOException $e) {
-                throw PeerDropDbErrors::translate($e);
-            }
+        clearstatcache(false, $stamp);
+        $size = is_file($wal) ? (int)@filesize($wal) : 0;
+        $last = is_file($stamp) ? (int)@filemtime($stamp) : 0;
+        $mode = null;
+        if ($size > 0 && ($truncateEvery <= 0 || time() - $last >= $truncateEvery)) {
+            // Claimed first, so that concurrent requests do not all queue up behind the readers.
+            @touch($stamp);
+            $mode = 'TRUNCATE';
+        } elseif ($size > $walBytes) {
+            $mode = 'PASSIVE';
+        }
+        if ($mode === null) {
+            return;
+        }
+        try {
+            $this->pdo->query('PRAGMA wal_checkpoint(' . $mode . ')')->fetchAll();
+        } catch (PDOException $e) {
+            throw PeerDropDbErrors::translate($e);
         }
     }
 
@@ -2094,7 +2477,29 @@ final class PeerDropStore
  */
 final class PeerDropMigrations
 {
-    const LATEST = 2;
+    const LATEST = 3;
+
+    /** SQLite's rooms table as versions 1 and 2 have it (version 3 goes back to it by a rebuild). */
+    private static function sqliteRooms(string $name): string
+    {
+        return 'CREATE TABLE ' . $name . ' (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            room_key TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL,
+            joined_at INTEGER,
+            expires_at INTEGER NOT NULL,
+            left0 INTEGER NOT NULL DEFAULT 0,
+            left1 INTEGER NOT NULL DEFAULT 0,
+            msg_count INTEGER NOT NULL DEFAULT 0
+        )';
+    }
+
+    /** Version 3 fills in the live bytes of the rooms already there (see PeerDropService::liveBytes()). */
+    private static function roomBytes(string $length): string
+    {
+        return 'UPDATE {p}rooms SET bytes = ' . PeerDrop::ROW_BYTES . ' + (SELECT COALESCE(SUM(' . PeerDrop::ROW_BYTES . ' + ' . $length
+            . '), 0) FROM {p}messages WHERE {p}messages.room_id = {p}rooms.id)';
+    }
 
     /** @return array<int,array{up:string[],down:string[]}> */
     public static function steps(string $driver): array
@@ -2147,21 +2552,23 @@ final class PeerDropMigrations
                     ),
                     'down' => array('DROP TABLE IF EXISTS {p}counters', 'DROP TABLE IF EXISTS {p}rate_limits'),
                 ),
+                // The creator's client key (open-rooms quota), a short-code room's number, live bytes (max_db_bytes).
+                3 => array(
+                    'up' => array(
+                        'ALTER TABLE {p}rooms ADD COLUMN creator CHAR(32) CHARACTER SET ascii NULL,'
+                            . ' ADD COLUMN code SMALLINT NULL, ADD COLUMN bytes BIGINT NOT NULL DEFAULT ' . PeerDrop::ROW_BYTES . ','
+                            . ' ADD KEY {p}rooms_creator (creator, expires_at), ADD KEY {p}rooms_code (code, expires_at)',
+                        self::roomBytes('LENGTH(data)'),
+                    ),
+                    'down' => array('ALTER TABLE {p}rooms DROP KEY {p}rooms_code, DROP KEY {p}rooms_creator,'
+                        . ' DROP COLUMN bytes, DROP COLUMN code, DROP COLUMN creator'),
+                ),
             );
         }
         return array(
             1 => array(
                 'up' => array(
-                    'CREATE TABLE rooms (
-                        id INTEGER PRIMARY KEY AUTOINCREMENT,
-                        room_key TEXT NOT NULL UNIQUE,
-                        created_at INTEGER NOT NULL,
-                        joined_at INTEGER,
-                        expires_at INTEGER NOT NULL,
-                        left0 INTEGER NOT NULL DEFAULT 0,
-                        left1 INTEGER NOT NULL DEFAULT 0,
-                        msg_count INTEGER NOT NULL DEFAULT 0
-                    )',
+                    self::sqliteRooms('rooms'),
                     'CREATE INDEX rooms_expires ON rooms (expires_at)',
                     'CREATE TABLE messages (
                         id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -2186,6 +2593,30 @@ final class PeerDropMigrations
                     'CREATE TABLE counters (name TEXT NOT NULL PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0)',
                 ),
                 'down' => array('DROP TABLE IF EXISTS counters', 'DROP TABLE IF EXISTS rate_limits'),
+            ),
+            3 => array(
+                'up' => array(
+                    'ALTER TABLE rooms ADD COLUMN creator TEXT',
+                    'ALTER TABLE rooms ADD COLUMN code INTEGER',
+                    'ALTER TABLE rooms ADD COLUMN bytes INTEGER NOT NULL DEFAULT ' . PeerDrop::ROW_BYTES,
+                    'CREATE INDEX rooms_creator ON rooms (creator, expires_at)',
+                    'CREATE INDEX rooms_code ON rooms (code, expires_at)',
+                    self::roomBytes('LENGTH(CAST(data AS BLOB))'),
+                ),
+                // SQLite before 3.35 cannot drop a column: rebuild the table as version 2 had it,
+                // every row and the AUTOINCREMENT sequence kept (ids are never reused).
+                'down' => array(
+                    'DROP INDEX IF EXISTS rooms_code',
+                    'DROP INDEX IF EXISTS rooms_creator',
+                    self::sqliteRooms('rooms_v2'),
+                    'INSERT INTO rooms_v2 (id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count)'
+                        . ' SELECT id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count FROM rooms',
+                    "DELETE FROM sqlite_sequence WHERE name = 'rooms_v2'",
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'rooms_v2', seq FROM sqlite_sequence WHERE name = 'rooms'",
+                    'DROP TABLE rooms',
+                    'ALTER TABLE rooms_v2 RENAME TO rooms',
+                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
+                ),
             ),
         );
     }
@@ -2454,8 +2885,14 @@ final class PeerDropConfig
     public $trustedProxies = array();
     /** @var string|null bearer token for metrics; null = metrics off (404) */
     public $metricsToken = null;
-    /** @var int cap on the database size in bytes (SQLite file + WAL, or MySQL table sizes); 0 = no cap */
+    /** @var int cap on the live data in bytes (PeerDropService::liveBytes()); 0 = no cap */
     public $maxDbBytes = 268435456;
+    /** @var int open rooms one client may hold; 0 = no quota */
+    public $quotaRooms = 16;
+    /** @var int creates per client per minute; 0 = no quota */
+    public $quotaCreatesPerMinute = 30;
+    /** @var int failed joins per client per 10 minutes; 0 = no quota */
+    public $quotaFailedJoins = 20;
     /** @var string[] stun:/stuns: URLs handed to clients with their room */
     public $stunUrls = array();
     /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
@@ -2504,7 +2941,8 @@ final class PeerDropConfig
         $known = array('data_dir', 'secret', 'previous_secret', 'allowed_origins', 'poll_slots', 'max_wait', 'ttl_unjoined', 'ttl_room',
             'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
             'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
-            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl');
+            'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl',
+            'quota_rooms', 'quota_creates_per_minute', 'quota_failed_joins');
         foreach ($file as $k => $unused) {
             if (!in_array($k, $known, true)) {
                 throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
@@ -2614,6 +3052,9 @@ final class PeerDropConfig
         $c->maxDbBytes = self::intOption($file, 'max_db_bytes', $c->maxDbBytes, 0, 1099511627776);
         $c->rateLimitPerMinute = self::intOption($file, 'rate_limit_per_minute', $c->rateLimitPerMinute, 0, 1000000);
         $c->rateLimitBurst = self::intOption($file, 'rate_limit_burst', $c->rateLimitBurst, 1, 1000000);
+        $c->quotaRooms = self::intOption($file, 'quota_rooms', $c->quotaRooms, 0, 10000000);
+        $c->quotaCreatesPerMinute = self::intOption($file, 'quota_creates_per_minute', $c->quotaCreatesPerMinute, 0, 1000000);
+        $c->quotaFailedJoins = self::intOption($file, 'quota_failed_joins', $c->quotaFailedJoins, 0, 1000000);
         if (isset($file['journal_mode'])) {
             $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
             if ($jm !== 'wal' && $jm !== 'truncate') {
@@ -2869,11 +3310,19 @@ final class PeerDropMetrics
     const COUNTERS = array(
         'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
         'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
-        'peerdrop_rate_limited_total' => 'Requests refused with 429 rate_limited.',
+        'peerdrop_rate_limited_total' => 'Times a client\'s rate-limit bucket ran dry (requests that took its last token; refused requests write nothing).',
+        'peerdrop_quota_exceeded_total' => 'Requests refused with 429 quota_exceeded, by quota.',
         'peerdrop_rooms_created_total' => 'Rooms created.',
+        'peerdrop_code_rooms_created_total' => 'Short-code rooms created, by the number of digits of their number.',
         'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
         'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
     );
+    /** Counters printed only once they have a labelled series (no unlabelled 0 line). */
+    const LABELLED = array('peerdrop_requests_total', 'peerdrop_storage_errors_total', 'peerdrop_quota_exceeded_total',
+        'peerdrop_code_rooms_created_total');
+    /** Upper bounds (seconds) of peerdrop_request_duration_seconds; held polls reach the last ones. */
+    const BUCKETS = array('0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30');
+    const HISTOGRAM = 'peerdrop_request_duration_seconds';
 
     /** @var array<string,int> series => increment */
     private $pending = array();
@@ -2897,6 +3346,24 @@ final class PeerDropMetrics
         return in_array($op, self::OPS, true) ? $op : 'invalid';
     }
 
+    /**
+     * One request's duration. Stored as the count of its own bucket ("_in", summed up when
+     * rendered), the count and the sum in microseconds: three counters per request, not thirteen.
+     */
+    public function observe(string $op, float $seconds): void
+    {
+        $le = '+Inf';
+        foreach (self::BUCKETS as $bound) {
+            if ($seconds <= (float)$bound) {
+                $le = $bound;
+                break;
+            }
+        }
+        $this->add(self::HISTOGRAM . '_in', array('op' => $op, 'le' => $le));
+        $this->add(self::HISTOGRAM . '_count', array('op' => $op));
+        $this->add(self::HISTOGRAM . '_sum_us', array('op' => $op), (int)round($seconds * 1e6));
+    }
+
     public function flush(PeerDropStore $store): void
     {
         if (!$this->pending) {
@@ -2915,7 +3382,7 @@ final class PeerDropMetrics
     }
 
     /** Prometheus text exposition format 0.0.4. */
-    public static function render(PeerDropStore $store, PeerDropSlots $slots, int $now): string
+    public static function render(PeerDropStore $store, PeerDropSlots $slots, int $now, ?PeerDropConfig $config = null): string
     {
         $values = array();
         foreach ($store->select('SELECT name, value FROM {p}counters ORDER BY name') as $r) {
@@ -2931,20 +3398,58 @@ final class PeerDropMetrics
                     $found = true;
                 }
             }
-            if (!$found && !in_array($name, array('peerdrop_requests_total', 'peerdrop_storage_errors_total'), true)) {
+            if (!$found && !in_array($name, self::LABELLED, true)) {
                 $out .= $name . " 0\n";
             }
         }
+        $out .= self::histogram($values);
+        $config = $config !== null ? $config : new PeerDropConfig();
         $gauges = array(
             'peerdrop_open_rooms' => array('Rooms not yet expired.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}rooms WHERE expires_at > ?', array($now))[0]['n']),
             'peerdrop_queued_messages' => array('Messages waiting to be acknowledged by their recipient.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}messages WHERE acked = 0')[0]['n']),
             'peerdrop_held_polls' => array('Polls being held right now (this web server).', $slots->busyCount()),
             'peerdrop_held_poll_slots' => array('Configured held-poll slots (poll_slots).', $slots->count()),
-            'peerdrop_storage_bytes' => array('Database size in bytes (estimate on MySQL).', $store->sizeBytes()),
+            'peerdrop_storage_bytes' => array('Database size in bytes (estimate on MySQL): disk use, not what max_db_bytes counts.', $store->sizeBytes()),
+            'peerdrop_storage_live_bytes' => array('Live data in bytes: what max_db_bytes caps.', PeerDropService::liveBytes($store, $now)),
+            'peerdrop_code_rooms' => array('Open short-code rooms: numbers in use.', (int)$store->select('SELECT COUNT(*) AS n FROM {p}rooms WHERE code IS NOT NULL AND expires_at > ?', array($now))[0]['n']),
+            'peerdrop_max_rooms' => array('Configured max_rooms.', $config->maxRooms),
+            'peerdrop_max_db_bytes' => array('Configured max_db_bytes (0 = no cap).', $config->maxDbBytes),
             'peerdrop_schema_version' => array('Schema version of the database.', $store->schemaVersion()),
         );
         foreach ($gauges as $name => $g) {
             $out .= '# HELP ' . $name . ' ' . $g[0] . "\n# TYPE " . $name . " gauge\n" . $name . ' ' . $g[1] . "\n";
+        }
+        $out .= "# HELP peerdrop_quota_limit Configured per-client quotas: rooms (open), creates (per minute), failed_joins (per 10 minutes); 0 = off.\n"
+            . "# TYPE peerdrop_quota_limit gauge\n";
+        foreach (array('rooms' => $config->quotaRooms, 'creates' => $config->quotaCreatesPerMinute, 'failed_joins' => $config->quotaFailedJoins) as $q => $v) {
+            $out .= 'peerdrop_quota_limit{quota="' . $q . '"} ' . $v . "\n";
+        }
+        return $out;
+    }
+
+    /**
+     * peerdrop_request_duration_seconds from its stored counters: cumulative buckets per op.
+     * @param array<string,int> $values stored series => value
+     */
+    private static function histogram(array $values): string
+    {
+        $name = self::HISTOGRAM;
+        $ops = array();
+        foreach ($values as $series => $v) {
+            if (preg_match('/^' . $name . '_(in|count|sum_us)\{op="([a-z]+)"(?:,le="([^"]+)")?\}$/', $series, $m)) {
+                $ops[$m[2]][$m[1] === 'in' ? $m[3] : $m[1]] = $v;
+            }
+        }
+        $out = '# HELP ' . $name . " Time to answer a request, by operation (held polls included).\n# TYPE " . $name . " histogram\n";
+        ksort($ops);
+        foreach ($ops as $op => $c) {
+            $sum = 0;
+            foreach (array_merge(self::BUCKETS, array('+Inf')) as $le) {
+                $sum += isset($c[$le]) ? $c[$le] : 0;
+                $out .= $name . '_bucket{op="' . $op . '",le="' . $le . '"} ' . $sum . "\n";
+            }
+            $out .= $name . '_sum{op="' . $op . '"} ' . sprintf('%.6F', (isset($c['sum_us']) ? $c['sum_us'] : 0) / 1e6) . "\n";
+            $out .= $name . '_count{op="' . $op . '"} ' . (isset($c['count']) ? $c['count'] : 0) . "\n";
         }
         return $out;
     }
@@ -3043,8 +3548,8 @@ final class PeerDropCheck
             if ($config->storage === 'sqlite' && $config->journalMode === 'wal' && $store->journalMode() !== 'wal') {
                 $out[] = array('warn', 'SQLite refused WAL on this filesystem; using TRUNCATE journal (slower under load)');
             }
-            if ($config->maxDbBytes > 0 && $store->sizeBytes() >= $config->maxDbBytes) {
-                $out[] = array('warn', 'the database has reached max_db_bytes: new rooms and messages get 507 until rooms expire');
+            if ($config->maxDbBytes > 0 && PeerDropService::liveBytes($store, (int)call_user_func($config->clock())) >= $config->maxDbBytes) {
+                $out[] = array('warn', 'the live data has reached max_db_bytes: new rooms and messages get 507 until messages are read or rooms end');
             }
         } catch (Throwable $e) {
             $code = $e instanceof PeerDropError ? $e->errorCode() : 'error';
@@ -3056,6 +3561,9 @@ final class PeerDropCheck
             ? $config->rateLimitPerMinute . '/min per client, burst ' . $config->rateLimitBurst
               . ($config->trustedProxies ? ', X-Forwarded-For trusted from ' . implode(', ', $config->trustedProxies) : ', X-Forwarded-For ignored (no trusted_proxies)')
             : 'off'));
+        $out[] = array('ok', 'quotas per client: ' . ($config->quotaRooms > 0 ? $config->quotaRooms . ' open rooms' : 'open rooms unlimited')
+            . ', ' . ($config->quotaCreatesPerMinute > 0 ? $config->quotaCreatesPerMinute . ' creates/min' : 'creates unlimited')
+            . ', ' . ($config->quotaFailedJoins > 0 ? $config->quotaFailedJoins . ' failed joins/10 min' : 'failed joins unlimited'));
         $out[] = array('ok', 'metrics: ' . ($config->metricsToken !== null ? 'on (GET signal.php?metrics with Authorization: Bearer <metrics_token>)' : 'off (set metrics_token to enable)'));
         $slots = new PeerDropSlots($dir, $config->pollSlots);
         if ($config->pollSlots > 0) {
@@ -3134,7 +3642,7 @@ function peerdrop_cli(array $argv): int
                 $n = $service->cleanup();
                 $total += $n;
             } while ($n > 0);
-            $store->checkpoint(0);
+            $store->checkpoint(0, 0);
             fwrite(STDOUT, 'Deleted ' . $total . " expired room(s).\n");
             return 0;
         } catch (Throwable $e) {

@@ -45,6 +45,8 @@ return array(
     'trusted_proxies' => array('127.0.0.1'),
     ${METRICS_CONFIG:-'metrics_token' => 'bench-metrics-token-0123456789',}
     'poll_slots' => 2,
+    // A simulated pair negotiates back to back, faster than any person: no creates-per-minute quota.
+    'quota_creates_per_minute' => 0,
 ${EXTRA_CONFIG:-}
 );
 CFG

@@ -25,7 +25,11 @@ export async function startSignal({ config = {}, env = {}, signalPhp = join(repo
   const data = join(dir, 'data');
   mkdirSync(www);
   copyFileSync(signalPhp, join(www, 'signal.php'));
-  const cfg = { data_dir: data, poll_slots: 0, poll_interval_ms: 100, rate_limit_per_minute: 0, ...config };
+  // Every probe run comes from 127.0.0.1: the per-client rate limit and quotas are off unless a test sets them.
+  const cfg = {
+    data_dir: data, poll_slots: 0, poll_interval_ms: 100, rate_limit_per_minute: 0,
+    quota_rooms: 0, quota_creates_per_minute: 0, quota_failed_joins: 0, ...config,
+  };
   const body = Object.entries(cfg).map(([k, v]) => `  '${k}' => ${phpValue(v)},`).join('\n');
   writeFileSync(join(dir, 'peerdrop.config.php'), `<?php\nreturn array(\n${body}\n);\n`);
   const port = await freePort();

@@ -8,6 +8,8 @@
 # `git log -- php-signaling/signal.php` and asking each version for PeerDropStore::SCHEMA_VERSION),
 # or the file named by OLD_SIGNAL_PHP.
 #
+# "Rows unchanged" compares every column both schemas have: a step may add columns (schema 3 adds
+# the rooms' creator, code and bytes) or drop them again.
 # SQLite, with live rooms (joined with messages both ways, some acknowledged; created and waiting
 # for a joiner; one peer left):
 #   1. old code (schema N) under php -S creates the rooms;
@@ -213,9 +215,12 @@ serve() { # code_dir config -> sets URL; php -S with short polls
 stop() { kill -TERM -- "-$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null; }
 drive() { node "$tmp/driver.mjs" "$1" "$URL" "$STATE" "${2:-}" || status=1; }
 snapshot() { php "$tmp/snapshot.php" "${SNAP_ARGS[@]}" > "$tmp/$1.json" || fail "snapshot $1"; }
-same_rows() { # a b: rooms and messages identical
+same_rows() { # a b: rooms and messages identical in every column both schemas have (a step adds or drops columns)
   php -r '$a = json_decode(file_get_contents($argv[1]), true); $b = json_decode(file_get_contents($argv[2]), true);
-    exit($a["rooms"] === $b["rooms"] && $a["messages"] === $b["messages"] ? 0 : 1);' "$tmp/$1.json" "$tmp/$2.json" \
+    $common = function (array $x, array $y) { $out = array();
+      foreach ($x as $i => $row) { $out[] = isset($y[$i]) ? array_intersect_key($row, $y[$i]) : $row; } return $out; };
+    $same = function ($t) use ($a, $b, $common) { return count($a[$t]) === count($b[$t]) && $common($a[$t], $b[$t]) === $common($b[$t], $a[$t]); };
+    exit($same("rooms") && $same("messages") ? 0 : 1);' "$tmp/$1.json" "$tmp/$2.json" \
     && ok "rows unchanged by the migration ($1 -> $2: $(php -r '$a = json_decode(file_get_contents($argv[1]), true); echo count($a["rooms"]), " rooms, ", count($a["messages"]), " messages";' "$tmp/$2.json"))" \
     || { fail "rows changed ($1 -> $2)"; diff "$tmp/$1.json" "$tmp/$2.json" | head -20; }
 }
@@ -254,11 +259,11 @@ serve "$tmp/new" "$CONFIG" && { echo "      (new code again: its first request m
 snapshot s6; expect_version s6 "$latest"; same_rows s5 s6
 serve "$tmp/new" "$CONFIG" && drive finish && stop
 
-# A config written for N+1 (rate limits, metrics) is refused by the old code: trim it on rollback.
+# A config written for N+1 (schema 3: the per-client quotas) is refused by the old code: trim it on rollback.
 cat > "$tmp/sqlite/new-keys.config.php" <<EOF
 <?php
 return array('data_dir' => '$tmp/sqlite/data', 'secret' => 'rehearsal-secret-0123456789abcdef0123456789',
-    'rate_limit_per_minute' => 600, 'metrics_token' => 'rehearsal-metrics-token-0123');
+    'quota_rooms' => 16, 'quota_creates_per_minute' => 30, 'quota_failed_joins' => 20);
 EOF
 serve "$tmp/old" "$tmp/sqlite/new-keys.config.php" && {
   code="$(node -e 'fetch(process.argv[1]).then(async (r) => console.log(r.status, (await r.json()).error?.code ?? "ok"))' "$URL")"

@@ -104,6 +104,9 @@ return array(
     'metrics_token' => '$METRICS_TOKEN',
     'rate_limit_per_minute' => 1000000,
     'rate_limit_burst' => 100000,
+    'quota_rooms' => 1000000,
+    'quota_creates_per_minute' => 1000000,
+    'quota_failed_joins' => 1000000,
     'stun_urls' => array('$STUN_URL'),
     'turn_urls' => array('$TURN_UDP', '$TURN_TCP'),
     'turn_secret' => '$TURN_SECRET',
@@ -115,6 +118,14 @@ cat > "$tmp/ratelimited.config.php" <<EOF
 <?php
 return array('data_dir' => '$tmp/data-rl', 'rate_limit_per_minute' => 6, 'rate_limit_burst' => 5);
 EOF
+# The hostile-clients deployment (tests/conformance "hostile clients"): believes X-Forwarded-For from
+# this machine, so the suite can play many clients; default quotas; a 1 MiB cap on the live data so
+# that filling it is quick. Only keys every schema-2 signal.php knows, so the same section can be
+# run against older code. Its twin on the same data dir runs 2 hours ahead (expiry).
+hostile_config() { # data dir, then extra PHP text for the array
+  printf "<?php\nreturn array('data_dir' => '%s', 'trusted_proxies' => array('127.0.0.1'), 'max_db_bytes' => 1048576,\n    'poll_slots' => 0, 'test_mode' => true%s);\n" "$1" "${2:-}"
+}
+hostile_config "$tmp/data-hostile" > "$tmp/hostile.config.php"
 cat > "$tmp/fault.config.php" <<EOF
 <?php
 return array('data_dir' => '$tmp/data-fault', 'busy_timeout_ms' => 500, 'rate_limit_per_minute' => 0);
@@ -151,16 +162,21 @@ conformance() { # label, then env assignments
 }
 
 port="$(free_port)"; port_future="$(free_port)"; port_rl="$(free_port)"; port_fault="$(free_port)"
+port_hostile="$(free_port)"; port_hostile_future="$(free_port)"
 start_server main "$port" 4
 # Same web root, same data dir, clock 2 hours ahead: every TTL has passed there.
 start_server future "$port_future" 2 PEERDROP_TEST_NOW=+7200
 start_server ratelimited "$port_rl" 2 PEERDROP_CONFIG="$tmp/ratelimited.config.php"
 start_server fault "$port_fault" 2 PEERDROP_CONFIG="$tmp/fault.config.php" PEERDROP_SECRET="$SECRET"
+start_server hostile "$port_hostile" 4 PEERDROP_CONFIG="$tmp/hostile.config.php" PEERDROP_SECRET="$SECRET"
+start_server hostile-future "$port_hostile_future" 2 PEERDROP_CONFIG="$tmp/hostile.config.php" PEERDROP_SECRET="$SECRET" PEERDROP_TEST_NOW=+7200
 url="http://127.0.0.1:$port/signal.php"
 url_future="http://127.0.0.1:$port_future/signal.php"
 url_rl="http://127.0.0.1:$port_rl/signal.php"
 url_fault="http://127.0.0.1:$port_fault/signal.php"
-for u in "$url" "$url_future" "$url_rl" "$url_fault"; do wait_ready "$u" || { tail -n 20 "$tmp"/*.log; exit 1; }; done
+url_hostile="http://127.0.0.1:$port_hostile/signal.php"
+url_hostile_future="http://127.0.0.1:$port_hostile_future/signal.php"
+for u in "$url" "$url_future" "$url_rl" "$url_fault" "$url_hostile" "$url_hostile_future"; do wait_ready "$u" || { tail -n 20 "$tmp"/*.log; exit 1; }; done
 
 status=0
 
@@ -170,7 +186,8 @@ say "phpunit ($("$PHPUNIT" --version | head -n1))"
 conformance "php -S, sqlite" SIGNAL_URL="$url" SIGNAL_URL_FUTURE="$url_future" SIGNAL_POLL_SLOTS=2 \
   SIGNAL_ALLOWED_ORIGIN=http://allowed.test SIGNAL_DATA_DIR="$tmp" SIGNAL_STORAGE=sqlite \
   SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_URL_RATELIMITED="$url_rl" SIGNAL_RATE_BURST=5 \
-  SIGNAL_STUN_URL="$STUN_URL" SIGNAL_TURN_URL="$TURN_UDP $TURN_TCP" SIGNAL_TURN_SECRET="$TURN_SECRET"
+  SIGNAL_STUN_URL="$STUN_URL" SIGNAL_TURN_URL="$TURN_UDP $TURN_TCP" SIGNAL_TURN_SECRET="$TURN_SECRET" \
+  SIGNAL_URL_HOSTILE="$url_hostile" SIGNAL_URL_HOSTILE_FUTURE="$url_hostile_future"
 
 # ---- faults ----------------------------------------------------------------------------------
 say "faults: locked, corrupt and full database; unwritable data dir"
@@ -224,20 +241,33 @@ fi
 # ---- Apache + mod_php --------------------------------------------------------------------------
 say "Apache + mod_php (private instance)"
 if command -v apache2 >/dev/null 2>&1 && ls /usr/lib/apache2/modules/libphp*.so >/dev/null 2>&1; then
-  ap="$tmp/apache"; mkdir -p "$ap/www" "$ap/data"
+  ap="$tmp/apache"; mkdir -p "$ap/www" "$ap/data" "$ap/data-hostile"
   cp "$pkg/signal.php" "$ap/www/signal.php"; cp "$pkg/htaccess.example" "$ap/www/.htaccess"
   cat > "$ap/peerdrop.config.php" <<EOF
 <?php
 return array('data_dir' => '$ap/data', 'poll_slots' => 2, 'metrics_token' => '$METRICS_TOKEN',
-    'rate_limit_per_minute' => 1000000, 'rate_limit_burst' => 100000, 'allowed_origins' => array('http://allowed.test'));
+    'rate_limit_per_minute' => 1000000, 'rate_limit_burst' => 100000, 'allowed_origins' => array('http://allowed.test'),
+    'quota_rooms' => 1000000, 'quota_creates_per_minute' => 1000000, 'quota_failed_joins' => 1000000);
 EOF
+  # The hostile-clients deployment beside it: the same file under two more names, each told its
+  # config (and the twin its clock) by SetEnv.
+  hostile_config "$ap/data-hostile" > "$ap/hostile.config.php"
+  cp "$pkg/signal.php" "$ap/www/hostile.php"; cp "$pkg/signal.php" "$ap/www/hostile-future.php"
+  export APACHE_EXTRA_CONF="LoadModule env_module /usr/lib/apache2/modules/mod_env.so
+<Files hostile.php>
+  SetEnv PEERDROP_CONFIG $ap/hostile.config.php
+</Files>
+<Files hostile-future.php>
+  SetEnv PEERDROP_CONFIG $ap/hostile.config.php
+  SetEnv PEERDROP_TEST_NOW +7200
+</Files>"
   # Decoys in the web root that must never be served: a stray database, a data dir left there.
   echo 'SQLite format 3 decoy' > "$ap/www/stray.sqlite"
   mkdir -p "$ap/www/peerdrop-data"; echo 'decoy' > "$ap/www/peerdrop-data/secret.key"
   php -r 'define("PEERDROP_LIBRARY", 1); require $argv[1]; @rmdir($argv[2]); PeerDropDataDir::ensure($argv[2]); file_put_contents($argv[2] . "/peerdrop.sqlite", "decoy");' \
     "$pkg/signal.php" "$ap/www/guarded"
   chmod -R a+rX "$ap"
-  [ "$(id -u)" = "0" ] && chown -R www-data "$ap/data" 2>/dev/null
+  [ "$(id -u)" = "0" ] && chown -R www-data "$ap/data" "$ap/data-hostile" 2>/dev/null
   port_ap="$(free_port)"
   apache_start "$ap" "$port_ap" 8
   url_ap="http://127.0.0.1:$port_ap/signal.php"
@@ -260,11 +290,13 @@ EOF
       })();' "http://127.0.0.1:$port_ap" || { status=1; echo "apache: private files reachable: FAILED"; }
     # No ICE servers configured here: SIGNAL_STUN_URL set empty makes the suite expect "ice_servers": [].
     conformance "Apache mod_php, sqlite" SIGNAL_URL="$url_ap" SIGNAL_POLL_SLOTS=2 SIGNAL_ALLOWED_ORIGIN=http://allowed.test \
-      SIGNAL_DATA_DIR="$ap" SIGNAL_STORAGE=sqlite SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_EARLY_413=1 SIGNAL_STUN_URL=""
+      SIGNAL_DATA_DIR="$ap" SIGNAL_STORAGE=sqlite SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" SIGNAL_EARLY_413=1 SIGNAL_STUN_URL="" \
+      SIGNAL_URL_HOSTILE="http://127.0.0.1:$port_ap/hostile.php" SIGNAL_URL_HOSTILE_FUTURE="http://127.0.0.1:$port_ap/hostile-future.php"
   else
     status=1; tail -n 30 "$ap/error.log" "$ap/stdout.log"; echo "apache: did not start: FAILED"
   fi
   apache_stop
+  unset APACHE_EXTRA_CONF
   if grep -hE 'PHP (Warning|Notice|Deprecated|Fatal|Parse)|Uncaught|peerdrop:' "$ap/php-error.log" "$ap/error.log" 2>/dev/null; then
     echo "apache logs contain PHP errors"; status=1
   fi
@@ -283,15 +315,25 @@ if command -v mariadbd >/dev/null 2>&1 && grep -qi '^pdo_mysql$' <<<"$php_module
 <?php
 return array('data_dir' => '$tmp/data-mysql', 'storage' => 'mysql', 'mysql_dsn' => '$dsn', 'mysql_user' => 'peerdrop',
     'poll_slots' => 2, 'metrics_token' => '$METRICS_TOKEN', 'rate_limit_per_minute' => 1000000, 'rate_limit_burst' => 100000,
-    'allowed_origins' => array('http://allowed.test'), 'test_mode' => true);
+    'allowed_origins' => array('http://allowed.test'), 'test_mode' => true,
+    'quota_rooms' => 1000000, 'quota_creates_per_minute' => 1000000, 'quota_failed_joins' => 1000000);
 EOF
-    port_my="$(free_port)"; port_my_future="$(free_port)"
+    hostile_config "$tmp/data-mysql-hostile" ", 'storage' => 'mysql', 'mysql_dsn' => '$dsn', 'mysql_user' => 'peerdrop', 'mysql_table_prefix' => 'hostile_'" \
+      > "$tmp/mysql-hostile.config.php"
+    port_my="$(free_port)"; port_my_future="$(free_port)"; port_my_hostile="$(free_port)"; port_my_hostile_future="$(free_port)"
     start_server mysql "$port_my" 4 PEERDROP_CONFIG="$tmp/mysql.config.php" PEERDROP_MYSQL_PASSWORD=peerdrop-test-pw
     start_server mysql-future "$port_my_future" 2 PEERDROP_CONFIG="$tmp/mysql.config.php" PEERDROP_MYSQL_PASSWORD=peerdrop-test-pw PEERDROP_TEST_NOW=+7200
+    start_server mysql-hostile "$port_my_hostile" 4 PEERDROP_CONFIG="$tmp/mysql-hostile.config.php" PEERDROP_MYSQL_PASSWORD=peerdrop-test-pw PEERDROP_SECRET="$SECRET"
+    start_server mysql-hostile-future "$port_my_hostile_future" 2 PEERDROP_CONFIG="$tmp/mysql-hostile.config.php" PEERDROP_MYSQL_PASSWORD=peerdrop-test-pw \
+      PEERDROP_SECRET="$SECRET" PEERDROP_TEST_NOW=+7200
     url_my="http://127.0.0.1:$port_my/signal.php"
-    if wait_ready "$url_my" && wait_ready "http://127.0.0.1:$port_my_future/signal.php"; then
+    url_my_hostile="http://127.0.0.1:$port_my_hostile/signal.php"
+    url_my_hostile_future="http://127.0.0.1:$port_my_hostile_future/signal.php"
+    if wait_ready "$url_my" && wait_ready "http://127.0.0.1:$port_my_future/signal.php" && wait_ready "$url_my_hostile" \
+        && wait_ready "$url_my_hostile_future"; then
       conformance "php -S, mysql" SIGNAL_URL="$url_my" SIGNAL_URL_FUTURE="http://127.0.0.1:$port_my_future/signal.php" \
-        SIGNAL_POLL_SLOTS=2 SIGNAL_ALLOWED_ORIGIN=http://allowed.test SIGNAL_STORAGE=mysql SIGNAL_METRICS_TOKEN="$METRICS_TOKEN"
+        SIGNAL_POLL_SLOTS=2 SIGNAL_ALLOWED_ORIGIN=http://allowed.test SIGNAL_STORAGE=mysql SIGNAL_METRICS_TOKEN="$METRICS_TOKEN" \
+        SIGNAL_URL_HOSTILE="$url_my_hostile" SIGNAL_URL_HOSTILE_FUTURE="$url_my_hostile_future"
     else
       status=1; tail -n 20 "$tmp/mysql.log"; echo "mysql server: FAILED"
     fi

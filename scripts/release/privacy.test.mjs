@@ -1,8 +1,8 @@
 // Release gate "privacy": what a signaling deployment keeps after real traffic.
 // Runs the synthetic probe (with an Origin and an X-Forwarded-For it must not keep) against a
 // local php -S signal.php, then reads the whole SQLite database and the metrics:
-// no client address, no room id, no acknowledged message data; metric labels are only
-// op/status/code. Run: node --test scripts/release/privacy.test.mjs
+// no client address, no room id, no acknowledged message data; metric labels come only from
+// closed sets (op, status, code, quota, digits, le). Run: node --test scripts/release/privacy.test.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -55,7 +55,11 @@ test('after traffic, the database holds no address, room id or delivered data; m
 
     const metrics = await (await fetch(`${s.url}?metrics`, { headers: { Authorization: `Bearer ${METRICS_TOKEN}` } })).text();
     const labels = new Set([...metrics.matchAll(/[{,]([a-z_]+)="/g)].map((m) => m[1]));
-    assert.deepEqual([...labels].filter((l) => !['op', 'status', 'code'].includes(l)), [], 'unexpected metric labels');
+    assert.deepEqual([...labels].filter((l) => !['op', 'status', 'code', 'quota', 'digits', 'le'].includes(l)), [], 'unexpected metric labels');
+    const closed = { quota: /^(rooms|creates|failed_joins)$/, digits: /^[34]$/, le: /^([0-9.]+|\+Inf)$/ };
+    for (const [, label, value] of metrics.matchAll(/[{,](quota|digits|le)="([^"]*)"/g)) {
+      assert.match(value, closed[label], `${label}="${value}" comes from a closed set`);
+    }
     assert.ok(!metrics.includes('127.0.0.1') && !metrics.includes(room));
     console.log(`# database rows checked: ${dump.trim().split('\n').length}; metric labels: ${[...labels].sort().join(', ')}`);
   } finally {

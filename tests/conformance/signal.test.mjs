@@ -18,6 +18,12 @@
 //                          and no trusted proxies; enables the rate-limit test.
 //   SIGNAL_EARLY_413       "1" if the server runs PHP before the whole body has arrived (Apache, FPM;
 //                          not `php -S`); enables the "413 without reading the rest" test.
+//   SIGNAL_URL_HOSTILE     a deployment that believes X-Forwarded-For from this machine (trusted_proxies, or
+//                          a Kit route whose getClientAddress reads it), with the default quotas and a cap on
+//                          the live data of 4 MiB or less (1 MiB in the test scripts): enables the "hostile
+//                          clients" section, which plays many clients through it. SIGNAL_URL_HOSTILE_FUTURE,
+//                          the same storage with the clock past every TTL, enables its expiry test.
+//                          (SIGNAL_HOSTILE_MAX_DB_BYTES gives the cap to a server whose health does not.)
 //   SIGNAL_STUN_URL        the ICE servers the server at SIGNAL_URL is configured with: its STUN URL(s),
 //   SIGNAL_TURN_URL        its TURN URL(s) (several: separated by spaces) and the TURN secret (coturn's
 //   SIGNAL_TURN_SECRET     static-auth-secret). Once any of the three is set, even to an empty value,
@@ -53,6 +59,8 @@ const METRICS_TOKEN = process.env.SIGNAL_METRICS_TOKEN || '';
 const URL_RATELIMITED = process.env.SIGNAL_URL_RATELIMITED || '';
 const RATE_BURST = Number(process.env.SIGNAL_RATE_BURST || 5);
 const EARLY_413 = process.env.SIGNAL_EARLY_413 === '1';
+const HOSTILE = process.env.SIGNAL_URL_HOSTILE || '';
+const HOSTILE_FUTURE = process.env.SIGNAL_URL_HOSTILE_FUTURE || '';
 const ICE_KNOWN = ['SIGNAL_STUN_URL', 'SIGNAL_TURN_URL', 'SIGNAL_TURN_SECRET'].some((k) => k in process.env);
 const urlList = (v) => (v || '').split(/\s+/).filter(Boolean);
 const STUN_URLS = urlList(process.env.SIGNAL_STUN_URL);
@@ -708,6 +716,264 @@ test('rate limit: 429 with Retry-After once the burst is spent', { skip: URL_RAT
   // X-Forwarded-For from an untrusted client changes nothing.
   const spoofed = await call({ v: 1, op: 'create', room: room() }, { url: URL_RATELIMITED, headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.77' } });
   assertError(spoofed, 429, 'rate_limited');
+});
+
+// ---- hostile clients ---------------------------------------------------------------------------
+// One scripted client must not starve the others (docs/signaling.md section 12, docs/security.md
+// section 4). Run against SIGNAL_URL_HOSTILE, a deployment that believes X-Forwarded-For from this
+// machine (its trusted proxy), so each test plays as many clients as it needs, with the default
+// quotas. Addresses are random per run (100.64.0.0/10, 2001:db8::/32), so reruns do not collide.
+
+/** Options for call(): this request comes from `client`, through the trusted proxy. */
+const as = (client, url = HOSTILE) => ({ url, headers: { 'content-type': 'application/json', 'x-forwarded-for': client } });
+const rnd = (n) => randomBytes(4).readUInt32BE(0) % n;
+const newClient = () => `100.${64 + rnd(64)}.${rnd(256)}.${rnd(256)}`;
+/** A random /64: its addresses are one client. */
+const newPrefix64 = () => `2001:db8:${rnd(65536).toString(16)}:${rnd(65536).toString(16)}`;
+const hostileOnly = (needs = []) => {
+  const missing = [['SIGNAL_URL_HOSTILE', HOSTILE], ...needs].filter(([, v]) => !v).map(([k]) => k);
+  return missing.length ? `${missing.join(' and ')} not set` : false;
+};
+
+/** The limits in force there (health, schema 3), with the documented defaults where absent. */
+async function hostileLimits() {
+  const h = await raw('GET', { url: HOSTILE, headers: { 'x-forwarded-for': newClient() } });
+  assert.equal(h.status, 200, h.text);
+  const l = h.json.limits ?? {};
+  return {
+    rooms: l.quota_rooms ?? 16, creates: l.quota_creates_per_minute ?? 30, failedJoins: l.quota_failed_joins ?? 20,
+    maxDbBytes: l.max_db_bytes ?? Number(process.env.SIGNAL_HOSTILE_MAX_DB_BYTES || 1048576),
+  };
+}
+
+function assertQuota(r, which) {
+  assertError(r, 429, 'quota_exceeded');
+  assert.match(r.json.error.message, which, 'the message names the quota');
+  assert.ok(Number(r.headers.get('retry-after')) >= 1, `Retry-After on quota_exceeded (${r.headers.get('retry-after')})`);
+}
+
+/** Leaves every token, a few at a time (best effort: rooms also expire by themselves). */
+async function leaveAll(tokens, url = HOSTILE) {
+  for (let i = 0; i < tokens.length; i += 16) {
+    await Promise.all(tokens.slice(i, i + 16).map((token) => call({ v: 1, op: 'leave', token }, as(newClient(), url))));
+  }
+}
+
+test('hostile: one client cannot hold every room; others are unaffected; IPv6 counts per /64', { skip: hostileOnly() }, async () => {
+  const { rooms: quota } = await hostileLimits();
+  assert.ok(quota > 0, 'the open-rooms quota is on (quota_rooms)');
+  const a = newClient();
+  const held = [];
+  try {
+    let r;
+    for (let i = 0; i < quota + 3; i++) {
+      r = await call({ v: 1, op: 'create', room: room() }, as(a));
+      if (r.status !== 201) break;
+      held.push(r.json.token);
+    }
+    assert.equal(held.length, quota, `one client opened ${held.length} rooms; its quota is ${quota}`);
+    assertQuota(r, /open-rooms/);
+    assertQuota(await call({ v: 1, op: 'create', code: true }, as(a)), /open-rooms/);
+    // Others are unaffected, and a room the client ends gives its place back.
+    const b = await call({ v: 1, op: 'create', room: room() }, as(newClient()));
+    assert.equal(b.status, 201, b.text);
+    assert.equal((await call({ v: 1, op: 'leave', token: held.shift() }, as(a))).status, 200);
+    held.push(b.json.token);
+    const again = await call({ v: 1, op: 'create', room: room() }, as(a));
+    assert.equal(again.status, 201, again.text);
+    held.push(again.json.token);
+    // IPv6: the addresses of one /64 share one quota; the next /64 is another client.
+    const p = newPrefix64();
+    let fromPrefix = 0;
+    for (let i = 0; i < quota + 3; i++) {
+      const c = await call({ v: 1, op: 'create', room: room() }, as(`${p}:${(i % 3) + 1}::${rnd(65536).toString(16)}`));
+      if (c.status !== 201) {
+        assertQuota(c, /open-rooms/);
+        break;
+      }
+      held.push(c.json.token);
+      fromPrefix++;
+    }
+    assert.equal(fromPrefix, quota, `one /64 opened ${fromPrefix} rooms from several addresses; its quota is ${quota}`);
+    const other64 = await call({ v: 1, op: 'create', room: room() }, as(`${newPrefix64()}::1`));
+    assert.equal(other64.status, 201, other64.text);
+    held.push(other64.json.token);
+  } finally {
+    await leaveAll(held);
+  }
+});
+
+test('hostile: creates per minute are bounded per client', { skip: hostileOnly() }, async () => {
+  const { creates } = await hostileLimits();
+  assert.ok(creates > 0, 'the creates quota is on (quota_creates_per_minute)');
+  const d = newClient();
+  let made = 0;
+  let r;
+  for (let i = 0; i < creates + 3; i++) {
+    r = await call({ v: 1, op: 'create', room: room() }, as(d));
+    if (r.status !== 201) break;
+    made++;
+    // Left at once: the open-rooms quota never binds, only the rate does.
+    assert.equal((await call({ v: 1, op: 'leave', token: r.json.token }, as(d))).status, 200);
+  }
+  assert.equal(made, creates, `one client created ${made} rooms in a burst; its quota is ${creates} a minute`);
+  assertQuota(r, /creates-per-minute/);
+  const other = await call({ v: 1, op: 'create', room: room() }, as(newClient()));
+  assert.equal(other.status, 201, other.text);
+  await leaveAll([other.json.token]);
+});
+
+test('hostile: failed-join floods are bounded per client, before the room is looked up', { skip: hostileOnly() }, async () => {
+  const { failedJoins: quota } = await hostileLimits();
+  assert.ok(quota > 0, 'the failed-joins quota is on (quota_failed_joins)');
+  const waitingId = room();
+  const waiting = await call({ v: 1, op: 'create', room: waitingId }, as(newClient()));
+  assert.equal(waiting.status, 201, waiting.text);
+  try {
+    const f = newClient();
+    let failed = 0;
+    let r;
+    for (let i = 0; i < quota + 3; i++) {
+      // Room ids and short-code numbers alike: every miss counts.
+      r = await call(i % 2 ? { v: 1, op: 'join', room: room() } : { v: 1, op: 'join', code: 1 + rnd(9999) }, as(f));
+      if (r.status === 429) break;
+      if ([404, 409, 410].includes(r.status)) failed++;
+      else if (r.status === 200) await leaveAll([r.json.token]); // hit someone's code room: not a failure
+    }
+    assert.equal(failed, quota, `one client failed ${failed} joins before being stopped; its quota is ${quota}`);
+    assertQuota(r, /failed-joins/);
+    // Over its quota, even a join that would succeed is refused: probing tells it nothing more.
+    assertQuota(await call({ v: 1, op: 'join', room: waitingId }, as(f)), /failed-joins/);
+    const ok = await call({ v: 1, op: 'join', room: waitingId }, as(newClient()));
+    assert.equal(ok.status, 200, `another client joins at once: ${ok.text}`);
+    // IPv6: the addresses of one /64 share the quota.
+    const p = newPrefix64();
+    let v6failed = 0;
+    for (let i = 0; i < quota + 3; i++) {
+      const j = await call({ v: 1, op: 'join', room: room() }, as(`${p}::${(i % 4) + 1}`));
+      if (j.status === 429) {
+        assertQuota(j, /failed-joins/);
+        break;
+      }
+      assertError(j, 404, 'room_not_found');
+      v6failed++;
+    }
+    assert.equal(v6failed, quota, `one /64 failed ${v6failed} joins from several addresses; its quota is ${quota}`);
+  } finally {
+    await leaveAll([waiting.json.token]);
+  }
+});
+
+test('hostile: all short-code rooms attempted by one client; the endpoint picks numbers, four digits once 999 are held', { skip: hostileOnly() }, async () => {
+  const { rooms: quota } = await hostileLimits();
+  const held = [];
+  try {
+    // One client asks for every short code: it gets its quota of them, numbers it did not choose.
+    const s = newClient();
+    const numbers = new Set();
+    let r;
+    for (let i = 0; i < 1000; i++) {
+      r = await call({ v: 1, op: 'create', code: true }, as(s));
+      if (r.status !== 201) break;
+      held.push(r.json.token);
+      assert.ok(Number.isInteger(r.json.code) && r.json.code >= 1 && r.json.code <= 999, `a three-digit number: ${r.text}`);
+      numbers.add(r.json.code);
+    }
+    assert.equal(numbers.size, quota, `one client holds ${numbers.size} short codes; its quota is ${quota} open rooms`);
+    assertQuota(r, /open-rooms/);
+    // A sender elsewhere still gets a code, and its receiver joins by the number alone.
+    const sender = await call({ v: 1, op: 'create', code: true }, as(newClient()));
+    assert.equal(sender.status, 201, sender.text);
+    held.push(sender.json.token);
+    assert.ok(!numbers.has(sender.json.code), 'never a number another room holds');
+    assert.deepEqual(Object.keys(sender.json).sort(), ['code', 'cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
+    const receiver = await call({ v: 1, op: 'join', code: sender.json.code }, as(newClient()));
+    assert.equal(receiver.status, 200, receiver.text);
+    assertError(await call({ v: 1, op: 'join', code: sender.json.code }, as(newClient())), 409, 'room_full');
+    assertError(await call({ v: 1, op: 'join', code: 0 }, as(newClient())), 400, 'invalid_code');
+    assertError(await call({ v: 1, op: 'join', code: '7' }, as(newClient())), 400, 'invalid_code');
+    assertError(await call({ v: 1, op: 'create', code: 7 }, as(newClient())), 400, 'invalid_field');
+    numbers.add(sender.json.code);
+    // Many clients within their quotas hold every three-digit number: new codes get four digits.
+    const clients = Array.from({ length: Math.ceil(999 / quota) + 1 }, newClient);
+    let grew = null;
+    for (let i = 0; i < clients.length && grew === null; i += 4) {
+      const batch = await Promise.all(clients.slice(i, i + 4).map(async (c) => {
+        const got = [];
+        for (let k = 0; k < quota; k++) {
+          const x = await call({ v: 1, op: 'create', code: true }, as(c));
+          assert.equal(x.status, 201, x.text);
+          got.push(x.json);
+        }
+        return got;
+      }));
+      for (const x of batch.flat()) {
+        held.push(x.token);
+        if (x.code >= 1000) grew ??= x.code;
+        else {
+          assert.ok(!numbers.has(x.code), `number ${x.code} handed out twice`);
+          numbers.add(x.code);
+        }
+      }
+    }
+    assert.ok(grew !== null && grew <= 9999, `a four-digit code once every three-digit one is held (got ${grew})`);
+    assert.equal(numbers.size, 999, 'every number from 1 to 999 was handed out once');
+    const late = await call({ v: 1, op: 'join', code: grew }, as(newClient()));
+    assert.equal(late.status, 200, late.text);
+  } finally {
+    await leaveAll(held);
+  }
+});
+
+test('hostile: storage filled to the cap recovers as messages are read and as rooms expire', { skip: hostileOnly([['SIGNAL_URL_HOSTILE_FUTURE', HOSTILE_FUTURE]]) }, async () => {
+  const { maxDbBytes } = await hostileLimits();
+  assert.ok(maxDbBytes > 0 && maxDbBytes <= 4 << 20, `the hostile deployment caps live data at 4 MiB or less (max_db_bytes ${maxDbBytes})`);
+  const payload = 'p'.repeat(16384);
+  const bound = Math.ceil(maxDbBytes / 16384) + 20;
+  // Two clients, each within its quotas, fill the storage through one room.
+  const id = room();
+  const w = newClient();
+  const made = await call({ v: 1, op: 'create', room: id }, as(w));
+  assert.equal(made.status, 201, made.text);
+  const joined = await call({ v: 1, op: 'join', room: id }, as(newClient()));
+  assert.equal(joined.status, 200, joined.text);
+  const [t0, t1] = [made.json.token, joined.json.token];
+  let seq = 0;
+  // Sends from ever new addresses: the point is the storage cap, not the sender's rate limit.
+  const fill = async () => {
+    for (let i = 0; i < bound; i++) {
+      const r = await send(t0, ++seq, 'sealed', payload, as(newClient()));
+      if (r.status !== 201) return r;
+    }
+    assert.fail(`${bound} messages of 16 KiB never reached max_db_bytes ${maxDbBytes}`);
+  };
+  try {
+    const full = await fill();
+    assertError(full, 507, 'storage_quota_exceeded');
+    assert.ok(Number(full.headers.get('retry-after')) >= 1, 'Retry-After on storage_quota_exceeded');
+    assertError(await call({ v: 1, op: 'create', room: room() }, as(newClient())), 507, 'storage_quota_exceeded');
+    // The recipient reads everything: the payloads are wiped, and their space is usable at once.
+    let cursor = 0;
+    for (;;) {
+      const p = await poll(t1, cursor, 0, as(newClient()));
+      assert.equal(p.status, 200, p.text);
+      if (p.json.messages.length === 0) break;
+      cursor = p.json.cursor;
+    }
+    const after = await send(t0, ++seq, 'sealed', payload, as(newClient()));
+    assert.equal(after.status, 201, `a message fits again once the others were read: ${after.text}`);
+    // Full again, with nothing read; then every room expires (the twin server's clock is 2 hours
+    // ahead): the database recovers by itself, at its first request.
+    assertError(await fill(), 507, 'storage_quota_exceeded');
+    const later = as(newClient(), HOSTILE_FUTURE);
+    const fresh = await call({ v: 1, op: 'create', room: room() }, later);
+    assert.equal(fresh.status, 201, `a new room once the old ones expired: ${fresh.text}`);
+    const msg = await send(fresh.json.token, 1, 'sealed', payload, later);
+    assert.equal(msg.status, 201, `and a whole message: ${msg.text}`);
+    await leaveAll([fresh.json.token], HOSTILE_FUTURE);
+  } finally {
+    await leaveAll([t0, t1]);
+  }
 });
 
 // ---- expiry: must stay last (the future server's cleanup removes every room made above) ----

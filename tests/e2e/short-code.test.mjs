@@ -57,8 +57,18 @@ test('the code shown by the sender, typed by the receiver, transfers the file', 
   const data = randomBytes(300 * 1024 + 7);
   const s = await newPage();
   const r = await newPage();
+  // The endpoint picks the number: the page asks for a code room, and shows the number it got.
+  const creates = [];
+  s.page.on('response', async (res) => {
+    if (res.url().endsWith('signal.php') && res.request().postData()?.includes('"op":"create"')) {
+      creates.push({ sent: JSON.parse(res.request().postData()), got: await res.json() });
+    }
+  });
   const code = await offerWithCode(s.page, [{ name: 'spoken.bin', mimeType: 'application/octet-stream', buffer: data }]);
   assert.match(code, /^\d{1,3}-[a-z]+-[a-z]+$/);
+  assert.equal(creates.length, 1);
+  assert.deepEqual(creates[0].sent, { v: 1, op: 'create', code: true }, 'no room id, no number of its own');
+  assert.equal(Number(code.split('-')[0]), creates[0].got.code, 'the code is the endpoint\'s number');
   assert.equal(await s.page.inputValue('#share-link'), '', 'no link is offered in short-code mode');
   await enterCode(r.page, code.toUpperCase().replaceAll('-', ' '));
   await r.page.waitForSelector('#accept:visible', { timeout: 30000 });
@@ -109,6 +119,23 @@ test('a wrong code is refused on both sides, the used code is refused by the end
   const [saved] = await saveAll(r.page);
   assert.equal(saved.sha256, sha256(data));
   for (const p of [s, guesser, late, r]) await p.ctx.close();
+});
+
+test('an endpoint from before endpoint-picked numbers: the sender is told so, at once', async () => {
+  const { ctx, page } = await newPage();
+  // What such an endpoint answers a create without a room id.
+  await page.route('**/signal.php', (route) => {
+    if (!route.request().postData()?.includes('"op":"create"')) return route.continue();
+    return route.fulfill({ status: 400, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'missing_field', message: 'The field "room" is required for this request.' } }) });
+  });
+  await page.goto(env.site.url);
+  await page.waitForSelector('body[data-state="ready"]');
+  await page.check('#use-code');
+  await page.setInputFiles('#file-input', [{ name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') }]);
+  assert.equal(await errorCode(page, 20000), 'signaling_error');
+  assert.match(await page.textContent('#error'), /older than this page and cannot hand out short codes/);
+  await ctx.close();
 });
 
 test('a mistyped code gets a message that says what to fix', async () => {

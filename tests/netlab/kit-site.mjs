@@ -18,8 +18,11 @@ const urls = (v) => (v ?? '').split(/\s+/).filter(Boolean);
 const handler = createSignalingHandler({
   store: createMemoryStore(),
   secret: 'netlab-kit-secret-0123456789abcdef',
-  // Every lab peer is behind its own NAT address, but keep the limiter out of the way.
+  // Every lab peer is behind its own NAT address, but keep the limiter and quotas out of the way.
   rateLimitPerMinute: 0,
+  quotaRooms: 0,
+  quotaCreatesPerMinute: 0,
+  quotaFailedJoins: 0,
   stunUrls: urls(process.env.SIGNAL_STUN_URL),
   turnUrls: urls(process.env.SIGNAL_TURN_URL),
   turnSecret: process.env.SIGNAL_TURN_SECRET || undefined,

@@ -342,6 +342,7 @@ export async function createLab({ routers = {}, peers = {}, sites = { plain: {} 
       writeFileSync(config, `<?php
 return array(
   'poll_slots' => 0, 'poll_interval_ms' => 250, 'rate_limit_per_minute' => 0,
+  'quota_rooms' => 0, 'quota_creates_per_minute' => 0, 'quota_failed_joins' => 0,
   'stun_urls' => ${phpList(stun)},
   'turn_urls' => ${phpList(turnUrls)},
   'turn_secret' => '${spec.turn ? lab.turnSecret : ''}',

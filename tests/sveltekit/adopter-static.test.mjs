@@ -54,7 +54,7 @@ test('npm run build, deploy to php -S: transfer through signal.php under the <me
   assert.ok(existsSync(join(web, 'peerdrop.html')) && existsSync(join(web, 'peerdrop/receive.html')), 'demo pages prerendered');
 
   // The operator's part (deploy-php.md): config beside the web root, found without any setting.
-  // Both test browsers share 127.0.0.1, so the per-address rate limit is off; php -S can queue a
+  // Both test browsers share 127.0.0.1, so the per-address rate limit and quotas are off; php -S can queue a
   // request behind a worker holding a poll, so polls are short (as scripts/serve-site does).
   writeFileSync(join(app, 'peerdrop.config.php'), `<?php
 return array(
@@ -62,6 +62,9 @@ return array(
     'poll_slots' => 0,
     'poll_interval_ms' => 250,
     'rate_limit_per_minute' => 0,
+    'quota_rooms' => 0,
+    'quota_creates_per_minute' => 0,
+    'quota_failed_joins' => 0,
 );
 `);
   run('php', [join(web, 'signal.php'), 'check', web], { cwd: app });

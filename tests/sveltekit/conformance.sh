@@ -16,7 +16,8 @@ trap cleanup EXIT
 suite() { # $1 store label, $2 base url
   SIGNAL_URL="$2/signal" SIGNAL_URL_FUTURE="$2/future" SIGNAL_URL_RATELIMITED="$2/limited" SIGNAL_RATE_BURST=5 \
   SIGNAL_STORAGE="$1" SIGNAL_POLL_SLOTS=4 SIGNAL_METRICS_TOKEN=metrics-token-0123456789 SIGNAL_EARLY_413=1 \
-  SIGNAL_ALLOWED_ORIGIN=http://allowed.test node --test --test-concurrency=1 tests/conformance/
+  SIGNAL_ALLOWED_ORIGIN=http://allowed.test SIGNAL_URL_HOSTILE="$2/hostile" SIGNAL_URL_HOSTILE_FUTURE="$2/hostile-future" \
+  node --test --test-concurrency=1 tests/conformance/
 }
 base=
 start() { # $1 store; sets $base (not in a subshell, so the trap can stop the server)

@@ -1,8 +1,8 @@
 //! Short codes a person can read aloud ("7-guitar-orbit"), turned into a [`LinkSecret`] by a
 //! password-authenticated key exchange.
 //!
-//! The number names the signaling room (it is public: the relay sees the room id, and there
-//! are only [`MAX_NUMBER`] of them). The two words are the password: 16 bits, far too few to
+//! The number names the signaling room (it is public: the relay picks it, among those no open
+//! room holds, and sees it). The two words are the password: 16 bits, far too few to
 //! use as a key directly, since anyone who saw one sealed message could try all 65 536 codes
 //! offline in milliseconds. SPAKE2 prevents exactly that: a transcript reveals nothing that
 //! lets an observer or the relay test a guess, and an active attacker who joins the room
@@ -37,8 +37,12 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 use std::fmt;
 use std::str::FromStr;
 
-/// Largest room number in a code. Small, so it is quick to say; it carries no secret.
-pub const MAX_NUMBER: u16 = 999;
+/// Room numbers the signaling endpoint hands out while any is free: three digits at most, quick
+/// to say. It carries no secret.
+pub const SHORT_NUMBERS: u16 = 999;
+/// Largest room number in a code: the endpoint gives four digits once every three-digit number
+/// is held by an open room (`docs/signaling.md` section 2.1).
+pub const MAX_NUMBER: u16 = 9999;
 /// Words in a short code: 2 × 8 bits of password.
 pub const CODE_WORDS: usize = 2;
 /// Words in [`verification_words`]: 24 bits.
@@ -112,9 +116,21 @@ impl FromStr for ShortCode {
 impl ShortCode {
     /// Makes a code from 4 bytes of a cryptographically secure random source. The number's
     /// slight modulo bias does not matter (it is public); the words take one whole byte each.
+    /// A sender keeps only the words: its number is the one the endpoint picks ([`with_number`]).
+    ///
+    /// [`with_number`]: ShortCode::with_number
     pub fn generate(random: [u8; 4]) -> ShortCode {
-        let n = u16::from_be_bytes([random[0], random[1]]) % MAX_NUMBER + 1;
+        let n = u16::from_be_bytes([random[0], random[1]]) % SHORT_NUMBERS + 1;
         ShortCode { number: n, words: [random[2], random[3]] }
+    }
+
+    /// The same words with the room number the signaling endpoint picked.
+    pub fn with_number(self, number: u16) -> Result<ShortCode, CodeError> {
+        if (1..=MAX_NUMBER).contains(&number) {
+            Ok(ShortCode { number, ..self })
+        } else {
+            Err(CodeError::BadNumber)
+        }
     }
 
     /// Reads what a person typed: any case, surrounding space, and dashes, spaces, dots,
@@ -144,8 +160,9 @@ impl ShortCode {
         self.number
     }
 
-    /// The signaling room both sides use (base64url, 22 characters). It depends only on the
-    /// number, never on the words, so the relay learns nothing about the password.
+    /// A room id derived from the number alone (base64url, 22 characters), never from the words.
+    /// Older runtimes sent it as the room; the endpoint now addresses short-code rooms by their
+    /// number, so the runtime uses it only as a local name for the transfer.
     pub fn room_id(&self) -> String {
         let mut out = [0u8; 16];
         Hkdf::<Sha256>::new(Some(SALT), self.number.to_string().as_bytes())
@@ -456,10 +473,23 @@ mod tests {
         assert_eq!(ShortCode::parse("7-guitar"), Err(CodeError::WrongShape));
         assert_eq!(ShortCode::parse("7-guitar-orbit-otter"), Err(CodeError::WrongShape));
         assert_eq!(ShortCode::parse("0-guitar-orbit"), Err(CodeError::BadNumber));
-        assert_eq!(ShortCode::parse("1000-guitar-orbit"), Err(CodeError::BadNumber));
+        assert_eq!(ShortCode::parse("10000-guitar-orbit"), Err(CodeError::BadNumber));
         assert_eq!(ShortCode::parse("guitar-7-orbit"), Err(CodeError::BadNumber));
         assert_eq!(ShortCode::parse("7-gitar-orbit"), Err(CodeError::UnknownWord("gitar".into())));
         assert!(CodeError::UnknownWord("gitar".into()).to_string().contains("\"gitar\""));
+    }
+
+    #[test]
+    fn four_digit_numbers_and_the_endpoints_number() {
+        let c = code("1234-guitar-orbit");
+        assert_eq!(c.number(), 1234);
+        assert_eq!(c.to_string(), "1234-guitar-orbit");
+        let drawn = ShortCode::generate([0, 6, 7, 9]);
+        let given = drawn.with_number(9999).unwrap();
+        assert_eq!(given.number(), 9999);
+        assert_eq!(given.password(), drawn.password(), "the words stay");
+        assert_eq!(drawn.with_number(0), Err(CodeError::BadNumber));
+        assert_eq!(drawn.with_number(10000), Err(CodeError::BadNumber));
     }
 
     #[test]
@@ -487,7 +517,7 @@ mod tests {
         #[test]
         fn generated_codes_round_trip(random in any::<[u8; 4]>()) {
             let c = ShortCode::generate(random);
-            prop_assert!((1..=MAX_NUMBER).contains(&c.number()));
+            prop_assert!((1..=SHORT_NUMBERS).contains(&c.number()));
             prop_assert_eq!(ShortCode::parse(&c.to_string()), Ok(c));
             let shouted = c.to_string().to_uppercase().replace('-', " ");
             prop_assert_eq!(ShortCode::parse(&shouted), Ok(c));

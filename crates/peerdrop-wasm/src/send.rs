@@ -67,7 +67,7 @@ impl SendHandle {
     }
 
     /// The short code to read out (`7-guitar-orbit`) when sending with `shortCode: true`;
-    /// it may change before the `code` event (another sender held its number).
+    /// `undefined` until the `code` event (the signaling endpoint picks its number).
     #[wasm_bindgen(getter)]
     pub fn code(&self) -> Option<String> {
         self.shared.borrow().code.clone()
@@ -149,10 +149,8 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         manifest,
         // Known once the link secret is: at once for a link, after the exchange for a code.
         transfer_id: start.transfer_id(),
-        code: match &start {
-            Start::Link(_) => None,
-            Start::Code(code) => Some(code.to_string()),
-        },
+        // A code's number comes from the endpoint with its room: known at the `code` event.
+        code: None,
         engine: None,
         ended: None,
         opened: false,

@@ -38,6 +38,9 @@ struct Joined {
     /// The operator's STUN and TURN servers (absent from endpoints older than this field).
     #[serde(default)]
     ice_servers: Option<serde_json::Value>,
+    /// The number the endpoint picked for a short-code room.
+    #[serde(default)]
+    code: Option<u16>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -137,22 +140,25 @@ impl SignalClient {
         log: SharedLog,
         seal: SignalSeal,
     ) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "create", room, log, Some(seal)).await
+        Self::enter(url, json!({"v": 1, "op": "create", "room": room}), log, Some(seal)).await.map(|(c, _)| c)
     }
 
-    /// Creates a short-code room: unsealed until [`reset_seal`](Self::reset_seal), and
-    /// passing on `pake` messages until then.
-    pub async fn create_for_code(
-        url: &str,
-        room: &str,
-        log: SharedLog,
-    ) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "create", room, log, None).await
+    /// Creates a short-code room, whose number the endpoint picks (one no open room holds):
+    /// unsealed until [`reset_seal`](Self::reset_seal), and passing on `pake` messages until
+    /// then. Returns the number with the seat.
+    pub async fn create_for_code(url: &str, log: SharedLog) -> Result<(SignalClient, u16), RuntimeError> {
+        let body = json!({"v": 1, "op": "create", "code": true});
+        match Self::enter(url, body, log, None).await {
+            Ok((client, Some(number))) => Ok((client, number)),
+            Ok((_, None)) | Err(RuntimeError::Signaling { status: 400, .. }) => Err(endpoint_too_old(url)),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Joins a short-code room (see [`create_for_code`](Self::create_for_code)).
-    pub async fn join_for_code(url: &str, room: &str, log: SharedLog) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "join", room, log, None).await
+    /// Joins the short-code room with this number (see [`create_for_code`](Self::create_for_code)).
+    pub async fn join_for_code(url: &str, number: u16, log: SharedLog) -> Result<SignalClient, RuntimeError> {
+        let body = json!({"v": 1, "op": "join", "code": number});
+        Self::enter(url, body, log, None).await.map(|(c, _)| c)
     }
 
     /// Takes the second seat (the receiver).
@@ -162,7 +168,7 @@ impl SignalClient {
         log: SharedLog,
         seal: SignalSeal,
     ) -> Result<SignalClient, RuntimeError> {
-        Self::enter(url, "join", room, log, Some(seal)).await
+        Self::enter(url, json!({"v": 1, "op": "join", "room": room}), log, Some(seal)).await.map(|(c, _)| c)
     }
 
     /// Takes up a seat held before a reload.
@@ -249,14 +255,14 @@ impl SignalClient {
         std::mem::take(&mut self.tampered)
     }
 
+    /// Posts a create or join and takes the seat; also returns a short-code room's number.
     async fn enter(
         url: &str,
-        op: &str,
-        room: &str,
+        body: Value,
         log: SharedLog,
         seal: Option<SignalSeal>,
-    ) -> Result<SignalClient, RuntimeError> {
-        let body = json!({"v": 1, "op": op, "room": room});
+    ) -> Result<(SignalClient, Option<u16>), RuntimeError> {
+        let op = body["op"].as_str().unwrap_or_default();
         let value = post(url, &body, &log).await.map_err(|e| match e {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
                 RuntimeError::LinkExpired
@@ -266,7 +272,7 @@ impl SignalClient {
         })?;
         let pake = seal.is_none();
         let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
-        Ok(SignalClient {
+        let client = SignalClient {
             url: url.to_string(),
             token: joined.token,
             seq: 0,
@@ -278,7 +284,8 @@ impl SignalClient {
             ice_servers: joined.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
-        })
+        };
+        Ok((client, joined.code))
     }
 
     /// Sends one message to the other peer. Retries reuse the sequence number, so the
@@ -347,6 +354,19 @@ impl SignalClient {
     pub async fn leave(&mut self) {
         let body = json!({"v": 1, "op": "leave", "token": self.token});
         let _ = post(&self.url, &body, &self.log).await;
+    }
+}
+
+/// An endpoint from before short-code numbers were picked by the endpoint (it asks for a room
+/// id instead): say so, rather than pass on its complaint about a missing field.
+fn endpoint_too_old(url: &str) -> RuntimeError {
+    RuntimeError::Signaling {
+        status: 400,
+        code: "short_codes_unsupported".into(),
+        message: format!(
+            "{url} is older than this page and cannot hand out short codes: update signal.php \
+             (or the signaling handler), or send a link instead"
+        ),
     }
 }
 

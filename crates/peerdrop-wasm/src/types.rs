@@ -51,8 +51,8 @@ export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
   shareBase?: string;
   /** Offer a short code to read out ("7-guitar-orbit") instead of a link: `link` is then
-   *  "", `code` holds it, and a "code" event says when the receiver can enter it. One try
-   *  per code. Default false. */
+   *  "", and a "code" event gives the code once the receiver can enter it (the signaling
+   *  endpoint picks its number; `code` holds it from then on). One try per code. Default false. */
   shortCode?: boolean;
 }
 

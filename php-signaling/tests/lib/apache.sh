@@ -6,6 +6,7 @@
 #                                   KEEPALIVE On|Off (default On). With prefork + mod_php an idle
 #                                   keep-alive connection pins a worker, so the benchmark uses Off.
 #                                   APACHE_TIMING_LOG=FILE logs each request's server time (%D, us).
+#                                   APACHE_EXTRA_CONF=TEXT is appended to the server config.
 #   apache_stop                     stops only the server this shell started
 # Needs: apache2 libapache2-mod-php (Debian).
 
@@ -67,6 +68,7 @@ DirectoryIndex index.html
 php_admin_flag display_errors off
 php_admin_flag log_errors on
 php_admin_value error_log "$dir/php-error.log"
+${APACHE_EXTRA_CONF:-}
 CONF
   # setsid: on shutdown prefork signals its whole process group, which must not be the caller's.
   setsid apache2 -f "$APACHE_CONF" -DFOREGROUND >"$dir/stdout.log" 2>&1 &

@@ -50,7 +50,16 @@ $old = new PeerDropService($store, $config, 'old-secret-0123456789abcdef', $cloc
 list(, $c) = $old->create(PeerDrop::b64uEncode(random_bytes(24)));
 list($st) = $s->poll($c['token'], 0, 0); ok($st === 200, 'token of the previous secret still verifies');
 list($st) = $s->leave($a['token']); ok($st === 200, 'leave 200');
-ok($store->migrateTo(0) === array(1, 0) && $store->migrateTo(2) === array(1, 2), 'migrations down and up');
+list($st, $code) = $s->createCode(); ok($st === 201 && $code['code'] >= 1 && $code['code'] <= 999, 'short-code room: the endpoint picks ' . $code['code']);
+list($st) = $s->joinCode($code['code']); ok($st === 200, 'join by number');
+$s->forClient('198.51.100.1');
+try { $s->join(PeerDrop::b64uEncode(random_bytes(24))); } catch (PeerDropError $e) { ok($e->errorCode() === 'room_not_found', 'a failed join is counted'); }
+for ($i = 0; $i < 16; $i++) { $s->create(PeerDrop::b64uEncode(random_bytes(24))); }
+try { $s->create(PeerDrop::b64uEncode(random_bytes(24))); ok(false, 'quota'); } catch (PeerDropError $e) { ok($e->errorCode() === 'quota_exceeded', 'open-rooms quota: 429 after 16'); }
+ok(PeerDropService::liveBytes($store, $now) > 0, 'live bytes counted');
+$store->checkpoint(4194304, 0); ok(true, 'WAL checkpoint (TRUNCATE)');
+ok($store->migrateTo(0) === array(2, 1, 0) && $store->migrateTo(3) === array(1, 2, 3), 'migrations down and up');
+$store->migrateTo(2); ok($store->migrateTo(3) === array(3), 'version 3 down (table rebuilt) and up again');
 $rl = new PeerDropRateLimiter($store, 60, 2, 'k-0123456789abcdef', function () { return 1700000000.5; });
 $rl->consume('192.0.2.1'); $rl->consume('192.0.2.1');
 try { $rl->consume('192.0.2.1'); ok(false, 'rate limit'); } catch (PeerDropError $e) { ok($e->errorCode() === 'rate_limited', 'rate limit: 429 after the burst'); }
@@ -66,7 +75,7 @@ $m = new PeerDropMetrics(); $m->add('peerdrop_requests_total', array('op' => 'cr
 ok(strpos(PeerDropMetrics::render($store, new PeerDropSlots('/app/data', 2), $now), 'peerdrop_requests_total{op="create",status="201"} 1') !== false, 'metrics render');
 file_put_contents('/app/data3-peerdrop.sqlite', 'garbage');
 @mkdir('/app/data3'); rename('/app/data3-peerdrop.sqlite', '/app/data3/peerdrop.sqlite');
-ok(PeerDropStore::open('/app/data3')->schemaVersion() === 2, 'corrupt database rebuilt');
+ok(PeerDropStore::open('/app/data3')->schemaVersion() === PeerDropStore::SCHEMA_VERSION, 'corrupt database rebuilt');
 $lines = PeerDropCheck::run(array('PEERDROP_DATA_DIR' => '/app/data4'), '/app/www');
 $fails = array_filter($lines, function ($l) { return $l[0] === 'fail'; });
 ok(!$fails, 'check passes (' . count($lines) . ' lines)' . ($fails ? ': ' . json_encode(array_values($fails)) : ''));

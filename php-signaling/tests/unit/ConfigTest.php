@@ -226,6 +226,49 @@ final class ConfigTest extends PeerDropTestCase
         $this->assertSame(200, $ok->status);
     }
 
+    /** @return array<string,array{0:array<string,string>,1:array<string,mixed>}> */
+    public function dataDirsBesideTheScript(): array
+    {
+        return array(
+            'relative env data dir' => array(array('PEERDROP_DATA_DIR' => 'pd-data'), array()),
+            'env data dir via ..' => array(array('PEERDROP_DATA_DIR' => '../site/./pd-data'), array()),
+            'relative config data_dir' => array(array(), array('data_dir' => 'site/pd-data')),
+            'the folder itself' => array(array('PEERDROP_DATA_DIR' => '.'), array()),
+        );
+    }
+
+    /**
+     * The folder holding signal.php is served whatever DOCUMENT_ROOT says (an Alias, a
+     * ~user/public_html); a data dir there, however it is written, is refused at runtime.
+     * @dataProvider dataDirsBesideTheScript
+     * @param array<string,string> $env
+     * @param array<string,mixed> $file
+     */
+    public function testRuntimeRefusesADataDirInsideTheScriptsFolder(array $env, array $file): void
+    {
+        $site = $this->dir . '/site';
+        mkdir($site, 0755, true);
+        if ($file) {
+            $this->writeConfig($this->dir . '/peerdrop.config.php', $file);
+        }
+        $elsewhere = $this->dir . '/docroot';
+        mkdir($elsewhere);
+        $log = ini_get('error_log');
+        ini_set('error_log', $this->dir . '/php-error.log');
+        try {
+            foreach (array($elsewhere, null) as $docRoot) {
+                $r = peerdrop_http($env, $site, $docRoot)->handle('GET', array(), function (int $n): string {
+                    return '';
+                });
+                $this->assertSame(503, $r->status, $r->json());
+                $this->assertSame('misconfigured', $r->body['error']['code']);
+            }
+        } finally {
+            ini_set('error_log', (string)$log);
+        }
+        $this->assertDirectoryDoesNotExist($site . '/pd-data');
+    }
+
     public function testResolveHandlesPathsThatDoNotExistYet(): void
     {
         $real = realpath($this->dir);

@@ -188,6 +188,44 @@ final class HttpTest extends PeerDropTestCase
         $this->assertSame('Origin', $r->headers['Vary']);
     }
 
+    public function testShortCodeFieldsOverHttp(): void
+    {
+        $post = function (string $json, array $file = array(), array $request = array()): PeerDropResponse {
+            return $this->http($file)->handle('POST', array('content-type' => 'application/json'), self::body($json), $request);
+        };
+        $r = $post('{"v":1,"op":"create","code":true,"room":"not read"}');
+        $this->assertSame(201, $r->status, $r->json());
+        $code = $r->body['code'];
+        $this->assertIsInt($code);
+        $keys = array_keys($r->body);
+        sort($keys);
+        $this->assertSame(array('code', 'cursor', 'expires_in', 'ice_servers', 'peer', 'token'), $keys);
+        foreach (array('1', 'false', '"yes"', 'null') as $bad) {
+            $this->assertError($post('{"v":1,"op":"create","code":' . $bad . '}'), 400, 'invalid_field');
+        }
+        foreach (array('"' . $code . '"', '0', '10000', '4.5', 'null', '-3') as $bad) {
+            $this->assertError($post('{"v":1,"op":"join","code":' . $bad . '}'), 400, 'invalid_code');
+        }
+        $j = $post('{"v":1,"op":"join","code":' . $code . ',"room":"not read"}');
+        $this->assertSame(200, $j->status, $j->json());
+        $this->assertSame(1, $j->body['peer']);
+    }
+
+    public function testQuotasFollowTheClientBehindATrustedProxy(): void
+    {
+        $file = array('trusted_proxies' => array('127.0.0.1'), 'quota_rooms' => 2);
+        $create = function (string $client) use ($file): PeerDropResponse {
+            return $this->http($file)->handle('POST', array('content-type' => 'application/json', 'x-forwarded-for' => $client),
+                self::body('{"v":1,"op":"create","code":true}'), array('remote_addr' => '127.0.0.1'));
+        };
+        $this->assertSame(201, $create('203.0.113.5')->status);
+        $this->assertSame(201, $create('203.0.113.5')->status);
+        $r = $create('203.0.113.5');
+        $this->assertError($r, 429, 'quota_exceeded');
+        $this->assertGreaterThanOrEqual(1, (int)$r->headers['Retry-After']);
+        $this->assertSame(201, $create('203.0.113.6')->status, 'another client is not affected');
+    }
+
     public function testAfterResponseCleansUpExpiredRooms(): void
     {
         $http = $this->http();

@@ -124,8 +124,22 @@ final class MetricsTest extends PeerDropTestCase
         $this->assertStringNotContainsString('zzzz', $text);
         // Format: every sample line belongs to a declared metric.
         foreach (explode("\n", trim($text)) as $line) {
-            $this->assertMatchesRegularExpression('/^(# (HELP|TYPE) peerdrop_[a-z_]+ .+|peerdrop_[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+)$/', $line);
+            $this->assertMatchesRegularExpression('/^(# (HELP|TYPE) peerdrop_[a-z_]+ .+|peerdrop_[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? -?[0-9]+(\.[0-9]+)?)$/', $line);
         }
+        // The duration histogram: cumulative buckets per op, up to +Inf = count.
+        $this->assertSame(1, self::value($text, 'peerdrop_request_duration_seconds_count{op="create"}'));
+        $this->assertSame(1, self::value($text, 'peerdrop_request_duration_seconds_bucket{op="create",le="+Inf"}'));
+        $this->assertSame(2, self::value($text, 'peerdrop_request_duration_seconds_bucket{op="join",le="+Inf"}'));
+        $this->assertSame(1, self::value($text, 'peerdrop_request_duration_seconds_count{op="poll"}'));
+        $this->assertStringContainsString("# TYPE peerdrop_request_duration_seconds histogram\n", $text);
+        // Caps and quotas in force, live data.
+        $this->assertSame(5000, self::value($text, 'peerdrop_max_rooms'));
+        $this->assertSame(268435456, self::value($text, 'peerdrop_max_db_bytes'));
+        $this->assertSame(16, self::value($text, 'peerdrop_quota_limit{quota="rooms"}'));
+        $this->assertSame(30, self::value($text, 'peerdrop_quota_limit{quota="creates"}'));
+        $this->assertSame(20, self::value($text, 'peerdrop_quota_limit{quota="failed_joins"}'));
+        $this->assertSame(2 * PeerDrop::ROW_BYTES, self::value($text, 'peerdrop_storage_live_bytes'), 'a room and its peer-joined row');
+        $this->assertSame(0, self::value($text, 'peerdrop_code_rooms'));
         // The scrape itself is counted (after its response).
         $this->assertSame(1, self::value($this->scrape($file), 'peerdrop_requests_total{op="metrics",status="200"}'));
     }
@@ -150,13 +164,42 @@ final class MetricsTest extends PeerDropTestCase
         $this->assertSame(200, $this->request($file, 'GET')->status);
         $this->assertSame(429, $this->request($file, 'GET')->status);
         $text = $this->scrape($file);
-        $this->assertSame(1, self::value($text, 'peerdrop_rate_limited_total'));
-        $this->assertSame(1, self::value($text, 'peerdrop_requests_total{op="health",status="429"}'));
+        $this->assertSame(1, self::value($text, 'peerdrop_rate_limited_total'), 'the request that took the last token');
+        $this->assertNull(self::value($text, 'peerdrop_requests_total{op="health",status="429"}'), 'a refused request writes nothing');
 
         $m = new PeerDropMetrics();
         $m->add('peerdrop_storage_errors_total', array('code' => 'storage_busy'));
         $m->add('peerdrop_storage_errors_total', array('code' => 'storage_busy'));
         $m->flush($this->store());
         $this->assertSame(2, self::value($this->scrape($file), 'peerdrop_storage_errors_total{code="storage_busy"}'));
+    }
+
+    /** Everything the database holds, to compare before and after a request. */
+    private function snapshot(): string
+    {
+        $pdo = $this->store()->pdo();
+        $out = '';
+        foreach (array('rooms', 'messages', 'rate_limits', 'counters') as $t) {
+            $out .= $t . json_encode($pdo->query('SELECT * FROM ' . $t . ' ORDER BY 1')->fetchAll(PDO::FETCH_ASSOC)) . "\n";
+        }
+        return $out;
+    }
+
+    public function testARequestRefusedByTheRateLimiterWritesNothing(): void
+    {
+        $file = array('metrics_token' => self::TOKEN, 'rate_limit_per_minute' => 1, 'rate_limit_burst' => 1);
+        // Work the after-response step would otherwise do: an expired room to clean up.
+        $s = $this->service($file);
+        $s->create(self::room());
+        $this->now += 3600;
+        $this->assertSame(200, $this->request($file, 'GET')->status, 'takes the only token');
+        $this->now += 1;
+        $s->create(self::room());
+        $this->now += 3600;
+        $before = $this->snapshot();
+        $json = array('content-type' => 'application/json');
+        $this->assertSame(429, $this->request($file, 'POST', $json, '{"v":1,"op":"create","room":"' . self::room() . '"}')->status);
+        $this->assertSame(429, $this->request($file, 'GET')->status);
+        $this->assertSame($before, $this->snapshot(), 'no counter, no bucket, no cleanup written');
     }
 }

@@ -21,18 +21,59 @@ final class MigrationTest extends PeerDropTestCase
         }
     }
 
+    /** @return string[] */
+    private function columns(PeerDropStore $s, string $table): array
+    {
+        return array_map(function (array $r): string {
+            return (string)$r['name'];
+        }, $s->pdo()->query('PRAGMA table_info(' . $table . ')')->fetchAll(PDO::FETCH_ASSOC));
+    }
+
     public function testDownThenUpAgain(): void
     {
         $s = PeerDropStore::open($this->dir . '/data');
-        $this->assertSame(2, $s->schemaVersion());
-        $this->assertSame(array(1), $s->migrateTo(1));
+        $this->assertSame(3, $s->schemaVersion());
+        $this->assertSame(array(2, 1), $s->migrateTo(1));
         $this->assertSame(1, $s->schemaVersion());
         $this->assertSame(array('messages', 'rooms'), $this->tables($s));
         $this->assertSame(array(0), $s->migrateTo(0));
         $this->assertSame(array(), $this->tables($s));
-        $this->assertSame(array(1, 2), $s->migrateTo(2));
+        $this->assertSame(array(1, 2, 3), $s->migrateTo(3));
         $this->assertSame(array('counters', 'messages', 'rate_limits', 'rooms'), $this->tables($s));
-        $this->assertSame(array(), $s->migrateTo(2), 'nothing to do at the latest version');
+        $this->assertSame(array(), $s->migrateTo(3), 'nothing to do at the latest version');
+    }
+
+    public function testVersionThreeDownKeepsRowsAndTheIdSequence(): void
+    {
+        $s = PeerDropStore::open($this->dir . '/data');
+        $service = new PeerDropService($s, $this->config(), $this->secret, function (): int {
+            return $this->now;
+        });
+        list($a) = $this->joinedRoom($service);
+        $service->send($a, 1, 'offer', 'pending');
+        $gone = $service->createCode()[1]['token'];
+        $service->leave($gone); // the room with the highest id is deleted
+        $rows = $s->pdo()->query('SELECT id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count FROM rooms ORDER BY id')->fetchAll(PDO::FETCH_ASSOC);
+        $seq = (int)$s->pdo()->query("SELECT seq FROM sqlite_sequence WHERE name = 'rooms'")->fetchColumn();
+        $this->assertSame(array(2), $s->migrateTo(2));
+        $this->assertSame(array('id', 'room_key', 'created_at', 'joined_at', 'expires_at', 'left0', 'left1', 'msg_count'), $this->columns($s, 'rooms'));
+        $this->assertSame($rows, $s->pdo()->query('SELECT * FROM rooms ORDER BY id')->fetchAll(PDO::FETCH_ASSOC));
+        $this->assertSame($seq, (int)$s->pdo()->query("SELECT seq FROM sqlite_sequence WHERE name = 'rooms'")->fetchColumn(), 'ids are never reused');
+        $this->assertSame(array('rooms_expires'), $s->pdo()->query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'rooms' AND sql IS NOT NULL")->fetchAll(PDO::FETCH_COLUMN));
+        $s->pdo()->exec("INSERT INTO rooms (room_key, created_at, expires_at) VALUES ('new', 1, 2)");
+        $this->assertSame($seq + 1, (int)$s->pdo()->lastInsertId());
+    }
+
+    public function testVersionThreeUpCountsTheBytesOfRoomsAlreadyThere(): void
+    {
+        $s = PeerDropStore::open($this->dir . '/data');
+        $s->migrateTo(2);
+        $s->pdo()->exec("INSERT INTO rooms (room_key, created_at, expires_at) VALUES ('k1', 1, 9999999999)");
+        $s->pdo()->exec("INSERT INTO messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (1, 1, 0, 1, 'sealed', 'h\u{e9}llo', 'd')");
+        $s->pdo()->exec("INSERT INTO messages (room_id, to_peer, from_peer, seq, type, data, acked) VALUES (1, 0, 1, NULL, 'peer-joined', '', 0)");
+        $again = PeerDropStore::open($this->dir . '/data');
+        $this->assertSame(3, $again->schemaVersion());
+        $this->assertSame(3 * PeerDrop::ROW_BYTES + 6, PeerDropService::liveBytes($again, 2), 'room, two rows, six bytes of UTF-8');
     }
 
     public function testUpgradeFromVersionOneKeepsData(): void
@@ -41,7 +82,7 @@ final class MigrationTest extends PeerDropTestCase
         $s->migrateTo(1);
         $s->pdo()->exec("INSERT INTO rooms (room_key, created_at, expires_at) VALUES ('k1', 1, 9999999999)");
         $again = PeerDropStore::open($this->dir . '/data'); // a request after upgrading signal.php
-        $this->assertSame(2, $again->schemaVersion());
+        $this->assertSame(3, $again->schemaVersion());
         $this->assertSame(1, (int)$again->pdo()->query('SELECT COUNT(*) FROM rooms')->fetchColumn());
     }
 
@@ -76,7 +117,7 @@ final class MigrationTest extends PeerDropTestCase
         $this->assertStringContainsString('Schema version 0', $out);
         list($code, $out) = $run(array('migrate'));
         $this->assertSame(0, $code, $out);
-        $this->assertStringContainsString('Schema version 2', $out);
+        $this->assertStringContainsString('Schema version 3', $out);
         list($code) = $run(array('migrate', '7'));
         $this->assertSame(2, $code);
     }

@@ -59,11 +59,18 @@ final class MysqlStoreTest extends PeerDropTestCase
         $s = $this->mysqlStore();
         $this->assertSame('mysql', $s->driver());
         $this->assertSame(PeerDropStore::SCHEMA_VERSION, $s->schemaVersion());
-        $this->assertSame('2', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
+        $this->assertSame('3', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
+        $columns = function () use ($s): array {
+            return $s->pdo()->query("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE()"
+                . " AND table_name = '{$this->prefix}rooms' ORDER BY ordinal_position")->fetchAll(PDO::FETCH_COLUMN);
+        };
+        $this->assertSame(array('creator', 'code', 'bytes'), array_slice($columns(), -3));
+        $this->assertSame(array(2), $s->migrateTo(2));
+        $this->assertNotContains('creator', $columns(), 'version 3 down drops its columns');
         $this->assertSame(array(1, 0), $s->migrateTo(0));
         $this->assertSame(0, (int)$s->pdo()->query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{$this->prefix}rooms'")->fetchColumn());
-        $this->assertSame(array(1, 2), $s->migrateTo(2));
-        $this->assertSame(array(), $this->mysqlStore()->migrateTo(2));
+        $this->assertSame(array(1, 2, 3), $s->migrateTo(3));
+        $this->assertSame(array(), $this->mysqlStore()->migrateTo(3));
     }
 
     public function testFullExchangeAndExpiryCleanup(): void
@@ -144,6 +151,27 @@ try { ' . $body . ' } catch (PeerDropError $e) { echo $e->errorCode(); }
         $counts = array_count_values($results);
         $this->assertSame(1, isset($counts['201']) ? $counts['201'] : 0, implode(',', $results));
         $this->assertSame(7, isset($counts['room_exists']) ? $counts['room_exists'] : 0, implode(',', $results));
+    }
+
+    public function testConcurrentShortCodeRoomsGetDistinctNumbers(): void
+    {
+        $s = $this->mysqlService();
+        // Hold all but three three-digit numbers, so that concurrent creates collide on the rest.
+        $insert = $s->store()->pdo()->prepare("INSERT INTO {$this->prefix}rooms (room_key, created_at, expires_at, code) VALUES (?, ?, ?, ?)");
+        for ($n = 4; $n <= 999; $n++) {
+            $insert->execute(array(PeerDrop::codeKey($n), $this->now, $this->now + 600, $n));
+        }
+        $results = $this->race(8, 'for ($i = 0; $i < 2; $i++) { echo $s->createCode()[1]["code"], " "; }');
+        $numbers = array();
+        foreach ($results as $r) {
+            $this->assertMatchesRegularExpression('/^([0-9]+ ?)+$/', $r, 'every create succeeded: ' . implode(',', $results));
+            $numbers = array_merge($numbers, array_map('intval', explode(' ', $r)));
+        }
+        $this->assertCount(16, $numbers);
+        $this->assertCount(16, array_unique($numbers), 'no number handed out twice: ' . implode(',', $numbers));
+        $this->assertEqualsCanonicalizing(array(1, 2, 3), array_values(array_filter($numbers, function (int $n): bool {
+            return $n < 1000;
+        })), 'the last three-digit numbers first, then four digits');
     }
 
     public function testConcurrentSendsLoseAndDuplicateNothing(): void

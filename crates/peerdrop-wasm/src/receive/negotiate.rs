@@ -37,7 +37,7 @@ pub(super) async fn exchange_code(
         (s.page.emitter.clone(), s.options.signal_url.clone(), s.page.log.clone())
     };
     emitter.status("signaling");
-    let mut client = SignalClient::join_for_code(&url, &code.room_id(), log).await.map_err(|e| match e {
+    let mut client = SignalClient::join_for_code(&url, code.number(), log).await.map_err(|e| match e {
         RuntimeError::LinkExpired => RuntimeError::CodeUnknown,
         RuntimeError::LinkInUse => RuntimeError::CodeUsed,
         other => other,

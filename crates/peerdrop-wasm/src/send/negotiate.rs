@@ -33,34 +33,30 @@ pub(super) enum Ended {
     Lost,
 }
 
-/// A fresh short code from the browser's secure random source.
+/// Fresh code words from the browser's secure random source. Their number is a placeholder
+/// until the endpoint picks the room's ([`create_code_room`]).
 pub(super) fn new_code() -> Result<ShortCode, RuntimeError> {
     let mut random = [0u8; 4];
     getrandom::getrandom(&mut random).map_err(|e| RuntimeError::Browser(e.to_string()))?;
     Ok(ShortCode::generate(random))
 }
 
-/// How many numbers a sender tries when other senders hold the ones it drew.
-const CODE_ROOM_ATTEMPTS: u32 = 5;
-
-/// Creates the room for a short code, drawing a new code while its number is taken.
+/// Creates the room for a short code: the endpoint picks its number (one no open room holds, so
+/// no sender can choose or squat one), and the code is those words with that number.
 async fn create_code_room(
     shared: &Shared,
     url: &str,
-    mut code: ShortCode,
+    words: ShortCode,
     log: &SharedLog,
 ) -> Result<(SignalClient, ShortCode), RuntimeError> {
-    let mut attempt = 1;
-    loop {
-        match SignalClient::create_for_code(url, &code.room_id(), log.clone()).await {
-            Err(RuntimeError::Signaling { status: 409, .. }) if attempt < CODE_ROOM_ATTEMPTS => {
-                attempt += 1;
-                code = new_code()?;
-                shared.borrow_mut().code = Some(code.to_string());
-            }
-            other => return other.map(|client| (client, code)),
-        }
-    }
+    let (client, number) = SignalClient::create_for_code(url, log.clone()).await?;
+    let code = words.with_number(number).map_err(|_| RuntimeError::Signaling {
+        status: 201,
+        code: "bad_reply".into(),
+        message: format!("{url} picked {number}, which is not a short-code number (1 to 9999)"),
+    })?;
+    shared.borrow_mut().code = Some(code.to_string());
+    Ok((client, code))
 }
 
 /// Signaling: create the room (and, for a short code, run the key exchange in it), then for

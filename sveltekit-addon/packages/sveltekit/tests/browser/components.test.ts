@@ -242,7 +242,7 @@ describe('ReceiveView', () => {
 			['', 'Enter the code the sender gave you (like 7-guitar-orbit), or paste their link.'],
 			['7-guitar', 'A code is a number and two words, like 7-guitar-orbit: check that nothing is missing.'],
 			['guitar-orbit-7', 'A code starts with a number, like the 7 in 7-guitar-orbit.'],
-			['1000-guitar-orbit', 'A code starts with a number from 1 to 999, like the 7 in 7-guitar-orbit.'],
+			['10000-guitar-orbit', 'A code starts with a number from 1 to 9999, like the 7 in 7-guitar-orbit.'],
 			['https://app.test/receive', 'This link is incomplete: a share link ends with # and a secret. Copy the whole link again.'],
 			['https://app.test/receive#', 'This link is incomplete: it has nothing after the #. Copy the whole link again.']
 		];

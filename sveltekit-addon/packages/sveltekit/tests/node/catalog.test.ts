@@ -2,7 +2,27 @@
 // signal.php's PeerDropError::CATALOG is the reference, read from the PHP source itself.
 import { expect, test } from 'vitest';
 import php from '../../../../../php-signaling/signal.php?raw';
-import { CATALOG, HOST_SPECIFIC, SignalingError, type SignalingErrorCode } from '../../src/lib/signaling/errors.js';
+import { CATALOG, HOST_SPECIFIC, QUOTA_MESSAGES, SignalingError, type SignalingErrorCode } from '../../src/lib/signaling/errors.js';
+import { DEFAULTS, EXAMPLE_SECRETS } from '../../src/lib/signaling/handler.js';
+
+/** The inside of the PHP array literal after `const NAME = array(` in signal.php (quotes respected). */
+function phpArray(source: string, name: string): string {
+	const start = source.indexOf(`const ${name} = array(`);
+	if (start < 0) throw new Error(`${name} not found in signal.php`);
+	const from = start + `const ${name} = array(`.length;
+	let depth = 1;
+	for (let i = from, quoted = false; i < source.length; i++) {
+		const c = source[i];
+		if (quoted) {
+			if (c === '\\') i++;
+			else if (c === "'") quoted = false;
+		} else if (c === "'") quoted = true;
+		else if (c === '(') depth++;
+		else if (c === ')' && --depth === 0) return source.slice(from, i);
+	}
+	throw new Error(`${name} is not closed in signal.php`);
+}
+const phpStrings = (text: string) => [...text.matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((m) => m[1].replace(/\\(['\\])/g, '$1'));
 
 function phpCatalog(source: string): Record<string, [number, string]> {
 	const block = /const CATALOG = array\(([\s\S]*?)\n\s*\);/.exec(source);
@@ -41,4 +61,29 @@ test('Retry-After defaults as signal.php sets them', () => {
 	expect(retry('storage_quota_exceeded')).toBe('60');
 	expect(retry('rate_limited')).toBeUndefined();
 	expect(new SignalingError('rate_limited', undefined, { 'Retry-After': '7' }).headers['Retry-After']).toBe('7');
+});
+
+test('the quota messages are signal.php\'s', () => {
+	const block = phpArray(php, 'MESSAGES');
+	const out: Record<string, string> = {};
+	for (const m of block.matchAll(/'([a-z_]+)'\s*=>\s*'((?:[^'\\]|\\.)*)'/g)) out[m[1]] = m[2].replace(/\\(['\\])/g, '$1');
+	expect(out).toEqual(QUOTA_MESSAGES);
+});
+
+test('the same example secrets are refused as in signal.php', () => {
+	expect([...EXAMPLE_SECRETS].sort()).toEqual(phpStrings(phpArray(php, 'EXAMPLE_SECRETS')).sort());
+});
+
+test('the defaults are signal.php\'s, except the held-poll slots', () => {
+	const config = /final class PeerDropConfig\s*\{([\s\S]*?)public static function load/.exec(php)?.[1] ?? '';
+	const phpDefault = (prop: string): number => {
+		const m = new RegExp(`public \\$${prop} = ([^;]+);`).exec(config);
+		if (!m) throw new Error(`PeerDropConfig::$${prop} not found`);
+		return m[1] === 'PeerDrop::MAX_WAIT' ? 25 : Number(m[1]);
+	};
+	for (const [name, value] of Object.entries(DEFAULTS)) {
+		// A held poll holds a PHP worker, and almost nothing in Node: 4 slots there, 200 here.
+		if (name === 'pollSlots') expect(phpDefault(name)).toBe(4);
+		else expect(value, name).toBe(phpDefault(name));
+	}
 });

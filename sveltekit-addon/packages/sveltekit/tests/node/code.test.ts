@@ -8,6 +8,7 @@ describe('checkLinkOrCode', () => {
 		['7-guitar-orbit', '7-guitar-orbit'],
 		['  7 Guitar Orbit ', '7-guitar-orbit'],
 		['999_zebra.acorn', '999-zebra-acorn'],
+		['1234 zebra acorn', '1234-zebra-acorn'],
 		['12, otter,piano', '12-otter-piano'],
 		['007-guitar-orbit', '007-guitar-orbit']
 	])('code %j -> %j', (typed, value) => {
@@ -27,8 +28,8 @@ describe('checkLinkOrCode', () => {
 		['7-guitar-orbit-extra', /number and two words/],
 		['7-guitar-0rbit', /number and two words/],
 		['guitar-orbit', /starts with a number/],
-		['0-guitar-orbit', /from 1 to 999/],
-		['1000-guitar-orbit', /from 1 to 999/],
+		['0-guitar-orbit', /from 1 to 9999/],
+		['10000-guitar-orbit', /from 1 to 9999/],
 		['https://app.test/receive', /ends with # and a secret/],
 		['https://app.test/receive#', /nothing after the #/]
 	])('%j is refused: %s', (typed, message) => {

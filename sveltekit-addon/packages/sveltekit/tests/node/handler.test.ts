@@ -12,7 +12,10 @@ type Reply = { status: number; headers: Headers; body: any };
 
 function setup(options: SignalingOptions = {}) {
 	const clock = { t: 1_700_000_000 };
-	const h = createSignalingHandler({ secret: SECRET, rateLimitPerMinute: 0, now: () => clock.t, ...options });
+	// Every request comes from one address here: rate limit and quotas off unless a test sets them.
+	const h = createSignalingHandler({
+		secret: SECRET, rateLimitPerMinute: 0, quotaRooms: 0, quotaCreatesPerMinute: 0, quotaFailedJoins: 0, now: () => clock.t, ...options
+	});
 	async function request(init: RequestInit & { url?: string; address?: string } = {}): Promise<Reply> {
 		const { url = URL_, address = '203.0.113.7', ...rest } = init;
 		const res = await h.handle({ request: new Request(url, rest), getClientAddress: () => address });
@@ -285,12 +288,41 @@ describe('HTTP layer', () => {
 		expect(m.headers.get('content-type')).toMatch(/^text\/plain/);
 		expect(m.body).toContain('peerdrop_rooms_created_total 1');
 		expect(m.body).toContain('peerdrop_requests_total{op="create",status="201"} 1');
+		expect(m.body).toContain('peerdrop_request_duration_seconds_count{op="create"} 1');
+		expect(m.body).toContain('peerdrop_request_duration_seconds_bucket{op="create",le="+Inf"} 1');
+		expect(m.body).toContain('peerdrop_open_rooms 1');
+		expect(m.body).toContain('peerdrop_storage_live_bytes 256');
+		expect(m.body).toContain('peerdrop_max_db_bytes 268435456');
+		expect(m.body).toContain('peerdrop_quota_limit{quota="rooms"} 0');
+	});
+
+	test('a request refused by the rate limiter is not counted and cleans nothing up', async () => {
+		const { h, op, request, clock } = setup({ rateLimitPerMinute: 1, rateLimitBurst: 1, ttlUnjoined: 30, ttlRoom: 60, metricsToken: 'm'.repeat(20) });
+		expect((await op('create', { room: ROOM }, { address: '198.51.100.3' })).status).toBe(201);
+		clock.t += 31; // the room has expired; the bucket holds half a token
+		expectError(await op('create', { room: room(2) }, { address: '198.51.100.3' }), 'rate_limited', 429);
+		await new Promise((r) => setTimeout(r, 20));
+		expect(await h.cleanup()).toBe(1); // the refused request left the expired room alone
+		const m = await request({ method: 'GET', url: `${URL_}?metrics`, headers: { authorization: `Bearer ${'m'.repeat(20)}` } });
+		expect(m.body).toContain('peerdrop_rate_limited_total 1'); // the create that took the last token
+		expect(m.body).not.toContain('status="429"');
+		expect(m.body).toContain('peerdrop_requests_total{op="create",status="201"} 1');
+	});
+
+	test('allowed origins match without regard to case, as in signal.php', async () => {
+		const { request } = setup({ allowedOrigins: ['https://App.Example'] });
+		const pre = await request({ method: 'OPTIONS', headers: { origin: 'https://app.example' } });
+		expect(pre.status).toBe(200);
+		expect(pre.headers.get('access-control-allow-origin')).toBe('https://app.example');
 	});
 
 	test('options are checked when the handler is made', () => {
 		expect(() => createSignalingHandler({ secret: 'change-me' })).toThrow(RangeError);
 		expect(() => createSignalingHandler({ ttlUnjoined: 600, ttlRoom: 300 })).toThrow(/ttlRoom/);
 		expect(() => createSignalingHandler({ allowedOrigins: ['https://a.example/path'] })).toThrow(/allowedOrigins/);
+		expect(() => createSignalingHandler({ allowedOrigins: ['https://*.example'] })).toThrow(/allowedOrigins/);
+		expect(() => createSignalingHandler({ secret: 'Replace-With-A-Long-Random-String' })).toThrow(/example value/);
+		expect(() => createSignalingHandler({ quotaRooms: -1 })).toThrow(/quotaRooms/);
 		expect(() => createSignalingHandler({ metricsToken: 'short' })).toThrow(/metricsToken/);
 	});
 });
@@ -346,6 +378,123 @@ describe('limits', () => {
 		expectError(full, 'server_full', 503);
 		expect(full.headers.get('retry-after')).toBe('60');
 	});
+
+	test('maxDbBytes caps the live data: space comes back as messages are read and rooms expire', async () => {
+		const { op, pair, clock } = setup({ maxDbBytes: 20 * 16384, maxQueue: 1000 });
+		const { sender: a, receiver: b } = await pair();
+		const big = 'z'.repeat(16384);
+		let seq = 0;
+		let r: Reply;
+		do r = await op('send', { token: a, seq: ++seq, type: 'sealed', data: big });
+		while (r.status === 201 && seq < 100);
+		expectError(r, 'storage_quota_exceeded', 507);
+		expect(r.headers.get('retry-after')).toBe('60');
+		expect(seq).toBeGreaterThan(15);
+		expectError(await op('create', { room: room(9) }), 'storage_quota_exceeded', 507);
+		// Read: the payloads are wiped and stop counting.
+		let cursor = 0;
+		for (;;) {
+			const p = await op('poll', { token: b, after: cursor });
+			if (p.body.messages.length === 0) break;
+			cursor = p.body.cursor;
+		}
+		expect((await op('send', { token: a, seq: ++seq, type: 'sealed', data: big })).status).toBe(201);
+		do r = await op('send', { token: a, seq: ++seq, type: 'sealed', data: big });
+		while (r.status === 201 && seq < 200);
+		expectError(r, 'storage_quota_exceeded', 507);
+		// Expired rooms stop counting at once, before any cleanup.
+		clock.t += 3601;
+		expect((await op('create', { room: room(10) })).status).toBe(201);
+	});
+});
+
+describe('per-client quotas', () => {
+	test('open rooms per client; others unaffected; IPv6 per /64; leaving gives a place back', async () => {
+		const { op } = setup({ quotaRooms: 2 });
+		const as = (address: string) => ({ address });
+		const first = await op('create', { room: room(1) }, as('198.51.100.1'));
+		await op('create', { code: true }, as('198.51.100.1'));
+		const over = await op('create', { room: room(3) }, as('198.51.100.1'));
+		expectError(over, 'quota_exceeded', 429);
+		expect(over.body.error.message).toMatch(/open-rooms quota/);
+		expect(over.headers.get('retry-after')).toBe('600');
+		expect((await op('create', { room: room(4) }, as('198.51.100.2'))).status).toBe(201);
+		await op('leave', { token: first.body.token }, as('198.51.100.1'));
+		expect((await op('create', { room: room(5) }, as('198.51.100.1'))).status).toBe(201);
+		await op('create', { room: room(6) }, as('2001:db8:1:2::1'));
+		await op('create', { room: room(7) }, as('2001:db8:1:2:aaaa::2'));
+		expectError(await op('create', { room: room(8) }, as('2001:db8:1:2::3')), 'quota_exceeded', 429);
+		expect((await op('create', { room: room(9) }, as('2001:db8:1:3::1'))).status).toBe(201);
+	});
+
+	test('creates per minute, and failed joins per 10 minutes checked before the room is looked up', async () => {
+		const { op, clock } = setup({ quotaCreatesPerMinute: 3, quotaFailedJoins: 2 });
+		const a = { address: '198.51.100.7' };
+		for (let i = 0; i < 3; i++) {
+			const c = await op('create', { room: room(i) }, a);
+			await op('leave', { token: c.body.token }, a);
+		}
+		const fast = await op('create', { room: room(5) }, a);
+		expectError(fast, 'quota_exceeded', 429);
+		expect(fast.body.error.message).toMatch(/creates-per-minute quota/);
+		expect(fast.headers.get('retry-after')).toBe('20');
+		clock.t += 20;
+		const open = await op('create', { room: room(6) }, a);
+		expect(open.status).toBe(201);
+		const f = { address: '198.51.100.8' };
+		expectError(await op('join', { room: room(40) }, f), 'room_not_found', 404);
+		expectError(await op('join', { code: 417 }, f), 'room_not_found', 404);
+		const probing = await op('join', { room: room(6) }, f);
+		expectError(probing, 'quota_exceeded', 429);
+		expect(probing.body.error.message).toMatch(/failed-joins quota/);
+		expect(probing.headers.get('retry-after')).toBe('300');
+		expect((await op('join', { room: room(6) }, { address: '198.51.100.9' })).status).toBe(200);
+	});
+
+	test('without a client address no quota applies (one shared quota would be everyone\'s)', async () => {
+		const { h } = setup({ quotaRooms: 1 });
+		const create = (id: string) => h.handle({
+			request: new Request(URL_, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ v: 1, op: 'create', room: id }) })
+		});
+		expect((await create(room(1))).status).toBe(201);
+		expect((await create(room(2))).status).toBe(201);
+	});
+});
+
+describe('short codes', () => {
+	test('the handler picks free numbers; joined by number; four digits once every three-digit one is held', async () => {
+		const { op } = setup({ maxRooms: 2000 });
+		const numbers = new Set<number>();
+		for (let i = 0; i < 999; i++) {
+			const c = await op('create', { code: true });
+			expect(c.status).toBe(201);
+			expect(c.body.code).toBeGreaterThanOrEqual(1);
+			expect(c.body.code).toBeLessThanOrEqual(999);
+			numbers.add(c.body.code);
+		}
+		expect(numbers.size).toBe(999);
+		const long = await op('create', { code: true });
+		expect(long.body.code).toBeGreaterThanOrEqual(1000);
+		expect(long.body.code).toBeLessThanOrEqual(9999);
+		expect((await op('join', { code: long.body.code })).body.peer).toBe(1);
+		expectError(await op('join', { code: long.body.code }), 'room_full', 409);
+		for (const bad of [0, 10000, '7', 4.5, null]) expectError(await op('join', { code: bad }), 'invalid_code', 400);
+		for (const bad of [1, false, 'yes']) expectError(await op('create', { code: bad }), 'invalid_field', 400);
+	});
+
+	test('codes_exhausted once every number is held', async () => {
+		// Straight to the store: 9999 creates through the HTTP layer would take a while.
+		const store = createMemoryStore();
+		const random = () => Array.from(crypto.getRandomValues(new Uint32Array(5)));
+		const input = { now: 1000, expires: 2000, maxRooms: 20000, maxBytes: 0, creator: null, creatorKeys: [], quotaRooms: 0 };
+		for (let i = 0; i < 9999; i++) await store.create({ ...input, key: null, random: random() });
+		await expect(store.create({ ...input, key: null, random: random() })).rejects.toMatchObject({ code: 'codes_exhausted' });
+		const { op } = setup({ store, maxRooms: 20000, now: () => 1500 });
+		const none = await op('create', { code: true });
+		expectError(none, 'codes_exhausted', 503);
+		expect(none.headers.get('retry-after')).toBe('60');
+		expect((await op('create', { room: ROOM })).status).toBe(201);
+	}, 30000);
 });
 
 describe('held polls', () => {

@@ -21,6 +21,7 @@ export const CATALOG = {
 	invalid_seq: [400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'],
 	invalid_cursor: [400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'],
 	invalid_wait: [400, 'wait must be a whole number of seconds from 0 to 25.'],
+	invalid_code: [400, 'code must be the number at the start of the short code, an integer from 1 to 9999.'],
 	unknown_type: [422, 'Unknown message type: use offer, answer, candidate, bye, sealed or pake.'],
 	message_too_large: [413, 'The message data is larger than 16 KiB; split it into smaller messages.'],
 	invalid_token: [401, 'The token is not valid for this server; create or join the room again.'],
@@ -33,6 +34,7 @@ export const CATALOG = {
 	peer_left: [410, 'A peer has left this room, so this transfer is over; start a new transfer.'],
 	seq_conflict: [409, 'This seq was already used for a different message; use a new seq for each new message.'],
 	rate_limited: [429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'],
+	quota_exceeded: [429, "Your network is over one of this server's per-client quotas; wait for the number of seconds in Retry-After, then retry."],
 	metrics_disabled: [404, 'Metrics are turned off on this server; the operator enables them by setting metricsToken.'],
 	metrics_unauthorized: [401, 'Metrics need the header Authorization: Bearer <metrics token> with the token from the server config.'],
 	storage_quota_exceeded: [507, 'The server has reached its storage limit; try again later, or tell the site operator.'],
@@ -40,6 +42,7 @@ export const CATALOG = {
 	room_message_limit: [429, 'This room has reached its message limit; start a new transfer.'],
 	origin_not_allowed: [403, 'This web origin is not allowed to use this signaling server.'],
 	server_full: [503, 'The server has too many open rooms right now; try again in a minute.'],
+	codes_exhausted: [503, 'Every short-code number is in use on this server right now; try again in a minute, or send a link instead.'],
 	storage_busy: [503, 'The server is busy; retry in a moment.'],
 	storage_full: [507, 'The server has run out of storage space; try again later, or tell the site operator.'],
 	storage_unavailable: [503, 'The server cannot use its storage; the site operator should check its store (e.g. Redis) and logs.'],
@@ -64,7 +67,7 @@ export class SignalingError extends Error {
 		if (!('Retry-After' in h)) {
 			if (code === 'storage_busy') h['Retry-After'] = '1';
 			else if (code === 'queue_full') h['Retry-After'] = '2';
-			else if (code === 'server_full') h['Retry-After'] = '60';
+			else if (code === 'server_full' || code === 'codes_exhausted') h['Retry-After'] = '60';
 			else if (this.status === 503) h['Retry-After'] = '30';
 			// Space comes back as rooms expire, as signal.php says.
 			else if (code === 'storage_quota_exceeded') h['Retry-After'] = '60';
@@ -72,4 +75,18 @@ export class SignalingError extends Error {
 		if (code === 'metrics_unauthorized') h['WWW-Authenticate'] = 'Bearer realm="peerdrop-metrics"';
 		this.headers = h;
 	}
+}
+
+/** The per-client quotas (docs/signaling.md section 12) and what a client over one is told, as signal.php says it. */
+export const QUOTA_MESSAGES = {
+	rooms: 'Your network has too many rooms open on this server (open-rooms quota); finish or cancel a transfer, or wait for the number of seconds in Retry-After.',
+	creates: 'Your network is creating rooms too fast (creates-per-minute quota); wait for the number of seconds in Retry-After, then retry.',
+	failed_joins: 'Too many joins from your network failed (failed-joins quota); check the code or link, then wait for the number of seconds in Retry-After.'
+} as const;
+
+export type Quota = keyof typeof QUOTA_MESSAGES;
+
+/** 429 quota_exceeded for `quota`, to retry after `seconds` (at least 1). */
+export function quotaError(quota: Quota, seconds: number): SignalingError {
+	return new SignalingError('quota_exceeded', QUOTA_MESSAGES[quota], { 'Retry-After': String(Math.max(1, Math.ceil(seconds))) });
 }

@@ -3,10 +3,10 @@
 // browser runtime and the conformance suite cannot tell them apart.
 
 import { hmac, hmacSha1Base64, hex, sha256Hex } from './crypto.js';
-import { CATALOG, SignalingError } from './errors.js';
+import { CATALOG, quotaError, SignalingError, type Quota } from './errors.js';
 import { JsonError, JsonFloat, JsonInt, parseJson, type JsonValue } from './json.js';
 import { createMemoryStore } from './memory-store.js';
-import type { SignalingStore } from './store.js';
+import { codeKey, MAX_CODE, type SignalingStore } from './store.js';
 import { signToken, verifyToken } from './token.js';
 
 export const PROTOCOL = 1;
@@ -18,6 +18,22 @@ export const POLL_BATCH = 100;
 const MESSAGE_TYPES = ['offer', 'answer', 'candidate', 'bye', 'sealed', 'pake'];
 const ALLOW = 'GET, POST, OPTIONS';
 const OPS = ['create', 'join', 'send', 'poll', 'leave'];
+/** Secrets refused as too well known, as signal.php's PeerDrop::EXAMPLE_SECRETS (a test compares them). */
+export const EXAMPLE_SECRETS = ['', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
+	'replace-me', 'replace-with-a-long-random-string', 'your-secret-here'];
+/** An allowed origin as signal.php accepts one: scheme://host[:port], compared without regard to case. */
+const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/;
+/**
+ * The defaults, as signal.php's (a test compares them), except pollSlots: a held poll costs Node
+ * almost nothing, where each one holds a PHP worker.
+ */
+export const DEFAULTS = {
+	ttlUnjoined: 600, ttlRoom: 3600, maxQueue: 256, maxRoomMessages: 1024, maxRooms: 5000, pollSlots: 200, maxWait: 25,
+	pollIntervalMs: 1000, pollCheckMs: 50, rateLimitPerMinute: 600, rateLimitBurst: 120, cleanupBatch: 50,
+	maxDbBytes: 268435456, quotaRooms: 16, quotaCreatesPerMinute: 30, quotaFailedJoins: 20, turnTtl: 86400
+} as const;
+/** Upper bounds (seconds) of peerdrop_request_duration_seconds, as signal.php's. */
+const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30'];
 
 export interface SignalingOptions {
 	/** Where rooms and messages live. Default: a new in-memory store (one server process). */
@@ -39,6 +55,21 @@ export interface SignalingOptions {
 	maxRoomMessages?: number;
 	/** Open rooms. Default 5000. */
 	maxRooms?: number;
+	/**
+	 * Cap on the live data in bytes (unread payloads plus 256 per room and per message row, as
+	 * signal.php's max_db_bytes; 0 = none). Default 256 MiB.
+	 */
+	maxDbBytes?: number;
+	/**
+	 * Open rooms one client may hold (0 = no quota). Default 16. Clients are told apart by
+	 * `getClientAddress()` (IPv6 per /64); where it gives nothing, no quota applies. Behind a proxy,
+	 * make the adapter read the forwarded address (adapter-node: ADDRESS_HEADER, XFF_DEPTH).
+	 */
+	quotaRooms?: number;
+	/** Creates per client per minute (0 = no quota). Default 30. */
+	quotaCreatesPerMinute?: number;
+	/** Failed joins per client per 10 minutes (0 = no quota). Default 20. */
+	quotaFailedJoins?: number;
 	/** Held polls at once in this process (0 turns holding off). Default 200: a held poll costs Node almost nothing. */
 	pollSlots?: number;
 	/** Longest hold in seconds (at most 25). Default 25. */
@@ -54,7 +85,7 @@ export interface SignalingOptions {
 	rateLimitPerMinute?: number;
 	/** Bucket size. Default 120. */
 	rateLimitBurst?: number;
-	/** Exact origins (scheme://host[:port]) allowed to call this endpoint cross-origin. Default none. */
+	/** Origins (scheme://host[:port], any case) allowed to call this endpoint cross-origin. Default none. */
 	allowedOrigins?: string[];
 	/** Expired rooms deleted per request. Default 50. */
 	cleanupBatch?: number;
@@ -125,26 +156,34 @@ function int(name: string, v: number | undefined, def: number, min: number, max:
  */
 export function createSignalingHandler(options: SignalingOptions = {}): SignalingHandler {
 	const store = options.store ?? createMemoryStore();
+	const d = DEFAULTS;
 	const cfg = {
-		ttlUnjoined: int('ttlUnjoined', options.ttlUnjoined, 600, 30, 86400),
-		ttlRoom: int('ttlRoom', options.ttlRoom, 3600, 60, 7 * 86400),
-		maxQueue: int('maxQueue', options.maxQueue, 256, 1, 100000),
-		maxRoomMessages: int('maxRoomMessages', options.maxRoomMessages, 1024, 1, 1000000),
-		maxRooms: int('maxRooms', options.maxRooms, 5000, 1, 100000000),
-		pollSlots: int('pollSlots', options.pollSlots, 200, 0, 100000),
-		maxWait: int('maxWait', options.maxWait, 25, 0, MAX_WAIT),
-		pollIntervalMs: int('pollIntervalMs', options.pollIntervalMs, 1000, 0, 60000),
-		pollCheckMs: int('pollCheckMs', options.pollCheckMs, 50, 10, 1000),
-		rateLimitPerMinute: int('rateLimitPerMinute', options.rateLimitPerMinute, 600, 0, 1000000),
-		rateLimitBurst: int('rateLimitBurst', options.rateLimitBurst, 120, 1, 1000000),
-		cleanupBatch: int('cleanupBatch', options.cleanupBatch, 50, 1, 10000)
+		ttlUnjoined: int('ttlUnjoined', options.ttlUnjoined, d.ttlUnjoined, 30, 86400),
+		ttlRoom: int('ttlRoom', options.ttlRoom, d.ttlRoom, 60, 7 * 86400),
+		maxQueue: int('maxQueue', options.maxQueue, d.maxQueue, 1, 100000),
+		maxRoomMessages: int('maxRoomMessages', options.maxRoomMessages, d.maxRoomMessages, 1, 1000000),
+		maxRooms: int('maxRooms', options.maxRooms, d.maxRooms, 1, 100000000),
+		maxDbBytes: int('maxDbBytes', options.maxDbBytes, d.maxDbBytes, 0, 1099511627776),
+		quotaRooms: int('quotaRooms', options.quotaRooms, d.quotaRooms, 0, 10000000),
+		quotaCreatesPerMinute: int('quotaCreatesPerMinute', options.quotaCreatesPerMinute, d.quotaCreatesPerMinute, 0, 1000000),
+		quotaFailedJoins: int('quotaFailedJoins', options.quotaFailedJoins, d.quotaFailedJoins, 0, 1000000),
+		pollSlots: int('pollSlots', options.pollSlots, d.pollSlots, 0, 100000),
+		maxWait: int('maxWait', options.maxWait, d.maxWait, 0, MAX_WAIT),
+		pollIntervalMs: int('pollIntervalMs', options.pollIntervalMs, d.pollIntervalMs, 0, 60000),
+		pollCheckMs: int('pollCheckMs', options.pollCheckMs, d.pollCheckMs, 10, 1000),
+		rateLimitPerMinute: int('rateLimitPerMinute', options.rateLimitPerMinute, d.rateLimitPerMinute, 0, 1000000),
+		rateLimitBurst: int('rateLimitBurst', options.rateLimitBurst, d.rateLimitBurst, 1, 1000000),
+		cleanupBatch: int('cleanupBatch', options.cleanupBatch, d.cleanupBatch, 1, 10000)
 	};
 	if (cfg.ttlRoom < cfg.ttlUnjoined) throw new RangeError('peerdrop signaling: ttlRoom must be at least ttlUnjoined');
-	const allowed = new Set(options.allowedOrigins ?? []);
-	for (const o of allowed) {
-		if (!/^https?:\/\/[^/\s]+$/.test(o)) throw new RangeError(`peerdrop signaling: allowedOrigins entries are scheme://host[:port], got ${o}`);
+	const allowed = new Set<string>();
+	for (const o of options.allowedOrigins ?? []) {
+		if (!ORIGIN.test(o)) {
+			throw new RangeError(`peerdrop signaling: allowedOrigins entries are exact origins like https://example.org (no path, no trailing slash, no *), got ${o}`);
+		}
+		allowed.add(o.toLowerCase());
 	}
-	const weakSecret = (s: string) => s.length < 16 || ['change-me', 'changeme', 'secret', 'example', 'password'].includes(s.trim().toLowerCase());
+	const weakSecret = (s: string) => s.length < 16 || EXAMPLE_SECRETS.includes(s.trim().toLowerCase());
 	if (options.secret !== undefined && weakSecret(options.secret)) {
 		throw new RangeError('peerdrop signaling: secret must have 16 or more characters and not be an example value (use 32 or more random characters)');
 	}
@@ -168,21 +207,81 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 
 	// ---- operations -------------------------------------------------------------------------
 
-	async function create(room: string): Promise<[number, Json]> {
-		if (!/^[A-Za-z0-9_-]{22,64}$/.test(room)) throw new SignalingError('invalid_room');
-		const t = nowSec();
-		const key = await sha256Hex('peerdrop-room-v1|' + room);
-		const id = await store.create({ key, now: t, expires: t + cfg.ttlUnjoined, maxRooms: cfg.maxRooms });
-		metrics.add('peerdrop_rooms_created_total');
-		const token = await signToken(await secret(), id, key, 0, t + cfg.ttlRoom);
-		return [201, { peer: 0, token, cursor: 0, expires_in: cfg.ttlUnjoined, ice_servers: await iceServers(t) }];
+	/** The client a request comes from, as its quotas know it: today's and yesterday's salted key. */
+	interface Client {
+		keys: [string, string];
 	}
 
-	async function join(room: string): Promise<[number, Json]> {
+	const roomKey = (room: string) => {
 		if (!/^[A-Za-z0-9_-]{22,64}$/.test(room)) throw new SignalingError('invalid_room');
+		return sha256Hex('peerdrop-room-v1|' + room);
+	};
+
+	/**
+	 * A quota's token bucket, keyed by a hash of the client key and the quota's name (as in
+	 * signal.php): `take` one token or refuse, `peek` and refuse when empty, or `spend` one if any.
+	 */
+	async function bucket(client: Client, quota: Quota, perMinute: number, burst: number, mode: 'take' | 'peek' | 'spend'): Promise<void> {
+		const key = (await sha256Hex(`peerdrop-quota-v1|${quota}|${client.keys[0]}`)).slice(0, 32);
+		const rate = perMinute / 60000;
+		const level = await store.rateLimit(key, Math.floor(now() * 1000), rate, burst, mode !== 'peek');
+		if (level < 1 && mode !== 'spend') {
+			metrics.add('peerdrop_quota_exceeded_total', { quota });
+			// Rounded first, as in signal.php: floating point would add a second now and then.
+			throw quotaError(quota, Math.round(((1 - level) / rate / 1000) * 1e6) / 1e6);
+		}
+	}
+
+	/**
+	 * Opens a room (`key`), or a short-code room whose number the store picks (`key` null). One
+	 * client holds at most quotaRooms open rooms and creates quotaCreatesPerMinute a minute.
+	 */
+	async function create(key: string | null, client: Client | null): Promise<[number, Json]> {
 		const t = nowSec();
-		const key = await sha256Hex('peerdrop-room-v1|' + room);
-		const { roomId, expires } = await store.join({ key, now: t, ttlRoom: cfg.ttlRoom });
+		if (client && cfg.quotaRooms > 0) {
+			const open = await store.openRooms(client.keys, t);
+			if (open.count >= cfg.quotaRooms) {
+				metrics.add('peerdrop_quota_exceeded_total', { quota: 'rooms' });
+				throw quotaError('rooms', open.soonest - t);
+			}
+		}
+		if (client && cfg.quotaCreatesPerMinute > 0) await bucket(client, 'creates', cfg.quotaCreatesPerMinute, cfg.quotaCreatesPerMinute, 'take');
+		let made;
+		try {
+			made = await store.create({
+				key, now: t, expires: t + cfg.ttlUnjoined, maxRooms: cfg.maxRooms, maxBytes: cfg.maxDbBytes,
+				creator: client?.keys[0] ?? null, creatorKeys: client?.keys ?? [], quotaRooms: cfg.quotaRooms,
+				random: Array.from(crypto.getRandomValues(new Uint32Array(5)))
+			});
+		} catch (e) {
+			// The store checks the open-rooms quota again, atomically with the create.
+			if (e instanceof SignalingError && e.code === 'quota_exceeded') metrics.add('peerdrop_quota_exceeded_total', { quota: 'rooms' });
+			throw e;
+		}
+		metrics.add('peerdrop_rooms_created_total');
+		const token = await signToken(await secret(), made.roomId, made.key, 0, t + cfg.ttlRoom);
+		const body: Json = { peer: 0, token, cursor: 0, expires_in: cfg.ttlUnjoined, ice_servers: await iceServers(t) };
+		if (made.code !== null) {
+			metrics.add('peerdrop_code_rooms_created_total', { digits: String(String(made.code).length) });
+			body.code = made.code;
+		}
+		return [201, body];
+	}
+
+	/** Joins the room `key`. A client out of failed joins is refused before the room is looked up. */
+	async function join(key: string, client: Client | null): Promise<[number, Json]> {
+		const failedJoins = (mode: 'peek' | 'spend') =>
+			client && cfg.quotaFailedJoins > 0 ? bucket(client, 'failed_joins', cfg.quotaFailedJoins / 10, cfg.quotaFailedJoins, mode) : undefined;
+		await failedJoins('peek');
+		const t = nowSec();
+		let joined;
+		try {
+			joined = await store.join({ key, now: t, ttlRoom: cfg.ttlRoom });
+		} catch (e) {
+			if (e instanceof SignalingError && ['room_not_found', 'room_full', 'room_expired'].includes(e.code)) await failedJoins('spend');
+			throw e;
+		}
+		const { roomId, expires } = joined;
 		metrics.add('peerdrop_rooms_joined_total');
 		const token = await signToken(await secret(), roomId, key, 1, expires);
 		return [200, { peer: 1, token, cursor: 0, expires_in: Math.max(0, expires - t), ice_servers: await iceServers(t) }];
@@ -191,13 +290,14 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	async function send(token: string, seq: number, type: string, data: string): Promise<[number, Json]> {
 		if (seq < 1 || seq > MAX_SEQ) throw new SignalingError('invalid_seq');
 		if (!MESSAGE_TYPES.includes(type)) throw new SignalingError('unknown_type');
-		if (new TextEncoder().encode(data).length > MAX_DATA) throw new SignalingError('message_too_large');
+		const size = new TextEncoder().encode(data).length;
+		if (size > MAX_DATA) throw new SignalingError('message_too_large');
 		const t = nowSec();
 		const c = await verifyToken(await secrets(), token, t);
 		const digest = await sha256Hex(type + '\0' + data);
 		const r = await store.send({
-			roomId: c.roomId, key32: c.key, peer: c.peer, now: t, seq, type, data, digest,
-			maxQueue: cfg.maxQueue, maxRoomMessages: cfg.maxRoomMessages
+			roomId: c.roomId, key32: c.key, peer: c.peer, now: t, seq, type, data, digest, size,
+			maxQueue: cfg.maxQueue, maxRoomMessages: cfg.maxRoomMessages, maxBytes: cfg.maxDbBytes
 		});
 		return [r.status, { id: r.id }];
 	}
@@ -253,40 +353,57 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			throw new SignalingError('storage_unavailable');
 		}
 		return [200, {
-			ok: true, version: PROTOCOL, schema: 2, storage: store.kind,
+			ok: true, version: PROTOCOL, schema: 3, storage: store.kind,
 			limits: {
 				max_body_bytes: MAX_BODY, max_data_bytes: MAX_DATA, max_queue: cfg.maxQueue,
 				max_room_messages: cfg.maxRoomMessages, max_rooms: cfg.maxRooms, ttl_unjoined: cfg.ttlUnjoined,
 				ttl_room: cfg.ttlRoom, poll_slots: cfg.pollSlots, max_wait: cfg.maxWait,
 				poll_interval_ms: cfg.pollIntervalMs, rate_limit_per_minute: cfg.rateLimitPerMinute,
-				rate_limit_burst: cfg.rateLimitBurst
+				rate_limit_burst: cfg.rateLimitBurst, max_db_bytes: cfg.maxDbBytes, quota_rooms: cfg.quotaRooms,
+				quota_creates_per_minute: cfg.quotaCreatesPerMinute, quota_failed_joins: cfg.quotaFailedJoins, max_code: MAX_CODE
 			}
 		}];
 	}
 
 	// ---- HTTP layer -------------------------------------------------------------------------
 
-	async function limit(event: SignalingEvent): Promise<void> {
-		if (cfg.rateLimitPerMinute <= 0) return;
+	/**
+	 * The client's salted keys (today's, yesterday's), as signal.php derives them: HMAC(daily salt,
+	 * address), IPv6 cut to its /64. Null without an address (prerendering, tests): then the rate
+	 * limit has one shared bucket, and no quota applies (one shared quota would be everyone's).
+	 */
+	async function clientOf(event: SignalingEvent): Promise<{ keys: [string, string]; known: boolean }> {
 		let address = '';
 		try {
 			address = event.getClientAddress?.() ?? '';
 		} catch {
-			/* no address (prerendering, tests): one shared bucket */
+			/* no address */
 		}
 		// IPv6 clients are keyed by their /64.
 		if (address.includes(':') && !address.startsWith('::ffff:')) address = ipv6Prefix64(address);
 		else if (address.startsWith('::ffff:')) address = address.slice(7);
-		const ms = Math.floor(now() * 1000);
-		const salt = hex(await hmac(await secret(), 'peerdrop-ratelimit-salt-v1|' + Math.floor(ms / 86400000)));
-		const key = hex(await hmac(salt, address)).slice(0, 32);
+		const day = Math.floor(Math.floor(now() * 1000) / 86400000);
+		const key = async (d: number) => hex(await hmac(hex(await hmac(await secret(), 'peerdrop-ratelimit-salt-v1|' + d)), address)).slice(0, 32);
+		return { keys: [await key(day), await key(day - 1)], known: address !== '' };
+	}
+
+	/**
+	 * Takes one request from the client's bucket (a refused request writes nothing, and is not
+	 * counted); returns the client for its quotas.
+	 */
+	async function limit(event: SignalingEvent): Promise<Client | null> {
+		const who = await clientOf(event);
+		const client = who.known ? { keys: who.keys } : null;
+		if (cfg.rateLimitPerMinute <= 0) return client;
 		const rate = cfg.rateLimitPerMinute / 60000;
-		const level = await store.rateLimit(key, ms, rate, cfg.rateLimitBurst);
+		const level = await store.rateLimit(who.keys[0], Math.floor(now() * 1000), rate, cfg.rateLimitBurst);
 		if (level < 1) {
-			metrics.add('peerdrop_rate_limited_total');
 			const seconds = Math.max(1, Math.ceil((1 - level) / rate / 1000));
 			throw new SignalingError('rate_limited', undefined, { 'Retry-After': String(seconds) });
 		}
+		// This request took the client's last token: counted here, as the refused ones are not.
+		if (level < 2) metrics.add('peerdrop_rate_limited_total');
+		return client;
 	}
 
 	async function readBody(request: Request): Promise<Uint8Array> {
@@ -322,7 +439,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			if (!/^[0-9]+$/.test(len)) throw new SignalingError('invalid_json');
 			if (len.length > 12 || Number(len) > MAX_BODY) throw new SignalingError('body_too_large');
 		}
-		await limit(event);
+		const client = await limit(event);
 		const raw = await readBody(request);
 		if (raw.length === 0) throw new SignalingError('empty_body');
 		let text: string;
@@ -343,10 +460,10 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		}
 		const req = decoded as Record<string, JsonValue>;
 		if (typeof req.op === 'string') setOp(req.op);
-		return dispatch(req, request.signal);
+		return dispatch(req, client, request.signal);
 	}
 
-	function dispatch(req: Record<string, JsonValue>, signal?: AbortSignal): Promise<[number, Json]> {
+	async function dispatch(req: Record<string, JsonValue>, client: Client | null, signal?: AbortSignal): Promise<[number, Json]> {
 		const has = (k: string) => Object.prototype.hasOwnProperty.call(req, k);
 		if (!has('v')) throw missing('v');
 		if (!(req.v instanceof JsonInt)) throw wrongType('v', 'the integer 1');
@@ -360,9 +477,18 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		const op = str('op');
 		switch (op) {
 			case 'create':
-				return create(str('room'));
+				if (has('code')) {
+					if (req.code !== true) throw wrongType('code', 'true (the server picks the number)');
+					return create(null, client);
+				}
+				return create(await roomKey(str('room')), client);
 			case 'join':
-				return join(str('room'));
+				if (has('code')) {
+					const n = req.code;
+					if (!(n instanceof JsonInt) || n.value < 1 || n.value > MAX_CODE) throw new SignalingError('invalid_code');
+					return join(codeKey(n.value), client);
+				}
+				return join(await roomKey(str('room')), client);
 			case 'send': {
 				const token = str('token');
 				if (!has('seq')) throw missing('seq');
@@ -399,7 +525,8 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			await limit(event);
 			throw new SignalingError('metrics_unauthorized');
 		}
-		return new Response(metrics.render(heldPolls, cfg.pollSlots), {
+		const gauges = await store.stats(nowSec());
+		return new Response(metrics.render({ ...cfg, ...gauges, heldPolls }), {
 			status: 200,
 			headers: { ...BASE_HEADERS, 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' }
 		});
@@ -417,11 +544,12 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	}
 
 	async function handle(event: SignalingEvent): Promise<Response> {
+		const started = performance.now();
 		const { request } = event;
 		const method = request.method.toUpperCase();
 		const origin = request.headers.get('origin');
 		let cors: Record<string, string> = {};
-		if (origin !== null && allowed.has(origin)) {
+		if (origin !== null && allowed.has(origin.toLowerCase())) {
 			cors = { 'Access-Control-Allow-Origin': origin, Vary: 'Origin', 'Access-Control-Expose-Headers': 'Retry-After' };
 		} else if (allowed.size > 0) {
 			cors = { Vary: 'Origin' };
@@ -445,6 +573,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 				op = 'metrics';
 				const r = await metricsView(event);
 				metrics.add('peerdrop_requests_total', { op, status: '200' });
+				metrics.observe(op, (performance.now() - started) / 1000);
 				for (const [k, v] of Object.entries(cors)) r.headers.set(k, v);
 				return r;
 			} else if (method === 'GET') {
@@ -468,8 +597,14 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			status = err.status;
 			body = { error: { code: err.code, message: err.message } };
 			extra = err.headers;
+			// Refused by the rate limiter: no counter, no cleanup, as signal.php writes nothing for it.
+			if (err.code === 'rate_limited') {
+				return new Response(JSON.stringify(body), { status, headers: { ...BASE_HEADERS, ...cors, ...extra } });
+			}
 		}
-		metrics.add('peerdrop_requests_total', { op: OPS.includes(op) || ['health', 'metrics', 'options'].includes(op) ? op : 'invalid', status: String(status) });
+		const label = OPS.includes(op) || ['health', 'metrics', 'options'].includes(op) ? op : 'invalid';
+		metrics.add('peerdrop_requests_total', { op: label, status: String(status) });
+		metrics.observe(label, (performance.now() - started) / 1000);
 		// Bounded expiry cleanup after the answer is computed (not awaited: it never delays it).
 		if (method !== 'OPTIONS') cleanup().catch(() => {});
 		return new Response(JSON.stringify(body), { status, headers: { ...BASE_HEADERS, ...cors, ...extra } });
@@ -562,23 +697,52 @@ function ipv6Prefix64(addr: string): string {
 	return groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(':') + '::/64';
 }
 
+interface Gauges {
+	openRooms: number;
+	queuedMessages: number;
+	liveBytes: number;
+	codeRooms: number;
+	heldPolls: number;
+	pollSlots: number;
+	maxRooms: number;
+	maxDbBytes: number;
+	quotaRooms: number;
+	quotaCreatesPerMinute: number;
+	quotaFailedJoins: number;
+}
+
+/** The metrics of docs/signaling.md section 13; counters are this process's, gauges the store's. */
 function createMetrics() {
 	const counters = new Map<string, number>();
 	const HELP: Record<string, string> = {
 		peerdrop_requests_total: 'Requests answered, by operation and HTTP status.',
 		peerdrop_held_polls_total: 'Polls that were held in a held-poll slot.',
-		peerdrop_rate_limited_total: 'Requests refused with 429 rate_limited.',
+		peerdrop_rate_limited_total: "Times a client's rate-limit bucket ran dry (requests that took its last token; refused requests are not counted).",
+		peerdrop_quota_exceeded_total: 'Requests refused with 429 quota_exceeded, by quota.',
 		peerdrop_rooms_created_total: 'Rooms created.',
+		peerdrop_code_rooms_created_total: 'Short-code rooms created, by the number of digits of their number.',
 		peerdrop_rooms_joined_total: 'Rooms joined by a second peer.',
 		peerdrop_storage_errors_total: 'Requests that failed on storage, by error code.'
 	};
+	const LABELLED = ['peerdrop_requests_total', 'peerdrop_storage_errors_total', 'peerdrop_quota_exceeded_total', 'peerdrop_code_rooms_created_total'];
+	// op => counts per bucket (non-cumulative, summed when rendered), count, sum of seconds
+	const durations = new Map<string, { in: Map<string, number>; count: number; sum: number }>();
+	const add = (name: string, labels: Record<string, string> = {}) => {
+		const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+		const series = l ? `${name}{${l}}` : name;
+		counters.set(series, (counters.get(series) ?? 0) + 1);
+	};
 	return {
-		add(name: string, labels: Record<string, string> = {}) {
-			const l = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
-			const series = l ? `${name}{${l}}` : name;
-			counters.set(series, (counters.get(series) ?? 0) + 1);
+		add,
+		observe(op: string, seconds: number) {
+			let d = durations.get(op);
+			if (!d) durations.set(op, (d = { in: new Map(), count: 0, sum: 0 }));
+			const le = BUCKETS.find((b) => seconds <= Number(b)) ?? '+Inf';
+			d.in.set(le, (d.in.get(le) ?? 0) + 1);
+			d.count++;
+			d.sum += seconds;
 		},
-		render(held: number, slots: number): string {
+		render(g: Gauges): string {
 			let out = '';
 			for (const [name, help] of Object.entries(HELP)) {
 				out += `# HELP ${name} ${help} (this process)\n# TYPE ${name} counter\n`;
@@ -589,12 +753,32 @@ function createMetrics() {
 						any = true;
 					}
 				}
-				if (!any && !['peerdrop_requests_total', 'peerdrop_storage_errors_total'].includes(name)) out += `${name} 0\n`;
+				if (!any && !LABELLED.includes(name)) out += `${name} 0\n`;
 			}
-			out += '# HELP peerdrop_open_rooms Not tracked by this server (0).\n# TYPE peerdrop_open_rooms gauge\npeerdrop_open_rooms 0\n';
-			out += '# HELP peerdrop_queued_messages Not tracked by this server (0).\n# TYPE peerdrop_queued_messages gauge\npeerdrop_queued_messages 0\n';
-			out += `# HELP peerdrop_held_polls Held polls in progress in this process.\n# TYPE peerdrop_held_polls gauge\npeerdrop_held_polls ${held}\n`;
-			out += `# HELP peerdrop_held_poll_slots pollSlots.\n# TYPE peerdrop_held_poll_slots gauge\npeerdrop_held_poll_slots ${slots}\n`;
+			const h = 'peerdrop_request_duration_seconds';
+			out += `# HELP ${h} Time to answer a request, by operation (held polls included; this process).\n# TYPE ${h} histogram\n`;
+			for (const op of [...durations.keys()].sort()) {
+				const d = durations.get(op)!;
+				let sum = 0;
+				for (const le of [...BUCKETS, '+Inf']) {
+					sum += d.in.get(le) ?? 0;
+					out += `${h}_bucket{op="${op}",le="${le}"} ${sum}\n`;
+				}
+				out += `${h}_sum{op="${op}"} ${d.sum.toFixed(6)}\n${h}_count{op="${op}"} ${d.count}\n`;
+			}
+			const gauge = (name: string, help: string, value: number) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${value}\n`;
+			out += gauge('peerdrop_open_rooms', 'Rooms not yet expired.', g.openRooms);
+			out += gauge('peerdrop_queued_messages', 'Messages waiting to be acknowledged by their recipient.', g.queuedMessages);
+			out += gauge('peerdrop_held_polls', 'Held polls in progress in this process.', g.heldPolls);
+			out += gauge('peerdrop_held_poll_slots', 'pollSlots.', g.pollSlots);
+			out += gauge('peerdrop_storage_live_bytes', 'Live data in bytes: what maxDbBytes caps.', g.liveBytes);
+			out += gauge('peerdrop_code_rooms', 'Open short-code rooms: numbers in use.', g.codeRooms);
+			out += gauge('peerdrop_max_rooms', 'maxRooms.', g.maxRooms);
+			out += gauge('peerdrop_max_db_bytes', 'maxDbBytes (0 = no cap).', g.maxDbBytes);
+			out += '# HELP peerdrop_quota_limit Configured per-client quotas: rooms (open), creates (per minute), failed_joins (per 10 minutes); 0 = off.\n';
+			out += '# TYPE peerdrop_quota_limit gauge\n';
+			out += `peerdrop_quota_limit{quota="rooms"} ${g.quotaRooms}\npeerdrop_quota_limit{quota="creates"} ${g.quotaCreatesPerMinute}\n`;
+			out += `peerdrop_quota_limit{quota="failed_joins"} ${g.quotaFailedJoins}\n`;
 			return out;
 		}
 	};

@@ -4,8 +4,8 @@
 // (the scripts touch keys derived from their arguments, so Redis Cluster is not supported).
 
 import { randomSecret } from './crypto.js';
-import { SignalingError, type SignalingErrorCode } from './errors.js';
-import type { SignalingStore, StoredMessage } from './store.js';
+import { quotaError, SignalingError, type SignalingErrorCode } from './errors.js';
+import { MAX_CODE, ROW_BYTES, SHORT_CODES, type SignalingStore, type StoredMessage } from './store.js';
 
 /** The part of a node-redis or ioredis client this store uses. */
 export interface RedisLikeClient {
@@ -23,13 +23,42 @@ export interface RedisStoreOptions {
 	module?: string;
 }
 
+// Besides each room's keys: 'exp' (ids by expiry), 'rb' (ids to their live bytes) and 'bytes'
+// (their total), 'codes' (short-code numbers by expiry), 'c:<client key>' (a client's room ids by
+// expiry). 'exp' and 'rb' carry no TTL: every room leaves them through delroom, so the total stays
+// exact; expired rooms stop counting at once (livebytes subtracts those not cleaned up yet).
 const LIB = `
 local P = ARGV[1]
+local ROW = ${ROW_BYTES}
 local function delroom(id)
-  local key = redis.call('HGET', P..'r:'..id, 'key')
+  local f = redis.call('HMGET', P..'r:'..id, 'key', 'creator', 'code')
   redis.call('DEL', P..'r:'..id, P..'q:'..id..':0', P..'q:'..id..':1', P..'m:'..id, P..'s:'..id)
-  if key and redis.call('GET', P..'k:'..key) == tostring(id) then redis.call('DEL', P..'k:'..key) end
+  if f[1] and redis.call('GET', P..'k:'..f[1]) == tostring(id) then redis.call('DEL', P..'k:'..f[1]) end
+  if f[2] and f[2] ~= '' then redis.call('ZREM', P..'c:'..f[2], id) end
+  if f[3] and f[3] ~= '' then redis.call('ZREM', P..'codes', f[3]) end
   redis.call('ZREM', P..'exp', id)
+  local b = redis.call('HGET', P..'rb', id)
+  if b then
+    redis.call('DECRBY', P..'bytes', b)
+    redis.call('HDEL', P..'rb', id)
+  end
+end
+local function addbytes(id, n)
+  redis.call('HINCRBY', P..'rb', id, n)
+  redis.call('INCRBY', P..'bytes', n)
+end
+local function livebytes(now)
+  local n = tonumber(redis.call('GET', P..'bytes') or '0')
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P..'exp', '-inf', now)) do
+    n = n - tonumber(redis.call('HGET', P..'rb', id) or '0')
+  end
+  return n
+end
+-- The payload length of a stored message "seq|type|data".
+local function datalen(v)
+  local a = string.find(v, '|', 1, true)
+  local b = string.find(v, '|', a + 1, true)
+  return #v - b
 end
 local function servermsg(id, to, typ, keep)
   local mid = redis.call('INCR', P..'id')
@@ -37,6 +66,45 @@ local function servermsg(id, to, typ, keep)
   redis.call('ZADD', P..'q:'..id..':'..to, mid, mid)
   redis.call('EXPIRE', P..'m:'..id, keep)
   redis.call('EXPIRE', P..'q:'..id..':'..to, keep)
+  addbytes(id, ROW)
+end
+-- Wipes the messages with these ids from a room's store; they stop counting against the cap.
+local function wipe(id, mids)
+  local freed = 0
+  for _, mid in ipairs(mids) do
+    local v = redis.call('HGET', P..'m:'..id, mid)
+    if v then freed = freed + datalen(v) end
+    redis.call('HDEL', P..'m:'..id, mid)
+  end
+  if freed > 0 then addbytes(id, -freed) end
+end
+local function codekey(n) return 'c0de'..string.format('%060d', n) end
+-- A free short-code number: a few tries with the caller's random numbers, then a pass over the range.
+local function pickcode(now, rand)
+  for _, r in ipairs({{1, ${SHORT_CODES}}, {${SHORT_CODES + 1}, ${MAX_CODE}}}) do
+    local lo, hi = r[1], r[2]
+    for i = 1, 4 do
+      local n = lo + (rand[i] % (hi - lo + 1))
+      local s = redis.call('ZSCORE', P..'codes', n)
+      if not s or tonumber(s) <= now then return n end
+    end
+    local used = {}
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', P..'codes', '('..now, '+inf')) do used[tonumber(m)] = true end
+    local free = {}
+    for n = lo, hi do if not used[n] then free[#free + 1] = n end end
+    if #free > 0 then return free[1 + (rand[5] % #free)] end
+  end
+  return nil
+end
+-- Open rooms under the client keys k1, k2: count, and the first expiry.
+local function openrooms(k1, k2, now)
+  local n, soonest = 0, 0
+  for _, k in ipairs({k1, k2}) do
+    n = n + redis.call('ZCOUNT', P..'c:'..k, '('..now, '+inf')
+    local first = redis.call('ZRANGEBYSCORE', P..'c:'..k, '('..now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+    if first[2] and (soonest == 0 or tonumber(first[2]) < soonest) then soonest = tonumber(first[2]) end
+  end
+  return n, soonest
 end
 local function loadroom(id, key32, now)
   local f = redis.call('HMGET', P..'r:'..id, 'key', 'expires', 'l0', 'l1', 'count', 'joined', 'keep')
@@ -49,6 +117,18 @@ end
 const SCRIPTS = {
 	create: `
 local key, now, exp, maxrooms, keep = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local maxbytes, creator, quota, k1, k2 = tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[9]), ARGV[10], ARGV[11]
+local rand = {tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15]), tonumber(ARGV[16])}
+if creator ~= '' and quota > 0 then
+  local n, soonest = openrooms(k1, k2, now)
+  if n >= quota then return redis.error_reply('PD:quota_rooms:'..(soonest - now)) end
+end
+local code = ''
+if key == '' then
+  code = pickcode(now, rand)
+  if not code then return redis.error_reply('PD:codes_exhausted') end
+  key = codekey(code)
+end
 local existing = redis.call('GET', P..'k:'..key)
 if existing then
   local e = redis.call('HGET', P..'r:'..existing, 'expires')
@@ -56,28 +136,42 @@ if existing then
   delroom(existing)
 end
 if redis.call('ZCARD', P..'exp') >= maxrooms then return redis.error_reply('PD:server_full') end
+if maxbytes > 0 and livebytes(now) >= maxbytes then return redis.error_reply('PD:storage_quota_exceeded') end
 local id = redis.call('INCR', P..'id')
-redis.call('HSET', P..'r:'..id, 'key', key, 'created', now, 'joined', '', 'expires', exp, 'l0', '0', 'l1', '0', 'count', 0, 'keep', keep)
+redis.call('HSET', P..'r:'..id, 'key', key, 'created', now, 'joined', '', 'expires', exp, 'l0', '0', 'l1', '0', 'count', 0, 'keep', keep,
+  'creator', creator, 'code', code)
 redis.call('SET', P..'k:'..key, id, 'EX', keep)
 redis.call('EXPIRE', P..'r:'..id, keep)
 redis.call('ZADD', P..'exp', exp, id)
-return tostring(id)`,
+addbytes(id, ROW)
+if creator ~= '' then
+  redis.call('ZADD', P..'c:'..creator, exp, id)
+  redis.call('EXPIRE', P..'c:'..creator, keep)
+end
+if code ~= '' then redis.call('ZADD', P..'codes', exp, code) end
+return {tostring(id), key, tostring(code)}`,
+	openrooms: `
+local n, soonest = openrooms(ARGV[2], ARGV[3], tonumber(ARGV[4]))
+return {n, soonest}`,
 	join: `
 local key, now, ttl = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local id = redis.call('GET', P..'k:'..key)
 if not id then return redis.error_reply('PD:room_not_found') end
-local f = redis.call('HMGET', P..'r:'..id, 'created', 'joined', 'expires', 'l0', 'keep')
+local f = redis.call('HMGET', P..'r:'..id, 'created', 'joined', 'expires', 'l0', 'keep', 'creator', 'code')
 if not f[1] then return redis.error_reply('PD:room_not_found') end
 if tonumber(f[3]) <= now then return redis.error_reply('PD:room_expired') end
 if f[2] ~= '' or f[4] == '1' then return redis.error_reply('PD:room_full') end
 local exp = tonumber(f[1]) + ttl
 redis.call('HSET', P..'r:'..id, 'joined', now, 'expires', exp)
 redis.call('ZADD', P..'exp', exp, id)
+if f[6] and f[6] ~= '' then redis.call('ZADD', P..'c:'..f[6], 'XX', exp, id) end
+if f[7] and f[7] ~= '' then redis.call('ZADD', P..'codes', 'XX', exp, f[7]) end
 servermsg(id, 0, 'peer-joined', tonumber(f[5]))
 return {id, tostring(exp)}`,
 	send: `
 local id, key32, peer, now = ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local seq, typ, data, digest, maxq, maxm = ARGV[6], ARGV[7], ARGV[8], ARGV[9], tonumber(ARGV[10]), tonumber(ARGV[11])
+local maxbytes = tonumber(ARGV[12])
 local f = loadroom(id, key32, now)
 if f.err then return f end
 local sk = peer..':'..seq
@@ -92,12 +186,14 @@ if tonumber(f[5]) >= maxm then return redis.error_reply('PD:room_message_limit')
 local other = 1 - peer
 local q = P..'q:'..id..':'..other
 if redis.call('ZCARD', q) >= maxq then return redis.error_reply('PD:queue_full') end
+if maxbytes > 0 and livebytes(now) >= maxbytes then return redis.error_reply('PD:storage_quota_exceeded') end
 local mid = redis.call('INCR', P..'id')
 local keep = tonumber(f[7])
 redis.call('HSET', P..'m:'..id, mid, seq..'|'..typ..'|'..data)
 redis.call('ZADD', q, mid, mid)
 redis.call('HSET', P..'s:'..id, sk, mid..'|'..digest)
 redis.call('HINCRBY', P..'r:'..id, 'count', 1)
+addbytes(id, ROW + #data)
 redis.call('EXPIRE', P..'m:'..id, keep)
 redis.call('EXPIRE', q, keep)
 redis.call('EXPIRE', P..'s:'..id, keep)
@@ -109,7 +205,7 @@ if f.err then return f end
 if (peer == '0' and f[3] == '1') or (peer == '1' and f[4] == '1') then return redis.error_reply('PD:peer_left') end
 local q = P..'q:'..id..':'..peer
 local done = redis.call('ZRANGEBYSCORE', q, '-inf', after)
-for _, mid in ipairs(done) do redis.call('HDEL', P..'m:'..id, mid) end
+wipe(id, done)
 if #done > 0 then redis.call('ZREMRANGEBYSCORE', q, '-inf', after) end
 local out = {f[2]}
 local ids = redis.call('ZRANGEBYSCORE', q, '('..after, '+inf', 'LIMIT', 0, limit)
@@ -140,7 +236,7 @@ if other == 0 then present = f[3] == '0' else present = (f[5] ~= '' and f[4] == 
 if (not present) or tonumber(f[2]) <= now then delroom(id) return 0 end
 redis.call('HSET', P..'r:'..id, 'l'..peer, '1')
 local q = P..'q:'..id..':'..peer
-for _, mid in ipairs(redis.call('ZRANGE', q, 0, -1)) do redis.call('HDEL', P..'m:'..id, mid) end
+wipe(id, redis.call('ZRANGE', q, 0, -1))
 redis.call('DEL', q)
 servermsg(id, other, 'peer-left', tonumber(f[6]))
 return 1`,
@@ -150,7 +246,7 @@ local ids = redis.call('ZRANGEBYSCORE', P..'exp', '-inf', now, 'LIMIT', 0, batch
 for _, id in ipairs(ids) do delroom(id) end
 return #ids`,
 	ratelimit: `
-local k, now, rate, burst = P..'rl:'..ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local k, now, rate, burst, take = P..'rl:'..ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
 local b = redis.call('HMGET', k, 'tokens', 'updated')
 local level = burst
 local updated = now
@@ -158,11 +254,19 @@ if b[1] then
   level = math.min(burst, tonumber(b[1]) + math.max(0, now - tonumber(b[2])) * rate)
   updated = math.max(now, tonumber(b[2]))
 end
-if level >= 1 then
+if level >= 1 and take then
   redis.call('HSET', k, 'tokens', tostring(level - 1), 'updated', tostring(updated))
   redis.call('PEXPIRE', k, 3600000)
 end
 return tostring(level)`,
+	stats: `
+local now = tonumber(ARGV[2])
+local queued = 0
+local ids = redis.call('ZRANGEBYSCORE', P..'exp', '('..now, '+inf')
+for _, id in ipairs(redis.call('ZRANGE', P..'exp', 0, -1)) do
+  queued = queued + redis.call('ZCARD', P..'q:'..id..':0') + redis.call('ZCARD', P..'q:'..id..':1')
+end
+return {#ids, queued, livebytes(now), redis.call('ZCOUNT', P..'codes', '('..now, '+inf')}`,
 	secret: `
 redis.call('SET', P..'secret', ARGV[2], 'NX')
 return redis.call('GET', P..'secret')`
@@ -210,7 +314,8 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 			}
 			return await c.eval(script, { keys: [], arguments: argv });
 		} catch (e) {
-			const m = /PD:([a-z_]+)/.exec(e instanceof Error ? e.message : String(e));
+			const m = /PD:([a-z_]+)(?::(-?[0-9]+))?/.exec(e instanceof Error ? e.message : String(e));
+			if (m?.[1] === 'quota_rooms') throw quotaError('rooms', Number(m[2]));
 			if (m) throw new SignalingError(m[1] as SignalingErrorCode);
 			throw e;
 		}
@@ -221,16 +326,24 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 		async sharedSecret() {
 			return String(await run('secret', [randomSecret()]));
 		},
-		async create({ key, now, expires, maxRooms }) {
+		async create(i) {
 			// Keys also carry a Redis TTL as a backstop (a day past any room's life).
-			return Number(await run('create', [key, now, expires, maxRooms, 7 * 86400 + 86400]));
+			const [id, key, code] = (await run('create', [
+				i.key ?? '', i.now, i.expires, i.maxRooms, 7 * 86400 + 86400, i.maxBytes, i.creator ?? '', i.quotaRooms,
+				i.creatorKeys[0] ?? '', i.creatorKeys[1] ?? '', ...i.random
+			])) as [string, string, string];
+			return { roomId: Number(id), key: String(key), code: code === '' ? null : Number(code) };
+		},
+		async openRooms(keys, now) {
+			const [count, soonest] = (await run('openrooms', [keys[0] ?? '', keys[1] ?? '', now])) as [number, number];
+			return { count: Number(count), soonest: Number(soonest) };
 		},
 		async join({ key, now, ttlRoom }) {
 			const [id, exp] = (await run('join', [key, now, ttlRoom])) as [string | number, string];
 			return { roomId: Number(id), expires: Number(exp) };
 		},
 		async send(i) {
-			const [status, id] = (await run('send', [i.roomId, i.key32, i.peer, i.now, i.seq, i.type, i.data, i.digest, i.maxQueue, i.maxRoomMessages])) as [string, string];
+			const [status, id] = (await run('send', [i.roomId, i.key32, i.peer, i.now, i.seq, i.type, i.data, i.digest, i.maxQueue, i.maxRoomMessages, i.maxBytes])) as [string, string];
 			return { status: status === '200' ? 200 : 201, id: Number(id) };
 		},
 		async poll(i) {
@@ -246,8 +359,12 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 		async cleanup(now, batch) {
 			return Number(await run('cleanup', [now, batch]));
 		},
-		async rateLimit(key, nowMs, ratePerMs, burst) {
-			return Number(await run('ratelimit', [key, nowMs, ratePerMs.toFixed(12), burst]));
+		async rateLimit(key, nowMs, ratePerMs, burst, take = true) {
+			return Number(await run('ratelimit', [key, nowMs, ratePerMs.toFixed(12), burst, take ? 1 : 0]));
+		},
+		async stats(now) {
+			const [openRooms, queuedMessages, liveBytes, codeRooms] = ((await run('stats', [now])) as unknown[]).map(Number);
+			return { openRooms, queuedMessages, liveBytes, codeRooms };
 		},
 		async ping() {
 			await run('fetch', [0, 0, 0, 1]);

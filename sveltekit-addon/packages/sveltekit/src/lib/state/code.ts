@@ -2,8 +2,8 @@
 // slips (nothing typed, a word missing, a number out of range) get a message next to the field.
 // The runtime still validates the words themselves (bad_code names an unknown word).
 
-/** Largest room number in a code (peerdrop-core's MAX_NUMBER). */
-const MAX_NUMBER = 999;
+/** Largest room number in a code (peerdrop-core's MAX_NUMBER: four digits once all 999 three-digit ones are in use). */
+const MAX_NUMBER = 9999;
 
 export type LinkOrCode = { ok: true; kind: 'link' | 'code'; value: string } | { ok: false; message: string };
 
