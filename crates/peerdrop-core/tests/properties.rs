@@ -159,31 +159,23 @@ fn recorded_config() -> Config {
     }
 }
 
-#[test]
-fn recorded_a_window_of_one_block_resumes_after_a_cut_before_anything_crossed() {
-    resume_never_resends_a_verified_block(0, &[245_761, 16_384], 0, &recorded_config()).unwrap();
-}
-
-#[test]
-fn recorded_a_window_of_one_block_survives_flips_in_a_file_one_byte_past_20_blocks() {
-    bit_flips_are_caught(0, 327_681, 33_725, &recorded_config()).unwrap();
-}
-
-#[test]
-fn recorded_a_window_of_one_block_over_a_slow_link_without_latency() {
+/// The three recorded cases, in the order they were found.
+fn recorded_cases(config: &Config) {
+    resume_never_resends_a_verified_block(0, &[245_761, 16_384], 0, config).unwrap();
+    bit_flips_are_caught(0, 327_681, 33_725, config).unwrap();
     let net = NetParams { latency_ms: 0, bytes_per_ms: 500, write_ms_per_mib: 0, ..NetParams::default() };
-    arrive_bit_exact_within_the_memory_bound(0, &[65_537, 65_536], &recorded_config(), net).unwrap();
+    arrive_bit_exact_within_the_memory_bound(0, &[65_537, 65_536], config, net).unwrap();
 }
 
-/// The same cases with the engine's block hashing handed to the host, which the recorded
-/// runs predate.
+#[test]
+fn recorded_cases_hold() {
+    recorded_cases(&recorded_config());
+}
+
+/// The same cases with the block hashing handed to the host, which the recorded runs predate.
 #[test]
 fn recorded_cases_hold_when_the_host_hashes() {
-    let config = Config { block_hashing: BlockHashing::Host, ..recorded_config() };
-    resume_never_resends_a_verified_block(0, &[245_761, 16_384], 0, &config).unwrap();
-    bit_flips_are_caught(0, 327_681, 33_725, &config).unwrap();
-    let net = NetParams { latency_ms: 0, bytes_per_ms: 500, write_ms_per_mib: 0, ..NetParams::default() };
-    arrive_bit_exact_within_the_memory_bound(0, &[65_537, 65_536], &config, net).unwrap();
+    recorded_cases(&Config { block_hashing: BlockHashing::Host, ..recorded_config() });
 }
 
 #[test]

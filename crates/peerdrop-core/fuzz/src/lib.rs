@@ -77,18 +77,18 @@ pub fn hostile_sender(data: &[u8]) -> Reached {
     let mut reached = Reached::default();
     let mut now = 0;
     receiver.handle_frame(now, &sender_hello(&config));
-    drain(&mut receiver, now, &mut reached);
+    drain(&mut receiver, now, &mut reached, drop);
     while rest.len() >= 2 {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
         let (message, tail) = rest[2..].split_at(len);
         rest = tail;
         now += 10;
         receiver.handle_frame(now, message);
-        drain(&mut receiver, now, &mut reached);
+        drain(&mut receiver, now, &mut reached, drop);
         assert!(receiver.held_bytes() <= config.window, "the receiver holds more than its window");
     }
     receiver.handle_timeout(now + 60_000);
-    drain(&mut receiver, now, &mut reached);
+    drain(&mut receiver, now, &mut reached, drop);
     reached
 }
 
@@ -103,11 +103,12 @@ fn sender_hello(config: &Config) -> Vec<u8> {
     .to_vec()
 }
 
-/// Does what the receiver asks at once: accepts the offer, hashes, stores.
-fn drain(receiver: &mut Receiver, now: u64, reached: &mut Reached) {
+/// Does what the receiver asks at once (accepts the offer, hashes, stores), handing each
+/// message it sends to `transmit`.
+fn drain(receiver: &mut Receiver, now: u64, reached: &mut Reached, mut transmit: impl FnMut(Vec<u8>)) {
     while let Some(output) = receiver.poll_output() {
         match output {
-            ReceiverOutput::Transmit(_) => {}
+            ReceiverOutput::Transmit(message) => transmit(message),
             ReceiverOutput::Digest(d) => {
                 let sha256 = Sha256::digest(&d.data).into();
                 receiver.handle_block_digest(now, d.file, d.index, sha256, d.data);
@@ -166,32 +167,16 @@ pub fn honest_transcript(mode: u8) -> Vec<u8> {
                 SenderOutput::Event(_) => {}
             }
         }
-        while let Some(output) = receiver.poll_output() {
+        drain(&mut receiver, 0, &mut reached, |message| {
             moved = true;
-            match output {
-                ReceiverOutput::Transmit(message) => sender.handle_frame(0, &message),
-                other => drain_one(&mut receiver, other, &mut reached),
-            }
-        }
+            sender.handle_frame(0, &message);
+        });
         if !moved {
             break;
         }
     }
     assert!(reached.complete, "the honest transfer behind the seeds did not complete: {reached:?}");
     input
-}
-
-fn drain_one(receiver: &mut Receiver, output: ReceiverOutput, reached: &mut Reached) {
-    match output {
-        ReceiverOutput::Digest(d) => {
-            let sha256 = Sha256::digest(&d.data).into();
-            receiver.handle_block_digest(0, d.file, d.index, sha256, d.data);
-        }
-        ReceiverOutput::Write(w) => receiver.handle_write_done(0, w.file, w.offset),
-        ReceiverOutput::Event(ReceiverEvent::Offer(_)) => receiver.accept(0, None),
-        ReceiverOutput::Event(ReceiverEvent::Complete) => reached.complete = true,
-        _ => {}
-    }
 }
 
 /// Starting inputs for each target: (target, name, bytes).
