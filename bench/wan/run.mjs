@@ -11,6 +11,10 @@
 //
 //   node bench/wan/run.mjs            the full grid (WAN_REPEATS repeats each, default 3)
 //   node bench/wan/run.mjs --smoke    tiny sizes, two points, one repeat: the harness works
+//   WAN_POINTS='50/0,150/1,0/0/u' WAN_MIB=8 node bench/wan/run.mjs
+//                                     experiments: only these points (RTT ms / loss % [/u: no rate
+//                                     limit]), each transfer WAN_MIB MiB; WAN_CONTENDERS=peerdrop
+//                                     runs only those named
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
@@ -21,9 +25,13 @@ const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
 const REPEATS = Number(process.env.WAN_REPEATS ?? (SMOKE ? 1 : 3));
 if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`WAN_REPEATS must be a whole number above 0 (got ${process.env.WAN_REPEATS})`);
-const OUT = SMOKE ? 'target/bench-wan-smoke' : 'bench/results';
+const EXPERIMENT = Boolean(process.env.WAN_POINTS || process.env.WAN_MIB || process.env.WAN_CONTENDERS);
+// Experiments never overwrite the recorded results.
+const OUT = SMOKE ? 'target/bench-wan-smoke' : EXPERIMENT ? 'target/bench-wan-experiment' : 'bench/results';
 const RATE_MBIT = 100;
-const CONTENDERS = ['plain1', 'plain4', 'peerdrop'];
+const ALL_CONTENDERS = ['plain1', 'plain4', 'peerdrop'];
+// Experiments may run fewer (WAN_CONTENDERS=peerdrop); the ratios then read n/a.
+const CONTENDERS = process.env.WAN_CONTENDERS ? process.env.WAN_CONTENDERS.split(',') : ALL_CONTENDERS;
 const LABELS = { plain1: 'plain JS, 1 connection', plain4: 'plain JS, 4 connections', peerdrop: 'PeerDrop (hashing, verification)' };
 
 /**
@@ -33,11 +41,18 @@ const LABELS = { plain1: 'plain JS, 1 connection', plain4: 'plain JS, 4 connecti
  */
 function sizeAt({ rttMs, lossPct }) {
   if (SMOKE) return MiB / 2;
+  if (process.env.WAN_MIB) return Number(process.env.WAN_MIB) * MiB;
   const base = { 0: 8, 20: 2, 50: 1.5, 150: 1 }[rttMs] * MiB;
   return lossPct ? base / 2 : base;
 }
 
 function points() {
+  if (process.env.WAN_POINTS) {
+    return process.env.WAN_POINTS.split(',').map((p) => {
+      const [rtt, loss, unlimited] = p.split('/');
+      return { rttMs: Number(rtt), lossPct: Number(loss), rateMbit: unlimited === 'u' ? null : RATE_MBIT };
+    });
+  }
   if (SMOKE) return [{ rttMs: 20, lossPct: 0, rateMbit: null }, { rttMs: 50, lossPct: 1, rateMbit: RATE_MBIT }];
   const out = [];
   for (const rateMbit of [RATE_MBIT, null]) {
@@ -68,7 +83,7 @@ async function runOne(kind, ctx, bytes) {
   if (kind === 'peerdrop') {
     const before = await ctx.drops.take();
     const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs);
-    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, drops: await ctx.drops.since(before) };
+    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, drops: await ctx.drops.since(before) };
   }
   const conn = await plainConnections(ctx.alice, ctx.server, ctx.url, kind === 'plain4' ? 4 : 1);
   try {
@@ -155,8 +170,8 @@ async function main() {
       for (let i = 0; i < REPEATS; i++) {
         for (const kind of CONTENDERS) {
           const r = await runOne(kind, ctx, bytes);
-          runs[kind].push({ rate: bytes / MiB / (r.ms / 1000), rttMs: r.rttMs, drops: dropSummary(r.drops) });
-          log(`${pointLabel(point)}, ${kind}: ${(bytes / MiB / (r.ms / 1000)).toFixed(2)} MiB/s; ${describeDrops(r.drops)}`);
+          runs[kind].push({ rate: bytes / MiB / (r.ms / 1000), rttMs: r.rttMs, lanes: r.lanes ?? null, drops: dropSummary(r.drops) });
+          log(`${pointLabel(point)}, ${kind}: ${(bytes / MiB / (r.ms / 1000)).toFixed(2)} MiB/s${r.lanes ? ` on ${r.lanes} connection(s)` : ''}; ${describeDrops(r.drops)}`);
         }
       }
       const summary = (k) => {
@@ -165,7 +180,8 @@ async function main() {
         return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
       };
       const res = Object.fromEntries(CONTENDERS.map((k) => [k, summary(k)]));
-      const rtts = runs.peerdrop.map((x) => x.rttMs).filter((x) => x != null);
+      const med = (k) => res[k]?.median ?? NaN;
+      const rtts = (runs.peerdrop ?? []).map((x) => x.rttMs).filter((x) => x != null);
       results.push({
         ...point,
         queueBytes: point.rateMbit ? queue : null,
@@ -173,14 +189,14 @@ async function main() {
         results: res,
         measuredRttMs: rtts.length ? median(rtts) : null,
         ratios: {
-          overPlain1: res.peerdrop.median / res.plain1.median,
-          overPlain4: res.peerdrop.median / res.plain4.median,
-          plain4OverPlain1: res.plain4.median / res.plain1.median,
-          pairwiseOverPlain1: runs.peerdrop.map((x, i) => x.rate / runs.plain1[i].rate),
+          overPlain1: med('peerdrop') / med('plain1'),
+          overPlain4: med('peerdrop') / med('plain4'),
+          plain4OverPlain1: med('plain4') / med('plain1'),
+          pairwiseOverPlain1: (runs.peerdrop ?? []).map((x, i) => x.rate / (runs.plain1?.[i]?.rate ?? NaN)),
         },
       });
-      log(`${pointLabel(point)}: plain1 ${res.plain1.median.toFixed(2)}, plain4 ${res.plain4.median.toFixed(2)}, peerdrop ${res.peerdrop.median.toFixed(2)} MiB/s; ` +
-        `PeerDrop / plain1 ${(res.peerdrop.median / res.plain1.median).toFixed(2)}; ${((Date.now() - started) / 60000).toFixed(1)} min so far`);
+      log(`${pointLabel(point)}: plain1 ${med('plain1').toFixed(2)}, plain4 ${med('plain4').toFixed(2)}, peerdrop ${med('peerdrop').toFixed(2)} MiB/s; ` +
+        `PeerDrop / plain1 ${(med('peerdrop') / med('plain1')).toFixed(2)}; ${((Date.now() - started) / 60000).toFixed(1)} min so far`);
     }
     const queueDefault = results.find((p) => p.queueBytes)?.queueBytes;
     const result = {

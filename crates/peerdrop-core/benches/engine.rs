@@ -50,8 +50,9 @@ fn transfer(total: u64, config: &Config) -> f64 {
                         sender.handle_read(0, r.file, r.offset, data);
                     }
                 }
-                SenderOutput::Transmit(frame) => receiver.handle_frame(0, &frame),
-                SenderOutput::Event(_) => {}
+                SenderOutput::Transmit { frame, .. } => receiver.handle_frame(0, &frame),
+                // No round trip is reported: one lane.
+                SenderOutput::OpenLane(_) | SenderOutput::LaneAnswer { .. } | SenderOutput::Event(_) => {}
             }
         }
         while let Some(output) = receiver.poll_output() {
@@ -65,7 +66,7 @@ fn transfer(total: u64, config: &Config) -> f64 {
                 ReceiverOutput::Event(ReceiverEvent::Offer(_)) => receiver.accept(0, None),
                 ReceiverOutput::Event(ReceiverEvent::Complete) => done = true,
                 ReceiverOutput::Event(ReceiverEvent::Failed(e)) => panic!("bench transfer failed: {e}"),
-                ReceiverOutput::Event(_) => {}
+                ReceiverOutput::Event(_) | ReceiverOutput::LaneOffer { .. } => {}
             }
         }
         assert!(moved || done, "bench transfer stalled");

@@ -1,8 +1,16 @@
 //! Tunables of one transfer, with defaults drawn from the browser's measured ceilings.
 
 /// Protocol version this engine speaks. 2: `FILE_DIGEST` carries the content digest (SHA-256
-/// over the block digests) instead of SHA-256 over the bytes.
-pub const PROTOCOL_VERSION: u8 = 2;
+/// over the block digests) instead of SHA-256 over the bytes. 3: block data may travel on
+/// extra peer connections (lanes), negotiated with `LANE_OFFER` / `LANE_ANSWER`.
+pub const PROTOCOL_VERSION: u8 = 3;
+/// Most peer connections one transfer uses, the first included. Each has its own SCTP
+/// association and congestion window; more than this adds CPU (one DTLS and SCTP stack each)
+/// for little: see docs/performance.md.
+pub const MAX_LANES: usize = 8;
+/// Largest credit window a receiver grows to from the measured bandwidth-delay product: the
+/// most file data in flight or unwritten, whatever the link.
+pub const MAX_WINDOW: u64 = 64 * 1024 * 1024;
 /// Smallest message size two peers may negotiate.
 pub const MIN_MESSAGE_SIZE: u32 = 1024;
 /// Largest message size used even when the channel allows more (Chromium's SCTP advertises
@@ -58,6 +66,10 @@ pub struct Config {
     pub stall_timeout_ms: u64,
     /// Nothing at all from the peer for this long ends the transfer.
     pub idle_timeout_ms: u64,
+    /// Most peer connections (lanes) to use, the first included: at most [`MAX_LANES`]; 1
+    /// turns extra lanes off. The sender opens as many as the round trip calls for
+    /// ([`crate::lanes_for`]); the receiver declines offers beyond its own setting.
+    pub max_lanes: usize,
     /// Receiver: who hashes the blocks (the sender's host may always hash its own, see
     /// [`crate::Sender::handle_hashed_read`]).
     pub block_hashing: BlockHashing,
@@ -77,6 +89,7 @@ impl Default for Config {
             max_block_retries: 3,
             stall_timeout_ms: 10_000,
             idle_timeout_ms: 30_000,
+            max_lanes: MAX_LANES,
             block_hashing: BlockHashing::Engine,
         }
     }
@@ -86,5 +99,10 @@ impl Config {
     /// Clamps the message size to what this engine uses.
     pub fn local_message_size(&self) -> u32 {
         self.max_message_size.clamp(MIN_MESSAGE_SIZE, MAX_MESSAGE_SIZE)
+    }
+
+    /// The lane limit, within `1..=MAX_LANES`.
+    pub fn lane_limit(&self) -> usize {
+        self.max_lanes.clamp(1, MAX_LANES)
     }
 }

@@ -1,4 +1,4 @@
-//! The byte layout of protocol v1 frames (see `docs/protocol.md`).
+//! The byte layout of protocol frames (see `docs/protocol.md`).
 //!
 //! One frame is one data-channel message. Integers are big-endian. Decoding never panics
 //! and never allocates more than the frame it was given: every length is checked against
@@ -24,6 +24,8 @@ mod kind {
     pub const CANCEL: u8 = 0x0B;
     pub const ERROR: u8 = 0x0C;
     pub const KEEPALIVE: u8 = 0x0D;
+    pub const LANE_OFFER: u8 = 0x0E;
+    pub const LANE_ANSWER: u8 = 0x0F;
 }
 
 /// The role a peer announces in its `HELLO`.
@@ -33,7 +35,7 @@ pub enum Role {
     Receiver = 1,
 }
 
-/// One protocol v1 frame. Borrowed payloads keep decoding copy-free.
+/// One protocol frame. Borrowed payloads keep decoding copy-free.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame<'a> {
     Hello {
@@ -96,6 +98,17 @@ pub enum Frame<'a> {
     /// Sent when a side has sent nothing for a third of the idle timeout, so a slow disk or
     /// a slow source is not mistaken for a vanished peer.
     Keepalive,
+    /// The sender offers an extra peer connection (a *lane*, numbered from 1) for block data:
+    /// its session description, ICE candidates included.
+    LaneOffer {
+        lane: u8,
+        sdp: &'a str,
+    },
+    /// The receiver's answer to a `LANE_OFFER`; an empty description declines the lane.
+    LaneAnswer {
+        lane: u8,
+        sdp: &'a str,
+    },
 }
 
 /// Why bytes could not be decoded as a frame.
@@ -210,6 +223,16 @@ impl<'a> Frame<'a> {
                 out.extend_from_slice(message.as_bytes());
             }
             Frame::Keepalive => out.push(kind::KEEPALIVE),
+            Frame::LaneOffer { lane, sdp } => {
+                out.push(kind::LANE_OFFER);
+                out.push(lane);
+                out.extend_from_slice(sdp.as_bytes());
+            }
+            Frame::LaneAnswer { lane, sdp } => {
+                out.push(kind::LANE_ANSWER);
+                out.push(lane);
+                out.extend_from_slice(sdp.as_bytes());
+            }
         }
     }
 
@@ -237,6 +260,8 @@ impl<'a> Frame<'a> {
             kind::CANCEL => "CANCEL",
             kind::ERROR => "ERROR",
             kind::KEEPALIVE => "KEEPALIVE",
+            kind::LANE_OFFER => "LANE_OFFER",
+            kind::LANE_ANSWER => "LANE_ANSWER",
             other => return Err(FrameError::UnknownType(other)),
         };
         let mut r = Reader { bytes: body, kind: name };
@@ -283,6 +308,8 @@ impl<'a> Frame<'a> {
             kind::CANCEL => Frame::Cancel { code: r.u16()?, reason: r.text()? },
             kind::ERROR => Frame::Error { code: r.u16()?, message: r.text()? },
             kind::KEEPALIVE => Frame::Keepalive,
+            kind::LANE_OFFER => Frame::LaneOffer { lane: r.u8()?, sdp: r.text()? },
+            kind::LANE_ANSWER => Frame::LaneAnswer { lane: r.u8()?, sdp: r.text()? },
             _ => unreachable!("type checked above"),
         };
         r.finish()?;
@@ -361,7 +388,7 @@ mod tests {
 
     fn frame_strategy() -> impl Strategy<Value = (u8, u32, u64, u64, [u8; 32], Vec<u8>, String, bool)> {
         (
-            0u8..13,
+            0u8..15,
             any::<u32>(),
             any::<u64>(),
             any::<u64>(),
@@ -402,6 +429,8 @@ mod tests {
             9 => Frame::Done,
             10 => Frame::Cancel { code: a as u16, reason: text },
             12 => Frame::Keepalive,
+            13 => Frame::LaneOffer { lane: a as u8, sdp: text },
+            14 => Frame::LaneAnswer { lane: a as u8, sdp: text },
             _ => Frame::Error { code: a as u16, message: text },
         }
     }

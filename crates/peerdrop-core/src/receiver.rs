@@ -1,6 +1,7 @@
 //! The receiving side of one connection: checks the offer, asks for the blocks it lacks,
 //! verifies each block's SHA-256 before storing it, and grants credit only as writes
-//! finish, so a slow disk slows the sender instead of filling memory.
+//! finish, so a slow disk slows the sender instead of filling memory. Block data may arrive on
+//! extra peer connections (lanes) the sender offers; each lane assembles one block at a time.
 //!
 //! Memory: file data held here or by the host for it (the block being assembled, blocks out
 //! for hashing, verified blocks waiting for their write) never exceeds the credit window,
@@ -11,7 +12,7 @@ mod wants;
 
 pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
 
-use crate::config::{BlockHashing, Config};
+use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{Frame, Role};
@@ -42,13 +43,31 @@ struct Assembly {
     hasher: Hasher,
 }
 
+/// Block digests verified ahead of the content digest's next block, kept at most per file: blocks
+/// on different lanes finish out of order (a few blocks apart); a gap that stays open longer (a
+/// block being retried) ends the content check for that file, as a resume does.
+const MAX_EARLY_DIGESTS: usize = 1024;
+
+/// Where an extra lane is, as the receiver sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LaneSlot {
+    Unused,
+    /// Offered; the runtime is making the answer.
+    Offered,
+    /// Answered or declined: its number is spent.
+    Answered,
+}
+
 /// Per-file state while receiving.
 #[derive(Debug)]
 struct FileState {
     size: u64,
     blocks: u64,
-    /// Content digest over the verified blocks' digests in order; `None` once out of order.
+    /// Content digest over the verified blocks' digests in order; `None` once a gap stayed
+    /// open too long (see [`MAX_EARLY_DIGESTS`]).
     content: Option<ContentDigest>,
+    /// Digests of blocks verified ahead of the content digest's next one.
+    early: BTreeMap<u64, [u8; 32]>,
     /// The sender's `FILE_DIGEST`, once it arrived; `Some(None)` when the sender had none.
     peer_digest: Option<Option<[u8; 32]>>,
     /// Whether this connection asked for the last block (so a `FILE_DIGEST` will follow).
@@ -70,7 +89,14 @@ pub struct Receiver {
     total_bytes: u64,
     files: Vec<FileState>,
     have: HaveMap,
-    assembling: Option<Assembly>,
+    /// The block being assembled on each lane (lane 0: the first connection).
+    assembling: Vec<Option<Assembly>>,
+    lanes: [LaneSlot; MAX_LANES],
+    /// Lane offers for the runtime to answer, not yet polled.
+    lane_offers: VecDeque<(usize, String)>,
+    /// The path's round trip, once measured: the credit window follows the bandwidth-delay
+    /// product.
+    round_trip_ms: Option<u64>,
     /// With [`BlockHashing::Host`], assembled blocks handed out for hashing, in the order they
     /// went out, with their expected digests; and the requests not yet polled.
     verifying: VecDeque<((u32, u64), [u8; 32])>,
@@ -93,6 +119,26 @@ pub struct Receiver {
     stall_reported: bool,
 }
 
+impl FileState {
+    /// Adds a verified block's digest to the content digest, in block order: one verified
+    /// ahead waits (a few blocks apart, as lanes finish out of order); one behind, or a gap
+    /// kept open too long, ends the content check for this file.
+    fn push_digest(&mut self, index: u64, sha256: [u8; 32]) {
+        let Some(digest) = &mut self.content else { return };
+        if index == digest.blocks() {
+            digest.push(&sha256);
+            while let Some(next) = self.early.remove(&digest.blocks()) {
+                digest.push(&next);
+            }
+        } else if index > digest.blocks() && self.early.len() < MAX_EARLY_DIGESTS {
+            self.early.insert(index, sha256);
+        } else {
+            self.content = None;
+            self.early.clear();
+        }
+    }
+}
+
 impl Receiver {
     /// Starts a connection; its `HELLO` goes out in answer to the sender's.
     pub fn new(config: Config, transfer_id: [u8; 16], now_ms: u64) -> Self {
@@ -109,7 +155,10 @@ impl Receiver {
             manifest: None,
             total_bytes: 0,
             files: Vec::new(),
-            assembling: None,
+            assembling: (0..MAX_LANES).map(|_| None).collect(),
+            lanes: [LaneSlot::Unused; MAX_LANES],
+            lane_offers: VecDeque::new(),
+            round_trip_ms: None,
             verifying: Default::default(),
             digests: Default::default(),
             writing: BTreeMap::new(),
@@ -152,12 +201,55 @@ impl Receiver {
         self.verified_bytes
     }
 
-    /// Feeds one message received from the peer.
+    /// Feeds one message received from the peer on the first connection.
     pub fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
         let Some(frame) = self.out.receive(now_ms, bytes) else { return };
         if let Err(e) = self.on_frame(&frame) {
             self.out.fail(e);
         }
+    }
+
+    /// Feeds one message received on extra lane `lane` (see [`ReceiverOutput::LaneOffer`]):
+    /// only block data travels there.
+    pub fn handle_lane_frame(&mut self, now_ms: u64, lane: usize, bytes: &[u8]) {
+        let Some(frame) = self.out.receive(now_ms, bytes) else { return };
+        let answered = lane > 0 && self.lanes.get(lane) == Some(&LaneSlot::Answered);
+        let result = match (self.phase, &frame) {
+            _ if !answered => Err(violation("block data arrived on a connection that was not agreed")),
+            (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
+                self.on_block(lane, file, index, len, sha256)
+            }
+            (Phase::Transferring, &Frame::Data { payload }) => {
+                self.last_progress_ms = self.out.now_ms;
+                self.on_data(lane, payload)
+            }
+            _ => Err(violation("only block data may travel on an extra connection")),
+        };
+        if let Err(e) = result {
+            self.out.fail(e);
+        }
+    }
+
+    /// The local description answering the sender's offer for lane `lane` (empty to decline
+    /// it): it goes to the sender on the first connection. A description larger than a
+    /// message declines the lane.
+    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) {
+        self.out.at(now_ms);
+        if self.lanes.get(lane) != Some(&LaneSlot::Offered) || self.out.closed {
+            return;
+        }
+        self.lanes[lane] = LaneSlot::Answered;
+        let fits = self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
+        let sdp = if fits { sdp } else { "" };
+        self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp });
+    }
+
+    /// The path's round trip as the runtime measured it: the credit window grows to twice the
+    /// bandwidth-delay product (measured rate times this), so that a long, fast link is not
+    /// held back by the window, within [`MAX_WINDOW`].
+    pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
+        self.out.at(now_ms);
+        self.round_trip_ms = Some(rtt_ms);
     }
 
     fn on_frame(&mut self, frame: &Frame<'_>) -> Result<(), TransferError> {
@@ -184,13 +276,27 @@ impl Receiver {
                 }
             }
             (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
-                self.on_block(file, index, len, sha256)?
+                self.on_block(0, file, index, len, sha256)?
             }
             (Phase::Transferring, &Frame::Data { payload }) => {
                 // Bytes moving count as progress for the stall watchdog: on a slow, lossy link
                 // one block may take longer than `stall_timeout_ms` to arrive whole.
                 self.last_progress_ms = self.out.now_ms;
-                self.on_data(payload)?
+                self.on_data(0, payload)?
+            }
+            (Phase::Transferring, &Frame::LaneOffer { lane, sdp }) => {
+                let lane = usize::from(lane);
+                if lane == 0 || self.lanes.get(lane) != Some(&LaneSlot::Unused) {
+                    return Err(violation("the sender offered a connection number that is not free"));
+                }
+                if lane >= self.config.lane_limit() || sdp.is_empty() {
+                    // Declined: this side takes no more lanes.
+                    self.lanes[lane] = LaneSlot::Answered;
+                    self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp: "" });
+                } else {
+                    self.lanes[lane] = LaneSlot::Offered;
+                    self.lane_offers.push_back((lane, sdp.to_string()));
+                }
             }
             (Phase::Transferring, &Frame::FileDigest { file, digest }) => {
                 let state = self
@@ -244,6 +350,7 @@ impl Receiver {
                 size,
                 blocks: block_count(size, bs),
                 content: Some(ContentDigest::new()),
+                early: BTreeMap::new(),
                 peer_digest: None,
                 expects_digest: false,
                 complete: false,
@@ -299,8 +406,15 @@ impl Receiver {
         }
     }
 
-    fn on_block(&mut self, file: u32, index: u64, len: u32, sha256: [u8; 32]) -> Result<(), TransferError> {
-        if self.assembling.is_some() {
+    fn on_block(
+        &mut self,
+        lane: usize,
+        file: u32,
+        index: u64,
+        len: u32,
+        sha256: [u8; 32],
+    ) -> Result<(), TransferError> {
+        if self.assembling[lane].is_some() {
             return Err(violation("a new block started before the previous one ended"));
         }
         let bs = self.sizes.expect("negotiated").block_size;
@@ -312,12 +426,13 @@ impl Receiver {
         if self.have.files[file as usize].contains(index)
             || self.writing.contains_key(&(file, index))
             || self.verifying.iter().any(|(key, _)| *key == (file, index))
+            || self.assembling.iter().flatten().any(|a| (a.file, a.index) == (file, index))
         {
             return Err(violation("the sender sent a block that was already verified"));
         }
         self.wants.arrived(file, index);
         self.send_wants();
-        self.assembling = Some(Assembly {
+        self.assembling[lane] = Some(Assembly {
             file,
             index,
             expected: sha256,
@@ -328,8 +443,8 @@ impl Receiver {
         Ok(())
     }
 
-    fn on_data(&mut self, payload: &[u8]) -> Result<(), TransferError> {
-        let block = self.assembling.as_mut().ok_or_else(|| violation("data outside a block"))?;
+    fn on_data(&mut self, lane: usize, payload: &[u8]) -> Result<(), TransferError> {
+        let block = self.assembling[lane].as_mut().ok_or_else(|| violation("data outside a block"))?;
         if payload.len() > block.len - block.data.len() {
             return Err(violation("data runs past the end of its block"));
         }
@@ -345,7 +460,7 @@ impl Receiver {
         }
         block.data.extend_from_slice(payload);
         if block.data.len() == block.len {
-            let block = self.assembling.take().expect("checked above");
+            let block = self.assembling[lane].take().expect("checked above");
             self.on_block_complete(block)?;
         }
         // The sender may now be close to its limit while earlier releases went unannounced.
@@ -373,6 +488,9 @@ impl Receiver {
         }
         if let Some(digest) = self.digests.pop_front() {
             return Some(ReceiverOutput::Digest(digest));
+        }
+        if let Some((lane, sdp)) = self.lane_offers.pop_front().filter(|_| !self.out.closed) {
+            return Some(ReceiverOutput::LaneOffer { lane, sdp });
         }
         if let Some(write) = self.writes.pop_front() {
             return Some(ReceiverOutput::Write(write));
@@ -454,14 +572,7 @@ impl Receiver {
             return Ok(());
         }
         self.attempts.remove(&(file, index));
-        let state = &mut self.files[file as usize];
-        if let Some(digest) = &mut state.content {
-            if digest.blocks() == index {
-                digest.push(&expected);
-            } else {
-                state.content = None;
-            }
-        }
+        self.files[file as usize].push_digest(index, expected);
         let bs = self.sizes.expect("negotiated").block_size;
         self.writing.insert((file, index), len as u32);
         self.writes.push_back(WriteRequest { file, offset: index * u64::from(bs), data });
@@ -554,10 +665,14 @@ impl Receiver {
         }
     }
 
-    /// The credit window: never smaller than a block, or a block could never complete.
+    /// The credit window: the configured one, or twice the bandwidth-delay product once the
+    /// round trip is known, if larger (within [`MAX_WINDOW`]); never smaller than a block, or a
+    /// block could never complete.
     fn window(&self) -> u64 {
         let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
-        self.config.window.max(block)
+        let bdp = self.round_trip_ms.map_or(0.0, |rtt| self.meter.rate() * rtt as f64 / 1000.0);
+        let measured = ((2.0 * bdp) as u64).min(MAX_WINDOW);
+        self.config.window.max(measured).max(block)
     }
 
     /// When `handle_timeout` should next be called.

@@ -1,10 +1,11 @@
 //! The sending side of one connection: offers a manifest, then serves the blocks the
-//! receiver asks for, within the receiver's credit and the channel's buffer watermarks.
+//! receiver asks for, within the receiver's credit and each channel's buffer watermarks,
+//! spread over the peer connections (lanes) the round trip calls for.
 //!
-//! Memory: at most `read_ahead_blocks + 1` blocks are held or being read (one being
-//! transmitted, the rest read ahead, several reads at once, so a slow file read never leaves
-//! the channel idle), whatever the file sizes.
+//! Memory: at most `read_ahead_blocks` blocks (or one per open lane, if more) are read or
+//! waiting, besides the one each lane is transmitting, whatever the file sizes.
 
+mod lane;
 mod output;
 
 pub use output::{ReadRequest, SenderEvent, SenderOutput};
@@ -13,16 +14,13 @@ use crate::config::{Config, MAX_QUEUED_WANTS};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
+use crate::lanes::lanes_for;
 use crate::manifest::Manifest;
 use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
+use lane::{Lane, LaneState, OutBlock};
 use std::collections::VecDeque;
-
-/// The send backlog may grow to 1/RAMP_DIVISOR of the data sent so far. Measured with plain
-/// JS on new connections (docs/performance.md): growing by a sixteenth never stalled, by a
-/// quarter (1 MiB after 4 MiB) sometimes did, a fixed 1 MiB always did.
-const RAMP_DIVISOR: u64 = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -31,17 +29,6 @@ enum Phase {
     /// Manifest sent; waiting for `ACCEPT`.
     Offered,
     Transferring,
-}
-
-/// A block read from the source, hashed, waiting to be transmitted.
-#[derive(Debug)]
-struct OutBlock {
-    file: u32,
-    index: u64,
-    data: Vec<u8>,
-    sha256: [u8; 32],
-    header_sent: bool,
-    sent: usize,
 }
 
 /// A read in flight, and its result once it came: (file, block, bytes and host digest).
@@ -69,10 +56,16 @@ pub struct Sender {
     /// (the file's content digest is built block by block).
     pending_reads: VecDeque<PendingRead>,
     ready: VecDeque<OutBlock>,
-    current: Option<OutBlock>,
+    /// Lane 0 is the connection the transfer started on; the rest are extra peer connections.
+    lanes: Vec<Lane>,
+    /// The path's round trip, once the runtime measured it: decides the number of lanes.
+    round_trip_ms: Option<u64>,
+    lanes_planned: bool,
+    /// Lanes the runtime is to open, and answers it is to apply, not yet polled.
+    lanes_to_open: VecDeque<usize>,
+    lane_answers: VecDeque<(usize, String)>,
     credit_limit: u64,
     data_sent: u64,
-    buffered: u64,
     content: Vec<InOrderDigest>,
     acked: Vec<RangeSet>,
     acked_file_bytes: Vec<u64>,
@@ -98,10 +91,13 @@ impl Sender {
             wants: VecDeque::new(),
             pending_reads: VecDeque::new(),
             ready: VecDeque::new(),
-            current: None,
+            lanes: vec![Lane::new(LaneState::Open)],
+            round_trip_ms: None,
+            lanes_planned: false,
+            lanes_to_open: VecDeque::new(),
+            lane_answers: VecDeque::new(),
             credit_limit: 0,
             data_sent: 0,
-            buffered: 0,
             content: vec![Some(ContentDigest::new()); n],
             acked: vec![RangeSet::new(); n],
             acked_file_bytes: vec![0; n],
@@ -140,6 +136,7 @@ impl Sender {
                 self.resumed_bytes = have_bytes;
                 self.out.event(SenderEvent::Accepted { resumed_bytes: have_bytes });
                 self.report_progress(now_ms, None);
+                self.plan_lanes();
             }
             (Phase::Offered | Phase::Transferring, &Frame::Want { file, first, count }) => {
                 self.check_blocks(file, first, count)?;
@@ -167,6 +164,20 @@ impl Sender {
                 }
             }
             (Phase::Transferring, Frame::Done) => self.out.finish(),
+            (Phase::Transferring, &Frame::LaneAnswer { lane, sdp }) => {
+                let lane = usize::from(lane);
+                match self.lanes.get_mut(lane) {
+                    Some(l) if lane > 0 && l.state == LaneState::Offered => {
+                        if sdp.is_empty() {
+                            l.state = LaneState::Closed;
+                        } else {
+                            l.state = LaneState::Answered;
+                            self.lane_answers.push_back((lane, sdp.to_string()));
+                        }
+                    }
+                    _ => return Err(violation("the receiver answered a connection that was not offered")),
+                }
+            }
             // The prologue took HELLO's siblings that end the transfer, and KEEPALIVE.
             _ => return Err(violation("unexpected message from the receiver at this stage")),
         }
@@ -214,8 +225,16 @@ impl Sender {
     /// control allows, reads to start, events. `None` until an input changes something.
     /// Feed the channel's `bufferedAmount` (`handle_buffered_amount`) before draining.
     pub fn poll_output(&mut self) -> Option<SenderOutput> {
-        if let Some(frame) = self.poll_transmit() {
-            return Some(SenderOutput::Transmit(frame));
+        if let Some((lane, frame)) = self.poll_transmit() {
+            return Some(SenderOutput::Transmit { lane, frame });
+        }
+        if !self.out.closed {
+            if let Some(lane) = self.lanes_to_open.pop_front() {
+                return Some(SenderOutput::OpenLane(lane));
+            }
+            if let Some((lane, sdp)) = self.lane_answers.pop_front() {
+                return Some(SenderOutput::LaneAnswer { lane, sdp });
+            }
         }
         if let Some(read) = self.poll_read() {
             return Some(SenderOutput::Read(read));
@@ -228,7 +247,8 @@ impl Sender {
         if self.out.closed || self.phase != Phase::Transferring {
             return None;
         }
-        if self.ready.len() + self.pending_reads.len() >= self.config.read_ahead_blocks.max(1) {
+        let open = self.open_lanes();
+        if self.ready.len() + self.pending_reads.len() >= self.config.read_ahead_blocks.max(open) {
             return None;
         }
         let (file, index) = self.next_wanted()?;
@@ -310,28 +330,111 @@ impl Sender {
         self.out.fail(TransferError::local(ErrorCode::SourceFailed, message.to_string()));
     }
 
-    /// The channel's current `bufferedAmount`.
+    /// The first channel's current `bufferedAmount`.
     pub fn handle_buffered_amount(&mut self, now_ms: u64, amount: u64) {
+        self.handle_lane_buffered_amount(now_ms, 0, amount);
+    }
+
+    /// The current `bufferedAmount` of lane `lane`'s channel.
+    pub fn handle_lane_buffered_amount(&mut self, now_ms: u64, lane: usize, amount: u64) {
         self.out.at(now_ms);
-        self.buffered = amount;
+        if let Some(l) = self.lanes.get_mut(lane) {
+            l.buffered = amount;
+        }
     }
 
-    /// How much may wait on the channel now: `buffered_start` on a new connection, growing
-    /// with the data sent on it (a sixteenth of it) up to `buffered_high`. Both marks are at
-    /// least one message (this side's message size), whatever the configuration says.
+    /// The path's round trip as the runtime measured it (the ICE candidate pair's). Once the
+    /// transfer runs, the first measurement decides how many lanes to open ([`lanes_for`]).
+    pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
+        self.out.at(now_ms);
+        self.round_trip_ms.get_or_insert(rtt_ms);
+        self.plan_lanes();
+    }
+
+    /// Asks the runtime for the extra lanes this transfer should have, once the transfer runs
+    /// and the round trip is known.
+    fn plan_lanes(&mut self) {
+        let Some(rtt_ms) = self.round_trip_ms else { return };
+        if self.lanes_planned || self.phase != Phase::Transferring || self.out.closed {
+            return;
+        }
+        self.lanes_planned = true;
+        let left = self.total_bytes.saturating_sub(self.resumed_bytes);
+        let blocks_left = left.div_ceil(u64::from(self.block_size()));
+        for lane in 1..lanes_for(rtt_ms, blocks_left, self.config.lane_limit()) {
+            self.lanes.push(Lane::new(LaneState::Planned));
+            self.lanes_to_open.push_back(lane);
+        }
+    }
+
+    /// The session description (ICE candidates included) of lane `lane`, which the runtime
+    /// opened after [`SenderOutput::OpenLane`]: it goes to the receiver on the first lane. A
+    /// description larger than a message is dropped, and the lane with it.
+    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) {
+        self.out.at(now_ms);
+        let fits = self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
+        let closed = self.out.closed;
+        let Some(l) = self.lanes.get_mut(lane).filter(|l| l.state == LaneState::Planned) else { return };
+        if closed || !fits || sdp.is_empty() {
+            l.state = LaneState::Closed;
+            return;
+        }
+        l.state = LaneState::Offered;
+        // Lanes are numbered below MAX_LANES, so the number fits a byte.
+        self.out.send(Frame::LaneOffer { lane: lane as u8, sdp });
+    }
+
+    /// Lane `lane`'s channel opened: block data may go out on it.
+    pub fn handle_lane_open(&mut self, now_ms: u64, lane: usize) {
+        self.out.at(now_ms);
+        if let Some(l) = self.lanes.get_mut(lane).filter(|l| l.state == LaneState::Answered) {
+            l.state = LaneState::Open;
+        }
+    }
+
+    /// Lane `lane` could not be opened, or closed. One that never carried data is simply not
+    /// used; losing one that did loses the blocks in flight on it, so the connection counts as
+    /// lost (the transfer resumes as after any drop, from the verified blocks).
+    pub fn handle_lane_lost(&mut self, now_ms: u64, lane: usize) {
+        self.out.at(now_ms);
+        match self.lanes.get_mut(lane) {
+            Some(l) if lane > 0 && l.state != LaneState::Open => l.state = LaneState::Closed,
+            Some(_) => self.out.connection_lost(),
+            None => {}
+        }
+    }
+
+    /// Lanes carrying block data now, the first included.
+    pub fn open_lanes(&self) -> usize {
+        self.lanes.iter().filter(|l| l.state == LaneState::Open).count()
+    }
+
+    /// How much may wait on the first channel now (see [`Self::lane_buffered_high`]).
     pub fn buffered_high(&self) -> u64 {
-        let (start, high) = self.marks();
-        (self.data_sent / RAMP_DIVISOR).clamp(start, high)
+        self.lane_buffered_high(0)
     }
 
-    /// The `bufferedAmount` to be woken at (the runtime's `bufferedAmountLowThreshold`): the
-    /// configured low mark, at most half the high mark (or the sender would never wait for
-    /// the low-water event), scaled down while [`buffered_high`](Self::buffered_high) ramps up.
+    /// How much may wait on lane `lane`'s channel now: `buffered_start` on a new connection,
+    /// growing with the data sent on it (a sixteenth of it) up to `buffered_high`. Both marks
+    /// are at least one message (this side's message size), whatever the configuration says.
+    pub fn lane_buffered_high(&self, lane: usize) -> u64 {
+        let (start, high) = self.marks();
+        self.lanes.get(lane).map_or(start, |l| l.high_mark(start, high))
+    }
+
+    /// The first channel's low mark (see [`Self::lane_buffered_low`]).
     pub fn buffered_low(&self) -> u64 {
+        self.lane_buffered_low(0)
+    }
+
+    /// The `bufferedAmount` to be woken at (the runtime's `bufferedAmountLowThreshold`) on
+    /// lane `lane`: the configured low mark, at most half the high mark (or the sender would
+    /// never wait for the low-water event), scaled down while the lane's high mark ramps up.
+    pub fn lane_buffered_low(&self, lane: usize) -> u64 {
         let (_, high) = self.marks();
         let low = self.config.buffered_low.min(high / 2);
         // u128: the product of two byte counts may not fit in u64.
-        (u128::from(low) * u128::from(self.buffered_high()) / u128::from(high)) as u64
+        (u128::from(low) * u128::from(self.lane_buffered_high(lane)) / u128::from(high)) as u64
     }
 
     /// The configured start and high marks, each at least one message.
@@ -341,20 +444,38 @@ impl Sender {
         (self.config.buffered_start.clamp(message, high), high)
     }
 
-    /// The next message to send on the channel, if flow control allows one now.
-    fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+    /// The next message to send and its lane, if flow control allows one now. Control frames
+    /// go on the first lane; block data on the open lane with room and the least buffered,
+    /// one finishing a block before one starting the next.
+    fn poll_transmit(&mut self) -> Option<(usize, Vec<u8>)> {
         if let Some(frame) = self.out.pop_frame() {
-            self.buffered += frame.len() as u64;
-            return Some(frame);
+            self.lanes[0].buffered += frame.len() as u64;
+            return Some((0, frame));
         }
-        if self.out.closed || self.buffered >= self.buffered_high() {
+        if self.out.closed {
             return None;
         }
-        if self.current.is_none() {
-            self.current = self.ready.pop_front();
-        }
         let message_size = self.sizes?.message_size as usize;
-        let block = self.current.as_mut()?;
+        let (start, high) = self.marks();
+        if self.lanes.len() == 1 {
+            // The common case, without the ordering below.
+            let room = self.lanes[0].has_room(start, high);
+            return if room { self.block_frame(0, message_size).map(|f| (0, f)) } else { None };
+        }
+        let mut order: Vec<usize> =
+            (0..self.lanes.len()).filter(|&i| self.lanes[i].has_room(start, high)).collect();
+        order.sort_by_key(|&i| (self.lanes[i].current.is_none(), self.lanes[i].buffered));
+        order.into_iter().find_map(|lane| self.block_frame(lane, message_size).map(|f| (lane, f)))
+    }
+
+    /// The next frame of lane `lane`'s block (taking the next ready block if it has none).
+    fn block_frame(&mut self, lane: usize, message_size: usize) -> Option<Vec<u8>> {
+        if self.lanes[lane].current.is_none() {
+            self.lanes[lane].current = Some(self.ready.pop_front()?);
+        }
+        let credit = self.credit_limit.saturating_sub(self.data_sent);
+        let l = &mut self.lanes[lane];
+        let block = l.current.as_mut()?;
         let frame = if !block.header_sent {
             block.header_sent = true;
             Frame::Block {
@@ -366,7 +487,6 @@ impl Sender {
             .to_vec()
         } else {
             let remaining = block.data.len() - block.sent;
-            let credit = self.credit_limit.saturating_sub(self.data_sent);
             // `min` before the cast: a grant more than 4 GiB ahead must not wrap on wasm32.
             let n = remaining.min(message_size - DATA_OVERHEAD).min(credit.min(usize::MAX as u64) as usize);
             if n == 0 {
@@ -375,15 +495,17 @@ impl Sender {
             let mut frame = Vec::new();
             encode_data(&block.data[block.sent..block.sent + n], &mut frame);
             block.sent += n;
+            l.sent += n as u64;
             self.data_sent += n as u64;
             frame
         };
-        if block.header_sent && block.sent == block.data.len() {
-            let (file, index) = (block.file, block.index);
-            self.current = None;
+        let finished = block.header_sent && block.sent == block.data.len();
+        let (file, index) = (block.file, block.index);
+        l.buffered += frame.len() as u64;
+        if finished {
+            l.current = None;
             self.after_block_sent(file, index);
         }
-        self.buffered += frame.len() as u64;
         self.out.last_sent_ms = self.out.now_ms;
         Some(frame)
     }
@@ -459,7 +581,7 @@ impl Sender {
             .iter()
             .filter_map(|(_, _, got)| got.as_ref().map(|(data, _)| data.len()))
             .sum();
-        self.current.as_ref().map_or(0, |b| b.data.len())
+        self.lanes.iter().filter_map(|l| l.current.as_ref()).map(|b| b.data.len()).sum::<usize>()
             + self.ready.iter().map(|b| b.data.len()).sum::<usize>()
             + waiting
     }

@@ -3,6 +3,7 @@
 //! them and closes the connection.
 
 use crate::channel::ChannelHooks;
+use crate::lane::LaneConn;
 use wasm_bindgen::prelude::*;
 use web_sys::{RtcDataChannel, RtcDataChannelState, RtcIceConnectionState, RtcPeerConnection};
 
@@ -26,6 +27,8 @@ pub struct Connection {
     /// Closes the connection when the page goes away, so the other side learns at once
     /// instead of after the idle timeout. Detached when dropped.
     _pagehide: Option<gloo_events::EventListener>,
+    /// Extra peer connections for block data, by lane number (0, the first, is this one).
+    lanes: Vec<Option<LaneConn>>,
 }
 
 impl Connection {
@@ -48,7 +51,48 @@ impl Connection {
             ticker: None,
             connect_deadline: None,
             _pagehide: pagehide,
+            lanes: Vec::new(),
         }
+    }
+
+    /// Lane `lane`, if it was set up.
+    pub fn lane(&self, lane: usize) -> Option<&LaneConn> {
+        self.lanes.get(lane).and_then(Option::as_ref)
+    }
+
+    pub fn lane_mut(&mut self, lane: usize) -> Option<&mut LaneConn> {
+        self.lanes.get_mut(lane).and_then(Option::as_mut)
+    }
+
+    pub fn set_lane(&mut self, lane: usize, conn: LaneConn) {
+        if self.lanes.len() <= lane {
+            self.lanes.resize_with(lane + 1, || None);
+        }
+        self.lanes[lane] = Some(conn);
+    }
+
+    /// Lanes set up, with their numbers.
+    pub fn lanes(&self) -> impl Iterator<Item = (usize, &LaneConn)> {
+        self.lanes.iter().enumerate().filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
+    }
+
+    pub fn lanes_mut(&mut self) -> impl Iterator<Item = (usize, &mut LaneConn)> {
+        self.lanes.iter_mut().enumerate().filter_map(|(i, l)| l.as_mut().map(|l| (i, l)))
+    }
+
+    /// The channel that carries lane `lane`'s messages (0: this connection's own).
+    pub fn channel_of(&self, lane: usize) -> Option<&RtcDataChannel> {
+        if lane == 0 {
+            self.dc.as_ref()
+        } else {
+            self.lane(lane).and_then(|l| l.dc.as_ref())
+        }
+    }
+
+    /// Whether `pc` is lane `lane`'s connection (an answer or description that comes back
+    /// after the connection was replaced belongs to none).
+    pub fn is_lane(&self, lane: usize, pc: &RtcPeerConnection) -> bool {
+        self.lane(lane).is_some_and(|l| js_sys::Object::is(&l.pc, pc))
     }
 
     pub fn set_channel(&mut self, dc: RtcDataChannel, hooks: ChannelHooks) {
@@ -112,6 +156,7 @@ fn global_target() -> Option<web_sys::EventTarget> {
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        self.lanes.clear();
         self.ticker = None;
         self.connect_deadline = None;
         self.hooks = None;

@@ -33,6 +33,13 @@ pub async fn path_type(pc: &RtcPeerConnection) -> Option<String> {
     all.iter().find(|r| text(r, "id").as_deref() == Some(&local_id)).and_then(|c| text(c, "candidateType"))
 }
 
+/// The round trip of the candidate pair in use, in milliseconds, once ICE measured it.
+pub async fn round_trip_ms(pc: &RtcPeerConnection) -> Option<f64> {
+    let all = reports(pc).await;
+    let seconds = get(&selected_pair(&all)?, "currentRoundTripTime").as_f64()?;
+    Some(seconds * 1000.0)
+}
+
 fn selected_pair(all: &[JsValue]) -> Option<JsValue> {
     let by_transport = all
         .iter()
@@ -125,9 +132,13 @@ pub fn of(
     let pc = conn.map(|c| c.pc.clone());
     let dc = conn.and_then(|c| c.dc.clone());
     let source = conn.map_or(crate::ice::Source::None, |c| c.ice_source);
+    // Peer connections carrying this transfer: the first and every extra lane that opened.
+    let lanes = conn.map_or(0, |c| 1 + c.lanes().filter(|(_, l)| l.opened).count() as u32);
     let log = log.clone();
     wasm_bindgen_futures::future_to_promise(async move {
-        Ok(diagnose(pc.as_ref(), dc.as_ref(), source, &log).await)
+        let out = diagnose(pc.as_ref(), dc.as_ref(), source, &log).await;
+        let _ = js_sys::Reflect::set(&out, &"lanes".into(), &lanes.into());
+        Ok(out)
     })
     .unchecked_into()
 }

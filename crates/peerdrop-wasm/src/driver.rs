@@ -23,14 +23,15 @@ pub trait Engine {
     fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]);
     fn handle_timeout(&mut self, now_ms: u64);
     fn handle_connection_lost(&mut self, now_ms: u64);
+    fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64);
     fn poll_output(&mut self) -> Option<Self::Output>;
-    /// The message to send, if `output` is one; otherwise the output back.
-    fn message(output: Self::Output) -> Result<Vec<u8>, Self::Output>;
+    /// The message to send and its lane, if `output` is one; otherwise the output back.
+    fn message(output: Self::Output) -> Result<(usize, Vec<u8>), Self::Output>;
     fn is_closed(&self) -> bool;
 }
 
 macro_rules! engine {
-    ($t:ty, $output:ident) => {
+    ($t:ty, $output:ident, $message:pat => $lane_frame:expr) => {
         impl Engine for $t {
             type Output = $output;
             fn handle_frame(&mut self, now_ms: u64, bytes: &[u8]) {
@@ -42,12 +43,15 @@ macro_rules! engine {
             fn handle_connection_lost(&mut self, now_ms: u64) {
                 <$t>::handle_connection_lost(self, now_ms)
             }
+            fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
+                <$t>::handle_round_trip(self, now_ms, rtt_ms)
+            }
             fn poll_output(&mut self) -> Option<$output> {
                 <$t>::poll_output(self)
             }
-            fn message(output: $output) -> Result<Vec<u8>, $output> {
+            fn message(output: $output) -> Result<(usize, Vec<u8>), $output> {
                 match output {
-                    $output::Transmit(bytes) => Ok(bytes),
+                    $message => Ok($lane_frame),
                     other => Err(other),
                 }
             }
@@ -57,8 +61,9 @@ macro_rules! engine {
         }
     };
 }
-engine!(Sender, SenderOutput);
-engine!(Receiver, ReceiverOutput);
+engine!(Sender, SenderOutput, SenderOutput::Transmit { lane, frame } => (lane, frame));
+// The receiver speaks only on the first connection.
+engine!(Receiver, ReceiverOutput, ReceiverOutput::Transmit(frame) => (0, frame));
 
 /// What every page has, whichever side it is.
 pub struct Page {
@@ -123,8 +128,10 @@ pub fn pump<S: Side>(shared: &Rc<RefCell<S>>) {
         s.before_drain();
         while let Some(output) = s.engine().and_then(|e| e.poll_output()) {
             match S::Engine::message(output) {
-                Ok(bytes) => {
-                    let sent = s.page().channel().is_some_and(|dc| channel::send(dc, &bytes));
+                Ok((lane, bytes)) => {
+                    let conn = s.page().conn.as_ref();
+                    let sent =
+                        conn.and_then(|c| c.channel_of(lane)).is_some_and(|dc| channel::send(dc, &bytes));
                     if !sent {
                         if let Some(engine) = s.engine() {
                             engine.handle_connection_lost(now_ms());
@@ -261,8 +268,37 @@ pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
     };
     S::engine_started(shared);
     let emitter = shared.borrow_mut().page().emitter.clone();
-    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc).await) });
+    let pc2 = pc.clone();
+    spawn_local(async move { emitter.emit(crate::diagnose::connected_event(&pc2).await) });
+    measure_round_trip(shared, pc);
     pump(shared);
+}
+
+/// Tells the engine the path's round trip once ICE has measured it (the selected candidate
+/// pair's `currentRoundTripTime`): the sender opens lanes by it, the receiver sizes its window.
+/// Tried for a few seconds: the first consent check may not have come back yet.
+fn measure_round_trip<S: Side>(shared: &Rc<RefCell<S>>, pc: RtcPeerConnection) {
+    let weak = Rc::downgrade(shared);
+    spawn_local(async move {
+        for _ in 0..20 {
+            let rtt = crate::diagnose::round_trip_ms(&pc).await;
+            let Some(shared) = weak.upgrade() else { return };
+            let current =
+                shared.borrow_mut().page().conn.as_ref().is_some_and(|c| js_sys::Object::is(&c.pc, &pc));
+            if !current {
+                return;
+            }
+            if let Some(rtt) = rtt {
+                if let Some(engine) = shared.borrow_mut().engine() {
+                    engine.handle_round_trip(now_ms(), rtt.round() as u64);
+                }
+                pump(&shared);
+                return;
+            }
+            drop(shared);
+            gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    });
 }
 
 /// The channel closed: a running engine learns it; before any engine, the transfer fails.

@@ -16,6 +16,7 @@ mod events;
 mod hash;
 mod ice;
 mod js_value;
+mod lane;
 mod memory_sink;
 mod options;
 mod receive;

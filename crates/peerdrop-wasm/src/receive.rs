@@ -4,6 +4,7 @@
 
 mod accept;
 mod dispatch;
+mod lanes;
 mod negotiate;
 
 use accept::accept;
@@ -222,7 +223,13 @@ pub fn start(link: &str, options: JsValue) -> Result<ReceiveHandle, JsValue> {
 }
 
 /// A write the sink is doing: (file, offset, its promise).
-type Later = (u32, u64, js_sys::Promise);
+/// Work the receiver's engine asks for that needs the state released.
+enum Later {
+    /// A write the sink is doing: (file, offset, its promise).
+    Write(u32, u64, js_sys::Promise),
+    /// A lane the sender offered, to answer.
+    Lane(usize, String),
+}
 
 impl Side for State {
     type Engine = Receiver;
@@ -278,7 +285,7 @@ impl Side for State {
                     .unwrap_or_else(|| js_sys::Uint8Array::from(&w.data[..]));
                 let promise = self.sink.as_mut().and_then(|k| k.write(w.file, w.offset, copy));
                 match promise {
-                    Some(promise) => Some((w.file, w.offset, promise)),
+                    Some(promise) => Some(Later::Write(w.file, w.offset, promise)),
                     // Stored at once (memory).
                     None => {
                         if let Some(engine) = self.engine.as_mut() {
@@ -292,13 +299,21 @@ impl Side for State {
                 self.queue.push_back(e);
                 None
             }
+            ReceiverOutput::LaneOffer { lane, sdp } => Some(Later::Lane(lane, sdp)),
             ReceiverOutput::Transmit(_) => None,
         }
     }
 
-    fn run_later(shared: &Shared, writes: Vec<Later>) {
+    fn run_later(shared: &Shared, later: Vec<Later>) {
         let engine_id = shared.borrow().engine_id;
-        for (file, offset, promise) in writes {
+        for work in later {
+            let (file, offset, promise) = match work {
+                Later::Write(file, offset, promise) => (file, offset, promise),
+                Later::Lane(lane, sdp) => {
+                    lanes::answer(shared, lane, sdp);
+                    continue;
+                }
+            };
             let shared = shared.clone();
             spawn_local(async move {
                 let result = JsFuture::from(promise).await;

@@ -37,9 +37,14 @@ pub fn peer_connection(ice_servers: &JsValue) -> Result<RtcPeerConnection, Runti
 
 /// The sender's channel: ordered and reliable, binary messages as `ArrayBuffer`.
 pub fn open_channel(pc: &RtcPeerConnection) -> RtcDataChannel {
+    open_labelled_channel(pc, CHANNEL_LABEL)
+}
+
+/// An ordered, reliable channel with binary messages as `ArrayBuffer`, labelled `label`.
+pub fn open_labelled_channel(pc: &RtcPeerConnection, label: &str) -> RtcDataChannel {
     let init = RtcDataChannelInit::new();
     init.set_ordered(true);
-    let dc = pc.create_data_channel_with_data_channel_dict(CHANNEL_LABEL, &init);
+    let dc = pc.create_data_channel_with_data_channel_dict(label, &init);
     dc.set_binary_type(RtcDataChannelType::Arraybuffer);
     dc
 }

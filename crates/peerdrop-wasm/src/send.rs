@@ -2,6 +2,7 @@
 //! drives a core `Sender` over the data channel, reading file slices as it asks.
 
 mod files;
+mod lanes;
 mod negotiate;
 
 use files::{collect_files, entry_for};
@@ -172,6 +173,8 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
 enum Later {
     Read(ReadRequest),
     Event(SenderEvent),
+    OpenLane(usize),
+    LaneAnswer(usize, String),
 }
 
 impl Side for State {
@@ -200,10 +203,12 @@ impl Side for State {
         if let Some(engine) = self.engine.as_mut() {
             engine.handle_buffered_amount(now_ms(), u64::from(amount));
         }
+        lanes::report_buffered(self);
     }
 
     /// The low mark grows while a new connection ramps up (`Config::buffered_start`).
     fn after_drain(&mut self) {
+        lanes::set_low_thresholds(self);
         let Some(low) = self.engine.as_ref().map(low_threshold) else { return };
         if low != self.low_threshold {
             self.low_threshold = low;
@@ -217,7 +222,9 @@ impl Side for State {
         match output {
             SenderOutput::Read(r) => Some(Later::Read(r)),
             SenderOutput::Event(e) => Some(Later::Event(e)),
-            SenderOutput::Transmit(_) => None,
+            SenderOutput::OpenLane(lane) => Some(Later::OpenLane(lane)),
+            SenderOutput::LaneAnswer { lane, sdp } => Some(Later::LaneAnswer(lane, sdp)),
+            SenderOutput::Transmit { .. } => None,
         }
     }
 
@@ -226,6 +233,8 @@ impl Side for State {
             match work {
                 Later::Read(r) => start_read(shared, r),
                 Later::Event(e) => on_event(shared, e),
+                Later::OpenLane(lane) => lanes::open(shared, lane),
+                Later::LaneAnswer(lane, sdp) => lanes::answer(shared, lane, sdp),
             }
         }
     }

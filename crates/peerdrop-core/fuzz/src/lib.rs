@@ -124,6 +124,7 @@ fn drain(receiver: &mut Receiver, now: u64, reached: &mut Reached, mut transmit:
             ReceiverOutput::Event(ReceiverEvent::FileComplete { .. }) => reached.files_complete += 1,
             ReceiverOutput::Event(ReceiverEvent::Complete) => reached.complete = true,
             ReceiverOutput::Event(ReceiverEvent::Failed(e)) => reached.failed = Some(e.code),
+            ReceiverOutput::LaneOffer { lane, .. } => receiver.lane_description(now, lane, "v=0"),
             ReceiverOutput::Event(_) => {}
         }
     }
@@ -152,7 +153,7 @@ pub fn honest_transcript(mode: u8) -> Vec<u8> {
         while let Some(output) = sender.poll_output() {
             moved = true;
             match output {
-                SenderOutput::Transmit(message) => {
+                SenderOutput::Transmit { frame: message, .. } => {
                     // The target sends the sender's HELLO itself.
                     if !std::mem::take(&mut first) {
                         input.extend_from_slice(&(message.len() as u16).to_be_bytes());
@@ -164,7 +165,8 @@ pub fn honest_transcript(mode: u8) -> Vec<u8> {
                     let data = vec![r.file as u8 ^ 0x5a; r.len as usize];
                     sender.handle_read(0, r.file, r.offset, data);
                 }
-                SenderOutput::Event(_) => {}
+                // No round trip is reported: one lane.
+                SenderOutput::OpenLane(_) | SenderOutput::LaneAnswer { .. } | SenderOutput::Event(_) => {}
             }
         }
         drain(&mut receiver, 0, &mut reached, |message| {

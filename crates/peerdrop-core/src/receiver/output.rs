@@ -8,8 +8,14 @@ use crate::session::Ending;
 /// One thing for the driver to do, in the order the receiver wants them done.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReceiverOutput {
-    /// Send this message on the data channel.
+    /// Send this message on the first connection's data channel (the receiver sends nothing
+    /// on extra lanes).
     Transmit(Vec<u8>),
+    /// The sender offers extra lane `lane`: a new peer connection with this remote description.
+    /// Answer it with `Receiver::lane_description` (an empty description declines it) and feed
+    /// its channel's messages to `Receiver::handle_lane_frame`; its loss after it carried data
+    /// is the connection's (`handle_connection_lost`).
+    LaneOffer { lane: usize, sdp: String },
     /// With [`BlockHashing::Host`](crate::BlockHashing::Host): hash this assembled block, then
     /// call `handle_block_digest`.
     Digest(DigestRequest),
@@ -29,7 +35,7 @@ pub enum ReceiverEvent {
     /// A block failed its SHA-256 check and was requested again.
     BlockRejected { file: u32, index: u64, attempt: u32 },
     /// Every block of a file is verified and stored. `digest` is the file's content digest
-    /// ([`crate::ContentDigest`]) when this side saw every block in order (not after a resume).
+    /// ([`crate::ContentDigest`]) when this side checked every block (not after a resume).
     FileComplete { file: u32, digest: Option<[u8; 32]> },
     /// No verified progress and no block data for the stall timeout; the transfer goes on
     /// waiting.

@@ -7,8 +7,15 @@ use crate::session::Ending;
 /// One thing for the driver to do, in the order the sender wants them done.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SenderOutput {
-    /// Send this message on the data channel.
-    Transmit(Vec<u8>),
+    /// Send this message on lane `lane`'s data channel (0: the first connection).
+    Transmit { lane: usize, frame: Vec<u8> },
+    /// Open extra lane `lane`: a new peer connection with one data channel, configured as the
+    /// first; hand its local description (after ICE gathering) to `Sender::lane_description`,
+    /// its channel's opening to `Sender::handle_lane_open`, a failure to
+    /// `Sender::handle_lane_lost`.
+    OpenLane(usize),
+    /// Apply the receiver's answer for lane `lane` as its remote description.
+    LaneAnswer { lane: usize, sdp: String },
     /// Read a slice of a file, then hand it back with `handle_read` (or `handle_hashed_read`).
     Read(ReadRequest),
     /// Something the application should know about.

@@ -104,6 +104,14 @@ pub struct NetParams {
     /// With `BlockHashing::Host`: the host hands back the third block's digest before the
     /// second's (a host bug; needs a hasher slow enough that the second is still waiting).
     pub host_swaps_two_digests: bool,
+    /// The round trip the runtime reports to both engines when the offer is accepted (`None`:
+    /// never measured, one lane). Extra lanes then open after one round trip of setup.
+    pub round_trip_ms: Option<u64>,
+    /// Each extra lane's one-way latency is this much longer than the one before (paths of
+    /// separate connections differ; blocks finish out of order).
+    pub lane_skew_ms: u64,
+    /// Extra lane 1's connection dies once this many messages have crossed.
+    pub lane_lost_after: Option<u64>,
 }
 
 impl Default for NetParams {
@@ -124,6 +132,9 @@ impl Default for NetParams {
             reads_out_of_order: false,
             host_shortens_a_block: false,
             host_swaps_two_digests: false,
+            round_trip_ms: None,
+            lane_skew_ms: 0,
+            lane_lost_after: None,
         }
     }
 }
@@ -140,6 +151,8 @@ pub struct Outcome {
     pub have_map: HaveMap,
     /// Blocks the sender put on the wire, as (file, index), in order.
     pub blocks_sent: Vec<(u32, u64)>,
+    /// Blocks started on each lane (index: lane).
+    pub blocks_per_lane: Vec<u64>,
     /// Blocks the sink stored, per file; every stored byte was checked against the source.
     pub stored: Vec<peerdrop_core::ranges::RangeSet>,
     pub max_receiver_held: u64,
@@ -199,6 +212,13 @@ struct Sink {
     files: Vec<BTreeMap<u64, Vec<u8>>>,
 }
 
+/// A step of an extra lane's setup that the simulated runtime performs later.
+#[derive(Debug, Clone, Copy)]
+enum LaneStep {
+    /// The sender's channel for the lane opened.
+    Open,
+}
+
 /// Runs one connection to its end (or to the cut) and returns what happened.
 pub fn run(
     seed: u64,
@@ -207,17 +227,36 @@ pub fn run(
     params: &NetParams,
     resume: Option<HaveMap>,
 ) -> Outcome {
+    run_with(seed, config, config, manifest, params, resume)
+}
+
+/// [`run`] with a receiver configured apart from the sender.
+pub fn run_with(
+    seed: u64,
+    config: &Config,
+    receiver_config: &Config,
+    manifest: &Manifest,
+    params: &NetParams,
+    resume: Option<HaveMap>,
+) -> Outcome {
     let transfer_id = [seed as u8; 16];
     let mut rng = Rng::new(seed);
     let mut now = 0u64;
     let mut sender = Sender::new(config.clone(), manifest.clone(), transfer_id, now);
-    let mut receiver = Receiver::new(config.clone(), transfer_id, now);
+    let mut receiver = Receiver::new(receiver_config.clone(), transfer_id, now);
     let keep = manifest.total_size() <= 64 << 20;
     let mut sink = Sink { keep, files: vec![BTreeMap::new(); manifest.files.len()] };
-    // Messages in flight: (arrival time, bytes). The link serialises them at `bytes_per_ms`.
-    let mut to_receiver: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
+    // Messages in flight: (arrival time, bytes), per lane towards the receiver. Each lane's
+    // link serialises them at `bytes_per_ms`.
+    let lanes = peerdrop_core::config::MAX_LANES;
+    let mut to_receiver: Vec<VecDeque<(u64, Vec<u8>)>> = vec![VecDeque::new(); lanes];
     let mut to_sender: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
-    let mut link_free_at = 0u64;
+    let mut link_free_at = vec![0u64; lanes];
+    let latency = |lane: usize| params.latency_ms + lane as u64 * params.lane_skew_ms;
+    // Lane setup: (when, lane, what): the receiver sees an offer, the sender an answer or an open.
+    let mut lane_events: Vec<(u64, usize, LaneStep)> = Vec::new();
+    let mut lanes_opened = [false; 8];
+    let mut lane_lost = false;
     let mut back_free_at = 0u64;
     let mut pending_reads: VecDeque<(u64, peerdrop_core::ReadRequest)> = VecDeque::new();
     let mut pending_writes: VecDeque<(u64, u32, u64, u64)> = VecDeque::new();
@@ -235,6 +274,7 @@ pub fn run(
         stored_sha256: vec![],
         have_map: receiver.have_map().clone(),
         blocks_sent: vec![],
+        blocks_per_lane: vec![0; peerdrop_core::config::MAX_LANES],
         stored: vec![Default::default(); manifest.files.len()],
         max_receiver_held: 0,
         max_host_held: 0,
@@ -253,17 +293,27 @@ pub fn run(
     for _step in 0..50_000_000u64 {
         // Sender side: transmissions while flow control allows, reads, events.
         // Buffered amount: bytes queued on the link that have not left yet.
-        let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
-        sender.handle_buffered_amount(now, buffered);
+        for (lane, free_at) in link_free_at.iter().enumerate() {
+            sender.handle_lane_buffered_amount(now, lane, free_at.saturating_sub(now) * params.bytes_per_ms);
+        }
         while let Some(output) = sender.poll_output() {
             match output {
                 SenderOutput::Read(req) => pending_reads.push_back((now, req)),
                 SenderOutput::Event(e) => out.sender_events.push(e),
-                SenderOutput::Transmit(mut msg) => {
+                SenderOutput::OpenLane(lane) => {
+                    sender.lane_description(now, lane, &format!("sim offer {lane}"));
+                }
+                SenderOutput::LaneAnswer { lane, sdp } => {
+                    assert_eq!(sdp, format!("sim answer {lane}"));
+                    // ICE, DTLS and SCTP: about a round trip more.
+                    lane_events.push((now + 2 * latency(lane), lane, LaneStep::Open));
+                }
+                SenderOutput::Transmit { lane, frame: mut msg } => {
                     if msg.first() == Some(&0x06) {
                         let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
                         let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
                         out.blocks_sent.push((file, index));
+                        out.blocks_per_lane[lane] += 1;
                     }
                     if msg.first() == Some(&0x07) && msg.len() > 1 && rng.below(1_000_000) < params.flip_ppm {
                         let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
@@ -275,12 +325,14 @@ pub fn run(
                         msg[6] ^= 0x80;
                     }
                     let payload = if msg.first() == Some(&0x07) { msg.len() as u64 - 1 } else { 0 };
-                    let start = link_free_at.max(now);
-                    link_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
-                    to_receiver.push_back((link_free_at + params.latency_ms, msg));
-                    let buffered = link_free_at.saturating_sub(now) * params.bytes_per_ms;
-                    sender.handle_buffered_amount(now, buffered);
-                    out.queued.push((data_queued, buffered));
+                    let start = link_free_at[lane].max(now);
+                    link_free_at[lane] = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
+                    to_receiver[lane].push_back((link_free_at[lane] + latency(lane), msg));
+                    let buffered = link_free_at[lane].saturating_sub(now) * params.bytes_per_ms;
+                    sender.handle_lane_buffered_amount(now, lane, buffered);
+                    if lane == 0 {
+                        out.queued.push((data_queued, buffered));
+                    }
                     data_queued += payload;
                 }
             }
@@ -322,6 +374,10 @@ pub fn run(
                     }
                     pending_writes.push_back((disk_free_at, w.file, w.offset, len));
                 }
+                ReceiverOutput::LaneOffer { lane, sdp } => {
+                    assert_eq!(sdp, format!("sim offer {lane}"));
+                    receiver.lane_description(now, lane, &format!("sim answer {lane}"));
+                }
                 ReceiverOutput::Event(e) => {
                     if let ReceiverEvent::Offer(_) = &e {
                         accept_at = Some(now + params.accept_after_ms);
@@ -336,6 +392,10 @@ pub fn run(
                 receiver.reject(now, "not now, thanks");
             } else {
                 receiver.accept(now, resume.take());
+                if let Some(rtt) = params.round_trip_ms {
+                    receiver.handle_round_trip(now, rtt);
+                    sender.handle_round_trip(now, rtt);
+                }
             }
             continue;
         }
@@ -352,19 +412,24 @@ pub fn run(
             + pending_writes.iter().map(|w| w.3).sum::<u64>();
         out.max_host_held = out.max_host_held.max(host_held);
         out.max_sender_held = out.max_sender_held.max(sender.held_bytes());
-        if sender.is_closed() && receiver.is_closed() && to_sender.is_empty() && to_receiver.is_empty() {
+        if sender.is_closed()
+            && receiver.is_closed()
+            && to_sender.is_empty()
+            && to_receiver.iter().all(VecDeque::is_empty)
+        {
             break;
         }
         // Advance to the next thing that happens.
         let next = [
-            to_receiver.front().map(|m| m.0),
+            to_receiver.iter().filter_map(|q| q.front().map(|m| m.0)).min(),
+            lane_events.iter().map(|e| e.0).min(),
             to_sender.front().map(|m| m.0),
             pending_reads.front().map(|r| r.0 + 1),
             pending_writes.front().map(|w| w.0),
             pending_digests.front().map(|d| d.0),
             sender.poll_timeout(),
             receiver.poll_timeout(),
-            (link_free_at > now).then_some(link_free_at),
+            link_free_at.iter().copied().filter(|&t| t > now).min(),
             accept_at,
         ]
         .into_iter()
@@ -390,12 +455,38 @@ pub fn run(
                 break;
             }
         }
+        if params.lane_lost_after.is_some_and(|n| messages >= n) && lanes_opened[1] && !lane_lost {
+            // Both runtimes see the connection close: the receiver's after it carried data is
+            // the whole connection's; the sender's engine judges its own.
+            lane_lost = true;
+            to_receiver[1].clear();
+            sender.handle_lane_lost(now, 1);
+            receiver.handle_connection_lost(now);
+            continue;
+        }
         let blackholed = params.blackhole_after.is_some_and(|limit| messages >= limit);
-        while to_receiver.front().is_some_and(|m| m.0 <= now) {
-            let (_, msg) = to_receiver.pop_front().unwrap();
-            messages += 1;
-            if !blackholed {
-                receiver.handle_frame(now, &msg);
+        lane_events.sort_by_key(|e| e.0);
+        while lane_events.first().is_some_and(|e| e.0 <= now) {
+            let (_, lane, step) = lane_events.remove(0);
+            match step {
+                LaneStep::Open => {
+                    lanes_opened[lane] = true;
+                    sender.handle_lane_open(now, lane);
+                }
+            }
+        }
+        for (lane, queue) in to_receiver.iter_mut().enumerate() {
+            while queue.front().is_some_and(|m| m.0 <= now) {
+                let (_, msg) = queue.pop_front().unwrap();
+                messages += 1;
+                if blackholed {
+                    continue;
+                }
+                if lane == 0 {
+                    receiver.handle_frame(now, &msg);
+                } else {
+                    receiver.handle_lane_frame(now, lane, &msg);
+                }
             }
         }
         while to_sender.front().is_some_and(|m| m.0 <= now) {

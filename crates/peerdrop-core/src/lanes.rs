@@ -1,0 +1,49 @@
+//! How many peer connections (lanes) a transfer uses, from what was measured.
+//!
+//! One Chromium data channel is held back by its SCTP congestion window on a long or lossy
+//! link (a few MiB/s at 20 ms, a tenth of that with 1 % loss: docs/performance.md), and every
+//! channel of one peer connection shares that window. Each extra peer connection brings an
+//! association, a window and a socket of its own, so N connections move up to N times as much
+//! where the window is the limit. On a LAN the window is not the limit, and each connection
+//! costs CPU (its own DTLS and SCTP work) that two cores cannot spare: one lane there.
+
+use crate::config::MAX_LANES;
+
+/// Below this round trip the link is local: one lane.
+pub const LOCAL_RTT_MS: u64 = 10;
+/// One more lane for every this many milliseconds of round trip, up to [`MAX_LANES`].
+const RTT_MS_PER_LANE: u64 = 8;
+/// An extra lane is worth its setup (a description each way over the first lane, ICE, DTLS and
+/// SCTP: several round trips) only with at least this many blocks left for it to carry.
+const MIN_BLOCKS_PER_EXTRA_LANE: u64 = 2;
+
+/// Lanes for a link with round trip `rtt_ms` and `blocks_left` blocks to move, within `limit`.
+pub fn lanes_for(rtt_ms: u64, blocks_left: u64, limit: usize) -> usize {
+    let wanted = if rtt_ms < LOCAL_RTT_MS { 1 } else { 2 + (rtt_ms / RTT_MS_PER_LANE) as usize };
+    let worth = 1 + (blocks_left / MIN_BLOCKS_PER_EXTRA_LANE).min(MAX_LANES as u64) as usize;
+    wanted.min(worth).min(limit.clamp(1, MAX_LANES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_links_use_one_lane_long_ones_more_up_to_the_cap() {
+        assert_eq!(lanes_for(0, 1000, MAX_LANES), 1);
+        assert_eq!(lanes_for(LOCAL_RTT_MS - 1, 1000, MAX_LANES), 1);
+        assert_eq!(lanes_for(20, 1000, MAX_LANES), 4);
+        assert_eq!(lanes_for(50, 1000, MAX_LANES), MAX_LANES);
+        assert_eq!(lanes_for(150, 1000, MAX_LANES), MAX_LANES);
+        assert_eq!(lanes_for(u64::MAX, u64::MAX, usize::MAX), MAX_LANES);
+    }
+
+    #[test]
+    fn small_transfers_and_the_configured_limit_keep_lanes_down() {
+        assert_eq!(lanes_for(150, 1, MAX_LANES), 1);
+        assert_eq!(lanes_for(150, 3, MAX_LANES), 2);
+        assert_eq!(lanes_for(150, 8, MAX_LANES), 5);
+        assert_eq!(lanes_for(150, 1000, 2), 2);
+        assert_eq!(lanes_for(150, 1000, 0), 1);
+    }
+}

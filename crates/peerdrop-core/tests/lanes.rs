@@ -1,0 +1,223 @@
+//! Transfers spread over several peer connections (lanes), through the simulated network:
+//! every block still verified once, content digests still checked, memory still bounded, and a
+//! lost lane resumed like any lost connection.
+
+mod sim;
+
+use peerdrop_core::config::MAX_LANES;
+use peerdrop_core::frame::{Frame, Role};
+use peerdrop_core::{BlockHashing, Config, ErrorCode, Receiver, ReceiverEvent, ReceiverOutput};
+use sim::{content_digest_of_file, manifest, run, sha256_of_file, NetParams};
+
+fn config() -> Config {
+    Config { block_size: 64 * 1024, window: 1024 * 1024, max_message_size: 16 * 1024, ..Config::default() }
+}
+
+/// A long path whose lanes differ, so blocks on different lanes finish out of order.
+fn long_path() -> NetParams {
+    NetParams { latency_ms: 25, round_trip_ms: Some(50), lane_skew_ms: 3, ..NetParams::default() }
+}
+
+fn digests_reported(out: &sim::Outcome) -> Vec<(u32, Option<[u8; 32]>)> {
+    out.receiver_events
+        .iter()
+        .filter_map(|e| match e {
+            ReceiverEvent::FileComplete { file, digest } => Some((*file, *digest)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn spread_transfer_is_exact(config: Config) {
+    let bs = u64::from(config.block_size);
+    let sizes = [40 * bs + 7, 0, 3 * bs, 1, 25 * bs - 1];
+    let m = manifest(&sizes);
+    let out = run(21, &config, &m, &long_path(), None);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert!(out.sender_complete(), "{:?}", out.sender_failure());
+    let used = out.blocks_per_lane.iter().filter(|&&n| n > 0).count();
+    assert_eq!(used, MAX_LANES, "a 50 ms path uses every lane: {:?}", out.blocks_per_lane);
+    let mut sent = out.blocks_sent.clone();
+    sent.sort_unstable();
+    sent.dedup();
+    assert_eq!(sent.len(), out.blocks_sent.len(), "no block is sent twice");
+    for (i, &size) in sizes.iter().enumerate() {
+        assert_eq!(out.stored_sha256[i], sha256_of_file(21, i as u32, size), "file {i}");
+    }
+    // Blocks finished out of order, and still every file's content digest was checked.
+    let reported = digests_reported(&out);
+    assert_eq!(reported.len(), sizes.len());
+    for (file, digest) in reported {
+        let want = content_digest_of_file(21, file, sizes[file as usize], bs);
+        assert_eq!(digest, Some(want), "file {file}");
+    }
+    // Memory: the receiver within its window, the sender within its read-ahead plus one block
+    // per lane.
+    assert!(out.max_receiver_held <= config.window, "{}", out.max_receiver_held);
+    let blocks = (config.read_ahead_blocks.max(MAX_LANES) + MAX_LANES) as u64;
+    assert!(out.max_sender_held as u64 <= blocks * bs, "{}", out.max_sender_held);
+}
+
+#[test]
+fn blocks_spread_over_lanes_arrive_exact_and_digested() {
+    spread_transfer_is_exact(config());
+}
+
+#[test]
+fn blocks_spread_over_lanes_arrive_exact_when_the_host_hashes() {
+    spread_transfer_is_exact(Config { block_hashing: BlockHashing::Host, ..config() });
+}
+
+#[test]
+fn flipped_bits_on_lanes_are_caught_and_fetched_again() {
+    let m = manifest(&[3 << 20]);
+    let params = NetParams { flip_ppm: 20_000, ..long_path() };
+    let out = run(23, &config(), &m, &params, None);
+    assert!(out.flips > 0);
+    assert!(out.receiver_events.iter().any(|e| matches!(e, ReceiverEvent::BlockRejected { .. })));
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.stored_sha256[0], sha256_of_file(23, 0, 3 << 20));
+    assert!(out.blocks_per_lane[1..].iter().any(|&n| n > 0));
+}
+
+#[test]
+fn a_local_link_a_small_transfer_or_a_receiver_that_declines_keeps_one_lane() {
+    let m = manifest(&[2 << 20]);
+    let local = NetParams { round_trip_ms: Some(2), ..NetParams::default() };
+    let small = manifest(&[64 * 1024]);
+    let declining = Config { max_lanes: 1, ..config() };
+    for (what, out) in [
+        ("local", run(3, &config(), &m, &local, None)),
+        ("small", run(3, &config(), &small, &long_path(), None)),
+        ("declined", sim::run_with(3, &config(), &declining, &m, &long_path(), None)),
+    ] {
+        assert!(out.receiver_complete(), "{what}: {:?}", out.receiver_failure());
+        assert_eq!(out.blocks_per_lane[1..].iter().sum::<u64>(), 0, "{what}: {:?}", out.blocks_per_lane);
+    }
+}
+
+#[test]
+fn a_lost_lane_loses_the_connection_and_the_resume_sends_no_verified_block_twice() {
+    let config = config();
+    let m = manifest(&[6 << 20]);
+    let params = NetParams { lane_lost_after: Some(120), ..long_path() };
+    let first = run(31, &config, &m, &params, None);
+    let err = first.receiver_failure().expect("losing a lane that carried data loses the connection");
+    assert_eq!(err.code, ErrorCode::ConnectionLost);
+    assert_eq!(first.sender_failure().map(|e| e.code), Some(ErrorCode::ConnectionLost));
+    let verified = first.have_map.files[0].len();
+    assert!(verified > 0, "some blocks were verified before the loss");
+    let second = run(31, &config, &m, &long_path(), Some(first.have_map.clone()));
+    assert!(second.receiver_complete(), "{:?}", second.receiver_failure());
+    for (file, index) in &second.blocks_sent {
+        assert!(!first.have_map.files[*file as usize].contains(*index), "block {index} was verified already");
+    }
+    assert!(second.blocks_per_lane[1..].iter().any(|&n| n > 0), "the resumed connection spreads again");
+    // Every block stored by one run or the other (the sink checks each stored byte).
+    let blocks = (6 << 20) / u64::from(config.block_size);
+    for b in 0..blocks {
+        assert!(first.have_map.files[0].contains(b) || second.stored[0].contains(b), "block {b} missing");
+    }
+}
+
+#[test]
+fn the_window_follows_the_bandwidth_delay_product() {
+    // A fast link with a long round trip: 8 MiB of window cover 80 ms at 100 MB/s, the round
+    // trip is 200 ms. Told the round trip, the receiver opens its window to match.
+    let fast = Config { window: 8 << 20, max_lanes: 1, ..Config::default() };
+    let m = manifest(&[128 << 20]);
+    let path = |rtt| NetParams {
+        latency_ms: 100,
+        bytes_per_ms: 100_000,
+        write_ms_per_mib: 0,
+        round_trip_ms: rtt,
+        ..NetParams::default()
+    };
+    let fixed = run(41, &fast, &m, &path(None), None);
+    let measured = run(41, &fast, &m, &path(Some(200)), None);
+    assert!(fixed.receiver_complete() && measured.receiver_complete());
+    assert!(
+        measured.end_ms * 4 < fixed.end_ms * 3,
+        "simulated time, not wall time: {} ms with the measured window against {} ms",
+        measured.end_ms,
+        fixed.end_ms
+    );
+    assert!(measured.max_receiver_held <= peerdrop_core::config::MAX_WINDOW);
+}
+
+/// Drives a receiver by hand into the transferring phase, answering its frames as a sender.
+fn transferring_receiver(config: Config) -> Receiver {
+    let id = [9; 16];
+    let mut receiver = Receiver::new(config.clone(), id, 0);
+    let hello = Frame::Hello {
+        version: peerdrop_core::config::PROTOCOL_VERSION,
+        role: Role::Sender,
+        max_message_size: 16 * 1024,
+        block_size: 64 * 1024,
+        transfer_id: id,
+    };
+    receiver.handle_frame(0, &hello.to_vec());
+    let encoded = manifest(&[1 << 20]).encode();
+    receiver.handle_frame(0, &Frame::Manifest { last: true, part: &encoded }.to_vec());
+    receiver.accept(0, None);
+    while receiver.poll_output().is_some() {}
+    receiver
+}
+
+fn failure(receiver: &mut Receiver) -> Option<peerdrop_core::TransferError> {
+    std::iter::from_fn(|| receiver.poll_output()).find_map(|o| match o {
+        ReceiverOutput::Event(ReceiverEvent::Failed(e)) => Some(e),
+        _ => None,
+    })
+}
+
+/// One way a sender may misuse lanes, played against a receiver.
+type Misuse = Box<dyn Fn(&mut Receiver)>;
+
+#[test]
+fn a_sender_that_misuses_lanes_is_refused() {
+    let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, sha256: [0; 32] }.to_vec();
+    let cases: [(&str, Misuse); 5] = [
+        (
+            "a lane number beyond the protocol's",
+            Box::new(|r| r.handle_frame(1, &Frame::LaneOffer { lane: MAX_LANES as u8, sdp: "x" }.to_vec())),
+        ),
+        ("lane 0 offered", Box::new(|r| r.handle_frame(1, &Frame::LaneOffer { lane: 0, sdp: "x" }.to_vec()))),
+        ("data on a lane never offered", Box::new(move |r| r.handle_lane_frame(1, 2, &block))),
+        (
+            "a lane offered twice",
+            Box::new(|r| {
+                r.handle_frame(1, &Frame::LaneOffer { lane: 1, sdp: "x" }.to_vec());
+                r.handle_frame(1, &Frame::LaneOffer { lane: 1, sdp: "x" }.to_vec());
+            }),
+        ),
+        (
+            "control frames on a lane",
+            Box::new(|r| {
+                r.handle_frame(1, &Frame::LaneOffer { lane: 1, sdp: "x" }.to_vec());
+                r.lane_description(1, 1, "y");
+                r.handle_lane_frame(1, 1, &Frame::FileDigest { file: 0, digest: None }.to_vec());
+            }),
+        ),
+    ];
+    for (what, misuse) in cases {
+        let mut receiver = transferring_receiver(config());
+        misuse(&mut receiver);
+        let err = failure(&mut receiver).unwrap_or_else(|| panic!("{what}: accepted"));
+        assert_eq!(err.code, ErrorCode::ProtocolViolation, "{what}: {}", err.message);
+    }
+}
+
+#[test]
+fn a_lane_beyond_the_receivers_limit_is_declined_not_failed() {
+    let mut receiver = transferring_receiver(Config { max_lanes: 3, ..config() });
+    let beyond = 3;
+    receiver.handle_frame(1, &Frame::LaneOffer { lane: beyond, sdp: "x" }.to_vec());
+    let answer = std::iter::from_fn(|| receiver.poll_output()).find_map(|o| match o {
+        ReceiverOutput::Transmit(bytes) => Some(bytes),
+        _ => None,
+    });
+    let answer = answer.expect("an answer");
+    assert_eq!(Frame::decode(&answer), Ok(Frame::LaneAnswer { lane: beyond, sdp: "" }));
+    assert!(!receiver.is_closed());
+}

@@ -1,0 +1,119 @@
+//! The receiver's side of extra lanes: it answers each lane the sender offers over the first
+//! channel (a new peer connection configured as the first), and feeds the lane's block data to
+//! the engine. A lane that closes after its channel opened may have lost block data in flight:
+//! the connection counts as lost, and is restored as after any drop.
+
+use super::{Shared, State};
+use crate::channel;
+use crate::clock::now_ms;
+use crate::driver;
+use crate::lane::{self, LaneConn};
+use crate::rtc;
+use peerdrop_core::Receiver;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{RtcDataChannelEvent, RtcDataChannelType, RtcPeerConnection};
+
+/// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
+fn on_engine(
+    shared: &Shared,
+    lane: usize,
+    pc: &RtcPeerConnection,
+    f: impl FnOnce(&mut Receiver, &mut State),
+) {
+    {
+        let mut s = shared.borrow_mut();
+        let current = s.page.conn.as_ref().is_some_and(|c| c.is_lane(lane, pc));
+        if !current {
+            return;
+        }
+        let Some(mut engine) = s.engine.take() else { return };
+        f(&mut engine, &mut s);
+        s.engine = Some(engine);
+    }
+    driver::pump(shared);
+}
+
+/// A lane closed or failed: lost block data if it had opened, nothing otherwise.
+fn closed(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
+    on_engine(shared, lane, pc, |engine, s| {
+        let opened = s.page.conn.as_ref().and_then(|c| c.lane(lane)).is_some_and(|l| l.opened);
+        if opened {
+            engine.handle_connection_lost(now_ms());
+        }
+    });
+}
+
+/// Answers the sender's offer of lane `lane` (`ReceiverOutput::LaneOffer`); a lane that cannot
+/// be made is declined.
+pub fn answer(shared: &Shared, lane: usize, offer: String) {
+    let first = shared.borrow().page.conn.as_ref().map(|c| c.pc.clone());
+    let Some(pc) = first.and_then(|first| lane::peer_connection_like(&first).ok()) else {
+        if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+            engine.lane_description(now_ms(), lane, "");
+        }
+        driver::pump(shared);
+        return;
+    };
+    let weak = Rc::downgrade(shared);
+    let w1 = weak.clone();
+    let p1 = pc.clone();
+    let ice_hook = rtc::on_ice_failed(&pc, move || {
+        if let Some(shared) = w1.upgrade() {
+            closed(&shared, lane, &p1);
+        }
+    });
+    let p2 = pc.clone();
+    let channel_hook = Closure::<dyn FnMut(RtcDataChannelEvent)>::new(move |event: RtcDataChannelEvent| {
+        let Some(shared) = weak.upgrade() else { return };
+        let dc = event.channel();
+        dc.set_binary_type(RtcDataChannelType::Arraybuffer);
+        let (w_open, w_msg, w_close) =
+            (Rc::downgrade(&shared), Rc::downgrade(&shared), Rc::downgrade(&shared));
+        let (p_open, p_msg, p_close) = (p2.clone(), p2.clone(), p2.clone());
+        let hooks = channel::attach(
+            &dc,
+            move || {
+                if let Some(shared) = w_open.upgrade() {
+                    on_engine(&shared, lane, &p_open, |_, s| {
+                        if let Some(l) = s.page.conn.as_mut().and_then(|c| c.lane_mut(lane)) {
+                            l.opened = true;
+                        }
+                    });
+                }
+            },
+            move |bytes| {
+                if let Some(shared) = w_msg.upgrade() {
+                    on_engine(&shared, lane, &p_msg, |engine, _| {
+                        engine.handle_lane_frame(now_ms(), lane, bytes)
+                    });
+                }
+            },
+            || {},
+            move || {
+                if let Some(shared) = w_close.upgrade() {
+                    closed(&shared, lane, &p_close);
+                }
+            },
+        );
+        let mut s = shared.borrow_mut();
+        if let Some(l) = s.page.conn.as_mut().and_then(|c| c.lane_mut(lane)) {
+            l.set_channel(dc, hooks);
+        }
+    });
+    let mut conn = LaneConn::new(pc.clone(), ice_hook);
+    conn.set_channel_hook(channel_hook);
+    match shared.borrow_mut().page.conn.as_mut() {
+        Some(c) => c.set_lane(lane, conn),
+        None => return,
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        let answer = rtc::make_answer(&pc, &offer).await;
+        on_engine(&shared, lane, &pc, |engine, _| {
+            // An answer that could not be made declines the lane.
+            engine.lane_description(now_ms(), lane, answer.as_deref().unwrap_or(""));
+        });
+    });
+}

@@ -1,0 +1,134 @@
+//! The sender's side of extra lanes: it opens each one the engine asks for (a new peer
+//! connection and channel, offered through the engine over the first channel), applies the
+//! receiver's answer, and reports the lane's opening or failure back to the engine.
+
+use super::{Shared, State};
+use crate::channel;
+use crate::clock::now_ms;
+use crate::driver;
+use crate::lane::{self, LaneConn, LANE_LABEL};
+use crate::rtc;
+use peerdrop_core::Sender;
+use std::rc::Rc;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::{RtcPeerConnection, RtcSdpType};
+
+/// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
+fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Sender, &mut State)) {
+    {
+        let mut s = shared.borrow_mut();
+        let current = s.page.conn.as_ref().is_some_and(|c| c.is_lane(lane, pc));
+        if !current {
+            return;
+        }
+        let Some(mut engine) = s.engine.take() else { return };
+        f(&mut engine, &mut s);
+        s.engine = Some(engine);
+    }
+    driver::pump(shared);
+}
+
+/// Opens lane `lane` (`SenderOutput::OpenLane`).
+pub fn open(shared: &Shared, lane: usize) {
+    let first = shared.borrow().page.conn.as_ref().map(|c| c.pc.clone());
+    let Some(pc) = first.and_then(|first| lane::peer_connection_like(&first).ok()) else {
+        lost(shared, lane);
+        return;
+    };
+    let dc = rtc::open_labelled_channel(&pc, LANE_LABEL);
+    let weak = Rc::downgrade(shared);
+    let (w1, w2, w3) = (weak.clone(), weak.clone(), weak.clone());
+    let (p1, p2, p3) = (pc.clone(), pc.clone(), pc.clone());
+    let hooks = channel::attach(
+        &dc,
+        move || {
+            if let Some(shared) = w1.upgrade() {
+                on_engine(&shared, lane, &p1, |engine, s| {
+                    engine.handle_lane_open(now_ms(), lane);
+                    if let Some(l) = s.page.conn.as_mut().and_then(|c| c.lane_mut(lane)) {
+                        l.opened = true;
+                    }
+                });
+            }
+        },
+        // The receiver sends nothing on a lane.
+        |_| {},
+        move || {
+            if let Some(shared) = w2.upgrade() {
+                on_engine(&shared, lane, &p2, |_, _| {});
+            }
+        },
+        move || {
+            if let Some(shared) = w3.upgrade() {
+                on_engine(&shared, lane, &p3, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+            }
+        },
+    );
+    let p4 = pc.clone();
+    let ice_hook = rtc::on_ice_failed(&pc, move || {
+        if let Some(shared) = weak.upgrade() {
+            on_engine(&shared, lane, &p4, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+        }
+    });
+    let mut conn = LaneConn::new(pc.clone(), ice_hook);
+    conn.set_channel(dc, hooks);
+    match shared.borrow_mut().page.conn.as_mut() {
+        Some(c) => c.set_lane(lane, conn),
+        None => return,
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        let offer = rtc::make_offer(&pc).await;
+        on_engine(&shared, lane, &pc, |engine, _| match offer {
+            Ok(sdp) => engine.lane_description(now_ms(), lane, &sdp),
+            Err(_) => engine.handle_lane_lost(now_ms(), lane),
+        });
+    });
+}
+
+/// Applies the receiver's answer for lane `lane` (`SenderOutput::LaneAnswer`).
+pub fn answer(shared: &Shared, lane: usize, sdp: String) {
+    let pc = shared.borrow().page.conn.as_ref().and_then(|c| c.lane(lane)).map(|l| l.pc.clone());
+    let Some(pc) = pc else { return };
+    let shared = shared.clone();
+    spawn_local(async move {
+        if rtc::set_remote(&pc, RtcSdpType::Answer, &sdp).await.is_err() {
+            on_engine(&shared, lane, &pc, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+        }
+    });
+}
+
+/// A lane that could not even be created.
+fn lost(shared: &Shared, lane: usize) {
+    if let Some(engine) = shared.borrow_mut().engine.as_mut() {
+        engine.handle_lane_lost(now_ms(), lane);
+    }
+    driver::pump(shared);
+}
+
+/// Feeds every lane's `bufferedAmount` to the engine (before it is drained).
+pub fn report_buffered(s: &mut State) {
+    let now = now_ms();
+    let Some(conn) = s.page.conn.as_ref() else { return };
+    let Some(engine) = s.engine.as_mut() else { return };
+    for (lane, l) in conn.lanes() {
+        if let Some(dc) = l.dc.as_ref() {
+            engine.handle_lane_buffered_amount(now, lane, u64::from(dc.buffered_amount()));
+        }
+    }
+}
+
+/// Moves every lane's low-water mark with its ramp (after the engine was drained).
+pub fn set_low_thresholds(s: &mut State) {
+    let Some(engine) = s.engine.as_ref() else { return };
+    let Some(conn) = s.page.conn.as_mut() else { return };
+    for (lane, l) in conn.lanes_mut() {
+        let low = engine.lane_buffered_low(lane).min(u64::from(u32::MAX)) as u32;
+        if low != l.low_threshold {
+            l.low_threshold = low;
+            if let Some(dc) = l.dc.as_ref() {
+                dc.set_buffered_amount_low_threshold(low);
+            }
+        }
+    }
+}
