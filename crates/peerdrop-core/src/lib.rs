@@ -9,6 +9,7 @@
 //! clocks or files, so every behaviour runs deterministically in `cargo test`. The wire
 //! format is specified in `docs/protocol.md`.
 
+mod bdp;
 pub mod config;
 pub mod connectivity;
 mod digest;

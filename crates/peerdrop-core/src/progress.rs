@@ -24,19 +24,31 @@ pub struct Progress {
 }
 
 /// Sliding-window rate of a growing byte count.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct RateMeter {
+    window_ms: u64,
     samples: VecDeque<(u64, u64)>,
 }
 
+impl Default for RateMeter {
+    fn default() -> Self {
+        RateMeter::with_window(WINDOW_MS)
+    }
+}
+
 impl RateMeter {
+    /// A meter that looks back `window_ms` (flow control wants a quicker one than people do).
+    pub fn with_window(window_ms: u64) -> Self {
+        RateMeter { window_ms, samples: VecDeque::new() }
+    }
+
     /// Records that `bytes` (cumulative) were reached at `now_ms`.
     pub fn record(&mut self, now_ms: u64, bytes: u64) {
         self.samples.push_back((now_ms, bytes));
         while self.samples.len() > MAX_SAMPLES {
             self.samples.pop_front();
         }
-        while self.samples.len() > 2 && now_ms.saturating_sub(self.samples[1].0) >= WINDOW_MS {
+        while self.samples.len() > 2 && now_ms.saturating_sub(self.samples[1].0) >= self.window_ms {
             self.samples.pop_front();
         }
     }

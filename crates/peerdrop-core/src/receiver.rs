@@ -12,6 +12,7 @@ mod wants;
 
 pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
 
+use crate::bdp::Bdp;
 use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
@@ -47,6 +48,10 @@ struct Assembly {
 /// on different lanes finish out of order (a few blocks apart); a gap that stays open longer (a
 /// block being retried) ends the content check for that file, as a resume does.
 const MAX_EARLY_DIGESTS: usize = 1024;
+
+/// The credit window on a wide-area path, in bandwidth-delay products: above the sender's
+/// in-flight gain, so that the sender's measure is the one that binds.
+const WINDOW_GAIN: u64 = 4;
 
 /// Where an extra lane is, as the receiver sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,9 +99,9 @@ pub struct Receiver {
     lanes: [LaneSlot; MAX_LANES],
     /// Lane offers for the runtime to answer, not yet polled.
     lane_offers: VecDeque<(usize, String)>,
-    /// The path's round trip, once measured: the credit window follows the bandwidth-delay
-    /// product.
-    round_trip_ms: Option<u64>,
+    /// The path's bandwidth-delay product, from the rate blocks are stored at: the credit
+    /// window follows it.
+    bdp: Bdp,
     /// With [`BlockHashing::Host`], assembled blocks handed out for hashing, in the order they
     /// went out, with their expected digests; and the requests not yet polled.
     verifying: VecDeque<((u32, u64), [u8; 32])>,
@@ -158,7 +163,7 @@ impl Receiver {
             assembling: (0..MAX_LANES).map(|_| None).collect(),
             lanes: [LaneSlot::Unused; MAX_LANES],
             lane_offers: VecDeque::new(),
-            round_trip_ms: None,
+            bdp: Bdp::default(),
             verifying: Default::default(),
             digests: Default::default(),
             writing: BTreeMap::new(),
@@ -244,12 +249,13 @@ impl Receiver {
         self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp });
     }
 
-    /// The path's round trip as the runtime measured it: the credit window grows to twice the
-    /// bandwidth-delay product (measured rate times this), so that a long, fast link is not
-    /// held back by the window, within [`MAX_WINDOW`].
+    /// The path's round trip as the runtime measured it: on a wide-area path the credit window
+    /// grows to [`WINDOW_GAIN`] times the bandwidth-delay product (the rate blocks are stored
+    /// at, times the smallest round trip), so that a long, fast link is not held back by it,
+    /// within [`MAX_WINDOW`]. (The sender keeps what is in flight nearer the product itself.)
     pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
         self.out.at(now_ms);
-        self.round_trip_ms = Some(rtt_ms);
+        self.bdp.round_trip(rtt_ms);
     }
 
     fn on_frame(&mut self, frame: &Frame<'_>) -> Result<(), TransferError> {
@@ -597,6 +603,7 @@ impl Receiver {
         self.last_progress_ms = now_ms;
         self.stall_reported = false;
         self.meter.record(now_ms, self.verified_bytes);
+        self.bdp.delivered(now_ms, self.verified_bytes);
         let total_bytes = self.total_bytes;
         self.out.event(ReceiverEvent::Progress(Progress {
             file: Some((file, self.file_verified[file as usize])),
@@ -665,14 +672,17 @@ impl Receiver {
         }
     }
 
-    /// The credit window: the configured one, or twice the bandwidth-delay product once the
-    /// round trip is known, if larger (within [`MAX_WINDOW`]); never smaller than a block, or a
-    /// block could never complete.
+    /// The credit window: the configured one, or [`WINDOW_GAIN`] bandwidth-delay products once
+    /// the round trip is known, if larger (within [`MAX_WINDOW`]); never smaller than two
+    /// blocks a lane (with one lane, a block: or it could never complete).
     fn window(&self) -> u64 {
         let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
-        let bdp = self.round_trip_ms.map_or(0.0, |rtt| self.meter.rate() * rtt as f64 / 1000.0);
-        let measured = ((2.0 * bdp) as u64).min(MAX_WINDOW);
-        self.config.window.max(measured).max(block)
+        let measured = self.bdp.bytes().map_or(0, |bdp| bdp.saturating_mul(WINDOW_GAIN)).min(MAX_WINDOW);
+        // With extra lanes the sender starts a block only once credit covers it and the blocks
+        // other lanes are finishing: two blocks per lane keep that from ever waiting on a grant.
+        let lanes = self.lanes.iter().filter(|l| **l != LaneSlot::Unused).count() as u64;
+        let floor = if lanes == 0 { block } else { block * (1 + lanes) * 2 };
+        self.config.window.max(measured).max(floor)
     }
 
     /// When `handle_timeout` should next be called.

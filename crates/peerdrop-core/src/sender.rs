@@ -10,7 +10,8 @@ mod output;
 
 pub use output::{ReadRequest, SenderEvent, SenderOutput};
 
-use crate::config::{Config, MAX_QUEUED_WANTS};
+use crate::bdp::Bdp;
+use crate::config::{Config, MAX_QUEUED_WANTS, MAX_WINDOW};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
@@ -20,7 +21,16 @@ use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
 use lane::{Lane, LaneState, OutBlock};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+/// On a long path, block data sent and not yet acknowledged may grow to this many times the
+/// bandwidth-delay product (acknowledged rate times round trip): enough to keep the path full
+/// while the rate is still being found (it doubles each round trip, as slow start does), without
+/// piling megabytes into a router's queue, whose overflow costs one data channel most of its
+/// speed (docs/performance.md).
+const INFLIGHT_GAIN: f64 = 2.0;
+/// The in-flight allowance before any acknowledgement was measured, in blocks.
+const INITIAL_INFLIGHT_BLOCKS: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -72,6 +82,13 @@ pub struct Sender {
     acked_bytes: u64,
     resumed_bytes: u64,
     meter: RateMeter,
+    /// The path's bandwidth-delay product, from the acknowledged rate: the in-flight allowance.
+    bdp: Bdp,
+    /// Blocks sent whole and not acknowledged yet, with their lengths: one the receiver asks
+    /// for again failed its check, and its bytes are no longer in flight.
+    unacked: BTreeMap<(u32, u64), u64>,
+    /// Bytes of blocks sent and then asked for again.
+    resent_bytes: u64,
 }
 
 impl Sender {
@@ -104,6 +121,9 @@ impl Sender {
             acked_bytes: 0,
             resumed_bytes: 0,
             meter: RateMeter::default(),
+            bdp: Bdp::default(),
+            unacked: BTreeMap::new(),
+            resent_bytes: 0,
         }
     }
 
@@ -145,6 +165,10 @@ impl Sender {
                         "the receiver queued more than {MAX_QUEUED_WANTS} block requests at once"
                     )));
                 }
+                if count == 1 {
+                    // A block asked for again: its earlier bytes are gone from the path.
+                    self.resent_bytes += self.unacked.remove(&(file, first)).unwrap_or(0);
+                }
                 self.wants.push_back((file, first, first + count));
             }
             (Phase::Offered | Phase::Transferring, &Frame::Credit { limit }) => {
@@ -153,6 +177,7 @@ impl Sender {
             }
             (Phase::Transferring, &Frame::Ack { file, index }) => {
                 self.check_blocks(file, index, 1)?;
+                self.unacked.remove(&(file, index));
                 if !self.acked[file as usize].contains(index) {
                     self.acked[file as usize].insert(index);
                     let size = self.manifest.files[file as usize].size;
@@ -160,6 +185,7 @@ impl Sender {
                     let len = u64::from(block_len(size, bs, index));
                     self.acked_file_bytes[file as usize] += len;
                     self.acked_bytes += len;
+                    self.bdp.delivered(now_ms, self.acked_bytes);
                     self.report_progress(now_ms, Some(file));
                 }
             }
@@ -344,10 +370,12 @@ impl Sender {
     }
 
     /// The path's round trip as the runtime measured it (the ICE candidate pair's). Once the
-    /// transfer runs, the first measurement decides how many lanes to open ([`lanes_for`]).
+    /// transfer runs, the first measurement decides how many lanes to open ([`lanes_for`]);
+    /// the smallest sizes the in-flight limit ([`Self::inflight_limit`]).
     pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
         self.out.at(now_ms);
         self.round_trip_ms.get_or_insert(rtt_ms);
+        self.bdp.round_trip(rtt_ms);
         self.plan_lanes();
     }
 
@@ -468,10 +496,42 @@ impl Sender {
         order.into_iter().find_map(|lane| self.block_frame(lane, message_size).map(|f| (lane, f)))
     }
 
-    /// The next frame of lane `lane`'s block (taking the next ready block if it has none).
+    /// The most block data that may be sent and not yet acknowledged: unlimited on a local
+    /// link or before the round trip is known (the receiver's credit bounds it), else
+    /// [`INFLIGHT_GAIN`] times the acknowledged rate times the round trip, from two blocks up.
+    pub fn inflight_limit(&self) -> u64 {
+        let Some(bdp) = self.bdp.bytes() else { return u64::MAX };
+        let floor = INITIAL_INFLIGHT_BLOCKS * u64::from(self.block_size());
+        ((INFLIGHT_GAIN * bdp as f64) as u64).clamp(floor, MAX_WINDOW.max(floor))
+    }
+
+    /// Whether a new block of `len` bytes may start: the in-flight limit must leave room for
+    /// it on top of the blocks lanes are in the middle of, and so must the receiver's credit
+    /// while several lanes are open. A started block then always has the credit to finish:
+    /// lanes that each hold part of a block can never wait on each other. (One lane needs no
+    /// such reserve: its block finishes as credit comes, as the receiver guarantees.)
+    fn may_start_block(&self, len: u64) -> bool {
+        let unsent: u64 = self
+            .lanes
+            .iter()
+            .filter_map(|l| l.current.as_ref())
+            .map(|b| (b.data.len() - b.sent) as u64)
+            .sum();
+        let in_flight = self.data_sent.saturating_sub(self.acked_bytes + self.resent_bytes);
+        let room = self.inflight_limit().saturating_sub(in_flight);
+        let credit = self.credit_limit.saturating_sub(self.data_sent);
+        unsent + len <= room && (self.open_lanes() == 1 || unsent + len <= credit)
+    }
+
+    /// The next frame of lane `lane`'s block (taking the next ready block if it has none and
+    /// one may start).
     fn block_frame(&mut self, lane: usize, message_size: usize) -> Option<Vec<u8>> {
         if self.lanes[lane].current.is_none() {
-            self.lanes[lane].current = Some(self.ready.pop_front()?);
+            let len = self.ready.front()?.data.len() as u64;
+            if !self.may_start_block(len) {
+                return None;
+            }
+            self.lanes[lane].current = self.ready.pop_front();
         }
         let credit = self.credit_limit.saturating_sub(self.data_sent);
         let l = &mut self.lanes[lane];
@@ -500,10 +560,14 @@ impl Sender {
             frame
         };
         let finished = block.header_sent && block.sent == block.data.len();
+        let block_len = block.data.len();
         let (file, index) = (block.file, block.index);
         l.buffered += frame.len() as u64;
         if finished {
             l.current = None;
+            if self.round_trip_ms.is_some() {
+                self.unacked.insert((file, index), block_len as u64);
+            }
             self.after_block_sent(file, index);
         }
         self.out.last_sent_ms = self.out.now_ms;

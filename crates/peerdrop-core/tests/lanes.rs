@@ -36,7 +36,7 @@ fn spread_transfer_is_exact(config: Config) {
     assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
     assert!(out.sender_complete(), "{:?}", out.sender_failure());
     let used = out.blocks_per_lane.iter().filter(|&&n| n > 0).count();
-    assert_eq!(used, MAX_LANES, "a 50 ms path uses every lane: {:?}", out.blocks_per_lane);
+    assert!(used >= MAX_LANES / 2, "a 50 ms path spreads blocks: {:?}", out.blocks_per_lane);
     let mut sent = out.blocks_sent.clone();
     sent.sort_unstable();
     sent.dedup();
@@ -220,4 +220,50 @@ fn a_lane_beyond_the_receivers_limit_is_declined_not_failed() {
     let answer = answer.expect("an answer");
     assert_eq!(Frame::decode(&answer), Ok(Frame::LaneAnswer { lane: beyond, sdp: "" }));
     assert!(!receiver.is_closed());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Any mix of lanes, round trips, windows, messages and slow disks ends complete and exact:
+    /// no two lanes each holding part of a block ever wait on each other, whatever the window.
+    #[test]
+    fn lanes_never_wait_on_each_other(
+        seed in 0u64..1000,
+        sizes in proptest::collection::vec(0u64..600_000, 1..4),
+        rtt in 10u64..200,
+        skew in 0u64..20,
+        window_blocks in 1u64..6,
+        max_lanes in 1usize..=MAX_LANES,
+        write_ms_per_mib in 0u64..200,
+        bytes_per_ms in 100u64..20_000,
+        flip_ppm in proptest::prop_oneof![proptest::strategy::Just(0u64), 0u64..20_000],
+    ) {
+        let config = Config {
+            block_size: 16 * 1024,
+            window: window_blocks * 16 * 1024,
+            max_message_size: 4 * 1024,
+            max_lanes,
+            // Small channel buffers: a lane's channel is often full, so others take blocks.
+            buffered_start: 4 * 1024,
+            buffered_high: 8 * 1024,
+            buffered_low: 2 * 1024,
+            ..Config::default()
+        };
+        let m = manifest(&sizes);
+        let params = NetParams {
+            latency_ms: rtt / 2,
+            round_trip_ms: Some(rtt),
+            lane_skew_ms: skew,
+            write_ms_per_mib,
+            bytes_per_ms,
+            flip_ppm,
+            ..NetParams::default()
+        };
+        let out = run(seed, &config, &m, &params, None);
+        proptest::prop_assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+        for (i, &size) in sizes.iter().enumerate() {
+            proptest::prop_assert_eq!(out.stored_sha256[i], sha256_of_file(seed, i as u32, size));
+        }
+    }
 }
