@@ -29,8 +29,6 @@ use std::collections::{BTreeMap, VecDeque};
 /// piling megabytes into a router's queue, whose overflow costs one data channel most of its
 /// speed (docs/performance.md).
 const INFLIGHT_GAIN: f64 = 2.0;
-/// The in-flight allowance before any acknowledgement was measured, in blocks.
-const INITIAL_INFLIGHT_BLOCKS: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -459,10 +457,8 @@ impl Sender {
     /// lane `lane`: the configured low mark, at most half the high mark (or the sender would
     /// never wait for the low-water event), scaled down while the lane's high mark ramps up.
     pub fn lane_buffered_low(&self, lane: usize) -> u64 {
-        let (_, high) = self.marks();
-        let low = self.config.buffered_low.min(high / 2);
-        // u128: the product of two byte counts may not fit in u64.
-        (u128::from(low) * u128::from(self.lane_buffered_high(lane)) / u128::from(high)) as u64
+        let (start, high) = self.marks();
+        self.lanes.get(lane).map_or(0, |l| l.low_mark(start, high, self.config.buffered_low))
     }
 
     /// The configured start and high marks, each at least one message.
@@ -501,26 +497,40 @@ impl Sender {
     /// [`INFLIGHT_GAIN`] times the acknowledged rate times the round trip, from two blocks up.
     pub fn inflight_limit(&self) -> u64 {
         let Some(bdp) = self.bdp.bytes() else { return u64::MAX };
-        let floor = INITIAL_INFLIGHT_BLOCKS * u64::from(self.block_size());
-        ((INFLIGHT_GAIN * bdp as f64) as u64).clamp(floor, MAX_WINDOW.max(floor))
+        // A block is acknowledged only once all of it arrived: one block more than the product
+        // keeps the acknowledgements coming while the next block is on its way.
+        let block = u64::from(self.block_size());
+        ((INFLIGHT_GAIN * bdp as f64) as u64 + block).min(MAX_WINDOW.max(block))
     }
 
-    /// Whether a new block of `len` bytes may start: the in-flight limit must leave room for
-    /// it on top of the blocks lanes are in the middle of, and so must the receiver's credit
-    /// while several lanes are open. A started block then always has the credit to finish:
-    /// lanes that each hold part of a block can never wait on each other. (One lane needs no
-    /// such reserve: its block finishes as credit comes, as the receiver guarantees.)
+    /// Whether a new block of `len` bytes may start. Two limits apply:
+    /// - what is in the network (sent and not acknowledged, less what still waits in the
+    ///   channels' buffers), with what lanes that are not backlogged will still send of their
+    ///   blocks and this one, must stay within [`Self::inflight_limit`]. A backlogged lane (its
+    ///   buffer above its low mark) sends only as fast as its own congestion window lets it, so
+    ///   its unsent bytes do not threaten a router's queue: on a lossy path every lane can keep
+    ///   a block, while on a clean one the path is not overfilled;
+    /// - while several lanes are open, the receiver's credit must cover this block on top of
+    ///   the blocks lanes are in the middle of. A started block then always has the credit to
+    ///   finish: lanes that each hold part of a block can never wait on each other. (One lane
+    ///   needs no such reserve: its block finishes as credit comes, as the receiver guarantees.)
     fn may_start_block(&self, len: u64) -> bool {
-        let unsent: u64 = self
-            .lanes
-            .iter()
-            .filter_map(|l| l.current.as_ref())
-            .map(|b| (b.data.len() - b.sent) as u64)
-            .sum();
-        let in_flight = self.data_sent.saturating_sub(self.acked_bytes + self.resent_bytes);
-        let room = self.inflight_limit().saturating_sub(in_flight);
+        let (start, high) = self.marks();
+        let mut unsent = 0;
+        let mut unsent_free = 0;
+        let mut buffered = 0;
+        for lane in self.lanes.iter().filter(|l| l.state == LaneState::Open) {
+            buffered += lane.buffered;
+            let left = lane.current.as_ref().map_or(0, |b| (b.data.len() - b.sent) as u64);
+            unsent += left;
+            if lane.buffered <= lane.low_mark(start, high, self.config.buffered_low) {
+                unsent_free += left;
+            }
+        }
+        let in_network = self.data_sent.saturating_sub(self.acked_bytes + self.resent_bytes + buffered);
+        let fits_path = in_network + unsent_free + len <= self.inflight_limit();
         let credit = self.credit_limit.saturating_sub(self.data_sent);
-        unsent + len <= room && (self.open_lanes() == 1 || unsent + len <= credit)
+        fits_path && (self.open_lanes() == 1 || unsent + len <= credit)
     }
 
     /// The next frame of lane `lane`'s block (taking the next ready block if it has none and

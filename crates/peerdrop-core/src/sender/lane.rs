@@ -57,6 +57,14 @@ impl Lane {
         (self.sent / RAMP_DIVISOR).clamp(start, high)
     }
 
+    /// The `bufferedAmount` to be woken at: `low` (at most half of `high`, or the sender would
+    /// never wait for the low-water event), scaled down while the high mark ramps up.
+    pub fn low_mark(&self, start: u64, high: u64, low: u64) -> u64 {
+        let low = low.min(high / 2);
+        // u128: the product of two byte counts may not fit in u64.
+        (u128::from(low) * u128::from(self.high_mark(start, high)) / u128::from(high)) as u64
+    }
+
     /// Open, with room on its channel.
     pub fn has_room(&self, start: u64, high: u64) -> bool {
         self.state == LaneState::Open && self.buffered < self.high_mark(start, high)
