@@ -326,23 +326,39 @@ fn a_message_larger_than_agreed_is_a_protocol_violation() {
 }
 
 #[test]
-fn a_peer_on_protocol_1_is_refused_with_a_typed_error() {
+fn a_peer_on_an_older_protocol_is_refused_with_a_typed_error_both_ways() {
     use peerdrop_core::frame::{Frame, Role};
     let id = [2; 16];
-    let mut r = peerdrop_core::Receiver::new(Config::default(), id, 0);
-    let v1 = Frame::Hello {
-        version: 1,
-        role: Role::Sender,
-        max_message_size: 1 << 18,
-        block_size: 1 << 20,
-        transfer_id: id,
-    };
-    r.handle_frame(0, &v1.to_vec());
-    let failed = std::iter::from_fn(|| r.poll_output()).find_map(|o| match o {
-        peerdrop_core::ReceiverOutput::Event(peerdrop_core::ReceiverEvent::Failed(e)) => Some(e),
-        _ => None,
-    });
-    let failed = failed.expect("a v1 sender must be refused");
-    assert_eq!(failed.code, ErrorCode::UnsupportedVersion);
-    assert!(failed.message.contains("reload both pages"), "{}", failed.message);
+    // v1 digested whole files; v2 has no lanes: either would fail partway, so neither starts.
+    for version in [1, 2] {
+        let hello = |role| Frame::Hello {
+            version,
+            role,
+            max_message_size: 1 << 18,
+            block_size: 1 << 20,
+            transfer_id: id,
+        };
+        let mut r = peerdrop_core::Receiver::new(Config::default(), id, 0);
+        r.handle_frame(0, &hello(Role::Sender).to_vec());
+        let outputs: Vec<_> = std::iter::from_fn(|| r.poll_output()).collect();
+        let failed = outputs.iter().find_map(|o| match o {
+            peerdrop_core::ReceiverOutput::Event(peerdrop_core::ReceiverEvent::Failed(e)) => Some(e.clone()),
+            _ => None,
+        });
+        let failed = failed.unwrap_or_else(|| panic!("a v{version} sender must be refused"));
+        assert_eq!(failed.code, ErrorCode::UnsupportedVersion);
+        assert!(failed.message.contains("reload both pages"), "{}", failed.message);
+        // The old peer hears why instead of waiting.
+        let told = outputs.iter().any(|o| matches!(o, peerdrop_core::ReceiverOutput::Transmit(b) if matches!(Frame::decode(b), Ok(Frame::Error { code: 2, .. }))));
+        assert!(told, "v{version}: ERROR unsupported_version goes to the sender");
+
+        let mut s = peerdrop_core::Sender::new(Config::default(), sim::manifest(&[10]), id, 0);
+        while s.poll_output().is_some() {}
+        s.handle_frame(0, &hello(Role::Receiver).to_vec());
+        let failed = std::iter::from_fn(|| s.poll_output()).find_map(|o| match o {
+            peerdrop_core::SenderOutput::Event(peerdrop_core::SenderEvent::Failed(e)) => Some(e),
+            _ => None,
+        });
+        assert_eq!(failed.map(|e| e.code), Some(ErrorCode::UnsupportedVersion), "a v{version} receiver");
+    }
 }

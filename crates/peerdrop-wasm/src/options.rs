@@ -42,7 +42,7 @@ pub struct Options {
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
     /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, bufferedStart, window,
-    /// blockSize }` in bytes, `readAhead` in blocks).
+    /// blockSize }` in bytes, `readAhead` in blocks, `maxLanes` in peer connections).
     pub flow: Flow,
     /// Hash blocks with WebCrypto where the page has it (`hasher: "webcrypto"`, the default),
     /// or always with the engine's `sha2` in wasm (`hasher: "wasm"`, for comparisons).
@@ -61,6 +61,8 @@ pub struct Flow {
     pub block_size: Option<u64>,
     /// Sender: blocks read and hashed ahead (clamped to 1..64); it holds up to one more.
     pub read_ahead: Option<u64>,
+    /// Most peer connections per transfer (1 turns extra lanes off; at most 8).
+    pub max_lanes: Option<u64>,
 }
 
 impl Flow {
@@ -80,6 +82,9 @@ impl Flow {
                 ) as u32
             }),
             read_ahead_blocks: self.read_ahead.map_or(d.read_ahead_blocks, |n| n.clamp(1, 64) as usize),
+            max_lanes: self
+                .max_lanes
+                .map_or(d.max_lanes, |n| n.clamp(1, peerdrop_core::config::MAX_LANES as u64) as usize),
             ..d
         }
     }
@@ -134,6 +139,7 @@ impl Options {
                         window: bytes("window"),
                         block_size: bytes("blockSize"),
                         read_ahead: bytes("readAhead"),
+                        max_lanes: bytes("maxLanes"),
                     }
                 } else {
                     Flow::default()

@@ -44,8 +44,11 @@ export interface CommonOptions {
  *  have `window` bytes in flight or unwritten (its memory bound, at least one block).
  *  `blockSize` is the preferred unit of hashing, retry and resume (default 1 MiB, 16 KiB to
  *  16 MiB; the smaller of both sides' preferences is used); the sender reads and hashes
- *  `readAhead` blocks ahead (default 4, 1 to 64) and so holds up to `readAhead + 1` blocks. */
-export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; }
+ *  `readAhead` blocks ahead (default 4, 1 to 64) and so holds up to `readAhead + 1` blocks.
+ *  `maxLanes` caps the peer connections one transfer uses (default 8, 1 to 8; 1 keeps every
+ *  block on the first connection): on a long or lossy path the sender opens more, each with
+ *  its own congestion window (docs/performance.md). */
+export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; maxLanes?: number; }
 
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
@@ -148,6 +151,9 @@ export interface Diagnosis {
   signaling: { requests: number; lastStatus: number | null; medianRoundTripMs: number | null;
     recent: { op: string; status: number; ms: number }[] };
   wasmMemoryBytes: number;
+  /** Peer connections carrying this transfer: the first, and every extra one that opened
+   *  (0 before any connection). */
+  lanes: number;
 }
 "#;
 
