@@ -452,7 +452,7 @@ final class PeerDropHttp
                         throw self::wrongType('code', 'true (the server picks the number)');
                     }
                     if ($receivers !== null && $receivers !== 1) {
-                        throw new PeerDropError('invalid_receivers', 'A short-code room has exactly one receiver: leave out "receivers", or send a link for several.');
+                        throw new PeerDropError('invalid_receivers', PeerDrop::ROOM_MESSAGES['code_receivers']);
                     }
                     return $service->createCode();
                 }
@@ -1104,8 +1104,18 @@ final class PeerDrop
     const MAX_CODE = 9999;
     /** Receivers one room may seat at most (peers 1 to 32); operators may allow fewer (max_receivers). */
     const MAX_RECEIVERS = 32;
-    /** room_full's sentence in a room with several receivers. */
-    const ROOM_FULL_MANY = 'This room already has as many receivers as the sender allowed; ask the sender for a new link.';
+    /**
+     * Sentences for the errors of rooms for several receivers (shared with the SvelteKit handler):
+     * room_full there, invalid_receivers for a short-code room, and what invalid_peer is about.
+     */
+    const ROOM_MESSAGES = array(
+        'room_full_many' => 'This room already has as many receivers as the sender allowed; ask the sender for a new link.',
+        'code_receivers' => 'A short-code room has exactly one receiver: leave out "receivers", or send a link for several.',
+        'to_sender' => 'A receiver sends only to the sender: leave out "to", or send "to": 0.',
+        'to_needed' => 'In a room for several receivers, the sender names the receiver of each message: "to" is its peer number.',
+        'to_joined' => 'The sender sends "to" a receiver that has joined this room: its peer number, from 1 to the number of receivers that joined.',
+        'drop_joined' => 'Drop a receiver that has joined this room: its "peer" number, from 1 to the number of receivers that joined.',
+    );
     /** What a stored room, or message row, counts against max_db_bytes besides its payload (row and index overhead, estimated). */
     const ROW_BYTES = 256;
     const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
@@ -1435,7 +1445,7 @@ final class PeerDropService
             $receivers = (int)$row['receivers'];
             $seats = (int)$row['seats'];
             if ($seats >= $receivers || (int)$row['left0'] === 1) {
-                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_FULL_MANY : null);
+                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_MESSAGES['room_full_many'] : null);
             }
             if ((int)$row['closed'] === 1) {
                 throw new PeerDropError('room_locked');
@@ -1445,7 +1455,7 @@ final class PeerDropService
             $up = $db->run('UPDATE {p}rooms SET seats = ?, joined_at = COALESCE(joined_at, ?), expires_at = ? WHERE id = ? AND seats = ?',
                 array($peer, $now, $expires, (int)$row['id'], $seats));
             if ($up->rowCount() !== 1) {
-                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_FULL_MANY : null);
+                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_MESSAGES['room_full_many'] : null);
             }
             self::insertServerMessage($db, (int)$row['id'], 0, $peer, 'peer-joined');
             return array('id' => (int)$row['id'], 'expires' => $expires, 'peer' => $peer);
@@ -1642,7 +1652,7 @@ final class PeerDropService
             $room = self::loadRoom($db, $t, $now);
             self::assertSeated($room, 0);
             if ($peer < 1 || $peer > (int)$room['seats']) {
-                throw new PeerDropError('invalid_peer', 'Drop a receiver that has joined this room: its "peer" number, from 1 to the number of receivers that joined.');
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['drop_joined']);
             }
             if (self::isGone($room, $peer)) {
                 return null; // dropped already, or it left: nothing more to do
@@ -1828,18 +1838,18 @@ final class PeerDropService
         $receivers = (int)$room['receivers'];
         if ($peer !== 0) {
             if ($to !== null && $to !== 0) {
-                throw new PeerDropError('invalid_peer', 'A receiver sends only to the sender: leave out "to", or send "to": 0.');
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_sender']);
             }
             return 0;
         }
         if ($to === null) {
             if ($receivers > 1) {
-                throw new PeerDropError('invalid_peer', 'In a room for several receivers, the sender names the receiver of each message: "to" is its peer number.');
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_needed']);
             }
             return 1;
         }
         if ($to < 1 || $to > $receivers || ($receivers > 1 && $to > (int)$room['seats'])) {
-            throw new PeerDropError('invalid_peer', 'The sender sends "to" a receiver that has joined this room: its peer number, from 1 to the number of receivers that joined.');
+            throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_joined']);
         }
         return $to;
     }
@@ -3153,7 +3163,7 @@ final class PeerDropConfig
     /** @var int failed joins per client per 10 minutes; 0 = no quota */
     public $quotaFailedJoins = 20;
     /** @var int the most receivers a sender may ask for in one room (1 to PeerDrop::MAX_RECEIVERS; 1 = one per room) */
-    public $maxReceivers = PeerDrop::MAX_RECEIVERS;
+    public $maxReceivers = 32;
     /** @var string[] stun:/stuns: URLs handed to clients with their room */
     public $stunUrls = array();
     /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
