@@ -1524,6 +1524,12 @@ final class PeerDropService
             if ($queued >= $cfg->maxQueue) {
                 throw new PeerDropError('queue_full');
             }
+            // A room for several holds no more unread messages than a room for one can (its two
+            // queues), so that its creator's share of the storage stays what the quotas allow.
+            if ((int)$room['receivers'] > 1 && (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND acked = 0',
+                    array((int)$room['id']))->fetchColumn() >= 2 * $cfg->maxQueue) {
+                throw new PeerDropError('queue_full');
+            }
             self::checkStorage($db, $cfg, $now); // after the idempotency check: a retry of a stored message still gets its id
             $db->run('INSERT INTO {p}messages (room_id, to_peer, from_peer, seq, type, data, digest) VALUES (?, ?, ?, ?, ?, ?, ?)',
                 array((int)$room['id'], $other, $peer, $seq, $type, $data, $digest));

@@ -885,6 +885,42 @@ test('several receivers: one held poll of the sender serves them all', async () 
   assert.deepEqual(fromAndData(p), [1, 2, 3, 4].map((k) => [k, 'candidate', `c${k}`]));
 });
 
+test('several receivers: a room for several holds no more unread messages than a room for one can', async () => {
+  const limits = (await raw('GET')).json.limits ?? {};
+  const maxQueue = limits.max_queue ?? 256;
+  assert.ok((limits.max_room_messages ?? 1024) > 2 * maxQueue, 'the room message limit does not bind first');
+  const { sender, receivers } = await roomFor(3);
+  // Nothing is read: the sender's queue holds the three peer-joined, the receivers' queues what it sends.
+  const payload = 'c'.repeat(64);
+  let seq = 0;
+  const fill = async (k) => {
+    let stored = 0;
+    for (;;) {
+      const r = await sendTo(sender, k, ++seq, 'candidate', payload);
+      if (r.status !== 201) return { stored, r };
+      stored++;
+      assert.ok(stored <= maxQueue, `receiver ${k}'s queue took more than max_queue ${maxQueue}`);
+    }
+  };
+  const one = await fill(1);
+  assert.equal(one.stored, maxQueue, 'one receiver\'s queue holds max_queue');
+  assertError(one.r, 429, 'queue_full');
+  const two = await fill(2);
+  assertError(two.r, 429, 'queue_full');
+  assert.equal(3 + one.stored + two.stored, 2 * maxQueue, 'the whole room holds 2 x max_queue unread, as the two queues of a room for one');
+  const three = await fill(3);
+  assert.equal(three.stored, 0, 'nothing more for anyone until something is read');
+  assertError(three.r, 429, 'queue_full');
+  // Reading frees the room for all: receiver 1 reads its queue, receiver 3 gets its message.
+  let cursor = 0;
+  for (;;) {
+    const p = await poll(receivers[0], cursor);
+    if (p.json.messages.length === 0) break;
+    cursor = p.json.cursor;
+  }
+  assert.equal((await sendTo(sender, 3, ++seq, 'offer', 'now there is room')).status, 201);
+});
+
 test('several receivers: leaves reach the sender, the sender\'s leave reaches every receiver, the last one out ends the room', async () => {
   const { id, sender, receivers: [r1, r2] } = await roomFor(3, 2);
   const cursor = (await poll(sender, 0)).json.cursor;

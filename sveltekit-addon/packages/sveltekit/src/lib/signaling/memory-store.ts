@@ -219,8 +219,15 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 			if (room.gone.has(other)) throw new SignalingError('peer_left');
 			if (room.count >= maxRoomMessages) throw new SignalingError('room_message_limit');
 			let queued = 0;
-			for (const m of room.messages) if (m.to === other && !m.acked) queued++;
+			let waiting = 0;
+			for (const m of room.messages) {
+				if (m.acked) continue;
+				waiting++;
+				if (m.to === other) queued++;
+			}
 			if (queued >= maxQueue) throw new SignalingError('queue_full');
+			// A room for several holds no more unread messages than a room for one can (its two queues).
+			if (room.receivers > 1 && waiting >= 2 * maxQueue) throw new SignalingError('queue_full');
 			if (maxBytes > 0 && liveBytes(now) >= maxBytes) throw new SignalingError('storage_quota_exceeded');
 			const msg: Message = { id: ++nextId, to: other, from: peer, seq, type, data, digest, acked: false, size };
 			room.messages.push(msg);

@@ -241,6 +241,12 @@ if gone(id, other) then return redis.error_reply('PD:peer_left') end
 if tonumber(f[5]) >= maxm then return redis.error_reply('PD:room_message_limit') end
 local q = P..'q:'..id..':'..other
 if redis.call('ZCARD', q) >= maxq then return redis.error_reply('PD:queue_full') end
+-- A room for several holds no more unread messages than a room for one can (its two queues).
+if many then
+  local waiting = 0
+  for k = 0, seats do waiting = waiting + redis.call('ZCARD', P..'q:'..id..':'..k) end
+  if waiting >= 2 * maxq then return redis.error_reply('PD:queue_full') end
+end
 if maxbytes > 0 and livebytes(now) >= maxbytes then return redis.error_reply('PD:storage_quota_exceeded') end
 local mid = redis.call('INCR', P..'id')
 local keep = tonumber(f[7])
