@@ -59,18 +59,20 @@ final class MysqlStoreTest extends PeerDropTestCase
         $s = $this->mysqlStore();
         $this->assertSame('mysql', $s->driver());
         $this->assertSame(PeerDropStore::SCHEMA_VERSION, $s->schemaVersion());
-        $this->assertSame('3', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
+        $this->assertSame('4', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
         $columns = function () use ($s): array {
             return $s->pdo()->query("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE()"
                 . " AND table_name = '{$this->prefix}rooms' ORDER BY ordinal_position")->fetchAll(PDO::FETCH_COLUMN);
         };
-        $this->assertSame(array('creator', 'code', 'bytes'), array_slice($columns(), -3));
+        $this->assertSame(array('creator', 'code', 'bytes', 'receivers', 'seats', 'closed', 'gone', 'dropped'), array_slice($columns(), -8));
+        $this->assertSame(array(3), $s->migrateTo(3));
+        $this->assertSame(array('creator', 'code', 'bytes'), array_slice($columns(), -3), 'version 4 down drops its columns');
         $this->assertSame(array(2), $s->migrateTo(2));
         $this->assertNotContains('creator', $columns(), 'version 3 down drops its columns');
         $this->assertSame(array(1, 0), $s->migrateTo(0));
         $this->assertSame(0, (int)$s->pdo()->query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{$this->prefix}rooms'")->fetchColumn());
-        $this->assertSame(array(1, 2, 3), $s->migrateTo(3));
-        $this->assertSame(array(), $this->mysqlStore()->migrateTo(3));
+        $this->assertSame(array(1, 2, 3, 4), $s->migrateTo(4));
+        $this->assertSame(array(), $this->mysqlStore()->migrateTo(4));
     }
 
     public function testFullExchangeAndExpiryCleanup(): void
