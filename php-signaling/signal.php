@@ -3584,7 +3584,7 @@ final class PeerDropIce
  */
 final class PeerDropMetrics
 {
-    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'health', 'metrics', 'options');
+    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'drop', 'close', 'health', 'metrics', 'options');
     const COUNTERS = array(
         'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
         'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
@@ -3592,7 +3592,7 @@ final class PeerDropMetrics
         'peerdrop_quota_exceeded_total' => 'Requests refused with 429 quota_exceeded, by quota.',
         'peerdrop_rooms_created_total' => 'Rooms created.',
         'peerdrop_code_rooms_created_total' => 'Short-code rooms created, by the number of digits of their number.',
-        'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
+        'peerdrop_rooms_joined_total' => 'Joins that took a seat: one per receiver, in a room for one or for several.',
         'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
     );
     /** Counters printed only once they have a labelled series (no unlabelled 0 line). */

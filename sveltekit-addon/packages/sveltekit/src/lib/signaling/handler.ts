@@ -768,7 +768,7 @@ function createMetrics() {
 		peerdrop_quota_exceeded_total: 'Requests refused with 429 quota_exceeded, by quota.',
 		peerdrop_rooms_created_total: 'Rooms created.',
 		peerdrop_code_rooms_created_total: 'Short-code rooms created, by the number of digits of their number.',
-		peerdrop_rooms_joined_total: 'Rooms joined by a second peer.',
+		peerdrop_rooms_joined_total: 'Joins that took a seat: one per receiver, in a room for one or for several.',
 		peerdrop_storage_errors_total: 'Requests that failed on storage, by error code.'
 	};
 	const LABELLED = ['peerdrop_requests_total', 'peerdrop_storage_errors_total', 'peerdrop_quota_exceeded_total', 'peerdrop_code_rooms_created_total'];
