@@ -805,6 +805,27 @@ test('several receivers: a join beyond the limit gets room_full; receivers is 1 
   assert.deepEqual(Object.keys(one.json).sort(), ['cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
 });
 
+test('several receivers: 10 concurrent joins for 4 seats: four win, each with a number of its own', async () => {
+  const id = room();
+  const c = await call({ v: 1, op: 'create', room: id, receivers: 4 });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.receivers, 4, c.text);
+  const results = await Promise.all(Array.from({ length: 10 }, () => call({ v: 1, op: 'join', room: id })));
+  // 503 storage_busy is an allowed answer under contention: the client retries.
+  for (let i = 0; i < results.length; i++) {
+    if (results[i].status === 503) {
+      await sleep(1000);
+      results[i] = await call({ v: 1, op: 'join', room: id });
+    }
+  }
+  const winners = results.filter((r) => r.status === 200);
+  assert.deepEqual(winners.map((r) => r.json.peer).sort((a, b) => a - b), [1, 2, 3, 4], results.map((r) => r.status).join(','));
+  for (const r of results.filter((x) => x.status !== 200)) assertError(r, 409, 'room_full');
+  const joins = await poll(c.json.token, 0);
+  assert.deepEqual(joins.json.messages.map((m) => [m.type, m.from]).sort((a, b) => a[1] - b[1]),
+    [1, 2, 3, 4].map((k) => ['peer-joined', k]), 'the sender heard of each join once');
+});
+
 test('several receivers: the sender drops one; its token stops working, the others go on', async () => {
   const { id, sender, receivers: [r1, r2, r3] } = await roomFor(3);
   const cursor = (await poll(sender, 0)).json.cursor;
