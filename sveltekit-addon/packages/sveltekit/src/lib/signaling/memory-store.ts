@@ -161,7 +161,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 			secret ??= randomSecret();
 			return secret;
 		},
-		async create({ key, now, expires, maxRooms, maxBytes, creator, creatorKeys, quotaRooms, random, receivers }) {
+		async create({ key, now, expires, maxRooms, maxBytes, creator, creatorKeys, quotaRooms, random, receivers = 1 }) {
 			if (creator !== null && quotaRooms > 0) {
 				const open = openRoomsOf(creatorKeys, now);
 				if (open.count >= quotaRooms) throw quotaError('rooms', open.soonest - now);

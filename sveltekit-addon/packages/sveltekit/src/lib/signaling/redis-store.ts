@@ -419,7 +419,7 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 			// Keys also carry a Redis TTL as a backstop (a day past any room's life).
 			const [id, key, code] = (await run('create', [
 				i.key ?? '', i.now, i.expires, i.maxRooms, 7 * 86400 + 86400, i.maxBytes, i.creator ?? '', i.quotaRooms,
-				i.creatorKeys[0] ?? '', i.creatorKeys[1] ?? '', ...i.random, i.receivers
+				i.creatorKeys[0] ?? '', i.creatorKeys[1] ?? '', ...i.random, i.receivers ?? 1
 			])) as [string, string, string];
 			return { roomId: Number(id), key: String(key), code: code === '' ? null : Number(code) };
 		},

@@ -42,8 +42,8 @@ export interface CreateInput {
 	quotaRooms: number;
 	/** Five random 32-bit integers, for picking a short-code number. */
 	random: number[];
-	/** The most receivers the room seats (peers 1 to receivers); 1 for a room for one. */
-	receivers: number;
+	/** The most receivers the room seats (peers 1 to receivers); absent or 1: a room for one. */
+	receivers?: number;
 }
 
 export interface Created {
