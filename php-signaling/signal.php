@@ -2729,6 +2729,20 @@ final class PeerDropMigrations
     }
 
     /**
+     * Version 4 down: the rooms for several receivers in progress end (their peers get
+     * room_closed). Version 3 would serve only their first receiver, and would forget which
+     * receivers the sender dropped, should version 4 come back.
+     * @return string[]
+     */
+    private static function endRoomsForSeveral(): array
+    {
+        return array(
+            'DELETE FROM {p}messages WHERE room_id IN (SELECT id FROM {p}rooms WHERE receivers > 1)',
+            'DELETE FROM {p}rooms WHERE receivers > 1',
+        );
+    }
+
+    /**
      * SQLite before 3.35 cannot drop a column: a down step rebuilds the rooms table as $create
      * makes it, every row and the AUTOINCREMENT sequence kept (ids are never reused).
      * @param string[] $columns the columns the older version has
@@ -2819,6 +2833,7 @@ final class PeerDropMigrations
                 ),
                 // Rooms for several receivers: how many (receivers), how many joined (seats), closed to
                 // newcomers, and which receivers from the second on left (gone) or were dropped (bits).
+                // Going down ends the rooms for several in progress: version 3 cannot serve them.
                 4 => array(
                     'up' => array(
                         'ALTER TABLE {p}rooms ADD COLUMN receivers SMALLINT NOT NULL DEFAULT 1, ADD COLUMN seats SMALLINT NOT NULL DEFAULT 0,'
@@ -2826,8 +2841,8 @@ final class PeerDropMigrations
                             . ' ADD COLUMN dropped BIGINT NOT NULL DEFAULT 0',
                         'UPDATE {p}rooms SET seats = 1 WHERE joined_at IS NOT NULL',
                     ),
-                    'down' => array('ALTER TABLE {p}rooms DROP COLUMN dropped, DROP COLUMN gone, DROP COLUMN closed, DROP COLUMN seats,'
-                        . ' DROP COLUMN receivers'),
+                    'down' => array_merge(self::endRoomsForSeveral(), array('ALTER TABLE {p}rooms DROP COLUMN dropped, DROP COLUMN gone,'
+                        . ' DROP COLUMN closed, DROP COLUMN seats, DROP COLUMN receivers')),
                 ),
             );
         }
@@ -2886,6 +2901,7 @@ final class PeerDropMigrations
                     'UPDATE rooms SET seats = 1 WHERE joined_at IS NOT NULL',
                 ),
                 'down' => array_merge(
+                    self::endRoomsForSeveral(),
                     array('DROP INDEX IF EXISTS rooms_code', 'DROP INDEX IF EXISTS rooms_creator', 'DROP INDEX IF EXISTS rooms_expires'),
                     self::sqliteRebuildRooms(self::sqliteRooms('rooms_old', true),
                         array('id', 'room_key', 'created_at', 'joined_at', 'expires_at', 'left0', 'left1', 'msg_count', 'creator', 'code', 'bytes'),
