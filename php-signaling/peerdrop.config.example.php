@@ -37,11 +37,15 @@ return array(
 
     // Per-client quotas (counted per address, IPv6 per /64, by the rate limiter's salted key):
     // open rooms one client may hold, its creates per minute, its failed joins (room_not_found,
-    // room_full, room_expired) per 10 minutes. Over one: 429 quota_exceeded. 0 turns one off.
-    // Defaults 16 / 30 / 20. What they mean against an attacker: docs/security.md section 4.
+    // room_full, room_locked, room_expired) per 10 minutes. Over one: 429 quota_exceeded. 0 turns
+    // one off. Defaults 16 / 30 / 20. What they mean against an attacker: docs/security.md section 4.
     // 'quota_rooms' => 16,
     // 'quota_creates_per_minute' => 30,
     // 'quota_failed_joins' => 20,
+
+    // The most receivers a sender may ask for in one room ("receivers" on create; a link several
+    // people open at once), 1 to 32. 1 allows rooms for one only. Default 32.
+    // 'max_receivers' => 32,
 
     // Proxies/CDNs (IPs or CIDR ranges) whose X-Forwarded-For is believed. Empty (default):
     // X-Forwarded-For is ignored and REMOTE_ADDR is the client.

@@ -445,13 +445,18 @@ final class PeerDropHttp
         $op = self::field($req, 'op', 'string');
         switch ($op) {
             case 'create':
+                // Absent (or null): one receiver, as before rooms could have several.
+                $receivers = self::optionalInt($req, 'receivers', 'invalid_receivers');
                 if (array_key_exists('code', $req)) {
                     if ($req['code'] !== true) {
                         throw self::wrongType('code', 'true (the server picks the number)');
                     }
+                    if ($receivers !== null && $receivers !== 1) {
+                        throw new PeerDropError('invalid_receivers', PeerDrop::ROOM_MESSAGES['code_receivers']);
+                    }
                     return $service->createCode();
                 }
-                return $service->create(self::field($req, 'room', 'string'));
+                return $service->create(self::field($req, 'room', 'string'), $receivers);
             case 'join':
                 if (array_key_exists('code', $req)) {
                     if (!is_int($req['code'])) {
@@ -465,7 +470,7 @@ final class PeerDropHttp
                 $seq = self::field($req, 'seq', 'int');
                 $type = self::field($req, 'type', 'string');
                 $data = self::field($req, 'data', 'string');
-                return $service->send($token, $seq, $type, $data);
+                return $service->send($token, $seq, $type, $data, self::optionalInt($req, 'to', 'invalid_peer'));
             case 'poll':
                 $token = self::field($req, 'token', 'string');
                 if (!array_key_exists('after', $req)) {
@@ -484,6 +489,17 @@ final class PeerDropHttp
                 return $service->poll($token, $req['after'], $wait);
             case 'leave':
                 return $service->leave(self::field($req, 'token', 'string'));
+            case 'drop':
+                $token = self::field($req, 'token', 'string');
+                if (!array_key_exists('peer', $req)) {
+                    throw self::missing('peer');
+                }
+                if (!is_int($req['peer'])) {
+                    throw new PeerDropError('invalid_peer');
+                }
+                return $service->drop($token, $req['peer']);
+            case 'close':
+                return $service->close(self::field($req, 'token', 'string'));
             default:
                 throw new PeerDropError('unknown_op');
         }
@@ -557,6 +573,21 @@ final class PeerDropHttp
             throw self::wrongType($name, 'an integer');
         }
         return $v;
+    }
+
+    /**
+     * An optional integer field: null when absent or null; anything but an integer gets $code.
+     * @param array<string,mixed> $req
+     */
+    private static function optionalInt(array $req, string $name, string $code): ?int
+    {
+        if (!array_key_exists($name, $req) || $req[$name] === null) {
+            return null;
+        }
+        if (!is_int($req[$name])) {
+            throw new PeerDropError($code);
+        }
+        return $req[$name];
     }
 
     private static function missing(string $name): PeerDropError
@@ -640,22 +671,27 @@ final class PeerDropError extends RuntimeException
         'missing_field' => array(400, 'A required field is missing from the request.'),
         'invalid_field' => array(400, 'A field in the request has the wrong type.'),
         'unsupported_version' => array(400, 'This server speaks protocol version 1: send "v": 1, or update the app.'),
-        'unknown_op' => array(400, 'Unknown operation: use create, join, send, poll or leave.'),
+        'unknown_op' => array(400, 'Unknown operation: use create, join, send, poll, leave, drop or close.'),
         'invalid_room' => array(400, 'The room id must be 22 to 64 base64url characters (A-Z, a-z, 0-9, "-" and "_").'),
         'invalid_seq' => array(400, 'seq must be an integer from 1 to 9007199254740991, one new number per message.'),
         'invalid_cursor' => array(400, 'after must be an integer of 0 or more: the last cursor you received, or 0.'),
         'invalid_wait' => array(400, 'wait must be a whole number of seconds from 0 to 25.'),
         'invalid_code' => array(400, 'code must be the number at the start of the short code, an integer from 1 to 9999.'),
+        'invalid_receivers' => array(400, 'receivers must be an integer from 1 to this server\'s max_receivers (its health check lists it); a short-code room has exactly one receiver.'),
+        'invalid_peer' => array(400, 'Address a peer of this room: the sender sends "to" a receiver that has joined and drops one by its "peer" number; a receiver sends only to the sender, peer 0.'),
         'unknown_type' => array(422, 'Unknown message type: use offer, answer, candidate, bye, sealed or pake.'),
         'message_too_large' => array(413, 'The message data is larger than 16 KiB; split it into smaller messages.'),
         'invalid_token' => array(401, 'The token is not valid for this server; create or join the room again.'),
+        'not_sender' => array(403, 'Only the sender (peer 0, who created the room) can drop a receiver or close the room.'),
         'token_expired' => array(410, 'Your token has expired; start a new transfer.'),
         'room_exists' => array(409, 'A room with this id is already open; join it, or create a new one with another code.'),
         'room_not_found' => array(404, 'No open room has this id; check the code, or ask the sender to start a new transfer.'),
         'room_full' => array(409, 'This room already has two peers; ask the sender for a new code.'),
+        'room_locked' => array(409, 'The sender has closed this room to new receivers; ask the sender for a new link.'),
         'room_expired' => array(410, 'This room has expired; ask the sender to start a new transfer.'),
         'room_closed' => array(410, 'This room no longer exists (it expired or both peers left); start a new transfer.'),
         'peer_left' => array(410, 'A peer has left this room, so this transfer is over; start a new transfer.'),
+        'peer_dropped' => array(410, 'The sender has dropped you from this room; ask the sender for a new link if you still need the files.'),
         'seq_conflict' => array(409, 'This seq was already used for a different message; use a new seq for each new message.'),
         'rate_limited' => array(429, 'Too many requests from your network; wait for the number of seconds in Retry-After, then retry.'),
         'quota_exceeded' => array(429, 'Your network is over one of this server\'s per-client quotas; wait for the number of seconds in Retry-After, then retry.'),
@@ -1066,6 +1102,20 @@ final class PeerDrop
     /** Short-code numbers: 1 to SHORT_CODES while any is free, else up to MAX_CODE. */
     const SHORT_CODES = 999;
     const MAX_CODE = 9999;
+    /** Receivers one room may seat at most (peers 1 to 32); operators may allow fewer (max_receivers). */
+    const MAX_RECEIVERS = 32;
+    /**
+     * Sentences for the errors of rooms for several receivers (shared with the SvelteKit handler):
+     * room_full there, invalid_receivers for a short-code room, and what invalid_peer is about.
+     */
+    const ROOM_MESSAGES = array(
+        'room_full_many' => 'This room already has as many receivers as the sender allowed; ask the sender for a new link.',
+        'code_receivers' => 'A short-code room has exactly one receiver: leave out "receivers", or send a link for several.',
+        'to_sender' => 'A receiver sends only to the sender: leave out "to", or send "to": 0.',
+        'to_needed' => 'In a room for several receivers, the sender names the receiver of each message: "to" is its peer number.',
+        'to_joined' => 'The sender sends "to" a receiver that has joined this room: its peer number, from 1 to the number of receivers that joined.',
+        'drop_joined' => 'Drop a receiver that has joined this room: its "peer" number, from 1 to the number of receivers that joined.',
+    );
     /** What a stored room, or message row, counts against max_db_bytes besides its payload (row and index overhead, estimated). */
     const ROW_BYTES = 256;
     const MESSAGE_TYPES = array('offer', 'answer', 'candidate', 'bye', 'sealed', 'pake');
@@ -1215,13 +1265,19 @@ final class PeerDropService
         $this->quotas = new PeerDropQuotas($this->store, $this->config, $this->secret, $address, $this->clock, $this->metrics);
     }
 
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function create(string $room): array
+    /**
+     * @param int|null $receivers the most receivers the room seats (null: one, as before rooms could have several)
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public function create(string $room, ?int $receivers = null): array
     {
         if (!PeerDrop::isValidRoom($room)) {
             throw new PeerDropError('invalid_room');
         }
-        return $this->open(PeerDrop::roomKey($room));
+        if ($receivers !== null && ($receivers < 1 || $receivers > $this->config->maxReceivers)) {
+            throw new PeerDropError('invalid_receivers');
+        }
+        return $this->open(PeerDrop::roomKey($room), $receivers !== null ? $receivers : 1);
     }
 
     /**
@@ -1231,14 +1287,15 @@ final class PeerDropService
      */
     public function createCode(): array
     {
-        return $this->open(null);
+        return $this->open(null, 1);
     }
 
     /**
      * @param string|null $key the room key; null picks a short-code number and uses its key
+     * @param int $receivers the most receivers the room seats (peers 1 to $receivers)
      * @return array{0:int,1:array<string,mixed>}
      */
-    private function open(?string $key): array
+    private function open(?string $key, int $receivers): array
     {
         $now = $this->now();
         $cfg = $this->config;
@@ -1247,7 +1304,7 @@ final class PeerDropService
             $quotas->beforeCreate($now);
         }
         $creator = $quotas !== null ? $quotas->creator() : null;
-        list($id, $key, $code) = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg, $quotas, $creator) {
+        list($id, $key, $code) = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $receivers, $now, $cfg, $quotas, $creator) {
             if ($quotas !== null) {
                 $quotas->checkRooms($db, $now);
             }
@@ -1282,8 +1339,8 @@ final class PeerDropService
                 throw new PeerDropError('server_full');
             }
             self::checkStorage($db, $cfg, $now);
-            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at, creator, code, bytes) VALUES (?, ?, ?, ?, ?, ?)',
-                array($key, $now, $now + $cfg->ttlUnjoined, $creator, $code, PeerDrop::ROW_BYTES));
+            $db->run('INSERT INTO {p}rooms (room_key, created_at, expires_at, creator, code, bytes, receivers) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                array($key, $now, $now + $cfg->ttlUnjoined, $creator, $code, PeerDrop::ROW_BYTES, $receivers));
             return array((int)$pdo->lastInsertId(), $key, $code);
         });
         $this->metrics->add('peerdrop_rooms_created_total');
@@ -1292,6 +1349,11 @@ final class PeerDropService
         if ($code !== null) {
             $this->metrics->add('peerdrop_code_rooms_created_total', array('digits' => (string)strlen((string)$code)));
             $body['code'] = $code;
+        }
+        if ($receivers > 1) {
+            // Only in a room for several: a client that finds no "receivers" here talks to a server
+            // older than them, which made a room for one (an unknown field is ignored).
+            $body['receivers'] = $receivers;
         }
         return array(201, $body);
     }
@@ -1355,7 +1417,7 @@ final class PeerDropService
         try {
             return $this->claim($key);
         } catch (PeerDropError $e) {
-            if ($this->quotas !== null && in_array($e->errorCode(), array('room_not_found', 'room_full', 'room_expired'), true)) {
+            if ($this->quotas !== null && in_array($e->errorCode(), array('room_not_found', 'room_full', 'room_expired', 'room_locked'), true)) {
                 $this->quotas->joinFailed();
             }
             throw $e;
@@ -1371,7 +1433,7 @@ final class PeerDropService
         // lock on MySQL): concurrent joiners are serialized, and the conditional UPDATE makes the
         // claim itself atomic as well.
         $row = $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($key, $now, $cfg) {
-            $row = $db->run('SELECT id, created_at, joined_at, expires_at, left0 FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(),
+            $row = $db->run('SELECT id, created_at, expires_at, left0, receivers, seats, closed FROM {p}rooms WHERE room_key = ?' . $db->forUpdate(),
                 array($key))->fetch(PDO::FETCH_ASSOC);
             if ($row === false) {
                 throw new PeerDropError('room_not_found');
@@ -1379,20 +1441,28 @@ final class PeerDropService
             if ((int)$row['expires_at'] <= $now) {
                 throw new PeerDropError('room_expired');
             }
-            if ($row['joined_at'] !== null || (int)$row['left0'] === 1) {
-                throw new PeerDropError('room_full');
+            // Seats are never given twice: one that a receiver left (or was dropped from) stays taken.
+            $receivers = (int)$row['receivers'];
+            $seats = (int)$row['seats'];
+            if ($seats >= $receivers || (int)$row['left0'] === 1) {
+                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_MESSAGES['room_full_many'] : null);
             }
+            if ((int)$row['closed'] === 1) {
+                throw new PeerDropError('room_locked');
+            }
+            $peer = $seats + 1;
             $expires = (int)$row['created_at'] + $cfg->ttlRoom;
-            $up = $db->run('UPDATE {p}rooms SET joined_at = ?, expires_at = ? WHERE id = ? AND joined_at IS NULL', array($now, $expires, (int)$row['id']));
+            $up = $db->run('UPDATE {p}rooms SET seats = ?, joined_at = COALESCE(joined_at, ?), expires_at = ? WHERE id = ? AND seats = ?',
+                array($peer, $now, $expires, (int)$row['id'], $seats));
             if ($up->rowCount() !== 1) {
-                throw new PeerDropError('room_full');
+                throw new PeerDropError('room_full', $receivers > 1 ? PeerDrop::ROOM_MESSAGES['room_full_many'] : null);
             }
-            self::insertServerMessage($db, (int)$row['id'], 0, 1, 'peer-joined');
-            return array('id' => (int)$row['id'], 'expires' => $expires);
+            self::insertServerMessage($db, (int)$row['id'], 0, $peer, 'peer-joined');
+            return array('id' => (int)$row['id'], 'expires' => $expires, 'peer' => $peer);
         });
         $this->metrics->add('peerdrop_rooms_joined_total');
-        $token = PeerDropToken::sign($this->secret, $row['id'], $key, 1, $row['expires']);
-        return array(200, array('peer' => 1, 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now),
+        $token = PeerDropToken::sign($this->secret, $row['id'], $key, $row['peer'], $row['expires']);
+        return array(200, array('peer' => $row['peer'], 'token' => $token, 'cursor' => 0, 'expires_in' => max(0, $row['expires'] - $now),
             'ice_servers' => $this->iceServers($now)));
     }
 
@@ -1405,8 +1475,12 @@ final class PeerDropService
         return PeerDropIce::servers($this->config, $now);
     }
 
-    /** @return array{0:int,1:array<string,mixed>} */
-    public function send(string $token, int $seq, string $type, string $data): array
+    /**
+     * @param int|null $to the recipient: a receiver's peer number (the sender; required in a room
+     *        with several receivers), or 0 (a receiver); null: the only other peer
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public function send(string $token, int $seq, string $type, string $data, ?int $to = null): array
     {
         if ($seq < 1 || $seq > PeerDrop::MAX_SEQ) {
             throw new PeerDropError('invalid_seq');
@@ -1417,25 +1491,29 @@ final class PeerDropService
         if (strlen($data) > PeerDrop::MAX_DATA) {
             throw new PeerDropError('message_too_large');
         }
+        if ($to !== null && ($to < 0 || $to > PeerDrop::MAX_RECEIVERS)) {
+            throw new PeerDropError('invalid_peer');
+        }
         $now = $this->now();
         $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
         $cfg = $this->config;
         $digest = hash('sha256', $type . "\0" . $data);
-        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg) {
+        return $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $seq, $type, $data, $digest, $cfg, $to) {
             // The room row lock (MySQL) also orders message ids per room: a recipient's cursor never
             // passes an id that is still uncommitted.
             $room = self::loadRoom($db, $t, $now);
             $peer = $t['peer'];
-            $other = 1 - $peer;
-            $dup = $db->run('SELECT id, digest FROM {p}messages WHERE room_id = ? AND from_peer = ? AND seq = ?',
+            $other = self::recipient($room, $peer, $to);
+            $dup = $db->run('SELECT id, digest, to_peer FROM {p}messages WHERE room_id = ? AND from_peer = ? AND seq = ?',
                 array((int)$room['id'], $peer, $seq))->fetch(PDO::FETCH_ASSOC);
             if ($dup !== false) {
-                if (!hash_equals((string)$dup['digest'], $digest)) {
+                if (!hash_equals((string)$dup['digest'], $digest) || (int)$dup['to_peer'] !== $other) {
                     throw new PeerDropError('seq_conflict');
                 }
                 return array(200, array('id' => (int)$dup['id']));
             }
-            if ((int)$room['left' . $peer] === 1 || (int)$room['left' . $other] === 1) {
+            self::assertSeated($room, $peer);
+            if (self::isGone($room, $other)) {
                 throw new PeerDropError('peer_left');
             }
             if ((int)$room['msg_count'] >= $cfg->maxRoomMessages) {
@@ -1444,6 +1522,12 @@ final class PeerDropService
             $queued = (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND to_peer = ? AND acked = 0',
                 array((int)$room['id'], $other))->fetchColumn();
             if ($queued >= $cfg->maxQueue) {
+                throw new PeerDropError('queue_full');
+            }
+            // A room for several holds no more unread messages than a room for one can (its two
+            // queues), so that its creator's share of the storage stays what the quotas allow.
+            if ((int)$room['receivers'] > 1 && (int)$db->run('SELECT COUNT(*) FROM {p}messages WHERE room_id = ? AND acked = 0',
+                    array((int)$room['id']))->fetchColumn() >= 2 * $cfg->maxQueue) {
                 throw new PeerDropError('queue_full');
             }
             self::checkStorage($db, $cfg, $now); // after the idempotency check: a retry of a stored message still gets its id
@@ -1469,9 +1553,7 @@ final class PeerDropService
         $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
         $rows = $this->store->select('SELECT * FROM {p}rooms WHERE id = ?', array($t['room_id']));
         $room = self::checkRoom($rows ? $rows[0] : null, $t, $now);
-        if ((int)$room['left' . $t['peer']] === 1) {
-            throw new PeerDropError('peer_left');
-        }
+        self::assertSeated($room, $t['peer']);
         $roomId = (int)$room['id'];
         $peer = $t['peer'];
 
@@ -1538,21 +1620,72 @@ final class PeerDropService
             }
             $roomId = (int)$room['id'];
             $peer = $t['peer'];
-            $other = 1 - $peer;
-            if ((int)$room['left' . $peer] === 1) {
-                return null;
+            if (self::isGone($room, $peer)) {
+                return null; // left already, or dropped
             }
-            $otherPresent = $other === 0
-                ? (int)$room['left0'] === 0
-                : ($room['joined_at'] !== null && (int)$room['left1'] === 0);
-            if (!$otherPresent || (int)$room['expires_at'] <= $now) {
+            // Who is still here once this peer is gone: the sender, and the receivers in their seats.
+            $receivers = array_values(array_diff(self::seated($room), array($peer)));
+            $senderHere = $peer !== 0 && (int)$room['left0'] === 0;
+            if ((!$senderHere && !$receivers) || (int)$room['expires_at'] <= $now) {
                 self::deleteRoom($db, $roomId);
                 return null;
             }
-            $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array($roomId));
+            self::markGone($db, $room, $peer, false);
             // Nothing more will be read by the leaver: drop its undelivered payloads now.
             self::ackAndWipe($db, $roomId, $peer, null);
-            self::insertServerMessage($db, $roomId, $other, $peer, 'peer-left');
+            // The sender's leave reaches every receiver; a receiver's reaches the sender only.
+            foreach ($peer === 0 ? $receivers : ($senderHere ? array(0) : array()) as $to) {
+                self::insertServerMessage($db, $roomId, $to, $peer, 'peer-left');
+            }
+            return null;
+        });
+        return array(200, array('ok' => true));
+    }
+
+    /**
+     * The sender drops one receiver: its token stops working (410 peer_dropped), its undelivered
+     * messages are wiped, its seat is not given to anyone else; the other receivers go on.
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public function drop(string $token, int $peer): array
+    {
+        $now = $this->now();
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        if ($t['peer'] !== 0) {
+            throw new PeerDropError('not_sender');
+        }
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now, $peer) {
+            $room = self::loadRoom($db, $t, $now);
+            self::assertSeated($room, 0);
+            if ($peer < 1 || $peer > (int)$room['seats']) {
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['drop_joined']);
+            }
+            if (self::isGone($room, $peer)) {
+                return null; // dropped already, or it left: nothing more to do
+            }
+            self::markGone($db, $room, $peer, true);
+            self::ackAndWipe($db, (int)$room['id'], $peer, null);
+            return null;
+        });
+        return array(200, array('ok' => true));
+    }
+
+    /**
+     * The sender closes the room to newcomers: a join then gets 409 room_locked. The receivers
+     * already in keep their seats. Cannot be undone.
+     * @return array{0:int,1:array<string,mixed>}
+     */
+    public function close(string $token): array
+    {
+        $now = $this->now();
+        $t = PeerDropToken::verifyAny($this->secrets, $token, $now);
+        if ($t['peer'] !== 0) {
+            throw new PeerDropError('not_sender');
+        }
+        $this->store->write(function (PDO $pdo, PeerDropStore $db) use ($t, $now) {
+            $room = self::loadRoom($db, $t, $now);
+            self::assertSeated($room, 0);
+            $db->run('UPDATE {p}rooms SET closed = 1 WHERE id = ?', array((int)$room['id']));
             return null;
         });
         return array(200, array('ok' => true));
@@ -1591,6 +1724,7 @@ final class PeerDropService
                 'quota_creates_per_minute' => $c->quotaCreatesPerMinute,
                 'quota_failed_joins' => $c->quotaFailedJoins,
                 'max_code' => PeerDrop::MAX_CODE,
+                'max_receivers' => $c->maxReceivers,
             ),
         ));
     }
@@ -1652,16 +1786,22 @@ final class PeerDropService
     private function fetch(int $roomId, int $peer, int $after): ?array
     {
         // One row per message, or a single row with a NULL id when there is none.
-        $rows = $this->store->select('SELECT r.left' . $peer . ' AS gone, m.id, m.type, m.data, m.seq FROM {p}rooms r'
+        $rows = $this->store->select('SELECT r.left0, r.left1, r.gone, r.receivers, m.id, m.type, m.data, m.seq, m.from_peer FROM {p}rooms r'
             . ' LEFT JOIN {p}messages m ON m.room_id = r.id AND m.to_peer = ? AND m.acked = 0 AND m.id > ?'
             . ' WHERE r.id = ? ORDER BY m.id LIMIT ' . PeerDrop::POLL_BATCH, array($peer, $after, $roomId));
-        if (!$rows || (int)$rows[0]['gone'] === 1) {
+        if (!$rows || self::isGone($rows[0], $peer)) {
             return null;
         }
+        // A room for several says who sent each message; a room for one keeps the shape it always had.
+        $many = (int)$rows[0]['receivers'] > 1;
         $out = array();
         foreach ($rows as $r) {
             if ($r['id'] !== null) {
-                $out[] = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
+                $m = array('id' => (int)$r['id'], 'type' => (string)$r['type'], 'data' => (string)$r['data'], 'seq' => (int)$r['seq']);
+                if ($many) {
+                    $m['from'] = (int)$r['from_peer'];
+                }
+                $out[] = $m;
             }
         }
         return $out;
@@ -1691,6 +1831,92 @@ final class PeerDropService
             throw new PeerDropError('room_expired');
         }
         return $row;
+    }
+
+    /**
+     * Whom a message from $peer goes to: a receiver names the sender or nobody; the sender names a
+     * receiver that has joined (in a room for one it may leave "to" out, and send before the join).
+     * @param array<string,mixed> $room
+     * @throws PeerDropError invalid_peer
+     */
+    private static function recipient(array $room, int $peer, ?int $to): int
+    {
+        $receivers = (int)$room['receivers'];
+        if ($peer !== 0) {
+            if ($to !== null && $to !== 0) {
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_sender']);
+            }
+            return 0;
+        }
+        if ($to === null) {
+            if ($receivers > 1) {
+                throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_needed']);
+            }
+            return 1;
+        }
+        if ($to < 1 || $to > $receivers || ($receivers > 1 && $to > (int)$room['seats'])) {
+            throw new PeerDropError('invalid_peer', PeerDrop::ROOM_MESSAGES['to_joined']);
+        }
+        return $to;
+    }
+
+    /**
+     * Whether $peer has left the room or was dropped from it. The sender and the first receiver
+     * have their own columns (left0, left1, as before schema 4); receivers 2 to 32 are bits of gone.
+     * @param array<string,mixed> $room
+     */
+    private static function isGone(array $room, int $peer): bool
+    {
+        if ($peer <= 1) {
+            return (int)$room['left' . $peer] === 1;
+        }
+        return (((int)$room['gone'] >> $peer) & 1) === 1;
+    }
+
+    /**
+     * The receivers in their seats: joined, neither left nor dropped.
+     * @param array<string,mixed> $room
+     * @return int[]
+     */
+    private static function seated(array $room): array
+    {
+        $out = array();
+        for ($k = 1; $k <= (int)$room['seats']; $k++) {
+            if (!self::isGone($room, $k)) {
+                $out[] = $k;
+            }
+        }
+        return $out;
+    }
+
+    /**
+     * @param array<string,mixed> $room
+     * @throws PeerDropError peer_left when $peer has left, peer_dropped when the sender dropped it
+     */
+    private static function assertSeated(array $room, int $peer): void
+    {
+        if (self::isGone($room, $peer)) {
+            throw new PeerDropError($peer > 0 && (((int)$room['dropped'] >> $peer) & 1) === 1 ? 'peer_dropped' : 'peer_left');
+        }
+    }
+
+    /**
+     * Takes $peer out of its seat (left, or dropped by the sender), in the row and in $room.
+     * @param array<string,mixed> $room
+     */
+    private static function markGone(PeerDropStore $db, array &$room, int $peer, bool $dropped): void
+    {
+        if ($peer <= 1) {
+            $room['left' . $peer] = 1;
+            $db->run('UPDATE {p}rooms SET left' . $peer . ' = 1 WHERE id = ?', array((int)$room['id']));
+        } else {
+            $room['gone'] = (int)$room['gone'] | (1 << $peer);
+            $db->run('UPDATE {p}rooms SET gone = ? WHERE id = ?', array($room['gone'], (int)$room['id']));
+        }
+        if ($dropped) {
+            $room['dropped'] = (int)$room['dropped'] | (1 << $peer);
+            $db->run('UPDATE {p}rooms SET dropped = ? WHERE id = ?', array($room['dropped'], (int)$room['id']));
+        }
     }
 
     private static function insertServerMessage(PeerDropStore $db, int $roomId, int $to, int $from, string $type): void
@@ -1768,7 +1994,9 @@ final class PeerDropToken
             throw new PeerDropError('invalid_token');
         }
         $payload = PeerDrop::b64uDecode($m[1]);
-        if ($payload === null || !preg_match('/^1\.([0-9]{1,18})\.([0-9a-f]{32})\.([01])\.([0-9]{1,12})$/D', $payload, $p)) {
+        // Peer 0 is the sender, 1 to 32 its receivers (tokens from before rooms had several say 0 or 1).
+        if ($payload === null || !preg_match('/^1\.([0-9]{1,18})\.([0-9a-f]{32})\.(0|[1-9][0-9]?)\.([0-9]{1,12})$/D', $payload, $p)
+                || (int)$p[3] > PeerDrop::MAX_RECEIVERS) {
             throw new PeerDropError('invalid_token');
         }
         $exp = (int)$p[4];
@@ -2477,10 +2705,13 @@ final class PeerDropStore
  */
 final class PeerDropMigrations
 {
-    const LATEST = 3;
+    const LATEST = 4;
 
-    /** SQLite's rooms table as versions 1 and 2 have it (version 3 goes back to it by a rebuild). */
-    private static function sqliteRooms(string $name): string
+    /**
+     * SQLite's rooms table as versions 1 and 2 have it, or (with $v3) as version 3 has it: the
+     * down steps of versions 3 and 4 go back to them by a rebuild.
+     */
+    private static function sqliteRooms(string $name, bool $v3 = false): string
     {
         return 'CREATE TABLE ' . $name . ' (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -2490,8 +2721,45 @@ final class PeerDropMigrations
             expires_at INTEGER NOT NULL,
             left0 INTEGER NOT NULL DEFAULT 0,
             left1 INTEGER NOT NULL DEFAULT 0,
-            msg_count INTEGER NOT NULL DEFAULT 0
+            msg_count INTEGER NOT NULL DEFAULT 0' . ($v3 ? ',
+            creator TEXT,
+            code INTEGER,
+            bytes INTEGER NOT NULL DEFAULT ' . PeerDrop::ROW_BYTES : '') . '
         )';
+    }
+
+    /**
+     * Version 4 down: the rooms for several receivers in progress end (their peers get
+     * room_closed). Version 3 would serve only their first receiver, and would forget which
+     * receivers the sender dropped, should version 4 come back.
+     * @return string[]
+     */
+    private static function endRoomsForSeveral(): array
+    {
+        return array(
+            'DELETE FROM {p}messages WHERE room_id IN (SELECT id FROM {p}rooms WHERE receivers > 1)',
+            'DELETE FROM {p}rooms WHERE receivers > 1',
+        );
+    }
+
+    /**
+     * SQLite before 3.35 cannot drop a column: a down step rebuilds the rooms table as $create
+     * makes it, every row and the AUTOINCREMENT sequence kept (ids are never reused).
+     * @param string[] $columns the columns the older version has
+     * @param string[] $indexes its indexes, besides the unique room_key
+     * @return string[]
+     */
+    private static function sqliteRebuildRooms(string $create, array $columns, array $indexes): array
+    {
+        $list = implode(', ', $columns);
+        return array_merge(array(
+            $create,
+            'INSERT INTO rooms_old (' . $list . ') SELECT ' . $list . ' FROM rooms',
+            "DELETE FROM sqlite_sequence WHERE name = 'rooms_old'",
+            "INSERT INTO sqlite_sequence (name, seq) SELECT 'rooms_old', seq FROM sqlite_sequence WHERE name = 'rooms'",
+            'DROP TABLE rooms',
+            'ALTER TABLE rooms_old RENAME TO rooms',
+        ), $indexes);
     }
 
     /** Version 3 fills in the live bytes of the rooms already there (see PeerDropService::liveBytes()). */
@@ -2563,6 +2831,19 @@ final class PeerDropMigrations
                     'down' => array('ALTER TABLE {p}rooms DROP KEY {p}rooms_code, DROP KEY {p}rooms_creator,'
                         . ' DROP COLUMN bytes, DROP COLUMN code, DROP COLUMN creator'),
                 ),
+                // Rooms for several receivers: how many (receivers), how many joined (seats), closed to
+                // newcomers, and which receivers from the second on left (gone) or were dropped (bits).
+                // Going down ends the rooms for several in progress: version 3 cannot serve them.
+                4 => array(
+                    'up' => array(
+                        'ALTER TABLE {p}rooms ADD COLUMN receivers SMALLINT NOT NULL DEFAULT 1, ADD COLUMN seats SMALLINT NOT NULL DEFAULT 0,'
+                            . ' ADD COLUMN closed TINYINT NOT NULL DEFAULT 0, ADD COLUMN gone BIGINT NOT NULL DEFAULT 0,'
+                            . ' ADD COLUMN dropped BIGINT NOT NULL DEFAULT 0',
+                        'UPDATE {p}rooms SET seats = 1 WHERE joined_at IS NOT NULL',
+                    ),
+                    'down' => array_merge(self::endRoomsForSeveral(), array('ALTER TABLE {p}rooms DROP COLUMN dropped, DROP COLUMN gone,'
+                        . ' DROP COLUMN closed, DROP COLUMN seats, DROP COLUMN receivers')),
+                ),
             );
         }
         return array(
@@ -2603,19 +2884,29 @@ final class PeerDropMigrations
                     'CREATE INDEX rooms_code ON rooms (code, expires_at)',
                     self::roomBytes('LENGTH(CAST(data AS BLOB))'),
                 ),
-                // SQLite before 3.35 cannot drop a column: rebuild the table as version 2 had it,
-                // every row and the AUTOINCREMENT sequence kept (ids are never reused).
-                'down' => array(
-                    'DROP INDEX IF EXISTS rooms_code',
-                    'DROP INDEX IF EXISTS rooms_creator',
-                    self::sqliteRooms('rooms_v2'),
-                    'INSERT INTO rooms_v2 (id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count)'
-                        . ' SELECT id, room_key, created_at, joined_at, expires_at, left0, left1, msg_count FROM rooms',
-                    "DELETE FROM sqlite_sequence WHERE name = 'rooms_v2'",
-                    "INSERT INTO sqlite_sequence (name, seq) SELECT 'rooms_v2', seq FROM sqlite_sequence WHERE name = 'rooms'",
-                    'DROP TABLE rooms',
-                    'ALTER TABLE rooms_v2 RENAME TO rooms',
-                    'CREATE INDEX rooms_expires ON rooms (expires_at)',
+                'down' => array_merge(
+                    array('DROP INDEX IF EXISTS rooms_code', 'DROP INDEX IF EXISTS rooms_creator'),
+                    self::sqliteRebuildRooms(self::sqliteRooms('rooms_old'),
+                        array('id', 'room_key', 'created_at', 'joined_at', 'expires_at', 'left0', 'left1', 'msg_count'),
+                        array('CREATE INDEX rooms_expires ON rooms (expires_at)'))
+                ),
+            ),
+            4 => array(
+                'up' => array(
+                    'ALTER TABLE rooms ADD COLUMN receivers INTEGER NOT NULL DEFAULT 1',
+                    'ALTER TABLE rooms ADD COLUMN seats INTEGER NOT NULL DEFAULT 0',
+                    'ALTER TABLE rooms ADD COLUMN closed INTEGER NOT NULL DEFAULT 0',
+                    'ALTER TABLE rooms ADD COLUMN gone INTEGER NOT NULL DEFAULT 0',
+                    'ALTER TABLE rooms ADD COLUMN dropped INTEGER NOT NULL DEFAULT 0',
+                    'UPDATE rooms SET seats = 1 WHERE joined_at IS NOT NULL',
+                ),
+                'down' => array_merge(
+                    self::endRoomsForSeveral(),
+                    array('DROP INDEX IF EXISTS rooms_code', 'DROP INDEX IF EXISTS rooms_creator', 'DROP INDEX IF EXISTS rooms_expires'),
+                    self::sqliteRebuildRooms(self::sqliteRooms('rooms_old', true),
+                        array('id', 'room_key', 'created_at', 'joined_at', 'expires_at', 'left0', 'left1', 'msg_count', 'creator', 'code', 'bytes'),
+                        array('CREATE INDEX rooms_expires ON rooms (expires_at)', 'CREATE INDEX rooms_creator ON rooms (creator, expires_at)',
+                            'CREATE INDEX rooms_code ON rooms (code, expires_at)'))
                 ),
             ),
         );
@@ -2893,6 +3184,8 @@ final class PeerDropConfig
     public $quotaCreatesPerMinute = 30;
     /** @var int failed joins per client per 10 minutes; 0 = no quota */
     public $quotaFailedJoins = 20;
+    /** @var int the most receivers a sender may ask for in one room (1 to PeerDrop::MAX_RECEIVERS; 1 = one per room) */
+    public $maxReceivers = 32;
     /** @var string[] stun:/stuns: URLs handed to clients with their room */
     public $stunUrls = array();
     /** @var string[] turn:/turns: URLs handed to clients with a credential minted per room */
@@ -2942,7 +3235,7 @@ final class PeerDropConfig
             'max_queue', 'max_room_messages', 'max_rooms', 'max_db_bytes', 'journal_mode', 'poll_interval_ms', 'poll_check_ms', 'busy_timeout_ms',
             'cleanup_batch', 'test_mode', 'storage', 'mysql_dsn', 'mysql_user', 'mysql_password', 'mysql_table_prefix',
             'rate_limit_per_minute', 'rate_limit_burst', 'trusted_proxies', 'metrics_token', 'stun_urls', 'turn_urls', 'turn_secret', 'turn_ttl',
-            'quota_rooms', 'quota_creates_per_minute', 'quota_failed_joins');
+            'quota_rooms', 'quota_creates_per_minute', 'quota_failed_joins', 'max_receivers');
         foreach ($file as $k => $unused) {
             if (!in_array($k, $known, true)) {
                 throw new PeerDropConfigError('unknown config key "' . $k . '" (known: ' . implode(', ', $known) . ')');
@@ -3055,6 +3348,7 @@ final class PeerDropConfig
         $c->quotaRooms = self::intOption($file, 'quota_rooms', $c->quotaRooms, 0, 10000000);
         $c->quotaCreatesPerMinute = self::intOption($file, 'quota_creates_per_minute', $c->quotaCreatesPerMinute, 0, 1000000);
         $c->quotaFailedJoins = self::intOption($file, 'quota_failed_joins', $c->quotaFailedJoins, 0, 1000000);
+        $c->maxReceivers = self::intOption($file, 'max_receivers', $c->maxReceivers, 1, PeerDrop::MAX_RECEIVERS);
         if (isset($file['journal_mode'])) {
             $jm = is_string($file['journal_mode']) ? strtolower($file['journal_mode']) : '';
             if ($jm !== 'wal' && $jm !== 'truncate') {
@@ -3306,7 +3600,7 @@ final class PeerDropIce
  */
 final class PeerDropMetrics
 {
-    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'health', 'metrics', 'options');
+    const OPS = array('create', 'join', 'send', 'poll', 'leave', 'drop', 'close', 'health', 'metrics', 'options');
     const COUNTERS = array(
         'peerdrop_requests_total' => 'Requests answered, by operation and HTTP status.',
         'peerdrop_held_polls_total' => 'Polls that were held in a held-poll slot.',
@@ -3314,7 +3608,7 @@ final class PeerDropMetrics
         'peerdrop_quota_exceeded_total' => 'Requests refused with 429 quota_exceeded, by quota.',
         'peerdrop_rooms_created_total' => 'Rooms created.',
         'peerdrop_code_rooms_created_total' => 'Short-code rooms created, by the number of digits of their number.',
-        'peerdrop_rooms_joined_total' => 'Rooms joined by a second peer.',
+        'peerdrop_rooms_joined_total' => 'Joins that took a seat: one per receiver, in a room for one or for several.',
         'peerdrop_storage_errors_total' => 'Requests that failed on storage, by error code.',
     );
     /** Counters printed only once they have a labelled series (no unlabelled 0 line). */

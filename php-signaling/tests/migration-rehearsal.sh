@@ -259,11 +259,12 @@ serve "$tmp/new" "$CONFIG" && { echo "      (new code again: its first request m
 snapshot s6; expect_version s6 "$latest"; same_rows s5 s6
 serve "$tmp/new" "$CONFIG" && drive finish && stop
 
-# A config written for N+1 (schema 3: the per-client quotas) is refused by the old code: trim it on rollback.
+# A config written for N+1 (schema 4: max_receivers, rooms for several receivers) is refused by
+# the old code: trim it on rollback.
 cat > "$tmp/sqlite/new-keys.config.php" <<EOF
 <?php
 return array('data_dir' => '$tmp/sqlite/data', 'secret' => 'rehearsal-secret-0123456789abcdef0123456789',
-    'quota_rooms' => 16, 'quota_creates_per_minute' => 30, 'quota_failed_joins' => 20);
+    'max_receivers' => 8);
 EOF
 serve "$tmp/old" "$tmp/sqlite/new-keys.config.php" && {
   code="$(node -e 'fetch(process.argv[1]).then(async (r) => console.log(r.status, (await r.json()).error?.code ?? "ok"))' "$URL")"

@@ -718,6 +718,252 @@ test('rate limit: 429 with Retry-After once the burst is spent', { skip: URL_RAT
   assertError(spoofed, 429, 'rate_limited');
 });
 
+// ---- several receivers ---------------------------------------------------------------------------
+// One sender (peer 0) and up to `receivers` receivers (peers 1, 2, ...) in one room, every message
+// addressed to one peer (docs/signaling.md section 2.6). Rooms created without `receivers` are the
+// rooms for one that every test above uses, unchanged.
+
+/** A room for `n` receivers, `joined` of them in: its id, the sender's token, the receivers' tokens (peers 1 to joined). */
+async function roomFor(n, joined = n, opts) {
+  const id = room();
+  const c = await call({ v: 1, op: 'create', room: id, receivers: n }, opts);
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.receivers, n, `the answer says how many receivers the room seats: ${c.text}`);
+  const receivers = [];
+  for (let k = 1; k <= joined; k++) {
+    const j = await call({ v: 1, op: 'join', room: id }, opts);
+    assert.equal(j.status, 200, `receiver ${k} joins: ${j.text}`);
+    assert.equal(j.json.peer, k, 'each receiver gets the next peer number');
+    receivers.push(j.json.token);
+  }
+  return { id, sender: c.json.token, receivers };
+}
+
+const sendTo = (token, to, seq, type, data, opts) => call({ v: 1, op: 'send', token, seq, type, data, to }, opts);
+const op = (name, fields, opts) => call({ v: 1, op: name, ...fields }, opts);
+const fromAndData = (r) => r.json.messages.map((m) => [m.from, m.type, m.data]).sort((a, b) => a[0] - b[0]);
+
+test('several receivers: each joins with its own peer number and exchanges addressed messages with the sender alone', async () => {
+  const { sender, receivers } = await roomFor(3);
+  // The sender learns of every join from its one poll, with the receiver's number.
+  const joins = await poll(sender, 0);
+  assert.equal(joins.status, 200, joins.text);
+  assert.deepEqual(joins.json.messages.map((m) => [m.type, m.from, m.seq, m.data]),
+    [['peer-joined', 1, 0, ''], ['peer-joined', 2, 0, ''], ['peer-joined', 3, 0, '']]);
+  for (const m of joins.json.messages) assert.deepEqual(Object.keys(m).sort(), ['data', 'from', 'id', 'seq', 'type']);
+  // One sequence for all of the sender's messages, each addressed to one receiver.
+  for (const k of [1, 2, 3]) assert.equal((await sendTo(sender, k, k, 'offer', `offer for ${k}`)).status, 201);
+  const cursors = [];
+  for (const k of [1, 2, 3]) {
+    const p = await poll(receivers[k - 1], 0);
+    assert.equal(p.status, 200, p.text);
+    assert.deepEqual(p.json.messages.map((m) => [m.from, m.type, m.data]), [[0, 'offer', `offer for ${k}`]], `receiver ${k} reads only its own`);
+    cursors.push(p.json.cursor);
+  }
+  // Receivers answer the sender (no "to": there is no one else) and never see each other's messages.
+  for (const k of [1, 2, 3]) assert.equal((await send(receivers[k - 1], 1, 'answer', `answer from ${k}`)).status, 201);
+  assert.equal((await sendTo(receivers[0], 0, 2, 'candidate', 'to: 0 names the sender')).status, 201);
+  const all = await poll(sender, joins.json.cursor);
+  assert.deepEqual(fromAndData(all), [[1, 'answer', 'answer from 1'], [1, 'candidate', 'to: 0 names the sender'],
+    [2, 'answer', 'answer from 2'], [3, 'answer', 'answer from 3']]);
+  for (const k of [1, 2, 3]) assert.deepEqual((await poll(receivers[k - 1], cursors[k - 1])).json.messages, [], `receiver ${k} got nothing else`);
+  // Addressing: the sender must name a receiver that joined; a receiver reaches only the sender.
+  assertError(await send(sender, 9, 'offer', 'to whom?'), 400, 'invalid_peer');
+  assertError(await sendTo(sender, 4, 9, 'offer', 'no such receiver'), 400, 'invalid_peer');
+  assertError(await sendTo(sender, 0, 9, 'offer', 'itself'), 400, 'invalid_peer');
+  assertError(await sendTo(sender, '1', 9, 'offer', 'wrong type'), 400, 'invalid_peer');
+  assertError(await sendTo(receivers[0], 2, 3, 'candidate', 'to another receiver'), 400, 'invalid_peer');
+  // A retry is recognised; the same seq for another receiver is a conflict.
+  const first = await sendTo(sender, 1, 4, 'candidate', 'c');
+  assert.equal(first.status, 201, first.text);
+  const retry = await sendTo(sender, 1, 4, 'candidate', 'c');
+  assert.equal(retry.status, 200, retry.text);
+  assert.equal(retry.json.id, first.json.id);
+  assertError(await sendTo(sender, 2, 4, 'candidate', 'c'), 409, 'seq_conflict');
+});
+
+test('several receivers: a join beyond the limit gets room_full; receivers is 1 to max_receivers', async () => {
+  const { id } = await roomFor(2);
+  const full = await call({ v: 1, op: 'join', room: id });
+  assertError(full, 409, 'room_full');
+  assert.doesNotMatch(full.json.error.message, /two peers/, 'the sentence suits a room for several');
+  const h = await raw('GET');
+  const max = h.json.limits?.max_receivers;
+  assert.ok(Number.isInteger(max) && max >= 1 && max <= 32, `health lists max_receivers, 1 to 32: ${h.text}`);
+  for (const bad of [max + 1, 0, -1, 33, '2', 2.5, true]) {
+    assertError(await call({ v: 1, op: 'create', room: room(), receivers: bad }), 400, 'invalid_receivers');
+  }
+  if (max > 1) {
+    const most = await call({ v: 1, op: 'create', room: room(), receivers: max });
+    assert.equal(most.status, 201, most.text);
+    assert.equal(most.json.receivers, max);
+    assert.equal((await op('leave', { token: most.json.token })).status, 200);
+  }
+  // receivers: 1 is the room for one that a create without it makes: the same answer.
+  const one = await call({ v: 1, op: 'create', room: room(), receivers: 1 });
+  assert.equal(one.status, 201, one.text);
+  assert.deepEqual(Object.keys(one.json).sort(), ['cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
+});
+
+test('several receivers: 10 concurrent joins for 4 seats: four win, each with a number of its own', async () => {
+  const id = room();
+  const c = await call({ v: 1, op: 'create', room: id, receivers: 4 });
+  assert.equal(c.status, 201, c.text);
+  assert.equal(c.json.receivers, 4, c.text);
+  const results = await Promise.all(Array.from({ length: 10 }, () => call({ v: 1, op: 'join', room: id })));
+  // 503 storage_busy is an allowed answer under contention: the client retries.
+  for (let i = 0; i < results.length; i++) {
+    if (results[i].status === 503) {
+      await sleep(1000);
+      results[i] = await call({ v: 1, op: 'join', room: id });
+    }
+  }
+  const winners = results.filter((r) => r.status === 200);
+  assert.deepEqual(winners.map((r) => r.json.peer).sort((a, b) => a - b), [1, 2, 3, 4], results.map((r) => r.status).join(','));
+  for (const r of results.filter((x) => x.status !== 200)) assertError(r, 409, 'room_full');
+  const joins = await poll(c.json.token, 0);
+  assert.deepEqual(joins.json.messages.map((m) => [m.type, m.from]).sort((a, b) => a[1] - b[1]),
+    [1, 2, 3, 4].map((k) => ['peer-joined', k]), 'the sender heard of each join once');
+});
+
+test('several receivers: the sender drops one; its token stops working, the others go on', async () => {
+  const { id, sender, receivers: [r1, r2, r3] } = await roomFor(3);
+  const cursor = (await poll(sender, 0)).json.cursor;
+  assert.equal((await sendTo(sender, 2, 1, 'offer', 'for 2')).status, 201);
+  const after = (await poll(r2, 0)).json.cursor;
+  // A poll the dropped receiver holds ends at the drop, not after its wait.
+  const started = Date.now();
+  const held = poll(r2, after, 10).then((r) => ({ r, elapsed: Date.now() - started }));
+  await sleep(700);
+  const d = await op('drop', { token: sender, peer: 2 });
+  assert.equal(d.status, 200, d.text);
+  assert.deepEqual(d.json, { ok: true });
+  const { r, elapsed } = await held;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.json.messages, []);
+  assert.ok(elapsed < 5000, `ended by the drop, not after its 10 s wait (${elapsed} ms)`);
+  assertError(await poll(r2, after), 410, 'peer_dropped');
+  assertError(await send(r2, 1, 'answer', 'too late'), 410, 'peer_dropped');
+  assertError(await sendTo(sender, 2, 2, 'candidate', 'gone'), 410, 'peer_left');
+  assert.deepEqual((await op('drop', { token: sender, peer: 2 })).json, { ok: true }, 'dropping again changes nothing');
+  assert.equal((await op('leave', { token: r2 })).status, 200, 'a dropped receiver may still leave');
+  // The others go on, both ways; the sender is not told of a drop it made itself.
+  for (const [k, t] of [[1, r1], [3, r3]]) {
+    assert.equal((await sendTo(sender, k, 10 + k, 'offer', `still for ${k}`)).status, 201);
+    assert.deepEqual((await poll(t, 0)).json.messages.map((m) => m.data), [`still for ${k}`]);
+    assert.equal((await send(t, 1, 'answer', `still from ${k}`)).status, 201);
+  }
+  assert.deepEqual(fromAndData(await poll(sender, cursor)), [[1, 'answer', 'still from 1'], [3, 'answer', 'still from 3']]);
+  // Only the sender drops, and only a receiver that joined; the seat is not given again.
+  assertError(await op('drop', { token: r1, peer: 3 }), 403, 'not_sender');
+  assertError(await op('drop', { token: sender, peer: 4 }), 400, 'invalid_peer');
+  assertError(await op('drop', { token: sender, peer: 0 }), 400, 'invalid_peer');
+  assertError(await op('drop', { token: sender, peer: '1' }), 400, 'invalid_peer');
+  assertError(await op('drop', { token: sender }), 400, 'missing_field');
+  assertError(await call({ v: 1, op: 'join', room: id }), 409, 'room_full');
+});
+
+test('several receivers: the sender closes the room to newcomers; those in stay', async () => {
+  const { id, sender, receivers: [r1] } = await roomFor(3, 1);
+  assertError(await op('close', { token: r1 }), 403, 'not_sender');
+  assertError(await op('close', {}), 400, 'missing_field');
+  const c = await op('close', { token: sender });
+  assert.equal(c.status, 200, c.text);
+  assert.deepEqual(c.json, { ok: true });
+  assert.deepEqual((await op('close', { token: sender })).json, { ok: true }, 'closing again changes nothing');
+  assertError(await call({ v: 1, op: 'join', room: id }), 409, 'room_locked');
+  assert.equal((await sendTo(sender, 1, 1, 'offer', 'still yours')).status, 201);
+  assert.deepEqual((await poll(r1, 0)).json.messages.map((m) => m.data), ['still yours']);
+  assert.equal((await send(r1, 1, 'answer', 'thanks')).status, 201);
+});
+
+test('several receivers: a short-code room seats exactly one receiver', async () => {
+  assertError(await call({ v: 1, op: 'create', code: true, receivers: 2 }), 400, 'invalid_receivers');
+  const c = await call({ v: 1, op: 'create', code: true, receivers: 1 });
+  assert.equal(c.status, 201, c.text);
+  assert.deepEqual(Object.keys(c.json).sort(), ['code', 'cursor', 'expires_in', 'ice_servers', 'peer', 'token']);
+  const j = await call({ v: 1, op: 'join', code: c.json.code });
+  assert.equal(j.status, 200, j.text);
+  assert.equal(j.json.peer, 1);
+  assertError(await call({ v: 1, op: 'join', code: c.json.code }), 409, 'room_full');
+  for (const token of [j.json.token, c.json.token]) assert.equal((await op('leave', { token })).status, 200);
+});
+
+test('several receivers: one held poll of the sender serves them all', async () => {
+  const { sender, receivers } = await roomFor(4);
+  const cursor = (await poll(sender, 0)).json.cursor;
+  const started = Date.now();
+  const held = poll(sender, cursor, 10).then((r) => ({ r, elapsed: Date.now() - started }));
+  await sleep(700);
+  assert.equal((await send(receivers[2], 1, 'answer', 'from 3')).status, 201);
+  const { r, elapsed } = await held;
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(fromAndData(r), [[3, 'answer', 'from 3']]);
+  assert.ok(elapsed >= 600 && elapsed < 3000, `held until receiver 3's message, then answered at once (${elapsed} ms)`);
+  // Whatever all of them sent in between comes back in one answer: no poll per receiver.
+  for (const k of [1, 2, 3, 4]) assert.equal((await send(receivers[k - 1], 2, 'candidate', `c${k}`)).status, 201);
+  const p = await poll(sender, r.json.cursor);
+  assert.deepEqual(fromAndData(p), [1, 2, 3, 4].map((k) => [k, 'candidate', `c${k}`]));
+});
+
+test('several receivers: a room for several holds no more unread messages than a room for one can', async () => {
+  const limits = (await raw('GET')).json.limits ?? {};
+  const maxQueue = limits.max_queue ?? 256;
+  assert.ok((limits.max_room_messages ?? 1024) > 2 * maxQueue, 'the room message limit does not bind first');
+  const { sender, receivers } = await roomFor(3);
+  // Nothing is read: the sender's queue holds the three peer-joined, the receivers' queues what it sends.
+  const payload = 'c'.repeat(64);
+  let seq = 0;
+  const fill = async (k) => {
+    let stored = 0;
+    for (;;) {
+      const r = await sendTo(sender, k, ++seq, 'candidate', payload);
+      if (r.status !== 201) return { stored, r };
+      stored++;
+      assert.ok(stored <= maxQueue, `receiver ${k}'s queue took more than max_queue ${maxQueue}`);
+    }
+  };
+  const one = await fill(1);
+  assert.equal(one.stored, maxQueue, 'one receiver\'s queue holds max_queue');
+  assertError(one.r, 429, 'queue_full');
+  const two = await fill(2);
+  assertError(two.r, 429, 'queue_full');
+  assert.equal(3 + one.stored + two.stored, 2 * maxQueue, 'the whole room holds 2 x max_queue unread, as the two queues of a room for one');
+  const three = await fill(3);
+  assert.equal(three.stored, 0, 'nothing more for anyone until something is read');
+  assertError(three.r, 429, 'queue_full');
+  // Reading frees the room for all: receiver 1 reads its queue, receiver 3 gets its message.
+  let cursor = 0;
+  for (;;) {
+    const p = await poll(receivers[0], cursor);
+    if (p.json.messages.length === 0) break;
+    cursor = p.json.cursor;
+  }
+  assert.equal((await sendTo(sender, 3, ++seq, 'offer', 'now there is room')).status, 201);
+});
+
+test('several receivers: leaves reach the sender, the sender\'s leave reaches every receiver, the last one out ends the room', async () => {
+  const { id, sender, receivers: [r1, r2] } = await roomFor(3, 2);
+  const cursor = (await poll(sender, 0)).json.cursor;
+  assert.equal((await op('leave', { token: r1 })).status, 200);
+  const p = await poll(sender, cursor);
+  assert.deepEqual(p.json.messages.map((m) => [m.type, m.from]), [['peer-left', 1]]);
+  assertError(await poll(r1, 0), 410, 'peer_left');
+  assertError(await sendTo(sender, 1, 1, 'offer', 'x'), 410, 'peer_left');
+  assert.equal((await sendTo(sender, 2, 2, 'offer', 'for 2')).status, 201, 'the others are unaffected');
+  // The seat left is not given again; the next newcomer is peer 3.
+  const j3 = await call({ v: 1, op: 'join', room: id });
+  assert.equal(j3.status, 200, j3.text);
+  assert.equal(j3.json.peer, 3);
+  assert.equal((await op('leave', { token: sender })).status, 200);
+  assert.deepEqual((await poll(r2, 0)).json.messages.map((m) => [m.type, m.from]), [['offer', 0], ['peer-left', 0]]);
+  assert.deepEqual((await poll(j3.json.token, 0)).json.messages.map((m) => [m.type, m.from]), [['peer-left', 0]]);
+  assertError(await send(r2, 1, 'answer', 'too late'), 410, 'peer_left');
+  assert.equal((await op('leave', { token: r2 })).status, 200);
+  assert.equal((await op('leave', { token: j3.json.token })).status, 200);
+  assertError(await call({ v: 1, op: 'join', room: id }), 404, 'room_not_found');
+});
+
 // ---- hostile clients ---------------------------------------------------------------------------
 // One scripted client must not starve the others (docs/signaling.md section 12, docs/security.md
 // section 4). Run against SIGNAL_URL_HOSTILE, a deployment that believes X-Forwarded-For from this
@@ -920,6 +1166,53 @@ test('hostile: all short-code rooms attempted by one client; the endpoint picks 
     assert.equal(numbers.size, 999, 'every number from 1 to 999 was handed out once');
     const late = await call({ v: 1, op: 'join', code: grew }, as(newClient()));
     assert.equal(late.status, 200, late.text);
+  } finally {
+    await leaveAll(held);
+  }
+});
+
+test('hostile: rooms for several receivers count against the open-rooms quota, and the joins they refuse are failed joins', { skip: hostileOnly() }, async () => {
+  const { rooms: quota, failedJoins } = await hostileLimits();
+  assert.ok(quota > 0 && failedJoins > 0, 'the open-rooms and failed-joins quotas are on');
+  const held = [];
+  try {
+    // A room for eight is one room of the creator's quota, no more and no less.
+    const a = newClient();
+    let r;
+    for (let i = 0; i < quota + 1; i++) {
+      r = await call({ v: 1, op: 'create', room: room(), receivers: 8 }, as(a));
+      if (r.status !== 201) break;
+      assert.equal(r.json.receivers, 8, r.text);
+      held.push(r.json.token);
+    }
+    assert.equal(held.length, quota, `one client opened ${held.length} rooms for eight; its quota is ${quota} rooms`);
+    assertQuota(r, /open-rooms/);
+    // Joins refused beyond a room's limit, or once it is closed, count as failed joins.
+    const s = newClient();
+    const fullId = room();
+    const full = await call({ v: 1, op: 'create', room: fullId, receivers: 2 }, as(s));
+    assert.equal(full.status, 201, full.text);
+    held.push(full.json.token);
+    const closedId = room();
+    const closed = await call({ v: 1, op: 'create', room: closedId, receivers: 4 }, as(s));
+    assert.equal(closed.status, 201, closed.text);
+    held.push(closed.json.token);
+    assert.equal((await call({ v: 1, op: 'close', token: closed.json.token }, as(s))).status, 200);
+    const f = newClient();
+    for (let k = 1; k <= 2; k++) {
+      const j = await call({ v: 1, op: 'join', room: fullId }, as(f));
+      assert.equal(j.status, 200, `a join that gets a seat costs nothing: ${j.text}`);
+      held.push(j.json.token);
+    }
+    let failed = 0;
+    for (let i = 0; i < failedJoins + 3; i++) {
+      r = await call({ v: 1, op: 'join', room: i % 2 ? fullId : closedId }, as(f));
+      if (r.status === 429) break;
+      assertError(r, 409, i % 2 ? 'room_full' : 'room_locked');
+      failed++;
+    }
+    assert.equal(failed, failedJoins, `one client failed ${failed} joins before being stopped; its quota is ${failedJoins}`);
+    assertQuota(r, /failed-joins/);
   } finally {
     await leaveAll(held);
   }

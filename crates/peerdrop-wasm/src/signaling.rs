@@ -22,6 +22,21 @@ struct Relayed {
     kind: String,
     #[serde(default)]
     data: String,
+    /// Who sent it: only in a room for several receivers (`docs/signaling.md` section 2.6).
+    #[serde(default)]
+    from: Option<u8>,
+}
+
+/// A message as relayed in a room for several receivers, with the peer that sent it (0 for
+/// the sender; for `peer-joined` and `peer-left`, the receiver that joined or left). `data`
+/// is as the server relays it: still sealed for `sealed` messages, which the caller opens
+/// with the seal of that peer ([`open_sealed`]).
+#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls this next")]
+#[derive(Debug, Clone)]
+pub struct Addressed {
+    pub from: u8,
+    pub kind: String,
+    pub data: String,
 }
 
 /// A message from the other peer (opened from its seal) or from the server itself
@@ -41,6 +56,13 @@ struct Joined {
     /// The number the endpoint picked for a short-code room.
     #[serde(default)]
     code: Option<u16>,
+    /// This seat's peer number: 0 the sender, 1 to 32 a receiver.
+    #[serde(default)]
+    peer: Option<u8>,
+    /// Only in the answer to a create for several receivers: how many it seats. Absent from
+    /// an endpoint older than rooms for several, which made a room for one.
+    #[serde(default)]
+    receivers: Option<u8>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +138,8 @@ pub struct SignalClient {
     /// Sealed messages that arrived during a short-code exchange, before the key to open
     /// them existed; opened when the seal is set.
     deferred: Vec<String>,
+    /// This seat's peer number as the create or join answer gave it (none after a resume).
+    peer: Option<u8>,
 }
 
 /// Sealed messages kept unopened during a short-code exchange, at most (more is an attack).
@@ -185,6 +209,7 @@ impl SignalClient {
             ice_servers: seat.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
+            peer: None,
         }
     }
 
@@ -267,7 +292,12 @@ impl SignalClient {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
                 RuntimeError::LinkExpired
             }
-            RuntimeError::Signaling { status: 409, .. } if op == "join" => RuntimeError::LinkInUse,
+            // A room its sender closed to newcomers says so in its own words.
+            RuntimeError::Signaling { status: 409, ref code, .. }
+                if op == "join" && code != "room_locked" =>
+            {
+                RuntimeError::LinkInUse
+            }
             other => other,
         })?;
         let pake = seal.is_none();
@@ -284,6 +314,7 @@ impl SignalClient {
             ice_servers: joined.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
+            peer: joined.peer,
         };
         Ok((client, joined.code))
     }
@@ -355,6 +386,117 @@ impl SignalClient {
         let body = json!({"v": 1, "op": "leave", "token": self.token});
         let _ = post(&self.url, &body, &self.log).await;
     }
+}
+
+/// Rooms for several receivers (`docs/signaling.md` section 2.6): the sender's side.
+#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls these next")]
+impl SignalClient {
+    /// Creates a room for up to `receivers` receivers (2 to 32; `docs/signaling.md` section
+    /// 2.6) as its sender, peer 0. The seat has no seal of its own: each receiver has its own
+    /// session, so messages go out through [`send_to`](Self::send_to) with that receiver's
+    /// seal and come in through [`poll_addressed`](Self::poll_addressed). Returns the number of
+    /// receivers the room seats: 1 when the endpoint is older than rooms for several (it made a
+    /// room for one, which the caller may still use, or leave).
+    pub async fn create_for_receivers(
+        url: &str,
+        room: &str,
+        receivers: u8,
+        log: SharedLog,
+    ) -> Result<(SignalClient, u8), RuntimeError> {
+        let body = json!({"v": 1, "op": "create", "room": room, "receivers": receivers});
+        let value = post(url, &body, &log).await.map_err(|e| match e {
+            RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
+                RuntimeError::LinkExpired
+            }
+            other => other,
+        })?;
+        let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
+        let seats = joined.receivers.unwrap_or(1);
+        let client = SignalClient {
+            url: url.to_string(),
+            token: joined.token,
+            seq: 0,
+            cursor: 0,
+            log,
+            seal: None,
+            pake: false,
+            tampered: Vec::new(),
+            ice_servers: joined.ice_servers,
+            unread: Default::default(),
+            deferred: Vec::new(),
+            peer: joined.peer,
+        };
+        Ok((client, seats))
+    }
+
+    /// This seat's peer number from the create or join answer: 0 for the sender, 1 to 32 for a
+    /// receiver (its number in a room for several). `None` for a seat taken up after a reload.
+    pub fn peer(&self) -> Option<u8> {
+        self.peer
+    }
+
+    /// The sender of a room for several: seals one message with `seal`, that receiver's
+    /// session, and sends it to receiver `to` alone. Retries reuse the sequence number (one
+    /// sequence for all the receivers), so the server stores it once.
+    pub async fn send_to(
+        &mut self,
+        to: u8,
+        seal: &mut SignalSeal,
+        kind: &str,
+        data: &str,
+    ) -> Result<(), RuntimeError> {
+        let sealed = seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
+        self.seq += 1;
+        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": "sealed",
+            "data": sealed, "to": to});
+        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+    }
+
+    /// The sender of a room for several: waits for the next messages of all its receivers
+    /// (one held poll, whatever their number), each with the peer that sent it, unopened.
+    /// Returns an empty list when the server ends a poll early (after waiting as it asks).
+    pub async fn poll_addressed(&mut self) -> Result<Vec<Addressed>, RuntimeError> {
+        let body =
+            json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
+        let value = post_retrying(&self.url, &body, &self.log).await?;
+        let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
+        // Delivery is at least once: a message at or below the cursor was seen already.
+        let seen = self.cursor;
+        let fresh: Vec<Relayed> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
+        self.cursor = fresh.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        // A room for one has no `from`: its only other peer is the receiver, peer 1.
+        let messages: Vec<Addressed> = fresh
+            .into_iter()
+            .map(|m| Addressed { from: m.from.unwrap_or(1), kind: m.kind, data: m.data })
+            .collect();
+        if messages.is_empty() {
+            let pause = polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000);
+            sleep(Duration::from_millis(pause)).await;
+        }
+        Ok(messages)
+    }
+
+    /// The sender drops receiver `peer`: its token stops working (410 `peer_dropped`), its
+    /// seat is not given again, the other receivers go on. Idempotent.
+    pub async fn drop_receiver(&mut self, peer: u8) -> Result<(), RuntimeError> {
+        let body = json!({"v": 1, "op": "drop", "token": self.token, "peer": peer});
+        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+    }
+
+    /// The sender closes the room to newcomers (their join gets 409 `room_locked`); the
+    /// receivers already in keep their seats. Idempotent, and cannot be undone.
+    pub async fn close_room(&mut self) -> Result<(), RuntimeError> {
+        let body = json!({"v": 1, "op": "close", "token": self.token});
+        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+    }
+}
+
+/// Opens a sealed message of a room for several with the seal of the receiver that sent it.
+#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls this next")]
+pub fn open_sealed(seal: &mut SignalSeal, sealed: &str) -> Result<Message, SealError> {
+    let opened = seal.open(sealed)?;
+    let data = String::from_utf8(opened.payload).map_err(|_| SealError::Garbled)?;
+    Ok(Message { kind: opened.kind, data })
 }
 
 /// An endpoint from before short-code numbers were picked by the endpoint (it asks for a room

@@ -52,14 +52,23 @@ list($st) = $s->poll($c['token'], 0, 0); ok($st === 200, 'token of the previous 
 list($st) = $s->leave($a['token']); ok($st === 200, 'leave 200');
 list($st, $code) = $s->createCode(); ok($st === 201 && $code['code'] >= 1 && $code['code'] <= 999, 'short-code room: the endpoint picks ' . $code['code']);
 list($st) = $s->joinCode($code['code']); ok($st === 200, 'join by number');
+$many = PeerDrop::b64uEncode(random_bytes(24));
+list($st, $ms) = $s->create($many, 3); ok($st === 201 && $ms['receivers'] === 3, 'a room for three receivers');
+list(, $r1) = $s->join($many); list(, $r2) = $s->join($many); ok($r1['peer'] === 1 && $r2['peer'] === 2, 'receivers 1 and 2 take their seats');
+list($st) = $s->send($ms['token'], 1, 'offer', 'for 2', 2); ok($st === 201, 'send to receiver 2');
+list(, $p2) = $s->poll($r2['token'], 0, 0); ok($p2['messages'][0]['from'] === 0 && $p2['messages'][0]['data'] === 'for 2', 'receiver 2 reads its own, with from');
+$s->drop($ms['token'], 2);
+try { $s->poll($r2['token'], 0, 0); ok(false, 'dropped'); } catch (PeerDropError $e) { ok($e->errorCode() === 'peer_dropped', 'a dropped receiver gets peer_dropped'); }
+$s->close($ms['token']);
+try { $s->join($many); ok(false, 'closed'); } catch (PeerDropError $e) { ok($e->errorCode() === 'room_locked', 'closed to newcomers: room_locked'); }
 $s->forClient('198.51.100.1');
 try { $s->join(PeerDrop::b64uEncode(random_bytes(24))); } catch (PeerDropError $e) { ok($e->errorCode() === 'room_not_found', 'a failed join is counted'); }
 for ($i = 0; $i < 16; $i++) { $s->create(PeerDrop::b64uEncode(random_bytes(24))); }
 try { $s->create(PeerDrop::b64uEncode(random_bytes(24))); ok(false, 'quota'); } catch (PeerDropError $e) { ok($e->errorCode() === 'quota_exceeded', 'open-rooms quota: 429 after 16'); }
 ok(PeerDropService::liveBytes($store, $now) > 0, 'live bytes counted');
 $store->checkpoint(4194304, 0); ok(true, 'WAL checkpoint (TRUNCATE)');
-ok($store->migrateTo(0) === array(2, 1, 0) && $store->migrateTo(3) === array(1, 2, 3), 'migrations down and up');
-$store->migrateTo(2); ok($store->migrateTo(3) === array(3), 'version 3 down (table rebuilt) and up again');
+ok($store->migrateTo(0) === array(3, 2, 1, 0) && $store->migrateTo(4) === array(1, 2, 3, 4), 'migrations down and up');
+$store->migrateTo(2); ok($store->migrateTo(4) === array(3, 4), 'versions 4 and 3 down (table rebuilt) and up again');
 $rl = new PeerDropRateLimiter($store, 60, 2, 'k-0123456789abcdef', function () { return 1700000000.5; });
 $rl->consume('192.0.2.1'); $rl->consume('192.0.2.1');
 try { $rl->consume('192.0.2.1'); ok(false, 'rate limit'); } catch (PeerDropError $e) { ok($e->errorCode() === 'rate_limited', 'rate limit: 429 after the burst'); }

@@ -59,18 +59,20 @@ final class MysqlStoreTest extends PeerDropTestCase
         $s = $this->mysqlStore();
         $this->assertSame('mysql', $s->driver());
         $this->assertSame(PeerDropStore::SCHEMA_VERSION, $s->schemaVersion());
-        $this->assertSame('3', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
+        $this->assertSame('4', $s->pdo()->query("SELECT value FROM {$this->prefix}meta WHERE name = 'schema_version'")->fetchColumn());
         $columns = function () use ($s): array {
             return $s->pdo()->query("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE()"
                 . " AND table_name = '{$this->prefix}rooms' ORDER BY ordinal_position")->fetchAll(PDO::FETCH_COLUMN);
         };
-        $this->assertSame(array('creator', 'code', 'bytes'), array_slice($columns(), -3));
+        $this->assertSame(array('creator', 'code', 'bytes', 'receivers', 'seats', 'closed', 'gone', 'dropped'), array_slice($columns(), -8));
+        $this->assertSame(array(3), $s->migrateTo(3));
+        $this->assertSame(array('creator', 'code', 'bytes'), array_slice($columns(), -3), 'version 4 down drops its columns');
         $this->assertSame(array(2), $s->migrateTo(2));
         $this->assertNotContains('creator', $columns(), 'version 3 down drops its columns');
         $this->assertSame(array(1, 0), $s->migrateTo(0));
         $this->assertSame(0, (int)$s->pdo()->query("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{$this->prefix}rooms'")->fetchColumn());
-        $this->assertSame(array(1, 2, 3), $s->migrateTo(3));
-        $this->assertSame(array(), $this->mysqlStore()->migrateTo(3));
+        $this->assertSame(array(1, 2, 3, 4), $s->migrateTo(4));
+        $this->assertSame(array(), $this->mysqlStore()->migrateTo(4));
     }
 
     public function testFullExchangeAndExpiryCleanup(): void
@@ -94,6 +96,39 @@ final class MysqlStoreTest extends PeerDropTestCase
         });
         $this->assertSame(1, $s->cleanup($this->now + 100000));
         $this->assertSame(0, (int)$s->store()->pdo()->query("SELECT COUNT(*) FROM {$this->prefix}messages")->fetchColumn());
+    }
+
+    public function testRoomForSeveralOnMysqlAndVersionFourDownEndsIt(): void
+    {
+        $s = $this->mysqlService();
+        list($a) = $this->joinedRoom($s);
+        $s->send($a, 1, 'offer', 'for the room for one');
+        $many = self::room();
+        $sender = $s->create($many, 3)[1]['token'];
+        $r1 = $s->join($many)[1]['token'];
+        $r2 = $s->join($many)[1];
+        $this->assertSame(2, $r2['peer']);
+        $this->assertSame(201, $s->send($sender, 1, 'offer', 'for 2', 2)[0]);
+        $this->assertSame(array(array(0, 'for 2')), array_map(function (array $m): array {
+            return array($m['from'], $m['data']);
+        }, $s->poll($r2['token'], 0, 0)[1]['messages']));
+        $s->drop($sender, 2);
+        $this->assertPeerDropError('peer_dropped', function () use ($s, $r2) {
+            $s->poll($r2['token'], 0, 0);
+        });
+        $this->assertSame(201, $s->send($r1, 1, 'answer', 'from 1')[0]);
+        $pdo = $s->store()->pdo();
+        $roomsForOne = $pdo->query("SELECT id, room_key, left0, left1, msg_count, bytes FROM {$this->prefix}rooms WHERE receivers = 1 ORDER BY id")->fetchAll(PDO::FETCH_ASSOC);
+        $this->assertSame(array(3), $s->store()->migrateTo(3));
+        $this->assertSame($roomsForOne, $pdo->query("SELECT id, room_key, left0, left1, msg_count, bytes FROM {$this->prefix}rooms ORDER BY id")->fetchAll(PDO::FETCH_ASSOC),
+            'rooms for one are kept as they were');
+        $this->assertSame(1, (int)$pdo->query("SELECT COUNT(*) FROM {$this->prefix}messages WHERE data = 'for the room for one'")->fetchColumn());
+        $this->assertSame(0, (int)$pdo->query("SELECT COUNT(*) FROM {$this->prefix}messages WHERE data IN ('for 2', 'from 1')")->fetchColumn(),
+            'the room for several ended with its messages');
+        $this->assertSame(array(4), $s->store()->migrateTo(4));
+        $this->assertPeerDropError('room_closed', function () use ($s, $r2) {
+            $s->poll($r2['token'], 0, 0);
+        });
     }
 
     public function testGeneratedSecretIsSharedThroughTheDatabase(): void

@@ -452,7 +452,7 @@ final class ServiceTest extends PeerDropTestCase
         $this->assertSame(array('ok' => true, 'version' => 1, 'schema' => PeerDropStore::SCHEMA_VERSION, 'storage' => 'sqlite'), $body);
         $this->assertSame(array('max_body_bytes', 'max_data_bytes', 'max_queue', 'max_room_messages', 'max_rooms', 'ttl_unjoined',
             'ttl_room', 'poll_slots', 'max_wait', 'poll_interval_ms', 'rate_limit_per_minute', 'rate_limit_burst', 'max_db_bytes',
-            'quota_rooms', 'quota_creates_per_minute', 'quota_failed_joins', 'max_code'), array_keys($limits));
+            'quota_rooms', 'quota_creates_per_minute', 'quota_failed_joins', 'max_code', 'max_receivers'), array_keys($limits));
         $this->assertSame(256, $limits['max_queue']);
     }
 }

@@ -113,6 +113,23 @@ final class TokenTest extends PeerDropTestCase
         $this->assertSame(99999, PeerDropToken::verify(self::SECRET, $payload . '.' . $mac, 1)['exp']);
     }
 
+    public function testReceiversOneToThirtyTwoAndNothingElse(): void
+    {
+        // Peers 0 (the sender) to 32 (the receivers of a room for several) are signed and verified.
+        foreach (array(0, 1, 2, 9, 10, 31, 32) as $peer) {
+            $t = PeerDropToken::sign(self::SECRET, 5, $this->key(), $peer, 2000);
+            $this->assertSame($peer, PeerDropToken::verify(self::SECRET, $t, 1)['peer']);
+        }
+        // Correctly signed payloads naming a peer outside 0..32, or with a leading zero, are refused.
+        foreach (array('33', '99', '01', '100', '-1') as $peer) {
+            $payload = PeerDrop::b64uEncode('1.5.' . str_repeat('a', 32) . '.' . $peer . '.99999');
+            $mac = PeerDrop::b64uEncode(hash_hmac('sha256', 'peerdrop-token-v1|' . $payload, self::SECRET, true));
+            $this->assertPeerDropError('invalid_token', function () use ($payload, $mac) {
+                PeerDropToken::verify(self::SECRET, $payload . '.' . $mac, 1);
+            });
+        }
+    }
+
     public function testBase64UrlRoundTrip(): void
     {
         for ($n = 0; $n < 40; $n++) {

@@ -2,7 +2,7 @@
 // signal.php's PeerDropError::CATALOG is the reference, read from the PHP source itself.
 import { expect, test } from 'vitest';
 import php from '../../../../../php-signaling/signal.php?raw';
-import { CATALOG, HOST_SPECIFIC, QUOTA_MESSAGES, SignalingError, type SignalingErrorCode } from '../../src/lib/signaling/errors.js';
+import { CATALOG, HOST_SPECIFIC, QUOTA_MESSAGES, ROOM_MESSAGES, SignalingError, type SignalingErrorCode } from '../../src/lib/signaling/errors.js';
 import { DEFAULTS, EXAMPLE_SECRETS } from '../../src/lib/signaling/handler.js';
 
 /** The inside of the PHP array literal after `const NAME = array(` in signal.php (quotes respected). */
@@ -68,6 +68,14 @@ test('the quota messages are signal.php\'s', () => {
 	const out: Record<string, string> = {};
 	for (const m of block.matchAll(/'([a-z_]+)'\s*=>\s*'((?:[^'\\]|\\.)*)'/g)) out[m[1]] = m[2].replace(/\\(['\\])/g, '$1');
 	expect(out).toEqual(QUOTA_MESSAGES);
+});
+
+test('the sentences of rooms for several receivers are signal.php\'s', () => {
+	const block = phpArray(php, 'ROOM_MESSAGES');
+	const out: Record<string, string> = {};
+	for (const m of block.matchAll(/'([a-z_]+)'\s*=>\s*'((?:[^'\\]|\\.)*)'/g)) out[m[1]] = m[2].replace(/\\(['\\])/g, '$1');
+	expect(Object.keys(out).length).toBe((block.match(/=>/g) ?? []).length);
+	expect(out).toEqual(ROOM_MESSAGES);
 });
 
 test('the same example secrets are refused as in signal.php', () => {

@@ -56,4 +56,17 @@ describe('tokens (docs/signaling.md section 3)', () => {
 		expect(await code(verifyToken(['old'.repeat(11)], `${odd}.${oddMac}`, 999))).toBe('invalid_token');
 		expect(await code(verifyToken(['old'.repeat(11)], 'x'.repeat(600), 999))).toBe('invalid_token');
 	});
+
+	test('peers 0 to 32 (a room for several receivers), and nothing else, as signal.php', async () => {
+		const secret = 's'.repeat(32);
+		for (const peer of [0, 1, 2, 9, 10, 31, 32]) {
+			await expect(verifyToken([secret], await signToken(secret, 5, KEY, peer, 2000), 1)).resolves.toMatchObject({ peer });
+		}
+		const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: SignalingError) => e.code);
+		for (const peer of ['33', '99', '01', '100', '-1']) {
+			const payload = b64u(new TextEncoder().encode(`1.5.${'a'.repeat(32)}.${peer}.99999`));
+			const mac = b64u(await hmac(secret, 'peerdrop-token-v1|' + payload));
+			expect(await code(verifyToken([secret], `${payload}.${mac}`, 1)), peer).toBe('invalid_token');
+		}
+	});
 });

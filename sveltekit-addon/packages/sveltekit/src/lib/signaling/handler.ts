@@ -3,11 +3,11 @@
 // browser runtime and the conformance suite cannot tell them apart.
 
 import { hmac, hmacSha1Base64, hex, sha256Hex } from './crypto.js';
-import { CATALOG, quotaError, SignalingError, type Quota } from './errors.js';
+import { CATALOG, quotaError, roomError, SignalingError, type Quota } from './errors.js';
 import { JsonError, JsonFloat, JsonInt, parseJson, type JsonValue } from './json.js';
 import { createMemoryStore } from './memory-store.js';
 import { codeKey, MAX_CODE, type SignalingStore } from './store.js';
-import { signToken, verifyToken } from './token.js';
+import { MAX_PEER, signToken, verifyToken } from './token.js';
 
 export const PROTOCOL = 1;
 export const MAX_BODY = 65536;
@@ -17,7 +17,7 @@ export const MAX_WAIT = 25;
 export const POLL_BATCH = 100;
 const MESSAGE_TYPES = ['offer', 'answer', 'candidate', 'bye', 'sealed', 'pake'];
 const ALLOW = 'GET, POST, OPTIONS';
-const OPS = ['create', 'join', 'send', 'poll', 'leave'];
+const OPS = ['create', 'join', 'send', 'poll', 'leave', 'drop', 'close'];
 /** Secrets refused as too well known, as signal.php's PeerDrop::EXAMPLE_SECRETS (a test compares them). */
 export const EXAMPLE_SECRETS = ['', 'change-me', 'changeme', 'change_me', 'secret', 'example', 'peerjs', 'password',
 	'replace-me', 'replace-with-a-long-random-string', 'your-secret-here'];
@@ -30,7 +30,7 @@ const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/;
 export const DEFAULTS = {
 	ttlUnjoined: 600, ttlRoom: 3600, maxQueue: 256, maxRoomMessages: 1024, maxRooms: 5000, pollSlots: 200, maxWait: 25,
 	pollIntervalMs: 1000, pollCheckMs: 50, rateLimitPerMinute: 600, rateLimitBurst: 120, cleanupBatch: 50,
-	maxDbBytes: 268435456, quotaRooms: 16, quotaCreatesPerMinute: 30, quotaFailedJoins: 20, turnTtl: 86400
+	maxDbBytes: 268435456, quotaRooms: 16, quotaCreatesPerMinute: 30, quotaFailedJoins: 20, turnTtl: 86400, maxReceivers: 32
 } as const;
 /** Upper bounds (seconds) of peerdrop_request_duration_seconds, as signal.php's. */
 const BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '30'];
@@ -70,6 +70,8 @@ export interface SignalingOptions {
 	quotaCreatesPerMinute?: number;
 	/** Failed joins per client per 10 minutes (0 = no quota). Default 20. */
 	quotaFailedJoins?: number;
+	/** The most receivers a sender may ask for in one room (1 to 32; 1 = one per room). Default 32. */
+	maxReceivers?: number;
 	/** Held polls at once in this process (0 turns holding off). Default 200: a held poll costs Node almost nothing. */
 	pollSlots?: number;
 	/** Longest hold in seconds (at most 25). Default 25. */
@@ -167,6 +169,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		quotaRooms: int('quotaRooms', options.quotaRooms, d.quotaRooms, 0, 10000000),
 		quotaCreatesPerMinute: int('quotaCreatesPerMinute', options.quotaCreatesPerMinute, d.quotaCreatesPerMinute, 0, 1000000),
 		quotaFailedJoins: int('quotaFailedJoins', options.quotaFailedJoins, d.quotaFailedJoins, 0, 1000000),
+		maxReceivers: int('maxReceivers', options.maxReceivers, d.maxReceivers, 1, MAX_PEER),
 		pollSlots: int('pollSlots', options.pollSlots, d.pollSlots, 0, 100000),
 		maxWait: int('maxWait', options.maxWait, d.maxWait, 0, MAX_WAIT),
 		pollIntervalMs: int('pollIntervalMs', options.pollIntervalMs, d.pollIntervalMs, 0, 60000),
@@ -236,7 +239,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 	 * Opens a room (`key`), or a short-code room whose number the store picks (`key` null). One
 	 * client holds at most quotaRooms open rooms and creates quotaCreatesPerMinute a minute.
 	 */
-	async function create(key: string | null, client: Client | null): Promise<[number, Json]> {
+	async function create(key: string | null, client: Client | null, receivers = 1): Promise<[number, Json]> {
 		const t = nowSec();
 		if (client && cfg.quotaRooms > 0) {
 			const open = await store.openRooms(client.keys, t);
@@ -251,7 +254,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			made = await store.create({
 				key, now: t, expires: t + cfg.ttlUnjoined, maxRooms: cfg.maxRooms, maxBytes: cfg.maxDbBytes,
 				creator: client?.keys[0] ?? null, creatorKeys: client?.keys ?? [], quotaRooms: cfg.quotaRooms,
-				random: Array.from(crypto.getRandomValues(new Uint32Array(5)))
+				random: Array.from(crypto.getRandomValues(new Uint32Array(5))), receivers
 			});
 		} catch (e) {
 			// The store checks the open-rooms quota again, atomically with the create.
@@ -265,6 +268,9 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			metrics.add('peerdrop_code_rooms_created_total', { digits: String(String(made.code).length) });
 			body.code = made.code;
 		}
+		// Only in a room for several: a client that finds no "receivers" here talks to a server older
+		// than them, which made a room for one (an unknown field is ignored).
+		if (receivers > 1) body.receivers = receivers;
 		return [201, body];
 	}
 
@@ -278,26 +284,27 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		try {
 			joined = await store.join({ key, now: t, ttlRoom: cfg.ttlRoom });
 		} catch (e) {
-			if (e instanceof SignalingError && ['room_not_found', 'room_full', 'room_expired'].includes(e.code)) await failedJoins('spend');
+			if (e instanceof SignalingError && ['room_not_found', 'room_full', 'room_expired', 'room_locked'].includes(e.code)) await failedJoins('spend');
 			throw e;
 		}
-		const { roomId, expires } = joined;
+		const { roomId, expires, peer } = joined;
 		metrics.add('peerdrop_rooms_joined_total');
-		const token = await signToken(await secret(), roomId, key, 1, expires);
-		return [200, { peer: 1, token, cursor: 0, expires_in: Math.max(0, expires - t), ice_servers: await iceServers(t) }];
+		const token = await signToken(await secret(), roomId, key, peer, expires);
+		return [200, { peer, token, cursor: 0, expires_in: Math.max(0, expires - t), ice_servers: await iceServers(t) }];
 	}
 
-	async function send(token: string, seq: number, type: string, data: string): Promise<[number, Json]> {
+	async function send(token: string, seq: number, type: string, data: string, to: number | null): Promise<[number, Json]> {
 		if (seq < 1 || seq > MAX_SEQ) throw new SignalingError('invalid_seq');
 		if (!MESSAGE_TYPES.includes(type)) throw new SignalingError('unknown_type');
 		const size = new TextEncoder().encode(data).length;
 		if (size > MAX_DATA) throw new SignalingError('message_too_large');
+		if (to !== null && (to < 0 || to > MAX_PEER)) throw new SignalingError('invalid_peer');
 		const t = nowSec();
 		const c = await verifyToken(await secrets(), token, t);
 		const digest = await sha256Hex(type + '\0' + data);
 		const r = await store.send({
 			roomId: c.roomId, key32: c.key, peer: c.peer, now: t, seq, type, data, digest, size,
-			maxQueue: cfg.maxQueue, maxRoomMessages: cfg.maxRoomMessages, maxBytes: cfg.maxDbBytes
+			maxQueue: cfg.maxQueue, maxRoomMessages: cfg.maxRoomMessages, maxBytes: cfg.maxDbBytes, to
 		});
 		return [r.status, { id: r.id }];
 	}
@@ -344,6 +351,24 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 		return [200, { ok: true }];
 	}
 
+	/** The sender drops receiver `target`: its token stops working (410 peer_dropped); the others go on. */
+	async function drop(token: string, target: number): Promise<[number, Json]> {
+		const t = nowSec();
+		const c = await verifyToken(await secrets(), token, t);
+		if (c.peer !== 0) throw new SignalingError('not_sender');
+		await store.drop({ roomId: c.roomId, key32: c.key, peer: 0, now: t, target });
+		return [200, { ok: true }];
+	}
+
+	/** The sender closes the room to newcomers (409 room_locked); the receivers in keep their seats. */
+	async function close(token: string): Promise<[number, Json]> {
+		const t = nowSec();
+		const c = await verifyToken(await secrets(), token, t);
+		if (c.peer !== 0) throw new SignalingError('not_sender');
+		await store.closeRoom({ roomId: c.roomId, key32: c.key, peer: 0, now: t });
+		return [200, { ok: true }];
+	}
+
 	async function health(): Promise<[number, Json]> {
 		try {
 			await store.ping();
@@ -353,14 +378,15 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			throw new SignalingError('storage_unavailable');
 		}
 		return [200, {
-			ok: true, version: PROTOCOL, schema: 3, storage: store.kind,
+			ok: true, version: PROTOCOL, schema: 4, storage: store.kind,
 			limits: {
 				max_body_bytes: MAX_BODY, max_data_bytes: MAX_DATA, max_queue: cfg.maxQueue,
 				max_room_messages: cfg.maxRoomMessages, max_rooms: cfg.maxRooms, ttl_unjoined: cfg.ttlUnjoined,
 				ttl_room: cfg.ttlRoom, poll_slots: cfg.pollSlots, max_wait: cfg.maxWait,
 				poll_interval_ms: cfg.pollIntervalMs, rate_limit_per_minute: cfg.rateLimitPerMinute,
 				rate_limit_burst: cfg.rateLimitBurst, max_db_bytes: cfg.maxDbBytes, quota_rooms: cfg.quotaRooms,
-				quota_creates_per_minute: cfg.quotaCreatesPerMinute, quota_failed_joins: cfg.quotaFailedJoins, max_code: MAX_CODE
+				quota_creates_per_minute: cfg.quotaCreatesPerMinute, quota_failed_joins: cfg.quotaFailedJoins, max_code: MAX_CODE,
+				max_receivers: cfg.maxReceivers
 			}
 		}];
 	}
@@ -474,14 +500,27 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			if (typeof v !== 'string') throw wrongType(k, 'a string');
 			return v;
 		};
+		/** An optional integer field: null when absent or null; anything but an integer gets `code`. */
+		const optionalInt = (k: string, code: 'invalid_receivers' | 'invalid_peer'): number | null => {
+			if (!has(k) || req[k] === null) return null;
+			const v = req[k];
+			if (!(v instanceof JsonInt)) throw new SignalingError(code);
+			return v.value;
+		};
 		const op = str('op');
 		switch (op) {
-			case 'create':
+			case 'create': {
+				// Absent (or null): one receiver, as before rooms could have several.
+				const receivers = optionalInt('receivers', 'invalid_receivers');
 				if (has('code')) {
 					if (req.code !== true) throw wrongType('code', 'true (the server picks the number)');
+					if (receivers !== null && receivers !== 1) throw roomError('invalid_receivers', 'code_receivers');
 					return create(null, client);
 				}
-				return create(await roomKey(str('room')), client);
+				const key = await roomKey(str('room'));
+				if (receivers !== null && (receivers < 1 || receivers > cfg.maxReceivers)) throw new SignalingError('invalid_receivers');
+				return create(key, client, receivers ?? 1);
+			}
 			case 'join':
 				if (has('code')) {
 					const n = req.code;
@@ -496,7 +535,7 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 				const seq = req.seq.value;
 				const type = str('type');
 				const data = str('data');
-				return send(token, seq, type, data);
+				return send(token, seq, type, data, optionalInt('to', 'invalid_peer'));
 			}
 			case 'poll': {
 				const token = str('token');
@@ -511,6 +550,14 @@ export function createSignalingHandler(options: SignalingOptions = {}): Signalin
 			}
 			case 'leave':
 				return leave(str('token'));
+			case 'drop': {
+				const token = str('token');
+				if (!has('peer')) throw missing('peer');
+				if (!(req.peer instanceof JsonInt)) throw new SignalingError('invalid_peer');
+				return drop(token, req.peer.value);
+			}
+			case 'close':
+				return close(str('token'));
 			default:
 				throw new SignalingError('unknown_op');
 		}
@@ -721,7 +768,7 @@ function createMetrics() {
 		peerdrop_quota_exceeded_total: 'Requests refused with 429 quota_exceeded, by quota.',
 		peerdrop_rooms_created_total: 'Rooms created.',
 		peerdrop_code_rooms_created_total: 'Short-code rooms created, by the number of digits of their number.',
-		peerdrop_rooms_joined_total: 'Rooms joined by a second peer.',
+		peerdrop_rooms_joined_total: 'Joins that took a seat: one per receiver, in a room for one or for several.',
 		peerdrop_storage_errors_total: 'Requests that failed on storage, by error code.'
 	};
 	const LABELLED = ['peerdrop_requests_total', 'peerdrop_storage_errors_total', 'peerdrop_quota_exceeded_total', 'peerdrop_code_rooms_created_total'];

@@ -2,12 +2,12 @@
 // State is lost on restart; links in progress then fail with room_closed and people start again.
 
 import { randomSecret } from './crypto.js';
-import { quotaError, SignalingError } from './errors.js';
+import { quotaError, roomError, SignalingError } from './errors.js';
 import { codeKey, MAX_CODE, ROW_BYTES, SHORT_CODES, type SignalingStore, type StoredMessage } from './store.js';
 
 interface Message extends StoredMessage {
-	to: 0 | 1;
-	from: 0 | 1;
+	to: number;
+	from: number;
 	digest: string;
 	acked: boolean;
 	/** Bytes of data (0 once wiped). */
@@ -18,9 +18,15 @@ interface Room {
 	id: number;
 	key: string;
 	created: number;
-	joined: number | null;
 	expires: number;
-	left: [boolean, boolean];
+	/** The most receivers (peers 1 to receivers), and how many took a seat (never given twice). */
+	receivers: number;
+	seats: number;
+	/** Closed to newcomers by the sender. */
+	closed: boolean;
+	/** Peers that left or were dropped, and those of them the sender dropped. */
+	gone: Set<number>;
+	dropped: Set<number>;
 	count: number;
 	messages: Message[];
 	bySeq: Map<string, Message>;
@@ -50,7 +56,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 	const buckets = new Map<string, Bucket>();
 	const waiters = new Map<string, Set<() => void>>();
 
-	const notify = (roomId: number, peer: 0 | 1) => {
+	const notify = (roomId: number, peer: number) => {
 		const set = waiters.get(`${roomId}:${peer}`);
 		if (set) for (const wake of set) wake();
 	};
@@ -58,13 +64,35 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 		rooms.delete(room.id);
 		if (byKey.get(room.key) === room.id) byKey.delete(room.key);
 		if (room.code !== null && byCode.get(room.code) === room.id) byCode.delete(room.code);
-		notify(room.id, 0);
-		notify(room.id, 1);
+		for (let peer = 0; peer <= room.seats; peer++) notify(room.id, peer);
 	};
-	const serverMessage = (room: Room, to: 0 | 1, type: string) => {
-		room.messages.push({ id: ++nextId, to, from: (1 - to) as 0 | 1, seq: 0, type, data: '', digest: '', acked: false, size: 0 });
+	const serverMessage = (room: Room, to: number, from: number, type: string) => {
+		room.messages.push({ id: ++nextId, to, from, seq: 0, type, data: '', digest: '', acked: false, size: 0 });
 		room.bytes += ROW_BYTES;
 		notify(room.id, to);
+	};
+	/** The receivers in their seats: joined, neither left nor dropped. */
+	const seated = (room: Room) => {
+		const out: number[] = [];
+		for (let k = 1; k <= room.seats; k++) if (!room.gone.has(k)) out.push(k);
+		return out;
+	};
+	/** Throws peer_left, or peer_dropped, when `peer` has no seat any more. */
+	const assertSeated = (room: Room, peer: number) => {
+		if (room.gone.has(peer)) throw new SignalingError(room.dropped.has(peer) ? 'peer_dropped' : 'peer_left');
+	};
+	/** Whom a message from `peer` goes to, as signal.php's PeerDropService::recipient(). */
+	const recipient = (room: Room, peer: number, to: number | null): number => {
+		if (peer !== 0) {
+			if (to !== null && to !== 0) throw roomError('invalid_peer', 'to_sender');
+			return 0;
+		}
+		if (to === null) {
+			if (room.receivers > 1) throw roomError('invalid_peer', 'to_needed');
+			return 1;
+		}
+		if (to < 1 || to > room.receivers || (room.receivers > 1 && to > room.seats)) throw roomError('invalid_peer', 'to_joined');
+		return to;
 	};
 	/** The privacy wipe: acknowledged payloads are dropped and stop counting against maxBytes. */
 	const wipe = (room: Room, m: Message) => {
@@ -115,11 +143,12 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 		if (room.expires <= now) throw new SignalingError('room_expired');
 		return room;
 	};
-	const unacked = (room: Room, peer: 0 | 1, after: number, limit: number): StoredMessage[] => {
+	const unacked = (room: Room, peer: number, after: number, limit: number): StoredMessage[] => {
 		const out: StoredMessage[] = [];
 		for (const m of room.messages) {
 			if (m.to === peer && !m.acked && m.id > after) {
-				out.push({ id: m.id, type: m.type, data: m.data, seq: m.seq });
+				// A room for several says who sent each message; a room for one keeps its shape.
+				out.push(room.receivers > 1 ? { id: m.id, type: m.type, data: m.data, seq: m.seq, from: m.from } : { id: m.id, type: m.type, data: m.data, seq: m.seq });
 				if (out.length >= limit) break;
 			}
 		}
@@ -132,7 +161,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 			secret ??= randomSecret();
 			return secret;
 		},
-		async create({ key, now, expires, maxRooms, maxBytes, creator, creatorKeys, quotaRooms, random }) {
+		async create({ key, now, expires, maxRooms, maxBytes, creator, creatorKeys, quotaRooms, random, receivers = 1 }) {
 			if (creator !== null && quotaRooms > 0) {
 				const open = openRoomsOf(creatorKeys, now);
 				if (open.count >= quotaRooms) throw quotaError('rooms', open.soonest - now);
@@ -153,8 +182,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 			if (maxBytes > 0 && liveBytes(now) >= maxBytes) throw new SignalingError('storage_quota_exceeded');
 			const id = ++nextId;
 			rooms.set(id, {
-				id, key, created: now, joined: null, expires, left: [false, false], count: 0, messages: [], bySeq: new Map(),
-				creator, code, bytes: ROW_BYTES
+				id, key, created: now, expires, receivers, seats: 0, closed: false, gone: new Set(), dropped: new Set(), count: 0,
+				messages: [], bySeq: new Map(), creator, code, bytes: ROW_BYTES
 			});
 			byKey.set(key, id);
 			if (code !== null) byCode.set(code, id);
@@ -168,25 +197,37 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 			const room = id === undefined ? undefined : rooms.get(id);
 			if (!room) throw new SignalingError('room_not_found');
 			if (room.expires <= now) throw new SignalingError('room_expired');
-			if (room.joined !== null || room.left[0]) throw new SignalingError('room_full');
-			room.joined = now;
+			// Seats are never given twice: one a receiver left (or was dropped from) stays taken.
+			if (room.seats >= room.receivers || room.gone.has(0)) {
+				throw room.receivers > 1 ? roomError('room_full', 'room_full_many') : new SignalingError('room_full');
+			}
+			if (room.closed) throw new SignalingError('room_locked');
+			const peer = ++room.seats;
 			room.expires = room.created + ttlRoom;
-			serverMessage(room, 0, 'peer-joined');
-			return { roomId: room.id, expires: room.expires };
+			serverMessage(room, 0, peer, 'peer-joined');
+			return { roomId: room.id, expires: room.expires, peer };
 		},
-		async send({ roomId, key32, peer, now, seq, type, data, digest, size, maxQueue, maxRoomMessages, maxBytes }) {
+		async send({ roomId, key32, peer, now, seq, type, data, digest, size, maxQueue, maxRoomMessages, maxBytes, to }) {
 			const room = load(roomId, key32, now);
-			const other = (1 - peer) as 0 | 1;
+			const other = recipient(room, peer, to);
 			const dup = room.bySeq.get(`${peer}:${seq}`);
 			if (dup) {
-				if (dup.digest !== digest) throw new SignalingError('seq_conflict');
+				if (dup.digest !== digest || dup.to !== other) throw new SignalingError('seq_conflict');
 				return { status: 200, id: dup.id };
 			}
-			if (room.left[0] || room.left[1]) throw new SignalingError('peer_left');
+			assertSeated(room, peer);
+			if (room.gone.has(other)) throw new SignalingError('peer_left');
 			if (room.count >= maxRoomMessages) throw new SignalingError('room_message_limit');
 			let queued = 0;
-			for (const m of room.messages) if (m.to === other && !m.acked) queued++;
+			let waiting = 0;
+			for (const m of room.messages) {
+				if (m.acked) continue;
+				waiting++;
+				if (m.to === other) queued++;
+			}
 			if (queued >= maxQueue) throw new SignalingError('queue_full');
+			// A room for several holds no more unread messages than a room for one can (its two queues).
+			if (room.receivers > 1 && waiting >= 2 * maxQueue) throw new SignalingError('queue_full');
 			if (maxBytes > 0 && liveBytes(now) >= maxBytes) throw new SignalingError('storage_quota_exceeded');
 			const msg: Message = { id: ++nextId, to: other, from: peer, seq, type, data, digest, acked: false, size };
 			room.messages.push(msg);
@@ -198,7 +239,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 		},
 		async poll({ roomId, key32, peer, now, after, limit }) {
 			const room = load(roomId, key32, now);
-			if (room.left[peer]) throw new SignalingError('peer_left');
+			assertSeated(room, peer);
 			for (const m of room.messages) {
 				if (m.to === peer && !m.acked && m.id <= after) wipe(room, m);
 			}
@@ -206,23 +247,42 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): SignalingSt
 		},
 		async fetch(roomId, peer, after, limit) {
 			const room = rooms.get(roomId);
-			return room && !room.left[peer] ? unacked(room, peer, after, limit) : null;
+			return room && !room.gone.has(peer) ? unacked(room, peer, after, limit) : null;
 		},
 		async leave({ roomId, key32, peer, now }) {
 			const room = rooms.get(roomId);
-			if (!room || room.key.slice(0, 32) !== key32 || room.left[peer]) return;
-			const other = (1 - peer) as 0 | 1;
-			const otherPresent = other === 0 ? !room.left[0] : room.joined !== null && !room.left[1];
-			if (!otherPresent || room.expires <= now) {
+			if (!room || room.key.slice(0, 32) !== key32 || room.gone.has(peer)) return;
+			// Who is still here once this peer is gone: the sender, and the receivers in their seats.
+			const receivers = seated(room).filter((k) => k !== peer);
+			const senderHere = peer !== 0 && !room.gone.has(0);
+			if ((!senderHere && receivers.length === 0) || room.expires <= now) {
 				deleteRoom(room);
 				return;
 			}
-			room.left[peer] = true;
+			room.gone.add(peer);
 			for (const m of room.messages) {
 				if (m.to === peer && !m.acked) wipe(room, m);
 			}
-			serverMessage(room, other, 'peer-left');
+			// The sender's leave reaches every receiver; a receiver's reaches the sender only.
+			for (const to of peer === 0 ? receivers : senderHere ? [0] : []) serverMessage(room, to, peer, 'peer-left');
 			notify(room.id, peer);
+		},
+		async drop({ roomId, key32, now, target }) {
+			const room = load(roomId, key32, now);
+			assertSeated(room, 0);
+			if (target < 1 || target > room.seats) throw roomError('invalid_peer', 'drop_joined');
+			if (room.gone.has(target)) return;
+			room.gone.add(target);
+			room.dropped.add(target);
+			for (const m of room.messages) {
+				if (m.to === target && !m.acked) wipe(room, m);
+			}
+			notify(room.id, target);
+		},
+		async closeRoom({ roomId, key32, now }) {
+			const room = load(roomId, key32, now);
+			assertSeated(room, 0);
+			room.closed = true;
 		},
 		async cleanup(now, batch) {
 			let n = 0;

@@ -22,6 +22,8 @@ export interface StoredMessage {
 	type: string;
 	data: string;
 	seq: number;
+	/** Who sent it: only in a room for several receivers (a room for one keeps its message shape). */
+	from?: number;
 }
 
 export interface CreateInput {
@@ -40,6 +42,8 @@ export interface CreateInput {
 	quotaRooms: number;
 	/** Five random 32-bit integers, for picking a short-code number. */
 	random: number[];
+	/** The most receivers the room seats (peers 1 to receivers); absent or 1: a room for one. */
+	receivers?: number;
 }
 
 export interface Created {
@@ -59,7 +63,8 @@ export interface RoomRef {
 	roomId: number;
 	/** First 32 hex digits of the room key, as carried in the token. */
 	key32: string;
-	peer: 0 | 1;
+	/** 0: the sender; 1 to 32: a receiver. */
+	peer: number;
 	now: number;
 }
 
@@ -74,6 +79,8 @@ export interface SendInput extends RoomRef {
 	maxQueue: number;
 	maxRoomMessages: number;
 	maxBytes: number;
+	/** The recipient as the request names it ("to"), or null: the only other peer. */
+	to: number | null;
 }
 
 export interface StoreStats {
@@ -102,19 +109,29 @@ export interface SignalingStore {
 	create(input: CreateInput): Promise<Created>;
 	/** Open rooms created under any of `keys`, and when the first of them expires (0 if none). */
 	openRooms(keys: string[], now: number): Promise<{ count: number; soonest: number }>;
-	/** Throws room_not_found, room_expired or room_full. */
-	join(input: JoinInput): Promise<{ roomId: number; expires: number }>;
-	/** Throws room_closed, room_expired, seq_conflict, peer_left, room_message_limit, queue_full or storage_quota_exceeded. */
+	/** Takes the next seat: its peer number. Throws room_not_found, room_expired, room_full or room_locked. */
+	join(input: JoinInput): Promise<{ roomId: number; expires: number; peer: number }>;
+	/**
+	 * Throws room_closed, room_expired, invalid_peer, seq_conflict, peer_left, peer_dropped,
+	 * room_message_limit, queue_full or storage_quota_exceeded.
+	 */
 	send(input: SendInput): Promise<{ status: 200 | 201; id: number }>;
-	/** Acknowledges ids <= after, then returns what follows. Throws room_closed, room_expired or peer_left. */
+	/** Acknowledges ids <= after, then returns what follows. Throws room_closed, room_expired, peer_left or peer_dropped. */
 	poll(input: PollInput): Promise<{ messages: StoredMessage[]; expires: number }>;
 	/**
 	 * Unacknowledged messages to `peer` with id > after (used while a poll is held); null once
 	 * `peer` has no seat (it left, or the room is gone), which ends the hold.
 	 */
-	fetch(roomId: number, peer: 0 | 1, after: number, limit: number): Promise<StoredMessage[] | null>;
+	fetch(roomId: number, peer: number, after: number, limit: number): Promise<StoredMessage[] | null>;
 	/** Idempotent. */
 	leave(input: RoomRef): Promise<void>;
+	/**
+	 * The sender (input.peer 0) takes receiver `target` out of its seat, for good; idempotent.
+	 * Throws room_closed, room_expired, peer_left (the sender left) or invalid_peer.
+	 */
+	drop(input: RoomRef & { target: number }): Promise<void>;
+	/** The sender closes the room to newcomers; idempotent. Throws room_closed, room_expired or peer_left. */
+	closeRoom(input: RoomRef): Promise<void>;
 	/** Deletes at most `batch` expired rooms; returns how many. */
 	cleanup(now: number, batch: number): Promise<number>;
 	/**
@@ -128,5 +145,5 @@ export interface SignalingStore {
 	/** Throws when the store cannot be used. */
 	ping(): Promise<void>;
 	/** Resolves when a message for (roomId, peer) may have arrived, or after `ms`. */
-	waitForMessage?(roomId: number, peer: 0 | 1, ms: number): Promise<void>;
+	waitForMessage?(roomId: number, peer: number, ms: number): Promise<void>;
 }

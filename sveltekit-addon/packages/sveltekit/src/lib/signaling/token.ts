@@ -5,10 +5,14 @@
 import { b64u, b64uDecode, hmac, safeEqual } from './crypto.js';
 import { SignalingError } from './errors.js';
 
+/** Peers 0 (the sender) to 32 (its receivers). */
+export const MAX_PEER = 32;
+
 export interface TokenClaims {
 	roomId: number;
 	key: string;
-	peer: 0 | 1;
+	/** 0: the sender; 1 to MAX_PEER: a receiver. */
+	peer: number;
 	exp: number;
 }
 
@@ -16,7 +20,7 @@ async function mac(secret: string, payloadB64: string): Promise<string> {
 	return b64u(await hmac(secret, 'peerdrop-token-v1|' + payloadB64));
 }
 
-export async function signToken(secret: string, roomId: number, roomKey: string, peer: 0 | 1, expires: number): Promise<string> {
+export async function signToken(secret: string, roomId: number, roomKey: string, peer: number, expires: number): Promise<string> {
 	const payload = b64u(new TextEncoder().encode(`1.${roomId}.${roomKey.slice(0, 32)}.${peer}.${expires}`));
 	return `${payload}.${await mac(secret, payload)}`;
 }
@@ -29,9 +33,10 @@ export async function verifyToken(secrets: string[], token: string, now: number)
 	for (const s of secrets) valid = safeEqual(await mac(s, m[1]), m[2]) || valid;
 	if (!valid) throw new SignalingError('invalid_token');
 	const payload = b64uDecode(m[1]);
-	const p = payload === null ? null : /^1\.([0-9]{1,18})\.([0-9a-f]{32})\.([01])\.([0-9]{1,12})$/.exec(payload);
-	if (!p) throw new SignalingError('invalid_token');
+	// Tokens from before rooms had several receivers say 0 or 1.
+	const p = payload === null ? null : /^1\.([0-9]{1,18})\.([0-9a-f]{32})\.(0|[1-9][0-9]?)\.([0-9]{1,12})$/.exec(payload);
+	if (!p || Number(p[3]) > MAX_PEER) throw new SignalingError('invalid_token');
 	const exp = Number(p[4]);
 	if (exp <= now) throw new SignalingError('token_expired');
-	return { roomId: Number(p[1]), key: p[2], peer: Number(p[3]) as 0 | 1, exp };
+	return { roomId: Number(p[1]), key: p[2], peer: Number(p[3]), exp };
 }
