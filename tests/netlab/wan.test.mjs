@@ -145,12 +145,14 @@ async function transferAcross(rttMs, sizes) {
       await p.waitForFunction(() => document.getElementById('diagnosis').textContent.startsWith('{'));
       return JSON.parse(await p.textContent('#diagnosis'));
     };
+    const receiverDiagnosis = await diagnose(r);
     return {
       why,
       elapsedMs,
+      lanes: receiverDiagnosis.lanes,
       total: sizes.reduce((a, b) => a + b, 0),
       stalled: [await s.getAttribute('body', 'data-stalled'), await r.getAttribute('body', 'data-stalled')],
-      rtt: (await diagnose(r)).connection.roundTripTimeMs,
+      rtt: receiverDiagnosis.connection.roundTripTimeMs,
       progress: (await r.evaluate(() => window.__progress)).map((x) => ({ ...x, ...parseProgress(x.text) })),
     };
   } finally {
@@ -164,6 +166,8 @@ function checkTransfer(rttMs, t) {
   const ctx = `at ${rttMs} ms (${t.why})`;
   assert.ok(t.rtt >= 0.9 * rttMs && t.rtt <= 1.5 * rttMs + 30, `diagnose() round trip ${t.rtt} ms, configured ${rttMs} ms ${ctx}`);
   assert.deepEqual(t.stalled, [null, null], `no stalled event ${ctx}`);
+  // A long path: blocks spread over extra peer connections (one per two blocks at most).
+  assert.ok(t.lanes >= 2, `several connections carried the blocks: diagnose().lanes = ${t.lanes} ${ctx}`);
   const moving = t.progress.filter((p) => p.percent > 0 && p.percent < 100);
   // Progress counts verified bytes, a block (1 MiB) at a time: the sizes below give two steps at least.
   assert.ok(moving.length >= 2, `progress was shown while bytes moved: ${JSON.stringify(t.progress.map((p) => p.text))} ${ctx}`);

@@ -344,11 +344,9 @@ impl SignalClient {
         post_retrying(&self.url, &body, &self.log).await.map(|_| ())
     }
 
-    /// Waits for the next messages; returns an empty list when the server ends a poll early.
-    pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
-        if !self.unread.is_empty() {
-            return Ok(self.unread.drain(..).collect());
-        }
+    /// One held poll: the messages not seen before (the cursor moved past them), and the pause
+    /// the server asks for before the next poll if it could not hold this one.
+    async fn poll_fresh(&mut self) -> Result<(Vec<Relayed>, u64), RuntimeError> {
         let body =
             json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
         let value = post_retrying(&self.url, &body, &self.log).await?;
@@ -357,6 +355,15 @@ impl SignalClient {
         let seen = self.cursor;
         let fresh: Vec<Relayed> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
         self.cursor = fresh.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        Ok((fresh, polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000)))
+    }
+
+    /// Waits for the next messages; returns an empty list when the server ends a poll early.
+    pub async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
+        if !self.unread.is_empty() {
+            return Ok(self.unread.drain(..).collect());
+        }
+        let (fresh, pause) = self.poll_fresh().await?;
         let mut messages = Vec::new();
         for m in fresh {
             match m.kind.as_str() {
@@ -375,7 +382,6 @@ impl SignalClient {
         }
         if messages.is_empty() {
             // The server had no slot to hold the poll: wait as it asks before the next one.
-            let pause = polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000);
             sleep(Duration::from_millis(pause)).await;
         }
         Ok(messages)
@@ -456,21 +462,13 @@ impl SignalClient {
     /// (one held poll, whatever their number), each with the peer that sent it, unopened.
     /// Returns an empty list when the server ends a poll early (after waiting as it asks).
     pub async fn poll_addressed(&mut self) -> Result<Vec<Addressed>, RuntimeError> {
-        let body =
-            json!({"v": 1, "op": "poll", "token": self.token, "after": self.cursor, "wait": POLL_WAIT_S});
-        let value = post_retrying(&self.url, &body, &self.log).await?;
-        let polled: Polled = serde_json::from_value(value).map_err(|e| bad_reply(&self.url, e))?;
-        // Delivery is at least once: a message at or below the cursor was seen already.
-        let seen = self.cursor;
-        let fresh: Vec<Relayed> = polled.messages.into_iter().filter(|m| m.id > seen).collect();
-        self.cursor = fresh.iter().map(|m| m.id).fold(self.cursor.max(polled.cursor), u64::max);
+        let (fresh, pause) = self.poll_fresh().await?;
         // A room for one has no `from`: its only other peer is the receiver, peer 1.
         let messages: Vec<Addressed> = fresh
             .into_iter()
             .map(|m| Addressed { from: m.from.unwrap_or(1), kind: m.kind, data: m.data })
             .collect();
         if messages.is_empty() {
-            let pause = polled.poll_after_ms.unwrap_or(1000).clamp(100, 10_000);
             sleep(Duration::from_millis(pause)).await;
         }
         Ok(messages)

@@ -16,31 +16,21 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{RtcDataChannelEvent, RtcDataChannelType, RtcPeerConnection};
 
 /// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
-fn on_engine(
-    shared: &Shared,
-    lane: usize,
-    pc: &RtcPeerConnection,
-    f: impl FnOnce(&mut Receiver, &mut State),
-) {
-    {
-        let mut s = shared.borrow_mut();
-        let current = s.page.conn.as_ref().is_some_and(|c| c.is_lane(lane, pc));
-        if !current {
-            return;
+fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Receiver)) {
+    lane::on_lane(shared, lane, pc, |s: &mut State| {
+        if let Some(engine) = s.engine.as_mut() {
+            f(engine);
         }
-        let Some(mut engine) = s.engine.take() else { return };
-        f(&mut engine, &mut s);
-        s.engine = Some(engine);
-    }
-    driver::pump(shared);
+    });
 }
 
 /// A lane closed or failed: lost block data if it had opened, nothing otherwise.
 fn closed(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
-    on_engine(shared, lane, pc, |engine, s| {
-        let opened = s.page.conn.as_ref().and_then(|c| c.lane(lane)).is_some_and(|l| l.opened);
-        if opened {
-            engine.handle_connection_lost(now_ms());
+    lane::on_lane(shared, lane, pc, |s: &mut State| {
+        if lane::was_opened(s, lane) {
+            if let Some(engine) = s.engine.as_mut() {
+                engine.handle_connection_lost(now_ms());
+            }
         }
     });
 }
@@ -76,16 +66,12 @@ pub fn answer(shared: &Shared, lane: usize, offer: String) {
             &dc,
             move || {
                 if let Some(shared) = w_open.upgrade() {
-                    on_engine(&shared, lane, &p_open, |_, s| {
-                        if let Some(l) = s.page.conn.as_mut().and_then(|c| c.lane_mut(lane)) {
-                            l.opened = true;
-                        }
-                    });
+                    lane::on_lane(&shared, lane, &p_open, |s: &mut State| lane::opened(s, lane));
                 }
             },
             move |bytes| {
                 if let Some(shared) = w_msg.upgrade() {
-                    on_engine(&shared, lane, &p_msg, |engine, _| {
+                    on_engine(&shared, lane, &p_msg, |engine| {
                         engine.handle_lane_frame(now_ms(), lane, bytes)
                     });
                 }
@@ -111,7 +97,7 @@ pub fn answer(shared: &Shared, lane: usize, offer: String) {
     let shared = shared.clone();
     spawn_local(async move {
         let answer = rtc::make_answer(&pc, &offer).await;
-        on_engine(&shared, lane, &pc, |engine, _| {
+        on_engine(&shared, lane, &pc, |engine| {
             // An answer that could not be made declines the lane.
             engine.lane_description(now_ms(), lane, answer.as_deref().unwrap_or(""));
         });

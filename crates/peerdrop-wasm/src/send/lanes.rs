@@ -14,18 +14,12 @@ use wasm_bindgen_futures::spawn_local;
 use web_sys::{RtcPeerConnection, RtcSdpType};
 
 /// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
-fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Sender, &mut State)) {
-    {
-        let mut s = shared.borrow_mut();
-        let current = s.page.conn.as_ref().is_some_and(|c| c.is_lane(lane, pc));
-        if !current {
-            return;
+fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Sender)) {
+    lane::on_lane(shared, lane, pc, |s: &mut State| {
+        if let Some(engine) = s.engine.as_mut() {
+            f(engine);
         }
-        let Some(mut engine) = s.engine.take() else { return };
-        f(&mut engine, &mut s);
-        s.engine = Some(engine);
-    }
-    driver::pump(shared);
+    });
 }
 
 /// Opens lane `lane` (`SenderOutput::OpenLane`).
@@ -43,11 +37,11 @@ pub fn open(shared: &Shared, lane: usize) {
         &dc,
         move || {
             if let Some(shared) = w1.upgrade() {
-                on_engine(&shared, lane, &p1, |engine, s| {
-                    engine.handle_lane_open(now_ms(), lane);
-                    if let Some(l) = s.page.conn.as_mut().and_then(|c| c.lane_mut(lane)) {
-                        l.opened = true;
+                lane::on_lane(&shared, lane, &p1, |s: &mut State| {
+                    if let Some(engine) = s.engine.as_mut() {
+                        engine.handle_lane_open(now_ms(), lane);
                     }
+                    lane::opened(s, lane);
                 });
             }
         },
@@ -55,19 +49,19 @@ pub fn open(shared: &Shared, lane: usize) {
         |_| {},
         move || {
             if let Some(shared) = w2.upgrade() {
-                on_engine(&shared, lane, &p2, |_, _| {});
+                lane::on_lane(&shared, lane, &p2, |_: &mut State| {});
             }
         },
         move || {
             if let Some(shared) = w3.upgrade() {
-                on_engine(&shared, lane, &p3, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+                on_engine(&shared, lane, &p3, |engine| engine.handle_lane_lost(now_ms(), lane));
             }
         },
     );
     let p4 = pc.clone();
     let ice_hook = rtc::on_ice_failed(&pc, move || {
         if let Some(shared) = weak.upgrade() {
-            on_engine(&shared, lane, &p4, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+            on_engine(&shared, lane, &p4, |engine| engine.handle_lane_lost(now_ms(), lane));
         }
     });
     let mut conn = LaneConn::new(pc.clone(), ice_hook);
@@ -79,7 +73,7 @@ pub fn open(shared: &Shared, lane: usize) {
     let shared = shared.clone();
     spawn_local(async move {
         let offer = rtc::make_offer(&pc).await;
-        on_engine(&shared, lane, &pc, |engine, _| match offer {
+        on_engine(&shared, lane, &pc, |engine| match offer {
             Ok(sdp) => engine.lane_description(now_ms(), lane, &sdp),
             Err(_) => engine.handle_lane_lost(now_ms(), lane),
         });
@@ -93,7 +87,7 @@ pub fn answer(shared: &Shared, lane: usize, sdp: String) {
     let shared = shared.clone();
     spawn_local(async move {
         if rtc::set_remote(&pc, RtcSdpType::Answer, &sdp).await.is_err() {
-            on_engine(&shared, lane, &pc, |engine, _| engine.handle_lane_lost(now_ms(), lane));
+            on_engine(&shared, lane, &pc, |engine| engine.handle_lane_lost(now_ms(), lane));
         }
     });
 }
