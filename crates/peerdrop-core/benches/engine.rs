@@ -52,7 +52,10 @@ fn transfer(total: u64, config: &Config) -> f64 {
                 }
                 SenderOutput::Transmit { frame, .. } => receiver.handle_frame(0, &frame),
                 // No round trip is reported: one lane.
-                SenderOutput::OpenLane(_) | SenderOutput::LaneAnswer { .. } | SenderOutput::Event(_) => {}
+                SenderOutput::OpenLane(_)
+                | SenderOutput::LaneAnswer { .. }
+                | SenderOutput::CloseLane(_)
+                | SenderOutput::Event(_) => {}
             }
         }
         while let Some(output) = receiver.poll_output() {

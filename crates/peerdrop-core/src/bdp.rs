@@ -24,7 +24,8 @@ impl Bdp {
         let rtt = self.min_rtt_ms.map_or(rtt_ms, |m| m.min(rtt_ms));
         if self.min_rtt_ms != Some(rtt) {
             self.min_rtt_ms = Some(rtt);
-            self.delivered = RateMeter::with_window((RATE_ROUND_TRIPS * rtt).max(MIN_RATE_WINDOW_MS));
+            self.delivered =
+                RateMeter::with_window(RATE_ROUND_TRIPS.saturating_mul(rtt).max(MIN_RATE_WINDOW_MS));
         }
     }
 

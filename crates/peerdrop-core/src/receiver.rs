@@ -59,8 +59,10 @@ enum LaneSlot {
     Unused,
     /// Offered; the runtime is making the answer.
     Offered,
-    /// Answered or declined: its number is spent.
+    /// Answered with a description: block data may come on it.
     Answered,
+    /// Declined: its number is spent, and nothing may come on it.
+    Declined,
 }
 
 /// Per-file state while receiving.
@@ -217,10 +219,17 @@ impl Receiver {
     /// Feeds one message received on extra lane `lane` (see [`ReceiverOutput::LaneOffer`]):
     /// only block data travels there.
     pub fn handle_lane_frame(&mut self, now_ms: u64, lane: usize, bytes: &[u8]) {
+        if self.out.closed {
+            return;
+        }
+        // Before the prologue: not even CANCEL, ERROR or KEEPALIVE counts on a lane not agreed.
+        if lane == 0 || self.lanes.get(lane) != Some(&LaneSlot::Answered) {
+            self.out.at(now_ms);
+            self.out.fail(violation("block data arrived on a connection that was not agreed"));
+            return;
+        }
         let Some(frame) = self.out.receive(now_ms, bytes) else { return };
-        let answered = lane > 0 && self.lanes.get(lane) == Some(&LaneSlot::Answered);
         let result = match (self.phase, &frame) {
-            _ if !answered => Err(violation("block data arrived on a connection that was not agreed")),
             (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
                 self.on_block(lane, file, index, len, sha256)
             }
@@ -237,16 +246,17 @@ impl Receiver {
 
     /// The local description answering the sender's offer for lane `lane` (empty to decline
     /// it): it goes to the sender on the first connection. A description larger than a
-    /// message declines the lane.
-    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) {
+    /// message declines the lane. `false` when the lane is declined (or was not offered): the
+    /// runtime then releases what it made for it.
+    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) -> bool {
         self.out.at(now_ms);
         if self.lanes.get(lane) != Some(&LaneSlot::Offered) || self.out.closed {
-            return;
+            return false;
         }
-        self.lanes[lane] = LaneSlot::Answered;
-        let fits = self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
-        let sdp = if fits { sdp } else { "" };
-        self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp });
+        let fits = !sdp.is_empty() && self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
+        self.lanes[lane] = if fits { LaneSlot::Answered } else { LaneSlot::Declined };
+        self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp: if fits { sdp } else { "" } });
+        fits
     }
 
     /// The path's round trip as the runtime measured it: on a wide-area path the credit window
@@ -295,9 +305,9 @@ impl Receiver {
                 if lane == 0 || self.lanes.get(lane) != Some(&LaneSlot::Unused) {
                     return Err(violation("the sender offered a connection number that is not free"));
                 }
-                if lane >= self.config.lane_limit() || sdp.is_empty() {
+                if lane >= self.config.lane_limit() || sdp.is_empty() || !self.window_fits_another_lane() {
                     // Declined: this side takes no more lanes.
-                    self.lanes[lane] = LaneSlot::Answered;
+                    self.lanes[lane] = LaneSlot::Declined;
                     self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp: "" });
                 } else {
                     self.lanes[lane] = LaneSlot::Offered;
@@ -676,13 +686,32 @@ impl Receiver {
     /// the round trip is known, if larger (within [`MAX_WINDOW`]); never smaller than two
     /// blocks a lane (with one lane, a block: or it could never complete).
     fn window(&self) -> u64 {
-        let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
         let measured = self.bdp.bytes().map_or(0, |bdp| bdp.saturating_mul(WINDOW_GAIN)).min(MAX_WINDOW);
-        // With extra lanes the sender starts a block only once credit covers it and the blocks
-        // other lanes are finishing: two blocks per lane keep that from ever waiting on a grant.
-        let lanes = self.lanes.iter().filter(|l| **l != LaneSlot::Unused).count() as u64;
-        let floor = if lanes == 0 { block } else { block * (1 + lanes) * 2 };
-        self.config.window.max(measured).max(floor)
+        self.config.window.max(measured).max(self.window_floor(self.accepted_lanes()))
+    }
+
+    /// Lanes offered and not declined (being answered, or answered).
+    fn accepted_lanes(&self) -> u64 {
+        self.lanes.iter().filter(|l| matches!(l, LaneSlot::Offered | LaneSlot::Answered)).count() as u64
+    }
+
+    /// The least window for `lanes` extra lanes: one block with none (or a block could never
+    /// complete); with lanes the sender starts a block only once credit covers it and the
+    /// blocks other lanes are finishing, and two blocks per lane keep that from ever waiting on
+    /// a grant.
+    fn window_floor(&self, lanes: u64) -> u64 {
+        let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
+        if lanes == 0 {
+            block
+        } else {
+            block.saturating_mul(2 * (1 + lanes))
+        }
+    }
+
+    /// Whether one more lane keeps the window floor within [`MAX_WINDOW`] (or the configured
+    /// window, if larger): with very large blocks, fewer lanes.
+    fn window_fits_another_lane(&self) -> bool {
+        self.window_floor(self.accepted_lanes() + 1) <= MAX_WINDOW.max(self.config.window)
     }
 
     /// When `handle_timeout` should next be called.

@@ -72,6 +72,8 @@ pub struct Sender {
     /// Lanes the runtime is to open, and answers it is to apply, not yet polled.
     lanes_to_open: VecDeque<usize>,
     lane_answers: VecDeque<(usize, String)>,
+    /// Lanes the receiver declined, whose connections the runtime is to release.
+    lanes_to_close: VecDeque<usize>,
     credit_limit: u64,
     data_sent: u64,
     content: Vec<InOrderDigest>,
@@ -111,6 +113,7 @@ impl Sender {
             lanes_planned: false,
             lanes_to_open: VecDeque::new(),
             lane_answers: VecDeque::new(),
+            lanes_to_close: VecDeque::new(),
             credit_limit: 0,
             data_sent: 0,
             content: vec![Some(ContentDigest::new()); n],
@@ -191,9 +194,12 @@ impl Sender {
             (Phase::Transferring, &Frame::LaneAnswer { lane, sdp }) => {
                 let lane = usize::from(lane);
                 match self.lanes.get_mut(lane) {
+                    // Given up here while the answer was on its way: nothing to do.
+                    Some(l) if lane > 0 && l.state == LaneState::Closed => {}
                     Some(l) if lane > 0 && l.state == LaneState::Offered => {
                         if sdp.is_empty() {
                             l.state = LaneState::Closed;
+                            self.lanes_to_close.push_back(lane);
                         } else {
                             l.state = LaneState::Answered;
                             self.lane_answers.push_back((lane, sdp.to_string()));
@@ -258,6 +264,9 @@ impl Sender {
             }
             if let Some((lane, sdp)) = self.lane_answers.pop_front() {
                 return Some(SenderOutput::LaneAnswer { lane, sdp });
+            }
+            if let Some(lane) = self.lanes_to_close.pop_front() {
+                return Some(SenderOutput::CloseLane(lane));
             }
         }
         if let Some(read) = self.poll_read() {
@@ -395,19 +404,23 @@ impl Sender {
 
     /// The session description (ICE candidates included) of lane `lane`, which the runtime
     /// opened after [`SenderOutput::OpenLane`]: it goes to the receiver on the first lane. A
-    /// description larger than a message is dropped, and the lane with it.
-    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) {
+    /// description larger than a message is dropped, and the lane with it. `false` when the
+    /// lane is dropped (or was not asked for): the runtime then releases what it made for it.
+    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) -> bool {
         self.out.at(now_ms);
         let fits = self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
         let closed = self.out.closed;
-        let Some(l) = self.lanes.get_mut(lane).filter(|l| l.state == LaneState::Planned) else { return };
+        let Some(l) = self.lanes.get_mut(lane).filter(|l| l.state == LaneState::Planned) else {
+            return false;
+        };
         if closed || !fits || sdp.is_empty() {
             l.state = LaneState::Closed;
-            return;
+            return false;
         }
         l.state = LaneState::Offered;
         // Lanes are numbered below MAX_LANES, so the number fits a byte.
         self.out.send(Frame::LaneOffer { lane: lane as u8, sdp });
+        true
     }
 
     /// Lane `lane`'s channel opened: block data may go out on it.
@@ -500,7 +513,7 @@ impl Sender {
         // A block is acknowledged only once all of it arrived: one block more than the product
         // keeps the acknowledgements coming while the next block is on its way.
         let block = u64::from(self.block_size());
-        ((INFLIGHT_GAIN * bdp as f64) as u64 + block).min(MAX_WINDOW.max(block))
+        ((INFLIGHT_GAIN * bdp as f64) as u64).saturating_add(block).min(MAX_WINDOW.max(block))
     }
 
     /// Whether a new block of `len` bytes may start. Two limits apply:
@@ -575,9 +588,7 @@ impl Sender {
         l.buffered += frame.len() as u64;
         if finished {
             l.current = None;
-            if self.round_trip_ms.is_some() {
-                self.unacked.insert((file, index), block_len as u64);
-            }
+            self.unacked.insert((file, index), block_len as u64);
             self.after_block_sent(file, index);
         }
         self.out.last_sent_ms = self.out.now_ms;

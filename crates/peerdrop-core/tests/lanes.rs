@@ -93,6 +93,13 @@ fn a_local_link_a_small_transfer_or_a_receiver_that_declines_keeps_one_lane() {
     ] {
         assert!(out.receiver_complete(), "{what}: {:?}", out.receiver_failure());
         assert_eq!(out.blocks_per_lane[1..].iter().sum::<u64>(), 0, "{what}: {:?}", out.blocks_per_lane);
+        if what == "declined" {
+            assert_eq!(
+                out.lanes_declined,
+                (1..MAX_LANES).collect::<Vec<_>>(),
+                "every declined lane is released"
+            );
+        }
     }
 }
 
@@ -177,7 +184,15 @@ type Misuse = Box<dyn Fn(&mut Receiver)>;
 #[test]
 fn a_sender_that_misuses_lanes_is_refused() {
     let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, sha256: [0; 32] }.to_vec();
-    let cases: [(&str, Misuse); 5] = [
+    let cases: [(&str, Misuse); 6] = [
+        (
+            "data on a lane this side declined",
+            Box::new(|r| {
+                r.handle_frame(1, &Frame::LaneOffer { lane: 1, sdp: "" }.to_vec());
+                let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, sha256: [0; 32] }.to_vec();
+                r.handle_lane_frame(1, 1, &block);
+            }),
+        ),
         (
             "a lane number beyond the protocol's",
             Box::new(|r| r.handle_frame(1, &Frame::LaneOffer { lane: MAX_LANES as u8, sdp: "x" }.to_vec())),

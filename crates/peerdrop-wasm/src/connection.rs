@@ -71,6 +71,14 @@ impl Connection {
         self.lanes[lane] = Some(conn);
     }
 
+    /// Releases lane `lane` (declined, or failed before it opened), on the next turn: this may
+    /// run inside one of its own callbacks.
+    pub fn remove_lane(&mut self, lane: usize) {
+        if let Some(conn) = self.lanes.get_mut(lane).and_then(Option::take) {
+            wasm_bindgen_futures::spawn_local(async move { drop(conn) });
+        }
+    }
+
     /// Lanes set up, with their numbers.
     pub fn lanes(&self) -> impl Iterator<Item = (usize, &LaneConn)> {
         self.lanes.iter().enumerate().filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))

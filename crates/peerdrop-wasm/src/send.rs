@@ -224,6 +224,10 @@ impl Side for State {
             SenderOutput::Event(e) => Some(Later::Event(e)),
             SenderOutput::OpenLane(lane) => Some(Later::OpenLane(lane)),
             SenderOutput::LaneAnswer { lane, sdp } => Some(Later::LaneAnswer(lane, sdp)),
+            SenderOutput::CloseLane(lane) => {
+                lanes::release(self, lane);
+                None
+            }
             SenderOutput::Transmit { .. } => None,
         }
     }

@@ -44,7 +44,9 @@ export interface CommonOptions {
  *  have `window` bytes in flight or unwritten (its memory bound, at least one block).
  *  `blockSize` is the preferred unit of hashing, retry and resume (default 1 MiB, 16 KiB to
  *  16 MiB; the smaller of both sides' preferences is used); the sender reads and hashes
- *  `readAhead` blocks ahead (default 4, 1 to 64) and so holds up to `readAhead + 1` blocks.
+ *  `readAhead` blocks ahead (default 4, 1 to 64) and so holds up to `readAhead + 1` blocks
+ *  (with extra lanes, up to `max(readAhead, lanes)` plus one per lane; the receiver's window
+ *  then grows to at least two blocks per lane).
  *  `maxLanes` caps the peer connections one transfer uses (default 8, 1 to 8; 1 keeps every
  *  block on the first connection): on a long or lossy path the sender opens more, each with
  *  its own congestion window (docs/performance.md). */

@@ -124,7 +124,9 @@ fn drain(receiver: &mut Receiver, now: u64, reached: &mut Reached, mut transmit:
             ReceiverOutput::Event(ReceiverEvent::FileComplete { .. }) => reached.files_complete += 1,
             ReceiverOutput::Event(ReceiverEvent::Complete) => reached.complete = true,
             ReceiverOutput::Event(ReceiverEvent::Failed(e)) => reached.failed = Some(e.code),
-            ReceiverOutput::LaneOffer { lane, .. } => receiver.lane_description(now, lane, "v=0"),
+            ReceiverOutput::LaneOffer { lane, .. } => {
+                receiver.lane_description(now, lane, "v=0");
+            }
             ReceiverOutput::Event(_) => {}
         }
     }
@@ -166,7 +168,10 @@ pub fn honest_transcript(mode: u8) -> Vec<u8> {
                     sender.handle_read(0, r.file, r.offset, data);
                 }
                 // No round trip is reported: one lane.
-                SenderOutput::OpenLane(_) | SenderOutput::LaneAnswer { .. } | SenderOutput::Event(_) => {}
+                SenderOutput::OpenLane(_)
+                | SenderOutput::LaneAnswer { .. }
+                | SenderOutput::CloseLane(_)
+                | SenderOutput::Event(_) => {}
             }
         }
         drain(&mut receiver, 0, &mut reached, |message| {

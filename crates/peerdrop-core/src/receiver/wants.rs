@@ -5,7 +5,8 @@
 //!
 //! The sender serves its ranges in the order they came, and starts a range's last block only
 //! after dropping the range from its queue, so a range counted here is still queued there or
-//! already gone: the count here is never below the sender's.
+//! already gone: the count here is never below the sender's. Blocks on different lanes arrive
+//! out of order, so a block of a later range means every range before it is gone there too.
 
 use crate::config::MAX_QUEUED_WANTS;
 use crate::frame::Frame;
@@ -41,14 +42,19 @@ impl Wants {
         }
     }
 
-    /// The sender started sending block `index` of `file`.
+    /// The sender started sending block `index` of `file`: the ranges before the one that holds
+    /// it are gone from the sender's queue, and so is the part of it up to this block.
     pub fn arrived(&mut self, file: u32, index: u64) {
-        let Some((f, first, end)) = self.sent.front_mut() else { return };
-        if *f == file && (*first..*end).contains(&index) {
-            *first = index + 1;
-            if first == end {
-                self.sent.pop_front();
-            }
+        let Some(at) =
+            self.sent.iter().position(|&(f, first, end)| f == file && (first..end).contains(&index))
+        else {
+            return;
+        };
+        self.sent.drain(..at);
+        let (_, first, end) = self.sent.front_mut().expect("found above");
+        *first = index + 1;
+        if first == end {
+            self.sent.pop_front();
         }
     }
 
@@ -92,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn a_block_out_of_order_frees_nothing() {
+    fn a_block_not_asked_for_frees_nothing() {
         let mut wants = Wants::with_limit(1);
         wants.push(0, 0, 1);
         wants.push(1, 0, 1);
@@ -101,5 +107,26 @@ mod tests {
         assert!(drain(&mut wants).is_empty());
         wants.arrived(0, 0);
         assert_eq!(drain(&mut wants).len(), 1);
+    }
+
+    #[test]
+    fn blocks_arriving_out_of_order_on_lanes_free_every_range_before_theirs() {
+        let mut wants = Wants::with_limit(2);
+        for file in 0..4 {
+            wants.push(file, 0, 1);
+        }
+        assert_eq!(drain(&mut wants).len(), 2);
+        // File 1's block overtakes file 0's on another lane: the sender is past file 0's range.
+        wants.arrived(1, 0);
+        wants.arrived(0, 0);
+        assert_eq!(drain(&mut wants), vec![(2, 0, 1), (3, 0, 1)]);
+        // Within a range too: block 4 before block 3.
+        let mut wants = Wants::with_limit(1);
+        wants.push(0, 0, 5);
+        wants.push(1, 0, 1);
+        drain(&mut wants);
+        wants.arrived(0, 4);
+        wants.arrived(0, 3);
+        assert_eq!(drain(&mut wants), vec![(1, 0, 1)]);
     }
 }

@@ -16,6 +16,8 @@ pub enum SenderOutput {
     OpenLane(usize),
     /// Apply the receiver's answer for lane `lane` as its remote description.
     LaneAnswer { lane: usize, sdp: String },
+    /// The receiver declined lane `lane`: release its connection.
+    CloseLane(usize),
     /// Read a slice of a file, then hand it back with `handle_read` (or `handle_hashed_read`).
     Read(ReadRequest),
     /// Something the application should know about.

@@ -153,6 +153,8 @@ pub struct Outcome {
     pub blocks_sent: Vec<(u32, u64)>,
     /// Blocks started on each lane (index: lane).
     pub blocks_per_lane: Vec<u64>,
+    /// Lanes the receiver declined (the sender asked its runtime to release them).
+    pub lanes_declined: Vec<usize>,
     /// Blocks the sink stored, per file; every stored byte was checked against the source.
     pub stored: Vec<peerdrop_core::ranges::RangeSet>,
     pub max_receiver_held: u64,
@@ -275,6 +277,7 @@ pub fn run_with(
         have_map: receiver.have_map().clone(),
         blocks_sent: vec![],
         blocks_per_lane: vec![0; peerdrop_core::config::MAX_LANES],
+        lanes_declined: vec![],
         stored: vec![Default::default(); manifest.files.len()],
         max_receiver_held: 0,
         max_host_held: 0,
@@ -303,6 +306,7 @@ pub fn run_with(
                 SenderOutput::OpenLane(lane) => {
                     sender.lane_description(now, lane, &format!("sim offer {lane}"));
                 }
+                SenderOutput::CloseLane(lane) => out.lanes_declined.push(lane),
                 SenderOutput::LaneAnswer { lane, sdp } => {
                     assert_eq!(sdp, format!("sim answer {lane}"));
                     // ICE, DTLS and SCTP: about a round trip more.

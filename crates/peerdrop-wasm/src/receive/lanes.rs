@@ -24,13 +24,16 @@ fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnc
     });
 }
 
-/// A lane closed or failed: lost block data if it had opened, nothing otherwise.
+/// A lane closed or failed: lost block data if it had opened (the whole connection goes);
+/// otherwise it is only released.
 fn closed(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
     lane::on_lane(shared, lane, pc, |s: &mut State| {
         if lane::was_opened(s, lane) {
             if let Some(engine) = s.engine.as_mut() {
                 engine.handle_connection_lost(now_ms());
             }
+        } else if let Some(c) = s.page.conn.as_mut() {
+            c.remove_lane(lane);
         }
     });
 }
@@ -97,9 +100,15 @@ pub fn answer(shared: &Shared, lane: usize, offer: String) {
     let shared = shared.clone();
     spawn_local(async move {
         let answer = rtc::make_answer(&pc, &offer).await;
-        on_engine(&shared, lane, &pc, |engine| {
-            // An answer that could not be made declines the lane.
-            engine.lane_description(now_ms(), lane, answer.as_deref().unwrap_or(""));
+        lane::on_lane(&shared, lane, &pc, |s: &mut State| {
+            // An answer that could not be made (or sent) declines the lane, and it is released.
+            let sdp = answer.as_deref().unwrap_or("");
+            let answered = s.engine.as_mut().is_some_and(|e| e.lane_description(now_ms(), lane, sdp));
+            if !answered {
+                if let Some(c) = s.page.conn.as_mut() {
+                    c.remove_lane(lane);
+                }
+            }
         });
     });
 }

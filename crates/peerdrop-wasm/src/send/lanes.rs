@@ -8,18 +8,29 @@ use crate::clock::now_ms;
 use crate::driver;
 use crate::lane::{self, LaneConn, LANE_LABEL};
 use crate::rtc;
-use peerdrop_core::Sender;
 use std::rc::Rc;
 use wasm_bindgen_futures::spawn_local;
 use web_sys::{RtcPeerConnection, RtcSdpType};
 
-/// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
-fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Sender)) {
+/// Lane `lane` (if `pc` is still it) failed or closed: the engine learns it; one that never
+/// opened is released at once (one that did loses the whole connection, and goes with it).
+fn lane_lost(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
     lane::on_lane(shared, lane, pc, |s: &mut State| {
+        let opened = lane::was_opened(s, lane);
         if let Some(engine) = s.engine.as_mut() {
-            f(engine);
+            engine.handle_lane_lost(now_ms(), lane);
+        }
+        if !opened {
+            release(s, lane);
         }
     });
+}
+
+/// Releases lane `lane`'s connection (declined, or never opened).
+pub fn release(s: &mut State, lane: usize) {
+    if let Some(c) = s.page.conn.as_mut() {
+        c.remove_lane(lane);
+    }
 }
 
 /// Opens lane `lane` (`SenderOutput::OpenLane`).
@@ -54,14 +65,14 @@ pub fn open(shared: &Shared, lane: usize) {
         },
         move || {
             if let Some(shared) = w3.upgrade() {
-                on_engine(&shared, lane, &p3, |engine| engine.handle_lane_lost(now_ms(), lane));
+                lane_lost(&shared, lane, &p3);
             }
         },
     );
     let p4 = pc.clone();
     let ice_hook = rtc::on_ice_failed(&pc, move || {
         if let Some(shared) = weak.upgrade() {
-            on_engine(&shared, lane, &p4, |engine| engine.handle_lane_lost(now_ms(), lane));
+            lane_lost(&shared, lane, &p4);
         }
     });
     let mut conn = LaneConn::new(pc.clone(), ice_hook);
@@ -72,11 +83,15 @@ pub fn open(shared: &Shared, lane: usize) {
     }
     let shared = shared.clone();
     spawn_local(async move {
-        let offer = rtc::make_offer(&pc).await;
-        on_engine(&shared, lane, &pc, |engine| match offer {
-            Ok(sdp) => engine.lane_description(now_ms(), lane, &sdp),
-            Err(_) => engine.handle_lane_lost(now_ms(), lane),
-        });
+        match rtc::make_offer(&pc).await {
+            Ok(sdp) => lane::on_lane(&shared, lane, &pc, |s: &mut State| {
+                let offered = s.engine.as_mut().is_some_and(|e| e.lane_description(now_ms(), lane, &sdp));
+                if !offered {
+                    release(s, lane);
+                }
+            }),
+            Err(_) => lane_lost(&shared, lane, &pc),
+        }
     });
 }
 
@@ -87,7 +102,7 @@ pub fn answer(shared: &Shared, lane: usize, sdp: String) {
     let shared = shared.clone();
     spawn_local(async move {
         if rtc::set_remote(&pc, RtcSdpType::Answer, &sdp).await.is_err() {
-            on_engine(&shared, lane, &pc, |engine| engine.handle_lane_lost(now_ms(), lane));
+            lane_lost(&shared, lane, &pc);
         }
     });
 }
