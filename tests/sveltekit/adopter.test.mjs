@@ -31,7 +31,7 @@ test('npm pack: the tarball lists the .wasm, the workers, signal.php and the ser
 
 test('sv create + sv add @peerdrop (file:), twice: the second run changes nothing', () => {
   svCreate(tmp, 'app', ['sveltekit-adapter=adapter:node']);
-  const spec = 'signaling:kit+route:/api/peerdrop+demo:yes+headers:yes';
+  const spec = 'signaling:kit+route:/api/peerdrop+store:memory+demo:yes+headers:yes';
   svAddPeerDrop(app, spec);
   const first = snapshot(app);
   assert.match(first['/src/routes/api/peerdrop/+server.ts'] ?? '', /createSignalingHandler/);
