@@ -11,4 +11,4 @@ bash tests/sveltekit/package-checks.sh
 (cd sveltekit-addon/packages/sveltekit && npm test)  # vitest: signaling handler (node) + components (Chromium)
 NO_BUILD=1 bash tests/sveltekit/conformance.sh
 node --test --test-concurrency=1 tests/sveltekit/addon.test.mjs tests/sveltekit/example-app.test.mjs tests/sveltekit/adopter.test.mjs \
-  tests/sveltekit/adopter-static.test.mjs tests/sveltekit/adopter-kit3.test.mjs
+  tests/sveltekit/adopter-auto.test.mjs tests/sveltekit/adopter-static.test.mjs tests/sveltekit/adopter-kit3.test.mjs
