@@ -1,7 +1,7 @@
 // Svelte 5 runes state shared by the sender and the receiver.
 import type { CommonOptions, Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
-import { ERROR_TEXT, textFor } from './format.js';
+import { errorSentence } from './format.js';
 
 export type TransferPhase =
 	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
@@ -75,8 +75,8 @@ export abstract class TransferState {
 
 	protected handle: Handle | null = null;
 	protected options: TransferOptions;
-	/** Sentences for error codes that read better from this side (see ROLE_ERROR_TEXT). */
-	protected errorTexts: Record<string, string> = {};
+	/** Which side this is: error sentences are worded for it (ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT). */
+	protected readonly side: 'sender' | 'receiver' = 'sender';
 
 	constructor(options: TransferOptions = {}) {
 		this.options = options;
@@ -107,7 +107,7 @@ export abstract class TransferState {
 	protected fail(e: unknown) {
 		const err = e as Partial<TransferError> | null;
 		const code = err?.code ?? 'browser_error';
-		this.error = { code, message: textFor(this.errorTexts, code) ?? (err?.message || textFor(ERROR_TEXT, code) || String(e)) };
+		this.error = { code, message: errorSentence(this.side, code, err?.message || (err?.code ? '' : String(e))) };
 		this.phase = err?.code === 'cancelled' ? 'cancelled' : 'error';
 	}
 
