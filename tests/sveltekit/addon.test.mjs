@@ -82,10 +82,23 @@ test('JavaScript template: .js route and hook, demo pages without TypeScript', (
   assert.match(files['/src/hooks.server.js'] ?? '', /peerdropHeaders\(\)/);
   run('node', ['--check', join(app, 'src/routes/api/peerdrop/+server.js')]);
   run('node', ['--check', join(app, 'src/hooks.server.js')]);
-  for (const page of ['/src/routes/peerdrop/+page.svelte', '/src/routes/peerdrop/receive/+page.svelte']) {
+  for (const page of ['/src/routes/peerdrop/+layout.svelte', '/src/routes/peerdrop/+page.svelte', '/src/routes/peerdrop/receive/+page.svelte']) {
     assert.doesNotMatch(files[page], /lang="ts"/);
     compile(files[page], { filename: page }); // throws on TypeScript syntax in a plain <script>
   }
+});
+
+test('the demo: ready-made components; sv\'s template home page links to it, a home page of your own is left alone', () => {
+  const app = newApp(['sveltekit-adapter=adapter:node']);
+  svAddPeerDrop(app, KIT);
+  assert.match(read(app, 'src/routes/+page.svelte'), /<a href="\/peerdrop">/);
+  assert.match(read(app, 'src/routes/peerdrop/+page.svelte'), /<PeerDropSend \{shareBase\} \/>/);
+  assert.match(read(app, 'src/routes/peerdrop/receive/+page.svelte'), /<PeerDropReceive \{receiver\} \/>/);
+  assert.match(read(app, 'src/routes/peerdrop/+layout.svelte'), /name="color-scheme" content="light dark"/);
+  const own = newApp(['sveltekit-adapter=adapter:node']);
+  write(own, 'src/routes/+page.svelte', '<h1>My shop</h1>\n');
+  svAddPeerDrop(own, KIT);
+  assert.equal(read(own, 'src/routes/+page.svelte'), '<h1>My shop</h1>\n');
 });
 
 test('an existing handle hook is kept and chained', () => {

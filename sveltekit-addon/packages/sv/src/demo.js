@@ -1,51 +1,84 @@
-// The demo pages: a send page at /peerdrop and a receive page at /peerdrop/receive. An existing
-// page at either path is the app's own and is left alone.
+// The demo pages: a send page at /peerdrop and a receive page at /peerdrop/receive, built from
+// the ready-made components (themed, light and dark), and a link to them from the home page
+// while it is still sv's template. Anything already at those paths is the app's own: left alone.
 import { PACKAGE } from './route.js';
 
 /** @param {{ sv: any, kitRoutes: string, ts: boolean, language: string, staticSite: boolean, signalUrl: string }} o */
 export function addDemo({ sv, kitRoutes, ts, language, staticSite, signalUrl }) {
-	const directory = { kitRoutes };
-			const base = `${directory.kitRoutes}/peerdrop`;
-			const lang = ts ? ' lang="ts"' : '';
-			if (staticSite) {
-				// adapter-static writes only prerendered pages: make the demo pages prerenderable.
-				sv.file(`${base}/+layout.${language}`, (content) => (content ? false : 'export const prerender = true;\n'));
-			}
-			sv.file(`${base}/+page.svelte`, (content) => {
-				if (content) return false;
-				return `<script${lang}>
-	import { page } from '$app/state';
-	import { configurePeerDrop, createSender, DropZone, SharePanel, TransferProgress, ErrorMessage, DiagnosticsPanel } from '${PACKAGE}';
+	const base = `${kitRoutes}/peerdrop`;
+	const lang = ts ? ' lang="ts"' : '';
+	const write = (file, text) => sv.file(file, (content) => (content ? false : text));
 
+	if (staticSite) {
+		// adapter-static writes only prerendered pages: make the demo pages prerenderable.
+		write(`${base}/+layout.${language}`, 'export const prerender = true;\n');
+	}
+	write(`${base}/+layout.svelte`, LAYOUT(lang, signalUrl));
+	write(`${base}/+page.svelte`, SEND(lang));
+	write(`${base}/receive/+page.svelte`, RECEIVE(lang, ts));
+	// sv's template home page gets a way to the demo; a home page of your own is not touched.
+	sv.file(`${kitRoutes}/+page.svelte`, (content) => {
+		if (!content.includes('Welcome to SvelteKit') || content.includes('href="/peerdrop"')) return false;
+		return `${content.replace(/\n*$/, '\n')}\n<p><a href="/peerdrop">Send files with PeerDrop</a></p>\n`;
+	});
+}
+
+const LAYOUT = (lang, signalUrl) => `<!-- The PeerDrop demo pages' frame: signaling endpoint, page width, light and dark. -->
+<script${lang}>
+	import { configurePeerDrop } from '${PACKAGE}';
+
+	let { children } = $props();
 	configurePeerDrop({ signalUrl: '${signalUrl}' });
-	// The share link opens the receive page; its secret travels only in the #fragment.
-	const sender = createSender({ shareBase: new URL('/peerdrop/receive', page.url).href });
-	$effect(() => () => sender.destroy());
 </script>
 
-<h1>Send files</h1>
-{#if sender.phase === 'idle' || sender.phase === 'loading'}
-	<DropZone onfiles={(files) => sender.send(files)} onerror={(e) => (sender.error = e)} />
-{/if}
-{#if sender.link && sender.active}
-	<SharePanel link={sender.link} />
-{/if}
-<ErrorMessage error={sender.error} />
-{#if sender.files.length > 0}
-	<TransferProgress transfer={sender} />
-	{#if sender.active}<button type="button" onclick={() => sender.cancel()}>Cancel</button>{/if}
-{/if}
-<DiagnosticsPanel transfer={sender} />
+<svelte:head>
+	<!-- The page follows the system's light or dark setting; the components do too. -->
+	<meta name="color-scheme" content="light dark" />
+</svelte:head>
+
+<main class="peerdrop-demo">
+	{@render children()}
+</main>
+
+<style>
+	.peerdrop-demo {
+		max-width: 42rem;
+		margin: 0 auto;
+		padding: 2rem 1rem 4rem;
+		font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+		line-height: 1.5;
+	}
+	.peerdrop-demo :global(h1) {
+		margin: 0 0 0.25rem;
+	}
+	.peerdrop-demo :global(.lede) {
+		margin: 0 0 1.5rem;
+		opacity: 0.85;
+	}
+</style>
 `;
-			});
-			sv.file(`${base}/receive/+page.svelte`, (content) => {
-				if (content) return false;
-				return `<script${lang}>
+
+const SEND = (lang) => `<script${lang}>
+	import { page } from '$app/state';
+	import { PeerDropSend } from '${PACKAGE}';
+
+	// The share link opens the receive page; its secret travels only in the #fragment.
+	const shareBase = new URL('/peerdrop/receive', page.url).href;
+</script>
+
+<svelte:head><title>Send files · PeerDrop</title></svelte:head>
+
+<h1>Send files</h1>
+<p class="lede">Straight from this browser to another: nothing is uploaded, and every block is checked on arrival.</p>
+<PeerDropSend {shareBase} />
+<p><a href="/peerdrop/receive">Receive files with a code instead</a></p>
+`;
+
+const RECEIVE = (lang, ts) => `<script${lang}>
 	import { onMount } from 'svelte';
 	import { replaceState } from '$app/navigation';
-	import { configurePeerDrop, createReceiver, ReceiveView, TransferProgress, ErrorMessage, DiagnosticsPanel } from '${PACKAGE}';
+	import { createReceiver, PeerDropReceive } from '${PACKAGE}';
 
-	configurePeerDrop({ signalUrl: '${signalUrl}' });
 	const receiver = createReceiver();
 
 	onMount(() => {
@@ -61,13 +94,10 @@ export function addDemo({ sv, kitRoutes, ts, language, staticSite, signalUrl }) 
 	});
 </script>
 
+<svelte:head><title>Receive files · PeerDrop</title></svelte:head>
+
 <h1>Receive files</h1>
-<ReceiveView {receiver} />
-<ErrorMessage error={receiver.error} />
-{#if receiver.files.length > 0}
-	<TransferProgress transfer={receiver} />
-{/if}
-<DiagnosticsPanel transfer={receiver} />
+<p class="lede">Open the sender's link, or enter the code they read out.</p>
+<PeerDropReceive {receiver} />
+<p><a href="/peerdrop">Send files instead</a></p>
 `;
-			});
-}
