@@ -77,7 +77,7 @@ export default defineAddon({
 	options,
 
 	setup: ({ isKit, unsupported, runsAfter, dependencyVersion }) => {
-		if (!isKit) unsupported('Requires SvelteKit');
+		if (!isKit) unsupported('Requires a SvelteKit app: run it in one, or create one with npx sv create my-app');
 		// An adapter chosen in the same `sv add`/`sv create` run decides the signaling and store.
 		runsAfter('sveltekitAdapter');
 		runsAfter('experimental');
