@@ -19,7 +19,8 @@ export {
 	type TransferError,
 	type TransferFile,
 	type TransferProgressState,
-	type TransferOptions
+	type TransferOptions,
+	type NoticeEvent
 } from './state/transfer.svelte.js';
 export { formatBytes, formatEta, errorText, errorSentence, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT } from './state/format.js';
 export { DEFAULT_MESSAGES, mergeMessages, formats, pageLocale, type PeerDropMessages, type Formats } from './state/messages.js';

@@ -105,6 +105,21 @@ describe('PeerDropSend', () => {
 		await expect.element(alert).not.toHaveTextContent('(cancelled)');
 	});
 
+	test('notices are announced, and reworded through messages.notice', async () => {
+		const sender = createSender();
+		const screen = await render(PeerDropSend, {
+			sender,
+			locale: 'en-US',
+			messages: { notice: (e, f) => (e.type === 'stalled' ? `Stuck for ${f.duration(e.seconds)}` : 'Other') }
+		});
+		sender.phase = 'transferring';
+		sender.files = [file('a.bin', 10)];
+		emit(sender, { type: 'stalled', idleMs: 75_000, message: 'waiting for the network' });
+		const notice = screen.container.querySelector('.peerdrop-notice');
+		await expect.poll(() => screen.container.querySelector('.peerdrop-notice')?.textContent?.trim()).toBe('Stuck for 1 min 15 sec');
+		expect(screen.container.querySelector('.peerdrop-notice')?.getAttribute('aria-live') ?? notice?.getAttribute('aria-live')).toBe('polite');
+	});
+
 	test('unstyled: no theme class, same markup', async () => {
 		const screen = await render(PeerDropSend, { unstyled: true });
 		const root = screen.container.querySelector('.peerdrop-ui')!;

@@ -1,7 +1,7 @@
 // Every string the components show, in one object: pass `messages` (any subset) to a component
 // to translate or reword it. Sizes, speeds and durations are formatted by Intl for the page's
 // locale (`<html lang>`, else the browser's), or the `locale` prop.
-import type { TransferPhase } from './transfer.svelte.js';
+import type { NoticeEvent, TransferPhase } from './transfer.svelte.js';
 
 /** Intl formatters for one locale, handed to the message functions that show numbers. */
 export interface Formats {
@@ -49,6 +49,8 @@ export interface PeerDropMessages {
 	phase: Record<TransferPhase, string>;
 	waitingForCode: string;
 	givingUpIn: (seconds: number, f: Formats) => string;
+	/** A notice during the transfer (the runtime's detail, when it gives one, is English). */
+	notice: (event: NoticeEvent, f: Formats) => string;
 	viaRelay: string;
 	peerToPeer: string;
 	noIceServers: string;
@@ -132,6 +134,12 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	},
 	waitingForCode: 'Waiting for the other browser to enter the code…',
 	givingUpIn: (s, f) => `(giving up in ${f.duration(s)})`,
+	notice: (e, f) =>
+		e.type === 'stalled'
+			? `No progress for ${f.duration(e.seconds)}: ${e.detail ?? 'still trying'}.`
+			: e.type === 'blockRejected'
+				? 'A damaged block arrived; it was discarded and is being sent again.'
+				: (e.detail ?? 'The connection was interrupted; reconnecting.'),
 	viaRelay: '(through a relay server)',
 	peerToPeer: '(peer to peer)',
 	noIceServers:

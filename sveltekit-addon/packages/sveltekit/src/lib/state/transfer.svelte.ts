@@ -43,6 +43,12 @@ export interface TransferOptions extends PeerDropConfig, Pick<CommonOptions, 'fl
 	onEvent?: (event: PeerDropEvent) => void;
 }
 
+/** A notice as data: a stall (seconds without progress, the runtime's detail), a lost connection, a re-sent block. */
+export type NoticeEvent =
+	| { type: 'stalled'; seconds: number; detail: string | null }
+	| { type: 'disconnected'; detail: string | null }
+	| { type: 'blockRejected' };
+
 /** Progress before any byte of `total` is verified. */
 function noProgress(total: number): TransferProgressState {
 	return { verified: 0, total, rate: 0, eta: null, percent: 0 };
@@ -70,6 +76,8 @@ export abstract class TransferState {
 	giveUpAt = $state<number | null>(null);
 	/** The last human-readable notice (stalls, disconnections), or null. */
 	notice = $state<string | null>(null);
+	/** What `notice` says, as data, for pages that word it themselves (the components' `messages`). */
+	noticeEvent = $state.raw<NoticeEvent | null>(null);
 	/** Connected and moving bytes, or about to. */
 	active = $derived(['signaling', 'waiting', 'connecting', 'connected', 'offered', 'transferring', 'reconnecting'].includes(this.phase));
 
@@ -123,7 +131,10 @@ export abstract class TransferState {
 				if (this.phase !== 'offered' || event.phase !== 'connected') this.phase = event.phase;
 				if (event.path) this.path = event.path;
 				if (event.verification) this.verification = event.verification;
-				if (event.phase !== 'reconnecting') this.notice = null;
+				if (event.phase !== 'reconnecting') {
+					this.notice = null;
+					this.noticeEvent = null;
+				}
 				this.giveUpAt = event.phase === 'reconnecting' && event.giveUpInMs != null ? Date.now() + event.giveUpInMs : null;
 				break;
 			case 'progress': {
@@ -141,15 +152,18 @@ export abstract class TransferState {
 			}
 			case 'stalled':
 				this.notice = `No progress for ${Math.round(event.idleMs / 1000)} s: ${event.message ?? 'still trying'}.`;
+				this.noticeEvent = { type: 'stalled', seconds: Math.round(event.idleMs / 1000), detail: event.message ?? null };
 				break;
 			case 'disconnected':
 				this.notice = event.message;
+				this.noticeEvent = { type: 'disconnected', detail: event.message ?? null };
 				break;
 			case 'network':
 				this.iceSource = event.source;
 				break;
 			case 'blockRejected':
 				this.notice = 'A damaged block arrived; it was discarded and is being sent again.';
+				this.noticeEvent = { type: 'blockRejected' };
 				break;
 			case 'complete':
 				this.phase = 'complete';
@@ -201,5 +215,6 @@ export abstract class TransferState {
 		this.iceSource = null;
 		this.giveUpAt = null;
 		this.notice = null;
+		this.noticeEvent = null;
 	}
 }
