@@ -273,6 +273,7 @@ function startSending(picked) {
   }
   for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = true;
   $('drop-zone').hidden = true;
+  $('code-option').hidden = true;
   $('code-form').hidden = true;
 }
 
@@ -286,6 +287,7 @@ function sendMore() {
   $('folder-input').value = '';
   $('cancel').hidden = false;
   $('drop-zone').hidden = false;
+  $('code-option').hidden = false;
   $('code-form').hidden = false;
   $('status').textContent = '';
   setState('ready');
