@@ -92,8 +92,15 @@ export function buildAddon() {
   return addonDir;
 }
 
+/**
+ * Where sv links a `file:` add-on (its own node_modules). sv 0.17 replaces that link only when
+ * it resolves, so a link left to an unpacked copy since deleted fails the next run with EEXIST.
+ */
+const svAddonLink = join(addonRoot, 'node_modules/node_modules/@peerdrop/sv');
+
 /** Runs `sv add file:<dir>=<options>` in app (dir: the built add-on unless given). */
 export function svAddPeerDrop(app, options, { env, dir = buildAddon() } = {}) {
+  rmSync(svAddonLink, { force: true });
   return run('node', [svBin, 'add', `file:${dir}=${options}`, '--cwd', app, '--no-git-check', '--no-install', '--no-download-check'], { env });
 }
 
