@@ -1,5 +1,6 @@
 // The plain example: one page that sends (no fragment) or receives (a link's #fragment).
 import init, { send, receive, itemsFromDrop } from './pkg/peerdrop.js';
+import { renderSVG } from './vendor/uqr.js';
 
 const $ = (id) => document.getElementById(id);
 const SIGNAL_URL = new URL('signal.php', location.href).href;
@@ -27,6 +28,8 @@ let lastError = null;
 let offered = null;
 let files = [];
 let fileBytes = [];
+/** 'sender' or 'receiver': errors from the other side are worded for this one. */
+let role = 'sender';
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -45,18 +48,36 @@ function showRetrying(giveUpInMs) {
   countdown = setInterval(show, 1000);
 }
 
-function formatBytes(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+// Sizes and times in the page's language (<html lang>), by Intl.
+const LOCALE = document.documentElement.lang || undefined;
+const unit = (u, n, digits) => new Intl.NumberFormat(LOCALE, { style: 'unit', unit: u, unitDisplay: 'short', maximumFractionDigits: digits }).format(n);
+
+function formatBytes(n, suffix = '') {
+  const units = ['byte', 'kilobyte', 'megabyte', 'gigabyte', 'terabyte'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+  return unit(units[i] + suffix, n, i === 0 ? 0 : n < 10 ? 1 : 0);
 }
 
 function formatEta(seconds) {
-  if (seconds == null || !isFinite(seconds)) return 'estimating…';
-  if (seconds < 60) return `${Math.ceil(seconds)} s left`;
-  const m = Math.floor(seconds / 60);
-  return m < 60 ? `${m} min ${Math.ceil(seconds % 60)} s left` : `${Math.floor(m / 60)} h ${m % 60} min left`;
+  if (seconds == null || !isFinite(seconds)) return 'estimating time left…';
+  const s = Math.ceil(seconds);
+  if (s < 60) return `${unit('second', s, 0)} left`;
+  const m = Math.floor(s / 60);
+  return m < 60 ? `${unit('minute', m, 0)} ${unit('second', s % 60, 0)} left` : `${unit('hour', Math.floor(m / 60), 0)} ${unit('minute', m % 60, 0)} left`;
+}
+
+/**
+ * The runtime words transfer errors for developers: "the other side reported: … (cancelled)".
+ * Shown to a person: who reported it, as a sentence, without the code in brackets.
+ */
+function readable(message) {
+  const m = /^(the other side reported: )?([\s\S]+?) \(([a-z_]+)\)$/.exec(message ?? '');
+  if (!m) return message;
+  const what = m[2].trim();
+  const end = /[.!?]$/.test(what) ? '' : '.';
+  if (m[1]) return `The ${role === 'sender' ? 'receiver' : 'sender'} reported: ${what}${end}`;
+  return `${what.charAt(0).toUpperCase()}${what.slice(1)}${end}`;
 }
 
 function showError(error) {
@@ -64,13 +85,14 @@ function showError(error) {
   // A short code allows one try; the sender can offer the same files with a new code.
   $('new-code').hidden = !(offered && ['wrong_code', 'code_abandoned'].includes(error.code));
   const box = $('error');
-  box.textContent = error.message;
+  box.textContent = readable(error.message);
   box.dataset.code = error.code;
   box.dataset.reason = error.reason ?? '';
   lastError = error;
   box.hidden = false;
   $('status').textContent = '';
   $('cancel').hidden = true;
+  $('send-more').hidden = role !== 'sender' || !offered;
   setState('error');
 }
 
@@ -102,7 +124,7 @@ function showProgress(p) {
   const percent = ((100 * p.verifiedBytes) / total).toFixed(1);
   $('total-text').textContent =
     `${percent}% · ${formatBytes(p.verifiedBytes)} of ${formatBytes(p.totalBytes)} · ` +
-    `${formatBytes(p.bytesPerSecond)}/s · ${formatEta(p.etaSeconds)}`;
+    `${formatBytes(p.bytesPerSecond, '-per-second')} · ${formatEta(p.etaSeconds)}`;
   if (p.file != null && files[p.file]) {
     fileBytes[p.file] = p.fileBytes;
     const li = $(`file-${p.file}`);
@@ -174,6 +196,7 @@ function onEvent(event) {
       break;
     case 'complete':
       $('cancel').hidden = true;
+      $('send-more').hidden = role !== 'sender';
       break;
     case 'error':
       showError(event);
@@ -206,8 +229,16 @@ function offerDownload(event) {
   a.textContent = 'Save';
   a.className = 'save';
   const meta = li.querySelector('.meta');
-  meta.textContent = `${formatBytes(event.size)} · verified` +
-    (event.digest ? ` · digest ${event.digest.slice(0, 16)}…` : '');
+  meta.textContent = `${formatBytes(event.size)} · verified`;
+  if (event.digest) {
+    // Over the file's block digests: not what sha256sum prints (the note under the list says how to check that).
+    const digest = document.createElement('span');
+    digest.className = 'digest';
+    digest.title = 'Computed over the file’s block digests, so it differs from the file’s SHA-256. Both screens show the same PeerDrop digest for the same file.';
+    digest.textContent = ` · PeerDrop digest ${event.digest.slice(0, 16)}…`;
+    meta.append(digest);
+    $('digest-note').hidden = false;
+  }
   li.querySelector('progress').value = li.querySelector('progress').max;
   li.append(' ', a);
   if (files.length === 1) a.click();
@@ -234,14 +265,36 @@ function startSending(picked) {
     $('code-text').textContent = '';
   } else {
     $('share-link').value = handle.link;
+    $('share-link-text').href = handle.link;
+    $('share-link-text').textContent = handle.link;
+    // Drawn here from the link alone (no request anywhere); a data: image fits the page's CSP.
+    $('share-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(handle.link, { ecc: 'L', border: 2 }))}`;
     $('share').hidden = false;
   }
   for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = true;
   $('drop-zone').hidden = true;
+  $('code-option').hidden = true;
   $('code-form').hidden = true;
 }
 
+/** Back to picking files after a transfer ended. */
+function sendMore() {
+  handle = null;
+  offered = null;
+  for (const id of ['share', 'share-code', 'progress', 'error', 'verification', 'network-note', 'new-code', 'send-more', 'digest-note']) $(id).hidden = true;
+  for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = false;
+  $('file-input').value = '';
+  $('folder-input').value = '';
+  $('cancel').hidden = false;
+  $('drop-zone').hidden = false;
+  $('code-option').hidden = false;
+  $('code-form').hidden = false;
+  $('status').textContent = '';
+  setState('ready');
+}
+
 function startReceiving(linkOrCode) {
+  role = 'receiver';
   $('error').hidden = true;
   $('send-view').hidden = true;
   $('receive-view').hidden = false;
@@ -265,6 +318,7 @@ async function main() {
   await init();
   const fragment = location.hash.slice(1);
   $('cancel').addEventListener('click', () => handle?.cancel());
+  $('send-more').addEventListener('click', sendMore);
   $('accept').addEventListener('click', () => handle?.accept());
   $('accept-pick').addEventListener('click', () => handle?.accept({ pick: true }));
   $('diagnose').addEventListener('click', showDiagnosis);

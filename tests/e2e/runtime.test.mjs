@@ -161,9 +161,10 @@ test('the offer, progress with speed and ETA, and diagnostics are shown', { time
   await receiver.waitForSelector('#accept:visible');
   await shoot(receiver, 'receiver-offer');
   await receiver.click('#accept');
-  await receiver.waitForFunction(() => /MiB\/s · /.test(document.getElementById('total-text').textContent), null, { timeout: 20000 });
+  // Sizes by Intl in the page's language (en): decimal units, 43 MiB = 45 MB.
+  await receiver.waitForFunction(() => /B\/s · /.test(document.getElementById('total-text').textContent), null, { timeout: 20000 });
   const text = await receiver.textContent('#total-text');
-  assert.match(text, /^\d+\.\d% · .* of 43\.0 MiB · .*\/s · /);
+  assert.match(text, /^\d+\.\d% · .* of 45 MB · .*B\/s · /);
   await shoot(sender, 'sender-transferring');
   await receiver.waitForSelector('body[data-state="complete"]', { timeout: 40000 });
   await receiver.click('#diagnostics summary');

@@ -98,14 +98,16 @@ const SAMPLE_PROGRESS = `
     if (text && text !== window.__progress.at(-1)?.text) window.__progress.push({ t: performance.now(), text });
   }, 200);
 `;
-const UNITS = { B: 1, KiB: 1024, MiB: MiB, GiB: 1024 * MiB };
-/** "42.0% · 1.2 MiB of 3.0 MiB · 310.5 KiB/s · 6 s left" -> { percent, speed, eta }. */
+// The page formats with Intl in English: decimal units, "sec"/"min"/"hr".
+const UNITS = { byte: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
+/** "42.0% · 1.2 MB of 3.1 MB · 310 kB/s · 6 sec left" -> { percent, speed, eta }. */
 function parseProgress(text) {
-  const m = /^([\d.]+)% · .* · ([\d.]+) (B|KiB|MiB|GiB)\/s · (.*)$/.exec(text);
+  const m = /^([\d.]+)% · .* · ([\d.,]+)\s(byte|kB|MB|GB)\/s · (.*)$/.exec(text);
   if (!m) return null;
-  const left = /(?:(\d+) h )?(?:(\d+) min )?(?:(\d+) s )?left/.exec(m[4]);
-  const eta = left ? Number(left[1] ?? 0) * 3600 + Number(left[2] ?? 0) * 60 + Number(left[3] ?? 0) : Infinity;
-  return { percent: Number(m[1]), speed: Number(m[2]) * UNITS[m[3]], eta };
+  const left = /(?:(\d+)\shr )?(?:(\d+)\smin )?(?:(\d+)\ssec )?left/.exec(m[4]);
+  // "estimating time left…" matches with no number: unknown.
+  const eta = left && left.slice(1).some((v) => v !== undefined) ? Number(left[1] ?? 0) * 3600 + Number(left[2] ?? 0) * 60 + Number(left[3] ?? 0) : Infinity;
+  return { percent: Number(m[1]), speed: Number(m[2].replace(/,/g, '')) * UNITS[m[3]], eta };
 }
 
 /** Sends `sizes` files from alice (behind the link) to the server on the example page. */

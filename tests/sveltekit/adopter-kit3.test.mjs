@@ -40,7 +40,7 @@ test('Kit 3 app: sv create (Kit 3 path), sv add @peerdrop declares the secret in
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, '\t')}\n`);
   assert.match(readFileSync(join(app, 'src/routes/+layout.svelte'), 'utf8'), /#lib\//, 'Kit 3 template uses #lib');
 
-  svAddPeerDrop(app, 'signaling:auto+demo:yes+headers:yes', { env });
+  svAddPeerDrop(app, 'signaling:auto+store:memory+demo:yes+headers:yes', { env });
   const first = snapshot(app);
   const route = first['/src/routes/api/peerdrop/+server.ts'] ?? '';
   assert.match(route, /import \{ PEERDROP_SECRET \} from '\$app\/env\/private'/, 'Kit 3 route reads the declared variable');
@@ -49,7 +49,7 @@ test('Kit 3 app: sv create (Kit 3 path), sv add @peerdrop declares the secret in
   assert.match(first['/vite.config.ts'], /csp: \{ mode: 'auto', directives: peerdropCsp\(\) \}/);
   assert.match(first['/src/hooks.server.ts'] ?? '', /peerdropHeaders\(\)/);
   assert.ok(!Object.values(first).some((c) => c.includes('$lib')), 'no $lib anywhere (removed in Kit 3)');
-  svAddPeerDrop(app, 'signaling:auto+demo:yes+headers:yes', { env });
+  svAddPeerDrop(app, 'signaling:auto+store:memory+demo:yes+headers:yes', { env });
   assert.deepEqual(snapshot(app), first, 'second run changed files');
 });
 

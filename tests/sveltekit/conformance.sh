@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The signaling conformance suite (tests/conformance) against the @peerdrop/sveltekit handler:
-# memory store, then Redis store (a private redis-server on a free port; skipped, or failed with
-# REQUIRE_REDIS=1, when redis-server is missing). Builds the package first unless NO_BUILD=1.
+# memory store, then the Redis store (a private redis-server on a free port), then the Redis REST
+# store (the serverless one, Upstash protocol) through tests/support/redis-rest-bridge.mjs in
+# front of that redis-server, a stand-in for Upstash (see the bridge's header). The Redis parts are
+# skipped, or failed with REQUIRE_REDIS=1, when redis-server is missing. Builds the package first
+# unless NO_BUILD=1.
 # The handler hands out the ICE servers below, and the suite checks exactly those come back.
 set -euo pipefail
 export SIGNAL_STUN_URL="stun:stun.peerdrop.test:3478"
@@ -40,6 +43,15 @@ if command -v redis-server >/dev/null; then
   echo "== conformance: redis store"
   export REDIS_URL="redis://127.0.0.1:$rport"
   start redis
+  suite redis "$base"
+  echo "== conformance: redis REST store (Upstash protocol, through the test bridge)"
+  bport=$(free_port)
+  export REDIS_REST_TOKEN="bridge-token-0123456789"
+  node tests/support/redis-rest-bridge.mjs "$REDIS_URL" "$bport" "$REDIS_REST_TOKEN" > target/sveltekit-rest-bridge.log 2>&1 &
+  pids+=($!)
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$bport/" && break; sleep 0.1; done
+  export REDIS_REST_URL="http://127.0.0.1:$bport/"
+  start rest
   suite redis "$base"
 else
   echo "SKIPPED: redis store (redis-server not installed: apt-get install -y redis-server)"

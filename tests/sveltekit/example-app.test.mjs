@@ -20,7 +20,7 @@ test('vite dev: files go from the send page to the receive page intact, by link 
     await transfersIntact(browser, `http://127.0.0.1:${port}/`);
     // The same with a short code typed on the receive page instead of a link.
     await transfersIntact(browser, `http://127.0.0.1:${port}/`, {
-      shortCode: { toggle: '.code-choice input', receiveUrl: `http://127.0.0.1:${port}/receive` },
+      shortCode: { toggle: '[data-peerdrop="short-code"]', receiveUrl: `http://127.0.0.1:${port}/receive` },
     });
     assert.doesNotMatch(srv.output, /Error|failed/i, 'dev server logged no error');
   } finally {

@@ -76,20 +76,32 @@ export function packSvelteKit(dest) {
   return { tarball: join(dest, info.filename), files: info.files.map((f) => f.path) };
 }
 
-/** `sv create` of a minimal TypeScript app, offline; `adds` are extra --add entries. */
-export function svCreate(parent, name, adds, { env } = {}) {
-  run('node', [svBin, 'create', name, '--template', 'minimal', '--types', 'ts', '--add', ...adds, '--no-install'], { cwd: parent, env });
+/** `sv create` of a minimal app (TypeScript; plain JavaScript with `types: false`), offline; `adds` are extra --add entries. */
+export function svCreate(parent, name, adds, { env, types = true } = {}) {
+  run('node', [svBin, 'create', name, '--template', 'minimal', ...(types ? ['--types', 'ts'] : ['--no-types']), '--add', ...adds, '--no-install'], { cwd: parent, env });
   return join(parent, name);
 }
 
 let addonBuilt = false;
-/** Builds @peerdrop/sv (once per process) and runs `sv add file:<it>=<options>` in app. */
-export function svAddPeerDrop(app, options, { env } = {}) {
+/** Builds @peerdrop/sv once per process; returns its folder. */
+export function buildAddon() {
   if (!addonBuilt) {
     run('npm', ['run', 'build'], { cwd: addonDir });
     addonBuilt = true;
   }
-  return run('node', [svBin, 'add', `file:${addonDir}=${options}`, '--cwd', app, '--no-git-check', '--no-install', '--no-download-check'], { env });
+  return addonDir;
+}
+
+/**
+ * Where sv links a `file:` add-on (its own node_modules). sv 0.17 replaces that link only when
+ * it resolves, so a link left to an unpacked copy since deleted fails the next run with EEXIST.
+ */
+const svAddonLink = join(addonRoot, 'node_modules/node_modules/@peerdrop/sv');
+
+/** Runs `sv add file:<dir>=<options>` in app (dir: the built add-on unless given). */
+export function svAddPeerDrop(app, options, { env, dir = buildAddon() } = {}) {
+  rmSync(svAddonLink, { force: true });
+  return run('node', [svBin, 'add', `file:${dir}=${options}`, '--cwd', app, '--no-git-check', '--no-install', '--no-download-check'], { env });
 }
 
 /**

@@ -5,8 +5,9 @@
 // address taken from X-Forwarded-For as adapter-node does behind a trusted proxy with
 // ADDRESS_HEADER=x-forwarded-for XFF_DEPTH=1). /signal and /future hand out the ICE servers below
 // (tests/sveltekit/conformance.sh passes them to the suite); the others none.
-//   node tests/sveltekit/signal-server.mjs [memory|redis] [port]      prints "listening <url>"
-// Env: REDIS_URL (redis store), PEERDROP_SVELTEKIT_DIST (default: the package's dist/),
+//   node tests/sveltekit/signal-server.mjs [memory|redis|rest] [port]      prints "listening <url>"
+// Env: REDIS_URL (redis store: '@peerdrop/sveltekit/redis'), REDIS_REST_URL and REDIS_REST_TOKEN
+// (rest store: Redis over HTTP, the Upstash REST protocol), PEERDROP_SVELTEKIT_DIST (default: the package's dist/),
 // SIGNAL_STUN_URL, SIGNAL_TURN_URL (space-separated), SIGNAL_TURN_SECRET (default: none).
 import { createServer } from 'node:http';
 import { webRequest } from '../support/web-request.mjs';
@@ -15,13 +16,17 @@ import { resolve } from 'node:path';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const dist = process.env.PEERDROP_SVELTEKIT_DIST ?? resolve(here, '../../sveltekit-addon/packages/sveltekit/dist');
-const { createSignalingHandler, createMemoryStore, createRedisStore } = await import(pathToFileURL(resolve(dist, 'signaling/index.js')).href);
+const { createSignalingHandler, createMemoryStore, createRedisRestStore } = await import(pathToFileURL(resolve(dist, 'signaling/index.js')).href);
+const { createRedisStore } = await import(pathToFileURL(resolve(dist, 'signaling/redis-url.js')).href);
 
 const kind = process.argv[2] ?? 'memory';
 const port = Number(process.argv[3] ?? 0);
-const newStore = (name) => kind === 'redis'
-  ? createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6399', prefix: `pdtest${process.pid}${name}:` })
-  : createMemoryStore();
+const newStore = (name) => {
+  const prefix = `pdtest${process.pid}${name}:`;
+  if (kind === 'redis') return createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6399', prefix });
+  if (kind === 'rest') return createRedisRestStore({ url: process.env.REDIS_REST_URL, token: process.env.REDIS_REST_TOKEN, prefix });
+  return createMemoryStore();
+};
 const store = newStore('');
 const hostileStore = newStore('h');
 const urls = (v) => (v ?? '').split(/\s+/).filter(Boolean);

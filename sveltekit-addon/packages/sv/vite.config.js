@@ -1,5 +1,7 @@
-// Bundles the add-on (with @sveltejs/sv-utils) into dist/index.js: community add-ons may only
-// have `sv` as a peer dependency, nothing else at runtime.
+// Bundles the add-on (with @sveltejs/sv-utils) into dist/index.js: community add-ons may have no
+// dependencies, and sv imports them from their own folder, where nothing else is installed. The
+// source imports nothing from `sv` at run time either (src/define.js), so no import stays external
+// but Node's own modules.
 import { defineConfig } from 'vite';
 import { builtinModules } from 'node:module';
 
@@ -9,6 +11,6 @@ export default defineConfig({
 		outDir: 'dist',
 		target: 'node20',
 		minify: false,
-		rollupOptions: { external: ['sv', ...builtinModules, ...builtinModules.map((m) => `node:${m}`)] }
+		rollupOptions: { external: [...builtinModules, ...builtinModules.map((m) => `node:${m}`)] }
 	}
 });

@@ -26,7 +26,7 @@ export default defineConfig({
 			{
 				extends: true,
 				// Pre-bundled up front: a dependency discovered mid-run would reload the page.
-				optimizeDeps: { include: ['uqr', 'esm-env', 'vitest-browser-svelte'] },
+				optimizeDeps: { include: ['uqr', 'esm-env', 'vitest-browser-svelte', 'axe-core'] },
 				test: {
 					name: 'browser',
 					include: ['tests/browser/**/*.test.ts'],

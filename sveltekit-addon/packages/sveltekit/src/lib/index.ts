@@ -1,6 +1,11 @@
 // @peerdrop/sveltekit: browser-to-browser file transfer for SvelteKit (Svelte 5).
 // Importing this module touches no browser global; the wasm runtime loads on first use.
+// Ready-made: the whole send side and the whole receive side, themed (light and dark).
+export { default as PeerDropSend } from './components/PeerDropSend.svelte';
+export { default as PeerDropReceive } from './components/PeerDropReceive.svelte';
+// Building blocks, for pages that compose their own.
 export { default as DropZone } from './components/DropZone.svelte';
+export { default as Sha256Check } from './components/Sha256Check.svelte';
 export { default as SharePanel } from './components/SharePanel.svelte';
 export { default as ReceiveView } from './components/ReceiveView.svelte';
 export { default as TransferProgress } from './components/TransferProgress.svelte';
@@ -14,9 +19,11 @@ export {
 	type TransferError,
 	type TransferFile,
 	type TransferProgressState,
-	type TransferOptions
+	type TransferOptions,
+	type NoticeEvent
 } from './state/transfer.svelte.js';
-export { formatBytes, formatEta, errorText, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT } from './state/format.js';
+export { formatBytes, formatEta, errorText, errorSentence, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT } from './state/format.js';
+export { DEFAULT_MESSAGES, mergeMessages, formats, pageLocale, type PeerDropMessages, type Formats } from './state/messages.js';
 export { checkLinkOrCode, type LinkOrCode } from './state/code.js';
 export { configurePeerDrop, loadPeerDrop, loadedPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from './runtime/load.js';
 export type {

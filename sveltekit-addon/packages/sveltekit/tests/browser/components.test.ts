@@ -32,7 +32,7 @@ describe('DropZone', () => {
 	test('a drop reaches onfiles as items with paths, read by the runtime', async () => {
 		const onfiles = vi.fn();
 		const screen = await render(DropZone, { onfiles });
-		const zone = screen.getByRole('button', { name: 'Drop files or folders here' });
+		const zone = screen.getByRole('group', { name: 'Drop files or folders here' });
 		// The drop is only readable inside its handler: the runtime is loaded first.
 		await expect.element(zone, { timeout: 10000 }).toHaveAttribute('data-peerdrop-ready', 'true');
 		drag(zone.element(), 'dragover', []);
@@ -48,7 +48,7 @@ describe('DropZone', () => {
 		const onfiles = vi.fn();
 		const onerror = vi.fn();
 		const screen = await render(DropZone, { onfiles, onerror });
-		const zone = screen.getByRole('button', { name: 'Drop files or folders here' });
+		const zone = screen.getByRole('group', { name: 'Drop files or folders here' });
 		await expect.element(zone, { timeout: 10000 }).toHaveAttribute('data-peerdrop-ready', 'true');
 		drag(zone.element(), 'drop', []);
 		await expect.poll(() => onerror.mock.calls.length).toBe(1);
@@ -56,29 +56,46 @@ describe('DropZone', () => {
 		expect(onfiles).not.toHaveBeenCalled();
 	});
 
-	test('picked files arrive as the input\'s FileList; Enter opens the picker', async () => {
+	test('picked files arrive as the input\'s FileList and are announced', async () => {
 		const onfiles = vi.fn();
 		const screen = await render(DropZone, { onfiles, label: 'Send something' });
+		await expect.element(screen.getByRole('group', { name: 'Send something' })).toBeVisible();
 		const input = screen.container.querySelector<HTMLInputElement>('input[data-peerdrop-input="files"]')!;
 		await userEvent.upload(input, [new File(['x'], 'one.txt'), new File(['yy'], 'two.txt')]);
 		await expect.poll(() => onfiles.mock.calls.length).toBe(1);
 		expect(Array.from(onfiles.mock.calls[0][0] as FileList, (f) => f.name)).toEqual(['one.txt', 'two.txt']);
-
-		const click = vi.spyOn(HTMLInputElement.prototype, 'click').mockImplementation(() => {});
-		const zone = screen.getByRole('button', { name: 'Send something' });
-		(zone.element() as HTMLElement).focus();
-		await userEvent.keyboard('{Enter}');
-		expect(click).toHaveBeenCalledTimes(1);
-		expect(click.mock.contexts[0]).toBe(input);
-		await expect.element(screen.getByRole('button', { name: 'Choose a folder' })).toBeEnabled();
+		await expect.element(screen.getByRole('status')).toHaveTextContent('2 items ready to send.');
 	});
 
-	test('disabled: not focusable, buttons disabled, drops ignored', async () => {
+	test('keyboard: the zone is not a button; Enter on each button opens its own picker (files, folder)', async () => {
+		const screen = await render(DropZone, { onfiles: vi.fn() });
+		const zone = screen.container.querySelector('.peerdrop-dropzone')!;
+		expect(zone.getAttribute('role')).toBe('group');
+		expect(zone.hasAttribute('tabindex')).toBe(false);
+		const click = vi.spyOn(HTMLInputElement.prototype, 'click').mockImplementation(() => {});
+		const files = screen.container.querySelector('input[data-peerdrop-input="files"]');
+		const folder = screen.container.querySelector('input[data-peerdrop-input="folder"]');
+		await userEvent.tab();
+		expect(document.activeElement?.textContent).toBe('Choose files');
+		await userEvent.keyboard('{Enter}');
+		await userEvent.tab();
+		expect(document.activeElement?.textContent).toBe('Choose a folder');
+		await userEvent.keyboard('{Enter}');
+		await userEvent.keyboard(' ');
+		expect(click.mock.contexts).toEqual([files, folder, folder]);
+	});
+
+	test('ids are unique per instance', async () => {
+		const a = await render(DropZone, { onfiles: vi.fn(), label: 'A' });
+		const b = await render(DropZone, { onfiles: vi.fn(), label: 'B' });
+		const ids = [a, b].map((s) => s.container.querySelector('.peerdrop-dropzone')!.getAttribute('aria-labelledby'));
+		expect(ids[0]).not.toBe(ids[1]);
+	});
+
+	test('disabled: buttons disabled, drops ignored', async () => {
 		const onfiles = vi.fn();
 		const screen = await render(DropZone, { onfiles, disabled: true, folders: false });
-		const zone = screen.getByRole('button', { name: 'Drop files or folders here' });
-		await expect.element(zone).toHaveAttribute('tabindex', '-1');
-		await expect.element(zone).toHaveAttribute('aria-disabled', 'true');
+		const zone = screen.getByRole('group', { name: 'Drop files or folders here' });
 		await expect.element(screen.getByRole('button', { name: 'Choose files' })).toBeDisabled();
 		expect(screen.container.querySelector('[data-peerdrop-input="folder"]')).toBeNull();
 		await expect.element(zone, { timeout: 10000 }).toHaveAttribute('data-peerdrop-ready', 'true');
@@ -140,36 +157,36 @@ describe('TransferProgress', () => {
 		t.verification = 'otter piano zebra';
 		t.files = [file('docs/a.txt', 2 * MiB, { verified: MiB }), file('b.bin', MiB, { verified: MiB, done: true, saved: true })];
 		t.progress = { verified: 1.5 * MiB, total: 3 * MiB, rate: 512 * 1024, eta: 125, percent: 50 };
-		const screen = await render(TransferProgress, { transfer: t });
+		const screen = await render(TransferProgress, { transfer: t, locale: 'en-US' });
 		await expect.element(screen.getByRole('status')).toHaveTextContent('Transferring… (through a relay server)');
 		const total = screen.container.querySelector('[data-peerdrop="total"]')!;
-		expect(total.textContent!.replace(/\s+/g, ' ').trim()).toBe('50.0% · 1.5 MiB of 3.0 MiB · 512.0 KiB/s · 2 min 5 s left');
+		expect(total.textContent!.replace(/\s+/g, ' ').trim()).toBe('50% · 1.6 MB of 3.1 MB · 524 kB/s · 2 min 5 sec left');
 		expect((screen.getByRole('progressbar', { name: 'Total progress' }).element() as HTMLProgressElement).value).toBe(50);
 		await expect.element(screen.getByText('otter piano zebra')).toBeVisible();
-		await expect.element(screen.getByText('1.0 MiB of 2.0 MiB')).toBeVisible();
-		await expect.element(screen.getByText('1.0 MiB · verified and saved')).toBeVisible();
+		await expect.element(screen.getByText('1 MB of 2.1 MB')).toBeVisible();
+		await expect.element(screen.getByText('1 MB · verified and saved')).toBeVisible();
 		const fileBar = screen.getByRole('progressbar', { name: 'Progress of docs/a.txt' }).element() as HTMLProgressElement;
 		expect([fileBar.value, fileBar.max]).toEqual([MiB, 2 * MiB]);
 
 		t.progress = { verified: 2.25 * MiB, total: 3 * MiB, rate: 2 * MiB, eta: null, percent: 75 };
 		t.path = 'host';
 		await expect.element(screen.getByRole('status')).toHaveTextContent('Transferring… (peer to peer)');
-		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75.0% · 2.3 MiB of 3.0 MiB · 2.0 MiB/s · estimating…');
+		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75% · 2.4 MB of 3.1 MB · 2.1 MB/s · estimating time left…');
 
 		t.phase = 'complete';
 		await expect.element(screen.getByRole('status')).toHaveTextContent('Done: every file arrived and was verified.');
 		// Speed and time left only while bytes move.
-		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75.0% · 2.3 MiB of 3.0 MiB');
+		await expect.poll(() => total.textContent!.replace(/\s+/g, ' ').trim()).toBe('75% · 2.4 MB of 3.1 MB');
 	});
 
 	test('a lost connection being restored counts down to giving up', async () => {
 		const t = createSender();
 		t.phase = 'reconnecting';
 		t.giveUpAt = Date.now() + 90_500;
-		const screen = await render(TransferProgress, { transfer: t });
-		await expect.element(screen.getByRole('status')).toHaveTextContent(/Connection lost, retrying.*\(giving up in 9[01] s\)/);
+		const screen = await render(TransferProgress, { transfer: t, locale: 'en-US' });
+		await expect.element(screen.getByRole('status')).toHaveTextContent(/Connection lost, retrying.*\(giving up in 1 min (30|31) sec\)/);
 		t.giveUpAt = Date.now() + 30_000;
-		await expect.element(screen.getByRole('status')).toHaveTextContent(/giving up in (30|29) s/);
+		await expect.element(screen.getByRole('status')).toHaveTextContent(/giving up in (30|29) sec/);
 		t.phase = 'transferring';
 		t.giveUpAt = null;
 		await expect.element(screen.getByRole('status')).not.toHaveTextContent(/giving up/);
@@ -214,7 +231,8 @@ describe('ErrorMessage', () => {
 		const screen = await render(ErrorMessage, { error: { code: 'bad_code', message: 'That is not a PeerDrop code: "guitra" is not one of the words.' } });
 		await expect.element(screen.getByRole('alert')).toHaveTextContent('"guitra" is not one of the words.');
 		await screen.rerender({ error: { code: 'made_up', message: '' } });
-		await expect.element(screen.getByRole('alert')).toHaveTextContent('The transfer stopped (made_up).');
+		await expect.element(screen.getByRole('alert')).toHaveTextContent(/^The transfer stopped for a reason this page does not know\./);
+		await expect.element(screen.getByRole('alert')).not.toHaveTextContent('made_up');
 		await screen.rerender({ error: null });
 		await expect.element(screen.getByRole('alert')).not.toBeInTheDocument();
 	});
@@ -290,12 +308,12 @@ describe('ReceiveView', () => {
 	test('without codeEntry it waits for receive(link); an offer shows the files and the choices', async () => {
 		const receiver = createReceiver();
 		const accept = vi.spyOn(receiver, 'accept').mockImplementation(() => {});
-		const screen = await render(ReceiveView, { receiver, codeEntry: false });
+		const screen = await render(ReceiveView, { receiver, codeEntry: false, locale: 'en-US' });
 		await expect.element(screen.getByText('Connecting to the sender…')).toBeVisible();
 		expect(screen.container.querySelector('input')).toBeNull();
 		receiver.offer = { files: [{ path: 'a.txt', size: 1024, modified: 0, mime: 'text/plain' }, { path: 'b.txt', size: 2048, modified: 0, mime: 'text/plain' }], totalBytes: 3072, canPick: true };
 		receiver.phase = 'offered';
-		await expect.element(screen.getByText('The sender offers 2 files (3.0 KiB).')).toBeVisible();
+		await expect.element(screen.getByText('The sender offers 2 files (3.1 kB).')).toBeVisible();
 		await userEvent.click(screen.getByRole('button', { name: 'Save to a folder…' }));
 		expect(accept).toHaveBeenCalledWith({ pick: true });
 		await userEvent.click(screen.getByRole('button', { name: 'Receive' }));

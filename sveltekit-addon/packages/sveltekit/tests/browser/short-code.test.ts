@@ -21,7 +21,7 @@ async function start() {
 	const screen = await render(CodePages, { sender, receiver });
 	const send = screen.getByTestId('send-page');
 	const receive = screen.getByTestId('receive-page');
-	await expect.element(send.getByRole('button', { name: 'Drop files or folders here' }), { timeout: 10000 }).toHaveAttribute('data-peerdrop-ready', 'true');
+	await expect.element(send.getByRole('group', { name: 'Drop files or folders here' }), { timeout: 10000 }).toHaveAttribute('data-peerdrop-ready', 'true');
 	const input = screen.container.querySelector<HTMLInputElement>('input[data-peerdrop-input="files"]')!;
 	await userEvent.upload(input, [new File(['hello from the sender\n'], 'hello.txt', { type: 'text/plain' })]);
 	const code = send.getByRole('status', { name: 'Short code' });
@@ -37,7 +37,7 @@ test('the code shown by SharePanel, typed into ReceiveView, brings the file over
 	// Typed the way a person might: other case, spaces instead of dashes.
 	await userEvent.fill(receive.getByLabelText('Enter the code or paste the link'), `  ${code.replace(/-/g, ' ').toUpperCase()} `);
 	await userEvent.click(receive.getByRole('button', { name: 'Receive' }));
-	await expect.element(receive.getByText('The sender offers 1 file (22 B).'), { timeout: 20000 }).toBeVisible();
+	await expect.element(receive.getByText('The sender offers 1 file (22 byte).'), { timeout: 20000 }).toBeVisible();
 	await userEvent.click(receive.getByRole('button', { name: 'Receive' }));
 	const save = receive.getByRole('link', { name: 'Save hello.txt' });
 	await expect.element(save, { timeout: 20000 }).toBeVisible();

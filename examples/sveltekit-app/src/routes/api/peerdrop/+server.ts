@@ -1,6 +1,7 @@
 // The signaling endpoint (PeerDrop contract v1, the same as signal.php). One adapter-node process
 // keeps rooms in memory. For several instances, share them through Redis:
-//   store: createRedisStore({ url: env.PEERDROP_REDIS_URL })   (npm install redis)
+//   store: createRedisStore({ url: env.PEERDROP_REDIS_URL })   (from @peerdrop/sveltekit/redis; npm install redis)
+// Serverless hosts: createRedisRestStore({ url, token }) from @peerdrop/sveltekit/server (Upstash REST).
 // STUN and TURN reach the browsers with their room; without them only devices that reach each
 // other directly (one network) connect. docs/operations/turn.md sets up coturn.
 import { env } from '$env/dynamic/private';

@@ -14,14 +14,15 @@ export interface RedisLikeClient {
 }
 
 export interface RedisStoreOptions {
-	/** A connected client (`createClient({ url }).connect()` from `redis`, or an ioredis instance). */
-	client?: RedisLikeClient;
-	/** Or a URL: a node-redis client is created (the `redis` package must be installed). */
-	url?: string;
+	/**
+	 * A connected client (`await createClient({ url }).connect()` from `redis`, or an ioredis
+	 * instance). For a URL, import `createRedisStore` from `@peerdrop/sveltekit/redis` instead.
+	 */
+	client: RedisLikeClient;
 	/** Key prefix. Default "peerdrop:". */
 	prefix?: string;
-	/** Module that provides `createClient` with `url` (default "redis"). */
-	module?: string;
+	/** Called by `close()` (the URL entry quits the client it created). */
+	onClose?: () => Promise<unknown>;
 }
 
 // Besides each room's keys: 'exp' (ids by expiry), 'rb' (ids to their live bytes) and 'bytes'
@@ -371,27 +372,20 @@ function parseMessages(reply: string[]): { expires: number; messages: StoredMess
 }
 
 export function createRedisStore(options: RedisStoreOptions): SignalingStore & { close(): Promise<void> } {
+	const opts = options as RedisStoreOptions & { url?: unknown };
+	if (!opts?.client) {
+		// The URL form lives in its own entry, which imports `redis` statically: a dynamic import
+		// here was dropped by adapter bundlers (Vercel, Netlify), failing only in production.
+		throw new TypeError(
+			opts?.url !== undefined
+				? "createRedisStore({ url }) comes from '@peerdrop/sveltekit/redis' (npm install redis); '@peerdrop/sveltekit/server' takes { client }"
+				: 'createRedisStore needs { client }: a connected node-redis or ioredis client'
+		);
+	}
+	const c = opts.client;
 	const prefix = options.prefix ?? 'peerdrop:';
-	let clientP: Promise<RedisLikeClient> | null = null;
-	let owned: { quit?: () => Promise<unknown>; close?: () => Promise<unknown> } | null = null;
-	const client = () =>
-		(clientP ??= (async () => {
-			if (options.client) return options.client;
-			if (!options.url) throw new Error('createRedisStore needs { client } or { url }');
-			const mod = options.module ?? 'redis';
-			const { createClient } = (await import(/* @vite-ignore */ mod)) as { createClient: (o: { url: string }) => any };
-			const c = createClient({ url: options.url });
-			c.on?.('error', (e: unknown) => console.error('peerdrop redis store:', e));
-			await c.connect();
-			owned = c;
-			return c as RedisLikeClient;
-		})().catch((e) => {
-			clientP = null;
-			throw e;
-		}));
 
 	async function run(name: keyof typeof SCRIPTS, args: (string | number)[]): Promise<any> {
-		const c = await client();
 		const script = LIB + SCRIPTS[name];
 		const argv = [prefix, ...args.map(String)];
 		try {
@@ -465,10 +459,7 @@ export function createRedisStore(options: RedisStoreOptions): SignalingStore & {
 			await run('fetch', [0, 0, 0, 1]);
 		},
 		async close() {
-			const c = owned;
-			owned = null;
-			clientP = null;
-			if (c) await (c.close ? c.close() : c.quit?.());
+			await options.onClose?.();
 		}
 	};
 }

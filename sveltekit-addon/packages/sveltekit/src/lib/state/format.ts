@@ -65,6 +65,66 @@ export function textFor(table: Record<string, string>, key: string): string | un
 }
 
 /** The sentence to show for an error: its message, else the text for its code, else a generic one. */
-export function errorText(error: { code: string; message?: string | null }): string {
-	return error.message || textFor(ERROR_TEXT, error.code) || `The transfer stopped (${error.code}).`;
+export function errorText(error: { code: string; message?: string | null }, unknown = UNKNOWN_ERROR): string {
+	return error.message || textFor(ERROR_TEXT, error.code) || unknown;
+}
+
+const UNKNOWN_ERROR = 'The transfer stopped for a reason this page does not know. Try again; if it keeps happening, reload both pages.';
+
+const OUTDATED = 'The other browser sent something this page does not understand. Reload both pages so they run the same version, then try again.';
+
+/**
+ * Transfer errors as sentences for each side, saying what to do. The runtime words these for
+ * developers ("the other side reported: sender cancelled (cancelled)"); `cancelled` is used only
+ * when the other side cancelled (a local cancel says "You cancelled the transfer.").
+ */
+export const TRANSFER_ERROR_TEXT: Record<'sender' | 'receiver', Record<string, string>> = {
+	sender: {
+		cancelled: 'The receiver cancelled the transfer. Send again when they are ready.',
+		connection_lost: 'The connection to the receiver was lost and could not be restored. Send again, and keep this page open until the transfer completes.',
+		timeout: 'The receiver stopped answering. Make sure their page is still open, then send again.',
+		integrity_failed: 'The receiver got damaged data, so the transfer stopped. Send again.',
+		source_failed: 'A file could not be read: it was moved, deleted or changed while sending. Pick it again and send.',
+		rejected: 'The receiver declined the files.',
+		limit_exceeded: 'The receiver’s browser cannot take this much at once. Send fewer or smaller files.',
+		unsafe_path: 'The receiver refused a file name as unsafe. Rename the file and send again.',
+		protocol_violation: OUTDATED,
+		flow_control_violation: OUTDATED,
+		unsupported_version: OUTDATED
+	},
+	receiver: {
+		cancelled: 'The sender cancelled the transfer. Ask them to send the files again if you still need them.',
+		connection_lost: 'The connection to the sender was lost and could not be restored. Ask the sender for a new link, and to keep their page open.',
+		timeout: 'The sender stopped answering. Make sure their page is still open, then ask for a new link.',
+		integrity_failed: 'A file arrived damaged and was not kept. Ask the sender for a new link and try again.',
+		source_failed: 'The sender’s browser could not read a file: it was moved, deleted or changed while sending. Ask them to pick it again.',
+		rejected: 'The files were declined.',
+		limit_exceeded: 'This transfer is larger than this browser can take. Ask the sender to send fewer or smaller files.',
+		unsafe_path: 'A file name from the sender was not safe to save here, so the transfer stopped. Ask the sender to rename the file.',
+		protocol_violation: OUTDATED,
+		flow_control_violation: OUTDATED,
+		unsupported_version: OUTDATED
+	}
+};
+
+/** "the other side reported: sender cancelled (cancelled)": the runtime's transfer error shape. */
+const RAW_TRANSFER = /^(the other side reported: )?([\s\S]+?) \(([a-z_]+)\)$/;
+
+/**
+ * The sentence a state object keeps for an error of `code` seen by `side`: its role's sentence,
+ * a transfer error reworded (never with its code in brackets), else the runtime's message.
+ */
+export function errorSentence(side: 'sender' | 'receiver', code: string, message: string | null | undefined): string {
+	const role = textFor(ROLE_ERROR_TEXT[side], code);
+	if (role) return role;
+	const raw = RAW_TRANSFER.exec(message ?? '');
+	if (raw) {
+		const remote = raw[1] !== undefined;
+		if (code === 'cancelled' && !remote) return 'You cancelled the transfer.';
+		const text = textFor(TRANSFER_ERROR_TEXT[side], code);
+		if (text) return text;
+		const what = raw[2].trim();
+		return `${remote ? 'The other side reported: ' : ''}${what.charAt(0).toUpperCase()}${what.slice(1)}${/[.!?]$/.test(what) ? '' : '.'}`;
+	}
+	return message || textFor(ERROR_TEXT, code) || UNKNOWN_ERROR;
 }

@@ -1,6 +1,5 @@
 import type { FileInfo, PeerDropEvent, ReceiveOptions } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
-import { ROLE_ERROR_TEXT } from './format.js';
 import { storageWorkerUrl } from '../runtime/load.js';
 
 /** `sink`, `serviceWorker` and `memoryCap` are passed to the runtime as they are. */
@@ -24,7 +23,7 @@ export class PeerDropReceiver extends TransferState {
 	/** Bytes an earlier connection already verified (a resumed transfer). */
 	resumedBytes = $state(0);
 
-	protected override errorTexts = ROLE_ERROR_TEXT.receiver;
+	protected override readonly side = 'receiver' as const;
 	#receiveOptions: ReceiverOptions;
 
 	constructor(options: ReceiverOptions = {}) {

@@ -1,7 +1,6 @@
 // `createSender()`: a sending transfer as reactive Svelte state (files, link or code, progress, errors).
 import type { PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
-import { ROLE_ERROR_TEXT } from './format.js';
 
 export interface SenderOptions extends TransferOptions {
 	/** The page the share link opens (a receive route), e.g. `${origin}/receive`. Default: this page. */
@@ -18,7 +17,7 @@ const RENEWABLE = ['wrong_code', 'code_abandoned'];
 
 /** Reactive sender: `const sender = createSender({ shareBase })`, then `sender.send(files)`. */
 export class PeerDropSender extends TransferState {
-	protected override errorTexts = ROLE_ERROR_TEXT.sender;
+	protected override readonly side = 'sender' as const;
 	#shareBase: string | undefined;
 	// Raw: Files and FileLists must not be wrapped in proxies; kept to offer them again with a new code.
 	#offered = $state.raw<SendFiles | null>(null);

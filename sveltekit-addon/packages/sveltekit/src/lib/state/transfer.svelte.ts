@@ -1,7 +1,7 @@
 // Svelte 5 runes state shared by the sender and the receiver.
 import type { CommonOptions, Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
-import { ERROR_TEXT, textFor } from './format.js';
+import { errorSentence } from './format.js';
 
 export type TransferPhase =
 	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
@@ -43,6 +43,12 @@ export interface TransferOptions extends PeerDropConfig, Pick<CommonOptions, 'fl
 	onEvent?: (event: PeerDropEvent) => void;
 }
 
+/** A notice as data: a stall (seconds without progress, the runtime's detail), a lost connection, a re-sent block. */
+export type NoticeEvent =
+	| { type: 'stalled'; seconds: number; detail: string | null }
+	| { type: 'disconnected'; detail: string | null }
+	| { type: 'blockRejected' };
+
 /** Progress before any byte of `total` is verified. */
 function noProgress(total: number): TransferProgressState {
 	return { verified: 0, total, rate: 0, eta: null, percent: 0 };
@@ -70,13 +76,15 @@ export abstract class TransferState {
 	giveUpAt = $state<number | null>(null);
 	/** The last human-readable notice (stalls, disconnections), or null. */
 	notice = $state<string | null>(null);
+	/** What `notice` says, as data, for pages that word it themselves (the components' `messages`). */
+	noticeEvent = $state.raw<NoticeEvent | null>(null);
 	/** Connected and moving bytes, or about to. */
 	active = $derived(['signaling', 'waiting', 'connecting', 'connected', 'offered', 'transferring', 'reconnecting'].includes(this.phase));
 
 	protected handle: Handle | null = null;
 	protected options: TransferOptions;
-	/** Sentences for error codes that read better from this side (see ROLE_ERROR_TEXT). */
-	protected errorTexts: Record<string, string> = {};
+	/** Which side this is: error sentences are worded for it (ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT). */
+	protected readonly side: 'sender' | 'receiver' = 'sender';
 
 	constructor(options: TransferOptions = {}) {
 		this.options = options;
@@ -107,7 +115,7 @@ export abstract class TransferState {
 	protected fail(e: unknown) {
 		const err = e as Partial<TransferError> | null;
 		const code = err?.code ?? 'browser_error';
-		this.error = { code, message: textFor(this.errorTexts, code) ?? (err?.message || textFor(ERROR_TEXT, code) || String(e)) };
+		this.error = { code, message: errorSentence(this.side, code, err?.message || (err?.code ? '' : String(e))) };
 		this.phase = err?.code === 'cancelled' ? 'cancelled' : 'error';
 	}
 
@@ -123,7 +131,10 @@ export abstract class TransferState {
 				if (this.phase !== 'offered' || event.phase !== 'connected') this.phase = event.phase;
 				if (event.path) this.path = event.path;
 				if (event.verification) this.verification = event.verification;
-				if (event.phase !== 'reconnecting') this.notice = null;
+				if (event.phase !== 'reconnecting') {
+					this.notice = null;
+					this.noticeEvent = null;
+				}
 				this.giveUpAt = event.phase === 'reconnecting' && event.giveUpInMs != null ? Date.now() + event.giveUpInMs : null;
 				break;
 			case 'progress': {
@@ -141,15 +152,18 @@ export abstract class TransferState {
 			}
 			case 'stalled':
 				this.notice = `No progress for ${Math.round(event.idleMs / 1000)} s: ${event.message ?? 'still trying'}.`;
+				this.noticeEvent = { type: 'stalled', seconds: Math.round(event.idleMs / 1000), detail: event.message ?? null };
 				break;
 			case 'disconnected':
 				this.notice = event.message;
+				this.noticeEvent = { type: 'disconnected', detail: event.message ?? null };
 				break;
 			case 'network':
 				this.iceSource = event.source;
 				break;
 			case 'blockRejected':
 				this.notice = 'A damaged block arrived; it was discarded and is being sent again.';
+				this.noticeEvent = { type: 'blockRejected' };
 				break;
 			case 'complete':
 				this.phase = 'complete';
@@ -201,5 +215,6 @@ export abstract class TransferState {
 		this.iceSource = null;
 		this.giveUpAt = null;
 		this.notice = null;
+		this.noticeEvent = null;
 	}
 }

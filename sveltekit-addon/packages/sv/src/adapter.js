@@ -1,0 +1,62 @@
+// Which adapter the app deploys with, and whether its instances share memory. adapter-auto picks
+// a serverless target (Vercel, Netlify, Cloudflare...) at build time: each request may land on a
+// fresh instance, so in-memory signaling rooms vanish between a sender's and a receiver's calls.
+
+const ADAPTERS = [
+	['static', '@sveltejs/adapter-static'],
+	['node', '@sveltejs/adapter-node'],
+	['auto', '@sveltejs/adapter-auto'],
+	['vercel', '@sveltejs/adapter-vercel'],
+	['netlify', '@sveltejs/adapter-netlify'],
+	['cloudflare', '@sveltejs/adapter-cloudflare'],
+	['cloudflare', '@sveltejs/adapter-cloudflare-workers']
+];
+
+/** 'static' | 'node' | 'auto' | 'vercel' | 'netlify' | 'cloudflare' | null (none or unknown). */
+export function adapterOf(dependencyVersion) {
+	return ADAPTERS.find(([, pkg]) => dependencyVersion(pkg))?.[0] ?? null;
+}
+
+/** Where in-memory rooms would silently break: every adapter but node (one process) and static (PHP). */
+export function needsSharedStore(adapter) {
+	return adapter !== 'node' && adapter !== 'static';
+}
+
+const STORES = [
+	{ value: 'memory', label: 'In memory', hint: 'one long-lived process serves every request (adapter-node)' },
+	{ value: 'rest', label: 'Redis over HTTP (Upstash REST)', hint: 'any host, serverless included: UPSTASH_REDIS_REST_URL and _TOKEN' },
+	{ value: 'redis', label: 'Redis (redis:// URL)', hint: 'several Node servers that keep connections: PEERDROP_REDIS_URL' }
+];
+
+/** The `store` option as declared (sv checks options given on the command line before setup). */
+export const storeOption = {
+	question: 'Where should signaling keep its rooms?',
+	type: 'select',
+	default: 'memory',
+	options: STORES,
+	condition: (o) => o.signaling !== 'php'
+};
+
+const TARGET = {
+	auto: 'adapter-auto deploys to serverless hosts (Vercel, Netlify, Cloudflare...)',
+	vercel: 'Vercel runs serverless functions',
+	netlify: 'Netlify runs serverless functions',
+	cloudflare: 'Cloudflare runs Workers'
+};
+
+/**
+ * The `store` question for this app, filled in at setup once the adapter is known: serverless
+ * targets are told why memory will not do and get a shared store as the default.
+ */
+export function storeQuestionFor(adapter, isKitSignaling) {
+	if (!needsSharedStore(adapter)) {
+		return { question: 'adapter-node runs one process: where should signaling keep its rooms?', default: 'memory', condition: isKitSignaling };
+	}
+	const target = TARGET[adapter] ?? 'On serverless hosts';
+	return {
+		question: `${target}: instances share no memory, so signaling rooms need a shared store. Which one?`,
+		default: 'rest',
+		options: [STORES[1], STORES[2], { ...STORES[0], hint: 'breaks when requests reach different instances' }],
+		condition: isKitSignaling
+	};
+}
