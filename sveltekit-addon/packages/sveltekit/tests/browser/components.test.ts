@@ -332,7 +332,7 @@ describe('DiagnosticsPanel', () => {
 		await expect.element(screen.getByText('Safe to share with support: it contains no file names and no link.')).toBeVisible();
 
 		const diagnose = vi.spyOn(sender, 'diagnose').mockResolvedValue({
-			connection: null, channel: null, wasmMemoryBytes: 1114112,
+			connection: null, channel: null, wasmMemoryBytes: 1114112, lanes: 0,
 			signaling: { requests: 3, lastStatus: 200, medianRoundTripMs: 12, recent: [{ op: 'poll', status: 200, ms: 12 }] }
 		});
 		await userEvent.click(screen.getByRole('button', { name: 'Refresh' }));
