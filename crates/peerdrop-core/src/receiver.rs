@@ -7,6 +7,7 @@
 //! for hashing, verified blocks waiting for their write) never exceeds the credit window,
 //! because the sender may not send more.
 
+mod lanes;
 mod output;
 mod wants;
 
@@ -21,6 +22,7 @@ use crate::have_map::HaveMap;
 use crate::manifest::{Manifest, ManifestAssembler};
 use crate::progress::{Progress, RateMeter};
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
+use lanes::LaneSlot;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use wants::Wants;
 
@@ -52,18 +54,6 @@ const MAX_EARLY_DIGESTS: usize = 1024;
 /// The credit window on a wide-area path, in bandwidth-delay products: above the sender's
 /// in-flight gain, so that the sender's measure is the one that binds.
 const WINDOW_GAIN: u64 = 4;
-
-/// Where an extra lane is, as the receiver sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LaneSlot {
-    Unused,
-    /// Offered; the runtime is making the answer.
-    Offered,
-    /// Answered with a description: block data may come on it.
-    Answered,
-    /// Declined: its number is spent, and nothing may come on it.
-    Declined,
-}
 
 /// Per-file state while receiving.
 #[derive(Debug)]
@@ -216,49 +206,6 @@ impl Receiver {
         }
     }
 
-    /// Feeds one message received on extra lane `lane` (see [`ReceiverOutput::LaneOffer`]):
-    /// only block data travels there.
-    pub fn handle_lane_frame(&mut self, now_ms: u64, lane: usize, bytes: &[u8]) {
-        if self.out.closed {
-            return;
-        }
-        // Before the prologue: not even CANCEL, ERROR or KEEPALIVE counts on a lane not agreed.
-        if lane == 0 || self.lanes.get(lane) != Some(&LaneSlot::Answered) {
-            self.out.at(now_ms);
-            self.out.fail(violation("block data arrived on a connection that was not agreed"));
-            return;
-        }
-        let Some(frame) = self.out.receive(now_ms, bytes) else { return };
-        let result = match (self.phase, &frame) {
-            (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
-                self.on_block(lane, file, index, len, sha256)
-            }
-            (Phase::Transferring, &Frame::Data { payload }) => {
-                self.last_progress_ms = self.out.now_ms;
-                self.on_data(lane, payload)
-            }
-            _ => Err(violation("only block data may travel on an extra connection")),
-        };
-        if let Err(e) = result {
-            self.out.fail(e);
-        }
-    }
-
-    /// The local description answering the sender's offer for lane `lane` (empty to decline
-    /// it): it goes to the sender on the first connection. A description larger than a
-    /// message declines the lane. `false` when the lane is declined (or was not offered): the
-    /// runtime then releases what it made for it.
-    pub fn lane_description(&mut self, now_ms: u64, lane: usize, sdp: &str) -> bool {
-        self.out.at(now_ms);
-        if self.lanes.get(lane) != Some(&LaneSlot::Offered) || self.out.closed {
-            return false;
-        }
-        let fits = !sdp.is_empty() && self.sizes.is_some_and(|s| sdp.len() + 2 <= s.message_size as usize);
-        self.lanes[lane] = if fits { LaneSlot::Answered } else { LaneSlot::Declined };
-        self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp: if fits { sdp } else { "" } });
-        fits
-    }
-
     /// The path's round trip as the runtime measured it: on a wide-area path the credit window
     /// grows to [`WINDOW_GAIN`] times the bandwidth-delay product (the rate blocks are stored
     /// at, times the smallest round trip), so that a long, fast link is not held back by it,
@@ -301,18 +248,7 @@ impl Receiver {
                 self.on_data(0, payload)?
             }
             (Phase::Transferring, &Frame::LaneOffer { lane, sdp }) => {
-                let lane = usize::from(lane);
-                if lane == 0 || self.lanes.get(lane) != Some(&LaneSlot::Unused) {
-                    return Err(violation("the sender offered a connection number that is not free"));
-                }
-                if lane >= self.config.lane_limit() || sdp.is_empty() || !self.window_fits_another_lane() {
-                    // Declined: this side takes no more lanes.
-                    self.lanes[lane] = LaneSlot::Declined;
-                    self.out.send(Frame::LaneAnswer { lane: lane as u8, sdp: "" });
-                } else {
-                    self.lanes[lane] = LaneSlot::Offered;
-                    self.lane_offers.push_back((lane, sdp.to_string()));
-                }
+                self.on_lane_offer(usize::from(lane), sdp)?
             }
             (Phase::Transferring, &Frame::FileDigest { file, digest }) => {
                 let state = self
@@ -688,30 +624,6 @@ impl Receiver {
     fn window(&self) -> u64 {
         let measured = self.bdp.bytes().map_or(0, |bdp| bdp.saturating_mul(WINDOW_GAIN)).min(MAX_WINDOW);
         self.config.window.max(measured).max(self.window_floor(self.accepted_lanes()))
-    }
-
-    /// Lanes offered and not declined (being answered, or answered).
-    fn accepted_lanes(&self) -> u64 {
-        self.lanes.iter().filter(|l| matches!(l, LaneSlot::Offered | LaneSlot::Answered)).count() as u64
-    }
-
-    /// The least window for `lanes` extra lanes: one block with none (or a block could never
-    /// complete); with lanes the sender starts a block only once credit covers it and the
-    /// blocks other lanes are finishing, and two blocks per lane keep that from ever waiting on
-    /// a grant.
-    fn window_floor(&self, lanes: u64) -> u64 {
-        let block = self.sizes.map_or(0, |s| u64::from(s.block_size));
-        if lanes == 0 {
-            block
-        } else {
-            block.saturating_mul(2 * (1 + lanes))
-        }
-    }
-
-    /// Whether one more lane keeps the window floor within [`MAX_WINDOW`] (or the configured
-    /// window, if larger): with very large blocks, fewer lanes.
-    fn window_fits_another_lane(&self) -> bool {
-        self.window_floor(self.accepted_lanes() + 1) <= MAX_WINDOW.max(self.config.window)
     }
 
     /// When `handle_timeout` should next be called.

@@ -146,6 +146,37 @@ pub fn pump<S: Side>(shared: &Rc<RefCell<S>>) {
     S::run_later(shared, later);
 }
 
+/// Runs `f` on the page's state if `pc` is still lane `lane` of its current connection (a
+/// callback or an answer that comes after the connection was replaced belongs to none), then
+/// drains the engine.
+pub fn on_lane<S: Side>(
+    shared: &Rc<RefCell<S>>,
+    lane: usize,
+    pc: &RtcPeerConnection,
+    f: impl FnOnce(&mut S),
+) {
+    {
+        let mut s = shared.borrow_mut();
+        if !s.page().conn.as_ref().is_some_and(|c| c.is_lane(lane, pc)) {
+            return;
+        }
+        f(&mut s);
+    }
+    pump(shared);
+}
+
+/// Marks lane `lane` of the page's connection as opened.
+pub fn lane_opened<S: Side>(s: &mut S, lane: usize) {
+    if let Some(l) = s.page().conn.as_mut().and_then(|c| c.lane_mut(lane)) {
+        l.opened = true;
+    }
+}
+
+/// Whether lane `lane` of the page's connection opened.
+pub fn lane_was_opened<S: Side>(s: &mut S, lane: usize) -> bool {
+    s.page().conn.as_ref().and_then(|c| c.lane(lane)).is_some_and(|l| l.opened)
+}
+
 /// Ends the transfer with `error`, once: the page hears it, and the connection is released
 /// on the next turn (this may run inside a callback of the very connection it releases, and a
 /// closure must not be dropped while it runs).

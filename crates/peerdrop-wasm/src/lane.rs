@@ -6,10 +6,7 @@
 //! lane's description. A lane lives inside its first connection's `Connection` and goes with it.
 
 use crate::channel::ChannelHooks;
-use crate::driver::{self, Side};
 use crate::error::{describe, RuntimeError};
-use std::cell::RefCell;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{RtcDataChannel, RtcDataChannelEvent, RtcPeerConnection};
@@ -61,37 +58,6 @@ impl Drop for LaneConn {
         self.pc.set_ondatachannel(None);
         self.pc.close();
     }
-}
-
-/// Runs `f` on the page's state if `pc` is still lane `lane` of its current connection (a
-/// callback or an answer that comes after the connection was replaced belongs to none), then
-/// drains the engine.
-pub fn on_lane<S: Side>(
-    shared: &Rc<RefCell<S>>,
-    lane: usize,
-    pc: &RtcPeerConnection,
-    f: impl FnOnce(&mut S),
-) {
-    {
-        let mut s = shared.borrow_mut();
-        if !s.page().conn.as_ref().is_some_and(|c| c.is_lane(lane, pc)) {
-            return;
-        }
-        f(&mut s);
-    }
-    driver::pump(shared);
-}
-
-/// Marks lane `lane` of the page's connection as opened.
-pub fn opened<S: Side>(s: &mut S, lane: usize) {
-    if let Some(l) = s.page().conn.as_mut().and_then(|c| c.lane_mut(lane)) {
-        l.opened = true;
-    }
-}
-
-/// Whether lane `lane` of the page's connection opened.
-pub fn was_opened<S: Side>(s: &mut S, lane: usize) -> bool {
-    s.page().conn.as_ref().and_then(|c| c.lane(lane)).is_some_and(|l| l.opened)
 }
 
 /// A new peer connection configured as `first`: the same STUN and TURN servers (a lane goes the

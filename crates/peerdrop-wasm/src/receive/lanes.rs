@@ -17,7 +17,7 @@ use web_sys::{RtcDataChannelEvent, RtcDataChannelType, RtcPeerConnection};
 
 /// Runs `f` on the engine if `pc` is still lane `lane` of the current connection, then drains.
 fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnce(&mut Receiver)) {
-    lane::on_lane(shared, lane, pc, |s: &mut State| {
+    driver::on_lane(shared, lane, pc, |s: &mut State| {
         if let Some(engine) = s.engine.as_mut() {
             f(engine);
         }
@@ -27,8 +27,8 @@ fn on_engine(shared: &Shared, lane: usize, pc: &RtcPeerConnection, f: impl FnOnc
 /// A lane closed or failed: lost block data if it had opened (the whole connection goes);
 /// otherwise it is only released.
 fn closed(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
-    lane::on_lane(shared, lane, pc, |s: &mut State| {
-        if lane::was_opened(s, lane) {
+    driver::on_lane(shared, lane, pc, |s: &mut State| {
+        if driver::lane_was_opened(s, lane) {
             if let Some(engine) = s.engine.as_mut() {
                 engine.handle_connection_lost(now_ms());
             }
@@ -69,7 +69,7 @@ pub fn answer(shared: &Shared, lane: usize, offer: String) {
             &dc,
             move || {
                 if let Some(shared) = w_open.upgrade() {
-                    lane::on_lane(&shared, lane, &p_open, |s: &mut State| lane::opened(s, lane));
+                    driver::on_lane(&shared, lane, &p_open, |s: &mut State| driver::lane_opened(s, lane));
                 }
             },
             move |bytes| {
@@ -100,7 +100,7 @@ pub fn answer(shared: &Shared, lane: usize, offer: String) {
     let shared = shared.clone();
     spawn_local(async move {
         let answer = rtc::make_answer(&pc, &offer).await;
-        lane::on_lane(&shared, lane, &pc, |s: &mut State| {
+        driver::on_lane(&shared, lane, &pc, |s: &mut State| {
             // An answer that could not be made (or sent) declines the lane, and it is released.
             let sdp = answer.as_deref().unwrap_or("");
             let answered = s.engine.as_mut().is_some_and(|e| e.lane_description(now_ms(), lane, sdp));

@@ -15,8 +15,8 @@ use web_sys::{RtcPeerConnection, RtcSdpType};
 /// Lane `lane` (if `pc` is still it) failed or closed: the engine learns it; one that never
 /// opened is released at once (one that did loses the whole connection, and goes with it).
 fn lane_lost(shared: &Shared, lane: usize, pc: &RtcPeerConnection) {
-    lane::on_lane(shared, lane, pc, |s: &mut State| {
-        let opened = lane::was_opened(s, lane);
+    driver::on_lane(shared, lane, pc, |s: &mut State| {
+        let opened = driver::lane_was_opened(s, lane);
         if let Some(engine) = s.engine.as_mut() {
             engine.handle_lane_lost(now_ms(), lane);
         }
@@ -48,11 +48,11 @@ pub fn open(shared: &Shared, lane: usize) {
         &dc,
         move || {
             if let Some(shared) = w1.upgrade() {
-                lane::on_lane(&shared, lane, &p1, |s: &mut State| {
+                driver::on_lane(&shared, lane, &p1, |s: &mut State| {
                     if let Some(engine) = s.engine.as_mut() {
                         engine.handle_lane_open(now_ms(), lane);
                     }
-                    lane::opened(s, lane);
+                    driver::lane_opened(s, lane);
                 });
             }
         },
@@ -60,7 +60,7 @@ pub fn open(shared: &Shared, lane: usize) {
         |_| {},
         move || {
             if let Some(shared) = w2.upgrade() {
-                lane::on_lane(&shared, lane, &p2, |_: &mut State| {});
+                driver::on_lane(&shared, lane, &p2, |_: &mut State| {});
             }
         },
         move || {
@@ -84,7 +84,7 @@ pub fn open(shared: &Shared, lane: usize) {
     let shared = shared.clone();
     spawn_local(async move {
         match rtc::make_offer(&pc).await {
-            Ok(sdp) => lane::on_lane(&shared, lane, &pc, |s: &mut State| {
+            Ok(sdp) => driver::on_lane(&shared, lane, &pc, |s: &mut State| {
                 let offered = s.engine.as_mut().is_some_and(|e| e.lane_description(now_ms(), lane, &sdp));
                 if !offered {
                     release(s, lane);
