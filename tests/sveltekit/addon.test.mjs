@@ -174,6 +174,8 @@ test('adapter-auto with store:rest: the route uses the HTTP Redis store; store:m
   svAddPeerDrop(app, 'signaling:auto+store:rest+demo:no+headers:yes');
   const route = read(app, 'src/routes/api/peerdrop/+server.ts');
   assert.match(route, /store: createRedisRestStore\(\{\s*url: env\.UPSTASH_REDIS_REST_URL,\s*token: env\.UPSTASH_REDIS_REST_TOKEN\s*\}\)/);
+  // A held poll on a serverless host would re-read the store over HTTP for up to 20 s.
+  assert.match(route, /pollSlots: 0/);
   const other = newApp(['sveltekit-adapter=adapter:auto']);
   const out = svAddPeerDrop(other, 'signaling:auto+store:memory+demo:no+headers:no');
   assert.match(out.replace(/[│\s]+/g, ' '), /Signaling keeps its rooms in memory, but adapter-auto may run many instances/);

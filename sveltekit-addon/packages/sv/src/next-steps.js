@@ -18,7 +18,7 @@ export function nextSteps({ cwd, options: opts, dependencyVersion, mode, storeEn
 		if (vars.length) steps.push(`Set ${vars.join(' and ')} where the app runs (the signaling store; an unset one fails the first request with a message naming it)`);
 		const adapter = adapterOf(dependencyVersion);
 		if (store === 'memory' && needsSharedStore(adapter)) {
-			steps.push(`Signaling keeps its rooms in memory, but ${adapter ? `adapter-${adapter}` : 'this adapter'} may run many instances: run the add-on again with store:rest (or store:redis) before deploying`);
+			steps.push(`Signaling keeps its rooms in memory, but ${adapter ? `adapter-${adapter}` : 'this adapter'} may run many instances: delete its route file and run the add-on again with store:rest (or store:redis) before deploying`);
 		}
 	} else {
 		steps.push('npm run build copies signal.php into static/ (prebuild); upload build/ to a PHP host, the data dir next to the web root');

@@ -23,7 +23,9 @@ const HEADER = {
 	redis: ['// PeerDrop signaling (contract v1). Rooms live in the Redis at PEERDROP_REDIS_URL, shared by every instance.'],
 	rest: [
 		'// PeerDrop signaling (contract v1). Rooms live in a Redis reached over HTTP (Upstash REST protocol),',
-		'// shared by every serverless instance: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.'
+		'// shared by every serverless instance: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN.',
+		'// Held polls are off (pollSlots: 0): one would re-read the store over HTTP every 50 ms for up to',
+		'// 20 s, past serverless time and subrequest limits; clients poll again after pollIntervalMs.'
 	]
 };
 
@@ -43,7 +45,7 @@ export function addRoute({ sv, file, store, env }) {
 			let storeOption = '';
 			if (store === 'rest') {
 				js.imports.addNamed(ast, { from: `${PACKAGE}/server`, imports: ['createRedisRestStore'] });
-				storeOption = `, store: createRedisRestStore({ url: ${read('UPSTASH_REDIS_REST_URL')}, token: ${read('UPSTASH_REDIS_REST_TOKEN')} })`;
+				storeOption = `, store: createRedisRestStore({ url: ${read('UPSTASH_REDIS_REST_URL')}, token: ${read('UPSTASH_REDIS_REST_TOKEN')} }), pollSlots: 0`;
 			} else if (store === 'redis') {
 				js.imports.addNamed(ast, { from: `${PACKAGE}/redis`, imports: ['createRedisStore'] });
 				storeOption = `, store: createRedisStore({ url: ${read('PEERDROP_REDIS_URL')} })`;

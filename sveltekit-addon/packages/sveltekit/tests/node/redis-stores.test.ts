@@ -26,6 +26,12 @@ describe('createRedisRestStore', () => {
 		await expect(store.ping()).rejects.toBeInstanceOf(RedisRestError);
 	});
 
+	test('a URL without a scheme names the variable instead of "Invalid URL"', async () => {
+		const never = fakeFetch(() => [200, { result: 'PONG' }]);
+		await expect(createRedisRestStore({ url: 'db.upstash.io', token: 't', fetch: never.f }).ping()).rejects.toThrow(/UPSTASH_REDIS_REST_URL is not a URL \("db\.upstash\.io"\)/);
+		expect(never.calls).toEqual([]);
+	});
+
 	test('a refused token and a non-JSON answer are told apart', async () => {
 		const refused = fakeFetch(() => [401, { error: 'Unauthorized' }]);
 		await expect(createRedisRestStore({ url: 'https://db.test', token: 'bad', fetch: refused.f }).ping()).rejects.toThrow(/refused the token \(HTTP 401\): check UPSTASH_REDIS_REST_TOKEN/);

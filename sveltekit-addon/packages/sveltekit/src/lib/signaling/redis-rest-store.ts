@@ -46,6 +46,12 @@ function restClient(options: RedisRestStoreOptions): RedisLikeClient {
 				'The Redis REST signaling store is not configured: set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN where the app runs (from your Upstash database, or your host\'s Redis integration)'
 			);
 		}
+		let origin: string;
+		try {
+			origin = new URL(options.url).origin;
+		} catch {
+			throw new RedisRestError(`UPSTASH_REDIS_REST_URL is not a URL ("${options.url}"): use the REST URL your Redis provider shows, starting with https://`);
+		}
 		let res: Response;
 		try {
 			res = await doFetch(options.url, {
@@ -54,7 +60,7 @@ function restClient(options: RedisRestStoreOptions): RedisLikeClient {
 				body: JSON.stringify(args)
 			});
 		} catch (e) {
-			throw new RedisRestError(`The Redis REST endpoint ${new URL(options.url).origin} could not be reached: ${e instanceof Error ? e.message : e}`);
+			throw new RedisRestError(`The Redis REST endpoint ${origin} could not be reached: ${e instanceof Error ? e.message : e}`);
 		}
 		if (res.status === 401 || res.status === 403) {
 			throw new RedisRestError(`The Redis REST endpoint refused the token (HTTP ${res.status}): check UPSTASH_REDIS_REST_TOKEN`, res.status);
