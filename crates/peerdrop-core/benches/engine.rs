@@ -38,7 +38,7 @@ fn transfer(total: u64, config: &Config) -> f64 {
     let mut done = false;
     while !done {
         let mut moved = false;
-        sender.handle_buffered_amount(0, 0);
+        sender.handle_lane_buffered_amount(0, 0, 0);
         while let Some(output) = sender.poll_output() {
             moved = true;
             match output {

@@ -34,6 +34,11 @@ impl Bdp {
         self.delivered.record(now_ms, bytes);
     }
 
+    /// The smallest round trip reported, once one was.
+    pub fn round_trip_ms(&self) -> Option<u64> {
+        self.min_rtt_ms
+    }
+
     /// The round trip, once known and long enough that the path is not local.
     pub fn wide_area_rtt_ms(&self) -> Option<u64> {
         self.min_rtt_ms.filter(|&rtt| rtt >= LOCAL_RTT_MS)

@@ -47,10 +47,10 @@ pub struct Config {
     /// Receiver: bytes of data the sender may have in flight or unwritten. Bounds memory.
     pub window: u64,
     /// Sender: stop queueing when the channel's `bufferedAmount` reaches this, once a new
-    /// connection has ramped up (see `buffered_start` and `Sender::buffered_high`).
+    /// connection has ramped up (see `buffered_start` and `Sender::lane_buffered_high`).
     pub buffered_high: u64,
     /// Sender: the runtime resumes sending when `bufferedAmount` drops to this, once ramped
-    /// up (scaled with the high mark before; see `Sender::buffered_low`).
+    /// up (scaled with the high mark before; see `Sender::lane_buffered_low`).
     pub buffered_low: u64,
     /// Sender: the high mark a new connection starts with. It grows with the data sent (a
     /// sixteenth of it) up to `buffered_high`, and the low mark with it: a backlog of a

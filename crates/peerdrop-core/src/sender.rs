@@ -66,8 +66,6 @@ pub struct Sender {
     ready: VecDeque<OutBlock>,
     /// Lane 0 is the connection the transfer started on; the rest are extra peer connections.
     lanes: Vec<Lane>,
-    /// The path's round trip, once the runtime measured it: decides the number of lanes.
-    round_trip_ms: Option<u64>,
     lanes_planned: bool,
     /// Lanes the runtime is to open, and answers it is to apply, not yet polled.
     lanes_to_open: VecDeque<usize>,
@@ -109,7 +107,6 @@ impl Sender {
             pending_reads: VecDeque::new(),
             ready: VecDeque::new(),
             lanes: vec![Lane::new(LaneState::Open)],
-            round_trip_ms: None,
             lanes_planned: false,
             lanes_to_open: VecDeque::new(),
             lane_answers: VecDeque::new(),
@@ -253,7 +250,7 @@ impl Sender {
 
     /// The next thing for the driver to do: control frames first, then block data as flow
     /// control allows, reads to start, events. `None` until an input changes something.
-    /// Feed the channel's `bufferedAmount` (`handle_buffered_amount`) before draining.
+    /// Feed each open lane's `bufferedAmount` (`handle_lane_buffered_amount`) before draining.
     pub fn poll_output(&mut self) -> Option<SenderOutput> {
         if let Some((lane, frame)) = self.poll_transmit() {
             return Some(SenderOutput::Transmit { lane, frame });
@@ -363,11 +360,6 @@ impl Sender {
         self.out.fail(TransferError::local(ErrorCode::SourceFailed, message.to_string()));
     }
 
-    /// The first channel's current `bufferedAmount`.
-    pub fn handle_buffered_amount(&mut self, now_ms: u64, amount: u64) {
-        self.handle_lane_buffered_amount(now_ms, 0, amount);
-    }
-
     /// The current `bufferedAmount` of lane `lane`'s channel.
     pub fn handle_lane_buffered_amount(&mut self, now_ms: u64, lane: usize, amount: u64) {
         self.out.at(now_ms);
@@ -376,12 +368,11 @@ impl Sender {
         }
     }
 
-    /// The path's round trip as the runtime measured it (the ICE candidate pair's). Once the
-    /// transfer runs, the first measurement decides how many lanes to open ([`lanes_for`]);
-    /// the smallest sizes the in-flight limit ([`Self::inflight_limit`]).
+    /// The path's round trip as the runtime measured it (the ICE candidate pair's). The
+    /// smallest one so far decides, once, when the transfer runs, how many lanes to open
+    /// ([`lanes_for`]), and sizes the in-flight limit ([`Self::inflight_limit`]).
     pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
         self.out.at(now_ms);
-        self.round_trip_ms.get_or_insert(rtt_ms);
         self.bdp.round_trip(rtt_ms);
         self.plan_lanes();
     }
@@ -389,7 +380,7 @@ impl Sender {
     /// Asks the runtime for the extra lanes this transfer should have, once the transfer runs
     /// and the round trip is known.
     fn plan_lanes(&mut self) {
-        let Some(rtt_ms) = self.round_trip_ms else { return };
+        let Some(rtt_ms) = self.bdp.round_trip_ms() else { return };
         if self.lanes_planned || self.phase != Phase::Transferring || self.out.closed {
             return;
         }
@@ -448,22 +439,12 @@ impl Sender {
         self.lanes.iter().filter(|l| l.state == LaneState::Open).count()
     }
 
-    /// How much may wait on the first channel now (see [`Self::lane_buffered_high`]).
-    pub fn buffered_high(&self) -> u64 {
-        self.lane_buffered_high(0)
-    }
-
     /// How much may wait on lane `lane`'s channel now: `buffered_start` on a new connection,
     /// growing with the data sent on it (a sixteenth of it) up to `buffered_high`. Both marks
     /// are at least one message (this side's message size), whatever the configuration says.
     pub fn lane_buffered_high(&self, lane: usize) -> u64 {
         let (start, high) = self.marks();
         self.lanes.get(lane).map_or(start, |l| l.high_mark(start, high))
-    }
-
-    /// The first channel's low mark (see [`Self::lane_buffered_low`]).
-    pub fn buffered_low(&self) -> u64 {
-        self.lane_buffered_low(0)
     }
 
     /// The `bufferedAmount` to be woken at (the runtime's `bufferedAmountLowThreshold`) on

@@ -84,8 +84,11 @@ impl Connection {
         self.lanes.iter().enumerate().filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
     }
 
-    pub fn lanes_mut(&mut self) -> impl Iterator<Item = (usize, &mut LaneConn)> {
-        self.lanes.iter_mut().enumerate().filter_map(|(i, l)| l.as_mut().map(|l| (i, l)))
+    /// Every channel carrying this transfer, with its lane number: this connection's (lane 0)
+    /// and each extra lane's that opened.
+    pub fn channels(&self) -> impl Iterator<Item = (usize, &RtcDataChannel)> {
+        let first = self.dc.as_ref().map(|dc| (0, dc));
+        first.into_iter().chain(self.lanes().filter_map(|(i, l)| l.dc.as_ref().map(|dc| (i, dc))))
     }
 
     /// The channel that carries lane `lane`'s messages (0: this connection's own).

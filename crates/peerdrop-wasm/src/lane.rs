@@ -19,8 +19,6 @@ pub struct LaneConn {
     pub dc: Option<RtcDataChannel>,
     /// Whether its channel opened (and carried, or may carry, block data).
     pub opened: bool,
-    /// The channel's `bufferedAmountLowThreshold` as last set (sender).
-    pub low_threshold: u32,
     hooks: Option<ChannelHooks>,
     _ice_hook: Closure<dyn FnMut()>,
     channel_hook: Option<Closure<dyn FnMut(RtcDataChannelEvent)>>,
@@ -28,15 +26,7 @@ pub struct LaneConn {
 
 impl LaneConn {
     pub fn new(pc: RtcPeerConnection, ice_hook: Closure<dyn FnMut()>) -> Self {
-        LaneConn {
-            pc,
-            dc: None,
-            opened: false,
-            low_threshold: 0,
-            hooks: None,
-            _ice_hook: ice_hook,
-            channel_hook: None,
-        }
+        LaneConn { pc, dc: None, opened: false, hooks: None, _ice_hook: ice_hook, channel_hook: None }
     }
 
     pub fn set_channel(&mut self, dc: RtcDataChannel, hooks: ChannelHooks) {

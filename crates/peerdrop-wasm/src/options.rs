@@ -67,7 +67,7 @@ pub struct Flow {
 
 impl Flow {
     /// The engine's settings for a channel that takes `max_message_size`-byte messages (the
-    /// engine keeps the marks sensible: see `Sender::buffered_high`).
+    /// engine keeps the marks sensible: see `Sender::lane_buffered_high`).
     pub fn config(&self, max_message_size: u32) -> peerdrop_core::Config {
         let d = peerdrop_core::Config { max_message_size, ..peerdrop_core::Config::default() };
         peerdrop_core::Config {

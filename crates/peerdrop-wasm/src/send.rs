@@ -45,9 +45,9 @@ struct State {
     flow: Flow,
     /// WebCrypto, when blocks are hashed with it (see `block_hash`).
     subtle: Option<Subtle>,
-    /// The channel's `bufferedAmountLowThreshold` as last set (kept here: reading it back is
-    /// a call into JS on every pump).
-    low_threshold: u32,
+    /// Each channel's `bufferedAmountLowThreshold` as last set, by lane (see
+    /// `lanes::set_low_thresholds`).
+    low_thresholds: Vec<u32>,
 }
 
 type Shared = Rc<RefCell<State>>;
@@ -158,7 +158,7 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         restoring: false,
         flow: options.flow,
         subtle: if options.webcrypto { block_hash::subtle() } else { None },
-        low_threshold: 0,
+        low_thresholds: Vec::new(),
     }));
     let task = shared.clone();
     spawn_local(async move {
@@ -189,33 +189,23 @@ impl Side for State {
         self.engine.as_mut()
     }
 
-    fn start_engine(&mut self, pc: &RtcPeerConnection, dc: &RtcDataChannel) {
+    fn start_engine(&mut self, pc: &RtcPeerConnection, _dc: &RtcDataChannel) {
         self.opened = true;
         let config = self.flow.config(rtc::max_message_size(pc));
         let engine = Sender::new(config, self.manifest.clone(), self.transfer_id, now_ms());
-        self.low_threshold = low_threshold(&engine);
-        dc.set_buffered_amount_low_threshold(self.low_threshold);
         self.engine = Some(engine);
+        // A new connection's channels: every mark is set afresh.
+        self.low_thresholds.clear();
+        lanes::set_low_thresholds(self);
     }
 
     fn before_drain(&mut self) {
-        let amount = self.page.channel().map_or(0, |dc| dc.buffered_amount());
-        if let Some(engine) = self.engine.as_mut() {
-            engine.handle_buffered_amount(now_ms(), u64::from(amount));
-        }
         lanes::report_buffered(self);
     }
 
     /// The low mark grows while a new connection ramps up (`Config::buffered_start`).
     fn after_drain(&mut self) {
         lanes::set_low_thresholds(self);
-        let Some(low) = self.engine.as_ref().map(low_threshold) else { return };
-        if low != self.low_threshold {
-            self.low_threshold = low;
-            if let Some(dc) = self.page.channel() {
-                dc.set_buffered_amount_low_threshold(low);
-            }
-        }
     }
 
     fn take(&mut self, output: SenderOutput) -> Option<Later> {
@@ -260,11 +250,6 @@ impl Side for State {
         connection_ended(shared, Ended::Lost);
         true
     }
-}
-
-/// The engine's low mark as `bufferedAmountLowThreshold` (an unsigned long).
-fn low_threshold(engine: &Sender) -> u32 {
-    engine.buffered_low().min(u64::from(u32::MAX)) as u32
 }
 
 fn on_event(shared: &Shared, event: SenderEvent) {

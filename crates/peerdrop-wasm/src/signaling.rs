@@ -47,6 +47,14 @@ pub struct Message {
     pub data: String,
 }
 
+/// What a create or join answered besides the seat itself.
+struct Entered {
+    /// The number the endpoint picked for a short-code room.
+    code: Option<u16>,
+    /// How many receivers a room for several seats (absent: a room for one).
+    receivers: Option<u8>,
+}
+
 #[derive(Debug, Deserialize)]
 struct Joined {
     token: String,
@@ -173,8 +181,10 @@ impl SignalClient {
     pub async fn create_for_code(url: &str, log: SharedLog) -> Result<(SignalClient, u16), RuntimeError> {
         let body = json!({"v": 1, "op": "create", "code": true});
         match Self::enter(url, body, log, None).await {
-            Ok((client, Some(number))) => Ok((client, number)),
-            Ok((_, None)) | Err(RuntimeError::Signaling { status: 400, .. }) => Err(endpoint_too_old(url)),
+            Ok((client, Entered { code: Some(number), .. })) => Ok((client, number)),
+            Ok((_, Entered { code: None, .. })) | Err(RuntimeError::Signaling { status: 400, .. }) => {
+                Err(endpoint_too_old(url))
+            }
             Err(e) => Err(e),
         }
     }
@@ -286,7 +296,7 @@ impl SignalClient {
         body: Value,
         log: SharedLog,
         seal: Option<SignalSeal>,
-    ) -> Result<(SignalClient, Option<u16>), RuntimeError> {
+    ) -> Result<(SignalClient, Entered), RuntimeError> {
         let op = body["op"].as_str().unwrap_or_default();
         let value = post(url, &body, &log).await.map_err(|e| match e {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
@@ -316,7 +326,7 @@ impl SignalClient {
             deferred: Vec::new(),
             peer: joined.peer,
         };
-        Ok((client, joined.code))
+        Ok((client, Entered { code: joined.code, receivers: joined.receivers }))
     }
 
     /// Sends one message to the other peer. Retries reuse the sequence number, so the
@@ -410,29 +420,10 @@ impl SignalClient {
         log: SharedLog,
     ) -> Result<(SignalClient, u8), RuntimeError> {
         let body = json!({"v": 1, "op": "create", "room": room, "receivers": receivers});
-        let value = post(url, &body, &log).await.map_err(|e| match e {
-            RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
-                RuntimeError::LinkExpired
-            }
-            other => other,
-        })?;
-        let joined: Joined = serde_json::from_value(value).map_err(|e| bad_reply(url, e))?;
-        let seats = joined.receivers.unwrap_or(1);
-        let client = SignalClient {
-            url: url.to_string(),
-            token: joined.token,
-            seq: 0,
-            cursor: 0,
-            log,
-            seal: None,
-            pake: false,
-            tampered: Vec::new(),
-            ice_servers: joined.ice_servers,
-            unread: Default::default(),
-            deferred: Vec::new(),
-            peer: joined.peer,
-        };
-        Ok((client, seats))
+        let (mut client, entered) = Self::enter(url, body, log, None).await?;
+        // No seal of its own, and no short-code exchange either.
+        client.pake = false;
+        Ok((client, entered.receivers.unwrap_or(1)))
     }
 
     /// This seat's peer number from the create or join answer: 0 for the sender, 1 to 32 for a

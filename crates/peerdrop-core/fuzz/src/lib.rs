@@ -150,7 +150,7 @@ pub fn honest_transcript(mode: u8) -> Vec<u8> {
     let mut first = true;
     let mut reached = Reached::default();
     for _ in 0..10_000 {
-        sender.handle_buffered_amount(0, 0);
+        sender.handle_lane_buffered_amount(0, 0, 0);
         let mut moved = false;
         while let Some(output) = sender.poll_output() {
             moved = true;

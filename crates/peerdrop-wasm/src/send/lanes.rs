@@ -115,29 +115,29 @@ fn lost(shared: &Shared, lane: usize) {
     driver::pump(shared);
 }
 
-/// Feeds every lane's `bufferedAmount` to the engine (before it is drained).
+/// Feeds every channel's `bufferedAmount` to the engine (before it is drained).
 pub fn report_buffered(s: &mut State) {
     let now = now_ms();
     let Some(conn) = s.page.conn.as_ref() else { return };
     let Some(engine) = s.engine.as_mut() else { return };
-    for (lane, l) in conn.lanes() {
-        if let Some(dc) = l.dc.as_ref() {
-            engine.handle_lane_buffered_amount(now, lane, u64::from(dc.buffered_amount()));
-        }
+    for (lane, dc) in conn.channels() {
+        engine.handle_lane_buffered_amount(now, lane, u64::from(dc.buffered_amount()));
     }
 }
 
-/// Moves every lane's low-water mark with its ramp (after the engine was drained).
+/// Moves every channel's low-water mark with its lane's ramp (after the engine was drained).
+/// The marks as last set are kept: reading one back is a call into JS on every pump.
 pub fn set_low_thresholds(s: &mut State) {
     let Some(engine) = s.engine.as_ref() else { return };
-    let Some(conn) = s.page.conn.as_mut() else { return };
-    for (lane, l) in conn.lanes_mut() {
+    let Some(conn) = s.page.conn.as_ref() else { return };
+    for (lane, dc) in conn.channels() {
         let low = engine.lane_buffered_low(lane).min(u64::from(u32::MAX)) as u32;
-        if low != l.low_threshold {
-            l.low_threshold = low;
-            if let Some(dc) = l.dc.as_ref() {
-                dc.set_buffered_amount_low_threshold(low);
-            }
+        if s.low_thresholds.len() <= lane {
+            s.low_thresholds.resize(lane + 1, u32::MAX);
+        }
+        if low != s.low_thresholds[lane] {
+            s.low_thresholds[lane] = low;
+            dc.set_buffered_amount_low_threshold(low);
         }
     }
 }

@@ -1,3 +1,5 @@
+import type { TransferPhase } from './transfer.svelte.js';
+
 /** "1.5 MiB" */
 export function formatBytes(n: number): string {
 	const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -17,7 +19,7 @@ export function formatEta(seconds: number | null | undefined): string {
 	return m < 60 ? `${m} min ${Math.ceil(seconds % 60)} s left` : `${Math.floor(m / 60)} h ${m % 60} min left`;
 }
 
-export const PHASE_TEXT: Record<string, string> = {
+export const PHASE_TEXT: Record<TransferPhase, string> = {
 	idle: 'Ready.',
 	loading: 'Loading…',
 	signaling: 'Contacting the signaling server…',

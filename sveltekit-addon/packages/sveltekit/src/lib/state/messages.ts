@@ -1,6 +1,7 @@
 // Every string the components show, in one object: pass `messages` (any subset) to a component
 // to translate or reword it. Sizes, speeds and durations are formatted by Intl for the page's
 // locale (`<html lang>`, else the browser's), or the `locale` prop.
+import { PHASE_TEXT } from './format.js';
 import type { NoticeEvent, TransferPhase } from './transfer.svelte.js';
 
 /** Intl formatters for one locale, handed to the message functions that show numbers. */
@@ -118,20 +119,7 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	qrCaption: 'Or scan this code with the other device.',
 
 	progressRegion: 'Transfer progress',
-	phase: {
-		idle: 'Ready.',
-		loading: 'Loading…',
-		signaling: 'Contacting the signaling server…',
-		waiting: 'Waiting for the other browser to open the link…',
-		connecting: 'Connecting to the other browser…',
-		connected: 'Connected directly.',
-		offered: 'Files are offered: choose where to receive them.',
-		transferring: 'Transferring…',
-		reconnecting: 'Connection lost, retrying; the transfer resumes where it stopped…',
-		complete: 'Done: every file arrived and was verified.',
-		cancelled: 'The transfer was cancelled.',
-		error: 'The transfer stopped.'
-	},
+	phase: PHASE_TEXT,
 	waitingForCode: 'Waiting for the other browser to enter the code…',
 	givingUpIn: (s, f) => `(giving up in ${f.duration(s)})`,
 	notice: (e, f) =>
