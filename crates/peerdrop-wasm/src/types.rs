@@ -50,7 +50,10 @@ export interface CommonOptions {
  *  `maxLanes` caps the peer connections one transfer uses (default 8, 1 to 8; 1 keeps every
  *  block on the first connection): on a long or lossy path the sender opens more, each with
  *  its own congestion window (docs/performance.md). */
-export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; maxLanes?: number; }
+/*  `sharedCache` (a sender with several receivers): bytes of read and hashed blocks kept for
+ *  all of them (default 32 MiB, at least 4 MiB). A receiver that falls further behind the
+ *  others than this has its blocks read and hashed again rather than slowing them down. */
+export interface FlowOptions { bufferedHigh?: number; bufferedLow?: number; bufferedStart?: number; window?: number; blockSize?: number; readAhead?: number; maxLanes?: number; sharedCache?: number; }
 
 export interface SendOptions extends CommonOptions {
   /** Page the share link opens. Default: the current page without its fragment. */
@@ -59,6 +62,13 @@ export interface SendOptions extends CommonOptions {
    *  "", and a "code" event gives the code once the receiver can enter it (the signaling
    *  endpoint picks its number; `code` holds it from then on). One try per code. Default false. */
   shortCode?: boolean;
+  /** The most people who may open the link at the same time: 1 (the default) is a transfer to
+   *  one receiver, as always; 2 to 32 opens a room for several (a link only: a short code
+   *  always means one receiver). Each receiver gets its own connection, verification words,
+   *  progress and resume, and every event about one of them carries its `receiver` number;
+   *  blocks are read and hashed once for all of them (`flow.sharedCache`). The signaling
+   *  endpoint may seat fewer (its `max_receivers`): the `room` event says how many. */
+  receivers?: number;
 }
 
 export interface ReceiveOptions extends CommonOptions {
@@ -86,10 +96,14 @@ export interface AcceptChoice {
   pick?: boolean;
 }
 
+/*  A sender with several receivers: the link's own status is "signaling", then "waiting"
+ *  while the link is open, then "complete" once the link is closed (or every seat taken) and
+ *  every receiver ended; each receiver's status (with `receiver`) goes through the phases of
+ *  a transfer to one receiver. */
 export type Phase =
   | "signaling" | "waiting" | "connecting" | "connected" | "transferring" | "reconnecting" | "complete";
 
-export type PeerDropEvent =
+export type PeerDropEvent = (
   | { type: "status"; phase: Phase; path?: "host" | "srflx" | "prflx" | "relay" | null;
       /** With phase "reconnecting": milliseconds left before a lost connection is given up. */
       giveUpInMs?: number;
@@ -111,7 +125,19 @@ export type PeerDropEvent =
   | { type: "network"; source: IceSource; stunUrls: number; turnUrls: number }
   | { type: "error"; code: ErrorCode; message: string;
       /** With "ice_failed": why, and what ICE knew then. */
-      reason?: IceFailureReason; ice?: IceFacts };
+      reason?: IceFailureReason; ice?: IceFacts }
+  /** A sender with several receivers: the room exists and the link works; it seats `receivers`. */
+  | { type: "room"; receivers: number }
+  /** A sender with several receivers: `closeLink()` took effect; nobody new can join. */
+  | { type: "linkClosed" }
+) & {
+  /** A sender with several receivers: which receiver the event is about (1 to 32); absent
+   *  from events about the link as a whole. */
+  receiver?: number;
+  /** With `receiver`, on the "connected" status: a short label for the list of receivers, the
+   *  first two of that receiver's verification words (no names ever cross the wire). */
+  label?: string;
+};
 
 /** Where a connection's STUN/TURN servers came from: the page's iceServers, the endpoint, or none. */
 export type IceSource = "page" | "endpoint" | "none";
@@ -137,7 +163,8 @@ export type ErrorCode =
   | "insufficient_storage" | "sink_failed" | "too_large_for_memory"
   | "protocol_violation" | "unsupported_version" | "unsafe_path" | "integrity_failed" | "cancelled"
   | "rejected" | "flow_control_violation" | "timeout" | "source_failed" | "limit_exceeded"
-  | "connection_lost" | "bad_code" | "code_unknown" | "code_used" | "wrong_code" | "code_abandoned";
+  | "connection_lost" | "bad_code" | "code_unknown" | "code_used" | "wrong_code" | "code_abandoned"
+  | "invalid_receivers" | "link_closed" | "dropped";
 
 /** What diagnose() resolves to: safe to share with support (no file names, no link). */
 export interface Diagnosis {
