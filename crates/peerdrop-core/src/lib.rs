@@ -10,6 +10,7 @@
 //! format is specified in `docs/protocol.md`.
 
 mod bdp;
+pub mod block_cache;
 pub mod config;
 pub mod connectivity;
 mod digest;
@@ -30,6 +31,7 @@ pub mod short_code;
 mod text;
 mod wordlist;
 
+pub use block_cache::{BlockCache, CacheOutput, CacheStats};
 pub use config::{BlockHashing, Config};
 pub use digest::{ContentDigest, Hasher};
 pub use error::{ErrorCode, Origin, TransferError};

@@ -48,7 +48,7 @@ impl Ending for SenderEvent {
 
 /// Read `len` bytes of file `file` at `offset`, then call `Sender::handle_read` (or
 /// `Sender::handle_hashed_read` with the block's SHA-256, when the host hashed it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ReadRequest {
     pub file: u32,
     pub offset: u64,
