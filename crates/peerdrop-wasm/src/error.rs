@@ -14,8 +14,16 @@ pub enum RuntimeError {
     BadLink(String),
     /// The room is gone: the sender closed the page or the link expired.
     LinkExpired,
-    /// Someone else already opened this link.
+    /// Someone else already opened this link (or, for a link several may open, as many
+    /// people as its sender allowed).
     LinkInUse,
+    /// The sender closed this link to newcomers (a link several may open).
+    LinkClosed,
+    /// The sender removed this receiver from the transfer (a link several may open).
+    Dropped,
+    /// `receivers` is not a number of receivers this runtime can serve, or asks for several
+    /// with a short code.
+    InvalidReceivers(String),
     /// The other side never showed up in time.
     PeerNotFound,
     /// No connection could be made: why, judged from what ICE knew then (the servers, where
@@ -76,6 +84,9 @@ impl RuntimeError {
             RuntimeError::WrongCode => "wrong_code",
             RuntimeError::CodeAbandoned => "code_abandoned",
             RuntimeError::LinkInUse => "link_in_use",
+            RuntimeError::LinkClosed => "link_closed",
+            RuntimeError::Dropped => "dropped",
+            RuntimeError::InvalidReceivers(_) => "invalid_receivers",
             RuntimeError::PeerNotFound => "peer_not_found",
             RuntimeError::IceFailed { .. } => "ice_failed",
             RuntimeError::NoFiles => "no_files",
@@ -115,8 +126,13 @@ impl RuntimeError {
                 "This link has expired or the sender closed their page. Ask for a new link.".into()
             }
             RuntimeError::LinkInUse => {
-                "Someone else already opened this link. Ask the sender for a new one.".into()
+                "This link is taken: someone else already opened it (or as many people as the sender allowed). Ask the sender for a new one.".into()
             }
+            RuntimeError::LinkClosed => {
+                "The sender closed this link to newcomers. Ask them for a new link.".into()
+            }
+            RuntimeError::Dropped => "The sender removed this receiver from the transfer.".into(),
+            RuntimeError::InvalidReceivers(why) => format!("Cannot send to several receivers: {why}."),
             RuntimeError::PeerNotFound => {
                 "The other side did not answer in time. Make sure their page is still open, then try again.".into()
             }

@@ -10,14 +10,25 @@ use wasm_bindgen::JsValue;
 #[derive(Clone)]
 pub struct Emitter {
     callback: Option<js_sys::Function>,
+    /// With a link several may open: the receiver every event of this emitter is about.
+    receiver: Option<u8>,
 }
 
 impl Emitter {
     pub fn new(callback: Option<js_sys::Function>) -> Self {
-        Emitter { callback }
+        Emitter { callback, receiver: None }
+    }
+
+    /// The same callback, for the events about receiver `receiver` of a link several may open:
+    /// each carries `receiver`, and its `connected` status a `label` from its words.
+    pub fn for_receiver(&self, receiver: u8) -> Self {
+        Emitter { callback: self.callback.clone(), receiver: Some(receiver) }
     }
 
     pub fn emit(&self, event: JsValue) {
+        if let Some(receiver) = self.receiver {
+            tag(&event, receiver);
+        }
         if let Some(f) = &self.callback {
             if let Err(e) = f.call1(&JsValue::NULL, &event) {
                 gloo_console::error!("PeerDrop onEvent handler threw:", e);
@@ -62,6 +73,17 @@ impl Emitter {
             let _ = js_sys::Reflect::set(&obj, &"fileBytes".into(), &(bytes as f64).into());
         }
         self.emit(obj);
+    }
+}
+
+/// Marks an event as being about `receiver`; its `connected` status gets the first two of the
+/// verification words as the receiver's label in the sender's list (no names cross the wire).
+fn tag(event: &JsValue, receiver: u8) {
+    let _ = js_sys::Reflect::set(event, &"receiver".into(), &receiver.into());
+    let words = js_sys::Reflect::get(event, &"verification".into()).ok().and_then(|w| w.as_string());
+    if let Some(words) = words {
+        let label: Vec<&str> = words.split_whitespace().take(2).collect();
+        let _ = js_sys::Reflect::set(event, &"label".into(), &label.join(" ").into());
     }
 }
 

@@ -20,6 +20,7 @@ mod lane;
 mod memory_sink;
 mod options;
 mod receive;
+mod room_signal;
 mod rtc;
 mod seat_store;
 mod send;

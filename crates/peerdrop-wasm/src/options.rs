@@ -9,6 +9,14 @@ pub const RECONNECT_WINDOW_MS: u64 = 120_000;
 /// Largest total a receiver keeps in memory by default before refusing an offer.
 pub const DEFAULT_MEMORY_CAP: u64 = 512 * 1024 * 1024;
 
+/// The most receivers one link may have (the signaling contract's cap, `docs/signaling.md` 2.6).
+pub const MAX_RECEIVERS: u8 = 32;
+
+/// Blocks kept for a sender's receivers by default: 32 blocks of the default size, so that
+/// receivers within 32 MiB of each other share every read.
+const DEFAULT_SHARED_CACHE: u64 = 32 << 20;
+const MIN_SHARED_CACHE: u64 = 4 << 20;
+
 /// Parsed options; unknown keys are ignored.
 #[derive(Clone)]
 pub struct Options {
@@ -41,6 +49,9 @@ pub struct Options {
     pub storage_worker_url: Option<String>,
     /// Sender: offer a short code instead of a link.
     pub short_code: bool,
+    /// Sender: the most receivers who may open the link at once (`receivers`, 1 to
+    /// [`MAX_RECEIVERS`]; default 1), or why the value given is not one.
+    pub receivers: Result<u8, String>,
     /// Flow-control overrides (`flow: { bufferedHigh, bufferedLow, bufferedStart, window,
     /// blockSize }` in bytes, `readAhead` in blocks, `maxLanes` in peer connections).
     pub flow: Flow,
@@ -63,9 +74,16 @@ pub struct Flow {
     pub read_ahead: Option<u64>,
     /// Most peer connections per transfer (1 turns extra lanes off; at most 8).
     pub max_lanes: Option<u64>,
+    /// Sender with several receivers: bytes of read and hashed blocks kept for all of them.
+    pub shared_cache: Option<u64>,
 }
 
 impl Flow {
+    /// The bound of the block cache a sender's receivers share (`flow.sharedCache`).
+    pub fn shared_cache_bytes(&self) -> u64 {
+        self.shared_cache.map_or(DEFAULT_SHARED_CACHE, |b| b.max(MIN_SHARED_CACHE))
+    }
+
     /// The engine's settings for a channel that takes `max_message_size`-byte messages (the
     /// engine keeps the marks sensible: see `Sender::lane_buffered_high`).
     pub fn config(&self, max_message_size: u32) -> peerdrop_core::Config {
@@ -123,6 +141,7 @@ impl Options {
             service_worker: get("serviceWorker").as_string().filter(|url| !url.is_empty()),
             storage_worker_url: get("storageWorkerUrl").as_string().filter(|url| !url.is_empty()),
             short_code: get("shortCode").as_bool().unwrap_or(false),
+            receivers: receivers(&get("receivers")),
             webcrypto: get("hasher").as_string().as_deref() != Some("wasm"),
             flow: {
                 let flow = get("flow");
@@ -140,12 +159,24 @@ impl Options {
                         block_size: bytes("blockSize"),
                         read_ahead: bytes("readAhead"),
                         max_lanes: bytes("maxLanes"),
+                        shared_cache: bytes("sharedCache"),
                     }
                 } else {
                     Flow::default()
                 }
             },
         }
+    }
+}
+
+/// `receivers`: absent means one; else a whole number from 1 to [`MAX_RECEIVERS`].
+fn receivers(value: &JsValue) -> Result<u8, String> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(1);
+    }
+    match value.as_f64() {
+        Some(n) if n.fract() == 0.0 && (1.0..=f64::from(MAX_RECEIVERS)).contains(&n) => Ok(n as u8),
+        _ => Err(format!("receivers must be a whole number from 1 to {MAX_RECEIVERS}")),
     }
 }
 

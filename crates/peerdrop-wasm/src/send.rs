@@ -1,29 +1,36 @@
 //! The sending page: creates the room, offers a connection when the receiver arrives, and
-//! drives a core `Sender` over the data channel, reading file slices as it asks.
+//! drives a core `Sender` over the data channel, reading file slices as it asks. A link
+//! several may open (`receivers` > 1) runs one such state per receiver (`room`).
 
 mod files;
 mod lanes;
 mod negotiate;
+mod read;
+mod room;
+mod shared_reads;
 
 use files::{collect_files, entry_for};
 use negotiate::{negotiate, new_code, Ended};
+use read::Reads;
 
-use crate::block_hash::{self, Subtle};
+use crate::block_hash;
 use crate::clock::now_ms;
 use crate::code_exchange::Start;
 use crate::driver::{self, Page, Side};
-use crate::error::{describe, RuntimeError};
+use crate::error::RuntimeError;
 use crate::events::{manifest_to_js, Emitter};
 use crate::js_value::object;
 use crate::options::{current_page, Flow, Options};
 use crate::rtc;
 use futures::channel::oneshot;
-use peerdrop_core::{ErrorCode, LinkSecret, Manifest, ReadRequest, Sender, SenderEvent, SenderOutput};
+use peerdrop_core::{
+    ErrorCode, LinkSecret, Manifest, ReadRequest, Sender, SenderEvent, SenderOutput, TransferError,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
+use wasm_bindgen_futures::spawn_local;
 use web_sys::{File, RtcDataChannel, RtcDataChannelState, RtcPeerConnection};
 
 struct State {
@@ -43,8 +50,11 @@ struct State {
     /// receiver's next hello instead of ending the transfer.
     restoring: bool,
     flow: Flow,
-    /// WebCrypto, when blocks are hashed with it (see `block_hash`).
-    subtle: Option<Subtle>,
+    /// Where blocks come from: this page's own reads, or the cache all receivers of a link for
+    /// several share.
+    reads: Reads,
+    /// The sender removed this receiver (a link for several): its ending says so.
+    dropped: bool,
     /// Each channel's `bufferedAmountLowThreshold` as last set, by lane (see
     /// `lanes::set_low_thresholds`).
     low_thresholds: Vec<u32>,
@@ -52,11 +62,45 @@ struct State {
 
 type Shared = Rc<RefCell<State>>;
 
+impl State {
+    fn new(
+        page: Page,
+        files: Vec<File>,
+        manifest: Manifest,
+        transfer_id: [u8; 16],
+        flow: Flow,
+        reads: Reads,
+    ) -> Self {
+        State {
+            page,
+            files,
+            manifest,
+            transfer_id,
+            // A code's number comes from the endpoint with its room: known at the `code` event.
+            code: None,
+            engine: None,
+            ended: None,
+            opened: false,
+            restoring: false,
+            flow,
+            reads,
+            dropped: false,
+            low_thresholds: Vec::new(),
+        }
+    }
+}
+
 /// A running send, returned by `send()`.
 #[wasm_bindgen]
 pub struct SendHandle {
-    shared: Shared,
+    sending: Sending,
     link: String,
+}
+
+/// To one receiver, or to each of the receivers of a link several may open.
+enum Sending {
+    One(Shared),
+    Many(room::SharedRoom),
 }
 
 #[wasm_bindgen]
@@ -71,52 +115,91 @@ impl SendHandle {
     /// `undefined` until the `code` event (the signaling endpoint picks its number).
     #[wasm_bindgen(getter)]
     pub fn code(&self) -> Option<String> {
-        self.shared.borrow().code.clone()
+        match &self.sending {
+            Sending::One(shared) => shared.borrow().code.clone(),
+            Sending::Many(_) => None,
+        }
     }
 
     /// The offered files as `[{path, size, modified, mime}]`.
     #[wasm_bindgen(getter)]
     pub fn files(&self) -> crate::types::FileInfoArray {
-        manifest_to_js(&self.shared.borrow().manifest).unchecked_into()
-    }
-
-    /// A summary of the connection and signaling for support (no file names, no secret).
-    pub fn diagnose(&self) -> crate::types::DiagnosisPromise {
-        self.shared.borrow().page.diagnose()
-    }
-
-    /// Stops the transfer; the receiver is told it was cancelled.
-    pub fn cancel(&self) {
-        enum Now {
-            Running,
-            /// Completed or failed, and closing: nothing left to cancel.
-            Ending,
-            /// Not connected yet, or waiting for the receiver to come back.
-            Idle,
-        }
-        let now = {
-            let mut s = self.shared.borrow_mut();
-            let has_connection = s.page.conn.is_some();
-            match s.engine.as_mut() {
-                Some(engine) if !engine.is_closed() => {
-                    engine.cancel(now_ms(), "the sender cancelled the transfer");
-                    Now::Running
-                }
-                Some(_) if has_connection => Now::Ending,
-                _ => Now::Idle,
-            }
+        let files = match &self.sending {
+            Sending::One(shared) => manifest_to_js(&shared.borrow().manifest),
+            Sending::Many(room) => manifest_to_js(room.borrow().manifest()),
         };
-        match now {
-            Now::Running => driver::pump(&self.shared),
-            Now::Idle => driver::fail(
-                &self.shared,
-                RuntimeError::Transfer(peerdrop_core::TransferError::local(
-                    peerdrop_core::ErrorCode::Cancelled,
-                    "the transfer was cancelled",
-                )),
-            ),
-            Now::Ending => {}
+        files.unchecked_into()
+    }
+
+    /// A summary of the connection and signaling for support (no file names, no secret). With
+    /// a link several may open: receiver `receiver`'s connection, or without it the link's
+    /// signaling alone.
+    pub fn diagnose(&self, receiver: Option<u8>) -> crate::types::DiagnosisPromise {
+        match &self.sending {
+            Sending::One(shared) => shared.borrow().page.diagnose(),
+            Sending::Many(room) => room::diagnose(room, receiver),
         }
+    }
+
+    /// Stops the transfer; the receiver (every receiver) is told it was cancelled.
+    pub fn cancel(&self) {
+        match &self.sending {
+            Sending::One(shared) => stop(shared, "the sender cancelled the transfer", cancelled()),
+            Sending::Many(room) => room::cancel(room),
+        }
+    }
+
+    /// A link several may open: ends receiver `receiver` alone (it is told it was removed, and
+    /// its seat is gone); the others go on. With one receiver: the same as `cancel()`.
+    #[wasm_bindgen(js_name = dropReceiver)]
+    pub fn drop_receiver(&self, receiver: u8) {
+        match &self.sending {
+            Sending::One(_) => self.cancel(),
+            Sending::Many(room) => room::drop_receiver(room, receiver),
+        }
+    }
+
+    /// A link several may open: nobody new can open it (they are told the link is closed); the
+    /// receivers already in go on. With one receiver: nothing to do.
+    #[wasm_bindgen(js_name = closeLink)]
+    pub fn close_link(&self) {
+        if let Sending::Many(room) = &self.sending {
+            room::close_link(room);
+        }
+    }
+}
+
+fn cancelled() -> RuntimeError {
+    RuntimeError::Transfer(TransferError::local(ErrorCode::Cancelled, "the transfer was cancelled"))
+}
+
+/// Ends one receiver's transfer: a running engine tells the receiver `reason` and ends as
+/// cancelled; before it runs (or while a lost connection is restored) the page ends with
+/// `error` at once; one already ending is left to end.
+fn stop(shared: &Shared, reason: &str, error: RuntimeError) {
+    enum Now {
+        Running,
+        /// Completed or failed, and closing: nothing left to cancel.
+        Ending,
+        /// Not connected yet, or waiting for the receiver to come back.
+        Idle,
+    }
+    let now = {
+        let mut s = shared.borrow_mut();
+        let has_connection = s.page.conn.is_some();
+        match s.engine.as_mut() {
+            Some(engine) if !engine.is_closed() => {
+                engine.cancel(now_ms(), reason);
+                Now::Running
+            }
+            Some(_) if has_connection => Now::Ending,
+            _ => Now::Idle,
+        }
+    };
+    match now {
+        Now::Running => driver::pump(shared),
+        Now::Idle => driver::fail(shared, error),
+        Now::Ending => {}
     }
 }
 
@@ -135,6 +218,13 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     manifest.validate().map_err(|e| {
         RuntimeError::Transfer(peerdrop_core::TransferError::local(e.code(), e.to_string())).to_js()
     })?;
+    let receivers = options.receivers.clone().map_err(|why| RuntimeError::InvalidReceivers(why).to_js())?;
+    if receivers > 1 && options.short_code {
+        return Err(RuntimeError::InvalidReceivers(
+            "a short code is for one receiver; send a link to reach several".into(),
+        )
+        .to_js());
+    }
     let (link, start) = if options.short_code {
         (String::new(), Start::Code(new_code().map_err(|e| e.to_js())?))
     } else {
@@ -144,29 +234,29 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
         let base = options.share_base.clone().or_else(current_page).unwrap_or_default();
         (format!("{base}#{}", secret.to_fragment()), Start::Link(secret))
     };
-    let shared = Rc::new(RefCell::new(State {
-        page: Page::new(emitter),
+    let subtle = if options.webcrypto { block_hash::subtle() } else { None };
+    if let (true, Start::Link(secret)) = (receivers > 1, &start) {
+        let room = room::Room::new(emitter, options, secret.clone(), files, manifest, subtle);
+        room::start(&room, receivers);
+        return Ok(SendHandle { sending: Sending::Many(room), link });
+    }
+    // Known once the link secret is: at once for a link, after the exchange for a code.
+    let transfer_id = start.transfer_id();
+    let shared = Rc::new(RefCell::new(State::new(
+        Page::new(emitter),
         files,
         manifest,
-        // Known once the link secret is: at once for a link, after the exchange for a code.
-        transfer_id: start.transfer_id(),
-        // A code's number comes from the endpoint with its room: known at the `code` event.
-        code: None,
-        engine: None,
-        ended: None,
-        opened: false,
-        restoring: false,
-        flow: options.flow,
-        subtle: if options.webcrypto { block_hash::subtle() } else { None },
-        low_thresholds: Vec::new(),
-    }));
+        transfer_id,
+        options.flow,
+        Reads::Own { subtle },
+    )));
     let task = shared.clone();
     spawn_local(async move {
         if let Err(e) = negotiate(&task, &options, start).await {
             driver::fail(&task, e);
         }
     });
-    Ok(SendHandle { shared, link })
+    Ok(SendHandle { sending: Sending::One(shared), link })
 }
 
 /// Work the sender's engine asks for that needs the state released.
@@ -225,7 +315,7 @@ impl Side for State {
     fn run_later(shared: &Shared, later: Vec<Later>) {
         for work in later {
             match work {
-                Later::Read(r) => start_read(shared, r),
+                Later::Read(r) => read::start(shared, r),
                 Later::Event(e) => on_event(shared, e),
                 Later::OpenLane(lane) => lanes::open(shared, lane),
                 Later::LaneAnswer(lane, sdp) => lanes::answer(shared, lane, sdp),
@@ -277,57 +367,12 @@ fn on_event(shared: &Shared, event: SenderEvent) {
             connection_ended(shared, Ended::Lost);
         }
         SenderEvent::Failed(err) => {
-            emitter.error(&RuntimeError::Transfer(err));
+            let dropped = shared.borrow().dropped && err.code == ErrorCode::Cancelled;
+            emitter.error(&if dropped { RuntimeError::Dropped } else { RuntimeError::Transfer(err) });
             connection_ended(shared, Ended::Final);
             finish_after_flush(shared);
         }
     }
-}
-
-/// Reads a block and hashes it (WebCrypto where the page has it), then hands both to the engine.
-fn start_read(shared: &Shared, r: peerdrop_core::ReadRequest) {
-    let (file, subtle) = {
-        let s = shared.borrow();
-        (s.files[r.file as usize].clone(), s.subtle.clone())
-    };
-    let shared = shared.clone();
-    spawn_local(async move {
-        let start = r.offset as f64;
-        let end = start + f64::from(r.len);
-        let result = match file.slice_with_f64_and_f64(start, end) {
-            Ok(blob) => JsFuture::from(blob.array_buffer()).await,
-            Err(e) => Err(e),
-        };
-        let result = match result {
-            Ok(buf) => {
-                let view = js_sys::Uint8Array::new(&buf);
-                let sha256 = match &subtle {
-                    Some(subtle) => block_hash::sha256(subtle, &view).await,
-                    None => None,
-                };
-                Ok((view.to_vec(), sha256))
-            }
-            Err(e) => Err(e),
-        };
-        {
-            let mut s = shared.borrow_mut();
-            let Some(engine) = s.engine.as_mut() else { return };
-            let now = now_ms();
-            match result {
-                Ok((bytes, Some(sha256))) => engine.handle_hashed_read(now, r.file, r.offset, bytes, sha256),
-                Ok((bytes, None)) => engine.handle_read(now, r.file, r.offset, bytes),
-                Err(e) => engine.handle_read_error(
-                    now,
-                    &format!(
-                        "could not read {:?}: {}; it may have been moved or deleted",
-                        file.name(),
-                        describe(&e)
-                    ),
-                ),
-            }
-        }
-        driver::pump(&shared);
-    });
 }
 
 fn connection_ended(shared: &Shared, how: Ended) {

@@ -31,7 +31,6 @@ struct Relayed {
 /// the sender; for `peer-joined` and `peer-left`, the receiver that joined or left). `data`
 /// is as the server relays it: still sealed for `sealed` messages, which the caller opens
 /// with the seal of that peer ([`open_sealed`]).
-#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls this next")]
 #[derive(Debug, Clone)]
 pub struct Addressed {
     pub from: u8,
@@ -64,9 +63,6 @@ struct Joined {
     /// The number the endpoint picked for a short-code room.
     #[serde(default)]
     code: Option<u16>,
-    /// This seat's peer number: 0 the sender, 1 to 32 a receiver.
-    #[serde(default)]
-    peer: Option<u8>,
     /// Only in the answer to a create for several receivers: how many it seats. Absent from
     /// an endpoint older than rooms for several, which made a room for one.
     #[serde(default)]
@@ -146,8 +142,6 @@ pub struct SignalClient {
     /// Sealed messages that arrived during a short-code exchange, before the key to open
     /// them existed; opened when the seal is set.
     deferred: Vec<String>,
-    /// This seat's peer number as the create or join answer gave it (none after a resume).
-    peer: Option<u8>,
 }
 
 /// Sealed messages kept unopened during a short-code exchange, at most (more is an attack).
@@ -219,7 +213,6 @@ impl SignalClient {
             ice_servers: seat.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
-            peer: None,
         }
     }
 
@@ -302,12 +295,12 @@ impl SignalClient {
             RuntimeError::Signaling { status: 404, .. } | RuntimeError::Signaling { status: 410, .. } => {
                 RuntimeError::LinkExpired
             }
-            // A room its sender closed to newcomers says so in its own words.
             RuntimeError::Signaling { status: 409, ref code, .. }
-                if op == "join" && code != "room_locked" =>
+                if op == "join" && code == "room_locked" =>
             {
-                RuntimeError::LinkInUse
+                RuntimeError::LinkClosed
             }
+            RuntimeError::Signaling { status: 409, .. } if op == "join" => RuntimeError::LinkInUse,
             other => other,
         })?;
         let pake = seal.is_none();
@@ -324,7 +317,6 @@ impl SignalClient {
             ice_servers: joined.ice_servers,
             unread: Default::default(),
             deferred: Vec::new(),
-            peer: joined.peer,
         };
         Ok((client, Entered { code: joined.code, receivers: joined.receivers }))
     }
@@ -404,15 +396,14 @@ impl SignalClient {
     }
 }
 
-/// Rooms for several receivers (`docs/signaling.md` section 2.6): the sender's side.
-#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls these next")]
+/// Rooms for several receivers (`docs/signaling.md` section 2.6): the sender's seat.
 impl SignalClient {
     /// Creates a room for up to `receivers` receivers (2 to 32; `docs/signaling.md` section
     /// 2.6) as its sender, peer 0. The seat has no seal of its own: each receiver has its own
-    /// session, so messages go out through [`send_to`](Self::send_to) with that receiver's
-    /// seal and come in through [`poll_addressed`](Self::poll_addressed). Returns the number of
-    /// receivers the room seats: 1 when the endpoint is older than rooms for several (it made a
-    /// room for one, which the caller may still use, or leave).
+    /// session, so messages go out through a [`RoomPost`](crate::room_signal::RoomPost) with
+    /// that receiver's seal and come in through [`poll_addressed`](Self::poll_addressed).
+    /// Returns the number of receivers the room seats: 1 when the endpoint is older than rooms
+    /// for several (it made a room for one, which works the same way for its one receiver).
     pub async fn create_for_receivers(
         url: &str,
         room: &str,
@@ -426,27 +417,10 @@ impl SignalClient {
         Ok((client, entered.receivers.unwrap_or(1)))
     }
 
-    /// This seat's peer number from the create or join answer: 0 for the sender, 1 to 32 for a
-    /// receiver (its number in a room for several). `None` for a seat taken up after a reload.
-    pub fn peer(&self) -> Option<u8> {
-        self.peer
-    }
-
-    /// The sender of a room for several: seals one message with `seal`, that receiver's
-    /// session, and sends it to receiver `to` alone. Retries reuse the sequence number (one
-    /// sequence for all the receivers), so the server stores it once.
-    pub async fn send_to(
-        &mut self,
-        to: u8,
-        seal: &mut SignalSeal,
-        kind: &str,
-        data: &str,
-    ) -> Result<(), RuntimeError> {
-        let sealed = seal.seal(kind, data.as_bytes()).map_err(|e| RuntimeError::Browser(e.to_string()))?;
-        self.seq += 1;
-        let body = json!({"v": 1, "op": "send", "token": self.token, "seq": self.seq, "type": "sealed",
-            "data": sealed, "to": to});
-        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+    /// What sends, drops and closes for this seat while its poll is held: its token, and its
+    /// sequence from here on.
+    pub fn room_post(&self) -> crate::room_signal::RoomPost {
+        crate::room_signal::RoomPost::new(&self.url, &self.token, self.seq, self.log.clone())
     }
 
     /// The sender of a room for several: waits for the next messages of all its receivers
@@ -464,24 +438,48 @@ impl SignalClient {
         }
         Ok(messages)
     }
+}
 
-    /// The sender drops receiver `peer`: its token stops working (410 `peer_dropped`), its
-    /// seat is not given again, the other receivers go on. Idempotent.
-    pub async fn drop_receiver(&mut self, peer: u8) -> Result<(), RuntimeError> {
-        let body = json!({"v": 1, "op": "drop", "token": self.token, "peer": peer});
-        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+/// What a negotiation needs of its signaling: a transfer to one receiver has a
+/// [`SignalClient`] of its own; each receiver of a link for several has a
+/// [`PeerSignal`](crate::room_signal::PeerSignal), its share of the sender's one seat.
+pub(crate) trait Signal {
+    /// Waits for the next messages; an empty list when nothing came for a while.
+    async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError>;
+    /// Messages dropped as tampered, replayed or foreign since the last call.
+    fn take_tampered(&mut self) -> Vec<SealError>;
+    /// Keeps `messages` for the next poll, ahead of anything newer.
+    fn put_back(&mut self, messages: Vec<Message>);
+    /// Sends one sealed message to the other side.
+    async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError>;
+    /// Starts trusting a new session of the other side.
+    fn reset_seal(&mut self, seal: SignalSeal);
+    /// The STUN and TURN servers the endpoint gave with the room, if any.
+    fn ice_servers(&self) -> Option<&serde_json::Value>;
+}
+
+impl Signal for SignalClient {
+    async fn poll(&mut self) -> Result<Vec<Message>, RuntimeError> {
+        SignalClient::poll(self).await
     }
-
-    /// The sender closes the room to newcomers (their join gets 409 `room_locked`); the
-    /// receivers already in keep their seats. Idempotent, and cannot be undone.
-    pub async fn close_room(&mut self) -> Result<(), RuntimeError> {
-        let body = json!({"v": 1, "op": "close", "token": self.token});
-        post_retrying(&self.url, &body, &self.log).await.map(|_| ())
+    fn take_tampered(&mut self) -> Vec<SealError> {
+        SignalClient::take_tampered(self)
+    }
+    fn put_back(&mut self, messages: Vec<Message>) {
+        SignalClient::put_back(self, messages)
+    }
+    async fn send(&mut self, kind: &str, data: &str) -> Result<(), RuntimeError> {
+        SignalClient::send(self, kind, data).await
+    }
+    fn reset_seal(&mut self, seal: SignalSeal) {
+        SignalClient::reset_seal(self, seal)
+    }
+    fn ice_servers(&self) -> Option<&serde_json::Value> {
+        SignalClient::ice_servers(self)
     }
 }
 
 /// Opens a sealed message of a room for several with the seal of the receiver that sent it.
-#[expect(dead_code, reason = "the engine for rooms for several receivers (issue #21) calls this next")]
 pub fn open_sealed(seal: &mut SignalSeal, sealed: &str) -> Result<Message, SealError> {
     let opened = seal.open(sealed)?;
     let data = String::from_utf8(opened.payload).map_err(|_| SealError::Garbled)?;
@@ -519,7 +517,7 @@ const RETRIES: u32 = 5;
 
 /// Posts an idempotent request, riding out transient failures: the server busy (503), rate
 /// limiting (429), or a dropped connection. Waits as `Retry-After` says, else backs off.
-async fn post_retrying(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
+pub(crate) async fn post_retrying(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
     let mut attempt = 0;
     loop {
         let (result, retry_after_ms) = post_once(url, body, log).await;
@@ -538,7 +536,7 @@ async fn post_retrying(url: &str, body: &Value, log: &SharedLog) -> Result<Value
 }
 
 /// Posts JSON once and returns the JSON reply; every failure becomes a typed error.
-async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
+pub(crate) async fn post(url: &str, body: &Value, log: &SharedLog) -> Result<Value, RuntimeError> {
     post_once(url, body, log).await.0
 }
 
@@ -551,7 +549,7 @@ async fn post_once(url: &str, body: &Value, log: &SharedLog) -> (Result<Value, R
 }
 
 /// A POST the browser finishes even if the page is gone (`keepalive`); its answer is ignored.
-fn send_keepalive(url: &str, body: &str) {
+pub(crate) fn send_keepalive(url: &str, body: &str) {
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(body));
@@ -643,7 +641,7 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
 pub const ABORT: &str = "abort";
 
 /// Tells the other side a negotiation was abandoned over tampering; best effort.
-pub async fn abort_if_tampered(client: &mut SignalClient, error: &RuntimeError) {
+pub async fn abort_if_tampered(client: &mut impl Signal, error: &RuntimeError) {
     if let RuntimeError::SignalingTampered(_) = error {
         let _ = client.send(ABORT, "signaling_tampered").await;
     }
@@ -678,7 +676,7 @@ const OUTAGE_RETRY: Duration = Duration::from_secs(2);
 /// [`wait_for`], riding out signaling outages (the network down, the endpoint briefly away)
 /// until `deadline`, or for as long as `cancelled` allows without one.
 pub async fn wait_for_through_outages(
-    client: &mut SignalClient,
+    client: &mut impl Signal,
     kind: &str,
     deadline: Option<u64>,
     cancelled: &dyn Fn() -> bool,
@@ -698,7 +696,7 @@ pub async fn wait_for_through_outages(
 /// Messages that fail to open are dropped and passed to `on_tamper`; after the first one the
 /// wait ends within [`TAMPER_GRACE_MS`] with [`RuntimeError::SignalingTampered`].
 pub async fn wait_for(
-    client: &mut SignalClient,
+    client: &mut impl Signal,
     kind: &str,
     deadline: Option<u64>,
     cancelled: &dyn Fn() -> bool,

@@ -183,6 +183,10 @@ export interface Diagnosis {
   /** Peer connections carrying this transfer: the first, and every extra one that opened
    *  (0 before any connection). */
   lanes: number;
+  /** A sender with several receivers, diagnose() without a receiver: the reading and hashing
+   *  its receivers shared (each read is one block read and hashed once). */
+  sharedReads?: { reads: number; bytesRead: number; deliveries: number; bytesDelivered: number;
+    heldBytes: number; maxHeldBytes: number };
 }
 "#;
 

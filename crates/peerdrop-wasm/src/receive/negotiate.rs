@@ -51,6 +51,9 @@ pub(super) async fn exchange_code(
     Ok(Some((client, secret)))
 }
 
+/// What signaling answers a receiver the sender removed (`docs/signaling.md` section 2.7).
+const PEER_DROPPED: &str = "peer_dropped";
+
 async fn join(
     url: &str,
     room: &str,
@@ -80,6 +83,11 @@ async fn enter(
         let mut client = SignalClient::resume(url, seat, log.clone(), new_seal(secret, Role::Receiver)?);
         match client.send("hello", "").await {
             Ok(()) => return Ok(client),
+            // The sender removed this receiver: joining afresh would sneak back in.
+            Err(RuntimeError::Signaling { status: 410, code, .. }) if code == PEER_DROPPED => {
+                seat_store::clear(room);
+                return Err(RuntimeError::Dropped);
+            }
             // The seat expired or the room is gone: fall back to joining afresh.
             Err(RuntimeError::Signaling { status: 401 | 404 | 409 | 410, .. }) => seat_store::clear(room),
             Err(e) => return Err(e),
@@ -277,6 +285,9 @@ pub(super) async fn reconnect(shared: &Shared) {
             )
         }
         // The sender left the room (closed its page): the room answers 410 to the hello.
+        Err(RuntimeError::Signaling { status: 410, code, .. }) if code == PEER_DROPPED => {
+            driver::fail(shared, RuntimeError::Dropped)
+        }
         Err(RuntimeError::Signaling { status: 410, .. }) => driver::fail(shared, RuntimeError::LinkExpired),
         Err(e) => driver::fail(shared, e),
     }

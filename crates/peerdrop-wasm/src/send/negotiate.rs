@@ -10,7 +10,8 @@ use crate::error::RuntimeError;
 use crate::js_value::object;
 use crate::options::Options;
 use crate::signaling::{
-    abort_if_tampered, is_transient, new_seal, wait_for, wait_for_through_outages, SharedLog, SignalClient,
+    abort_if_tampered, is_transient, new_seal, wait_for, wait_for_through_outages, SharedLog, Signal,
+    SignalClient,
 };
 use crate::{ice, rtc};
 use futures::channel::oneshot;
@@ -99,11 +100,14 @@ pub(super) async fn negotiate(shared: &Shared, options: &Options, start: Start) 
     result
 }
 
-async fn serve(
+/// Serves one receiver until its transfer ends: for each (re)connection, waits for its hello,
+/// offers, and runs the transfer; a lost connection is restored within the reconnect window.
+/// `client` is the page's own seat, or this receiver's share of a link for several.
+pub(super) async fn serve(
     shared: &Shared,
     options: &Options,
     secret: &LinkSecret,
-    client: &mut SignalClient,
+    client: &mut impl Signal,
 ) -> Result<(), RuntimeError> {
     let emitter = shared.borrow().page.emitter.clone();
     let cancelled = || shared.borrow().page.finished;
@@ -213,7 +217,7 @@ async fn connect(
     shared: &Shared,
     options: &Options,
     secret: &LinkSecret,
-    client: &mut SignalClient,
+    client: &mut impl Signal,
     cancelled: &dyn Fn() -> bool,
     on_tamper: &dyn Fn(&SealError),
 ) -> Result<Outcome, RuntimeError> {

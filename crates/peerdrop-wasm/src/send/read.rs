@@ -1,0 +1,77 @@
+//! Where a sending engine's blocks come from: read from the file and hashed (WebCrypto where
+//! the page has it) for this receiver alone, or through the cache the receivers of a link for
+//! several share, which reads and hashes each block once for all of them.
+
+use super::shared_reads::{self, SharedCache};
+use super::Shared;
+use crate::block_hash::{self, Subtle};
+use crate::clock::now_ms;
+use crate::driver;
+use crate::error::describe;
+use peerdrop_core::ReadRequest;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::{spawn_local, JsFuture};
+use web_sys::File;
+
+pub(super) enum Reads {
+    /// This page reads for its one receiver.
+    Own { subtle: Option<Subtle> },
+    /// Receiver `asker` of a link for several, through the shared cache.
+    Shared { cache: SharedCache, asker: usize },
+}
+
+/// Starts the read an engine asked for; the engine gets the bytes and digest when they come.
+pub(super) fn start(shared: &Shared, r: ReadRequest) {
+    let (file, subtle, through) = {
+        let s = shared.borrow();
+        match &s.reads {
+            Reads::Own { subtle } => (s.files[r.file as usize].clone(), subtle.clone(), None),
+            Reads::Shared { cache, asker } => {
+                (s.files[r.file as usize].clone(), None, Some((cache.clone(), *asker)))
+            }
+        }
+    };
+    if let Some((cache, asker)) = through {
+        shared_reads::request(&cache, asker, r);
+        return;
+    }
+    let shared = shared.clone();
+    spawn_local(async move {
+        let result = block(&file, r, subtle.as_ref()).await;
+        {
+            let mut s = shared.borrow_mut();
+            let Some(engine) = s.engine.as_mut() else { return };
+            let now = now_ms();
+            match result {
+                Ok((bytes, Some(sha256))) => engine.handle_hashed_read(now, r.file, r.offset, bytes, sha256),
+                Ok((bytes, None)) => engine.handle_read(now, r.file, r.offset, bytes),
+                Err(message) => engine.handle_read_error(now, &message),
+            }
+        }
+        driver::pump(&shared);
+    });
+}
+
+/// Reads `r` from `file` and hashes it with WebCrypto when given (else the digest is left to
+/// the engine or the cache); a failure is the sentence the transfer ends with.
+pub(super) async fn block(
+    file: &File,
+    r: ReadRequest,
+    subtle: Option<&Subtle>,
+) -> Result<(Vec<u8>, Option<[u8; 32]>), String> {
+    let start = r.offset as f64;
+    let end = start + f64::from(r.len);
+    let read = match file.slice_with_f64_and_f64(start, end) {
+        Ok(blob) => JsFuture::from(blob.array_buffer()).await,
+        Err(e) => Err(e),
+    };
+    let buf: JsValue = read.map_err(|e| {
+        format!("could not read {:?}: {}; it may have been moved or deleted", file.name(), describe(&e))
+    })?;
+    let view = js_sys::Uint8Array::new(&buf);
+    let sha256 = match subtle {
+        Some(subtle) => block_hash::sha256(subtle, &view).await,
+        None => None,
+    };
+    Ok((view.to_vec(), sha256))
+}

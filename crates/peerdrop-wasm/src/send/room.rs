@@ -1,0 +1,356 @@
+//! A link several people may open at once (`receivers` > 1): one room and one held poll for
+//! all of them, and for each receiver the very state and negotiation a transfer to one
+//! receiver runs (`negotiate::serve`), with its own connection, words, progress and resume.
+//! Their engines read through one shared block cache, so each block is read and hashed once.
+//!
+//! The link ends (`complete`) once it is closed to newcomers, or every seat is taken, and every
+//! receiver that came has ended; `cancel()` ends it at once.
+
+use super::negotiate::serve;
+use super::read::Reads;
+use super::shared_reads::{self, SharedCache};
+use super::{stop, Shared, State};
+use crate::block_hash::Subtle;
+use crate::driver::{self, Page};
+use crate::error::RuntimeError;
+use crate::events::Emitter;
+use crate::js_value::object;
+use crate::options::Options;
+use crate::room_signal::{PeerSignal, RoomPost};
+use crate::signaling::{
+    abort_if_tampered, is_transient, new_seal, sleep, Addressed, SharedLog, SignalClient,
+};
+use futures::channel::mpsc::UnboundedSender;
+use peerdrop_core::frame::Role;
+use peerdrop_core::{LinkSecret, Manifest};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::spawn_local;
+use web_sys::File;
+
+pub(super) struct Room {
+    /// Events about the link as a whole (no `receiver`).
+    emitter: Emitter,
+    log: SharedLog,
+    options: Options,
+    secret: LinkSecret,
+    files: Vec<File>,
+    manifest: Manifest,
+    reads: SharedCache,
+    /// Set once the room exists.
+    post: Option<Rc<RoomPost>>,
+    ice_servers: Option<serde_json::Value>,
+    /// The receivers that came, by peer number.
+    receivers: BTreeMap<u8, Seat>,
+    /// How many the room seats (what the endpoint granted).
+    seats: u8,
+    /// Closed to newcomers.
+    closed: bool,
+    /// The link ended (complete, cancelled or failed).
+    finished: bool,
+}
+
+struct Seat {
+    state: Shared,
+    /// Where the room's poll puts this receiver's messages.
+    inbox: Option<UnboundedSender<Addressed>>,
+    ended: bool,
+}
+
+pub(super) type SharedRoom = Rc<RefCell<Room>>;
+
+impl Room {
+    pub(super) fn new(
+        emitter: Emitter,
+        options: Options,
+        secret: LinkSecret,
+        files: Vec<File>,
+        manifest: Manifest,
+        subtle: Option<Subtle>,
+    ) -> SharedRoom {
+        let reads = shared_reads::new(files.clone(), subtle, options.flow.shared_cache_bytes());
+        Rc::new(RefCell::new(Room {
+            emitter,
+            log: SharedLog::default(),
+            options,
+            secret,
+            files,
+            manifest,
+            reads,
+            post: None,
+            ice_servers: None,
+            receivers: BTreeMap::new(),
+            seats: 0,
+            closed: false,
+            finished: false,
+        }))
+    }
+
+    pub(super) fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+}
+
+/// Creates the room for up to `wanted` receivers and serves it until the link ends.
+pub(super) fn start(room: &SharedRoom, wanted: u8) {
+    let room = room.clone();
+    spawn_local(async move {
+        if let Err(e) = run(&room, wanted).await {
+            end_link(&room, Some(e));
+        }
+    });
+}
+
+async fn run(room: &SharedRoom, wanted: u8) -> Result<(), RuntimeError> {
+    let (emitter, url, log, room_id) = {
+        let r = room.borrow();
+        (r.emitter.clone(), r.options.signal_url.clone(), r.log.clone(), r.secret.room_id())
+    };
+    emitter.status("signaling");
+    let (mut client, seats) = SignalClient::create_for_receivers(&url, &room_id, wanted, log).await?;
+    let post = Rc::new(client.room_post());
+    let cancelled = {
+        let mut r = room.borrow_mut();
+        r.post = Some(post.clone());
+        r.ice_servers = client.ice_servers().cloned();
+        r.seats = seats;
+        r.finished
+    };
+    if cancelled {
+        // Cancelled while the room was being made.
+        post.leave().await;
+        return Ok(());
+    }
+    emitter.emit(object(&[("type", "room".into()), ("receivers", seats.into())]));
+    emitter.status("waiting");
+    // The sender's page going away ends the link for every receiver at once.
+    let _leave_on_unload = post.leave_on_unload();
+    while !room.borrow().finished {
+        match client.poll_addressed().await {
+            Ok(messages) => {
+                for m in messages {
+                    dispatch(room, m);
+                }
+            }
+            Err(e) if is_transient(&e) => sleep(Duration::from_secs(2)).await,
+            Err(_) if room.borrow().finished => break,
+            Err(e) => return lost_signaling(room, e),
+        }
+    }
+    Ok(())
+}
+
+/// Signaling failed for good (the room expired, the endpoint refuses the seat): the receivers
+/// connected go on peer to peer, but nobody new can come, and nobody can reconnect.
+fn lost_signaling(room: &SharedRoom, e: RuntimeError) -> Result<(), RuntimeError> {
+    let (emitter, active) = {
+        let mut r = room.borrow_mut();
+        r.closed = true;
+        for seat in r.receivers.values_mut() {
+            seat.inbox = None;
+        }
+        (r.emitter.clone(), r.receivers.values().any(|s| !s.ended))
+    };
+    if !active {
+        return Err(e);
+    }
+    emitter.emit(object(&[
+        ("type", "signalingWarning".into()),
+        (
+            "message",
+            format!(
+                "The transfers under way continue, but nobody else can open the link and a lost connection cannot be restored: {}",
+                e.message()
+            )
+            .into(),
+        ),
+    ]));
+    check_complete(room);
+    Ok(())
+}
+
+/// Hands one message of the room's poll to the receiver it is from.
+fn dispatch(room: &SharedRoom, m: Addressed) {
+    // The sender's own messages, and the server's about nobody, concern no receiver.
+    if m.from == 0 {
+        return;
+    }
+    if matches!(m.kind.as_str(), "peer-joined" | "sealed") {
+        seat(room, m.from);
+    }
+    let inbox = room.borrow().receivers.get(&m.from).and_then(|s| s.inbox.clone());
+    if let Some(inbox) = inbox {
+        // A receiver whose transfer ended no longer reads its inbox.
+        let _ = inbox.unbounded_send(m);
+    }
+}
+
+/// Seats receiver `peer` the first time the room hears of it: its own sending state, its
+/// share of the signaling seat, and its negotiation running.
+fn seat(room: &SharedRoom, peer: u8) {
+    let (state, signal) = {
+        let mut r = room.borrow_mut();
+        if r.finished || r.receivers.contains_key(&peer) {
+            return;
+        }
+        let Some(post) = r.post.clone() else { return };
+        let Ok(seal) = new_seal(&r.secret, Role::Sender) else { return };
+        let mut page = Page::new(r.emitter.for_receiver(peer));
+        page.log = r.log.clone();
+        let asker = usize::from(peer);
+        let state = Rc::new(RefCell::new(State::new(
+            page,
+            r.files.clone(),
+            r.manifest.clone(),
+            r.secret.transfer_id(),
+            r.options.flow,
+            Reads::Shared { cache: r.reads.clone(), asker },
+        )));
+        shared_reads::register(&r.reads, asker, &state);
+        let (signal, inbox) = PeerSignal::new(peer, post, seal, r.ice_servers.clone());
+        r.receivers.insert(peer, Seat { state: state.clone(), inbox: Some(inbox), ended: false });
+        (state, signal)
+    };
+    let room = room.clone();
+    spawn_local(serve_receiver(room, peer, state, signal));
+}
+
+async fn serve_receiver(room: SharedRoom, peer: u8, state: Shared, mut signal: PeerSignal) {
+    let (options, secret) = {
+        let r = room.borrow();
+        (r.options.clone(), r.secret.clone())
+    };
+    let result = serve(&state, &options, &secret, &mut signal).await;
+    if let Err(e) = result {
+        abort_if_tampered(&mut signal, &e).await;
+        driver::fail(&state, e);
+    }
+    let reads = {
+        let mut r = room.borrow_mut();
+        if let Some(seat) = r.receivers.get_mut(&peer) {
+            seat.ended = true;
+            seat.inbox = None;
+        }
+        r.reads.clone()
+    };
+    shared_reads::forget(&reads, usize::from(peer));
+    check_complete(&room);
+}
+
+/// Ends the link once nobody else can come (closed, or every seat taken) and every receiver
+/// that came has ended.
+fn check_complete(room: &SharedRoom) {
+    let done = {
+        let r = room.borrow();
+        !r.finished
+            && r.post.is_some()
+            && (r.closed || r.receivers.len() >= usize::from(r.seats))
+            && r.receivers.values().all(|s| s.ended)
+    };
+    if done {
+        end_link(room, None);
+    }
+}
+
+/// Ends the link: `complete`, or `error`; the room is left, so every receiver still waiting
+/// hears that the sender is gone.
+fn end_link(room: &SharedRoom, error: Option<RuntimeError>) {
+    let (emitter, post) = {
+        let mut r = room.borrow_mut();
+        if r.finished {
+            return;
+        }
+        r.finished = true;
+        (r.emitter.clone(), r.post.clone())
+    };
+    match error {
+        None => {
+            emitter.status("complete");
+            emitter.emit(object(&[("type", "complete".into())]));
+        }
+        Some(e) => emitter.error(&e),
+    }
+    if let Some(post) = post {
+        spawn_local(async move { post.leave().await });
+    }
+}
+
+/// `cancel()`: every receiver is told the transfer was cancelled, and the link ends.
+pub(super) fn cancel(room: &SharedRoom) {
+    let states: Vec<Shared> =
+        room.borrow().receivers.values().filter(|s| !s.ended).map(|s| s.state.clone()).collect();
+    for state in states {
+        stop(&state, "the sender cancelled the transfer", super::cancelled());
+    }
+    end_link(room, Some(super::cancelled()));
+}
+
+/// `dropReceiver(peer)`: ends that receiver alone, and its seat in the room.
+pub(super) fn drop_receiver(room: &SharedRoom, peer: u8) {
+    let (state, post) = {
+        let r = room.borrow();
+        match r.receivers.get(&peer) {
+            Some(seat) if !seat.ended => (seat.state.clone(), r.post.clone()),
+            _ => return,
+        }
+    };
+    state.borrow_mut().dropped = true;
+    stop(&state, "the sender removed you from this transfer", RuntimeError::Dropped);
+    if let Some(post) = post {
+        spawn_local(async move {
+            let _ = post.drop_receiver(peer).await;
+        });
+    }
+}
+
+/// `closeLink()`: nobody new can open the link; `linkClosed` once the endpoint confirmed.
+pub(super) fn close_link(room: &SharedRoom) {
+    let Some(post) = room.borrow().post.clone() else { return };
+    if room.borrow().closed {
+        return;
+    }
+    let room = room.clone();
+    spawn_local(async move {
+        let result = post.close_room().await;
+        let emitter = room.borrow().emitter.clone();
+        match result {
+            Ok(()) => {
+                room.borrow_mut().closed = true;
+                emitter.emit(object(&[("type", "linkClosed".into())]));
+                check_complete(&room);
+            }
+            Err(e) => emitter.emit(object(&[
+                ("type", "signalingWarning".into()),
+                ("message", format!("The link could not be closed to newcomers: {}", e.message()).into()),
+            ])),
+        }
+    });
+}
+
+/// `diagnose(receiver)`: that receiver's connection; without one, the link's signaling and
+/// how much reading its receivers shared (`sharedReads`).
+pub(super) fn diagnose(room: &SharedRoom, receiver: Option<u8>) -> crate::types::DiagnosisPromise {
+    let r = room.borrow();
+    if let Some(seat) = receiver.and_then(|peer| r.receivers.get(&peer)) {
+        return seat.state.borrow().page.diagnose();
+    }
+    let stats = shared_reads::stats(&r.reads);
+    let shared = object(&[
+        ("reads", (stats.reads as f64).into()),
+        ("bytesRead", (stats.bytes_read as f64).into()),
+        ("deliveries", (stats.deliveries as f64).into()),
+        ("bytesDelivered", (stats.bytes_delivered as f64).into()),
+        ("heldBytes", (stats.held_bytes as f64).into()),
+        ("maxHeldBytes", (stats.max_held_bytes as f64).into()),
+    ]);
+    let link: js_sys::Promise = crate::diagnose::of(None, &r.log).unchecked_into();
+    wasm_bindgen_futures::future_to_promise(async move {
+        let diagnosis = wasm_bindgen_futures::JsFuture::from(link).await?;
+        js_sys::Reflect::set(&diagnosis, &"sharedReads".into(), &shared)?;
+        Ok(diagnosis)
+    })
+    .unchecked_into()
+}

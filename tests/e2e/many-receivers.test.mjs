@@ -1,0 +1,240 @@
+// One link, several receivers (issue #21): a sender page drives the runtime with
+// `receivers` > 1 and several receiver pages open the one link in the plain example, each in
+// its own browser context, through the real signal.php.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useSiteAndBrowser, errorCode, openAndAccept, sha256, sha256File, shoot } from './harness.mjs';
+
+const env = useSiteAndBrowser();
+const MiB = 1024 * 1024;
+
+/** Writes `files` ({relative path: bytes}) under a new folder; returns its top folder. */
+async function folder(name, files) {
+  const root = await mkdtemp(join(tmpdir(), 'peerdrop-many-'));
+  for (const [path, data] of Object.entries(files)) {
+    await mkdir(join(root, path, '..'), { recursive: true });
+    await writeFile(join(root, path), data);
+  }
+  return join(root, name);
+}
+
+/**
+ * Opens the plain page as a sender and offers `path` (a folder or a file) through the runtime
+ * itself with `options` (`receivers`, `flow`...). Events land in `window.events`; the handle
+ * is `window.handle`. Returns the link.
+ */
+async function offerToMany(page, path, options) {
+  await page.goto(env.site.url);
+  await page.waitForSelector('body[data-state="ready"]');
+  // An input of the test's own: the page's inputs would start a transfer to one receiver.
+  const isFolder = (await stat(path)).isDirectory();
+  await page.evaluate((isFolder) => {
+    const input = document.createElement('input');
+    input.type = 'file';
+    input.id = 'many-input';
+    input.multiple = true;
+    input.webkitdirectory = isFolder;
+    document.body.append(input);
+  }, isFolder);
+  await page.setInputFiles('#many-input', path);
+  return page.evaluate(async (options) => {
+    const runtime = await import(new URL('pkg/peerdrop.js', location.href).href);
+    await runtime.default();
+    window.events = [];
+    const files = Array.from(document.getElementById('many-input').files, (file) => ({
+      file, path: file.webkitRelativePath || file.name,
+    }));
+    window.handle = runtime.send(files, {
+      ...options,
+      signalUrl: new URL('signal.php', location.href).href,
+      onEvent: (e) => window.events.push(e),
+    });
+    return window.handle.link;
+  }, options);
+}
+
+/** Resolves once the sender's events satisfy `predicate` (run in the page). */
+function senderSees(page, predicate, arg, timeout = 60000) {
+  return page.waitForFunction(predicate, arg, { timeout, polling: 100 });
+}
+
+async function receiverPage() {
+  const ctx = await env.browser.newContext({ acceptDownloads: true });
+  return { ctx, page: await ctx.newPage() };
+}
+
+/** Path and SHA-256 of every file a receiver page offers, saved through its Save links. */
+async function receivedFiles(page) {
+  const out = [];
+  for (const li of await page.$$('#file-list li')) {
+    const path = await (await li.$('.name')).textContent();
+    const [download] = await Promise.all([page.waitForEvent('download'), (await li.$('a.save')).click()]);
+    out.push({ path, sha256: await sha256File(await download.path()) });
+  }
+  return out;
+}
+
+test('one link, four receivers: the folder arrives whole at each, every block read and hashed once', { timeout: 180000 }, async () => {
+  const files = {
+    'class/notes.txt': Buffer.from('chapter 1\n'),
+    'class/slides.pdf': randomBytes(3 * MiB + 5),
+    'class/video/intro.webm': randomBytes(9 * MiB + 123),
+    'class/video/empty.bin': Buffer.alloc(0),
+  };
+  const total = Object.values(files).reduce((n, b) => n + b.length, 0);
+  const senderCtx = await env.browser.newContext();
+  const sender = await senderCtx.newPage();
+  const link = await offerToMany(sender, await folder('class', files), { receivers: 4 });
+  await senderSees(sender, () => window.events.some((e) => e.type === 'room'));
+  assert.equal(await sender.evaluate(() => window.events.find((e) => e.type === 'room').receivers), 4);
+
+  const receivers = [];
+  for (let i = 0; i < 4; i++) receivers.push(await receiverPage());
+  await Promise.all(receivers.map((r) => openAndAccept(r.page, link)));
+  await Promise.all(receivers.map((r) => r.page.waitForSelector('body[data-state="complete"]', { timeout: 120000 })));
+  // Every seat taken and every receiver done: the link itself completes.
+  await senderSees(sender, () => window.events.some((e) => e.type === 'complete' && e.receiver === undefined));
+  await shoot(receivers[0].page, 'receiver-of-four-complete');
+
+  for (const r of receivers) {
+    const got = await receivedFiles(r.page);
+    assert.deepEqual(got.map((f) => f.path).sort(), Object.keys(files).sort());
+    for (const f of got) assert.equal(f.sha256, sha256(files[f.path]), f.path);
+  }
+  const seen = await sender.evaluate(() => {
+    const about = {};
+    for (const e of window.events) {
+      if (e.receiver === undefined) continue;
+      const r = (about[e.receiver] ??= { complete: false, label: null, verification: null, last: 0 });
+      if (e.type === 'complete') r.complete = true;
+      if (e.label) r.label = e.label;
+      if (e.verification) r.verification = e.verification;
+      if (e.type === 'progress') r.last = e.verifiedBytes;
+    }
+    return about;
+  });
+  assert.deepEqual(Object.keys(seen).sort(), ['1', '2', '3', '4']);
+  for (const [n, r] of Object.entries(seen)) {
+    assert.ok(r.complete, `receiver ${n} completed on the sender's side`);
+    assert.equal(r.last, total, `receiver ${n}'s progress reached the total`);
+    assert.equal(r.label, r.verification.split(' ').slice(0, 2).join(' '), `receiver ${n}'s label`);
+  }
+  // Each receiver has its own connection, so its own verification words.
+  assert.equal(new Set(Object.values(seen).map((r) => r.verification)).size, 4);
+  for (const r of receivers) {
+    const words = await r.page.textContent('#verification');
+    assert.ok(Object.values(seen).some((s) => words.includes(s.verification)), `receiver shows its words: ${words}`);
+  }
+  // Read and hashed once for all four: the bytes read are the offer's, not four times it.
+  const { sharedReads } = await sender.evaluate(() => window.handle.diagnose());
+  assert.equal(sharedReads.bytesRead, total, JSON.stringify(sharedReads));
+  assert.equal(sharedReads.bytesDelivered, 4 * total);
+  assert.ok(sharedReads.maxHeldBytes <= 32 * MiB);
+  for (const r of receivers) await r.ctx.close();
+  await senderCtx.close();
+});
+
+test('one receiver reloads and resumes, one is removed by the sender, the third completes', { timeout: 240000 }, async () => {
+  const size = 120 * MiB;
+  const dir = await mkdtemp(join(tmpdir(), 'peerdrop-many-big-'));
+  const data = randomBytes(size);
+  const path = join(dir, 'lecture.bin');
+  await writeFile(path, data);
+  const senderCtx = await env.browser.newContext();
+  const sender = await senderCtx.newPage();
+  const link = await offerToMany(sender, path, { receivers: 3 });
+  const [reloading, removed, steady] = [await receiverPage(), await receiverPage(), await receiverPage()];
+  for (const r of [reloading, removed, steady]) await openAndAccept(r.page, link);
+
+  // Receiver numbers follow the order of joins: find which number each page got by its words.
+  const numberOf = async (page) => {
+    await page.waitForFunction(() => document.getElementById('verification').textContent.trim() !== '');
+    const words = (await page.textContent('#verification')).trim();
+    return sender.evaluate((words) => window.events.find((e) => e.verification && words.includes(e.verification))?.receiver, words);
+  };
+  await removed.page.waitForFunction(() => document.getElementById('total-bar').value > 0.02, null, { timeout: 60000 });
+  const removedNumber = await numberOf(removed.page);
+  assert.ok(removedNumber >= 1, 'the removed page has a receiver number');
+  await sender.evaluate((n) => window.handle.dropReceiver(n), removedNumber);
+  assert.equal(await errorCode(removed.page, 15000), 'cancelled');
+  assert.match(await removed.page.textContent('#error'), /removed you/);
+  await senderSees(sender, (n) => window.events.some((e) => e.receiver === n && e.type === 'error' && e.code === 'dropped'), removedNumber);
+  // Reloaded, the removed receiver is told so rather than let in again on its old seat.
+  await removed.page.reload();
+  await removed.page.goto(link);
+  assert.equal(await errorCode(removed.page, 20000), 'dropped');
+  await shoot(removed.page, 'receiver-removed');
+
+  await reloading.page.waitForFunction(() => document.getElementById('total-bar').value >= 0.3, null, { timeout: 90000 });
+  const verifiedBefore = Math.floor((await reloading.page.$eval('#total-bar', (bar) => bar.value)) * size);
+  await reloading.page.reload();
+  await reloading.page.goto(link);
+  await reloading.page.waitForSelector('#accept:visible', { timeout: 30000 });
+  await reloading.page.click('#accept');
+  for (const r of [reloading, steady]) {
+    await r.page.waitForSelector('body[data-state="complete"]', { timeout: 150000 });
+    const [file] = await receivedFiles(r.page);
+    assert.equal(file.sha256, sha256(data));
+  }
+  const resumed = Number(await reloading.page.getAttribute('body', 'data-resumed-bytes'));
+  assert.ok(resumed >= verifiedBefore - MiB, `resumed ${resumed} of ${verifiedBefore} verified before the reload`);
+  // The reloaded receiver kept its number: no fourth receiver appeared.
+  const numbers = await sender.evaluate(() => [...new Set(window.events.map((e) => e.receiver).filter((n) => n))].sort());
+  assert.deepEqual(numbers, [1, 2, 3]);
+  // Every seat taken and every receiver ended (two complete, one removed): the link completes.
+  await senderSees(sender, () => window.events.some((e) => e.type === 'complete' && e.receiver === undefined));
+  for (const r of [reloading, removed, steady]) await r.ctx.close();
+  await senderCtx.close();
+});
+
+test('a receiver beyond the limit, or after the link was closed, gets a clear error', { timeout: 120000 }, async () => {
+  const dir = await folder('small', { 'small/a.txt': Buffer.from('a'), 'small/b.bin': randomBytes(64 * 1024) });
+  const senderCtx = await env.browser.newContext();
+  const sender = await senderCtx.newPage();
+  const link = await offerToMany(sender, dir, { receivers: 2 });
+  const pages = [await receiverPage(), await receiverPage()];
+  for (const r of pages) {
+    await openAndAccept(r.page, link);
+    await r.page.waitForSelector('body[data-state="complete"]', { timeout: 60000 });
+  }
+  const late = await receiverPage();
+  await late.page.goto(link);
+  assert.equal(await errorCode(late.page), 'link_in_use');
+  assert.match(await late.page.textContent('#error'), /as many people as the sender allowed/);
+  await shoot(late.page, 'receiver-link-full');
+
+  // A link for three, closed while its one receiver looks at the offer: a newcomer is turned
+  // away, and the link completes once that receiver is done.
+  const closing = await senderCtx.newPage();
+  const link2 = await offerToMany(closing, dir, { receivers: 3 });
+  const first = await receiverPage();
+  await first.page.goto(link2);
+  await first.page.waitForSelector('#accept:visible', { timeout: 30000 });
+  await closing.evaluate(() => window.handle.closeLink());
+  await senderSees(closing, () => window.events.some((e) => e.type === 'linkClosed'));
+  const turnedAway = await receiverPage();
+  await turnedAway.page.goto(link2);
+  assert.equal(await errorCode(turnedAway.page), 'link_closed');
+  assert.match(await turnedAway.page.textContent('#error'), /closed this link to newcomers/);
+  await first.page.click('#accept');
+  await first.page.waitForSelector('body[data-state="complete"]', { timeout: 60000 });
+  await senderSees(closing, () => window.events.some((e) => e.type === 'complete' && e.receiver === undefined));
+
+  // A short code stays for one receiver.
+  const refused = await closing.evaluate(async () => {
+    const runtime = await import(new URL('pkg/peerdrop.js', location.href).href);
+    try {
+      runtime.send([new File(['x'], 'x.txt')], { receivers: 3, shortCode: true });
+      return null;
+    } catch (e) {
+      return e.code;
+    }
+  });
+  assert.equal(refused, 'invalid_receivers');
+  for (const r of [...pages, late, first, turnedAway]) await r.ctx.close();
+  await senderCtx.close();
+});
