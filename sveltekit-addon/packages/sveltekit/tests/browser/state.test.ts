@@ -196,3 +196,16 @@ test('a link-level error still ends the sender while rows keep their own outcome
 	expect(sender.receiverList[0]).toMatchObject({ id: 1, phase: 'connected', error: null });
 	sender.destroy();
 });
+
+test('an endpoint that seats one (older than rooms) makes it a transfer to one', async () => {
+	const sender = createSender({ receivers: 4 });
+	const room = fakeRoom(sender);
+	await sender.send(files());
+	expect(sender.forSeveral).toBe(true);
+	room.open(1);
+	expect([sender.forSeveral, sender.maxReceivers]).toEqual([false, 1]);
+	// The runtime then emits the events of a transfer to one, which the sender's own state takes.
+	room.emit({ type: 'status', phase: 'connected', verification: 'amber tiger river' });
+	expect([sender.phase, sender.verification, sender.receiverList]).toEqual(['connected', 'amber tiger river', []]);
+	sender.destroy();
+});

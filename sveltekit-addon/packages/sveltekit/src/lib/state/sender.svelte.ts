@@ -132,7 +132,11 @@ export class PeerDropSender extends TransferState {
 
 	protected override handleEvent(event: PeerDropEvent): void {
 		if (event.type === 'code') this.code = event.code;
-		else if (event.type === 'room') this.maxReceivers = event.receivers;
+		else if (event.type === 'room') {
+			this.maxReceivers = event.receivers;
+			// An endpoint older than rooms seats one: the runtime then runs a transfer to one.
+			if (event.receivers < 2) this.forSeveral = false;
+		}
 		else if (event.type === 'linkClosed') this.linkClosed = true;
 	}
 
