@@ -101,7 +101,11 @@ function showError(error) {
   $('status').textContent = '';
   $('cancel').hidden = true;
   $('close-link').hidden = true;
-  for (const r of receivers?.values() ?? []) r.remove.hidden = true;
+  // The link ended (cancelled, expired): so did every receiver still in.
+  for (const r of receivers?.values() ?? []) {
+    r.remove.hidden = true;
+    if (r.state !== 'complete' && r.state !== 'stopped') r.phase.textContent = 'Stopped.';
+  }
   $('send-more').hidden = role !== 'sender' || !offered;
   setState('error');
 }
@@ -147,7 +151,6 @@ function showProgress(p) {
 /** Why a receiver of several ended, for the sender's list (the others go on). */
 const RECEIVER_REASON = {
   dropped: 'You removed this receiver.',
-  cancelled: 'This receiver cancelled.',
   connection_lost: 'The connection to this receiver was lost and could not be restored.',
 };
 const RECEIVER_PHASE = {

@@ -209,3 +209,27 @@ test('an endpoint that seats one (older than rooms) makes it a transfer to one',
 	expect([sender.phase, sender.verification, sender.receiverList]).toEqual(['connected', 'amber tiger river', []]);
 	sender.destroy();
 });
+
+test('cancel() ends every receiver still in; one that cancelled itself says so', async () => {
+	const sender = createSender({ receivers: 3 });
+	const room = fakeRoom(sender);
+	await sender.send(files());
+	room.open(3);
+	room.join(1, 'quiet otter');
+	room.join(2, 'brave lemon');
+	room.join(3, 'amber tiger');
+	room.emit({ type: 'error', code: 'cancelled', message: 'the other side reported: receiver cancelled the transfer (cancelled)', receiver: 2 });
+	room.emit({ type: 'complete', receiver: 3 });
+	sender.cancel();
+	expect(room.handle.cancel).toHaveBeenCalledTimes(1);
+	expect(sender.phase).toBe('cancelled');
+	expect(sender.receiverList.map((r) => [r.id, r.phase, r.error?.message ?? null])).toEqual([
+		[1, 'cancelled', 'You cancelled the transfer.'],
+		[2, 'cancelled', 'This receiver cancelled.'],
+		[3, 'complete', null]
+	]);
+	// The runtime telling each receiver's row the same afterwards changes nothing.
+	room.emit({ type: 'error', code: 'cancelled', message: 'cancelled by the sender (cancelled)', receiver: 1 });
+	expect(sender.receiverList[0].error?.message).toBe('You cancelled the transfer.');
+	sender.destroy();
+});

@@ -70,7 +70,6 @@ export const ROLE_ERROR_TEXT: Record<'sender' | 'receiver', Record<string, strin
  */
 export const RECEIVER_ERROR_TEXT: Record<string, string> = {
 	dropped: 'You removed this receiver.',
-	cancelled: 'This receiver cancelled.',
 	connection_lost: 'The connection to this receiver was lost and could not be restored.',
 	timeout: 'This receiver stopped answering.',
 	rejected: 'This receiver declined the files.'

@@ -28,6 +28,13 @@ export function receiverRunning(row: Pick<ReceiverRow, 'phase'>): boolean {
 	return RUNNING.includes(row.phase);
 }
 
+/** Why one receiver ended, for the sender's list: the others go on, so never "send again". */
+function receiverSentence(code: string, message: string | null | undefined): string {
+	// "cancelled" from that receiver, or from this side's cancel() ending everyone.
+	if (code === 'cancelled') return /^the other side reported: /.test(message ?? '') ? 'This receiver cancelled.' : 'You cancelled the transfer.';
+	return textFor(RECEIVER_ERROR_TEXT, code) ?? errorSentence('sender', code, message);
+}
+
 export class ReceiverList {
 	/** In the order the receivers first showed up. */
 	rows = $state<ReceiverRow[]>([]);
@@ -79,14 +86,21 @@ export class ReceiverList {
 				row.notice = null;
 				break;
 			case 'error':
-				row.error = {
-					code: event.code,
-					message: textFor(RECEIVER_ERROR_TEXT, event.code) ?? errorSentence('sender', event.code, event.message)
-				};
+				row.error = { code: event.code, message: receiverSentence(event.code, event.message) };
 				// Removed by the sender, or the receiver cancelled: stopped on purpose, not a failure.
 				row.phase = event.code === 'dropped' || event.code === 'cancelled' ? 'cancelled' : 'error';
 				row.notice = null;
 				break;
+		}
+	}
+
+	/** Ends every row still running (the sender cancelled everything), with `error`. */
+	endRunning(error: TransferError): void {
+		for (const row of this.rows) {
+			if (!receiverRunning(row)) continue;
+			row.phase = error.code === 'cancelled' ? 'cancelled' : 'error';
+			row.error = error;
+			row.notice = null;
 		}
 	}
 

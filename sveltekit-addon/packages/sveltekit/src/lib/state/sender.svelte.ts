@@ -113,6 +113,12 @@ export class PeerDropSender extends TransferState {
 		this.#room?.dropReceiver?.(receiver);
 	}
 
+	/** Stops the transfer: on a link for several, every receiver still in (each is told it was cancelled). */
+	override cancel(): void {
+		super.cancel();
+		this.#receivers.endRunning({ code: 'cancelled', message: 'You cancelled the transfer.' });
+	}
+
 	/** Nobody new can open the link for several; the receivers already in go on. */
 	closeLink(): void {
 		this.#room?.closeLink?.();
