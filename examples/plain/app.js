@@ -21,6 +21,12 @@ const STATUS_TEXT = {
   complete: 'Done: every file arrived and was verified.',
 };
 
+/** The link's own status when it is for several (each receiver's is in its row). */
+const ROOM_STATUS_TEXT = {
+  waiting: 'The link is open.',
+  complete: 'Finished: how each receiver ended is in the list.',
+};
+
 let handle = null;
 /** The last error, whose `ice` facts the diagnostics panel shows once the connection is gone. */
 let lastError = null;
@@ -30,6 +36,8 @@ let files = [];
 let fileBytes = [];
 /** 'sender' or 'receiver': errors from the other side are worded for this one. */
 let role = 'sender';
+/** A link for several receivers: one entry per receiver number, in the order they showed up. */
+let receivers = null;
 
 function setState(state) {
   document.body.dataset.state = state;
@@ -92,6 +100,12 @@ function showError(error) {
   box.hidden = false;
   $('status').textContent = '';
   $('cancel').hidden = true;
+  $('close-link').hidden = true;
+  // The link ended (cancelled, expired): so did every receiver still in.
+  for (const r of receivers?.values() ?? []) {
+    r.remove.hidden = true;
+    if (r.state !== 'complete' && r.state !== 'stopped') r.phase.textContent = 'Stopped.';
+  }
   $('send-more').hidden = role !== 'sender' || !offered;
   setState('error');
 }
@@ -134,11 +148,121 @@ function showProgress(p) {
   }
 }
 
-function onEvent(event) {
+/** Why a receiver of several ended, for the sender's list (the others go on). */
+const RECEIVER_REASON = {
+  dropped: 'You removed this receiver.',
+  connection_lost: 'The connection to this receiver was lost and could not be restored.',
+};
+const RECEIVER_PHASE = {
+  connecting: 'Connecting…', connected: 'Connected.', transferring: 'Receiving…',
+  reconnecting: 'Connection lost, retrying…', complete: 'Done: every file arrived and was verified.',
+};
+
+/** The row of receiver `k`, made by the first event about it. */
+function receiverRow(k) {
+  let r = receivers.get(k);
+  if (r) return r;
+  const li = document.createElement('li');
+  li.dataset.receiver = String(k);
+  const name = document.createElement('div');
+  name.className = 'name';
+  name.textContent = `Receiver ${k}`;
+  const phase = document.createElement('div');
+  const bar = document.createElement('progress');
+  bar.max = 1;
+  bar.value = 0;
+  bar.setAttribute('aria-label', `Progress of receiver ${k}`);
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const words = document.createElement('div');
+  words.className = 'meta';
+  const reason = document.createElement('div');
+  reason.className = 'reason';
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.textContent = 'Remove';
+  remove.setAttribute('aria-label', `Remove receiver ${k}`);
+  remove.addEventListener('click', () => handle?.dropReceiver(k));
+  li.append(name, phase, bar, meta, words, reason, remove);
+  $('receiver-list').append(li);
+  r = { li, name, phase, bar, meta, words, reason, remove, state: 'connecting' };
+  receivers.set(k, r);
+  return r;
+}
+
+/** One line for the live region: it changes when someone joins or ends, never with progress. */
+function showReceiverSummary() {
+  const all = [...receivers.values()];
+  const count = (f) => all.filter(f).length;
+  const ended = (r) => r.state === 'complete' || r.state === 'stopped';
+  const parts = [
+    [count((r) => !ended(r)), 'receiving'], [count((r) => r.state === 'complete'), 'done'], [count((r) => r.state === 'stopped'), 'stopped'],
+  ].filter(([n]) => n > 0).map(([n, what]) => `${n} ${what}`);
+  $('receivers-summary').textContent = all.length === 0
+    ? 'Nobody has opened the link yet.'
+    : `${all.length} opened the link: ${parts.join(', ')}.`;
+}
+
+/** An event about one receiver of several: only its row changes. */
+function onReceiverEvent(event) {
+  const r = receiverRow(event.receiver);
+  const before = r.state;
   switch (event.type) {
     case 'status':
+      r.state = event.phase;
+      r.phase.textContent = RECEIVER_PHASE[event.phase] ?? event.phase;
+      r.reason.textContent = '';
+      r.remove.hidden = event.phase === 'complete';
+      if (event.label) {
+        r.name.textContent = event.label;
+        r.bar.setAttribute('aria-label', `Progress of ${event.label}`);
+        r.remove.setAttribute('aria-label', `Remove ${event.label}`);
+      }
+      if (event.verification) r.words.textContent = `Their words: ${event.verification}`;
+      break;
+    case 'progress': {
+      const total = Math.max(event.totalBytes, 1);
+      r.bar.value = event.verifiedBytes / total;
+      r.phase.textContent = RECEIVER_PHASE.transferring;
+      r.meta.textContent = `${((100 * event.verifiedBytes) / total).toFixed(1)}% · ${formatBytes(event.verifiedBytes)} of ${formatBytes(event.totalBytes)} · ` +
+        `${formatBytes(event.bytesPerSecond, '-per-second')} · ${formatEta(event.etaSeconds)}`;
+      break;
+    }
+    case 'complete':
+      r.state = 'complete';
+      r.bar.value = 1;
+      r.phase.textContent = RECEIVER_PHASE.complete;
+      r.meta.textContent = `${formatBytes(files.reduce((sum, f) => sum + f.size, 0))} · verified`;
+      r.remove.hidden = true;
+      break;
+    case 'error':
+      r.state = 'stopped';
+      r.phase.textContent = 'Stopped.';
+      r.reason.textContent = RECEIVER_REASON[event.code] ?? readable(event.message);
+      r.li.dataset.code = event.code;
+      r.remove.hidden = true;
+      break;
+  }
+  if (r.state !== before) showReceiverSummary();
+}
+
+function onEvent(event) {
+  if (receivers && event.receiver != null) {
+    onReceiverEvent(event);
+    return;
+  }
+  switch (event.type) {
+    case 'room':
+      $('share-hint').textContent = `Up to ${event.receivers} people can open this link at the same time. Keep this page open until they are done.`;
+      showReceiverSummary();
+      break;
+    case 'linkClosed':
+      $('close-link').hidden = true;
+      $('link-closed').hidden = false;
+      break;
+    case 'status':
       clearInterval(countdown);
-      $('status').textContent = STATUS_TEXT[event.phase] ?? event.phase;
+      $('status').textContent = (receivers && ROOM_STATUS_TEXT[event.phase]) || (STATUS_TEXT[event.phase] ?? event.phase);
       if (event.phase === 'reconnecting' && event.giveUpInMs != null) showRetrying(event.giveUpInMs);
       if (event.phase === 'connected' && event.verification) {
         $('verification-words').textContent = event.verification;
@@ -196,6 +320,7 @@ function onEvent(event) {
       break;
     case 'complete':
       $('cancel').hidden = true;
+      $('close-link').hidden = true;
       $('send-more').hidden = role !== 'sender';
       break;
     case 'error':
@@ -252,14 +377,28 @@ function startSending(picked) {
   $('error').hidden = true;
   $('new-code').hidden = true;
   const shortCode = $('use-code').checked;
+  // A short code always means one receiver; 1 keeps the options exactly as for one.
+  const count = shortCode ? 1 : Math.min(32, Math.max(1, Math.floor(Number($('receivers').value)) || 1));
+  receivers = count > 1 ? new Map() : null;
   try {
-    handle = send(picked, { signalUrl: SIGNAL_URL, onEvent, shortCode });
+    handle = send(picked, { signalUrl: SIGNAL_URL, onEvent, shortCode, ...(count > 1 ? { receivers: count } : {}) });
   } catch (e) {
     showError(e);
     return;
   }
   offered = picked;
   showFiles(handle.files);
+  if (receivers) {
+    // No progress of its own: each receiver's is in its row.
+    $('progress').querySelector('.total').hidden = true;
+    $('file-list').hidden = true;
+    $('cancel').textContent = 'Stop for everyone';
+    $('receiver-list').replaceChildren();
+    $('receivers-summary').textContent = '';
+    $('close-link').hidden = false;
+    $('link-closed').hidden = true;
+    $('receivers-view').hidden = false;
+  }
   if (shortCode) {
     // Shown by the "code" event, once the receiver can use it.
     $('code-text').textContent = '';
@@ -271,9 +410,10 @@ function startSending(picked) {
     $('share-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(handle.link, { ecc: 'L', border: 2 }))}`;
     $('share').hidden = false;
   }
-  for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = true;
+  for (const id of ['file-input', 'folder-input', 'use-code', 'receivers']) $(id).disabled = true;
   $('drop-zone').hidden = true;
   $('code-option').hidden = true;
+  $('receivers-option').hidden = true;
   $('code-form').hidden = true;
 }
 
@@ -281,8 +421,15 @@ function startSending(picked) {
 function sendMore() {
   handle = null;
   offered = null;
-  for (const id of ['share', 'share-code', 'progress', 'error', 'verification', 'network-note', 'new-code', 'send-more', 'digest-note']) $(id).hidden = true;
-  for (const id of ['file-input', 'folder-input', 'use-code']) $(id).disabled = false;
+  receivers = null;
+  for (const id of ['share', 'share-code', 'progress', 'error', 'verification', 'network-note', 'new-code', 'send-more', 'digest-note', 'receivers-view']) $(id).hidden = true;
+  for (const id of ['file-input', 'folder-input', 'use-code', 'receivers']) $(id).disabled = false;
+  $('progress').querySelector('.total').hidden = false;
+  $('file-list').hidden = false;
+  $('cancel').textContent = 'Cancel';
+  $('share-hint').textContent = 'Open this link in the other browser. Keep this page open until the transfer completes.';
+  $('receivers-option').hidden = false;
+  showCodeOrMany();
   $('file-input').value = '';
   $('folder-input').value = '';
   $('cancel').hidden = false;
@@ -303,6 +450,12 @@ function startReceiving(linkOrCode) {
   } catch (e) {
     showError(e);
   }
+}
+
+/** A short code means one receiver: the two choices exclude each other. */
+function showCodeOrMany() {
+  $('receivers').disabled = $('use-code').checked;
+  $('use-code').disabled = Number($('receivers').value) > 1;
 }
 
 async function showDiagnosis() {
@@ -331,6 +484,9 @@ async function main() {
     return;
   }
   $('send-view').hidden = false;
+  $('use-code').addEventListener('change', showCodeOrMany);
+  $('receivers').addEventListener('input', showCodeOrMany);
+  $('close-link').addEventListener('click', () => handle?.closeLink());
   for (const id of ['file-input', 'folder-input']) {
     const input = $(id);
     input.addEventListener('change', () => startSending(input.files));

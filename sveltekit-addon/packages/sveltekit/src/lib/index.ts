@@ -9,9 +9,11 @@ export { default as Sha256Check } from './components/Sha256Check.svelte';
 export { default as SharePanel } from './components/SharePanel.svelte';
 export { default as ReceiveView } from './components/ReceiveView.svelte';
 export { default as TransferProgress } from './components/TransferProgress.svelte';
+export { default as ReceiverList } from './components/ReceiverList.svelte';
 export { default as ErrorMessage } from './components/ErrorMessage.svelte';
 export { default as DiagnosticsPanel } from './components/DiagnosticsPanel.svelte';
 export { createSender, PeerDropSender, type SenderOptions } from './state/sender.svelte.js';
+export { type ReceiverRow } from './state/receiver-list.svelte.js';
 export { createReceiver, PeerDropReceiver, type ReceiverOptions, type Offer } from './state/receiver.svelte.js';
 export {
 	TransferState,
@@ -22,8 +24,8 @@ export {
 	type TransferOptions,
 	type NoticeEvent
 } from './state/transfer.svelte.js';
-export { formatBytes, formatEta, errorText, errorSentence, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT } from './state/format.js';
-export { DEFAULT_MESSAGES, mergeMessages, formats, pageLocale, type PeerDropMessages, type Formats } from './state/messages.js';
+export { formatBytes, formatEta, errorText, errorSentence, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT, RECEIVER_ERROR_TEXT } from './state/format.js';
+export { DEFAULT_MESSAGES, mergeMessages, formats, pageLocale, type PeerDropMessages, type Formats, type ReceiverCounts } from './state/messages.js';
 export { checkLinkOrCode, type LinkOrCode } from './state/code.js';
 export { configurePeerDrop, loadPeerDrop, loadedPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from './runtime/load.js';
 export type {

@@ -8,12 +8,14 @@ import TransferProgress from '../../src/lib/components/TransferProgress.svelte';
 import ErrorMessage from '../../src/lib/components/ErrorMessage.svelte';
 import ReceiveView from '../../src/lib/components/ReceiveView.svelte';
 import DiagnosticsPanel from '../../src/lib/components/DiagnosticsPanel.svelte';
+import ReceiverList from '../../src/lib/components/ReceiverList.svelte';
 import { createSender } from '../../src/lib/state/sender.svelte.js';
 import { createReceiver } from '../../src/lib/state/receiver.svelte.js';
 import { ERROR_TEXT } from '../../src/lib/state/format.js';
 import type { TransferFile } from '../../src/lib/state/transfer.svelte.js';
 import type { SendItem } from '../../src/lib/runtime/wasm/peerdrop.js';
 import { routeSignaling, SIGNAL_PATH } from './signaling.js';
+import { fakeRoom } from './fake-room.js';
 
 const MiB = 1024 * 1024;
 const LINK = 'https://app.test/receive#AbCdEfGhIjKlMnOpQrStUv';
@@ -341,5 +343,122 @@ describe('DiagnosticsPanel', () => {
 		diagnose.mockRejectedValue(new Error('the peer connection is closed'));
 		await userEvent.click(screen.getByRole('button', { name: 'Refresh' }));
 		await expect.poll(() => pre.textContent).toBe('Could not read the connection details: the peer connection is closed');
+	});
+});
+
+describe('ReceiverList', () => {
+	const text = (el: Element | null | undefined) => el?.textContent?.replace(/\s+/g, ' ').trim();
+
+	async function started(receivers = 4) {
+		const sender = createSender({ receivers });
+		const room = fakeRoom(sender);
+		await sender.send([new File(['x'], 'a.txt')]);
+		return { sender, room };
+	}
+
+	test('one row per receiver: label, phase, progress, speed and time left; joins announced, progress not', async () => {
+		const { sender, room } = await started();
+		const screen = await render(ReceiverList, { sender, locale: 'en-US' });
+		const summary = screen.getByRole('status');
+		await expect.element(summary).toHaveTextContent('Contacting the signaling server…');
+		room.open(4);
+		await expect.element(summary).toHaveTextContent('Nobody has opened the link yet; up to 4 people can.');
+
+		// Before it is connected a receiver has a numbered name; then its two words.
+		room.emit({ type: 'status', phase: 'connecting', receiver: 3 });
+		const row = (k: number) => screen.container.querySelector(`[data-receiver="${k}"]`);
+		await expect.poll(() => text(row(3)?.querySelector('.peerdrop-receiver-label'))).toBe('Receiver 3');
+		await expect.element(summary).toHaveTextContent('1 of 4 people opened the link: 1 receiving.');
+		room.join(3, 'amber tiger');
+		room.join(1, 'quiet otter');
+		room.join(2, 'brave lemon');
+		await expect.poll(() => [...screen.container.querySelectorAll('.peerdrop-receiver-label')].map(text)).toEqual(['amber tiger', 'quiet otter', 'brave lemon']);
+		await expect.element(summary).toHaveTextContent('3 of 4 people opened the link: 3 receiving.');
+		expect(text(row(1)?.querySelector('.peerdrop-receiver-phase'))).toBe('Connected.');
+		await expect.element(screen.getByText('amber tiger river')).toBeVisible();
+
+		const MiB = 1024 * 1024;
+		room.progress(1, 2 * MiB, 512 * 1024, 125);
+		room.progress(3, MiB, 2 * MiB, null);
+		const bar = (label: string) => screen.getByRole('progressbar', { name: `Progress of ${label}` }).element() as HTMLProgressElement;
+		await expect.poll(() => bar('quiet otter').value).toBe(50);
+		expect(bar('amber tiger').value).toBe(25);
+		expect(bar('brave lemon').value).toBe(0);
+		expect(text(row(1)?.querySelector('[data-peerdrop="receiver-total"]'))).toBe('50% · 2.1 MB of 4.2 MB · 524 kB/s · 2 min 5 sec left');
+		expect(text(row(3)?.querySelector('[data-peerdrop="receiver-total"]'))).toBe('25% · 1 MB of 4.2 MB · 2.1 MB/s · estimating time left…');
+		expect(text(row(1)?.querySelector('.peerdrop-receiver-phase'))).toBe('Receiving… (peer to peer)');
+		// Progress alone does not change what the live region says.
+		expect(text(summary.element())).toBe('3 of 4 people opened the link: 3 receiving.');
+		// One live region: rows are not announced one by one.
+		expect(screen.container.querySelectorAll('[aria-live], [role="status"], [role="alert"]').length).toBe(1);
+		sender.destroy();
+	});
+
+	test('Remove drops one receiver, whose row says why; the others go on', async () => {
+		const { sender, room } = await started(3);
+		const screen = await render(ReceiverList, { sender, locale: 'en-US' });
+		room.open(3);
+		room.join(1, 'quiet otter');
+		room.join(2, 'brave lemon');
+		room.progress(1, 1024, 1024, 10);
+		await userEvent.click(screen.getByRole('button', { name: 'Remove brave lemon' }));
+		expect(room.handle.dropReceiver).toHaveBeenCalledExactlyOnceWith(2);
+		const row2 = screen.container.querySelector('[data-receiver="2"]')!;
+		await expect.poll(() => text(row2.querySelector('.peerdrop-receiver-reason'))).toBe('You removed this receiver.');
+		expect(row2.querySelector('.peerdrop-receiver-reason')!.getAttribute('data-code')).toBe('dropped');
+		expect(text(row2.querySelector('.peerdrop-receiver-phase'))).toBe('Stopped.');
+		await expect.element(screen.getByRole('button', { name: 'Remove brave lemon' })).not.toBeInTheDocument();
+		await expect.element(screen.getByRole('button', { name: 'Remove quiet otter' })).toBeVisible();
+		await expect.element(screen.getByRole('status')).toHaveTextContent('2 of 3 people opened the link: 1 receiving, 1 stopped.');
+		expect(sender.phase).toBe('waiting');
+		sender.destroy();
+	});
+
+	test('Close the link to newcomers, then the link completes once everyone ended', async () => {
+		const { sender, room } = await started(4);
+		const screen = await render(ReceiverList, { sender, locale: 'en-US' });
+		room.open(4);
+		room.join(1, 'quiet otter');
+		room.join(2, 'brave lemon');
+		room.join(3, 'amber tiger');
+		await userEvent.click(screen.getByRole('button', { name: 'Close the link to newcomers' }));
+		expect(room.handle.closeLink).toHaveBeenCalledTimes(1);
+		await expect.element(screen.getByText('The link is closed to newcomers; everyone already in goes on.')).toBeVisible();
+		await expect.element(screen.getByRole('button', { name: 'Close the link to newcomers' })).not.toBeInTheDocument();
+
+		room.emit({ type: 'complete', receiver: 1 });
+		room.emit({ type: 'complete', receiver: 2 });
+		room.emit({ type: 'error', code: 'connection_lost', message: 'connection lost and not restored (connection_lost)', receiver: 3 });
+		const row3 = screen.container.querySelector('[data-receiver="3"]')!;
+		await expect.poll(() => text(row3.querySelector('.peerdrop-receiver-reason'))).toBe('The connection to this receiver was lost and could not be restored.');
+		expect(text(screen.container.querySelector('[data-receiver="1"] .peerdrop-receiver-phase'))).toBe('Done: every file arrived and was verified.');
+		room.emit({ type: 'status', phase: 'complete' });
+		room.emit({ type: 'complete' });
+		await expect.element(screen.getByRole('status')).toHaveTextContent('Finished: 2 done, 1 stopped.');
+		expect(screen.container.querySelector('[data-peerdrop="remove-receiver"]')).toBeNull();
+		sender.destroy();
+	});
+
+	test('its strings can be replaced', async () => {
+		const { sender, room } = await started(2);
+		const screen = await render(ReceiverList, {
+			sender,
+			messages: {
+				receiverLabel: (id) => `Schüler ${id}`,
+				removeReceiver: 'Entfernen',
+				removeReceiverLabel: (label) => `${label} entfernen`,
+				closeLink: 'Link schließen',
+				receiverSummary: (c) => `${c.joined} verbunden`,
+				receiverErrors: { dropped: 'Entfernt.' }
+			}
+		});
+		room.open(2);
+		room.emit({ type: 'status', phase: 'connecting', receiver: 2 });
+		await expect.element(screen.getByRole('button', { name: 'Schüler 2 entfernen' })).toHaveTextContent('Entfernen');
+		await expect.element(screen.getByRole('status')).toHaveTextContent('1 verbunden');
+		await expect.element(screen.getByRole('button', { name: 'Link schließen' })).toBeVisible();
+		await userEvent.click(screen.getByRole('button', { name: 'Schüler 2 entfernen' }));
+		await expect.element(screen.getByText('Entfernt.')).toBeVisible();
+		sender.destroy();
 	});
 });

@@ -1,7 +1,7 @@
 // <PeerDropSend> and <PeerDropReceive> in Chromium: axe finds no violation in their states, every
 // string can be replaced and numbers follow the locale, a finished transfer can be followed by
 // another, both sides can cancel, errors read as sentences, and the digest says what it is.
-import { describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { render } from 'vitest-browser-svelte';
 import { userEvent } from 'vitest/browser';
 import axe from 'axe-core';
@@ -11,6 +11,11 @@ import { createSender } from '../../src/lib/state/sender.svelte.js';
 import { createReceiver } from '../../src/lib/state/receiver.svelte.js';
 import type { TransferFile } from '../../src/lib/state/transfer.svelte.js';
 import type { PeerDropEvent } from '../../src/lib/runtime/wasm/peerdrop.js';
+import { fakeRoom, ROOM_LINK } from './fake-room.js';
+
+afterEach(() => {
+	vi.restoreAllMocks();
+});
 
 const LINK = 'https://app.test/receive#AbCdEfGhIjKlMnOpQrStUv';
 const MiB = 1024 * 1024;
@@ -42,6 +47,28 @@ describe('accessibility (axe)', () => {
 		sender.phase = 'error';
 		sender.error = { code: 'connection_lost', message: 'The connection to the receiver was lost.' };
 		await expect.element(screen.getByRole('alert')).toBeVisible();
+		expect(await violations(screen.container)).toEqual([]);
+	});
+
+	test('the send side for several receivers: link, list of receivers with Remove, link closed, finished', async () => {
+		const sender = createSender();
+		const room = fakeRoom(sender);
+		const screen = await render(PeerDropSend, { sender, receivers: 4 });
+		await expect.element(screen.getByRole('button', { name: 'Choose files' })).toBeVisible();
+		expect(await violations(screen.container)).toEqual([]);
+		await sender.send([new File(['x'], 'a.txt')]);
+		room.open(4);
+		room.join(1, 'quiet otter');
+		room.emit({ type: 'status', phase: 'connecting', receiver: 2 });
+		room.progress(1, MiB, MiB, 3);
+		await expect.element(screen.getByRole('button', { name: 'Remove quiet otter' })).toBeVisible();
+		expect(await violations(screen.container)).toEqual([]);
+		await userEvent.click(screen.getByRole('button', { name: 'Remove Receiver 2' }));
+		await userEvent.click(screen.getByRole('button', { name: 'Close the link to newcomers' }));
+		room.emit({ type: 'complete', receiver: 1 });
+		room.emit({ type: 'status', phase: 'complete' });
+		room.emit({ type: 'complete' });
+		await expect.element(screen.getByRole('button', { name: 'Send more files' })).toBeVisible();
 		expect(await violations(screen.container)).toEqual([]);
 	});
 
@@ -118,6 +145,45 @@ describe('PeerDropSend', () => {
 		const notice = screen.container.querySelector('.peerdrop-notice');
 		await expect.poll(() => screen.container.querySelector('.peerdrop-notice')?.textContent?.trim()).toBe('Stuck for 1 min 15 sec');
 		expect(screen.container.querySelector('.peerdrop-notice')?.getAttribute('aria-live') ?? notice?.getAttribute('aria-live')).toBe('polite');
+	});
+
+	test('receivers above 1: no code choice, the link for several, the list of receivers instead of the progress', async () => {
+		const sender = createSender({ shortCode: true });
+		const room = fakeRoom(sender);
+		const screen = await render(PeerDropSend, { sender, receivers: 4, locale: 'en-US' });
+		await expect.element(screen.getByRole('button', { name: 'Choose files' })).toBeVisible();
+		expect(screen.container.querySelector('[data-peerdrop="short-code"]')).toBeNull();
+		// A short code means one receiver: a link for several has no code.
+		expect([sender.receivers, sender.shortCode]).toEqual([4, false]);
+		const input = screen.container.querySelector<HTMLInputElement>('input[data-peerdrop-input="files"]')!;
+		await userEvent.upload(input, [new File(['x'], 'a.txt')]);
+		await expect.poll(() => room.options()?.receivers).toBe(4);
+		room.open(3);
+		await expect.element(screen.getByRole('textbox', { name: 'Share link' })).toHaveValue(ROOM_LINK);
+		// The endpoint granted 3 seats: the hint says so.
+		await expect.element(screen.getByText('Up to 3 people can open this link at the same time. Keep this page open until they are done.')).toBeVisible();
+		room.join(1, 'quiet otter');
+		room.progress(1, MiB, MiB, 3);
+		await expect.element(screen.getByRole('progressbar', { name: 'Progress of quiet otter' })).toBeVisible();
+		expect(screen.container.querySelector('.peerdrop-progress')).toBeNull();
+		await expect.element(screen.getByRole('region', { name: 'Receivers' })).toBeVisible();
+		await userEvent.click(screen.getByRole('button', { name: 'Stop for everyone' }));
+		expect(room.handle.cancel).toHaveBeenCalledTimes(1);
+		await expect.element(screen.getByRole('alert')).toHaveTextContent('You cancelled the transfer.');
+	});
+
+	test('receivers 1 (the default) is the transfer to one, as before', async () => {
+		const sender = createSender();
+		const room = fakeRoom(sender);
+		const screen = await render(PeerDropSend, { sender, receivers: 1 });
+		await expect.element(screen.getByLabelText('Give a code to read out instead of a link')).toBeVisible();
+		await sender.send([new File(['x'], 'a.txt')]);
+		expect(room.options()).not.toHaveProperty('receivers');
+		room.emit({ type: 'status', phase: 'waiting' });
+		await expect.element(screen.getByText('Open this link in the other browser. Keep this page open until the transfer completes.')).toBeVisible();
+		await expect.element(screen.getByRole('region', { name: 'Transfer progress' })).toBeVisible();
+		expect(screen.container.querySelector('.peerdrop-receivers')).toBeNull();
+		await expect.element(screen.getByRole('button', { name: 'Cancel' })).toBeVisible();
 	});
 
 	test('unstyled: no theme class, same markup', async () => {

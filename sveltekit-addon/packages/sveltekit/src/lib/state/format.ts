@@ -57,8 +57,22 @@ export const ROLE_ERROR_TEXT: Record<'sender' | 'receiver', Record<string, strin
 		code_unknown: ERROR_TEXT.code_unknown,
 		code_used: ERROR_TEXT.code_used,
 		wrong_code: 'The code did not match the sender’s, so nothing was sent. Each code allows one try: ask the sender for a new code, then enter it.',
-		code_abandoned: 'The sender left before the code was checked. Ask them for a new code, then enter it.'
+		code_abandoned: 'The sender left before the code was checked. Ask them for a new code, then enter it.',
+		// A link for several receivers.
+		link_closed: 'The sender closed this link to newcomers, so it cannot be opened any more. Ask them for a new link.',
+		dropped: 'The sender removed you from this transfer. Ask them for the files again if you still need them.'
 	}
+};
+
+/**
+ * Why one receiver of a link for several ended, as the sender's list shows it beside that
+ * receiver: the others go on, so "send again" would be the wrong advice.
+ */
+export const RECEIVER_ERROR_TEXT: Record<string, string> = {
+	dropped: 'You removed this receiver.',
+	connection_lost: 'The connection to this receiver was lost and could not be restored.',
+	timeout: 'This receiver stopped answering.',
+	rejected: 'This receiver declined the files.'
 };
 
 /** `table[key]` if it is the table's own entry (never Object.prototype's "constructor" and the like). */

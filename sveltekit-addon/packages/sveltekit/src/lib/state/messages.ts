@@ -4,6 +4,23 @@
 import { PHASE_TEXT } from './format.js';
 import type { NoticeEvent, TransferPhase } from './transfer.svelte.js';
 
+/** Where a link for several stands, for the list's one-line summary. */
+export interface ReceiverCounts {
+	/** Receivers that opened the link so far. */
+	joined: number;
+	running: number;
+	/** Received every file. */
+	done: number;
+	/** Ended without every file (failed, removed or cancelled). */
+	failed: number;
+	/** Seats the endpoint granted, null before it said. */
+	seats: number | null;
+	/** Closed to newcomers. */
+	closed: boolean;
+	/** The link ended: closed (or full) and every receiver ended. */
+	finished: boolean;
+}
+
 /** Intl formatters for one locale, handed to the message functions that show numbers. */
 export interface Formats {
 	locale: string | undefined;
@@ -62,6 +79,24 @@ export interface PeerDropMessages {
 	fileProgress: (path: string) => string;
 	fileOf: (verified: number, size: number, f: Formats) => string;
 	fileDone: (size: number, saved: boolean, f: Formats) => string;
+	// ReceiverList (a link for several)
+	receiversRegion: string;
+	/** A receiver before it connected (after: the first two of its verification words). */
+	receiverLabel: (id: number, f: Formats) => string;
+	receiverPhase: Record<TransferPhase, string>;
+	/** One line, announced when people join or finish (not on progress). */
+	receiverSummary: (counts: ReceiverCounts, f: Formats) => string;
+	receiverProgress: (label: string) => string;
+	receiverVerification: string;
+	/** A receiver's reason per error code; the state's own sentence otherwise. */
+	receiverErrors: Partial<Record<string, string>>;
+	removeReceiver: string;
+	/** The Remove button's accessible name. */
+	removeReceiverLabel: (label: string) => string;
+	closeLink: string;
+	linkClosed: string;
+	/** SharePanel's hint for a link for several. */
+	shareLinkHintSeveral: (receivers: number, f: Formats) => string;
 	// ReceiveView
 	receiveRegion: string;
 	codeLabel: string;
@@ -88,6 +123,8 @@ export interface PeerDropMessages {
 	receiveTitle: string;
 	shortCodeToggle: string;
 	cancel: string;
+	/** Cancel on a link for several: it ends every receiver. */
+	cancelAll: string;
 	sendMore: string;
 	newCode: string;
 }
@@ -140,6 +177,38 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	fileOf: (verified, size, f) => `${f.size(verified)} of ${f.size(size)}`,
 	fileDone: (size, saved, f) => `${f.size(size)} · ${saved ? 'verified and saved' : 'verified'}`,
 
+	receiversRegion: 'Receivers',
+	receiverLabel: (id, f) => `Receiver ${f.count(id)}`,
+	receiverPhase: {
+		...PHASE_TEXT,
+		waiting: 'Waiting…',
+		connecting: 'Connecting…',
+		connected: 'Connected.',
+		transferring: 'Receiving…',
+		reconnecting: 'Connection lost, retrying…',
+		complete: 'Done: every file arrived and was verified.',
+		cancelled: 'Stopped.',
+		error: 'Failed.'
+	},
+	receiverSummary: (c, f) => {
+		const people = (n: number) => (n === 1 ? '1 person' : `${f.count(n)} people`);
+		const outcome = [c.running ? `${f.count(c.running)} receiving` : '', c.done ? `${f.count(c.done)} done` : '', c.failed ? `${f.count(c.failed)} stopped` : '']
+			.filter(Boolean)
+			.join(', ');
+		if (c.finished) return c.joined === 0 ? 'The link is closed; nobody opened it.' : `Finished: ${outcome}.`;
+		if (c.joined === 0) return c.seats == null ? 'Nobody has opened the link yet.' : `Nobody has opened the link yet; up to ${people(c.seats)} can.`;
+		const opened = c.seats == null ? `${people(c.joined)} opened the link` : `${f.count(c.joined)} of ${people(c.seats)} opened the link`;
+		return `${opened}: ${outcome}.`;
+	},
+	receiverProgress: (label) => `Progress of ${label}`,
+	receiverVerification: 'Their words:',
+	receiverErrors: {},
+	removeReceiver: 'Remove',
+	removeReceiverLabel: (label) => `Remove ${label}`,
+	closeLink: 'Close the link to newcomers',
+	linkClosed: 'The link is closed to newcomers; everyone already in goes on.',
+	shareLinkHintSeveral: (n, f) => `Up to ${f.count(n)} people can open this link at the same time. Keep this page open until they are done.`,
+
 	receiveRegion: 'Incoming files',
 	codeLabel: 'Enter the code or paste the link',
 	codeHint: 'A code is a number and two words, like 7-guitar-orbit.',
@@ -164,14 +233,20 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	receiveTitle: 'Receive files',
 	shortCodeToggle: 'Give a code to read out instead of a link',
 	cancel: 'Cancel',
+	cancelAll: 'Stop for everyone',
 	sendMore: 'Send more files',
 	newCode: 'Make a new code'
 };
 
-/** The defaults with `over` on top (`errors` merged per code). */
+/** The defaults with `over` on top (`errors` and `receiverErrors` merged per code). */
 export function mergeMessages(over: Partial<PeerDropMessages> | undefined): PeerDropMessages {
 	if (!over) return DEFAULT_MESSAGES;
-	return { ...DEFAULT_MESSAGES, ...over, errors: { ...DEFAULT_MESSAGES.errors, ...over.errors } };
+	return {
+		...DEFAULT_MESSAGES,
+		...over,
+		errors: { ...DEFAULT_MESSAGES.errors, ...over.errors },
+		receiverErrors: { ...DEFAULT_MESSAGES.receiverErrors, ...over.receiverErrors }
+	};
 }
 
 /** The page's locale: `<html lang>`, else the browser's, else Intl's default (on the server). */

@@ -1,6 +1,7 @@
 // `createSender()`: a sending transfer as reactive Svelte state (files, link or code, progress, errors).
-import type { PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
+import type { Diagnosis, PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
+import { ReceiverList, type ReceiverRow } from './receiver-list.svelte.js';
 
 export interface SenderOptions extends TransferOptions {
 	/** The page the share link opens (a receive route), e.g. `${origin}/receive`. Default: this page. */
@@ -10,6 +11,19 @@ export interface SenderOptions extends TransferOptions {
 	 * `wrong_code` or `code_abandoned`, `newCode()` offers the same files with a new one. Default false.
 	 */
 	shortCode?: boolean;
+	/**
+	 * The most people who may open the link at the same time: 1 (default) is a transfer to one
+	 * receiver, as always; 2 to 32 opens the link to several (`receiverList`). A short code always
+	 * means one receiver.
+	 */
+	receivers?: number;
+}
+
+/** What the handle of a link for several adds (issue #21's contract); absent from older runtimes. */
+interface RoomControls {
+	dropReceiver?(receiver: number): void;
+	closeLink?(): void;
+	diagnose(receiver?: number): Promise<Diagnosis>;
 }
 
 /** Errors after which the same files can be offered again with a new code. */
@@ -31,6 +45,19 @@ export class PeerDropSender extends TransferState {
 	code = $state<string | null>(null);
 	/** Whether the next `send()` offers a short code; bindable to a checkbox. */
 	shortCode = $state(false);
+	/** How many may open the link the next `send()` makes (1 to 32); bindable. Ignored with `shortCode`. */
+	receivers = $state(1);
+	/** The current link is for several receivers (sent with `receivers` above 1): watch `receiverList`. */
+	forSeveral = $state(false);
+	/** Seats the signaling endpoint granted a link for several (its `room` event; it may grant fewer than asked), else null. */
+	maxReceivers = $state<number | null>(null);
+	/** `closeLink()` took effect: nobody new can join; the receivers already in go on. */
+	linkClosed = $state(false);
+	#receivers = new ReceiverList();
+	/** A link for several: one row per receiver that showed up, in that order. Empty for a transfer to one. */
+	receiverList: ReceiverRow[] = $derived(this.#receivers.rows);
+	#room: RoomControls | null = null;
+
 	/** The last code was used up (wrong_code, code_abandoned): `newCode()` can offer the same files again. */
 	canRenewCode = $derived(this.#offered !== null && RENEWABLE.includes(this.error?.code ?? ''));
 
@@ -38,6 +65,7 @@ export class PeerDropSender extends TransferState {
 		super(options);
 		this.#shareBase = options.shareBase;
 		this.shortCode = options.shortCode ?? false;
+		this.receivers = options.receivers ?? 1;
 	}
 
 	/**
@@ -53,11 +81,16 @@ export class PeerDropSender extends TransferState {
 		if (!rt) return null;
 		const { signalUrl, iceServers, flow, hasher } = this.config();
 		const shortCode = this.shortCode;
+		// Only a link can be for several; 1 leaves the options exactly as before.
+		const receivers = !shortCode && this.receivers > 1 ? { receivers: this.receivers } : {};
 		try {
-			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, flow, hasher, onEvent: this.onEvent });
+			const h = rt.send(files, { signalUrl, iceServers, shareBase: this.#shareBase, shortCode, flow, hasher, onEvent: this.onEvent, ...receivers });
 			this.handle = h;
+			this.#room = h;
+			this.forSeveral = 'receivers' in receivers;
 			this.#offered = files;
 			this.setFiles(h.files);
+			this.#receivers.totalBytes = this.progress.total;
 			this.link = h.link || null;
 			if (this.phase === 'loading') this.phase = 'signaling';
 			return h.link;
@@ -75,8 +108,47 @@ export class PeerDropSender extends TransferState {
 		return this.send(files);
 	}
 
+	/** Ends one receiver of a link for several (it is told it was removed); the others go on. */
+	dropReceiver(receiver: number): void {
+		this.#room?.dropReceiver?.(receiver);
+	}
+
+	/** Stops the transfer: on a link for several, every receiver still in (each is told it was cancelled). */
+	override cancel(): void {
+		super.cancel();
+		this.#receivers.endRunning({ code: 'cancelled', message: 'You cancelled the transfer.' });
+	}
+
+	/** Nobody new can open the link for several; the receivers already in go on. */
+	closeLink(): void {
+		this.#room?.closeLink?.();
+	}
+
+	/** Connection and signaling summary for support; with `receiver`, that receiver's connection (a link for several). */
+	override async diagnose(receiver?: number): Promise<Diagnosis | null> {
+		return this.#room ? this.#room.diagnose(receiver) : null;
+	}
+
+	protected override routeEvent(event: PeerDropEvent): boolean {
+		// Events about one receiver of several go to its row, never to the link's own phase or progress.
+		if (event.receiver == null) return false;
+		this.#receivers.apply(event as PeerDropEvent & { receiver: number });
+		return true;
+	}
+
 	protected override handleEvent(event: PeerDropEvent): void {
 		if (event.type === 'code') this.code = event.code;
+		else if (event.type === 'room') {
+			this.maxReceivers = event.receivers;
+			// An endpoint older than rooms seats one: the runtime then runs a transfer to one.
+			if (event.receivers < 2) this.forSeveral = false;
+		}
+		else if (event.type === 'linkClosed') this.linkClosed = true;
+	}
+
+	override destroy(): void {
+		super.destroy();
+		this.#room = null;
 	}
 
 	/** Back to idle after a finished, failed or cancelled transfer. */
@@ -85,6 +157,10 @@ export class PeerDropSender extends TransferState {
 		this.link = null;
 		this.code = null;
 		this.#offered = null;
+		this.forSeveral = false;
+		this.maxReceivers = null;
+		this.linkClosed = false;
+		this.#receivers.clear();
 		this.phase = 'idle';
 	}
 }

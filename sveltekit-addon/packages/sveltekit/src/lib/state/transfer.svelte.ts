@@ -126,6 +126,10 @@ export abstract class TransferState {
 
 	/** Updates the state from one runtime event. */
 	protected onEvent = (event: PeerDropEvent) => {
+		if (this.routeEvent(event)) {
+			this.options.onEvent?.(event);
+			return;
+		}
 		switch (event.type) {
 			case 'status':
 				if (this.phase !== 'offered' || event.phase !== 'connected') this.phase = event.phase;
@@ -182,6 +186,11 @@ export abstract class TransferState {
 	};
 
 	protected handleEvent(_event: PeerDropEvent): void {}
+
+	/** Takes an event away from the transfer's own state (a sender's per-receiver events); true when it did. */
+	protected routeEvent(_event: PeerDropEvent): boolean {
+		return false;
+	}
 
 	/** Stops the transfer; the other side is told it was cancelled. */
 	cancel(): void {
