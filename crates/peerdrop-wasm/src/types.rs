@@ -126,7 +126,9 @@ export type PeerDropEvent = (
   | { type: "error"; code: ErrorCode; message: string;
       /** With "ice_failed": why, and what ICE knew then. */
       reason?: IceFailureReason; ice?: IceFacts }
-  /** A sender with several receivers: the room exists and the link works; it seats `receivers`. */
+  /** A sender with several receivers: the room exists and the link works; it seats `receivers`
+   *  (1 when the signaling endpoint is older than rooms for several: that one receiver is
+   *  still reported as receiver 1). */
   | { type: "room"; receivers: number }
   /** A sender with several receivers: `closeLink()` took effect; nobody new can join. */
   | { type: "linkClosed" }

@@ -197,16 +197,16 @@ test('a link-level error still ends the sender while rows keep their own outcome
 	sender.destroy();
 });
 
-test('an endpoint that seats one (older than rooms) makes it a transfer to one', async () => {
+test('an endpoint that seats one (older than rooms) still lists its one receiver', async () => {
 	const sender = createSender({ receivers: 4 });
 	const room = fakeRoom(sender);
 	await sender.send(files());
-	expect(sender.forSeveral).toBe(true);
 	room.open(1);
-	expect([sender.forSeveral, sender.maxReceivers]).toEqual([false, 1]);
-	// The runtime then emits the events of a transfer to one, which the sender's own state takes.
-	room.emit({ type: 'status', phase: 'connected', verification: 'amber tiger river' });
-	expect([sender.phase, sender.verification, sender.receiverList]).toEqual(['connected', 'amber tiger river', []]);
+	expect([sender.forSeveral, sender.maxReceivers]).toEqual([true, 1]);
+	// The runtime reports that receiver as receiver 1, as for any link for several.
+	room.emit({ type: 'status', phase: 'connected', verification: 'amber tiger river', label: 'amber tiger', receiver: 1 });
+	expect(sender.receiverList.map((r) => [r.id, r.phase, r.label])).toEqual([[1, 'connected', 'amber tiger']]);
+	expect(sender.verification).toBe(null);
 	sender.destroy();
 });
 

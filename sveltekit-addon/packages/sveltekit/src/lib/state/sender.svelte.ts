@@ -139,9 +139,9 @@ export class PeerDropSender extends TransferState {
 	protected override handleEvent(event: PeerDropEvent): void {
 		if (event.type === 'code') this.code = event.code;
 		else if (event.type === 'room') {
+			// An endpoint older than rooms seats one: the link then takes one receiver, still
+			// reported (and listed) as receiver 1.
 			this.maxReceivers = event.receivers;
-			// An endpoint older than rooms seats one: the runtime then runs a transfer to one.
-			if (event.receivers < 2) this.forSeveral = false;
 		}
 		else if (event.type === 'linkClosed') this.linkClosed = true;
 	}
