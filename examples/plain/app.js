@@ -321,6 +321,8 @@ function onEvent(event) {
     case 'complete':
       $('cancel').hidden = true;
       $('close-link').hidden = true;
+      // A link for several ends with its room: nobody else can open it now.
+      if (receivers) $('share').hidden = true;
       $('send-more').hidden = role !== 'sender';
       break;
     case 'error':
