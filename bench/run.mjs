@@ -16,6 +16,7 @@ import { freePort, waitForHttp } from '../tests/support/net.mjs';
 import { benchPage, closePages } from '../tests/support/bench-page.mjs';
 import { taggedEnv, cpuMs, cpuByThread, threadDelta, browserProcesses } from './cpu.mjs';
 import { keptBrowser, repeatLog, failuresMarkdown } from './repeats.mjs';
+import { fanoutOnce } from './fanout.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
@@ -24,6 +25,9 @@ const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? (SMOKE ? 8 : 256));
 const MEMORY_MIB = SMOKE ? 16 : 1024;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? (SMOKE ? 1 : 5));
 const SETUPS = SMOKE ? 3 : 20;
+// One sender to several receivers: bytes each receiver gets, and how many receivers.
+const FANOUT_MIB = Number(process.env.BENCH_FANOUT_MIB ?? (SMOKE ? 4 : 128));
+const FANOUT_COUNTS = [1, 2, 4];
 const OUT = process.env.BENCH_OUT ?? (SMOKE ? 'target/bench-smoke' : 'bench/results');
 
 // A failed repeat stands as null among the runs: statistics are over the others, and null when
@@ -500,6 +504,61 @@ function nativeEngine() {
   return { hashing: pick(true), noHashing: pick(false) };
 }
 
+/**
+ * 3. One sender to 1, 2 and 4 receivers, interleaved repeat by repeat. The sender has a Chromium
+ * of its own (its CPU is read apart); the receivers are pages of `browser`, into memory.
+ */
+async function fanout(browser, url) {
+  const senderEnv = taggedEnv();
+  const senders = await keptBrowser(() => launchBrowser({ env: senderEnv.env }));
+  const runs = Object.fromEntries(FANOUT_COUNTS.map((n) => [n, []]));
+  const bytes = FANOUT_MIB * MiB;
+  try {
+    for (let i = 0; i < REPEATS; i++) {
+      for (const n of FANOUT_COUNTS) {
+        const r = await repeats.attempt(`fan-out to ${n}`, i, () => fanoutOnce({
+          senders, receivers: browser, senderTag: senderEnv.tag, url, bytes, count: n, readyMs: 30000,
+        }));
+        runs[n].push(r ?? null);
+        log(`fan-out to ${n}: aggregate ${fixed(r?.aggregate, 1)} MiB/s, each ${r?.receivers.map((x) => fixed(x, 1)).join(', ') ?? '–'}; sender CPU ${fixed(r?.senderCpuMsPerMiB, 2)} ms per MiB moved${r?.sharedReads ? `; read ${fixed(r.sharedReads.bytesRead / MiB, 1)} MiB for ${n} × ${FANOUT_MIB}` : ''}`);
+      }
+    }
+  } finally {
+    await senders.close();
+  }
+  const out = {};
+  for (const n of FANOUT_COUNTS) {
+    const ok = runs[n].filter(Boolean);
+    out[n] = {
+      aggregate: spread(runs[n].map((r) => r?.aggregate ?? null)),
+      perReceiverMedian: median(ok.flatMap((r) => r.receivers)),
+      slowestReceiverMedian: median(ok.map((r) => Math.min(...r.receivers))),
+      senderCpuMsPerMiB: median(ok.map((r) => r.senderCpuMsPerMiB)),
+      // Bytes read and hashed over bytes offered: 1 when every block was read once.
+      readsPerOffered: median(ok.map((r) => (r.sharedReads ? r.sharedReads.bytesRead / bytes : 1))),
+    };
+  }
+  return { sizeMiB: FANOUT_MIB, counts: out };
+}
+
+function fanoutMarkdown(f) {
+  if (!f) return '';
+  const one = f.counts[1];
+  const rows = FANOUT_COUNTS.map((n) => {
+    const c = f.counts[n];
+    return `| ${n} | ${fixed(c.aggregate.median, 1)} | ${fixed(c.perReceiverMedian, 1)} | ${fixed(c.slowestReceiverMedian, 1)} | ${fixed(c.senderCpuMsPerMiB, 2)} | ${fixed(ratio(c.senderCpuMsPerMiB, one.senderCpuMsPerMiB), 2)} | ${fixed(c.readsPerOffered, 2)} |`;
+  });
+  return `
+| one sender, ${f.sizeMiB} MiB to each receiver (memory) | aggregate MiB/s | each receiver, median | slowest receiver | sender CPU ms per MiB moved | × one receiver's | bytes read per byte offered |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join('\n')}
+
+The sender's CPU is its own browser's (a Chromium apart from the receivers'). Sending to n
+receivers moves n × the bytes: a CPU per MiB moved below one receiver's means the shared reads
+and digests paid off (target: 4 receivers cost far less than four transfers, i.e. well under 1 ×).
+`;
+}
+
 function markdown(r) {
   const f = (x) => fixed(x, 1);
   const x2 = (x) => fixed(x, 2);
@@ -548,7 +607,7 @@ ${Object.values(r.ceiling.references ?? {}).map((x) => `| ${x.label} (warm) | ${
 
 Targets: transfer ≥ 0.95 × ceiling; hashing ≥ 1.0 × hash-wasm; setup median < 500 ms with ≤ 12
 signaling requests per peer; memory per side flat in file size, under 64 MiB for 1 GiB.
-${failuresMarkdown(r.failures)}`;
+${fanoutMarkdown(r.fanout)}${failuresMarkdown(r.failures)}`;
 }
 
 /** A bar chart drawn as SVG in the browser and saved as PNG (no plotting dependency). */
@@ -615,6 +674,11 @@ async function main() {
       opfsCpu.push(o?.cpuPerMiB ?? null);
       log(`peerdrop memory ${fixed(m?.rate, 1)}, opfs ${fixed(o?.rate, 1)} MiB/s; CPU ms per MiB: ceiling ${fixed(ceil.cpuMsPerMiB, 1)}, memory ${fixed(m?.cpuPerMiB, 1)}, opfs ${fixed(o?.cpuPerMiB, 1)}`);
     }
+    if (process.env.BENCH_ONLY === 'fanout') {
+      // Experiments: the fan-out runs only, nothing written.
+      await fanout(browser, site.url);
+      return;
+    }
     if (process.env.BENCH_FLOWS) {
       // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, then
       // optionally the start mark in MiB, the hasher, the block size in MiB and the blocks read
@@ -653,6 +717,7 @@ async function main() {
       log(`ratios: memory ${x2(median(memoryRuns), ceil.median)}, opfs ${x2(median(opfsRuns), ceil.median)}; verifying floor ${x2(ceil.floor.median, ceil.median)} (CPU ${fixed(ceil.floor.cpuMsPerMiB, 1)} ms/MiB, ceiling ${fixed(ceil.cpuMsPerMiB, 1)}); over the floor: memory ${x2(median(memoryRuns), ceil.floor.median)}, opfs ${x2(median(opfsRuns), ceil.floor.median)} (over the warm ceiling ${x2(median(memoryRuns), ceil.warm.median)}, ${x2(median(opfsRuns), ceil.warm.median)}); warm references: ${Object.entries(ceil.references).map(([k, x]) => `${k} ${x2(x.median, ceil.warm.median)} (CPU ${fixed(x.cpuMsPerMiB, 1)} ms/MiB)`).join(', ')}`);
       return;
     }
+    const fan = await fanout(browser, site.url);
     const hashes = await hashing(browser, site.url);
     const setups = await setup(browser, site.url);
     logSetup(setups, false);
@@ -671,6 +736,7 @@ async function main() {
       repeats: REPEATS,
       ceiling: ceil,
       peerdrop: { memory, opfs },
+      fanout: fan,
       hashing: hashes,
       setup: setups,
       memory: { sizeMiB: MEMORY_MIB, rateMiBps: mem?.rate ?? null, peaks: mem?.peaks ?? null },

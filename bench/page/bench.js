@@ -297,7 +297,9 @@ function listen() {
   const connected = new Promise((r) => { onConnected = r; });
   const onEvent = (e) => {
     const t = performance.now();
-    events.push({ t, type: e.type, phase: e.phase });
+    events.push({ t, type: e.type, phase: e.phase, receiver: e.receiver });
+    // With several receivers only the link's own events (no `receiver`) end the run.
+    if (e.receiver !== undefined) return;
     if (e.type === 'status' && e.phase === 'connected') onConnected(t);
     if (e.type === 'complete') settle.resolve();
     if (e.type === 'error') settle.reject(new Error(`${e.code}: ${e.message}`));
@@ -310,14 +312,20 @@ let current = null;
 const peerdrop = {
   /** Builds the `bytes`-long File the next `offer` sends (see `prepareFile`). */
   async prepare(bytes) { prepared = await prepareFile(bytes); },
-  /** Sender: offers `bytes` of pattern data (the `prepare`d File, if any); returns the link. */
-  offer(bytes, flow, hasher) {
+  /**
+   * Sender: offers `bytes` of pattern data (the `prepare`d File, if any) to `receivers` people
+   * (1: a transfer to one); returns the link.
+   */
+  offer(bytes, flow, hasher, receivers = 1) {
     current = listen();
     const file = prepared ?? patternFile(bytes);
     prepared = null;
-    handle = send([file], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher });
+    const several = receivers > 1 ? { receivers } : {};
+    handle = send([file], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher, ...several });
     return handle.link;
   },
+  /** Sender: resolves once the link ended (every receiver done, with several). */
+  async ended() { await current.done; },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */
   receive(link, sink, flow, hasher) {
     current = listen();
@@ -331,6 +339,11 @@ const peerdrop = {
     return at('complete') - at('accepted');
   },
   diagnose() { return handle.diagnose(); },
+  /** Acceptance and completion as wall-clock milliseconds, comparable across pages. */
+  span() {
+    const at = (type) => performance.timeOrigin + events.find((e) => e.type === type)?.t;
+    return { accepted: at('accepted'), complete: at('complete') };
+  },
   /** Every event so far, as `{t, type, phase}` (t: page time in ms). */
   events() { return events; },
 };
