@@ -2,10 +2,12 @@
 //! `Receiver` against each other. Time is a number; nothing sleeps.
 //!
 //! `link.rs` is one connection (both engines, the link, the receiving host); [`run`] drives
-//! one with the sender's own disk.
+//! one with the sender's own disk, [`fanout::run`] several that share one sender's disk
+//! through a `BlockCache`.
 
 #![allow(dead_code)]
 
+pub mod fanout;
 mod link;
 
 use link::{Advance, Link, Pump};
