@@ -96,25 +96,27 @@ impl BlockCache {
     /// The bytes of a [`CacheOutput::Read`], with their SHA-256 when the host hashed them
     /// (else the cache hashes them, once). A read nobody asked for is ignored.
     pub fn handle_read(&mut self, request: ReadRequest, data: Vec<u8>, sha256: Option<[u8; 32]>) {
-        let Some(Entry::Reading { waiting }) = self.entries.remove(&request) else { return };
+        let Some(waiting) = self.take_waiting(request) else { return };
         let sha256 = sha256.unwrap_or_else(|| Hasher::digest(&data));
         for &to in &waiting {
             self.deliver(to, request, data.clone(), sha256);
         }
         // A block whose length is not what was asked is handed on as it is (the engine fails
-        // the transfer with a clear error) but not kept.
-        if data.len() == request.len as usize {
+        // the transfer with a clear error) but not kept; nor is one larger than the bound,
+        // which would only push the kept ones out.
+        let len = data.len() as u64;
+        if len == u64::from(request.len) && len <= self.capacity {
             self.clock += 1;
-            self.stats.held_bytes += data.len() as u64;
+            self.stats.held_bytes += len;
             self.entries.insert(request, Entry::Kept { data, sha256, used: self.clock });
-            self.evict(Some(request));
+            self.evict(request);
             self.stats.max_held_bytes = self.stats.max_held_bytes.max(self.stats.held_bytes);
         }
     }
 
     /// A [`CacheOutput::Read`] failed: every engine waiting for it hears `message`.
     pub fn handle_read_error(&mut self, request: ReadRequest, message: &str) {
-        let Some(Entry::Reading { waiting }) = self.entries.remove(&request) else { return };
+        let Some(waiting) = self.take_waiting(request) else { return };
         for to in waiting {
             self.out.push_back(CacheOutput::Failed { to, message: message.to_string() });
         }
@@ -148,24 +150,33 @@ impl BlockCache {
         self.out.push_back(CacheOutput::Deliver { to, file: r.file, offset: r.offset, data, sha256 });
     }
 
-    /// Drops kept blocks, least recently used first, until they fit the bound; `keep` (the block
-    /// just read) goes last, so a block larger than the bound still reaches everyone who asked.
-    fn evict(&mut self, keep: Option<ReadRequest>) {
+    /// The engines waiting for `request`, ending its read; `None` when no read of it is under
+    /// way (a read handed back twice, or late, leaves a kept copy alone).
+    fn take_waiting(&mut self, request: ReadRequest) -> Option<Vec<Asker>> {
+        if !matches!(self.entries.get(&request), Some(Entry::Reading { .. })) {
+            return None;
+        }
+        match self.entries.remove(&request) {
+            Some(Entry::Reading { waiting }) => Some(waiting),
+            _ => None,
+        }
+    }
+
+    /// Drops kept blocks, least recently used first, until they fit the bound; `keep`, the
+    /// block just read (and no larger than the bound), stays.
+    fn evict(&mut self, keep: ReadRequest) {
         while self.stats.held_bytes > self.capacity {
             let oldest = self
                 .entries
                 .iter()
                 .filter_map(|(r, e)| match e {
-                    Entry::Kept { used, .. } if Some(*r) != keep => Some((*used, *r)),
+                    Entry::Kept { used, .. } if *r != keep => Some((*used, *r)),
                     _ => None,
                 })
                 .min();
-            let Some((_, r)) = oldest.or_else(|| keep.map(|k| (0, k))) else { return };
+            let Some((_, r)) = oldest else { return };
             if let Some(Entry::Kept { data, .. }) = self.entries.remove(&r) {
                 self.stats.held_bytes -= data.len() as u64;
-            }
-            if Some(r) == keep {
-                return;
             }
         }
     }
@@ -264,5 +275,44 @@ mod tests {
         assert_eq!(delivered_to(&drain(&mut cache)), vec![1]);
         cache.request(2, r(0, 0));
         assert_eq!(drain(&mut cache), vec![CacheOutput::Read(r(0, 0))]);
+    }
+
+    #[test]
+    fn a_read_handed_back_twice_or_failing_late_leaves_the_kept_copy_alone() {
+        let mut cache = BlockCache::new(8);
+        cache.request(1, r(0, 0));
+        cache.handle_read(r(0, 0), vec![1; 4], None);
+        drain(&mut cache);
+        // A host that answers twice, or reports a failure after the bytes: nobody waits.
+        cache.handle_read(r(0, 0), vec![1; 4], None);
+        cache.handle_read_error(r(0, 0), "late");
+        assert!(drain(&mut cache).is_empty());
+        assert_eq!(cache.stats().held_bytes, 4);
+        // The kept copy still serves, and the bound still counts only what is kept.
+        cache.request(2, r(0, 0));
+        assert_eq!(delivered_to(&drain(&mut cache)), vec![2]);
+        for i in 1..3 {
+            cache.request(1, r(0, i));
+            cache.handle_read(r(0, i), vec![i as u8; 4], None);
+        }
+        drain(&mut cache);
+        assert_eq!(cache.stats().held_bytes, 8);
+        cache.request(2, r(0, 2));
+        assert_eq!(delivered_to(&drain(&mut cache)), vec![2]);
+        assert_eq!(cache.stats().reads, 3);
+    }
+
+    #[test]
+    fn a_block_larger_than_the_bound_drops_none_of_the_kept_ones() {
+        let mut cache = BlockCache::new(6);
+        cache.request(1, r(0, 0));
+        cache.handle_read(r(0, 0), vec![1; 4], None);
+        let big = ReadRequest { file: 1, offset: 0, len: 8 };
+        cache.request(1, big);
+        cache.handle_read(big, vec![2; 8], None);
+        drain(&mut cache);
+        assert_eq!(cache.stats().held_bytes, 4);
+        cache.request(2, r(0, 0));
+        assert_eq!(delivered_to(&drain(&mut cache)), vec![2], "block 0 was dropped for one never kept");
     }
 }

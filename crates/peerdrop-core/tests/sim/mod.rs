@@ -1,14 +1,19 @@
 //! A deterministic, seeded network and disk simulation that drives a real `Sender` and
 //! `Receiver` against each other. Time is a number; nothing sleeps.
+//!
+//! `link.rs` is one connection (both engines, the link, the receiving host); [`run`] drives
+//! one with the sender's own disk, [`fanout::run`] several that share one sender's disk
+//! through a `BlockCache`.
 
 #![allow(dead_code)]
 
-use peerdrop_core::{
-    BlockHashing, Config, FileEntry, HaveMap, Manifest, Receiver, ReceiverEvent, ReceiverOutput, Sender,
-    SenderEvent, SenderOutput,
-};
+pub mod fanout;
+mod link;
+
+use link::{Advance, Link, Pump};
+use peerdrop_core::{Config, FileEntry, HaveMap, Manifest, ReceiverEvent, SenderEvent};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 /// SplitMix64: tiny, seeded, good enough to schedule faults.
 #[derive(Clone)]
@@ -112,6 +117,10 @@ pub struct NetParams {
     pub lane_skew_ms: u64,
     /// Extra lane 1's connection dies once this many messages have crossed.
     pub lane_lost_after: Option<u64>,
+    /// (from, for): from this millisecond, for this long, nothing crosses the link either way;
+    /// what was sent meanwhile arrives afterwards (a path that stalls and comes back, as SCTP
+    /// retransmits across a short outage).
+    pub stall: Option<(u64, u64)>,
 }
 
 impl Default for NetParams {
@@ -135,6 +144,7 @@ impl Default for NetParams {
             round_trip_ms: None,
             lane_skew_ms: 0,
             lane_lost_after: None,
+            stall: None,
         }
     }
 }
@@ -208,19 +218,6 @@ pub fn manifest(sizes: &[u64]) -> Manifest {
     }
 }
 
-/// The receiving disk: keeps small files in memory, hashes every file it is given in order.
-struct Sink {
-    keep: bool,
-    files: Vec<BTreeMap<u64, Vec<u8>>>,
-}
-
-/// A step of an extra lane's setup that the simulated runtime performs later.
-#[derive(Debug, Clone, Copy)]
-enum LaneStep {
-    /// The sender's channel for the lane opened.
-    Open,
-}
-
 /// Runs one connection to its end (or to the cut) and returns what happened.
 pub fn run(
     seed: u64,
@@ -241,264 +238,27 @@ pub fn run_with(
     params: &NetParams,
     resume: Option<HaveMap>,
 ) -> Outcome {
-    let transfer_id = [seed as u8; 16];
-    let mut rng = Rng::new(seed);
+    let mut link = Link::new(seed, seed, 0, config, receiver_config, manifest, params, resume);
     let mut now = 0u64;
-    let mut sender = Sender::new(config.clone(), manifest.clone(), transfer_id, now);
-    let mut receiver = Receiver::new(receiver_config.clone(), transfer_id, now);
-    let keep = manifest.total_size() <= 64 << 20;
-    let mut sink = Sink { keep, files: vec![BTreeMap::new(); manifest.files.len()] };
-    // Messages in flight: (arrival time, bytes), per lane towards the receiver. Each lane's
-    // link serialises them at `bytes_per_ms`.
-    let lanes = peerdrop_core::config::MAX_LANES;
-    let mut to_receiver: Vec<VecDeque<(u64, Vec<u8>)>> = vec![VecDeque::new(); lanes];
-    let mut to_sender: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
-    let mut link_free_at = vec![0u64; lanes];
-    let latency = |lane: usize| params.latency_ms + lane as u64 * params.lane_skew_ms;
-    // Lane setup: (when, lane, what): the receiver sees an offer, the sender an answer or an open.
-    let mut lane_events: Vec<(u64, usize, LaneStep)> = Vec::new();
-    let mut lanes_opened = [false; 8];
-    let mut lane_lost = false;
-    let mut back_free_at = 0u64;
+    // The sender's own disk: each read takes a millisecond, several run at once.
     let mut pending_reads: VecDeque<(u64, peerdrop_core::ReadRequest)> = VecDeque::new();
-    let mut pending_writes: VecDeque<(u64, u32, u64, u64)> = VecDeque::new();
-    let mut disk_free_at = 0u64;
-    // With host hashing: blocks being hashed by "the host", (done time, request), in order.
-    let host_hashing = config.block_hashing == BlockHashing::Host;
-    let mut pending_digests: VecDeque<(u64, peerdrop_core::DigestRequest)> = VecDeque::new();
-    let mut hasher_free_at = 0u64;
-    let mut digests_returned = 0u64;
-    let mut digests_asked = 0u64;
-    let mut out = Outcome {
-        sender_events: vec![],
-        receiver_events: vec![],
-        files: vec![],
-        stored_sha256: vec![],
-        have_map: receiver.have_map().clone(),
-        blocks_sent: vec![],
-        blocks_per_lane: vec![0; peerdrop_core::config::MAX_LANES],
-        lanes_declined: vec![],
-        stored: vec![Default::default(); manifest.files.len()],
-        max_receiver_held: 0,
-        max_host_held: 0,
-        reads_reordered: 0,
-        max_sender_held: 0,
-        queued: vec![],
-        flips: 0,
-        disconnected: false,
-        end_ms: 0,
-    };
-    let mut messages = 0u64;
-    let mut data_queued = 0u64;
-    let mut accept_at: Option<u64> = None;
-    let mut resume = resume;
-
     for _step in 0..50_000_000u64 {
-        // Sender side: transmissions while flow control allows, reads, events.
-        // Buffered amount: bytes queued on the link that have not left yet.
-        for (lane, free_at) in link_free_at.iter().enumerate() {
-            sender.handle_lane_buffered_amount(now, lane, free_at.saturating_sub(now) * params.bytes_per_ms);
-        }
-        while let Some(output) = sender.poll_output() {
-            match output {
-                SenderOutput::Read(req) => pending_reads.push_back((now, req)),
-                SenderOutput::Event(e) => out.sender_events.push(e),
-                SenderOutput::OpenLane(lane) => {
-                    sender.lane_description(now, lane, &format!("sim offer {lane}"));
-                }
-                SenderOutput::CloseLane(lane) => out.lanes_declined.push(lane),
-                SenderOutput::LaneAnswer { lane, sdp } => {
-                    assert_eq!(sdp, format!("sim answer {lane}"));
-                    // ICE, DTLS and SCTP: about a round trip more.
-                    lane_events.push((now + 2 * latency(lane), lane, LaneStep::Open));
-                }
-                SenderOutput::Transmit { lane, frame: mut msg } => {
-                    if msg.first() == Some(&0x06) {
-                        let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
-                        let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
-                        out.blocks_sent.push((file, index));
-                        out.blocks_per_lane[lane] += 1;
-                    }
-                    if msg.first() == Some(&0x07) && msg.len() > 1 && rng.below(1_000_000) < params.flip_ppm {
-                        let at = 1 + rng.below(msg.len() as u64 - 1) as usize;
-                        msg[at] ^= 1 << rng.below(8);
-                        out.flips += 1;
-                    }
-                    // FILE_DIGEST: type, file (4), has_digest (1), digest (32).
-                    if params.forge_file_digest && msg.first() == Some(&0x09) && msg.get(5) == Some(&1) {
-                        msg[6] ^= 0x80;
-                    }
-                    let payload = if msg.first() == Some(&0x07) { msg.len() as u64 - 1 } else { 0 };
-                    let start = link_free_at[lane].max(now);
-                    link_free_at[lane] = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
-                    to_receiver[lane].push_back((link_free_at[lane] + latency(lane), msg));
-                    let buffered = link_free_at[lane].saturating_sub(now) * params.bytes_per_ms;
-                    sender.handle_lane_buffered_amount(now, lane, buffered);
-                    if lane == 0 {
-                        out.queued.push((data_queued, buffered));
-                    }
-                    data_queued += payload;
-                }
-            }
-        }
-        // Receiver side: messages back, blocks to hash and to store, events.
-        while let Some(output) = receiver.poll_output() {
-            match output {
-                ReceiverOutput::Transmit(msg) => {
-                    let start = back_free_at.max(now);
-                    back_free_at = start + (msg.len() as u64).div_ceil(params.bytes_per_ms);
-                    to_sender.push_back((back_free_at + params.latency_ms, msg));
-                }
-                ReceiverOutput::Digest(d) => {
-                    assert!(host_hashing, "the engine asked the host to hash with BlockHashing::Engine");
-                    let cost = (d.data.len() as u64 * params.host_hash_ms_per_mib).div_ceil(1 << 20);
-                    hasher_free_at = hasher_free_at.max(now) + cost;
-                    digests_asked += 1;
-                    if params.host_swaps_two_digests && digests_asked == 3 && !pending_digests.is_empty() {
-                        // Ahead of the second block, if that one is still waiting (the last queued).
-                        pending_digests.insert(pending_digests.len() - 1, (hasher_free_at, d));
-                    } else {
-                        pending_digests.push_back((hasher_free_at, d));
-                    }
-                }
-                ReceiverOutput::Write(w) => {
-                    // Bit-exactness: whatever the receiver stores must equal the sender's bytes.
-                    assert!(
-                        w.data == content(seed, w.file, w.offset, w.data.len()),
-                        "receiver stored wrong bytes at file {} offset {}",
-                        w.file,
-                        w.offset
-                    );
-                    out.stored[w.file as usize].insert(w.offset / u64::from(receiver.block_size().unwrap()));
-                    let len = w.data.len() as u64;
-                    let cost = (len * params.write_ms_per_mib).div_ceil(1 << 20);
-                    disk_free_at = disk_free_at.max(now) + cost;
-                    if sink.keep {
-                        sink.files[w.file as usize].insert(w.offset, w.data);
-                    }
-                    pending_writes.push_back((disk_free_at, w.file, w.offset, len));
-                }
-                ReceiverOutput::LaneOffer { lane, sdp } => {
-                    assert_eq!(sdp, format!("sim offer {lane}"));
-                    receiver.lane_description(now, lane, &format!("sim answer {lane}"));
-                }
-                ReceiverOutput::Event(e) => {
-                    if let ReceiverEvent::Offer(_) = &e {
-                        accept_at = Some(now + params.accept_after_ms);
-                    }
-                    out.receiver_events.push(e);
-                }
-            }
-        }
-        if accept_at.is_some_and(|t| t <= now) {
-            accept_at = None;
-            if params.reject {
-                receiver.reject(now, "not now, thanks");
-            } else {
-                receiver.accept(now, resume.take());
-                if let Some(rtt) = params.round_trip_ms {
-                    receiver.handle_round_trip(now, rtt);
-                    sender.handle_round_trip(now, rtt);
-                }
-            }
+        let pump = link.pump(now);
+        pending_reads.extend(link.reads.drain(..).map(|r| (now, r)));
+        if pump == Pump::Again {
             continue;
         }
-        if params.receiver_cancel_after.is_some_and(|n| messages >= n) && !receiver.is_closed() {
-            receiver.cancel(now, "the receiver cancelled");
-            continue;
-        }
-        if params.cancel_after.is_some_and(|n| messages >= n) && !sender.is_closed() {
-            sender.cancel(now, "the sender cancelled");
-            continue;
-        }
-        out.max_receiver_held = out.max_receiver_held.max(receiver.held_bytes());
-        let host_held = pending_digests.iter().map(|(_, d)| d.data.len() as u64).sum::<u64>()
-            + pending_writes.iter().map(|w| w.3).sum::<u64>();
-        out.max_host_held = out.max_host_held.max(host_held);
-        out.max_sender_held = out.max_sender_held.max(sender.held_bytes());
-        if sender.is_closed()
-            && receiver.is_closed()
-            && to_sender.is_empty()
-            && to_receiver.iter().all(VecDeque::is_empty)
-        {
+        if link.is_done() {
             break;
         }
         // Advance to the next thing that happens.
-        let next = [
-            to_receiver.iter().filter_map(|q| q.front().map(|m| m.0)).min(),
-            lane_events.iter().map(|e| e.0).min(),
-            to_sender.front().map(|m| m.0),
-            pending_reads.front().map(|r| r.0 + 1),
-            pending_writes.front().map(|w| w.0),
-            pending_digests.front().map(|d| d.0),
-            sender.poll_timeout(),
-            receiver.poll_timeout(),
-            link_free_at.iter().copied().filter(|&t| t > now).min(),
-            accept_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min();
+        let next = [link.next_time(now), pending_reads.front().map(|r| r.0 + 1)].into_iter().flatten().min();
         let Some(next) = next else { break };
         now = now.max(next);
-        if let Some(limit) = params.disconnect_after {
-            if messages >= limit {
-                out.disconnected = true;
-                sender.handle_connection_lost(now);
-                receiver.handle_connection_lost(now);
-                while let Some(output) = sender.poll_output() {
-                    if let SenderOutput::Event(e) = output {
-                        out.sender_events.push(e);
-                    }
-                }
-                while let Some(output) = receiver.poll_output() {
-                    if let ReceiverOutput::Event(e) = output {
-                        out.receiver_events.push(e);
-                    }
-                }
-                break;
-            }
-        }
-        if params.lane_lost_after.is_some_and(|n| messages >= n) && lanes_opened[1] && !lane_lost {
-            // Both runtimes see the connection close: the receiver's after it carried data is
-            // the whole connection's; the sender's engine judges its own.
-            lane_lost = true;
-            to_receiver[1].clear();
-            sender.handle_lane_lost(now, 1);
-            receiver.handle_connection_lost(now);
-            continue;
-        }
-        let blackholed = params.blackhole_after.is_some_and(|limit| messages >= limit);
-        lane_events.sort_by_key(|e| e.0);
-        while lane_events.first().is_some_and(|e| e.0 <= now) {
-            let (_, lane, step) = lane_events.remove(0);
-            match step {
-                LaneStep::Open => {
-                    lanes_opened[lane] = true;
-                    sender.handle_lane_open(now, lane);
-                }
-            }
-        }
-        for (lane, queue) in to_receiver.iter_mut().enumerate() {
-            while queue.front().is_some_and(|m| m.0 <= now) {
-                let (_, msg) = queue.pop_front().unwrap();
-                messages += 1;
-                if blackholed {
-                    continue;
-                }
-                if lane == 0 {
-                    receiver.handle_frame(now, &msg);
-                } else {
-                    receiver.handle_lane_frame(now, lane, &msg);
-                }
-            }
-        }
-        while to_sender.front().is_some_and(|m| m.0 <= now) {
-            let (_, msg) = to_sender.pop_front().unwrap();
-            messages += 1;
-            if !blackholed {
-                sender.handle_frame(now, &msg);
-            }
+        match link.advance_network(now) {
+            Advance::Cut => break,
+            Advance::Skip => continue,
+            Advance::Go => {}
         }
         let mut finished_reads = Vec::new();
         while pending_reads.front().is_some_and(|r| r.0 < now) {
@@ -506,45 +266,12 @@ pub fn run_with(
         }
         if params.reads_out_of_order && finished_reads.len() > 1 {
             finished_reads.reverse();
-            out.reads_reordered += 1;
+            link.out.reads_reordered += 1;
         }
         for req in finished_reads {
-            let data = content(seed, req.file, req.offset, req.len as usize);
-            if host_hashing {
-                let sha256 = Sha256::digest(&data).into();
-                sender.handle_hashed_read(now, req.file, req.offset, data, sha256);
-            } else {
-                sender.handle_read(now, req.file, req.offset, data);
-            }
+            link.hand_read(now, req);
         }
-        while pending_digests.front().is_some_and(|d| d.0 <= now) {
-            let (_, mut d) = pending_digests.pop_front().unwrap();
-            let sha256 = Sha256::digest(&d.data).into();
-            digests_returned += 1;
-            if params.host_shortens_a_block && digests_returned == 2 {
-                d.data.pop();
-            }
-            receiver.handle_block_digest(now, d.file, d.index, sha256, d.data);
-        }
-        while pending_writes.front().is_some_and(|w| w.0 <= now) {
-            let (_, file, offset, _) = pending_writes.pop_front().unwrap();
-            receiver.handle_write_done(now, file, offset);
-        }
-        sender.handle_timeout(now);
-        receiver.handle_timeout(now);
+        link.advance_host(now);
     }
-    out.end_ms = now;
-    out.have_map = receiver.have_map().clone();
-    for parts in sink.files {
-        let mut bytes = Vec::new();
-        for (off, data) in parts {
-            if bytes.len() < off as usize + data.len() {
-                bytes.resize(off as usize + data.len(), 0);
-            }
-            bytes[off as usize..off as usize + data.len()].copy_from_slice(&data);
-        }
-        out.stored_sha256.push(Sha256::digest(&bytes).into());
-        out.files.push(bytes);
-    }
-    out
+    link.finish(now)
 }
