@@ -518,6 +518,7 @@ async function fanout(browser, url) {
       for (const n of FANOUT_COUNTS) {
         const r = await repeats.attempt(`fan-out to ${n}`, i, () => fanoutOnce({
           senders, receivers: browser, senderTag: senderEnv.tag, url, bytes, count: n, readyMs: 30000,
+          breakdown: BREAKDOWN ? (before, after) => printBreakdown(`fan-out sender, ${n} receiver(s)`, before, after, n * bytes) : null,
         }));
         runs[n].push(r ?? null);
         log(`fan-out to ${n}: aggregate ${fixed(r?.aggregate, 1)} MiB/s, each ${r?.receivers.map((x) => fixed(x, 1)).join(', ') ?? '–'}; sender CPU ${fixed(r?.senderCpuMsPerMiB, 2)} ms per MiB moved${r?.sharedReads ? `; read ${fixed(r.sharedReads.bytesRead / MiB, 1)} MiB for ${n} × ${FANOUT_MIB}` : ''}`);
@@ -659,6 +660,11 @@ async function main() {
       return;
     }
     log(`${SMOKE ? 'smoke' : 'full'} run, ${SIZE_MIB} MiB, ${REPEATS} repeat(s)`);
+    if (process.env.BENCH_ONLY === 'fanout') {
+      // Experiments: the fan-out runs only, nothing written.
+      await fanout(browser, site.url);
+      return;
+    }
     const ceil = await ceiling(browser, site.url, messageSize);
     log(`ceiling ${fixed(ceil.median, 1)} MiB/s`);
     const memoryRuns = [];
@@ -673,11 +679,6 @@ async function main() {
       memoryCpu.push(m?.cpuPerMiB ?? null);
       opfsCpu.push(o?.cpuPerMiB ?? null);
       log(`peerdrop memory ${fixed(m?.rate, 1)}, opfs ${fixed(o?.rate, 1)} MiB/s; CPU ms per MiB: ceiling ${fixed(ceil.cpuMsPerMiB, 1)}, memory ${fixed(m?.cpuPerMiB, 1)}, opfs ${fixed(o?.cpuPerMiB, 1)}`);
-    }
-    if (process.env.BENCH_ONLY === 'fanout') {
-      // Experiments: the fan-out runs only, nothing written.
-      await fanout(browser, site.url);
-      return;
     }
     if (process.env.BENCH_FLOWS) {
       // Experiments: PeerDrop to memory with flow overrides "high,low,window" in MiB, then

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, startServer, launchBrowser, transfersIntact, checkStrictCsp } from './lib.mjs';
+import { freePort, startServer, launchBrowser, transfersIntact, transferToMany, sampleFiles, checkSame, checkStrictCsp } from './lib.mjs';
 
 const app = fileURLToPath(new URL('../../examples/sveltekit-app/', import.meta.url));
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +35,13 @@ test('vite build + adapter-node: transfer, then the route passes the conformance
   const srv = await startServer('node', ['build'], { cwd: app, env: { PORT: String(port), HOST: '127.0.0.1' }, url: `http://127.0.0.1:${port}/` });
   try {
     await transfersIntact(browser, `http://127.0.0.1:${port}/`);
+    // One link to three people through the Kit route: each gets every file, each row completes.
+    const files = sampleFiles();
+    const many = await transferToMany(browser, `http://127.0.0.1:${port}/`, files, 3);
+    assert.equal(many.received.length, 3);
+    for (const got of many.received) checkSame(files, got);
+    assert.equal(many.rows.length, 3);
+    assert.deepEqual(many.errors, [], 'no page errors');
     const page = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     checkStrictCsp(page.headers.get('content-security-policy') ?? '');

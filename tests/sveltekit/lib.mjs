@@ -234,6 +234,62 @@ export async function transfer(browser, sendUrl, files, { timeoutMs = 60000, log
   }
 }
 
+/**
+ * Offers `files` from `sendUrl` to `count` people at once (the page's "how many" input, then
+ * PeerDropSend's list), each receiving at the one link in a page of its own; returns what each
+ * received ([[{name, sha256, size}]]) once every row of the sender's list says complete.
+ */
+export async function transferToMany(browser, sendUrl, files, count, { timeoutMs = 90000 } = {}) {
+  const contexts = [];
+  const errors = [];
+  const page = async (who) => {
+    const ctx = await browser.newContext({ acceptDownloads: true });
+    contexts.push(ctx);
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => errors.push(`${who}: ${e.message}`));
+    p.on('console', (m) => { if (m.type() === 'error') errors.push(`${who} console: ${m.text()}`); });
+    return p;
+  };
+  try {
+    const a = await page('sender');
+    await a.goto(sendUrl);
+    await a.waitForSelector('.peerdrop-dropzone[data-peerdrop-ready="true"]', { timeout: timeoutMs });
+    await a.waitForLoadState('networkidle');
+    await a.fill('.receivers-choice input', String(count));
+    await a.setInputFiles('input[data-peerdrop-input="files"]', files);
+    await a.waitForSelector('input.peerdrop-share-link', { timeout: timeoutMs });
+    const link = await a.inputValue('input.peerdrop-share-link');
+    const receivers = [];
+    for (let i = 0; i < count; i++) {
+      const b = await page(`receiver ${i + 1}`);
+      await b.goto(link);
+      await b.waitForSelector('[data-peerdrop="accept"]', { timeout: timeoutMs });
+      await b.click('[data-peerdrop="accept"]');
+      receivers.push(b);
+    }
+    for (const b of receivers) {
+      await b.waitForFunction((n) => document.querySelectorAll('a.peerdrop-save').length === n, files.length, { timeout: timeoutMs });
+    }
+    await a.waitForFunction((n) => document.querySelectorAll('.peerdrop-receiver[data-phase="complete"]').length === n, count, { timeout: timeoutMs });
+    const received = [];
+    for (const b of receivers) {
+      const out = [];
+      for (const save of await b.$$('a.peerdrop-save')) {
+        const [download] = await Promise.all([b.waitForEvent('download'), save.click()]);
+        const data = await readFile(await download.path());
+        out.push({ name: download.suggestedFilename(), sha256: sha256(data), size: data.length });
+      }
+      received.push(out);
+    }
+    return { received, errors, rows: await a.$$eval('.peerdrop-receiver', (rows) => rows.map((r) => r.textContent)) };
+  } catch (e) {
+    e.message += `\npage errors: ${errors.join('\n') || 'none'}`;
+    throw e;
+  } finally {
+    for (const ctx of contexts) await ctx.close();
+  }
+}
+
 /** Sends sampleFiles() from `sendUrl` (see transfer) and fails unless each arrived intact with no page error. */
 export async function transfersIntact(browser, sendUrl, options) {
   const files = sampleFiles();

@@ -50,4 +50,19 @@ export async function example(input: HTMLInputElement, drop: DataTransfer): Prom
   receive(link, { serviceWorker: true });
   // @ts-expect-error: events are a closed union
   onEvent({ type: 'nonsense' });
+  // One link, several receivers: events about one carry its number; the handle drops one,
+  // closes the link, and diagnoses one or the link's shared reads.
+  const many = send(input.files!, { receivers: 8, flow: { sharedCache: 64 * 1024 * 1024 }, onEvent: (e) => {
+    if (e.receiver !== undefined && e.type === 'status' && e.phase === 'connected') console.log(e.receiver, e.label?.toUpperCase());
+    if (e.type === 'room') console.log(e.receivers);
+    if (e.type === 'error' && (e.code === 'dropped' || e.code === 'link_closed' || e.code === 'invalid_receivers')) console.log(e.message);
+  } });
+  many.dropReceiver(3);
+  many.closeLink();
+  const shared = (await many.diagnose()).sharedReads;
+  console.log(shared?.bytesRead, (await many.diagnose(3)).lanes);
+  // @ts-expect-error: receivers is a number
+  send(input.files!, { receivers: 'many' });
+  // @ts-expect-error: a receiver is named by its number
+  many.dropReceiver('brave lemon');
 }

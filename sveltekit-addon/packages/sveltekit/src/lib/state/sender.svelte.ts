@@ -1,5 +1,5 @@
 // `createSender()`: a sending transfer as reactive Svelte state (files, link or code, progress, errors).
-import type { Diagnosis, PeerDropEvent, SendFiles } from '../runtime/wasm/peerdrop.js';
+import type { Diagnosis, PeerDropEvent, SendFiles, SendHandle } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ReceiverList, type ReceiverRow } from './receiver-list.svelte.js';
 
@@ -17,13 +17,6 @@ export interface SenderOptions extends TransferOptions {
 	 * means one receiver.
 	 */
 	receivers?: number;
-}
-
-/** What the handle of a link for several adds (issue #21's contract); absent from older runtimes. */
-interface RoomControls {
-	dropReceiver?(receiver: number): void;
-	closeLink?(): void;
-	diagnose(receiver?: number): Promise<Diagnosis>;
 }
 
 /** Errors after which the same files can be offered again with a new code. */
@@ -56,7 +49,8 @@ export class PeerDropSender extends TransferState {
 	#receivers = new ReceiverList();
 	/** A link for several: one row per receiver that showed up, in that order. Empty for a transfer to one. */
 	receiverList: ReceiverRow[] = $derived(this.#receivers.rows);
-	#room: RoomControls | null = null;
+	/** The runtime's handle, for what only a link for several has (dropping one, closing). */
+	#room: Pick<SendHandle, 'dropReceiver' | 'closeLink' | 'diagnose'> | null = null;
 
 	/** The last code was used up (wrong_code, code_abandoned): `newCode()` can offer the same files again. */
 	canRenewCode = $derived(this.#offered !== null && RENEWABLE.includes(this.error?.code ?? ''));
@@ -110,7 +104,7 @@ export class PeerDropSender extends TransferState {
 
 	/** Ends one receiver of a link for several (it is told it was removed); the others go on. */
 	dropReceiver(receiver: number): void {
-		this.#room?.dropReceiver?.(receiver);
+		this.#room?.dropReceiver(receiver);
 	}
 
 	/** Stops the transfer: on a link for several, every receiver still in (each is told it was cancelled). */
@@ -121,7 +115,7 @@ export class PeerDropSender extends TransferState {
 
 	/** Nobody new can open the link for several; the receivers already in go on. */
 	closeLink(): void {
-		this.#room?.closeLink?.();
+		this.#room?.closeLink();
 	}
 
 	/** Connection and signaling summary for support; with `receiver`, that receiver's connection (a link for several). */
