@@ -380,7 +380,7 @@ function startSending(picked) {
   $('new-code').hidden = true;
   const shortCode = $('use-code').checked;
   // A short code always means one receiver; 1 keeps the options exactly as for one.
-  const count = shortCode ? 1 : Math.min(32, Math.max(1, Math.floor(Number($('receivers').value)) || 1));
+  const count = shortCode || !$('several').checked ? 1 : Math.min(32, Math.max(2, Math.floor(Number($('receivers').value)) || 8));
   receivers = count > 1 ? new Map() : null;
   try {
     handle = send(picked, { signalUrl: SIGNAL_URL, onEvent, shortCode, ...(count > 1 ? { receivers: count } : {}) });
@@ -412,7 +412,7 @@ function startSending(picked) {
     $('share-qr').src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(renderSVG(handle.link, { ecc: 'L', border: 2 }))}`;
     $('share').hidden = false;
   }
-  for (const id of ['file-input', 'folder-input', 'use-code', 'receivers']) $(id).disabled = true;
+  for (const id of ['file-input', 'folder-input', 'use-code', 'several', 'receivers']) $(id).disabled = true;
   $('drop-zone').hidden = true;
   $('code-option').hidden = true;
   $('receivers-option').hidden = true;
@@ -425,7 +425,7 @@ function sendMore() {
   offered = null;
   receivers = null;
   for (const id of ['share', 'share-code', 'progress', 'error', 'verification', 'network-note', 'new-code', 'send-more', 'digest-note', 'receivers-view']) $(id).hidden = true;
-  for (const id of ['file-input', 'folder-input', 'use-code', 'receivers']) $(id).disabled = false;
+  for (const id of ['file-input', 'folder-input', 'use-code', 'several', 'receivers']) $(id).disabled = false;
   $('progress').querySelector('.total').hidden = false;
   $('file-list').hidden = false;
   $('cancel').textContent = 'Cancel';
@@ -456,8 +456,9 @@ function startReceiving(linkOrCode) {
 
 /** A short code means one receiver: the two choices exclude each other. */
 function showCodeOrMany() {
-  $('receivers').disabled = $('use-code').checked;
-  $('use-code').disabled = Number($('receivers').value) > 1;
+  $('several').disabled = $('use-code').checked;
+  $('use-code').disabled = $('several').checked;
+  $('receivers-count').hidden = !$('several').checked;
 }
 
 async function showDiagnosis() {
@@ -487,7 +488,7 @@ async function main() {
   }
   $('send-view').hidden = false;
   $('use-code').addEventListener('change', showCodeOrMany);
-  $('receivers').addEventListener('input', showCodeOrMany);
+  $('several').addEventListener('change', showCodeOrMany);
   $('close-link').addEventListener('click', () => handle?.closeLink());
   for (const id of ['file-input', 'folder-input']) {
     const input = $(id);

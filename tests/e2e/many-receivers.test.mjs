@@ -88,9 +88,12 @@ test('one link, four receivers: the folder arrives whole at each, every block re
   const total = Object.values(files).reduce((n, b) => n + b.length, 0);
   const senderCtx = await env.browser.newContext();
   const sender = await senderCtx.newPage();
-  // As a person does it: "How many people may open the link" 4, then a folder.
+  // As a person does it: "several people", 8 by default, changed to 4, then a folder.
   await sender.goto(env.site.url);
   await sender.waitForSelector('body[data-state="ready"]');
+  await sender.check('#several');
+  assert.equal(await sender.inputValue('#receivers'), '8');
+  assert.ok(await sender.isDisabled('#use-code'), 'a short code is for one receiver');
   await sender.fill('#receivers', '4');
   await sender.setInputFiles('#folder-input', await folder('class', files));
   await sender.waitForFunction(() => document.getElementById('share-link').value.includes('#'));

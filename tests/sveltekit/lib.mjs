@@ -255,7 +255,8 @@ export async function transferToMany(browser, sendUrl, files, count, { timeoutMs
     await a.goto(sendUrl);
     await a.waitForSelector('.peerdrop-dropzone[data-peerdrop-ready="true"]', { timeout: timeoutMs });
     await a.waitForLoadState('networkidle');
-    await a.fill('.receivers-choice input', String(count));
+    await a.check('.receivers-choice input[type="checkbox"]');
+    await a.fill('.receivers-choice input[type="number"]', String(count));
     await a.setInputFiles('input[data-peerdrop-input="files"]', files);
     await a.waitForSelector('input.peerdrop-share-link', { timeout: timeoutMs });
     const link = await a.inputValue('input.peerdrop-share-link');

@@ -57,7 +57,12 @@ impl Emitter {
 
     /// A signaling message was dropped because it failed to open.
     pub fn signaling_warning(&self, e: &peerdrop_core::seal::SealError) {
-        self.emit(object(&[("type", "signalingWarning".into()), ("message", e.to_string().into())]));
+        self.signaling_trouble(&e.to_string());
+    }
+
+    /// Signaling failed in a way the transfer survives: `message` says what no longer works.
+    pub fn signaling_trouble(&self, message: &str) {
+        self.emit(object(&[("type", "signalingWarning".into()), ("message", message.into())]));
     }
 
     pub fn progress(&self, p: &Progress) {

@@ -278,17 +278,10 @@ async fn connect(
         // peer: it does not need signaling, so let it finish. Only a reconnection is
         // impossible now.
         Either::Right((Err(e), rx)) if shared.borrow().engine.as_ref().is_some_and(|e| !e.is_closed()) => {
-            emitter.emit(object(&[
-                ("type", "signalingWarning".into()),
-                (
-                    "message",
-                    format!(
-                        "The transfer continues, but it could not resume after a disconnection: {}",
-                        e.message()
-                    )
-                    .into(),
-                ),
-            ]));
+            emitter.signaling_trouble(&format!(
+                "The transfer continues, but it could not resume after a disconnection: {}",
+                e.message()
+            ));
             match rx.await {
                 Ok(Ended::Lost) => Err(e),
                 _ => Ok(Outcome::Over),

@@ -157,17 +157,10 @@ fn lost_signaling(room: &SharedRoom, e: RuntimeError) -> Result<(), RuntimeError
     if !active {
         return Err(e);
     }
-    emitter.emit(object(&[
-        ("type", "signalingWarning".into()),
-        (
-            "message",
-            format!(
-                "The transfers under way continue, but nobody else can open the link and a lost connection cannot be restored: {}",
-                e.message()
-            )
-            .into(),
-        ),
-    ]));
+    emitter.signaling_trouble(&format!(
+        "The transfers under way continue, but nobody else can open the link and a lost connection cannot be restored: {}",
+        e.message()
+    ));
     check_complete(room);
     Ok(())
 }
@@ -322,10 +315,8 @@ pub(super) fn close_link(room: &SharedRoom) {
                 emitter.emit(object(&[("type", "linkClosed".into())]));
                 check_complete(&room);
             }
-            Err(e) => emitter.emit(object(&[
-                ("type", "signalingWarning".into()),
-                ("message", format!("The link could not be closed to newcomers: {}", e.message()).into()),
-            ])),
+            Err(e) => emitter
+                .signaling_trouble(&format!("The link could not be closed to newcomers: {}", e.message())),
         }
     });
 }

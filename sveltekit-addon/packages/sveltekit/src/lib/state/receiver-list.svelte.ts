@@ -2,7 +2,7 @@
 // progress and outcome, kept apart from the link's own state. Fed the events that carry `receiver`.
 import type { PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { errorSentence, RECEIVER_ERROR_TEXT, textFor } from './format.js';
-import type { NoticeEvent, TransferError, TransferPhase, TransferProgressState } from './transfer.svelte.js';
+import { progressOf, type NoticeEvent, type TransferError, type TransferPhase, type TransferProgressState } from './transfer.svelte.js';
 
 export interface ReceiverRow {
 	/** The runtime's number for this receiver (1 to 32), what `dropReceiver()` takes. */
@@ -59,18 +59,10 @@ export class ReceiverList {
 				if (event.label) row.label = event.label;
 				if (event.phase !== 'reconnecting') row.notice = null;
 				break;
-			case 'progress': {
-				const total = Math.max(event.totalBytes, 1);
-				row.progress = {
-					verified: event.verifiedBytes,
-					total: event.totalBytes,
-					rate: event.bytesPerSecond,
-					eta: event.etaSeconds,
-					percent: Math.min(100, (100 * event.verifiedBytes) / total)
-				};
+			case 'progress':
+				row.progress = progressOf(event);
 				if (row.phase === 'connected') row.phase = 'transferring';
 				break;
-			}
 			case 'stalled':
 				row.notice = { type: 'stalled', seconds: Math.round(event.idleMs / 1000), detail: event.message ?? null };
 				break;

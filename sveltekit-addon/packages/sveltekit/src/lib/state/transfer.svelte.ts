@@ -49,6 +49,17 @@ export type NoticeEvent =
 	| { type: 'disconnected'; detail: string | null }
 	| { type: 'blockRejected' };
 
+/** The progress a `progress` event reports. */
+export function progressOf(event: Extract<PeerDropEvent, { type: 'progress' }>): TransferProgressState {
+	return {
+		verified: event.verifiedBytes,
+		total: event.totalBytes,
+		rate: event.bytesPerSecond,
+		eta: event.etaSeconds,
+		percent: Math.min(100, (100 * event.verifiedBytes) / Math.max(event.totalBytes, 1))
+	};
+}
+
 /** Progress before any byte of `total` is verified. */
 function noProgress(total: number): TransferProgressState {
 	return { verified: 0, total, rate: 0, eta: null, percent: 0 };
@@ -142,14 +153,7 @@ export abstract class TransferState {
 				this.giveUpAt = event.phase === 'reconnecting' && event.giveUpInMs != null ? Date.now() + event.giveUpInMs : null;
 				break;
 			case 'progress': {
-				const total = Math.max(event.totalBytes, 1);
-				this.progress = {
-					verified: event.verifiedBytes,
-					total: event.totalBytes,
-					rate: event.bytesPerSecond,
-					eta: event.etaSeconds,
-					percent: Math.min(100, (100 * event.verifiedBytes) / total)
-				};
+				this.progress = progressOf(event);
 				if (event.file != null && this.files[event.file]) this.files[event.file].verified = event.fileBytes ?? 0;
 				if (this.phase === 'connected') this.phase = 'transferring';
 				break;
