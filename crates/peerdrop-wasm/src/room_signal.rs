@@ -7,7 +7,7 @@
 
 use crate::error::RuntimeError;
 use crate::signaling::{
-    open_sealed, post, post_retrying, send_keepalive, Addressed, Message, SharedLog, Signal,
+    open_sealed, post, post_retrying, send_keepalive, Addressed, Message, Seat, SharedLog, Signal,
 };
 use futures::channel::mpsc;
 use futures::StreamExt;
@@ -34,8 +34,10 @@ pub struct RoomPost {
 }
 
 impl RoomPost {
-    pub fn new(url: &str, token: &str, seq: u64, log: SharedLog) -> Self {
-        RoomPost { url: url.to_string(), token: token.to_string(), log, seq: Cell::new(seq) }
+    /// What sends, drops and closes for `seat` (at `url`) while its poll is held: its token,
+    /// and its sequence from here on.
+    pub fn new(url: &str, seat: Seat, log: SharedLog) -> Self {
+        RoomPost { url: url.to_string(), token: seat.token, log, seq: Cell::new(seat.seq) }
     }
 
     /// Sends one sealed message to receiver `to` alone. Retries reuse its sequence number.

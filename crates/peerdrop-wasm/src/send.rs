@@ -2,6 +2,7 @@
 //! drives a core `Sender` over the data channel, reading file slices as it asks. A link
 //! several may open (`receivers` > 1) runs one such state per receiver (`room`).
 
+mod file_block;
 mod files;
 mod lanes;
 mod negotiate;

@@ -400,8 +400,8 @@ impl SignalClient {
 impl SignalClient {
     /// Creates a room for up to `receivers` receivers (2 to 32; `docs/signaling.md` section
     /// 2.6) as its sender, peer 0. The seat has no seal of its own: each receiver has its own
-    /// session, so messages go out through a [`RoomPost`](crate::room_signal::RoomPost) with
-    /// that receiver's seal and come in through [`poll_addressed`](Self::poll_addressed).
+    /// session, so messages go out through the seat's token (`room_signal`) with that
+    /// receiver's seal and come in through [`poll_addressed`](Self::poll_addressed).
     /// Returns the number of receivers the room seats: 1 when the endpoint is older than rooms
     /// for several (it made a room for one, which works the same way for its one receiver).
     pub async fn create_for_receivers(
@@ -415,12 +415,6 @@ impl SignalClient {
         // No seal of its own, and no short-code exchange either.
         client.pake = false;
         Ok((client, entered.receivers.unwrap_or(1)))
-    }
-
-    /// What sends, drops and closes for this seat while its poll is held: its token, and its
-    /// sequence from here on.
-    pub fn room_post(&self) -> crate::room_signal::RoomPost {
-        crate::room_signal::RoomPost::new(&self.url, &self.token, self.seq, self.log.clone())
     }
 
     /// The sender of a room for several: waits for the next messages of all its receivers

@@ -2,16 +2,14 @@
 //! the page has it) for this receiver alone, or through the cache the receivers of a link for
 //! several share, which reads and hashes each block once for all of them.
 
+use super::file_block::block;
 use super::shared_reads::{self, SharedCache};
 use super::Shared;
-use crate::block_hash::{self, Subtle};
+use crate::block_hash::Subtle;
 use crate::clock::now_ms;
 use crate::driver;
-use crate::error::describe;
 use peerdrop_core::ReadRequest;
-use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::{spawn_local, JsFuture};
-use web_sys::File;
+use wasm_bindgen_futures::spawn_local;
 
 pub(super) enum Reads {
     /// This page reads for its one receiver.
@@ -50,28 +48,4 @@ pub(super) fn start(shared: &Shared, r: ReadRequest) {
         }
         driver::pump(&shared);
     });
-}
-
-/// Reads `r` from `file` and hashes it with WebCrypto when given (else the digest is left to
-/// the engine or the cache); a failure is the sentence the transfer ends with.
-pub(super) async fn block(
-    file: &File,
-    r: ReadRequest,
-    subtle: Option<&Subtle>,
-) -> Result<(Vec<u8>, Option<[u8; 32]>), String> {
-    let start = r.offset as f64;
-    let end = start + f64::from(r.len);
-    let read = match file.slice_with_f64_and_f64(start, end) {
-        Ok(blob) => JsFuture::from(blob.array_buffer()).await,
-        Err(e) => Err(e),
-    };
-    let buf: JsValue = read.map_err(|e| {
-        format!("could not read {:?}: {}; it may have been moved or deleted", file.name(), describe(&e))
-    })?;
-    let view = js_sys::Uint8Array::new(&buf);
-    let sha256 = match subtle {
-        Some(subtle) => block_hash::sha256(subtle, &view).await,
-        None => None,
-    };
-    Ok((view.to_vec(), sha256))
 }

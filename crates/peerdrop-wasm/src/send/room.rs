@@ -44,7 +44,7 @@ pub(super) struct Room {
     post: Option<Rc<RoomPost>>,
     ice_servers: Option<serde_json::Value>,
     /// The receivers that came, by peer number.
-    receivers: BTreeMap<u8, Seat>,
+    receivers: BTreeMap<u8, Joined>,
     /// How many the room seats (what the endpoint granted).
     seats: u8,
     /// Closed to newcomers.
@@ -53,7 +53,8 @@ pub(super) struct Room {
     finished: bool,
 }
 
-struct Seat {
+/// A receiver that came: its sending state, and its share of the room's poll.
+struct Joined {
     state: Shared,
     /// Where the room's poll puts this receiver's messages.
     inbox: Option<UnboundedSender<Addressed>>,
@@ -111,7 +112,7 @@ async fn run(room: &SharedRoom, wanted: u8) -> Result<(), RuntimeError> {
     };
     emitter.status("signaling");
     let (mut client, seats) = SignalClient::create_for_receivers(&url, &room_id, wanted, log).await?;
-    let post = Rc::new(client.room_post());
+    let post = Rc::new(RoomPost::new(&url, client.seat(), room.borrow().log.clone()));
     let cancelled = {
         let mut r = room.borrow_mut();
         r.post = Some(post.clone());
@@ -204,7 +205,7 @@ fn seat(room: &SharedRoom, peer: u8) {
         )));
         shared_reads::register(&r.reads, asker, &state);
         let (signal, inbox) = PeerSignal::new(peer, post, seal, r.ice_servers.clone());
-        r.receivers.insert(peer, Seat { state: state.clone(), inbox: Some(inbox), ended: false });
+        r.receivers.insert(peer, Joined { state: state.clone(), inbox: Some(inbox), ended: false });
         (state, signal)
     };
     let room = room.clone();

@@ -1,7 +1,7 @@
 //! The block cache the receivers of a link for several share (`peerdrop_core::BlockCache`),
 //! driven: its reads done once from the files, its blocks handed to each receiver's engine.
 
-use super::read::block;
+use super::file_block::block;
 use super::State;
 use crate::block_hash::Subtle;
 use crate::clock::now_ms;
