@@ -152,6 +152,31 @@ fn the_window_follows_the_bandwidth_delay_product() {
     assert!(measured.max_receiver_held <= peerdrop_core::config::MAX_WINDOW);
 }
 
+#[test]
+fn a_block_retried_before_the_round_trip_was_known_does_not_stay_in_flight() {
+    // A slow long path (about 200 KiB per 100 ms round trip, less than half a block): ICE's
+    // first measurement comes after the first blocks left, and one of them is damaged and
+    // asked for again. Its first copy must leave the sender's count of bytes in the network:
+    // counted there for good, it alone would fill the in-flight limit (twice the product plus
+    // a block) and nothing more could start.
+    let slow = Config { max_lanes: 1, ..Config::default() };
+    let m = manifest(&[12 << 20]);
+    let path = NetParams {
+        latency_ms: 50,
+        bytes_per_ms: 2_000,
+        write_ms_per_mib: 0,
+        round_trip_ms: Some(100),
+        round_trip_after_ms: 1_500,
+        flip_ppm: 1_000_000,
+        flip_first: 1,
+        ..NetParams::default()
+    };
+    let out = run(43, &slow, &m, &path, None);
+    assert_eq!(out.flips, 1);
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure().or(out.sender_failure()));
+    assert_eq!(out.files[0], sim::content(43, 0, 0, 12 << 20));
+}
+
 /// Drives a receiver by hand into the transferring phase, answering its frames as a sender.
 fn transferring_receiver(config: Config) -> Receiver {
     let id = [9; 16];

@@ -78,6 +78,10 @@ pub struct Link {
     messages: u64,
     data_queued: u64,
     accept_at: Option<u64>,
+    /// When the runtime reports the round trip, if it has not yet.
+    round_trip_at: Option<u64>,
+    /// DATA messages sent so far (for `NetParams::flip_first`).
+    data_messages: u64,
     resume: Option<HaveMap>,
     /// Reads the sender asked for that the driver has not taken yet, in order.
     pub reads: Vec<ReadRequest>,
@@ -145,6 +149,8 @@ impl Link {
             messages: 0,
             data_queued: 0,
             accept_at: None,
+            round_trip_at: None,
+            data_messages: 0,
             resume,
             reads: Vec::new(),
         }
@@ -172,10 +178,17 @@ impl Link {
                 self.receiver.reject(now, "not now, thanks");
             } else {
                 self.receiver.accept(now, self.resume.take());
-                if let Some(rtt) = self.params.round_trip_ms {
-                    self.receiver.handle_round_trip(now, rtt);
-                    self.sender.handle_round_trip(now, rtt);
+                if self.params.round_trip_ms.is_some() {
+                    self.round_trip_at = Some(now + self.params.round_trip_after_ms);
                 }
+            }
+            return Pump::Again;
+        }
+        if self.round_trip_at.is_some_and(|t| t <= now) {
+            self.round_trip_at = None;
+            if let Some(rtt) = self.params.round_trip_ms {
+                self.receiver.handle_round_trip(now, rtt);
+                self.sender.handle_round_trip(now, rtt);
             }
             return Pump::Again;
         }
@@ -223,6 +236,10 @@ impl Link {
     }
 
     fn transmit(&mut self, now: u64, lane: usize, mut msg: Vec<u8>) {
+        if msg.first() == Some(&0x07) {
+            self.data_messages += 1;
+        }
+        let may_flip = self.params.flip_first == 0 || self.data_messages <= self.params.flip_first;
         let params = &self.params;
         let out = &mut self.out;
         if msg.first() == Some(&0x06) {
@@ -231,7 +248,11 @@ impl Link {
             out.blocks_sent.push((file, index));
             out.blocks_per_lane[lane] += 1;
         }
-        if msg.first() == Some(&0x07) && msg.len() > 1 && self.rng.below(1_000_000) < params.flip_ppm {
+        if msg.first() == Some(&0x07)
+            && msg.len() > 1
+            && may_flip
+            && self.rng.below(1_000_000) < params.flip_ppm
+        {
             let at = 1 + self.rng.below(msg.len() as u64 - 1) as usize;
             msg[at] ^= 1 << self.rng.below(8);
             out.flips += 1;
@@ -329,6 +350,7 @@ impl Link {
             self.receiver.poll_timeout(),
             self.link_free_at.iter().copied().filter(|&t| t > now).min(),
             self.accept_at,
+            self.round_trip_at,
         ]
         .into_iter()
         .flatten()

@@ -112,6 +112,11 @@ pub struct NetParams {
     /// The round trip the runtime reports to both engines when the offer is accepted (`None`:
     /// never measured, one lane). Extra lanes then open after one round trip of setup.
     pub round_trip_ms: Option<u64>,
+    /// The round trip is reported this long after the acceptance rather than with it (ICE's
+    /// first measurement may come after the first blocks left).
+    pub round_trip_after_ms: u64,
+    /// Only the first this many DATA messages may be flipped (`flip_ppm`); 0: any of them.
+    pub flip_first: u64,
     /// Each extra lane's one-way latency is this much longer than the one before (paths of
     /// separate connections differ; blocks finish out of order).
     pub lane_skew_ms: u64,
@@ -142,6 +147,8 @@ impl Default for NetParams {
             host_shortens_a_block: false,
             host_swaps_two_digests: false,
             round_trip_ms: None,
+            round_trip_after_ms: 0,
+            flip_first: 0,
             lane_skew_ms: 0,
             lane_lost_after: None,
             stall: None,
