@@ -177,6 +177,75 @@ fn a_block_retried_before_the_round_trip_was_known_does_not_stay_in_flight() {
     assert_eq!(out.files[0], sim::content(43, 0, 0, 12 << 20));
 }
 
+#[test]
+fn with_two_lanes_a_block_starts_only_when_the_credit_can_finish_it() {
+    // A receiver that grants credit for one and a half blocks and no more until a block is
+    // whole (as a receiver holding partial blocks must). A block the credit cannot finish
+    // would wait half way on its lane; two such blocks, one per lane, could never be finished
+    // (the property test `lanes_never_wait_on_each_other` runs whole transfers; this is the
+    // rule itself, which fails without the reserve: blocks 0 whole and 1 half started).
+    let block = 64 * 1024u64;
+    let id = [7; 16];
+    let m = manifest(&[16 * block]);
+    let config =
+        Config { block_size: block as u32, max_message_size: 16 * 1024, max_lanes: 2, ..Config::default() };
+    let mut sender = peerdrop_core::Sender::new(config, m.clone(), id, 0);
+    let hello = Frame::Hello {
+        version: peerdrop_core::config::PROTOCOL_VERSION,
+        role: Role::Receiver,
+        max_message_size: 16 * 1024,
+        block_size: block as u32,
+        transfer_id: id,
+    };
+    let mut now = 0;
+    sender.handle_frame(now, &hello.to_vec());
+    sender.handle_frame(now, &Frame::Accept { have_bytes: 0 }.to_vec());
+    sender.handle_frame(now, &Frame::Want { file: 0, first: 0, count: 16 }.to_vec());
+    sender.handle_frame(now, &Frame::Credit { limit: block * 3 / 2 }.to_vec());
+    sender.handle_round_trip(now, 100);
+    // Per block: bytes sent, and whether all of it went out.
+    let mut sent: std::collections::BTreeMap<u64, u64> = Default::default();
+    let mut current: [Option<u64>; 2] = [None, None];
+    for _ in 0..200 {
+        now += 10;
+        for lane in 0..2 {
+            sender.handle_lane_buffered_amount(now, lane, 0);
+        }
+        while let Some(output) = sender.poll_output() {
+            match output {
+                peerdrop_core::SenderOutput::OpenLane(lane) => {
+                    assert!(sender.lane_description(now, lane, "sim offer"));
+                    sender.handle_frame(
+                        now,
+                        &Frame::LaneAnswer { lane: lane as u8, sdp: "sim answer" }.to_vec(),
+                    );
+                }
+                peerdrop_core::SenderOutput::LaneAnswer { lane, .. } => sender.handle_lane_open(now, lane),
+                peerdrop_core::SenderOutput::Read(r) => sender.handle_read(
+                    now,
+                    r.file,
+                    r.offset,
+                    sim::content(1, r.file, r.offset, r.len as usize),
+                ),
+                peerdrop_core::SenderOutput::Transmit { lane, frame } => match Frame::decode(&frame) {
+                    Ok(Frame::Block { index, .. }) => current[lane] = Some(index),
+                    Ok(Frame::Data { payload }) => {
+                        *sent.entry(current[lane].expect("data after its block")).or_default() +=
+                            payload.len() as u64
+                    }
+                    _ => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(sender.open_lanes(), 2, "the second lane opened");
+    // The credit covers one block and a half: one block goes out whole, and no other starts
+    // until an acknowledgement brings more credit.
+    assert_eq!(sent.len(), 1, "blocks started: {sent:?}");
+    assert!(sent.values().all(|&n| n == block), "a block was left half way: {sent:?}");
+}
+
 /// Drives a receiver by hand into the transferring phase, answering its frames as a sender.
 fn transferring_receiver(config: Config) -> Receiver {
     let id = [9; 16];
