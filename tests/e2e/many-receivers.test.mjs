@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useSiteAndBrowser, errorCode, openAndAccept, sha256, sha256File, shoot } from './harness.mjs';
@@ -234,5 +234,57 @@ test('a receiver beyond the limit, or after the link was closed, gets a clear er
   });
   assert.equal(refused, 'invalid_receivers');
   for (const r of [...pages, late, first, turnedAway]) await r.ctx.close();
+  await senderCtx.close();
+});
+
+/** Rewrites the test site's signal.php config, and waits until the endpoint reads it (php -S
+ *  has opcache on, which may serve the old file for a couple of seconds). */
+async function configure(config, text, maxReceivers) {
+  await writeFile(config, text);
+  for (let i = 0; i < 50; i++) {
+    const health = await (await fetch(new URL('signal.php', env.site.url))).json();
+    if (health.limits.max_receivers === maxReceivers) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`signal.php did not take max_receivers ${maxReceivers}`);
+}
+
+test('an endpoint that seats fewer than asked gives the link what it allows', { timeout: 60000 }, async () => {
+  // The operator allows 2 per room (`max_receivers`); the sender asks for 4.
+  const config = join(env.site.dataDir, '..', 'peerdrop.local.config.php');
+  const before = await readFile(config, 'utf8');
+  await configure(config, before.replace('return array(', "return array('max_receivers' => 2, "), 2);
+  try {
+    const senderCtx = await env.browser.newContext();
+    const sender = await senderCtx.newPage();
+    const dir = await folder('two', { 'two/a.txt': Buffer.from('a') });
+    await offerToMany(sender, dir, { receivers: 4 });
+    await senderSees(sender, () => window.events.some((e) => e.type === 'room' || e.type === 'error'));
+    const first = await sender.evaluate(() => window.events.find((e) => e.type === 'room' || e.type === 'error'));
+    assert.deepEqual(first, { type: 'room', receivers: 2 });
+    await senderCtx.close();
+  } finally {
+    await configure(config, before, 32);
+  }
+});
+
+test('a receiver that went away does not keep a closed link from completing', { timeout: 90000 }, async () => {
+  const dir = await folder('gone', { 'gone/a.bin': randomBytes(256 * 1024) });
+  const senderCtx = await env.browser.newContext();
+  const sender = await senderCtx.newPage();
+  const link = await offerToMany(sender, dir, { receivers: 3, reconnectWindow: 2000 });
+  const done = await receiverPage();
+  await openAndAccept(done.page, link);
+  await done.page.waitForSelector('body[data-state="complete"]', { timeout: 60000 });
+  // The second one sees the offer, then closes its window without a word.
+  const gone = await receiverPage();
+  await gone.page.goto(link);
+  await gone.page.waitForSelector('#accept:visible', { timeout: 30000 });
+  await gone.ctx.close();
+  await sender.evaluate(() => window.handle.closeLink());
+  await senderSees(sender, () => window.events.some((e) => e.type === 'complete' && e.receiver === undefined), undefined, 60000);
+  const ended = await sender.evaluate(() => window.events.filter((e) => e.receiver === 2 && e.type === 'error').map((e) => e.code));
+  assert.deepEqual(ended, ['connection_lost']);
+  await done.ctx.close();
   await senderCtx.close();
 });

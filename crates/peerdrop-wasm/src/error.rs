@@ -21,6 +21,8 @@ pub enum RuntimeError {
     LinkClosed,
     /// The sender removed this receiver from the transfer (a link several may open).
     Dropped,
+    /// The sender's side of the same: this page removed that receiver.
+    RemovedReceiver,
     /// `receivers` is not a number of receivers this runtime can serve, or asks for several
     /// with a short code.
     InvalidReceivers(String),
@@ -85,7 +87,7 @@ impl RuntimeError {
             RuntimeError::CodeAbandoned => "code_abandoned",
             RuntimeError::LinkInUse => "link_in_use",
             RuntimeError::LinkClosed => "link_closed",
-            RuntimeError::Dropped => "dropped",
+            RuntimeError::Dropped | RuntimeError::RemovedReceiver => "dropped",
             RuntimeError::InvalidReceivers(_) => "invalid_receivers",
             RuntimeError::PeerNotFound => "peer_not_found",
             RuntimeError::IceFailed { .. } => "ice_failed",
@@ -131,7 +133,8 @@ impl RuntimeError {
             RuntimeError::LinkClosed => {
                 "The sender closed this link to newcomers. Ask them for a new link.".into()
             }
-            RuntimeError::Dropped => "The sender removed this receiver from the transfer.".into(),
+            RuntimeError::Dropped => "The sender removed you from this transfer. Ask them for the files again if you still need them.".into(),
+            RuntimeError::RemovedReceiver => "You removed this receiver; the others go on.".into(),
             RuntimeError::InvalidReceivers(why) => format!("Cannot send to several receivers: {why}."),
             RuntimeError::PeerNotFound => {
                 "The other side did not answer in time. Make sure their page is still open, then try again.".into()

@@ -363,13 +363,18 @@ fn on_event(shared: &Shared, event: SenderEvent) {
                 ("type", "disconnected".into()),
                 ("message", "The connection to the receiver was lost. Retrying; if they reopen the link, the transfer resumes where it stopped.".into()),
             ]));
-            let conn = shared.borrow_mut().page.conn.take();
+            // The lost engine's blocks are not needed: a restored connection starts a new one.
+            let conn = {
+                let mut s = shared.borrow_mut();
+                s.engine = None;
+                s.page.conn.take()
+            };
             drop(conn);
             connection_ended(shared, Ended::Lost);
         }
         SenderEvent::Failed(err) => {
             let dropped = shared.borrow().dropped && err.code == ErrorCode::Cancelled;
-            emitter.error(&if dropped { RuntimeError::Dropped } else { RuntimeError::Transfer(err) });
+            emitter.error(&if dropped { RuntimeError::RemovedReceiver } else { RuntimeError::Transfer(err) });
             connection_ended(shared, Ended::Final);
             finish_after_flush(shared);
         }
@@ -412,11 +417,13 @@ fn finish_after_flush(shared: &Shared) {
     });
 }
 
-/// Releases the connection; the negotiation task leaves the room once it sees `finished`.
+/// Releases the connection and the engine's blocks; the negotiation task leaves the room once
+/// it sees `finished` (with several receivers, the page stays for `diagnose(receiver)`).
 fn finish(shared: &Shared) {
     let (conn, ended) = {
         let mut s = shared.borrow_mut();
         s.page.finished = true;
+        s.engine = None;
         (s.page.conn.take(), s.ended.take())
     };
     drop(conn);

@@ -627,12 +627,21 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
     if status == 0 || status == 502 || status == 504 || status == 508 {
         return Err((RuntimeError::SignalingUnreachable(url.to_string()), retry_after_ms));
     }
+    // This seat's receiver was removed by the sender (section 2.7), whatever it was doing.
+    if status == 410 && code == "peer_dropped" {
+        return Err((RuntimeError::Dropped, None));
+    }
     Err((RuntimeError::Signaling { status, code, message }, retry_after_ms))
 }
 
 /// The sealed message one side sends when it abandons a negotiation because signaling was
 /// tampered with, so the other side stops too (if the relay lets it through).
 pub const ABORT: &str = "abort";
+
+/// The sealed message the sender of a link for several sends a receiver whose part ended
+/// without the files (no answer in time, no connection, a loss it could not restore): it ends
+/// that receiver's wait at once, as `peer-left` does for a link for one.
+pub const BYE: &str = "bye";
 
 /// Tells the other side a negotiation was abandoned over tampering; best effort.
 pub async fn abort_if_tampered(client: &mut impl Signal, error: &RuntimeError) {
@@ -729,9 +738,9 @@ pub async fn wait_for(
             client.put_back(rest);
             return Ok(messages.pop().map(|m| m.data));
         }
-        // The other side left the room (closed its page, or ended the transfer): nothing it
-        // could still send will come.
-        if messages.iter().any(|m| m.kind == "peer-left") {
+        // The other side left the room (closed its page, or ended the transfer), or ended this
+        // side's part of a link for several: nothing it could still send will come.
+        if messages.iter().any(|m| m.kind == "peer-left" || m.kind == BYE) {
             return Err(RuntimeError::LinkExpired);
         }
     }

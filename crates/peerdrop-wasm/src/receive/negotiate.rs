@@ -51,9 +51,6 @@ pub(super) async fn exchange_code(
     Ok(Some((client, secret)))
 }
 
-/// What signaling answers a receiver the sender removed (`docs/signaling.md` section 2.7).
-const PEER_DROPPED: &str = "peer_dropped";
-
 async fn join(
     url: &str,
     room: &str,
@@ -84,7 +81,7 @@ async fn enter(
         match client.send("hello", "").await {
             Ok(()) => return Ok(client),
             // The sender removed this receiver: joining afresh would sneak back in.
-            Err(RuntimeError::Signaling { status: 410, code, .. }) if code == PEER_DROPPED => {
+            Err(RuntimeError::Dropped) => {
                 seat_store::clear(room);
                 return Err(RuntimeError::Dropped);
             }
@@ -285,9 +282,6 @@ pub(super) async fn reconnect(shared: &Shared) {
             )
         }
         // The sender left the room (closed its page): the room answers 410 to the hello.
-        Err(RuntimeError::Signaling { status: 410, code, .. }) if code == PEER_DROPPED => {
-            driver::fail(shared, RuntimeError::Dropped)
-        }
         Err(RuntimeError::Signaling { status: 410, .. }) => driver::fail(shared, RuntimeError::LinkExpired),
         Err(e) => driver::fail(shared, e),
     }

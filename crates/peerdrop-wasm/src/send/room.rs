@@ -18,11 +18,11 @@ use crate::js_value::object;
 use crate::options::Options;
 use crate::room_signal::{PeerSignal, RoomPost};
 use crate::signaling::{
-    abort_if_tampered, is_transient, new_seal, sleep, Addressed, SharedLog, SignalClient,
+    abort_if_tampered, is_transient, new_seal, sleep, Addressed, SharedLog, Signal, SignalClient, BYE,
 };
 use futures::channel::mpsc::UnboundedSender;
 use peerdrop_core::frame::Role;
-use peerdrop_core::{LinkSecret, Manifest};
+use peerdrop_core::{ErrorCode, LinkSecret, Manifest, TransferError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -47,8 +47,11 @@ pub(super) struct Room {
     receivers: BTreeMap<u8, Joined>,
     /// How many the room seats (what the endpoint granted).
     seats: u8,
-    /// Closed to newcomers.
+    /// Closed to newcomers (`closing`: asked, not yet confirmed).
     closed: bool,
+    closing: bool,
+    /// Receivers that stopped coming back are being looked for (once nobody new can come).
+    sweeping: bool,
     /// The link ended (complete, cancelled or failed).
     finished: bool,
 }
@@ -59,6 +62,8 @@ struct Joined {
     /// Where the room's poll puts this receiver's messages.
     inbox: Option<UnboundedSender<Addressed>>,
     ended: bool,
+    /// Once nobody new can come: how long it has been without a running transfer.
+    idle_ms: u64,
 }
 
 pub(super) type SharedRoom = Rc<RefCell<Room>>;
@@ -86,6 +91,8 @@ impl Room {
             receivers: BTreeMap::new(),
             seats: 0,
             closed: false,
+            closing: false,
+            sweeping: false,
             finished: false,
         }))
     }
@@ -111,7 +118,17 @@ async fn run(room: &SharedRoom, wanted: u8) -> Result<(), RuntimeError> {
         (r.emitter.clone(), r.options.signal_url.clone(), r.log.clone(), r.secret.room_id())
     };
     emitter.status("signaling");
-    let (mut client, seats) = SignalClient::create_for_receivers(&url, &room_id, wanted, log).await?;
+    let (mut client, seats) =
+        match SignalClient::create_for_receivers(&url, &room_id, wanted, log.clone()).await {
+            // The endpoint seats fewer (its `max_receivers`): take what it allows.
+            Err(RuntimeError::Signaling { status: 400, code, .. }) if code == "invalid_receivers" => {
+                let allowed = max_receivers(&url).await.filter(|&n| n < wanted).ok_or_else(|| {
+                    RuntimeError::InvalidReceivers(format!("{url} does not seat {wanted} receivers"))
+                })?;
+                SignalClient::create_for_receivers(&url, &room_id, allowed, log).await?
+            }
+            other => other?,
+        };
     let post = Rc::new(RoomPost::new(&url, client.seat(), room.borrow().log.clone()));
     let cancelled = {
         let mut r = room.borrow_mut();
@@ -135,6 +152,8 @@ async fn run(room: &SharedRoom, wanted: u8) -> Result<(), RuntimeError> {
                 for m in messages {
                     dispatch(room, m);
                 }
+                // After a close, only once the joins the endpoint took before it were seen.
+                check_complete(room);
             }
             Err(e) if is_transient(&e) => sleep(Duration::from_secs(2)).await,
             Err(_) if room.borrow().finished => break,
@@ -205,9 +224,13 @@ fn seat(room: &SharedRoom, peer: u8) {
         )));
         shared_reads::register(&r.reads, asker, &state);
         let (signal, inbox) = PeerSignal::new(peer, post, seal, r.ice_servers.clone());
-        r.receivers.insert(peer, Joined { state: state.clone(), inbox: Some(inbox), ended: false });
+        r.receivers
+            .insert(peer, Joined { state: state.clone(), inbox: Some(inbox), ended: false, idle_ms: 0 });
         (state, signal)
     };
+    if room.borrow().receivers.len() >= usize::from(room.borrow().seats) {
+        sweep(room);
+    }
     let room = room.clone();
     spawn_local(serve_receiver(room, peer, state, signal));
 }
@@ -219,7 +242,12 @@ async fn serve_receiver(room: SharedRoom, peer: u8, state: Shared, mut signal: P
     };
     let result = serve(&state, &options, &secret, &mut signal).await;
     if let Err(e) = result {
-        abort_if_tampered(&mut signal, &e).await;
+        if matches!(e, RuntimeError::SignalingTampered(_)) {
+            abort_if_tampered(&mut signal, &e).await;
+        } else {
+            // Its wait ends at once, as a link for one's does when the sender leaves.
+            let _ = signal.send(BYE, &e.message()).await;
+        }
         driver::fail(&state, e);
     }
     let reads = {
@@ -292,32 +320,85 @@ pub(super) fn drop_receiver(room: &SharedRoom, peer: u8) {
         }
     };
     state.borrow_mut().dropped = true;
-    stop(&state, "the sender removed you from this transfer", RuntimeError::Dropped);
-    if let Some(post) = post {
+    stop(&state, "the sender removed you from this transfer", RuntimeError::RemovedReceiver);
+    // A room for one (an endpoint older than rooms for several) has no `drop`.
+    if let Some(post) = post.filter(|_| room.borrow().seats > 1) {
         spawn_local(async move {
             let _ = post.drop_receiver(peer).await;
         });
     }
 }
 
-/// `closeLink()`: nobody new can open the link; `linkClosed` once the endpoint confirmed.
+/// `closeLink()`: nobody new can open the link; `linkClosed` once the endpoint confirmed. The
+/// link completes once the receivers in have ended (seen by the room's poll, after any join the
+/// endpoint took before the close).
 pub(super) fn close_link(room: &SharedRoom) {
-    let Some(post) = room.borrow().post.clone() else { return };
-    if room.borrow().closed {
-        return;
-    }
+    let post = {
+        let mut r = room.borrow_mut();
+        if r.finished || r.closed || r.closing {
+            return;
+        }
+        let Some(post) = r.post.clone() else { return };
+        r.closing = true;
+        post
+    };
     let room = room.clone();
     spawn_local(async move {
-        let result = post.close_room().await;
+        // A room for one (an endpoint older than rooms for several) seats nobody else anyway.
+        let one = room.borrow().seats <= 1;
+        let result = if one { Ok(()) } else { post.close_room().await };
         let emitter = room.borrow().emitter.clone();
+        room.borrow_mut().closing = false;
         match result {
             Ok(()) => {
                 room.borrow_mut().closed = true;
                 emitter.emit(object(&[("type", "linkClosed".into())]));
-                check_complete(&room);
+                sweep(&room);
             }
+            Err(_) if room.borrow().finished => {}
             Err(e) => emitter
                 .signaling_trouble(&format!("The link could not be closed to newcomers: {}", e.message())),
+        }
+    });
+}
+
+/// How often, once nobody new can come, the room looks for receivers that stopped coming back.
+const SWEEP: Duration = Duration::from_secs(5);
+
+/// Once nobody new can come (closed, or every seat taken), a receiver without a running
+/// transfer for longer than the reconnect window ends with `connection_lost`: one that closed
+/// its page mid-transfer, or joined and never said hello, would otherwise keep the link from
+/// ever completing (receivers keep their seat for a reload, so none says it left).
+fn sweep(room: &SharedRoom) {
+    if std::mem::replace(&mut room.borrow_mut().sweeping, true) {
+        return;
+    }
+    let room = room.clone();
+    spawn_local(async move {
+        let step = SWEEP.as_millis() as u64;
+        while !room.borrow().finished {
+            sleep(SWEEP).await;
+            let window = room.borrow().options.reconnect_window_ms;
+            let mut gone = Vec::new();
+            for seat in room.borrow_mut().receivers.values_mut().filter(|s| !s.ended) {
+                let running = seat.state.borrow().engine.as_ref().is_some_and(|e| !e.is_closed());
+                seat.idle_ms = if running { 0 } else { seat.idle_ms + step };
+                if seat.idle_ms > window.max(step) {
+                    gone.push(seat.state.clone());
+                }
+            }
+            for state in gone {
+                driver::fail(
+                    &state,
+                    RuntimeError::Transfer(TransferError::local(
+                        ErrorCode::ConnectionLost,
+                        format!(
+                            "the receiver has been gone for more than {} s and the link takes nobody new",
+                            window.max(step) / 1000
+                        ),
+                    )),
+                );
+            }
         }
     });
 }
@@ -345,4 +426,17 @@ pub(super) fn diagnose(room: &SharedRoom, receiver: Option<u8>) -> crate::types:
         Ok(diagnosis)
     })
     .unchecked_into()
+}
+
+/// The most receivers the endpoint at `url` seats a room (its health check's `max_receivers`).
+async fn max_receivers(url: &str) -> Option<u8> {
+    let fetch =
+        js_sys::Reflect::get(&js_sys::global(), &"fetch".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+    let promise: js_sys::Promise = fetch.call1(&js_sys::global(), &url.into()).ok()?.dyn_into().ok()?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    let body = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
+    let limits = js_sys::Reflect::get(&body, &"limits".into()).ok()?;
+    let n = js_sys::Reflect::get(&limits, &"max_receivers".into()).ok()?.as_f64()?;
+    (1.0..=f64::from(crate::options::MAX_RECEIVERS)).contains(&n).then_some(n as u8)
 }
