@@ -2,8 +2,8 @@
 // and sv add take about a second each): a packed copy loads from outside the workspace; re-runs
 // keep a `file:` dependency; vite.config keeps its formatting; the JavaScript template; an
 // existing handle hook, CSP, prebuild script or route at the add-on's path; adapter-auto (a
-// shared store, asked for at add time; an adapter added in the same run); Kit 2 with explicit
-// environment variables.
+// shared store, asked for at add time; an adapter added in the same run); kit.paths.base in the
+// demo pages; Kit 2 with explicit environment variables.
 // The transfers through such apps are in adopter*.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,7 +93,7 @@ test('JavaScript template: .js route and hook, demo pages without TypeScript', (
 test('the demo: ready-made components; sv\'s template home page links to it, a home page of your own is left alone', () => {
   const app = newApp(['sveltekit-adapter=adapter:node']);
   svAddPeerDrop(app, KIT);
-  assert.match(read(app, 'src/routes/+page.svelte'), /<a href="\/peerdrop">/);
+  assert.match(read(app, 'src/routes/+page.svelte'), /<a href=\{resolve\('\/peerdrop'\)\}>/);
   assert.match(read(app, 'src/routes/peerdrop/+page.svelte'), /<PeerDropSend \{shareBase\} \/>/);
   assert.match(read(app, 'src/routes/peerdrop/receive/+page.svelte'), /<PeerDropReceive \{receiver\} \/>/);
   assert.match(read(app, 'src/routes/peerdrop/+layout.svelte'), /name="color-scheme" content="light dark"/);
@@ -232,4 +232,30 @@ test('an adapter added in the same run decides the store (questions are asked be
   await addWithAdapter(toStatic, 'static', { signaling: 'auto', demo: false, headers: false });
   assert.match(JSON.parse(read(toStatic, 'package.json')).scripts['peerdrop:php'] ?? '', /signal\.php/);
   assert.throws(() => read(toStatic, 'src/routes/api/peerdrop/+server.ts'), /ENOENT/);
+});
+
+test('kit.paths.base: the demo pages reach the route, each other and the home page through $app/paths', () => {
+  const app = newApp(['sveltekit-adapter=adapter:node']);
+  svAddPeerDrop(app, KIT);
+  const pages = ['+layout.svelte', '+page.svelte', 'receive/+page.svelte'].map((f) => read(app, `src/routes/peerdrop/${f}`));
+  const home = read(app, 'src/routes/+page.svelte');
+  for (const page of [...pages, home]) {
+    // No path from the site root: with paths.base it would leave the app.
+    assert.doesNotMatch(page, /(href=|new URL\(|signalUrl: )["']\//, page);
+    compile(page, { filename: 'page.svelte' });
+  }
+  assert.match(pages[0], /import \{ resolve \} from '\$app\/paths'/);
+  assert.match(pages[0], /configurePeerDrop\(\{ signalUrl: resolve\('\/api\/peerdrop'\) \}\)/);
+  assert.match(pages[1], /new URL\(resolve\('\/peerdrop\/receive'\), page\.url\)/);
+  assert.match(pages[1], /href=\{resolve\('\/peerdrop\/receive'\)\}/);
+  assert.match(pages[2], /href=\{resolve\('\/peerdrop'\)\}/);
+  assert.match(home, /import \{ resolve \} from '\$app\/paths'/);
+
+  // The PHP drop-in is a file in static/: asset().
+  const site = newApp(['sveltekit-adapter=adapter:static']);
+  svAddPeerDrop(site, 'signaling:auto+demo:yes+headers:no');
+  const layout = read(site, 'src/routes/peerdrop/+layout.svelte');
+  assert.match(layout, /configurePeerDrop\(\{ signalUrl: asset\('\/signal\.php' as Asset\) \}\)/);
+  assert.match(layout, /import type \{ Asset \} from '\$app\/types'/);
+  compile(layout, { filename: 'layout.svelte' });
 });

@@ -150,7 +150,7 @@ export default defineAddon({
 			}
 		}
 
-		if (opts.demo) addDemo({ sv, kitRoutes: directory.kitRoutes, ts, language, staticSite, signalUrl });
+		if (opts.demo) addDemo({ sv, kitRoutes: directory.kitRoutes, ts, language, staticSite, signalUrl, php: mode === 'php' });
 	},
 
 	nextSteps: (ws) => {
