@@ -2,7 +2,8 @@
 // and sv add take about a second each): a packed copy loads from outside the workspace; re-runs
 // keep a `file:` dependency; vite.config keeps its formatting; the JavaScript template; an
 // existing handle hook, CSP, prebuild script or route at the add-on's path; adapter-auto (a
-// shared store, asked for at add time); Kit 2 with explicit environment variables.
+// shared store, asked for at add time; an adapter added in the same run); kit.paths.base in the
+// demo pages; Kit 2 with explicit environment variables.
 // The transfers through such apps are in adopter*.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { after } from 'node:test';
 import { addonRoot, buildAddon, run, snapshot, svAddPeerDrop, svBin, svCreate } from './lib.mjs';
 
@@ -91,7 +93,7 @@ test('JavaScript template: .js route and hook, demo pages without TypeScript', (
 test('the demo: ready-made components; sv\'s template home page links to it, a home page of your own is left alone', () => {
   const app = newApp(['sveltekit-adapter=adapter:node']);
   svAddPeerDrop(app, KIT);
-  assert.match(read(app, 'src/routes/+page.svelte'), /<a href="\/peerdrop">/);
+  assert.match(read(app, 'src/routes/+page.svelte'), /<a href=\{resolve\('\/peerdrop'\)\}>/);
   assert.match(read(app, 'src/routes/peerdrop/+page.svelte'), /<PeerDropSend \{shareBase\} \/>/);
   assert.match(read(app, 'src/routes/peerdrop/receive/+page.svelte'), /<PeerDropReceive \{receiver\} \/>/);
   assert.match(read(app, 'src/routes/peerdrop/+layout.svelte'), /name="color-scheme" content="light dark"/);
@@ -161,10 +163,13 @@ test('adapter-auto: the store question says instances share no memory and defaul
   });
   addon.setup(ws({ '@sveltejs/kit': '^2.63.0', '@sveltejs/adapter-auto': '^7.0.1' }));
   assert.match(addon.options.store.question, /adapter-auto .*share no memory/);
-  assert.equal(addon.options.store.default, 'rest');
+  // auto: a shared store here, decided when the add-on runs (an adapter added in the same run may change it).
+  assert.equal(addon.options.store.default, 'auto');
+  assert.deepEqual(addon.options.store.options.map((o) => o.value), ['auto', 'rest', 'redis', 'memory']);
   assert.equal(addon.options.store.condition({ signaling: 'auto' }), true);
   addon.setup(ws({ '@sveltejs/kit': '^2.63.0', '@sveltejs/adapter-node': '^5.5.0' }));
-  assert.equal(addon.options.store.default, 'memory');
+  assert.equal(addon.options.store.default, 'auto');
+  assert.match(addon.options.store.question, /adapter-node runs one process/);
   addon.setup(ws({ '@sveltejs/kit': '^2.63.0', '@sveltejs/adapter-static': '^3.0.0' }));
   assert.equal(addon.options.store.condition({ signaling: 'auto' }), false, 'no store question for the PHP drop-in');
 });
@@ -190,4 +195,67 @@ test('Kit 2 with explicit environment variables: the secret is declared in src/e
   assert.match(env, /import \{ defineEnvVars \} from '@sveltejs\/kit\/hooks'/);
   assert.match(env, /PEERDROP_SECRET: \{[^}]*description:/s);
   assert.match(env, /'~standard'/, 'declared optional with a Standard Schema (Kit 2 takes no plain function)');
+});
+
+/** sv's own `add()` with the official adapter add-on and this one, as `sv add sveltekit-adapter=adapter:X @peerdrop` runs them. */
+async function addWithAdapter(app, adapter, peerdrop) {
+  const require = createRequire(join(addonRoot, 'package.json'));
+  const sv = await import(pathToFileURL(require.resolve('sv')).href);
+  const ours = (await import(`${pathToFileURL(join(buildAddon(), 'dist/index.js')).href}?t=${Date.now()}`)).default;
+  const addons = { 'sveltekit-adapter': sv.officialAddons.sveltekitAdapter, peerdrop: ours };
+  await sv.add({ addons, cwd: app, options: { 'sveltekit-adapter': { adapter }, peerdrop }, packageManager: 'npm' });
+  return ours;
+}
+
+test('an adapter added in the same run decides the store (questions are asked before that adapter is in package.json)', async () => {
+  // adapter-auto from sv create, switched to adapter-node in the same run: one process, rooms in memory.
+  const toNode = newApp(['sveltekit-adapter=adapter:auto']);
+  const ours = await addWithAdapter(toNode, 'node', { signaling: 'auto', demo: false, headers: false });
+  assert.ok(JSON.parse(read(toNode, 'package.json')).devDependencies['@sveltejs/adapter-node']);
+  const nodeRoute = read(toNode, 'src/routes/api/peerdrop/+server.ts');
+  assert.match(nodeRoute, /Rooms live in this process/);
+  assert.doesNotMatch(nodeRoute, /createRedisRestStore/);
+  // sv hands nextSteps the workspace read before any add-on ran (adapter-auto): no memory warning.
+  const stale = { cwd: toNode, options: { signaling: 'auto', demo: false, headers: false }, dependencyVersion: (p) => ({ '@sveltejs/kit': '^2.0.0', '@sveltejs/adapter-auto': '^7.0.0' })[p] };
+  const steps = ours.nextSteps(stale).join('\n');
+  assert.doesNotMatch(steps, /UPSTASH|may run many instances/);
+
+  // adapter-node from sv create, switched to Vercel in the same run: a shared store.
+  const toVercel = newApp(['sveltekit-adapter=adapter:node']);
+  const again = await addWithAdapter(toVercel, 'vercel', { signaling: 'auto', demo: false, headers: false });
+  assert.match(read(toVercel, 'src/routes/api/peerdrop/+server.ts'), /store: createRedisRestStore\(/);
+  const vercelSteps = again.nextSteps({ ...stale, cwd: toVercel, dependencyVersion: (p) => ({ '@sveltejs/kit': '^2.0.0', '@sveltejs/adapter-node': '^5.0.0' })[p] }).join('\n');
+  assert.match(vercelSteps, /Set UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN/);
+
+  // Switched to adapter-static in the same run: the PHP drop-in, not a route.
+  const toStatic = newApp(['sveltekit-adapter=adapter:auto']);
+  await addWithAdapter(toStatic, 'static', { signaling: 'auto', demo: false, headers: false });
+  assert.match(JSON.parse(read(toStatic, 'package.json')).scripts['peerdrop:php'] ?? '', /signal\.php/);
+  assert.throws(() => read(toStatic, 'src/routes/api/peerdrop/+server.ts'), /ENOENT/);
+});
+
+test('kit.paths.base: the demo pages reach the route, each other and the home page through $app/paths', () => {
+  const app = newApp(['sveltekit-adapter=adapter:node']);
+  svAddPeerDrop(app, KIT);
+  const pages = ['+layout.svelte', '+page.svelte', 'receive/+page.svelte'].map((f) => read(app, `src/routes/peerdrop/${f}`));
+  const home = read(app, 'src/routes/+page.svelte');
+  for (const page of [...pages, home]) {
+    // No path from the site root: with paths.base it would leave the app.
+    assert.doesNotMatch(page, /(href=|new URL\(|signalUrl: )["']\//, page);
+    compile(page, { filename: 'page.svelte' });
+  }
+  assert.match(pages[0], /import \{ resolve \} from '\$app\/paths'/);
+  assert.match(pages[0], /configurePeerDrop\(\{ signalUrl: resolve\('\/api\/peerdrop'\) \}\)/);
+  assert.match(pages[1], /new URL\(resolve\('\/peerdrop\/receive'\), page\.url\)/);
+  assert.match(pages[1], /href=\{resolve\('\/peerdrop\/receive'\)\}/);
+  assert.match(pages[2], /href=\{resolve\('\/peerdrop'\)\}/);
+  assert.match(home, /import \{ resolve \} from '\$app\/paths'/);
+
+  // The PHP drop-in is a file in static/: asset().
+  const site = newApp(['sveltekit-adapter=adapter:static']);
+  svAddPeerDrop(site, 'signaling:auto+demo:yes+headers:no');
+  const layout = read(site, 'src/routes/peerdrop/+layout.svelte');
+  assert.match(layout, /configurePeerDrop\(\{ signalUrl: asset\('\/signal\.php' as Asset\) \}\)/);
+  assert.match(layout, /import type \{ Asset \} from '\$app\/types'/);
+  compile(layout, { filename: 'layout.svelte' });
 });

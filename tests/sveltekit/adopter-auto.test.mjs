@@ -4,12 +4,13 @@
 // a private redis-server (a stand-in for Upstash, which is not reachable here), a file goes
 // between two Chromium pages, and a second instance (another handler on the same store, as a
 // serverless host would start) joins a room the app created: the rooms are shared, not in memory.
-// adapter-auto builds nothing runnable off its platforms, so no build is served here.
+// adapter-auto builds nothing runnable off its platforms, so no build is served here. The app
+// has `paths.base` (/app): the demo pages, their links and the signaling URL must follow it.
 //   ADOPTER_KEEP=1 keeps the temp dir. Needs redis-server.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -21,6 +22,8 @@ const ws = useAdopterWorkspace('peerdrop-auto-');
 const { tmp, app } = ws;
 const TOKEN = 'bridge-token-auto-0123456789';
 const SECRET = 'auto-secret-0123456789abcdef0123456789';
+/** kit.paths.base of the app. */
+const BASE = '/app';
 const stops = [];
 after(async () => { for (const stop of stops.reverse()) await stop(); });
 
@@ -48,6 +51,10 @@ let tarball;
 test('adapter-auto app: npm install the tarball, sv add with store:rest writes the REST store route', { timeout: 240000 }, () => {
   tarball = packSvelteKit(tmp).tarball;
   svCreate(tmp, 'app', ['sveltekit-adapter=adapter:auto']);
+  const config = join(app, 'vite.config.ts');
+  const withBase = readFileSync(config, 'utf8').replace('adapter: adapter()', `adapter: adapter(),\n\t\t\tpaths: { base: '${BASE}' }`);
+  assert.match(withBase, /paths: \{ base: '\/app' \}/, 'vite.config has paths.base');
+  writeFileSync(config, withBase);
   run('npm', ['install', '--no-audit', '--no-fund', tarball], { cwd: app });
   svAddPeerDrop(app, 'signaling:auto+store:rest+demo:yes+headers:yes');
   const route = readFileSync(join(app, 'src/routes/api/peerdrop/+server.ts'), 'utf8');
@@ -60,7 +67,7 @@ test('adapter-auto under vite dev: transfer through the REST store; another inst
   const env = { UPSTASH_REDIS_REST_URL: restUrl, UPSTASH_REDIS_REST_TOKEN: TOKEN, PEERDROP_SECRET: SECRET };
   run('npx', ['svelte-kit', 'sync'], { cwd: app });
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
+  const base = `http://127.0.0.1:${port}${BASE}`;
   const srv = await startServer('npx', ['vite', 'dev', '--port', String(port), '--strictPort', '--host', '127.0.0.1'], { cwd: app, env, url: `${base}/` });
   try {
     const health = await (await fetch(`${base}/api/peerdrop`)).json();

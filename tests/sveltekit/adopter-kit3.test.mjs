@@ -15,6 +15,7 @@ import { dirname, join } from 'node:path';
 import {
   useAdopterWorkspace, freePort, startServer, transfersIntact, run, snapshot, node22,
   packSvelteKit, svCreate, svAddPeerDrop, servedCsp, checkStrictCsp, inlineScriptBlocked,
+  KIT3_RANGE, inCaretRange,
 } from './lib.mjs';
 
 let tarball;
@@ -35,7 +36,7 @@ test('Kit 3 app: sv create (Kit 3 path), sv add @peerdrop declares the secret in
   svCreate(tmp, 'app', ['sveltekit-adapter=adapter:node', 'experimental=versions:kit+features:none']);
   const pkg = readJson(join(app, 'package.json'));
   assert.equal(pkg.devDependencies['@sveltejs/kit'], 'next', 'sv wrote its Kit 3 specifier');
-  pkg.devDependencies['@sveltejs/kit'] = '^3.2.0';
+  pkg.devDependencies['@sveltejs/kit'] = KIT3_RANGE;
   pkg.devDependencies['@sveltejs/adapter-node'] = '^6.0.1';
   writeFileSync(join(app, 'package.json'), `${JSON.stringify(pkg, null, '\t')}\n`);
   assert.match(readFileSync(join(app, 'src/routes/+layout.svelte'), 'utf8'), /#lib\//, 'Kit 3 template uses #lib');
@@ -59,6 +60,7 @@ test('Kit 3 on Node 22: install, vite dev transfers a file under the CSP', { tim
   const kit = readJson(join(app, 'node_modules/@sveltejs/kit/package.json')).version;
   const vite = readJson(join(app, 'node_modules/vite/package.json')).version;
   assert.match(kit, /^3\./, `installed @sveltejs/kit ${kit}`);
+  assert.ok(inCaretRange(kit, KIT3_RANGE), `installed @sveltejs/kit ${kit} is outside ${KIT3_RANGE}`);
   assert.match(vite, /^8\./, `installed vite ${vite}`);
   run(node, ['node_modules/@sveltejs/kit/svelte-kit.js', 'sync'], { cwd: app, env });
   const port = await freePort();

@@ -36,7 +36,7 @@ test('adapter-static: sv add picks signal.php by default, writes CSP and referre
   assert.equal(pkg.scripts.prebuild, 'npm run peerdrop:php');
   assert.ok(!Object.keys(first).some((f) => f.endsWith('+server.ts')), 'no +server route on a static site');
   assert.ok(!first['/src/hooks.server.ts'], 'no hooks.server: no server sends headers for a static site');
-  assert.match(first['/src/routes/peerdrop/+layout.svelte'], /signalUrl: '\/signal\.php'/, 'the demo pages signal through signal.php');
+  assert.match(first['/src/routes/peerdrop/+layout.svelte'], /signalUrl: asset\('\/signal\.php' as Asset\)/, 'the demo pages signal through signal.php (under paths.base)');
   assert.match(first['/src/routes/peerdrop/+layout.ts'] ?? '', /prerender = true/);
   assert.match(first['/src/app.html'], /<meta name="referrer" content="no-referrer" \/>\s*%sveltekit\.head%/);
   assert.match(first['/vite.config.ts'], /csp: \{ mode: 'auto', directives: peerdropCsp\(\) \}/);

@@ -15,6 +15,22 @@ import { freePort, waitForHttp } from '../support/net.mjs';
 
 export { CHROMIUM_ARGS, launchBrowser, sha256, freePort };
 
+/** The Kit 3 line adopter-kit3.test.mjs installs; package-meta.test.mjs holds the Kit peer floor to it. */
+export const KIT3_RANGE = '^3.2.0';
+
+/** [major, minor, patch] of "1.2.3" (a prerelease tag ignored). */
+export const versionParts = (v) => v.replace(/^[\^~=v]+/, '').split(/[-+]/)[0].split('.').map(Number);
+
+/** Whether `version` is within `range`, a union of caret ranges ("^2.70.0 || ^3.2.0"), the only form the peers use. */
+export function inCaretRange(version, range) {
+  const [maj, min, pat] = versionParts(version);
+  return range.split('||').some((alt) => {
+    const [fMaj, fMin, fPat] = versionParts(alt.trim());
+    if (!alt.trim().startsWith('^') || maj !== fMaj) return false;
+    return min > fMin || (min === fMin && pat >= fPat);
+  });
+}
+
 export const addonRoot = fileURLToPath(new URL('../../sveltekit-addon/', import.meta.url));
 export const svBin = join(addonRoot, 'node_modules/sv/dist/bin.mjs');
 const addonDir = join(addonRoot, 'packages/sv');

@@ -1,12 +1,13 @@
 // What the registry shows of both packages: the license files (the repository's, the same text),
 // repository/homepage/bugs, a README whose links work on npmjs.com (absolute, as relative links
-// resolve against the registry there), and a Svelte peer floor that allows what the components
-// use ($props.id() needs 5.20).
+// resolve against the registry there), a Svelte peer floor that allows what the components use
+// ($props.id() needs 5.20), and peer ranges that are the ones tested: each floor on the minor line
+// the tests run, every tested version inside the range.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { addonRoot, run } from './lib.mjs';
+import { addonRoot, inCaretRange, KIT3_RANGE, run, versionParts } from './lib.mjs';
 
 const repo = join(addonRoot, '..');
 const packages = ['sveltekit', 'sv'].map((n) => join(addonRoot, 'packages', n));
@@ -38,4 +39,28 @@ test('the Svelte peer floor allows $props.id() where the components use it', () 
   const floor = json(join(dir, 'package.json')).peerDependencies.svelte.match(/\^5\.(\d+)/)?.[1];
   assert.ok(floor !== undefined, 'svelte peer is ^5.x');
   if (uses) assert.ok(Number(floor) >= 20, `$props.id() needs svelte >= 5.20; the peer says ^5.${floor}`);
+});
+
+test('each peer range is what the tests run: every floor on a tested minor line, every tested version inside', () => {
+  const peers = json(join(packages[0], 'package.json')).peerDependencies;
+  const installed = (name) => json(join(addonRoot, 'node_modules', name, 'package.json')).version;
+  // The workspace's versions run the package tests, svelte-check and the example app; the adopter
+  // tests install the registry's newest of sv's template ranges (npm refuses a peer outside the
+  // range) and Kit 3 from KIT3_RANGE (adopter-kit3.test.mjs).
+  const tested = {
+    svelte: [installed('svelte')],
+    '@sveltejs/kit': [installed('@sveltejs/kit'), KIT3_RANGE.slice(1)],
+    redis: [installed('redis')],
+  };
+  assert.deepEqual(Object.keys(peers).sort(), Object.keys(tested).sort(), 'a peer without tested versions here');
+  for (const [name, versions] of Object.entries(tested)) {
+    const range = peers[name];
+    for (const v of versions) assert.ok(inCaretRange(v, range), `${name} ${v} is tested but outside the declared ${range}`);
+    for (const floor of range.split('||').map((a) => a.trim())) {
+      const [fMaj, fMin] = versionParts(floor);
+      const line = versions.find((v) => versionParts(v)[0] === fMaj && versionParts(v)[1] === fMin);
+      assert.ok(line, `${name} ${floor}: no test runs ${fMaj}.${fMin}.x (tested: ${versions.join(', ')}); raise the floor or test it`);
+      assert.ok(inCaretRange(line, floor), `${name} ${floor} is above the tested ${line}`);
+    }
+  }
 });

@@ -28,14 +28,30 @@ const STORES = [
 	{ value: 'redis', label: 'Redis (redis:// URL)', hint: 'several Node servers that keep connections: PEERDROP_REDIS_URL' }
 ];
 
+/**
+ * Decided when the add-on runs, from the adapter the app has then: questions are asked before any
+ * add-on runs, so an adapter added in the same `sv add`/`sv create` run is not in package.json yet.
+ */
+const AUTO = {
+	value: 'auto',
+	label: 'What the adapter needs',
+	hint: 'in memory on adapter-node, Redis over HTTP on serverless hosts: follows the adapter the app ends up with, one added in this same run included'
+};
+
 /** The `store` option as declared (sv checks options given on the command line before setup). */
 export const storeOption = {
 	question: 'Where should signaling keep its rooms?',
 	type: 'select',
-	default: 'memory',
-	options: STORES,
+	default: 'auto',
+	options: [AUTO, ...STORES],
 	condition: (o) => o.signaling !== 'php'
 };
+
+/** The store a choice means on `adapter`: `auto` (or none) is memory on one process, else a shared one. */
+export function storeFor(choice, adapter) {
+	if (choice && choice !== 'auto') return choice;
+	return needsSharedStore(adapter) ? 'rest' : 'memory';
+}
 
 const TARGET = {
 	auto: 'adapter-auto deploys to serverless hosts (Vercel, Netlify, Cloudflare...)',
@@ -45,18 +61,24 @@ const TARGET = {
 };
 
 /**
- * The `store` question for this app, filled in at setup once the adapter is known: serverless
- * targets are told why memory will not do and get a shared store as the default.
+ * The `store` question for this app, filled in at setup with the adapter package.json names then:
+ * serverless targets are told why memory will not do. The default stays `auto`, resolved at run
+ * time, since an adapter add-on in the same run may still change the adapter.
  */
 export function storeQuestionFor(adapter, isKitSignaling) {
 	if (!needsSharedStore(adapter)) {
-		return { question: 'adapter-node runs one process: where should signaling keep its rooms?', default: 'memory', condition: isKitSignaling };
+		return {
+			question: 'adapter-node runs one process, so rooms can stay in memory (unless you switch adapters). Where should signaling keep its rooms?',
+			default: 'auto',
+			options: [AUTO, ...STORES],
+			condition: isKitSignaling
+		};
 	}
 	const target = TARGET[adapter] ?? 'On serverless hosts';
 	return {
 		question: `${target}: instances share no memory, so signaling rooms need a shared store. Which one?`,
-		default: 'rest',
-		options: [STORES[1], STORES[2], { ...STORES[0], hint: 'breaks when requests reach different instances' }],
+		default: 'auto',
+		options: [AUTO, STORES[1], STORES[2], { ...STORES[0], hint: 'breaks when requests reach different instances' }],
 		condition: isKitSignaling
 	};
 }

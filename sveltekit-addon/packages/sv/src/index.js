@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { transforms, isKit3 } from '@sveltejs/sv-utils';
 import { defineAddon, defineAddonOptions } from './define.js';
-import { adapterOf, storeOption, storeQuestionFor } from './adapter.js';
+import { adapterOf, storeFor, storeOption, storeQuestionFor } from './adapter.js';
 import { signalingEnv } from './env.js';
 import { addCsp } from './csp.js';
 import { addRoute, PACKAGE, STORE_ENV } from './route.js';
@@ -65,6 +65,16 @@ export function signalingMode(opts, dependencyVersion) {
 	return adapterOf(dependencyVersion) === 'static' ? 'php' : 'kit';
 }
 
+/**
+ * `dependencyVersion` over package.json as it is now. sv hands nextSteps the workspace it read
+ * before any add-on ran, without the adapter an add-on of the same run put in.
+ */
+function currentDependencies(cwd) {
+	const pkg = JSON.parse(fs.readFileSync(path.join(cwd, 'package.json'), 'utf8'));
+	const all = { ...pkg.dependencies, ...pkg.devDependencies };
+	return (name) => all[name];
+}
+
 /** `connect-src` sources beyond 'self': the origin of a signaling URL on another host. */
 function connectSources(signalUrl) {
 	return /^https?:\/\//i.test(signalUrl) ? [new URL(signalUrl).origin] : [];
@@ -78,11 +88,15 @@ export default defineAddon({
 
 	setup: ({ isKit, unsupported, runsAfter, dependencyVersion }) => {
 		if (!isKit) unsupported('Requires a SvelteKit app: run it in one, or create one with npx sv create my-app');
-		// An adapter chosen in the same `sv add`/`sv create` run decides the signaling and store.
+		// An adapter chosen in the same `sv add`/`sv create` run decides the signaling and store: run
+		// after it, and read the adapter in run() (each add-on's run sees the package.json the ones
+		// before it left). sv orders by add-on id ('sveltekit-adapter'); sv's own add-ons pass the
+		// key it is exported under, which sv 0.17 does not match, so both are given.
+		runsAfter('sveltekit-adapter');
 		runsAfter('sveltekitAdapter');
 		runsAfter('experimental');
-		// The store question names what the target needs; sv has already checked the options given
-		// on the command line against the declared one, and asks the others after setup.
+		// The store question names what the target seen now needs; sv has already checked the options
+		// given on the command line against the declared one, and asks the others after setup.
 		Object.assign(options.store, storeQuestionFor(adapterOf(dependencyVersion), (o) => signalingMode(o, dependencyVersion) === 'kit'));
 	},
 
@@ -111,8 +125,8 @@ export default defineAddon({
 		if (!dependencyVersion(PACKAGE)) sv.dependency(PACKAGE, VERSION);
 
 		if (mode === 'kit') {
-			const store = opts.store ?? 'memory';
-			if (store === 'redis' && !dependencyVersion('redis')) sv.dependency('redis', '^5.0.0');
+			const store = storeFor(opts.store, adapterOf(dependencyVersion));
+			if (store === 'redis' && !dependencyVersion('redis')) sv.dependency('redis', '^5.12.0');
 			const env = signalingEnv({ sv, cwd, dependencyVersion, kit3, language });
 			addRoute({ sv, file: routeFile, store, env });
 		} else {
@@ -136,8 +150,12 @@ export default defineAddon({
 			}
 		}
 
-		if (opts.demo) addDemo({ sv, kitRoutes: directory.kitRoutes, ts, language, staticSite, signalUrl });
+		if (opts.demo) addDemo({ sv, kitRoutes: directory.kitRoutes, ts, language, staticSite, signalUrl, php: mode === 'php' });
 	},
 
-	nextSteps: (ws) => nextSteps({ ...ws, mode: signalingMode(ws.options, ws.dependencyVersion), storeEnv: STORE_ENV })
+	nextSteps: (ws) => {
+		const dependencyVersion = currentDependencies(ws.cwd);
+		const mode = signalingMode(ws.options, dependencyVersion);
+		return nextSteps({ ...ws, dependencyVersion, mode, store: storeFor(ws.options.store, adapterOf(dependencyVersion)), storeEnv: STORE_ENV });
+	}
 });

@@ -5,7 +5,7 @@ import { svelteConfig } from '@sveltejs/sv-utils';
 import { adapterOf, needsSharedStore } from './adapter.js';
 import { PACKAGE } from './route.js';
 
-export function nextSteps({ cwd, options: opts, dependencyVersion, mode, storeEnv }) {
+export function nextSteps({ cwd, options: opts, dependencyVersion, mode, store, storeEnv }) {
 	const steps = [];
 	if (!fs.existsSync(path.join(cwd, 'node_modules', PACKAGE, 'package.json'))) {
 		steps.push(`Install dependencies: npm install (for a local build of ${PACKAGE}: npm install ./peerdrop-sveltekit-<version>.tgz)`);
@@ -13,7 +13,6 @@ export function nextSteps({ cwd, options: opts, dependencyVersion, mode, storeEn
 	steps.push(`Run npm run dev and open ${opts.demo ? '/peerdrop' : 'your page'} in two browsers`);
 	if (mode === 'kit') {
 		steps.push('Set PEERDROP_SECRET (32+ random characters) where the app runs in production');
-		const store = opts.store ?? 'memory';
 		const vars = storeEnv[store].map(([name]) => name);
 		if (vars.length) steps.push(`Set ${vars.join(' and ')} where the app runs (the signaling store; an unset one fails the first request with a message naming it)`);
 		const adapter = adapterOf(dependencyVersion);

@@ -24,9 +24,32 @@ export {
 	type TransferOptions,
 	type NoticeEvent
 } from './state/transfer.svelte.js';
-export { formatBytes, formatEta, errorText, errorSentence, PHASE_TEXT, ERROR_TEXT, ROLE_ERROR_TEXT, TRANSFER_ERROR_TEXT, RECEIVER_ERROR_TEXT } from './state/format.js';
-export { DEFAULT_MESSAGES, mergeMessages, formats, pageLocale, type PeerDropMessages, type Formats, type ReceiverCounts } from './state/messages.js';
-export { checkLinkOrCode, type LinkOrCode } from './state/code.js';
+export {
+	formatBytes,
+	formatEta,
+	errorText,
+	errorSentence,
+	sideErrorText,
+	PHASE_TEXT,
+	ERROR_TEXT,
+	ROLE_ERROR_TEXT,
+	TRANSFER_ERROR_TEXT,
+	RECEIVER_ERROR_TEXT,
+	GENERAL_ERROR_TEXT,
+	YOU_CANCELLED
+} from './state/format.js';
+export {
+	DEFAULT_MESSAGES,
+	mergeMessages,
+	errorMessage,
+	receiverErrorMessage,
+	formats,
+	pageLocale,
+	type PeerDropMessages,
+	type Formats,
+	type ReceiverCounts
+} from './state/messages.js';
+export { checkLinkOrCode, CODE_PROBLEM_TEXT, type LinkOrCode, type CodeProblem } from './state/code.js';
 export { configurePeerDrop, loadPeerDrop, loadedPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from './runtime/load.js';
 export type {
 	PeerDropEvent,

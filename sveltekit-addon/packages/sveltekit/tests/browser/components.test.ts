@@ -11,7 +11,7 @@ import DiagnosticsPanel from '../../src/lib/components/DiagnosticsPanel.svelte';
 import ReceiverList from '../../src/lib/components/ReceiverList.svelte';
 import { createSender } from '../../src/lib/state/sender.svelte.js';
 import { createReceiver } from '../../src/lib/state/receiver.svelte.js';
-import { ERROR_TEXT } from '../../src/lib/state/format.js';
+import { ERROR_TEXT, ROLE_ERROR_TEXT } from '../../src/lib/state/format.js';
 import type { TransferFile } from '../../src/lib/state/transfer.svelte.js';
 import type { SendItem } from '../../src/lib/runtime/wasm/peerdrop.js';
 import { routeSignaling, SIGNAL_PATH } from './signaling.js';
@@ -222,17 +222,21 @@ describe('TransferProgress', () => {
 });
 
 describe('ErrorMessage', () => {
-	test.each(['bad_code', 'code_unknown', 'code_used', 'wrong_code', 'code_abandoned'])('%s without a message gets its sentence', async (code) => {
-		const screen = await render(ErrorMessage, { error: { code, message: '' } });
+	test.each(['bad_code', 'code_unknown', 'code_used', 'wrong_code', 'code_abandoned'])('%s gets its sentence, worded for the side that saw it', async (code) => {
+		const screen = await render(ErrorMessage, { error: { code, message: '', side: 'sender' } });
 		const alert = screen.getByRole('alert');
-		await expect.element(alert).toHaveTextContent(ERROR_TEXT[code]);
+		await expect.element(alert).toHaveTextContent(ROLE_ERROR_TEXT.sender[code] ?? ERROR_TEXT[code]);
 		await expect.element(alert).toHaveAttribute('data-code', code);
+		await screen.rerender({ error: { code, message: '' }, side: 'receiver' });
+		await expect.element(alert).toHaveTextContent(ROLE_ERROR_TEXT.receiver[code] ?? ERROR_TEXT[code]);
 	});
 
-	test('a message wins over the code\'s sentence; an unknown code still says something', async () => {
+	test('the sentence comes from messages by code, not from the state\'s English message; an unknown code still says something', async () => {
 		const screen = await render(ErrorMessage, { error: { code: 'bad_code', message: 'That is not a PeerDrop code: "guitra" is not one of the words.' } });
-		await expect.element(screen.getByRole('alert')).toHaveTextContent('"guitra" is not one of the words.');
-		await screen.rerender({ error: { code: 'made_up', message: '' } });
+		await expect.element(screen.getByRole('alert')).toHaveTextContent(ERROR_TEXT.bad_code);
+		await screen.rerender({ error: { code: 'bad_code', message: 'x' }, messages: { sideErrors: { sender: {}, receiver: { bad_code: 'Kein PeerDrop-Code.' } } } });
+		await expect.element(screen.getByRole('alert')).toHaveTextContent('Kein PeerDrop-Code.');
+		await screen.rerender({ error: { code: 'made_up', message: 'Only the runtime knows.' }, messages: undefined });
 		await expect.element(screen.getByRole('alert')).toHaveTextContent(/^The transfer stopped for a reason this page does not know\./);
 		await expect.element(screen.getByRole('alert')).not.toHaveTextContent('made_up');
 		await screen.rerender({ error: null });

@@ -116,6 +116,21 @@ describe('PeerDropSend', () => {
 		await expect.element(screen.getByRole('button', { name: 'Choose files' })).toBeVisible();
 	});
 
+	test('what was picked is announced in a live region that stays once sending starts (the drop zone does not)', async () => {
+		const sender = createSender();
+		const room = fakeRoom(sender);
+		const screen = await render(PeerDropSend, { sender, locale: 'en-US' });
+		const input = screen.container.querySelector<HTMLInputElement>('input[data-peerdrop-input="files"]')!;
+		await userEvent.upload(input, [new File(['a'], 'a.txt'), new File(['b'], 'b.txt')]);
+		await expect.poll(() => room.options()).toBeTruthy();
+		room.emit({ type: 'status', phase: 'waiting' });
+		await expect.element(screen.getByRole('textbox', { name: 'Share link' })).toBeVisible();
+		expect(screen.container.querySelector('.peerdrop-dropzone')).toBeNull();
+		await expect
+			.poll(() => [...screen.container.querySelectorAll('[aria-live="polite"]')].map((e) => e.textContent?.trim()))
+			.toContain('2 items ready to send.');
+	});
+
 	test('Cancel while it runs; the receiver cancelling reads as a sentence, not a code', async () => {
 		const sender = createSender();
 		const screen = await render(PeerDropSend, { sender });

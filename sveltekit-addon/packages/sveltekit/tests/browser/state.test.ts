@@ -157,7 +157,7 @@ test('events about one receiver fill its row and never touch the link\'s own pha
 	// Dropping one: the runtime ends it and its row says why; the others and the link go on.
 	sender.dropReceiver(2);
 	expect(room.handle.dropReceiver).toHaveBeenCalledWith(2);
-	expect([row(2).phase, row(2).error]).toEqual(['cancelled', { code: 'dropped', message: RECEIVER_ERROR_TEXT.dropped }]);
+	expect([row(2).phase, row(2).error]).toEqual(['cancelled', { code: 'dropped', message: RECEIVER_ERROR_TEXT.dropped, side: 'sender', local: false }]);
 	room.emit({ type: 'error', code: 'connection_lost', message: 'connection lost and not restored (connection_lost)', receiver: 4 });
 	expect([row(4).phase, row(4).error?.message, row(4).notice]).toEqual(['error', RECEIVER_ERROR_TEXT.connection_lost, null]);
 	expect([sender.phase, sender.error]).toEqual(['waiting', null]);

@@ -72,8 +72,49 @@ export const RECEIVER_ERROR_TEXT: Record<string, string> = {
 	dropped: 'You removed this receiver.',
 	connection_lost: 'The connection to this receiver was lost and could not be restored.',
 	timeout: 'This receiver stopped answering.',
-	rejected: 'This receiver declined the files.'
+	rejected: 'This receiver declined the files.',
+	cancelled: 'This receiver cancelled.'
 };
+
+/**
+ * Sentences for the codes the tables above leave to the runtime, whose own messages carry details
+ * (a size, the word that is wrong) in English: the components word every code from `messages`.
+ */
+export const GENERAL_ERROR_TEXT: Record<string, string> = {
+	signaling_unreachable: 'The signaling server cannot be reached. Check your internet connection and try again; if it keeps happening, the site’s server may be down.',
+	signaling_error: 'The signaling server refused the request. Try again; if it keeps happening, tell whoever runs this site.',
+	signaling_tampered: 'The connection was not set up because its setup messages were altered on the way. Nothing was sent. Try again, or on another network.',
+	bad_link: 'This link does not work: it is damaged or incomplete. Copy the whole link again, or ask the sender for a new one.',
+	link_expired: 'This link has expired or the sender closed their page. Ask for a new link.',
+	link_in_use: 'This link is taken: someone else already opened it (or as many people as the sender allowed). Ask the sender for a new one.',
+	invalid_receivers: 'This page asked to send to a number of people PeerDrop cannot serve (1 to 32; a short code is for one). Reload the page; if it keeps happening, tell whoever runs this site.',
+	peer_not_found: 'The other side did not answer in time. Make sure their page is still open, then try again.',
+	ice_failed:
+		'The two browsers could not connect: the network between them blocks a direct connection, and no relay server got through. Try another network, or ask whoever runs this site to set up a TURN server.',
+	no_files: 'No file was picked. Choose one or more files to send.',
+	browser_error: 'The browser refused something PeerDrop needs. Reload the page and try again; if it keeps happening, try another browser.',
+	unsupported: 'This browser lacks a feature PeerDrop needs here; try a current Chrome, Edge, Firefox or Safari.',
+	insufficient_storage: 'There is not enough storage for these files in this browser. Free some disk space, or save to a folder you pick.',
+	sink_failed: 'Saving a file failed. Check that there is free disk space, then try again.',
+	too_large_for_memory: 'These files are more than this browser can hold in memory. Open the link in a browser that can save to disk (Chrome, Edge, Firefox or Safari).',
+	load_failed: 'PeerDrop could not start in this browser. Reload the page; if it keeps happening, try a current Chrome, Edge, Firefox or Safari.'
+};
+
+/** Every code worded for one side, as the components show it (the defaults of `messages.sideErrors`). */
+export function sideErrorText(side: 'sender' | 'receiver'): Record<string, string> {
+	return { ...GENERAL_ERROR_TEXT, ...ERROR_TEXT, ...TRANSFER_ERROR_TEXT[side], ...ROLE_ERROR_TEXT[side] };
+}
+
+/** What a local cancel() says (the state's `error.message`; `messages.youCancelled` in the components). */
+export const YOU_CANCELLED = 'You cancelled the transfer.';
+
+/** The runtime's prefix for an error the other side reported. */
+const REMOTE = /^the other side reported: /;
+
+/** A `cancelled` error this side caused (its own cancel), not one the other side reported. */
+export function cancelledHere(code: string, message: string | null | undefined): boolean {
+	return code === 'cancelled' && !REMOTE.test(message ?? '');
+}
 
 /** `table[key]` if it is the table's own entry (never Object.prototype's "constructor" and the like). */
 export function textFor(table: Record<string, string>, key: string): string | undefined {
@@ -136,7 +177,7 @@ export function errorSentence(side: 'sender' | 'receiver', code: string, message
 	const raw = RAW_TRANSFER.exec(message ?? '');
 	if (raw) {
 		const remote = raw[1] !== undefined;
-		if (code === 'cancelled' && !remote) return 'You cancelled the transfer.';
+		if (code === 'cancelled' && !remote) return YOU_CANCELLED;
 		const text = textFor(TRANSFER_ERROR_TEXT[side], code);
 		if (text) return text;
 		const what = raw[2].trim();

@@ -1,8 +1,9 @@
 // Every string the components show, in one object: pass `messages` (any subset) to a component
 // to translate or reword it. Sizes, speeds and durations are formatted by Intl for the page's
 // locale (`<html lang>`, else the browser's), or the `locale` prop.
-import { PHASE_TEXT } from './format.js';
-import type { NoticeEvent, TransferPhase } from './transfer.svelte.js';
+import { PHASE_TEXT, RECEIVER_ERROR_TEXT, sideErrorText, textFor, YOU_CANCELLED } from './format.js';
+import { CODE_PROBLEM_TEXT, type CodeProblem } from './code.js';
+import type { NoticeEvent, TransferError, TransferPhase } from './transfer.svelte.js';
 
 /** Where a link for several stands, for the list's one-line summary. */
 export interface ReceiverCounts {
@@ -88,7 +89,7 @@ export interface PeerDropMessages {
 	receiverSummary: (counts: ReceiverCounts, f: Formats) => string;
 	receiverProgress: (label: string) => string;
 	receiverVerification: string;
-	/** A receiver's reason per error code; the state's own sentence otherwise. */
+	/** A receiver's reason per error code (the sender's `sideErrors` otherwise). */
 	receiverErrors: Partial<Record<string, string>>;
 	removeReceiver: string;
 	/** The Remove button's accessible name. */
@@ -101,6 +102,9 @@ export interface PeerDropMessages {
 	receiveRegion: string;
 	codeLabel: string;
 	codeHint: string;
+	codePlaceholder: string;
+	/** What is wrong with what was typed into the code field. */
+	codeProblems: Record<CodeProblem, string>;
 	receive: string;
 	saveToFolder: string;
 	connectingToSender: string;
@@ -113,11 +117,23 @@ export interface PeerDropMessages {
 	sha256Label: string;
 	sha256Help: string;
 	computingSha256: string;
+	sha256Failed: (reason: string) => string;
 	// ErrorMessage
 	retry: string;
-	/** Sentences per error code, for both sides; the state's own sentence otherwise. */
+	/** Sentences per error code for both sides, ahead of `sideErrors`. */
 	errors: Partial<Record<string, string>>;
+	/** Every error code worded for the side that sees it (the state's `error.side`). */
+	sideErrors: Record<'sender' | 'receiver', Partial<Record<string, string>>>;
+	/** This side's own cancel(), on either side and in the list of receivers. */
+	youCancelled: string;
+	/** A code no table words. */
 	unknownError: string;
+	// DiagnosticsPanel
+	diagnosticsTitle: string;
+	diagnosticsHint: string;
+	diagnosticsRefresh: string;
+	diagnosticsNotConnected: string;
+	diagnosticsFailed: (reason: string) => string;
 	// PeerDropSend / PeerDropReceive
 	sendTitle: string;
 	receiveTitle: string;
@@ -164,7 +180,9 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 			? `No progress for ${f.duration(e.seconds)}: ${e.detail ?? 'still trying'}.`
 			: e.type === 'blockRejected'
 				? 'A damaged block arrived; it was discarded and is being sent again.'
-				: (e.detail ?? 'The connection was interrupted; reconnecting.'),
+				: e.type === 'pickCancelled'
+					? 'No place was picked. Choose again, or receive into the browser.'
+					: (e.detail ?? 'The connection was interrupted; reconnecting.'),
 	viaRelay: '(through a relay server)',
 	peerToPeer: '(peer to peer)',
 	noIceServers:
@@ -202,7 +220,7 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	},
 	receiverProgress: (label) => `Progress of ${label}`,
 	receiverVerification: 'Their words:',
-	receiverErrors: {},
+	receiverErrors: RECEIVER_ERROR_TEXT,
 	removeReceiver: 'Remove',
 	removeReceiverLabel: (label) => `Remove ${label}`,
 	closeLink: 'Close the link to newcomers',
@@ -212,6 +230,8 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	receiveRegion: 'Incoming files',
 	codeLabel: 'Enter the code or paste the link',
 	codeHint: 'A code is a number and two words, like 7-guitar-orbit.',
+	codePlaceholder: '7-guitar-orbit',
+	codeProblems: CODE_PROBLEM_TEXT,
 	receive: 'Receive',
 	saveToFolder: 'Save to a folder…',
 	connectingToSender: 'Connecting to the sender…',
@@ -224,10 +244,19 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	sha256Label: 'SHA-256',
 	sha256Help: 'Compare it with the one the sender gives you (on their side: “Show SHA-256”, or sha256sum FILE).',
 	computingSha256: 'Computing SHA-256…',
+	sha256Failed: (reason) => `The SHA-256 could not be computed: ${reason}`,
 
 	retry: 'Try again',
 	errors: {},
+	sideErrors: { sender: sideErrorText('sender'), receiver: sideErrorText('receiver') },
+	youCancelled: YOU_CANCELLED,
 	unknownError: 'The transfer stopped for a reason this page does not know. Try again; if it keeps happening, reload both pages.',
+
+	diagnosticsTitle: 'Connection details',
+	diagnosticsHint: 'Safe to share with support: it contains no file names and no link.',
+	diagnosticsRefresh: 'Refresh',
+	diagnosticsNotConnected: 'Not connected yet.',
+	diagnosticsFailed: (reason) => `Could not read the connection details: ${reason}`,
 
 	sendTitle: 'Send files',
 	receiveTitle: 'Receive files',
@@ -238,15 +267,40 @@ export const DEFAULT_MESSAGES: PeerDropMessages = {
 	newCode: 'Make a new code'
 };
 
-/** The defaults with `over` on top (`errors` and `receiverErrors` merged per code). */
+/** The defaults with `over` on top; the tables (phases, errors, code problems) merged per entry. */
 export function mergeMessages(over: Partial<PeerDropMessages> | undefined): PeerDropMessages {
 	if (!over) return DEFAULT_MESSAGES;
+	const d = DEFAULT_MESSAGES;
 	return {
-		...DEFAULT_MESSAGES,
+		...d,
 		...over,
-		errors: { ...DEFAULT_MESSAGES.errors, ...over.errors },
-		receiverErrors: { ...DEFAULT_MESSAGES.receiverErrors, ...over.receiverErrors }
+		phase: { ...d.phase, ...over.phase },
+		receiverPhase: { ...d.receiverPhase, ...over.receiverPhase },
+		codeProblems: { ...d.codeProblems, ...over.codeProblems },
+		errors: { ...d.errors, ...over.errors },
+		receiverErrors: { ...d.receiverErrors, ...over.receiverErrors },
+		sideErrors: {
+			sender: { ...d.sideErrors.sender, ...over.sideErrors?.sender },
+			receiver: { ...d.sideErrors.receiver, ...over.sideErrors?.receiver }
+		}
 	};
+}
+
+/**
+ * The sentence the components show for an error, from `m` alone (never the state's English
+ * `message`): this side's cancel, else `errors`, else the side's table, else `unknownError`.
+ * `side` defaults to the error's own, else the receiver's.
+ */
+export function errorMessage(m: PeerDropMessages, error: TransferError, side = error.side ?? 'receiver'): string {
+	if (error.local && error.code === 'cancelled') return m.youCancelled;
+	const table = (t: Partial<Record<string, string>>) => textFor(t as Record<string, string>, error.code);
+	return table(m.errors) ?? table(m.sideErrors[side]) ?? m.unknownError;
+}
+
+/** A receiver's row in the sender's list: `receiverErrors` first (the others go on, so never "send again"). */
+export function receiverErrorMessage(m: PeerDropMessages, error: TransferError): string {
+	if (error.local && error.code === 'cancelled') return m.youCancelled;
+	return textFor(m.receiverErrors as Record<string, string>, error.code) ?? errorMessage(m, error, 'sender');
 }
 
 /** The page's locale: `<html lang>`, else the browser's, else Intl's default (on the server). */

@@ -1,7 +1,7 @@
 // The rows of a sender with several receivers (one link, up to 32 people): each receiver's phase,
 // progress and outcome, kept apart from the link's own state. Fed the events that carry `receiver`.
 import type { PeerDropEvent } from '../runtime/wasm/peerdrop.js';
-import { errorSentence, RECEIVER_ERROR_TEXT, textFor } from './format.js';
+import { cancelledHere, errorSentence, RECEIVER_ERROR_TEXT, textFor, YOU_CANCELLED } from './format.js';
 import { progressOf, type NoticeEvent, type TransferError, type TransferPhase, type TransferProgressState } from './transfer.svelte.js';
 
 export interface ReceiverRow {
@@ -30,8 +30,8 @@ export function receiverRunning(row: Pick<ReceiverRow, 'phase'>): boolean {
 
 /** Why one receiver ended, for the sender's list: the others go on, so never "send again". */
 function receiverSentence(code: string, message: string | null | undefined): string {
-	// "cancelled" from that receiver, or from this side's cancel() ending everyone.
-	if (code === 'cancelled') return /^the other side reported: /.test(message ?? '') ? 'This receiver cancelled.' : 'You cancelled the transfer.';
+	// "cancelled" from this side's cancel() ending everyone, else from that receiver (the table's).
+	if (cancelledHere(code, message)) return YOU_CANCELLED;
 	return textFor(RECEIVER_ERROR_TEXT, code) ?? errorSentence('sender', code, message);
 }
 
@@ -78,7 +78,7 @@ export class ReceiverList {
 				row.notice = null;
 				break;
 			case 'error':
-				row.error = { code: event.code, message: receiverSentence(event.code, event.message) };
+				row.error = { code: event.code, message: receiverSentence(event.code, event.message), side: 'sender', local: cancelledHere(event.code, event.message) };
 				// Removed by the sender, or the receiver cancelled: stopped on purpose, not a failure.
 				row.phase = event.code === 'dropped' || event.code === 'cancelled' ? 'cancelled' : 'error';
 				row.notice = null;

@@ -82,6 +82,7 @@ export class PeerDropReceiver extends TransferState {
 				break;
 			case 'pickCancelled':
 				this.notice = 'No place was picked. Choose again, or receive into the browser.';
+				this.noticeEvent = { type: 'pickCancelled' };
 				break;
 			case 'file': {
 				const f = this.files[event.index];

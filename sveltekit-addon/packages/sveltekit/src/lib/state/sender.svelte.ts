@@ -2,6 +2,7 @@
 import type { Diagnosis, PeerDropEvent, SendFiles, SendHandle } from '../runtime/wasm/peerdrop.js';
 import { TransferState, type TransferOptions } from './transfer.svelte.js';
 import { ReceiverList, type ReceiverRow } from './receiver-list.svelte.js';
+import { YOU_CANCELLED } from './format.js';
 
 export interface SenderOptions extends TransferOptions {
 	/** The page the share link opens (a receive route), e.g. `${origin}/receive`. Default: this page. */
@@ -110,7 +111,7 @@ export class PeerDropSender extends TransferState {
 	/** Stops the transfer: on a link for several, every receiver still in (each is told it was cancelled). */
 	override cancel(): void {
 		super.cancel();
-		this.#receivers.endRunning({ code: 'cancelled', message: 'You cancelled the transfer.' });
+		this.#receivers.endRunning({ code: 'cancelled', message: YOU_CANCELLED, side: 'sender', local: true });
 	}
 
 	/** Nobody new can open the link for several; the receivers already in go on. */

@@ -1,7 +1,7 @@
 // Svelte 5 runes state shared by the sender and the receiver.
 import type { CommonOptions, Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
-import { errorSentence } from './format.js';
+import { cancelledHere, errorSentence, YOU_CANCELLED } from './format.js';
 
 export type TransferPhase =
 	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
@@ -9,7 +9,12 @@ export type TransferPhase =
 
 export interface TransferError {
 	code: ErrorCode | 'load_failed' | (string & {});
+	/** An English sentence for pages of your own; the components word the error from `code` (their `messages`). */
 	message: string;
+	/** The side that saw it: the components word it for that side (`messages.sideErrors`). */
+	side?: 'sender' | 'receiver';
+	/** This side caused it (its own cancel()), rather than the other side or the network. */
+	local?: boolean;
 }
 
 export interface TransferProgressState {
@@ -47,7 +52,9 @@ export interface TransferOptions extends PeerDropConfig, Pick<CommonOptions, 'fl
 export type NoticeEvent =
 	| { type: 'stalled'; seconds: number; detail: string | null }
 	| { type: 'disconnected'; detail: string | null }
-	| { type: 'blockRejected' };
+	| { type: 'blockRejected' }
+	/** Receiver: "Save to a folder…" was dismissed without picking one. */
+	| { type: 'pickCancelled' };
 
 /** The progress a `progress` event reports. */
 export function progressOf(event: Extract<PeerDropEvent, { type: 'progress' }>): TransferProgressState {
@@ -126,7 +133,8 @@ export abstract class TransferState {
 	protected fail(e: unknown) {
 		const err = e as Partial<TransferError> | null;
 		const code = err?.code ?? 'browser_error';
-		this.error = { code, message: errorSentence(this.side, code, err?.message || (err?.code ? '' : String(e))) };
+		const message = err?.message || (err?.code ? '' : String(e));
+		this.error = { code, message: errorSentence(this.side, code, message), side: this.side, local: cancelledHere(code, message) };
 		this.phase = err?.code === 'cancelled' ? 'cancelled' : 'error';
 	}
 
@@ -201,7 +209,7 @@ export abstract class TransferState {
 		this.handle?.cancel();
 		if (this.active) {
 			this.phase = 'cancelled';
-			this.error = { code: 'cancelled', message: 'You cancelled the transfer.' };
+			this.error = { code: 'cancelled', message: YOU_CANCELLED, side: this.side, local: true };
 		}
 	}
 
