@@ -1,4 +1,4 @@
-import type { TransferPhase } from './transfer.svelte.js';
+import type { TransferPhase } from './phase.js';
 
 /** "1.5 MiB" */
 export function formatBytes(n: number): string {

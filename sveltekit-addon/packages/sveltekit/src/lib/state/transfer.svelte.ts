@@ -2,10 +2,9 @@
 import type { CommonOptions, Diagnosis, ErrorCode, FileInfo, PeerDropEvent } from '../runtime/wasm/peerdrop.js';
 import { loadPeerDrop, peerdropConfig, type PeerDropConfig, type PeerDropRuntime } from '../runtime/load.js';
 import { cancelledHere, errorSentence, YOU_CANCELLED } from './format.js';
+import type { TransferPhase } from './phase.js';
 
-export type TransferPhase =
-	| 'idle' | 'loading' | 'signaling' | 'waiting' | 'connecting' | 'connected' | 'offered'
-	| 'transferring' | 'reconnecting' | 'complete' | 'cancelled' | 'error';
+export type { TransferPhase } from './phase.js';
 
 export interface TransferError {
 	code: ErrorCode | 'load_failed' | (string & {});
