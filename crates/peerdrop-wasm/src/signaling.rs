@@ -611,8 +611,14 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
         .map(|s| s * 1000);
     log.borrow_mut().push(op, status, (crate::clock::now_ms() - started) as f64);
     let text = match response.text() {
-        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
-        Err(_) => String::new(),
+        Ok(p) => JsFuture::from(p).await.ok().and_then(|t| t.as_string()),
+        Err(_) => None,
+    };
+    // The answer began but its body never came whole (the network dropped, or the request's
+    // time ran out, mid-body): the endpoint was not reached, as far as retrying goes. Taking
+    // it for a foreign reply would end a transfer over a passing outage.
+    let Some(text) = text else {
+        return Err((RuntimeError::SignalingUnreachable(url.to_string()), retry_after_ms));
     };
     let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     if (200..300).contains(&status) {
