@@ -121,6 +121,17 @@ export async function saveAll(page) {
   return out;
 }
 
+/** Path and SHA-256 of every file the receiver page offers, saved through its Save links. */
+export async function receivedFiles(page) {
+  const out = [];
+  for (const li of await page.$$('#file-list li')) {
+    const path = await (await li.$('.name')).textContent();
+    const [download] = await Promise.all([page.waitForEvent('download'), (await li.$('a.save')).click()]);
+    out.push({ path, sha256: await sha256File(await download.path()) });
+  }
+  return out;
+}
+
 /** Saves a screenshot to test-results/screenshots/NAME.png for people to look at. */
 export async function shoot(page, name) {
   await mkdir('test-results/screenshots', { recursive: true });

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSiteAndBrowser, errorCode, openAndAccept, sha256, sha256File, shoot } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, openAndAccept, receivedFiles, sha256, shoot } from './harness.mjs';
 
 const env = useSiteAndBrowser();
 const MiB = 1024 * 1024;
@@ -65,17 +65,6 @@ function senderSees(page, predicate, arg, timeout = 60000) {
 async function receiverPage() {
   const ctx = await env.browser.newContext({ acceptDownloads: true });
   return { ctx, page: await ctx.newPage() };
-}
-
-/** Path and SHA-256 of every file a receiver page offers, saved through its Save links. */
-async function receivedFiles(page) {
-  const out = [];
-  for (const li of await page.$$('#file-list li')) {
-    const path = await (await li.$('.name')).textContent();
-    const [download] = await Promise.all([page.waitForEvent('download'), (await li.$('a.save')).click()]);
-    out.push({ path, sha256: await sha256File(await download.path()) });
-  }
-  return out;
 }
 
 test('one link, four receivers: the folder arrives whole at each, every block read and hashed once', { timeout: 180000 }, async () => {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSiteAndBrowser, errorCode, offer, openAndAccept, sha256, sha256File, shoot } from './harness.mjs';
+import { useSiteAndBrowser, errorCode, offer, openAndAccept, receivedFiles, sha256, shoot } from './harness.mjs';
 
 const env = useSiteAndBrowser();
 const MiB = 1024 * 1024;
@@ -19,17 +19,6 @@ async function pair() {
     receiver: await receiverCtx.newPage(),
     close: async () => { await senderCtx.close(); await receiverCtx.close(); },
   };
-}
-
-/** Path and SHA-256 of every file the receiver page offers, saved through its Save links. */
-async function receivedFiles(page) {
-  const out = [];
-  for (const li of await page.$$('#file-list li')) {
-    const path = await (await li.$('.name')).textContent();
-    const [download] = await Promise.all([page.waitForEvent('download'), (await li.$('a.save')).click()]);
-    out.push({ path, sha256: await sha256File(await download.path()) });
-  }
-  return out;
 }
 
 /** Writes `size` random bytes to a temporary file (large inputs go to the browser by path). */

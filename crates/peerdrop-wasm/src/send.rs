@@ -36,7 +36,6 @@ use web_sys::{File, RtcDataChannel, RtcDataChannelState, RtcPeerConnection};
 
 struct State {
     page: Page,
-    files: Vec<File>,
     manifest: Manifest,
     transfer_id: [u8; 16],
     /// The short code on offer, in short-code mode.
@@ -64,17 +63,9 @@ struct State {
 type Shared = Rc<RefCell<State>>;
 
 impl State {
-    fn new(
-        page: Page,
-        files: Vec<File>,
-        manifest: Manifest,
-        transfer_id: [u8; 16],
-        flow: Flow,
-        reads: Reads,
-    ) -> Self {
+    fn new(page: Page, manifest: Manifest, transfer_id: [u8; 16], flow: Flow, reads: Reads) -> Self {
         State {
             page,
-            files,
             manifest,
             transfer_id,
             // A code's number comes from the endpoint with its room: known at the `code` event.
@@ -245,11 +236,10 @@ pub fn start(files: JsValue, options: JsValue) -> Result<SendHandle, JsValue> {
     let transfer_id = start.transfer_id();
     let shared = Rc::new(RefCell::new(State::new(
         Page::new(emitter),
-        files,
         manifest,
         transfer_id,
         options.flow,
-        Reads::Own { subtle },
+        Reads::Own { files, subtle },
     )));
     let task = shared.clone();
     spawn_local(async move {

@@ -640,6 +640,20 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
     Err((RuntimeError::Signaling { status, code, message }, retry_after_ms))
 }
 
+/// The most receivers the endpoint at `url` seats a room: its health check's (`GET`,
+/// `docs/signaling.md` section 8) `max_receivers`, if it answers with one.
+pub async fn max_receivers(url: &str) -> Option<u8> {
+    let fetch =
+        js_sys::Reflect::get(&js_sys::global(), &"fetch".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
+    let promise: js_sys::Promise = fetch.call1(&js_sys::global(), &url.into()).ok()?.dyn_into().ok()?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
+    let body = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
+    let limits = js_sys::Reflect::get(&body, &"limits".into()).ok()?;
+    let n = js_sys::Reflect::get(&limits, &"max_receivers".into()).ok()?.as_f64()?;
+    (1.0..=f64::from(crate::options::MAX_RECEIVERS)).contains(&n).then_some(n as u8)
+}
+
 /// The sealed message one side sends when it abandons a negotiation because signaling was
 /// tampered with, so the other side stops too (if the relay lets it through).
 pub const ABORT: &str = "abort";

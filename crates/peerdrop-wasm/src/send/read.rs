@@ -10,29 +10,29 @@ use crate::clock::now_ms;
 use crate::driver;
 use peerdrop_core::ReadRequest;
 use wasm_bindgen_futures::spawn_local;
+use web_sys::File;
 
 pub(super) enum Reads {
-    /// This page reads for its one receiver.
-    Own { subtle: Option<Subtle> },
+    /// This page reads the files for its one receiver.
+    Own { files: Vec<File>, subtle: Option<Subtle> },
     /// Receiver `asker` of a link for several, through the shared cache.
     Shared { cache: SharedCache, asker: usize },
 }
 
 /// Starts the read an engine asked for; the engine gets the bytes and digest when they come.
 pub(super) fn start(shared: &Shared, r: ReadRequest) {
-    let (file, subtle, through) = {
+    let (file, subtle) = {
         let s = shared.borrow();
         match &s.reads {
-            Reads::Own { subtle } => (s.files[r.file as usize].clone(), subtle.clone(), None),
+            Reads::Own { files, subtle } => (files[r.file as usize].clone(), subtle.clone()),
             Reads::Shared { cache, asker } => {
-                (s.files[r.file as usize].clone(), None, Some((cache.clone(), *asker)))
+                let (cache, asker) = (cache.clone(), *asker);
+                drop(s);
+                shared_reads::request(&cache, asker, r);
+                return;
             }
         }
     };
-    if let Some((cache, asker)) = through {
-        shared_reads::request(&cache, asker, r);
-        return;
-    }
     let shared = shared.clone();
     spawn_local(async move {
         let result = block(&file, r, subtle.as_ref()).await;

@@ -37,8 +37,8 @@ pub(super) struct Room {
     log: SharedLog,
     options: Options,
     secret: LinkSecret,
-    files: Vec<File>,
     manifest: Manifest,
+    /// The files' blocks, read once for every receiver.
     reads: SharedCache,
     /// Set once the room exists.
     post: Option<Rc<RoomPost>>,
@@ -77,13 +77,12 @@ impl Room {
         manifest: Manifest,
         subtle: Option<Subtle>,
     ) -> SharedRoom {
-        let reads = shared_reads::new(files.clone(), subtle, options.flow.shared_cache_bytes());
+        let reads = shared_reads::new(files, subtle, options.flow.shared_cache_bytes());
         Rc::new(RefCell::new(Room {
             emitter,
             log: SharedLog::default(),
             options,
             secret,
-            files,
             manifest,
             reads,
             post: None,
@@ -122,9 +121,10 @@ async fn run(room: &SharedRoom, wanted: u8) -> Result<(), RuntimeError> {
         match SignalClient::create_for_receivers(&url, &room_id, wanted, log.clone()).await {
             // The endpoint seats fewer (its `max_receivers`): take what it allows.
             Err(RuntimeError::Signaling { status: 400, code, .. }) if code == "invalid_receivers" => {
-                let allowed = max_receivers(&url).await.filter(|&n| n < wanted).ok_or_else(|| {
-                    RuntimeError::InvalidReceivers(format!("{url} does not seat {wanted} receivers"))
-                })?;
+                let allowed =
+                    crate::signaling::max_receivers(&url).await.filter(|&n| n < wanted).ok_or_else(|| {
+                        RuntimeError::InvalidReceivers(format!("{url} does not seat {wanted} receivers"))
+                    })?;
                 SignalClient::create_for_receivers(&url, &room_id, allowed, log).await?
             }
             other => other?,
@@ -216,7 +216,6 @@ fn seat(room: &SharedRoom, peer: u8) {
         let asker = usize::from(peer);
         let state = Rc::new(RefCell::new(State::new(
             page,
-            r.files.clone(),
             r.manifest.clone(),
             r.secret.transfer_id(),
             r.options.flow,
@@ -426,17 +425,4 @@ pub(super) fn diagnose(room: &SharedRoom, receiver: Option<u8>) -> crate::types:
         Ok(diagnosis)
     })
     .unchecked_into()
-}
-
-/// The most receivers the endpoint at `url` seats a room (its health check's `max_receivers`).
-async fn max_receivers(url: &str) -> Option<u8> {
-    let fetch =
-        js_sys::Reflect::get(&js_sys::global(), &"fetch".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
-    let promise: js_sys::Promise = fetch.call1(&js_sys::global(), &url.into()).ok()?.dyn_into().ok()?;
-    let response: web_sys::Response =
-        wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
-    let body = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
-    let limits = js_sys::Reflect::get(&body, &"limits".into()).ok()?;
-    let n = js_sys::Reflect::get(&limits, &"max_receivers".into()).ok()?.as_f64()?;
-    (1.0..=f64::from(crate::options::MAX_RECEIVERS)).contains(&n).then_some(n as u8)
 }
