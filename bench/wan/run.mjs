@@ -38,14 +38,15 @@ const LABELS = { plain1: 'plain JS, 1 connection', plain4: 'plain JS, 4 connecti
  * Bytes per transfer at a point: several blocks per connection PeerDrop may open (so spreading
  * them can show), and past the first seconds of slow start, while one plain-JS channel still
  * finishes within a couple of minutes at the slowest point (throughput falls steeply with round
- * trip and loss, and one channel collapses once a router queue overflows).
+ * trip and loss, and one channel collapses once a router queue overflows). At 150 ms, 6 MiB
+ * (the sizes until December 2026) was mostly one channel's slow start: about 4 MB of it.
  */
 function sizeAt({ rttMs, lossPct, rateMbit }) {
   if (SMOKE) return MiB / 2;
   if (process.env.WAN_MIB) return Number(process.env.WAN_MIB) * MiB;
   if (!rateMbit) return 16 * MiB;
-  const clean = { 0: 16, 20: 16, 50: 12, 150: 6 };
-  const lossy = { 0: 8, 20: 6, 50: 4, 150: 2 };
+  const clean = { 0: 16, 20: 16, 50: 12, 150: 12 };
+  const lossy = { 0: 8, 20: 6, 50: 4, 150: 4 };
   return (lossPct ? lossy : clean)[rttMs] * MiB;
 }
 

@@ -26,6 +26,7 @@ mod kind {
     pub const KEEPALIVE: u8 = 0x0D;
     pub const LANE_OFFER: u8 = 0x0E;
     pub const LANE_ANSWER: u8 = 0x0F;
+    pub const RECEIVED: u8 = 0x10;
 }
 
 /// The role a peer announces in its `HELLO`.
@@ -108,6 +109,12 @@ pub enum Frame<'a> {
     LaneAnswer {
         lane: u8,
         sdp: &'a str,
+    },
+    /// The receiver has taken this many `DATA` payload bytes (cumulative, all lanes) on this
+    /// connection: what left the network, so the sender knows what is still in it within a
+    /// round trip instead of a block (v4).
+    Received {
+        bytes: u64,
     },
 }
 
@@ -233,6 +240,10 @@ impl<'a> Frame<'a> {
                 out.push(lane);
                 out.extend_from_slice(sdp.as_bytes());
             }
+            Frame::Received { bytes } => {
+                out.push(kind::RECEIVED);
+                out.extend_from_slice(&bytes.to_be_bytes());
+            }
         }
     }
 
@@ -262,6 +273,7 @@ impl<'a> Frame<'a> {
             kind::KEEPALIVE => "KEEPALIVE",
             kind::LANE_OFFER => "LANE_OFFER",
             kind::LANE_ANSWER => "LANE_ANSWER",
+            kind::RECEIVED => "RECEIVED",
             other => return Err(FrameError::UnknownType(other)),
         };
         let mut r = Reader { bytes: body, kind: name };
@@ -310,6 +322,7 @@ impl<'a> Frame<'a> {
             kind::KEEPALIVE => Frame::Keepalive,
             kind::LANE_OFFER => Frame::LaneOffer { lane: r.u8()?, sdp: r.text()? },
             kind::LANE_ANSWER => Frame::LaneAnswer { lane: r.u8()?, sdp: r.text()? },
+            kind::RECEIVED => Frame::Received { bytes: r.u64()? },
             _ => unreachable!("type checked above"),
         };
         r.finish()?;
@@ -388,7 +401,7 @@ mod tests {
 
     fn frame_strategy() -> impl Strategy<Value = (u8, u32, u64, u64, [u8; 32], Vec<u8>, String, bool)> {
         (
-            0u8..15,
+            0u8..16,
             any::<u32>(),
             any::<u64>(),
             any::<u64>(),
@@ -431,6 +444,7 @@ mod tests {
             12 => Frame::Keepalive,
             13 => Frame::LaneOffer { lane: a as u8, sdp: text },
             14 => Frame::LaneAnswer { lane: a as u8, sdp: text },
+            15 => Frame::Received { bytes: b },
             _ => Frame::Error { code: a as u16, message: text },
         }
     }

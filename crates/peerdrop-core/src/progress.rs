@@ -63,6 +63,14 @@ impl RateMeter {
         }
     }
 
+    /// Milliseconds between the oldest and the newest sample the rate is computed over.
+    pub fn span_ms(&self) -> u64 {
+        match (self.samples.front(), self.samples.back()) {
+            (Some(&(t0, _)), Some(&(t1, _))) => t1.saturating_sub(t0),
+            _ => 0,
+        }
+    }
+
     /// Seconds to move `remaining` bytes at the current rate.
     pub fn eta(&self, remaining: u64) -> Option<f64> {
         if remaining == 0 {

@@ -14,7 +14,7 @@ mod wants;
 pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
 
 use crate::bdp::Bdp;
-use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW};
+use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW, RECEIVED_REPORT_BYTES};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{Frame, Role};
@@ -106,6 +106,8 @@ pub struct Receiver {
     /// Failed verifications of a block since it last passed one (retried blocks only).
     attempts: HashMap<(u32, u64), u32>,
     data_received: u64,
+    /// `data_received` as last reported to the sender (`RECEIVED`).
+    received_reported: u64,
     released: u64,
     credit_sent: u64,
     verified_bytes: u64,
@@ -163,6 +165,7 @@ impl Receiver {
             wants: Wants::default(),
             attempts: HashMap::new(),
             data_received: 0,
+            received_reported: 0,
             released: 0,
             credit_sent: 0,
             verified_bytes: 0,
@@ -406,6 +409,10 @@ impl Receiver {
                 ErrorCode::FlowControlViolation,
                 "the sender sent more data than this side allowed",
             ));
+        }
+        if self.data_received >= self.received_reported + RECEIVED_REPORT_BYTES {
+            self.received_reported = self.data_received;
+            self.out.send(Frame::Received { bytes: self.data_received });
         }
         if self.config.block_hashing == BlockHashing::Engine {
             block.hasher.update(payload);

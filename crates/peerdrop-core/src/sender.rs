@@ -7,11 +7,12 @@
 
 mod lane;
 mod output;
+mod path_limit;
 
 pub use output::{ReadRequest, SenderEvent, SenderOutput};
 
 use crate::bdp::Bdp;
-use crate::config::{Config, MAX_QUEUED_WANTS, MAX_WINDOW};
+use crate::config::{Config, MAX_QUEUED_WANTS};
 use crate::digest::{ContentDigest, Hasher};
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{encode_data, Frame, Role, DATA_OVERHEAD};
@@ -21,14 +22,8 @@ use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
 use lane::{Lane, LaneState, OutBlock};
-use std::collections::{BTreeMap, VecDeque};
-
-/// On a long path, block data sent and not yet acknowledged may grow to this many times the
-/// bandwidth-delay product (acknowledged rate times round trip): enough to keep the path full
-/// while the rate is still being found (it doubles each round trip, as slow start does), without
-/// piling megabytes into a router's queue, whose overflow costs one data channel most of its
-/// speed (docs/performance.md).
-const INFLIGHT_GAIN: f64 = 2.0;
+use path_limit::{path_limit, PATH_MESSAGE};
+use std::collections::VecDeque;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -80,13 +75,11 @@ pub struct Sender {
     acked_bytes: u64,
     resumed_bytes: u64,
     meter: RateMeter,
-    /// The path's bandwidth-delay product, from the acknowledged rate: the in-flight allowance.
+    /// The path's bandwidth-delay product, from the rate the receiver reports taking data at:
+    /// the in-flight allowance ([`path_limit`]).
     bdp: Bdp,
-    /// Blocks sent whole and not acknowledged yet, with their lengths: one the receiver asks
-    /// for again failed its check, and its bytes are no longer in flight.
-    unacked: BTreeMap<(u32, u64), u64>,
-    /// Bytes of blocks sent and then asked for again.
-    resent_bytes: u64,
+    /// `DATA` payload bytes the receiver reported taking (`RECEIVED`).
+    received: u64,
 }
 
 impl Sender {
@@ -120,8 +113,7 @@ impl Sender {
             resumed_bytes: 0,
             meter: RateMeter::default(),
             bdp: Bdp::default(),
-            unacked: BTreeMap::new(),
-            resent_bytes: 0,
+            received: 0,
         }
     }
 
@@ -163,10 +155,6 @@ impl Sender {
                         "the receiver queued more than {MAX_QUEUED_WANTS} block requests at once"
                     )));
                 }
-                if count == 1 {
-                    // A block asked for again: its earlier bytes are gone from the path.
-                    self.resent_bytes += self.unacked.remove(&(file, first)).unwrap_or(0);
-                }
                 self.wants.push_back((file, first, first + count));
             }
             (Phase::Offered | Phase::Transferring, &Frame::Credit { limit }) => {
@@ -175,7 +163,6 @@ impl Sender {
             }
             (Phase::Transferring, &Frame::Ack { file, index }) => {
                 self.check_blocks(file, index, 1)?;
-                self.unacked.remove(&(file, index));
                 if !self.acked[file as usize].contains(index) {
                     self.acked[file as usize].insert(index);
                     let size = self.manifest.files[file as usize].size;
@@ -183,8 +170,16 @@ impl Sender {
                     let len = u64::from(block_len(size, bs, index));
                     self.acked_file_bytes[file as usize] += len;
                     self.acked_bytes += len;
-                    self.bdp.delivered(now_ms, self.acked_bytes);
                     self.report_progress(now_ms, Some(file));
+                }
+            }
+            (Phase::Transferring, &Frame::Received { bytes }) => {
+                if bytes > self.data_sent {
+                    return Err(violation("the receiver reported more data than was sent"));
+                }
+                if bytes > self.received {
+                    self.received = bytes;
+                    self.bdp.delivered(now_ms, bytes);
                 }
             }
             (Phase::Transferring, Frame::Done) => self.out.finish(),
@@ -486,45 +481,32 @@ impl Sender {
         order.into_iter().find_map(|lane| self.block_frame(lane, message_size).map(|f| (lane, f)))
     }
 
-    /// The most block data that may be sent and not yet acknowledged: unlimited on a local
-    /// link or before the round trip is known (the receiver's credit bounds it), else
-    /// [`INFLIGHT_GAIN`] times the acknowledged rate times the round trip, from two blocks up.
+    /// The most block data that may be handed to the lanes and not yet reported taken by the
+    /// receiver ([`path_limit`]): unlimited on a local link or before the round trip is known.
     pub fn inflight_limit(&self) -> u64 {
-        let Some(bdp) = self.bdp.bytes() else { return u64::MAX };
-        // A block is acknowledged only once all of it arrived: one block more than the product
-        // keeps the acknowledgements coming while the next block is on its way.
-        let block = u64::from(self.block_size());
-        ((INFLIGHT_GAIN * bdp as f64) as u64).saturating_add(block).min(MAX_WINDOW.max(block))
+        path_limit(&self.bdp)
     }
 
-    /// Whether a new block of `len` bytes may start. Two limits apply:
-    /// - what is in the network (sent and not acknowledged, less what still waits in the
-    ///   channels' buffers), with what lanes that are not backlogged will still send of their
-    ///   blocks and this one, must stay within [`Self::inflight_limit`]. A backlogged lane (its
-    ///   buffer above its low mark) sends only as fast as its own congestion window lets it, so
-    ///   its unsent bytes do not threaten a router's queue: on a lossy path every lane can keep
-    ///   a block, while on a clean one the path is not overfilled;
-    /// - while several lanes are open, the receiver's credit must cover this block on top of
-    ///   the blocks lanes are in the middle of. A started block then always has the credit to
-    ///   finish: lanes that each hold part of a block can never wait on each other. (One lane
-    ///   needs no such reserve: its block finishes as credit comes, as the receiver guarantees.)
+    /// Whether a new block of `len` bytes may start: while several lanes are open, only when
+    /// the receiver's credit covers it on top of the blocks lanes are in the middle of. A
+    /// started block then always has the credit to finish: lanes that each hold part of a
+    /// block can never wait on each other. (One lane needs no such reserve: its block finishes
+    /// as credit comes, as the receiver guarantees.) The path's limit applies per message
+    /// ([`Self::block_frame`]): what is in the network is known from the receiver's reports
+    /// at any point of a block, so lanes in the middle of blocks never wait on each other
+    /// there either.
     fn may_start_block(&self, len: u64) -> bool {
-        let (start, high) = self.marks();
-        let mut unsent = 0;
-        let mut unsent_free = 0;
-        let mut buffered = 0;
-        for lane in self.lanes.iter().filter(|l| l.state == LaneState::Open) {
-            buffered += lane.buffered;
-            let left = lane.current.as_ref().map_or(0, |b| (b.data.len() - b.sent) as u64);
-            unsent += left;
-            if lane.buffered <= lane.low_mark(start, high, self.config.buffered_low) {
-                unsent_free += left;
-            }
+        if self.open_lanes() == 1 {
+            return true;
         }
-        let in_network = self.data_sent.saturating_sub(self.acked_bytes + self.resent_bytes + buffered);
-        let fits_path = in_network + unsent_free + len <= self.inflight_limit();
-        let credit = self.credit_limit.saturating_sub(self.data_sent);
-        fits_path && (self.open_lanes() == 1 || unsent + len <= credit)
+        let unsent: u64 = self
+            .lanes
+            .iter()
+            .filter(|l| l.state == LaneState::Open)
+            .filter_map(|l| l.current.as_ref())
+            .map(|b| (b.data.len() - b.sent) as u64)
+            .sum();
+        unsent + len <= self.credit_limit.saturating_sub(self.data_sent)
     }
 
     /// The next frame of lane `lane`'s block (taking the next ready block if it has none and
@@ -550,9 +532,18 @@ impl Sender {
             }
             .to_vec()
         } else {
-            let remaining = block.data.len() - block.sent;
+            let limit = path_limit(&self.bdp);
+            let mut largest = message_size - DATA_OVERHEAD;
+            if limit != u64::MAX {
+                largest = largest.min(PATH_MESSAGE);
+            }
+            let next = (block.data.len() - block.sent).min(largest);
+            // Whole messages only: a path that has room for less waits for the next report.
+            if self.data_sent - self.received + next as u64 > limit {
+                return None;
+            }
             // `min` before the cast: a grant more than 4 GiB ahead must not wrap on wasm32.
-            let n = remaining.min(message_size - DATA_OVERHEAD).min(credit.min(usize::MAX as u64) as usize);
+            let n = next.min(credit.min(usize::MAX as u64) as usize);
             if n == 0 {
                 return None;
             }
@@ -564,12 +555,10 @@ impl Sender {
             frame
         };
         let finished = block.header_sent && block.sent == block.data.len();
-        let block_len = block.data.len();
         let (file, index) = (block.file, block.index);
         l.buffered += frame.len() as u64;
         if finished {
             l.current = None;
-            self.unacked.insert((file, index), block_len as u64);
             self.after_block_sent(file, index);
         }
         self.out.last_sent_ms = self.out.now_ms;

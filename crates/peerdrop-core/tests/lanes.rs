@@ -6,7 +6,10 @@ mod sim;
 
 use peerdrop_core::config::MAX_LANES;
 use peerdrop_core::frame::{Frame, Role};
-use peerdrop_core::{BlockHashing, Config, ErrorCode, Receiver, ReceiverEvent, ReceiverOutput};
+use peerdrop_core::{
+    BlockHashing, Config, ErrorCode, Receiver, ReceiverEvent, ReceiverOutput, Sender, SenderEvent,
+    SenderOutput,
+};
 use sim::{content_digest_of_file, manifest, run, sha256_of_file, NetParams};
 
 fn config() -> Config {
@@ -130,9 +133,11 @@ fn a_lost_lane_loses_the_connection_and_the_resume_sends_no_verified_block_twice
 #[test]
 fn the_window_follows_the_bandwidth_delay_product() {
     // A fast link with a long round trip: 8 MiB of window cover 80 ms at 100 MB/s, the round
-    // trip is 200 ms. Told the round trip, the receiver opens its window to match.
+    // trip is 200 ms. Told the round trip, the receiver opens its window to match (and the
+    // sender, holding what is in the network to the product it measures plus a quarter, fills
+    // the path in about three seconds: hence a transfer long enough to outlast that).
     let fast = Config { window: 8 << 20, max_lanes: 1, ..Config::default() };
-    let m = manifest(&[128 << 20]);
+    let m = manifest(&[512 << 20]);
     let path = |rtt| NetParams {
         latency_ms: 100,
         bytes_per_ms: 100_000,
@@ -159,7 +164,8 @@ fn a_block_retried_before_the_round_trip_was_known_does_not_stay_in_flight() {
     // asked for again. Its first copy must leave the sender's count of bytes in the network:
     // counted there for good, it alone would fill the in-flight limit (twice the product plus
     // a block) and nothing more could start.
-    let slow = Config { max_lanes: 1, ..Config::default() };
+    // Two lanes: the in-flight limit applies only to several.
+    let slow = Config { max_lanes: 2, ..Config::default() };
     let m = manifest(&[12 << 20]);
     let path = NetParams {
         latency_ms: 50,
@@ -375,4 +381,79 @@ proptest::proptest! {
             proptest::prop_assert_eq!(out.stored_sha256[i], sha256_of_file(seed, i as u32, size));
         }
     }
+}
+
+#[test]
+fn what_is_in_the_network_stays_near_one_product_however_many_lanes_hold_blocks() {
+    // 150 ms at 100 Mbit/s (12.5 MB/s), on one lane or spread over eight lanes' links: every
+    // lane in the middle of a block, most of it still to leave. What is on the path (queued to
+    // leave or travelling) must stay near one bandwidth-delay product plus the sender's half
+    // megabyte of headroom: blocks several lanes let go at once overflowed a router's queue
+    // and cost the connections most of their speed (docs/performance.md, "Real links").
+    let product: u64 = 12_500 * 150;
+    // A tenth more for a peak rate measured a report late.
+    let bound = product * 11 / 10 + (512 << 10);
+    for lanes in [8usize, 1] {
+        let cfg = Config { max_lanes: lanes, ..Config::default() };
+        let m = manifest(&[32 << 20]);
+        let path = NetParams {
+            latency_ms: 75,
+            bytes_per_ms: 12_500 / lanes as u64,
+            write_ms_per_mib: 0,
+            round_trip_ms: Some(150),
+            ..NetParams::default()
+        };
+        let out = run(51, &cfg, &m, &path, None);
+        assert!(out.receiver_complete(), "{:?}", out.receiver_failure().or(out.sender_failure()));
+        assert_eq!(out.blocks_per_lane.iter().filter(|&&n| n > 0).count(), lanes);
+        assert!(
+            out.max_in_network <= bound,
+            "{lanes} lane(s): {} bytes on the path at once, above {bound}",
+            out.max_in_network
+        );
+    }
+}
+
+#[test]
+fn the_receiver_reports_the_data_it_took_every_128_kib() {
+    let mut receiver = transferring_receiver(config());
+    let payload = vec![0u8; 8 * 1024];
+    let mut reports = Vec::new();
+    for index in 0..3 {
+        receiver.handle_frame(1, &Frame::Block { file: 0, index, len: 64 * 1024, sha256: [0; 32] }.to_vec());
+        for _ in 0..8 {
+            receiver.handle_frame(1, &Frame::Data { payload: &payload }.to_vec());
+            while let Some(output) = receiver.poll_output() {
+                if let ReceiverOutput::Transmit(bytes) = output {
+                    if let Ok(Frame::Received { bytes }) = Frame::decode(&bytes) {
+                        reports.push(bytes);
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(reports, [peerdrop_core::config::RECEIVED_REPORT_BYTES]);
+}
+
+#[test]
+fn a_receiver_that_reports_more_than_was_sent_is_refused() {
+    let id = [7; 16];
+    let m = manifest(&[1 << 20]);
+    let mut sender = Sender::new(config(), m, id, 0);
+    let hello = Frame::Hello {
+        version: peerdrop_core::config::PROTOCOL_VERSION,
+        role: Role::Receiver,
+        max_message_size: 16 * 1024,
+        block_size: 64 * 1024,
+        transfer_id: id,
+    };
+    sender.handle_frame(0, &hello.to_vec());
+    sender.handle_frame(1, &Frame::Accept { have_bytes: 0 }.to_vec());
+    while sender.poll_output().is_some() {}
+    sender.handle_frame(2, &Frame::Received { bytes: 1 }.to_vec());
+    let failed = std::iter::from_fn(|| sender.poll_output()).find_map(|o| match o {
+        SenderOutput::Event(SenderEvent::Failed(e)) => Some(e),
+        _ => None,
+    });
+    assert_eq!(failed.map(|e| e.code), Some(ErrorCode::ProtocolViolation));
 }

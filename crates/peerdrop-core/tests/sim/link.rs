@@ -77,6 +77,8 @@ pub struct Link {
     pub out: Outcome,
     messages: u64,
     data_queued: u64,
+    /// DATA payload bytes on the link (queued to leave, or travelling) toward the receiver.
+    in_network: u64,
     accept_at: Option<u64>,
     /// When the runtime reports the round trip, if it has not yet.
     round_trip_at: Option<u64>,
@@ -119,6 +121,7 @@ impl Link {
             max_host_held: 0,
             reads_reordered: 0,
             max_sender_held: 0,
+            max_in_network: 0,
             queued: vec![],
             flips: 0,
             disconnected: false,
@@ -148,6 +151,7 @@ impl Link {
             out,
             messages: 0,
             data_queued: 0,
+            in_network: 0,
             accept_at: None,
             round_trip_at: None,
             data_messages: 0,
@@ -273,6 +277,8 @@ impl Link {
             self.out.queued.push((self.data_queued, buffered));
         }
         self.data_queued += payload;
+        self.in_network += payload;
+        self.out.max_in_network = self.out.max_in_network.max(self.in_network);
     }
 
     /// Receiver side: messages back, blocks to hash and to store, events.
@@ -373,6 +379,11 @@ impl Link {
             // the whole connection's; the sender's engine judges its own.
             self.lane_lost = true;
             self.to_receiver[1].clear();
+            self.in_network = self.to_receiver[0]
+                .iter()
+                .filter(|m| m.1.first() == Some(&0x07))
+                .map(|m| m.1.len() as u64 - 1)
+                .sum();
             self.sender.handle_lane_lost(now, 1);
             self.receiver.handle_connection_lost(now);
             return Advance::Skip;
@@ -395,6 +406,9 @@ impl Link {
             while queue.front().is_some_and(|m| m.0 <= now) {
                 let (_, msg) = queue.pop_front().unwrap();
                 self.messages += 1;
+                if msg.first() == Some(&0x07) {
+                    self.in_network -= msg.len() as u64 - 1;
+                }
                 if blackholed {
                     continue;
                 }
@@ -432,6 +446,7 @@ impl Link {
         }
         self.to_sender.clear();
         self.to_receiver.iter_mut().for_each(VecDeque::clear);
+        self.in_network = 0;
     }
 
     /// The receiving host's hasher and disk, then both engines' timers.

@@ -181,6 +181,9 @@ pub struct Outcome {
     /// Batches of finished reads handed to the sender in reverse (with `reads_out_of_order`).
     pub reads_reordered: u64,
     pub max_sender_held: usize,
+    /// Most DATA payload bytes on the link toward the receiver at once (queued there to leave,
+    /// as in a channel's buffer or a router's queue, or travelling).
+    pub max_in_network: u64,
     /// After each message the sender queued: (DATA bytes it had queued before it, the link's
     /// backlog, i.e. `bufferedAmount`, with it).
     pub queued: Vec<(u64, u64)>,
