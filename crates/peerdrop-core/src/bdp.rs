@@ -36,15 +36,18 @@ pub struct Bdp {
 }
 
 impl Bdp {
-    /// A round trip measured by the runtime; the smallest one is kept.
+    /// A round trip measured by the runtime; the smallest one is kept. The rates measured so
+    /// far stay: the runtime reports a few samples, a millisecond apart on a long path, and
+    /// forgetting the peak at each would restart the path's fill. Only a round trip at most
+    /// half the last one (a path that really changed) measures afresh over its own span.
     pub fn round_trip(&mut self, rtt_ms: u64) {
         let rtt = self.min_rtt_ms.map_or(rtt_ms, |m| m.min(rtt_ms));
-        if self.min_rtt_ms != Some(rtt) {
-            self.min_rtt_ms = Some(rtt);
+        if self.min_rtt_ms.map_or(true, |old| rtt.saturating_mul(2) <= old) {
             self.delivered =
                 RateMeter::with_window(SAMPLE_ROUND_TRIPS.saturating_mul(rtt).max(MIN_SAMPLE_MS));
             self.peaks.clear();
         }
+        self.min_rtt_ms = Some(rtt);
     }
 
     /// Bytes delivered so far (cumulative) at `now_ms`.
@@ -117,6 +120,9 @@ mod tests {
         }
         // 10 MB/s over 50 ms.
         assert_eq!(far.bytes(), Some(500_000));
+        // Another sample a millisecond shorter keeps the peak: the fill does not restart.
+        far.round_trip(49);
+        assert_eq!(far.bytes(), Some(490_000));
     }
 
     #[test]

@@ -307,11 +307,17 @@ pub fn open<S: Side>(shared: &Rc<RefCell<S>>) {
 
 /// Tells the engine the path's round trip once ICE has measured it (the selected candidate
 /// pair's `currentRoundTripTime`): the sender opens lanes by it, the receiver sizes its window.
-/// Tried for a few seconds: the first consent check may not have come back yet.
+/// Tried for a few seconds: the first consent check may not have come back yet. A few more
+/// samples follow the first: the engines keep the smallest, and the first is taken while both
+/// pages are busy setting up, so on a loaded machine a local path can first look wide-area
+/// (10 ms or more) and be held to a path limit it does not need.
 fn measure_round_trip<S: Side>(shared: &Rc<RefCell<S>>, pc: RtcPeerConnection) {
+    const TRIES: u32 = 20;
+    const SAMPLES: u32 = 5;
     let weak = Rc::downgrade(shared);
     spawn_local(async move {
-        for _ in 0..20 {
+        let mut samples = 0;
+        for _ in 0..TRIES {
             let rtt = crate::diagnose::round_trip_ms(&pc).await;
             let Some(shared) = weak.upgrade() else { return };
             let current =
@@ -324,7 +330,10 @@ fn measure_round_trip<S: Side>(shared: &Rc<RefCell<S>>, pc: RtcPeerConnection) {
                     engine.handle_round_trip(now_ms(), rtt.round() as u64);
                 }
                 pump(&shared);
-                return;
+                samples += 1;
+                if samples == SAMPLES {
+                    return;
+                }
             }
             drop(shared);
             gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
