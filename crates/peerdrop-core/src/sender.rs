@@ -365,7 +365,7 @@ impl Sender {
 
     /// The path's round trip as the runtime measured it (the ICE candidate pair's). The
     /// smallest one so far decides, once, when the transfer runs, how many lanes to open
-    /// ([`lanes_for`]), and sizes the in-flight limit ([`Self::inflight_limit`]).
+    /// ([`lanes_for`]), and sizes the in-flight limit (`sender/path_limit.rs`).
     pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
         self.out.at(now_ms);
         self.bdp.round_trip(rtt_ms);
@@ -483,7 +483,7 @@ impl Sender {
 
     /// The most block data that may be handed to the lanes and not yet reported taken by the
     /// receiver ([`path_limit`]): unlimited on a local link or before the round trip is known.
-    pub fn inflight_limit(&self) -> u64 {
+    fn inflight_limit(&self) -> u64 {
         path_limit(&self.bdp)
     }
 
@@ -520,6 +520,7 @@ impl Sender {
             self.lanes[lane].current = self.ready.pop_front();
         }
         let credit = self.credit_limit.saturating_sub(self.data_sent);
+        let limit = self.inflight_limit();
         let l = &mut self.lanes[lane];
         let block = l.current.as_mut()?;
         let frame = if !block.header_sent {
@@ -532,7 +533,6 @@ impl Sender {
             }
             .to_vec()
         } else {
-            let limit = path_limit(&self.bdp);
             let mut largest = message_size - DATA_OVERHEAD;
             if limit != u64::MAX {
                 largest = largest.min(PATH_MESSAGE);

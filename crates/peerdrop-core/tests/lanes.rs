@@ -161,11 +161,11 @@ fn the_window_follows_the_bandwidth_delay_product() {
 fn a_block_retried_before_the_round_trip_was_known_does_not_stay_in_flight() {
     // A slow long path (about 200 KiB per 100 ms round trip, less than half a block): ICE's
     // first measurement comes after the first blocks left, and one of them is damaged and
-    // asked for again. Its first copy must leave the sender's count of bytes in the network:
-    // counted there for good, it alone would fill the in-flight limit (twice the product plus
-    // a block) and nothing more could start.
-    // Two lanes: the in-flight limit applies only to several.
-    let slow = Config { max_lanes: 2, ..Config::default() };
+    // asked for again. Its first copy must leave the sender's count of bytes in the network
+    // (the receiver reports every byte it took, verified or not): counted there for good, it
+    // alone would fill the path's limit (the product plus half a megabyte) and nothing more
+    // could be sent.
+    let slow = Config { max_lanes: 1, ..Config::default() };
     let m = manifest(&[12 << 20]);
     let path = NetParams {
         latency_ms: 50,

@@ -554,12 +554,15 @@ pub(crate) fn send_keepalive(url: &str, body: &str) {
     }
     init.set_headers(&headers);
     let Ok(request) = Request::new_with_str_and_init(url, &init) else { return };
-    let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    if let Some(fetch) = fetch {
+    if let Some(fetch) = global_fetch() {
         let _ = fetch.call1(&js_sys::global(), &request);
     }
+}
+
+/// The global `fetch`, in a window or a worker alike (`web_sys::Window` exists only in the
+/// former).
+fn global_fetch() -> Option<js_sys::Function> {
+    js_sys::Reflect::get(&js_sys::global(), &"fetch".into()).ok()?.dyn_into().ok()
 }
 
 /// Longest a signaling request may take: a held poll's wait plus ten seconds.
@@ -588,10 +591,8 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
         let _ = js_sys::Reflect::set(&init, &"signal".into(), &signal);
     }
     let request = Request::new_with_str_and_init(url, &init).map_err(browser)?;
-    let fetch = js_sys::Reflect::get(&js_sys::global(), &"fetch".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        .ok_or_else(|| (RuntimeError::Browser("fetch is not available".into()), None))?;
+    let fetch =
+        global_fetch().ok_or_else(|| (RuntimeError::Browser("fetch is not available".into()), None))?;
     let promise: js_sys::Promise =
         fetch.call1(&js_sys::global(), &request).map_err(browser)?.unchecked_into();
     let response: Response = match JsFuture::from(promise).await {
@@ -643,9 +644,8 @@ async fn post_inner(url: &str, body: &Value, log: &SharedLog) -> Result<Value, (
 /// The most receivers the endpoint at `url` seats a room: its health check's (`GET`,
 /// `docs/signaling.md` section 8) `max_receivers`, if it answers with one.
 pub async fn max_receivers(url: &str) -> Option<u8> {
-    let fetch =
-        js_sys::Reflect::get(&js_sys::global(), &"fetch".into()).ok()?.dyn_into::<js_sys::Function>().ok()?;
-    let promise: js_sys::Promise = fetch.call1(&js_sys::global(), &url.into()).ok()?.dyn_into().ok()?;
+    let promise: js_sys::Promise =
+        global_fetch()?.call1(&js_sys::global(), &url.into()).ok()?.dyn_into().ok()?;
     let response: web_sys::Response =
         wasm_bindgen_futures::JsFuture::from(promise).await.ok()?.dyn_into().ok()?;
     let body = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;

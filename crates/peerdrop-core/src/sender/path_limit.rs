@@ -7,14 +7,16 @@
 //! losses slowly (docs/performance.md, "Real links"). So every `DATA` payload byte handed to
 //! any lane's channel counts until the receiver reports it taken, and the total stays within
 //! one bandwidth-delay product (peak delivery rate times the smallest round trip) plus
-//! [`HEADROOM`]:
+//! [`HEADROOM`], or plus a quarter of the product where that is more:
 //!
 //! - a router's queue then holds at most the headroom: half a megabyte, less than the queue of
-//!   a 100 Mbit/s link at 40 ms;
+//!   a 100 Mbit/s link at 40 ms (a quarter of the product only on paths whose product passes
+//!   2 MiB, whose queues are larger too);
 //! - the headroom is how the path is filled and a faster path found: what it lets through
 //!   raises the peak, so the allowance grows by the headroom every round trip while the path
-//!   has room (a 150 ms path at 100 Mbit/s is full after four round trips). A multiplicative
-//!   start (twice the product, as slow start) overshot a queue of a third of the product by
+//!   has room (a 150 ms path at 100 Mbit/s is full after four round trips), and by a quarter
+//!   once the product is larger, so a fat long path fills in seconds, not minutes. A start that
+//!   doubles (twice the product, as slow start) overshot a queue of a third of the product by
 //!   the product itself in its last round;
 //! - it is two of the largest messages, so a message always fits once the data before it was
 //!   reported, and a report is always due while the sender waits (what the receiver took past
@@ -29,7 +31,7 @@
 use crate::bdp::Bdp;
 use crate::config::{MAX_MESSAGE_SIZE, MAX_WINDOW, RECEIVED_REPORT_BYTES};
 
-/// Allowed above the product at all times (see the module documentation).
+/// Allowed above the product at least (see the module documentation).
 pub const HEADROOM: u64 = 2 * MAX_MESSAGE_SIZE as u64;
 /// Largest `DATA` payload on a path the limit applies to.
 pub const PATH_MESSAGE: usize = 64 * 1024;
@@ -49,7 +51,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unlimited_on_a_local_path_one_product_and_the_headroom_on_a_long_one() {
+    fn unlimited_on_a_local_path_the_product_and_headroom_or_a_quarter_on_a_long_one() {
         let mut local = Bdp::default();
         local.round_trip(2);
         assert_eq!(path_limit(&local), u64::MAX);
@@ -63,5 +65,13 @@ mod tests {
             far.delivered(t * 10, t * 80_000);
         }
         assert_eq!(path_limit(&far), 800_000 + HEADROOM);
+
+        // 80 MB/s: the product, 8 MB, passes four headrooms; a quarter of it is allowed above.
+        let mut fat = Bdp::default();
+        fat.round_trip(100);
+        for t in 1..=100u64 {
+            fat.delivered(t * 10, t * 800_000);
+        }
+        assert_eq!(path_limit(&fat), 8_000_000 + 2_000_000);
     }
 }
