@@ -4,13 +4,18 @@
 /// over the block digests) instead of SHA-256 over the bytes. 3: block data may travel on
 /// extra peer connections (lanes), negotiated with `LANE_OFFER` / `LANE_ANSWER`. 4: the
 /// receiver reports the data it took (`RECEIVED`), and the sender holds what is in the network
-/// to the path's measured capacity, message by message.
-pub const PROTOCOL_VERSION: u8 = 4;
+/// to the path's measured capacity, message by message. 5: `BLOCK` carries the offset its
+/// lane's data starts at, so one block's bytes may be shared among lanes (an idle lane takes
+/// half of what another has yet to send).
+pub const PROTOCOL_VERSION: u8 = 5;
 /// The receiver reports the data it took (`RECEIVED`) each time this many more bytes came:
 /// four per 512 KiB, so the sender learns within a round trip what left the network. The
 /// sender always allows this much and a message more in the network, so a report is always
 /// due while it waits for one.
 pub const RECEIVED_REPORT_BYTES: u64 = 128 * 1024;
+/// Most parts one block may be split into among lanes (each announced by a `BLOCK` of its
+/// own, v5): bounds the receiver's bookkeeping per block.
+pub const MAX_BLOCK_PARTS: u32 = 32;
 /// Most peer connections one transfer uses, the first included. Each has its own SCTP
 /// association and congestion window; more than this adds CPU (one DTLS and SCTP stack each)
 /// for little: see docs/performance.md.

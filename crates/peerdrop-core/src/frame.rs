@@ -65,11 +65,14 @@ pub enum Frame<'a> {
     Credit {
         limit: u64,
     },
-    /// Announces the block whose payload follows in `DATA` frames.
+    /// Announces the block whose payload follows in `DATA` frames on this lane, from byte
+    /// `offset` of the block on (v5: a block's bytes may be shared among lanes, each part
+    /// announced on its own lane; `len` is the whole block's).
     Block {
         file: u32,
         index: u64,
         len: u32,
+        offset: u32,
         sha256: [u8; 32],
     },
     Data {
@@ -199,11 +202,12 @@ impl<'a> Frame<'a> {
                 out.push(kind::CREDIT);
                 out.extend_from_slice(&limit.to_be_bytes());
             }
-            Frame::Block { file, index, len, sha256 } => {
+            Frame::Block { file, index, len, offset, sha256 } => {
                 out.push(kind::BLOCK);
                 out.extend_from_slice(&file.to_be_bytes());
                 out.extend_from_slice(&index.to_be_bytes());
                 out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&offset.to_be_bytes());
                 out.extend_from_slice(&sha256);
             }
             Frame::Data { payload } => encode_data(payload, out),
@@ -303,9 +307,13 @@ impl<'a> Frame<'a> {
             kind::ACCEPT => Frame::Accept { have_bytes: r.u64()? },
             kind::WANT => Frame::Want { file: r.u32()?, first: r.u64()?, count: r.u64()? },
             kind::CREDIT => Frame::Credit { limit: r.u64()? },
-            kind::BLOCK => {
-                Frame::Block { file: r.u32()?, index: r.u64()?, len: r.u32()?, sha256: r.array()? }
-            }
+            kind::BLOCK => Frame::Block {
+                file: r.u32()?,
+                index: r.u64()?,
+                len: r.u32()?,
+                offset: r.u32()?,
+                sha256: r.array()?,
+            },
             kind::ACK => Frame::Ack { file: r.u32()?, index: r.u64()? },
             kind::FILE_DIGEST => {
                 let file = r.u32()?;
@@ -435,7 +443,7 @@ mod tests {
             2 => Frame::Accept { have_bytes: b },
             3 => Frame::Want { file: a, first: b, count: c },
             4 => Frame::Credit { limit: b },
-            5 => Frame::Block { file: a, index: b, len: c as u32, sha256: h },
+            5 => Frame::Block { file: a, index: b, len: c as u32, offset: (c >> 32) as u32, sha256: h },
             6 => Frame::Data { payload: bytes },
             7 => Frame::Ack { file: a, index: b },
             8 => Frame::FileDigest { file: a, digest: flag.then_some(h) },

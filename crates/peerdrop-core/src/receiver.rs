@@ -7,6 +7,7 @@
 //! for hashing, verified blocks waiting for their write) never exceeds the credit window,
 //! because the sender may not send more.
 
+mod assembly;
 mod lanes;
 mod output;
 mod wants;
@@ -15,13 +16,14 @@ pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
 
 use crate::bdp::Bdp;
 use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW, RECEIVED_REPORT_BYTES};
-use crate::digest::{ContentDigest, Hasher};
+use crate::digest::ContentDigest;
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{Frame, Role};
 use crate::have_map::HaveMap;
 use crate::manifest::{Manifest, ManifestAssembler};
 use crate::progress::{Progress, RateMeter};
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
+use assembly::Assembly;
 use lanes::LaneSlot;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use wants::Wants;
@@ -35,15 +37,12 @@ enum Phase {
     Transferring,
 }
 
-/// The block whose `DATA` frames are arriving.
-#[derive(Debug)]
-struct Assembly {
+/// Where the `DATA` arriving on a lane belongs: a part of a block being assembled.
+#[derive(Debug, Clone, Copy)]
+struct LanePart {
     file: u32,
     index: u64,
-    expected: [u8; 32],
-    len: usize,
-    data: Vec<u8>,
-    hasher: Hasher,
+    part: usize,
 }
 
 /// Block digests verified ahead of the content digest's next block, kept at most per file: blocks
@@ -86,8 +85,11 @@ pub struct Receiver {
     total_bytes: u64,
     files: Vec<FileState>,
     have: HaveMap,
-    /// The block being assembled on each lane (lane 0: the first connection).
-    assembling: Vec<Option<Assembly>>,
+    /// Blocks whose bytes are arriving (a few: each lane works on one at a time, and a block
+    /// shared among lanes is one of them).
+    assembling: Vec<Assembly>,
+    /// The block part each lane's `DATA` belongs to (lane 0: the first connection).
+    parts: [Option<LanePart>; MAX_LANES],
     lanes: [LaneSlot; MAX_LANES],
     /// Lane offers for the runtime to answer, not yet polled.
     lane_offers: VecDeque<(usize, String)>,
@@ -154,7 +156,8 @@ impl Receiver {
             manifest: None,
             total_bytes: 0,
             files: Vec::new(),
-            assembling: (0..MAX_LANES).map(|_| None).collect(),
+            assembling: Vec::new(),
+            parts: [None; MAX_LANES],
             lanes: [LaneSlot::Unused; MAX_LANES],
             lane_offers: VecDeque::new(),
             bdp: Bdp::default(),
@@ -241,8 +244,8 @@ impl Receiver {
                     self.manifest = Some(manifest);
                 }
             }
-            (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
-                self.on_block(0, file, index, len, sha256)?
+            (Phase::Transferring, &Frame::Block { file, index, len, offset, sha256 }) => {
+                self.on_block(0, file, index, len, offset, sha256)?
             }
             (Phase::Transferring, &Frame::Data { payload }) => {
                 // Bytes moving count as progress for the stall watchdog: on a slow, lossy link
@@ -361,48 +364,49 @@ impl Receiver {
         }
     }
 
+    /// A `BLOCK`: lane `lane`'s data now belongs to this block from `offset` on. A lane may
+    /// move on before its part reached the block's end (another lane took the rest, v5).
     fn on_block(
         &mut self,
         lane: usize,
         file: u32,
         index: u64,
         len: u32,
+        offset: u32,
         sha256: [u8; 32],
     ) -> Result<(), TransferError> {
-        if self.assembling[lane].is_some() {
-            return Err(violation("a new block started before the previous one ended"));
-        }
         let bs = self.sizes.expect("negotiated").block_size;
         let state =
             self.files.get(file as usize).ok_or_else(|| violation("block of a file that was not offered"))?;
         if index >= state.blocks || len != block_len(state.size, bs, index) {
             return Err(violation("block outside the file or of the wrong length"));
         }
-        if self.have.files[file as usize].contains(index)
-            || self.writing.contains_key(&(file, index))
-            || self.verifying.iter().any(|(key, _)| *key == (file, index))
-            || self.assembling.iter().flatten().any(|a| (a.file, a.index) == (file, index))
-        {
-            return Err(violation("the sender sent a block that was already verified"));
-        }
-        self.wants.arrived(file, index);
-        self.send_wants();
-        self.assembling[lane] = Some(Assembly {
-            file,
-            index,
-            expected: sha256,
-            len: len as usize,
-            data: Vec::with_capacity(len as usize),
-            hasher: Hasher::new(),
-        });
+        let at = match self.assembling.iter().position(|a| (a.file, a.index) == (file, index)) {
+            Some(at) => at,
+            None => {
+                if self.have.files[file as usize].contains(index)
+                    || self.writing.contains_key(&(file, index))
+                    || self.verifying.iter().any(|(key, _)| *key == (file, index))
+                {
+                    return Err(violation("the sender sent a block that was already verified"));
+                }
+                self.wants.arrived(file, index);
+                self.send_wants();
+                let engine_hashes = self.config.block_hashing == BlockHashing::Engine;
+                self.assembling.push(Assembly::new(file, index, len as usize, sha256, engine_hashes));
+                self.assembling.len() - 1
+            }
+        };
+        let part = self.assembling[at].add_part(offset as usize, &sha256)?;
+        self.parts[lane] = Some(LanePart { file, index, part });
         Ok(())
     }
 
     fn on_data(&mut self, lane: usize, payload: &[u8]) -> Result<(), TransferError> {
-        let block = self.assembling[lane].as_mut().ok_or_else(|| violation("data outside a block"))?;
-        if payload.len() > block.len - block.data.len() {
-            return Err(violation("data runs past the end of its block"));
-        }
+        let outside = || violation("data outside a block");
+        let LanePart { file, index, part } = self.parts[lane].ok_or_else(outside)?;
+        let at =
+            self.assembling.iter().position(|a| (a.file, a.index) == (file, index)).ok_or_else(outside)?;
         self.data_received += payload.len() as u64;
         if self.data_received > self.credit_sent {
             return Err(TransferError::local(
@@ -414,12 +418,14 @@ impl Receiver {
             self.received_reported = self.data_received;
             self.out.send(Frame::Received { bytes: self.data_received });
         }
-        if self.config.block_hashing == BlockHashing::Engine {
-            block.hasher.update(payload);
-        }
-        block.data.extend_from_slice(payload);
-        if block.data.len() == block.len {
-            let block = self.assembling[lane].take().expect("checked above");
+        self.assembling[at].append(part, payload)?;
+        if self.assembling[at].is_complete() {
+            let block = self.assembling.swap_remove(at);
+            for p in &mut self.parts {
+                if p.is_some_and(|p| (p.file, p.index) == (file, index)) {
+                    *p = None;
+                }
+            }
             self.on_block_complete(block)?;
         }
         // The sender may now be close to its limit while earlier releases went unannounced.
@@ -428,10 +434,10 @@ impl Receiver {
     }
 
     fn on_block_complete(&mut self, block: Assembly) -> Result<(), TransferError> {
-        let Assembly { file, index, expected, data, hasher, .. } = block;
-        match self.config.block_hashing {
-            BlockHashing::Engine => self.check_block(file, index, expected, hasher.finish(), data),
-            BlockHashing::Host => {
+        let (file, index, expected) = (block.file, block.index, block.expected);
+        match block.finish() {
+            (data, Some(actual)) => self.check_block(file, index, expected, actual, data),
+            (data, None) => {
                 self.verifying.push_back(((file, index), expected));
                 self.digests.push_back(DigestRequest { file, index, data });
                 Ok(())

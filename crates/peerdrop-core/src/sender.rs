@@ -1,9 +1,11 @@
 //! The sending side of one connection: offers a manifest, then serves the blocks the
 //! receiver asks for, within the receiver's credit and each channel's buffer watermarks,
-//! spread over the peer connections (lanes) the round trip calls for.
+//! spread over the peer connections (lanes) the round trip calls for; lanes with nothing to
+//! start share the blocks others are sending (`sender/lane.rs`, protocol v5).
 //!
 //! Memory: at most `read_ahead_blocks` blocks (or one per open lane, if more) are read or
-//! waiting, besides the one each lane is transmitting, whatever the file sizes.
+//! waiting, besides the one each lane is transmitting (parts of one block share its bytes),
+//! whatever the file sizes.
 
 mod lane;
 mod output;
@@ -22,8 +24,9 @@ use crate::progress::{Progress, RateMeter};
 use crate::ranges::RangeSet;
 use crate::session::{block_count, block_len, hello, negotiate, violation, Negotiated, Session};
 use lane::{Lane, LaneState, OutBlock};
-use path_limit::{path_limit, PATH_MESSAGE};
+use path_limit::{path_limit, PATH_BACKLOG, PATH_MESSAGE};
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -345,7 +348,7 @@ impl Sender {
                 *content = None;
             }
         }
-        self.ready.push_back(OutBlock { file, index, data, sha256, header_sent: false, sent: 0 });
+        self.ready.push_back(OutBlock::new(file, index, data, sha256));
     }
 
     /// The source could not be read.
@@ -381,8 +384,7 @@ impl Sender {
         }
         self.lanes_planned = true;
         let left = self.total_bytes.saturating_sub(self.resumed_bytes);
-        let blocks_left = left.div_ceil(u64::from(self.block_size()));
-        for lane in 1..lanes_for(rtt_ms, blocks_left, self.config.lane_limit()) {
+        for lane in 1..lanes_for(rtt_ms, left, self.config.lane_limit()) {
             self.lanes.push(Lane::new(LaneState::Planned));
             self.lanes_to_open.push_back(lane);
         }
@@ -450,8 +452,12 @@ impl Sender {
         self.lanes.get(lane).map_or(0, |l| l.low_mark(start, high, self.config.buffered_low))
     }
 
-    /// The configured start and high marks, each at least one message.
+    /// The configured start and high marks, each at least one message; on a path the limit
+    /// applies to, [`PATH_BACKLOG`] for both.
     fn marks(&self) -> (u64, u64) {
+        if self.inflight_limit() != u64::MAX {
+            return (PATH_BACKLOG, PATH_BACKLOG);
+        }
         let message = u64::from(self.config.local_message_size());
         let high = self.config.buffered_high.max(message);
         (self.config.buffered_start.clamp(message, high), high)
@@ -504,31 +510,34 @@ impl Sender {
             .iter()
             .filter(|l| l.state == LaneState::Open)
             .filter_map(|l| l.current.as_ref())
-            .map(|b| (b.data.len() - b.sent) as u64)
+            .map(|part| part.unsent() as u64)
             .sum();
         unsent + len <= self.credit_limit.saturating_sub(self.data_sent)
     }
 
-    /// The next frame of lane `lane`'s block (taking the next ready block if it has none and
-    /// one may start).
+    /// The next frame of lane `lane`'s part of a block: it takes the next ready block if it
+    /// has none and one may start, or else half of what another lane has yet to send.
     fn block_frame(&mut self, lane: usize, message_size: usize) -> Option<Vec<u8>> {
         if self.lanes[lane].current.is_none() {
-            let len = self.ready.front()?.data.len() as u64;
-            if !self.may_start_block(len) {
-                return None;
-            }
-            self.lanes[lane].current = self.ready.pop_front();
+            let next = match self.ready.front() {
+                Some(b) if self.may_start_block(b.block.data.len() as u64) => self.ready.pop_front(),
+                _ => self.split_busiest_part(),
+            };
+            self.lanes[lane].current = Some(next?);
         }
         let credit = self.credit_limit.saturating_sub(self.data_sent);
         let limit = self.inflight_limit();
         let l = &mut self.lanes[lane];
-        let block = l.current.as_mut()?;
-        let frame = if !block.header_sent {
-            block.header_sent = true;
+        let part = l.current.as_mut()?;
+        let block = Rc::clone(&part.block);
+        let frame = if !part.header_sent {
+            part.header_sent = true;
             Frame::Block {
                 file: block.file,
                 index: block.index,
                 len: block.data.len() as u32,
+                // Blocks are at most MAX_BLOCK_SIZE, so an offset into one fits.
+                offset: part.start as u32,
                 sha256: block.sha256,
             }
             .to_vec()
@@ -537,7 +546,7 @@ impl Sender {
             if limit != u64::MAX {
                 largest = largest.min(PATH_MESSAGE);
             }
-            let next = (block.data.len() - block.sent).min(largest);
+            let next = part.unsent().min(largest);
             // Whole messages only: a path that has room for less waits for the next report.
             if self.data_sent - self.received + next as u64 > limit {
                 return None;
@@ -548,21 +557,39 @@ impl Sender {
                 return None;
             }
             let mut frame = Vec::new();
-            encode_data(&block.data[block.sent..block.sent + n], &mut frame);
-            block.sent += n;
+            encode_data(&block.data[part.sent..part.sent + n], &mut frame);
+            part.sent += n;
             l.sent += n as u64;
             self.data_sent += n as u64;
             frame
         };
-        let finished = block.header_sent && block.sent == block.data.len();
-        let (file, index) = (block.file, block.index);
         l.buffered += frame.len() as u64;
-        if finished {
+        if part.finished() {
+            // Of a block's parts, the one ending where the block ends is its last (a split
+            // takes the end), so the file's digest follows the file's last part.
+            let last = part.end == block.data.len();
             l.current = None;
-            self.after_block_sent(file, index);
+            if last {
+                self.after_block_sent(block.file, block.index);
+            }
         }
         self.out.last_sent_ms = self.out.now_ms;
         Some(frame)
+    }
+
+    /// Half of the largest unsent remainder of another lane's part, for a lane that has no
+    /// block to start: bytes not yet handed to a channel can still go on any lane, so the
+    /// lanes finish the last blocks together (on a lossy path one connection's block can take
+    /// seconds longer than another's). `None` when no part is worth splitting.
+    fn split_busiest_part(&mut self) -> Option<OutBlock> {
+        let busiest = self
+            .lanes
+            .iter_mut()
+            .filter(|l| l.state == LaneState::Open)
+            .filter_map(|l| l.current.as_mut())
+            .filter(|part| part.can_split())
+            .max_by_key(|part| part.unsent())?;
+        Some(busiest.split())
     }
 
     fn after_block_sent(&mut self, file: u32, index: u64) {
@@ -636,8 +663,13 @@ impl Sender {
             .iter()
             .filter_map(|(_, _, got)| got.as_ref().map(|(data, _)| data.len()))
             .sum();
-        self.lanes.iter().filter_map(|l| l.current.as_ref()).map(|b| b.data.len()).sum::<usize>()
-            + self.ready.iter().map(|b| b.data.len()).sum::<usize>()
+        // Parts of one block share its bytes: each block counts once.
+        let mut sending: Vec<&Rc<lane::SharedBlock>> =
+            self.lanes.iter().filter_map(|l| l.current.as_ref()).map(|part| &part.block).collect();
+        sending.sort_by_key(|b| Rc::as_ptr(b));
+        sending.dedup_by(|a, b| Rc::ptr_eq(a, b));
+        sending.iter().map(|b| b.data.len()).sum::<usize>()
+            + self.ready.iter().map(|part| part.block.data.len()).sum::<usize>()
             + waiting
     }
 }

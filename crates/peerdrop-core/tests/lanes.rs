@@ -283,13 +283,14 @@ type Misuse = Box<dyn Fn(&mut Receiver)>;
 
 #[test]
 fn a_sender_that_misuses_lanes_is_refused() {
-    let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, sha256: [0; 32] }.to_vec();
+    let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, offset: 0, sha256: [0; 32] }.to_vec();
     let cases: [(&str, Misuse); 6] = [
         (
             "data on a lane this side declined",
             Box::new(|r| {
                 r.handle_frame(1, &Frame::LaneOffer { lane: 1, sdp: "" }.to_vec());
-                let block = Frame::Block { file: 0, index: 0, len: 64 * 1024, sha256: [0; 32] }.to_vec();
+                let block =
+                    Frame::Block { file: 0, index: 0, len: 64 * 1024, offset: 0, sha256: [0; 32] }.to_vec();
                 r.handle_lane_frame(1, 1, &block);
             }),
         ),
@@ -420,7 +421,10 @@ fn the_receiver_reports_the_data_it_took_every_128_kib() {
     let payload = vec![0u8; 8 * 1024];
     let mut reports = Vec::new();
     for index in 0..3 {
-        receiver.handle_frame(1, &Frame::Block { file: 0, index, len: 64 * 1024, sha256: [0; 32] }.to_vec());
+        receiver.handle_frame(
+            1,
+            &Frame::Block { file: 0, index, len: 64 * 1024, offset: 0, sha256: [0; 32] }.to_vec(),
+        );
         for _ in 0..8 {
             receiver.handle_frame(1, &Frame::Data { payload: &payload }.to_vec());
             while let Some(output) = receiver.poll_output() {
@@ -456,4 +460,79 @@ fn a_receiver_that_reports_more_than_was_sent_is_refused() {
         _ => None,
     });
     assert_eq!(failed.map(|e| e.code), Some(ErrorCode::ProtocolViolation));
+}
+
+/// A lossy long path as each lane sees it: 150 ms, and each connection held to 200 kB/s by
+/// its congestion window (1 % loss at 150 ms allows about 100 kB/s to one SCTP association).
+fn slow_lanes() -> NetParams {
+    NetParams {
+        latency_ms: 75,
+        bytes_per_ms: 200,
+        write_ms_per_mib: 0,
+        round_trip_ms: Some(150),
+        ..NetParams::default()
+    }
+}
+
+#[test]
+fn a_few_blocks_are_shared_among_more_lanes_than_blocks_every_byte_sent_once() {
+    // Four 1 MiB blocks, eight lanes: an idle lane takes half of what another has yet to send,
+    // so all eight carry data and the transfer ends well before one lane could move one
+    // block (about 5.2 s here). Whole blocks per lane used four lanes and took that long.
+    let m = manifest(&[4 << 20]);
+    for hashing in [BlockHashing::Engine, BlockHashing::Host] {
+        let cfg = Config { block_hashing: hashing, ..Config::default() };
+        let out = run(61, &cfg, &m, &slow_lanes(), None);
+        assert!(
+            out.receiver_complete(),
+            "{hashing:?}: {:?}",
+            out.receiver_failure().or(out.sender_failure())
+        );
+        assert!(out.sender_complete(), "{hashing:?}: {:?}", out.sender_failure());
+        assert_eq!(out.stored_sha256[0], sha256_of_file(61, 0, 4 << 20));
+        let digest = content_digest_of_file(61, 0, 4 << 20, 1 << 20);
+        assert_eq!(digests_reported(&out), vec![(0, Some(digest))], "{hashing:?}");
+        assert!(out.split_parts > 0, "{hashing:?}: no part was split off");
+        assert!(
+            out.blocks_per_lane.iter().all(|&n| n > 0),
+            "{hashing:?}: every lane carries data: {:?}",
+            out.blocks_per_lane
+        );
+        assert_eq!(out.data_bytes_sent, 4 << 20, "{hashing:?}: no byte is sent twice");
+        assert_eq!(out.blocks_sent.len(), 4, "{hashing:?}: each block is started once");
+        let one_block_on_one_lane = (1 << 20) / 200;
+        assert!(
+            out.end_ms < one_block_on_one_lane * 3 / 4,
+            "{hashing:?}: {} ms, one lane's block takes {one_block_on_one_lane} ms",
+            out.end_ms
+        );
+        let bound = (Config::default().read_ahead_blocks.max(MAX_LANES) + MAX_LANES) as u64 * (1 << 20);
+        assert!(out.max_sender_held as u64 <= bound, "{}", out.max_sender_held);
+        assert!(out.max_receiver_held <= 64 << 20, "{}", out.max_receiver_held);
+    }
+}
+
+#[test]
+fn a_shared_block_that_arrives_damaged_is_fetched_again_and_a_resume_skips_verified_ones() {
+    // Parts of a block on several lanes: a flipped bit in any of them fails the whole block,
+    // which is asked for again; a connection lost mid-way resumes from the verified blocks.
+    let m = manifest(&[6 << 20]);
+    let flipped = NetParams { flip_ppm: 30_000, ..slow_lanes() };
+    let out = run(62, &Config::default(), &m, &flipped, None);
+    assert!(out.flips > 0 && out.split_parts > 0, "flips {}, splits {}", out.flips, out.split_parts);
+    assert!(out.receiver_events.iter().any(|e| matches!(e, ReceiverEvent::BlockRejected { .. })));
+    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
+    assert_eq!(out.stored_sha256[0], sha256_of_file(62, 0, 6 << 20));
+
+    let cut = NetParams { lane_lost_after: Some(60), ..slow_lanes() };
+    let first = run(63, &Config::default(), &m, &cut, None);
+    assert_eq!(first.receiver_failure().map(|e| e.code), Some(ErrorCode::ConnectionLost));
+    let second = run(63, &Config::default(), &m, &slow_lanes(), Some(first.have_map.clone()));
+    assert!(second.receiver_complete(), "{:?}", second.receiver_failure());
+    for (file, index) in &second.blocks_sent {
+        assert!(!first.have_map.files[*file as usize].contains(*index), "block {index} was verified already");
+    }
+    for b in 0..6 {
+        assert!(first.have_map.files[0].contains(b) || second.stored[0].contains(b), "block {b} missing");
+    }
 }

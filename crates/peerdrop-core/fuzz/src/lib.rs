@@ -197,7 +197,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         Frame::Accept { have_bytes: 40_000 }.to_vec(),
         Frame::Want { file: 1, first: 2, count: 3 }.to_vec(),
         Frame::Credit { limit: 1 << 20 }.to_vec(),
-        Frame::Block { file: 0, index: 1, len: 16_384, sha256: [9; 32] }.to_vec(),
+        Frame::Block { file: 0, index: 1, len: 16_384, offset: 0, sha256: [9; 32] }.to_vec(),
         Frame::Data { payload: b"some block bytes" }.to_vec(),
         Frame::Ack { file: 2, index: 0 }.to_vec(),
         Frame::FileDigest { file: 0, digest: Some([3; 32]) }.to_vec(),

@@ -35,8 +35,8 @@ impl Receiver {
         }
         let Some(frame) = self.out.receive(now_ms, bytes) else { return };
         let result = match (self.phase, &frame) {
-            (Phase::Transferring, &Frame::Block { file, index, len, sha256 }) => {
-                self.on_block(lane, file, index, len, sha256)
+            (Phase::Transferring, &Frame::Block { file, index, len, offset, sha256 }) => {
+                self.on_block(lane, file, index, len, offset, sha256)
             }
             (Phase::Transferring, &Frame::Data { payload }) => {
                 self.last_progress_ms = self.out.now_ms;

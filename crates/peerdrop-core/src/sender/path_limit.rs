@@ -35,6 +35,14 @@ use crate::config::{MAX_MESSAGE_SIZE, MAX_WINDOW, RECEIVED_REPORT_BYTES};
 pub const HEADROOM: u64 = 2 * MAX_MESSAGE_SIZE as u64;
 /// Largest `DATA` payload on a path the limit applies to.
 pub const PATH_MESSAGE: usize = 64 * 1024;
+/// Most that waits in one lane's channel (`bufferedAmount`) on such a path before another
+/// message goes in: a message, refilled at half of it, so its association always has the
+/// next bytes while the runtime wakes (a few milliseconds: 20 kB at 100 Mbit/s). Bytes handed to a
+/// channel can only go on that connection; kept here, any idle lane can take them
+/// (`OutBlock::split`). With the configured marks (256 KiB on a new connection), the first
+/// lane alone for the second the others take to open held 2.5 s of a lossy connection's
+/// data, which the transfer's end then waited for.
+pub const PATH_BACKLOG: u64 = PATH_MESSAGE as u64;
 const _: () = assert!(HEADROOM >= MAX_MESSAGE_SIZE as u64 + RECEIVED_REPORT_BYTES);
 
 /// The most data that may be handed to the lanes and not yet reported taken: unlimited on a

@@ -115,6 +115,8 @@ impl Link {
             have_map: receiver.have_map().clone(),
             blocks_sent: vec![],
             blocks_per_lane: vec![0; lanes],
+            split_parts: 0,
+            data_bytes_sent: 0,
             lanes_declined: vec![],
             stored: vec![Default::default(); manifest.files.len()],
             max_receiver_held: 0,
@@ -249,8 +251,17 @@ impl Link {
         if msg.first() == Some(&0x06) {
             let file = u32::from_be_bytes(msg[1..5].try_into().unwrap());
             let index = u64::from_be_bytes(msg[5..13].try_into().unwrap());
-            out.blocks_sent.push((file, index));
+            let offset = u32::from_be_bytes(msg[17..21].try_into().unwrap());
+            // A block's sending starts with its part at offset 0; later parts are splits.
+            if offset == 0 {
+                out.blocks_sent.push((file, index));
+            } else {
+                out.split_parts += 1;
+            }
             out.blocks_per_lane[lane] += 1;
+        }
+        if msg.first() == Some(&0x07) {
+            out.data_bytes_sent += msg.len() as u64 - 1;
         }
         if msg.first() == Some(&0x07)
             && msg.len() > 1
@@ -379,8 +390,11 @@ impl Link {
             // the whole connection's; the sender's engine judges its own.
             self.lane_lost = true;
             self.to_receiver[1].clear();
-            self.in_network = self.to_receiver[0]
+            // What the other lanes carry is still on its way.
+            self.in_network = self
+                .to_receiver
                 .iter()
+                .flatten()
                 .filter(|m| m.1.first() == Some(&0x07))
                 .map(|m| m.1.len() as u64 - 1)
                 .sum();

@@ -168,8 +168,12 @@ pub struct Outcome {
     pub have_map: HaveMap,
     /// Blocks the sender put on the wire, as (file, index), in order.
     pub blocks_sent: Vec<(u32, u64)>,
-    /// Blocks started on each lane (index: lane).
+    /// Block parts started on each lane (index: lane): whole blocks, or parts split off.
     pub blocks_per_lane: Vec<u64>,
+    /// Parts an idle lane split off another lane's block (`BLOCK` with an offset).
+    pub split_parts: u64,
+    /// `DATA` payload bytes put on the wire (a byte sent twice counts twice).
+    pub data_bytes_sent: u64,
     /// Lanes the receiver declined (the sender asked its runtime to release them).
     pub lanes_declined: Vec<usize>,
     /// Blocks the sink stored, per file; every stored byte was checked against the source.
