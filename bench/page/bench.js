@@ -289,22 +289,28 @@ let handle = null;
 let events = [];
 let settle = null;
 
-/** Records every event; `done` settles on complete or error, `connected` on the open channel. */
+/**
+ * Records every event; `done` settles on complete or error, `connected` on the open channel,
+ * `waiting` once a sender's room exists on the signaling server.
+ */
 function listen() {
   events = [];
   const done = new Promise((resolve, reject) => { settle = { resolve, reject }; });
   let onConnected;
   const connected = new Promise((r) => { onConnected = r; });
+  let onWaiting;
+  const waiting = new Promise((r) => { onWaiting = r; });
   const onEvent = (e) => {
     const t = performance.now();
     events.push({ t, type: e.type, phase: e.phase, receiver: e.receiver });
     // With several receivers only the link's own events (no `receiver`) end the run.
     if (e.receiver !== undefined) return;
     if (e.type === 'status' && e.phase === 'connected') onConnected(t);
+    if (e.type === 'status' && e.phase === 'waiting') onWaiting(t);
     if (e.type === 'complete') settle.resolve();
     if (e.type === 'error') settle.reject(new Error(`${e.code}: ${e.message}`));
   };
-  return { onEvent, done, connected };
+  return { onEvent, done, connected, waiting };
 }
 
 let current = null;
@@ -324,6 +330,11 @@ const peerdrop = {
     handle = send([file], { signalUrl: SIGNAL_URL, onEvent: current.onEvent, flow, hasher, ...several });
     return handle.link;
   },
+  /**
+   * Sender: resolves once its room exists on the signaling server, so a receiver handed the
+   * link now finds it (behind a lossy emulated link the room's creation may take a retransmit).
+   */
+  async registered() { await current.waiting; },
   /** Sender: resolves once the link ended (every receiver done, with several). */
   async ended() { await current.done; },
   /** Receiver: takes the offer into `sink` ("memory" or "opfs") without asking. */

@@ -89,6 +89,10 @@ export async function peerdropSend(sender, receiver, url, bytes, timeoutMs) {
     r = await benchPage(receiver, url);
     await s.p.evaluate((n) => bench.peerdrop.prepare(n), bytes);
     const link = await s.p.evaluate((n) => bench.peerdrop.offer(n), bytes);
+    // A person passes the link on after the page shows it; a driver must wait for the room,
+    // or a receiver quicker than a retransmit of the sender's request finds none (a run at
+    // 20 ms with 1 % loss ended in link_expired so).
+    await withTimeout(s.p.evaluate(() => bench.peerdrop.registered()), 30000, 'the sender\'s room was not created');
     await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
     const ms = await withTimeout(r.p.evaluate(() => bench.peerdrop.finished()), timeoutMs, `a PeerDrop transfer of ${bytes} bytes did not finish`);
     const [sd, rd] = await Promise.all([s, r].map((x) => x.p.evaluate(() => bench.peerdrop.diagnose())));

@@ -16,6 +16,11 @@ pub const RECEIVED_REPORT_BYTES: u64 = 128 * 1024;
 /// Most parts one block may be split into among lanes (each announced by a `BLOCK` of its
 /// own, v5): bounds the receiver's bookkeeping per block.
 pub const MAX_BLOCK_PARTS: u32 = 32;
+/// Smallest part a sender splits off a block, or leaves of it (v5). So the blocks a receiver
+/// has partly received number at most the data it allowed over this, plus one per lane: it
+/// refuses more (`Receiver`'s assembly limit), which bounds what a hostile sender can make it
+/// keep track of.
+pub const MIN_BLOCK_PART: usize = 16 * 1024;
 /// Most peer connections one transfer uses, the first included. Each has its own SCTP
 /// association and congestion window; more than this adds CPU (one DTLS and SCTP stack each)
 /// for little: see docs/performance.md.

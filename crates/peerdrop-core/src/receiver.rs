@@ -15,7 +15,7 @@ mod wants;
 pub use output::{DigestRequest, ReceiverEvent, ReceiverOutput, WriteRequest};
 
 use crate::bdp::Bdp;
-use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW, RECEIVED_REPORT_BYTES};
+use crate::config::{BlockHashing, Config, MAX_LANES, MAX_WINDOW, MIN_BLOCK_PART, RECEIVED_REPORT_BYTES};
 use crate::digest::ContentDigest;
 use crate::error::{ErrorCode, TransferError};
 use crate::frame::{Frame, Role};
@@ -390,6 +390,9 @@ impl Receiver {
                 {
                     return Err(violation("the sender sent a block that was already verified"));
                 }
+                if self.assembling.len() >= self.assembly_limit() {
+                    return Err(violation("the sender started more blocks than this side allowed data for"));
+                }
                 self.wants.arrived(file, index);
                 self.send_wants();
                 let engine_hashes = self.config.block_hashing == BlockHashing::Engine;
@@ -400,6 +403,16 @@ impl Receiver {
         let part = self.assembling[at].add_part(offset as usize, &sha256)?;
         self.parts[lane] = Some(LanePart { file, index, part });
         Ok(())
+    }
+
+    /// Most blocks partly received at once from a sender that keeps the rules: every part of a
+    /// split block is at least [`MIN_BLOCK_PART`], and what is in flight is within the credit
+    /// window, so whole parts on their way number at most the window over that; besides, one
+    /// part per lane being received here and one per lane not yet sent there. (Unsplit
+    /// blocks, however small, complete on their own lane before that lane's next `BLOCK`.)
+    fn assembly_limit(&self) -> usize {
+        let window = MAX_WINDOW.max(self.config.window);
+        (window / MIN_BLOCK_PART as u64) as usize + 2 * MAX_LANES
     }
 
     fn on_data(&mut self, lane: usize, payload: &[u8]) -> Result<(), TransferError> {
@@ -418,7 +431,10 @@ impl Receiver {
             self.received_reported = self.data_received;
             self.out.send(Frame::Received { bytes: self.data_received });
         }
-        self.assembling[at].append(part, payload)?;
+        // Room for whole blocks only while no more are in progress than lanes: the common
+        // case, and bounded whatever the sender does.
+        let reserve = self.assembling.len() <= MAX_LANES;
+        self.assembling[at].append(part, payload, reserve)?;
         if self.assembling[at].is_complete() {
             let block = self.assembling.swap_remove(at);
             for p in &mut self.parts {

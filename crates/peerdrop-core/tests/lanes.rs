@@ -254,6 +254,11 @@ fn with_two_lanes_a_block_starts_only_when_the_credit_can_finish_it() {
 
 /// Drives a receiver by hand into the transferring phase, answering its frames as a sender.
 fn transferring_receiver(config: Config) -> Receiver {
+    transferring_receiver_of(config, 1 << 20)
+}
+
+/// A receiver transferring one file of `size` bytes in 64 KiB blocks.
+fn transferring_receiver_of(config: Config, size: u64) -> Receiver {
     let id = [9; 16];
     let mut receiver = Receiver::new(config.clone(), id, 0);
     let hello = Frame::Hello {
@@ -264,7 +269,7 @@ fn transferring_receiver(config: Config) -> Receiver {
         transfer_id: id,
     };
     receiver.handle_frame(0, &hello.to_vec());
-    let encoded = manifest(&[1 << 20]).encode();
+    let encoded = manifest(&[size]).encode();
     receiver.handle_frame(0, &Frame::Manifest { last: true, part: &encoded }.to_vec());
     receiver.accept(0, None);
     while receiver.poll_output().is_some() {}
@@ -492,7 +497,7 @@ fn a_few_blocks_are_shared_among_more_lanes_than_blocks_every_byte_sent_once() {
         assert_eq!(out.stored_sha256[0], sha256_of_file(61, 0, 4 << 20));
         let digest = content_digest_of_file(61, 0, 4 << 20, 1 << 20);
         assert_eq!(digests_reported(&out), vec![(0, Some(digest))], "{hashing:?}");
-        assert!(out.split_parts > 0, "{hashing:?}: no part was split off");
+        assert!(!out.split_parts.is_empty(), "{hashing:?}: no part was split off");
         assert!(
             out.blocks_per_lane.iter().all(|&n| n > 0),
             "{hashing:?}: every lane carries data: {:?}",
@@ -518,21 +523,53 @@ fn a_shared_block_that_arrives_damaged_is_fetched_again_and_a_resume_skips_verif
     // which is asked for again; a connection lost mid-way resumes from the verified blocks.
     let m = manifest(&[6 << 20]);
     let flipped = NetParams { flip_ppm: 30_000, ..slow_lanes() };
-    let out = run(62, &Config::default(), &m, &flipped, None);
-    assert!(out.flips > 0 && out.split_parts > 0, "flips {}, splits {}", out.flips, out.split_parts);
-    assert!(out.receiver_events.iter().any(|e| matches!(e, ReceiverEvent::BlockRejected { .. })));
-    assert!(out.receiver_complete(), "{:?}", out.receiver_failure());
-    assert_eq!(out.stored_sha256[0], sha256_of_file(62, 0, 6 << 20));
+    for hashing in [BlockHashing::Engine, BlockHashing::Host] {
+        let cfg = Config { block_hashing: hashing, ..Config::default() };
+        let out = run(62, &cfg, &m, &flipped, None);
+        assert!(out.receiver_complete(), "{hashing:?}: {:?}", out.receiver_failure());
+        assert_eq!(out.stored_sha256[0], sha256_of_file(62, 0, 6 << 20));
+        let rejected_split = out.receiver_events.iter().any(|e| {
+            matches!(e, ReceiverEvent::BlockRejected { file, index, .. } if out.split_parts.contains(&(*file, *index)))
+        });
+        assert!(rejected_split, "{hashing:?}: no block sent in parts was damaged: {:?}", out.split_parts);
+    }
 
-    let cut = NetParams { lane_lost_after: Some(60), ..slow_lanes() };
+    // Twelve blocks on eight lanes: the first ones are verified before the last are split.
+    let m = manifest(&[12 << 20]);
+    let cut = NetParams { lane_lost_after: Some(260), ..slow_lanes() };
     let first = run(63, &Config::default(), &m, &cut, None);
     assert_eq!(first.receiver_failure().map(|e| e.code), Some(ErrorCode::ConnectionLost));
+    let verified = first.have_map.files[0].len();
+    assert!(
+        !first.split_parts.is_empty() && verified > 0,
+        "{verified} verified, split {:?}",
+        first.split_parts
+    );
     let second = run(63, &Config::default(), &m, &slow_lanes(), Some(first.have_map.clone()));
     assert!(second.receiver_complete(), "{:?}", second.receiver_failure());
+    assert!(!second.split_parts.is_empty(), "the resumed connection shares blocks again");
     for (file, index) in &second.blocks_sent {
         assert!(!first.have_map.files[*file as usize].contains(*index), "block {index} was verified already");
     }
-    for b in 0..6 {
+    for b in 0..12 {
         assert!(first.have_map.files[0].contains(b) || second.stored[0].contains(b), "block {b} missing");
     }
+}
+
+#[test]
+fn a_sender_that_starts_blocks_without_end_is_refused_before_the_receiver_keeps_too_many() {
+    // Headers and no data: a correct sender never has more blocks partly sent than the data it
+    // may send over the smallest part, plus two per lane; more is refused, not kept.
+    let mut receiver = transferring_receiver_of(config(), 1 << 30);
+    let limit = (64 << 20) / peerdrop_core::config::MIN_BLOCK_PART as u64 + 2 * MAX_LANES as u64;
+    for index in 0..limit {
+        receiver.handle_frame(
+            1,
+            &Frame::Block { file: 0, index, len: 64 * 1024, offset: 0, sha256: [0; 32] }.to_vec(),
+        );
+    }
+    assert_eq!(failure(&mut receiver), None, "up to the limit is kept");
+    let one_more = Frame::Block { file: 0, index: limit, len: 64 * 1024, offset: 0, sha256: [0; 32] };
+    receiver.handle_frame(1, &one_more.to_vec());
+    assert_eq!(failure(&mut receiver).map(|e| e.code), Some(ErrorCode::ProtocolViolation));
 }

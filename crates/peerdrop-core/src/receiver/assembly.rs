@@ -1,7 +1,6 @@
 //! One block put together from its parts (protocol v5, docs/protocol.md §2.6): a block's bytes
 //! may come on several lanes, each lane's part announced by a `BLOCK` with the offset its data
-//! starts at. The parts are kept as they came (memory is what arrived, nothing reserved for
-//! bytes a hostile sender may never send) and joined once every byte is there.
+//! starts at. The parts are kept as they came and joined once every byte is there.
 
 use crate::config::MAX_BLOCK_PARTS;
 use crate::digest::Hasher;
@@ -56,22 +55,23 @@ impl Assembly {
         if *sha256 != self.expected {
             return Err(violation("two parts of one block announce different digests"));
         }
-        if offset >= self.len || self.parts.iter().any(|p| (p.start..p.end()).contains(&offset)) {
-            return Err(violation("a block part starts outside its block or inside bytes already sent"));
+        let taken = |p: &Part| p.start == offset || (p.start..p.end()).contains(&offset);
+        if offset >= self.len || self.parts.iter().any(taken) {
+            return Err(violation("a block part starts outside its block or where another part is"));
         }
         if self.parts.len() >= MAX_BLOCK_PARTS as usize {
             return Err(violation(format!("a block came in more than {MAX_BLOCK_PARTS} parts")));
         }
-        // A part from the start is the whole block unless another lane takes some: room for
-        // all of it, as before parts existed. Others grow as their bytes come.
-        let capacity = if offset == 0 { self.len } else { 0 };
-        self.parts.push(Part { start: offset, data: Vec::with_capacity(capacity) });
+        self.parts.push(Part { start: offset, data: Vec::new() });
         Ok(self.parts.len() - 1)
     }
 
     /// Appends `payload` to part `part`: refused past the block's end or over bytes another
-    /// part brought.
-    pub fn append(&mut self, part: usize, payload: &[u8]) -> Result<(), TransferError> {
+    /// part brought. With `reserve`, a part from the block's start makes room for the whole
+    /// block with its first bytes (it is the whole block unless another lane takes some: one
+    /// allocation, no copies as it grows); the caller allows that for a few blocks at once,
+    /// so a hostile sender cannot make it reserve what it never sends.
+    pub fn append(&mut self, part: usize, payload: &[u8], reserve: bool) -> Result<(), TransferError> {
         let at = self.parts[part].end();
         let end = at + payload.len();
         if end > self.len {
@@ -85,7 +85,11 @@ impl Assembly {
             hasher.update(payload);
             self.hashed = end;
         }
-        self.parts[part].data.extend_from_slice(payload);
+        let data = &mut self.parts[part].data;
+        if reserve && at == 0 && data.capacity() == 0 {
+            data.reserve_exact(self.len);
+        }
+        data.extend_from_slice(payload);
         self.filled += payload.len();
         Ok(())
     }
@@ -134,12 +138,12 @@ mod tests {
             }
             for &i in &order {
                 let (s, e) = bounds[i];
-                a.append(ids[i], &block[s..(s + e) / 2]).unwrap();
+                a.append(ids[i], &block[s..(s + e) / 2], true).unwrap();
             }
             for &i in order.iter().rev() {
                 let (s, e) = bounds[i];
                 assert!(!a.is_complete());
-                a.append(ids[i], &block[(s + e) / 2..e]).unwrap();
+                a.append(ids[i], &block[(s + e) / 2..e], false).unwrap();
             }
             assert!(a.is_complete());
             let (data, digest) = a.finish();
@@ -153,15 +157,16 @@ mod tests {
         let sha = [1; 32];
         let mut a = Assembly::new(0, 0, 1000, sha, false);
         let first = a.add_part(0, &sha).unwrap();
-        a.append(first, &[0; 400]).unwrap();
+        assert!(a.add_part(0, &sha).is_err(), "where another part starts, even one still empty");
+        a.append(first, &[0; 400], true).unwrap();
         assert!(a.add_part(399, &sha).is_err(), "inside bytes already sent");
         assert!(a.add_part(1000, &sha).is_err(), "past the end");
         assert!(a.add_part(600, &[2; 32]).is_err(), "another digest");
         let second = a.add_part(600, &sha).unwrap();
-        a.append(second, &[0; 400]).unwrap();
-        assert!(a.append(second, &[0; 1]).is_err(), "past the end");
-        assert!(a.append(first, &[0; 201]).is_err(), "into the second part's bytes");
-        a.append(first, &[0; 200]).unwrap();
+        a.append(second, &[0; 400], true).unwrap();
+        assert!(a.append(second, &[0; 1], true).is_err(), "past the end");
+        assert!(a.append(first, &[0; 201], true).is_err(), "into the second part's bytes");
+        a.append(first, &[0; 200], true).unwrap();
         assert!(a.is_complete());
         assert_eq!(a.finish().1, None, "the host hashes");
     }

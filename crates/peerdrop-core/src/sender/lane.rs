@@ -2,7 +2,7 @@
 //! send buffer, its ramp, and the part of a block it is in the middle of. Lane 0 is the
 //! connection the transfer started on; it carries every control frame and block data too.
 
-use crate::config::MAX_BLOCK_PARTS;
+use crate::config::{MAX_BLOCK_PARTS, MIN_BLOCK_PART};
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -25,10 +25,6 @@ pub enum LaneState {
     /// Declined, or failed before it opened: never used.
     Closed,
 }
-
-/// Smallest part a split leaves on either side: a header (57 bytes) per 16 KiB is nothing,
-/// and a lossy connection moves that much in a tenth of a second or more.
-pub const MIN_PART: usize = 16 * 1024;
 
 /// A block read from the source and hashed, shared by the lanes sending parts of it.
 #[derive(Debug)]
@@ -66,9 +62,11 @@ impl OutBlock {
         self.end - self.sent
     }
 
-    /// Whether [`Self::split`] may take from this part.
+    /// Whether [`Self::split`] may take from this part: each side keeps at least
+    /// [`MIN_BLOCK_PART`] (a 53-byte header per 16 KiB is nothing, and a lossy connection
+    /// moves that much in a tenth of a second or more).
     pub fn can_split(&self) -> bool {
-        self.unsent() >= 2 * MIN_PART && self.block.parts.get() < MAX_BLOCK_PARTS
+        self.unsent() >= 2 * MIN_BLOCK_PART && self.block.parts.get() < MAX_BLOCK_PARTS
     }
 
     /// Takes the second half of what this part has yet to send, as a new part for another

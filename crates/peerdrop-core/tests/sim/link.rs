@@ -115,7 +115,7 @@ impl Link {
             have_map: receiver.have_map().clone(),
             blocks_sent: vec![],
             blocks_per_lane: vec![0; lanes],
-            split_parts: 0,
+            split_parts: vec![],
             data_bytes_sent: 0,
             lanes_declined: vec![],
             stored: vec![Default::default(); manifest.files.len()],
@@ -256,7 +256,7 @@ impl Link {
             if offset == 0 {
                 out.blocks_sent.push((file, index));
             } else {
-                out.split_parts += 1;
+                out.split_parts.push((file, index));
             }
             out.blocks_per_lane[lane] += 1;
         }

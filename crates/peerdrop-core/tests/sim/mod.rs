@@ -170,8 +170,9 @@ pub struct Outcome {
     pub blocks_sent: Vec<(u32, u64)>,
     /// Block parts started on each lane (index: lane): whole blocks, or parts split off.
     pub blocks_per_lane: Vec<u64>,
-    /// Parts an idle lane split off another lane's block (`BLOCK` with an offset).
-    pub split_parts: u64,
+    /// Parts an idle lane split off another lane's block (`BLOCK` with an offset), as the
+    /// block's (file, index).
+    pub split_parts: Vec<(u32, u64)>,
     /// `DATA` payload bytes put on the wire (a byte sent twice counts twice).
     pub data_bytes_sent: u64,
     /// Lanes the receiver declined (the sender asked its runtime to release them).
