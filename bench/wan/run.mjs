@@ -9,12 +9,13 @@
 // the kernel's RcvbufErrors in both namespaces, so a link artifact is never read as a property
 // of the contender. Writes bench/results/wan-latest.{json,md,png}; see docs/performance.md.
 //
-//   node bench/wan/run.mjs            the full grid (WAN_REPEATS repeats each, default 3)
+//   node bench/wan/run.mjs            the full grid (WAN_REPEATS repeats each, default 3), then
+//                                     the link's share at 50 ms (linkShare below)
 //   node bench/wan/run.mjs --smoke    tiny sizes, two points, one repeat: the harness works
 //   WAN_POINTS='50/0,150/1,0/0/u' WAN_MIB=8 node bench/wan/run.mjs
 //                                     experiments: only these points (RTT ms / loss % [/u: no rate
 //                                     limit]), each transfer WAN_MIB MiB; WAN_CONTENDERS=peerdrop
-//                                     runs only those named
+//                                     runs only those named; WAN_LINK_SHARE=1 adds the link share
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
@@ -49,6 +50,10 @@ function sizeAt({ rttMs, lossPct, rateMbit }) {
   const lossy = { 0: 8, 20: 6, 50: 4, 150: 4 };
   return (lossPct ? lossy : clean)[rttMs] * MiB;
 }
+
+/** PeerDrop alone, for the link's share it takes at 50 ms once past its start (`linkShare`). */
+const LINK_SHARE_MIB = 48;
+const LINK_MIB_PER_S = (RATE_MBIT * 1e6) / 8 / MiB;
 
 function points() {
   if (process.env.WAN_POINTS) {
@@ -100,6 +105,37 @@ async function runOne(kind, ctx, bytes) {
   }
 }
 
+/**
+ * The share of the 100 Mbit/s link PeerDrop takes at 50 ms without loss, and beside it what the
+ * machine moves with no link at all: PeerDrop alone moves LINK_SHARE_MIB through the link at
+ * 50 ms and through the emulator with no delay, loss or rate limit, repeat by repeat
+ * interleaved. The grid's 12 MiB spend about a third of their time on the lanes' setup and the
+ * path's fill, and the two cores (both browsers, the emulator, signal.php) cap any transfer
+ * here below the link: this says which of the two stops PeerDrop (docs/performance.md).
+ */
+async function linkShare(lab, ctx) {
+  const bytes = SMOKE ? MiB / 2 : LINK_SHARE_MIB * MiB;
+  const where = { link: { rttMs: 50, lossPct: 0, rateMbit: RATE_MBIT }, ceiling: { rttMs: 0, lossPct: 0, rateMbit: null } };
+  const runs = { link: [], ceiling: [] };
+  for (let i = 0; i < REPEATS; i++) {
+    for (const [key, point] of Object.entries(where)) {
+      await lab.setLink('home', { delayMs: point.rttMs / 2, lossPct: point.lossPct, rateMbit: point.rateMbit });
+      const r = await runOne('peerdrop', ctx, bytes);
+      const rate = bytes / MiB / (r.ms / 1000);
+      runs[key].push({ rate, drops: dropSummary(r.drops) });
+      log(`link share, ${pointLabel(point)}, ${bytes / MiB} MiB: ${rate.toFixed(2)} MiB/s on ${r.lanes ?? '?'} connection(s); ${describeDrops(r.drops)}`);
+    }
+  }
+  const summary = (key) => {
+    const rates = runs[key].map((x) => x.rate);
+    const drops = Object.fromEntries(Object.keys(runs[key][0].drops).map((d) => [d, runs[key].reduce((n, x) => n + x.drops[d], 0)]));
+    return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
+  };
+  const atLink = summary('link');
+  const ceiling = summary('ceiling');
+  return { bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, shareOfLink: atLink.median / LINK_MIB_PER_S, shareOfCeiling: atLink.median / ceiling.median };
+}
+
 function markdown(r) {
   const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const cell = (c) => `${f(c.median)} (${f(c.min)}–${f(c.max)}) · L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
@@ -121,6 +157,18 @@ to the receiver's "done" back; PeerDrop from acceptance to the last byte verifie
 | RTT ms | loss % | link | MiB | ${CONTENDERS.map((k) => LABELS[k]).join(' | ')} | PeerDrop / plain 1 | PeerDrop / plain 4 | RTT seen by PeerDrop, ms |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
+${r.linkShare ? linkShareText(r.linkShare) : ''}`;
+}
+
+function linkShareText(s) {
+  const f = (x) => x.toFixed(2);
+  const d = (c) => `L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
+  return `
+**The link's share at 50 ms, no loss** (PeerDrop alone, ${s.bytes / MiB} MiB, past its start):
+${f(s.atLink.median)} MiB/s (${f(s.atLink.min)}–${f(s.atLink.max)}, ${d(s.atLink)}), ${(100 * s.shareOfLink).toFixed(0)} % of the
+${f(s.linkMiBps)} MiB/s link. Beside it, the same transfer with no delay, loss or rate limit
+(what this machine and the emulator move at all): ${f(s.ceiling.median)} MiB/s
+(${f(s.ceiling.min)}–${f(s.ceiling.max)}, ${d(s.ceiling)}). At 50 ms PeerDrop moves ${f(s.shareOfCeiling)} x that.
 `;
 }
 
@@ -203,6 +251,7 @@ async function main() {
       log(`${pointLabel(point)}: plain1 ${med('plain1').toFixed(2)}, plain4 ${med('plain4').toFixed(2)}, peerdrop ${med('peerdrop').toFixed(2)} MiB/s; ` +
         `PeerDrop / plain1 ${(med('peerdrop') / med('plain1')).toFixed(2)}; ${((Date.now() - started) / 60000).toFixed(1)} min so far`);
     }
+    const share = !EXPERIMENT || process.env.WAN_LINK_SHARE ? await linkShare(lab, ctx) : null;
     const queueDefault = results.find((p) => p.queueBytes)?.queueBytes;
     const result = {
       date: new Date().toISOString(),
@@ -214,6 +263,7 @@ async function main() {
       queue: queueDefault ? `${(queueDefault / 1000).toFixed(0)} kB` : 'n/a',
       minutes: (Date.now() - started) / 60000,
       points: results,
+      linkShare: share,
     };
     await mkdir(OUT, { recursive: true });
     await writeFile(`${OUT}/wan-latest.json`, JSON.stringify(result, null, 2) + '\n');
