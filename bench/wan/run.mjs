@@ -77,6 +77,13 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const log = (...a) => console.log('bench-wan:', ...a);
 const pointLabel = (p) => `RTT ${p.rttMs} ms, loss ${p.lossPct} %, ${p.rateMbit ? `${p.rateMbit} Mbit/s` : 'unlimited'}`;
 
+/** One contender's repeats at a point: rates (median, spread, each) and drops summed. */
+function summarize(repeats) {
+  const rates = repeats.map((x) => x.rate);
+  const drops = Object.fromEntries(Object.keys(repeats[0].drops).map((d) => [d, repeats.reduce((n, x) => n + x.drops[d], 0)]));
+  return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
+}
+
 /** The drops of one run, summed: what the emulator did on purpose or by overflow, and the kernel. */
 function dropSummary(d) {
   const both = (k) => d.link.up[k] + d.link.down[k];
@@ -126,13 +133,8 @@ async function linkShare(lab, ctx) {
       log(`link share, ${pointLabel(point)}, ${bytes / MiB} MiB: ${rate.toFixed(2)} MiB/s on ${r.lanes ?? '?'} connection(s); ${describeDrops(r.drops)}`);
     }
   }
-  const summary = (key) => {
-    const rates = runs[key].map((x) => x.rate);
-    const drops = Object.fromEntries(Object.keys(runs[key][0].drops).map((d) => [d, runs[key].reduce((n, x) => n + x.drops[d], 0)]));
-    return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
-  };
-  const atLink = summary('link');
-  const ceiling = summary('ceiling');
+  const atLink = summarize(runs.link);
+  const ceiling = summarize(runs.ceiling);
   return { bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, shareOfLink: atLink.median / LINK_MIB_PER_S, shareOfCeiling: atLink.median / ceiling.median };
 }
 
@@ -227,12 +229,7 @@ async function main() {
           log(`${pointLabel(point)}, ${kind}: ${(bytes / MiB / (r.ms / 1000)).toFixed(2)} MiB/s${r.lanes ? ` on ${r.lanes} connection(s)` : ''}; ${describeDrops(r.drops)}`);
         }
       }
-      const summary = (k) => {
-        const rates = runs[k].map((x) => x.rate);
-        const drops = Object.fromEntries(Object.keys(runs[k][0].drops).map((d) => [d, runs[k].reduce((n, x) => n + x.drops[d], 0)]));
-        return { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), runs: rates, drops };
-      };
-      const res = Object.fromEntries(CONTENDERS.map((k) => [k, summary(k)]));
+      const res = Object.fromEntries(CONTENDERS.map((k) => [k, summarize(runs[k])]));
       const med = (k) => res[k]?.median ?? NaN;
       const rtts = (runs.peerdrop ?? []).map((x) => x.rttMs).filter((x) => x != null);
       results.push({

@@ -1,9 +1,10 @@
 //! The receiving side of one connection: checks the offer, asks for the blocks it lacks,
 //! verifies each block's SHA-256 before storing it, and grants credit only as writes
 //! finish, so a slow disk slows the sender instead of filling memory. Block data may arrive on
-//! extra peer connections (lanes) the sender offers; each lane assembles one block at a time.
+//! extra peer connections (lanes) the sender offers, a block's bytes in parts on several of
+//! them (v5, `receiver/assembly.rs`).
 //!
-//! Memory: file data held here or by the host for it (the block being assembled, blocks out
+//! Memory: file data held here or by the host for it (blocks being assembled, blocks out
 //! for hashing, verified blocks waiting for their write) never exceeds the credit window,
 //! because the sender may not send more.
 

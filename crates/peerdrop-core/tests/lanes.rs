@@ -511,9 +511,8 @@ fn a_few_blocks_are_shared_among_more_lanes_than_blocks_every_byte_sent_once() {
             "{hashing:?}: {} ms, one lane's block takes {one_block_on_one_lane} ms",
             out.end_ms
         );
-        let bound = (Config::default().read_ahead_blocks.max(MAX_LANES) + MAX_LANES) as u64 * (1 << 20);
-        assert!(out.max_sender_held as u64 <= bound, "{}", out.max_sender_held);
-        assert!(out.max_receiver_held <= 64 << 20, "{}", out.max_receiver_held);
+        // Parts of one block share its bytes: the sender never holds the file's bytes twice.
+        assert!(out.max_sender_held as u64 <= 4 << 20, "{hashing:?}: {}", out.max_sender_held);
     }
 }
 
