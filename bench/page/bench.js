@@ -302,7 +302,7 @@ function listen() {
   const waiting = new Promise((r) => { onWaiting = r; });
   const onEvent = (e) => {
     const t = performance.now();
-    events.push({ t, type: e.type, phase: e.phase, receiver: e.receiver });
+    events.push({ t, type: e.type, phase: e.phase, receiver: e.receiver, verifiedBytes: e.verifiedBytes });
     // With several receivers only the link's own events (no `receiver`) end the run.
     if (e.receiver !== undefined) return;
     if (e.type === 'status' && e.phase === 'connected') onConnected(t);
@@ -355,7 +355,7 @@ const peerdrop = {
     const at = (type) => performance.timeOrigin + events.find((e) => e.type === type)?.t;
     return { accepted: at('accepted'), complete: at('complete') };
   },
-  /** Every event so far, as `{t, type, phase}` (t: page time in ms). */
+  /** Every event so far, as `{t, type, phase, verifiedBytes}` (t: page time in ms; bytes on `progress`). */
   events() { return events; },
 };
 

@@ -16,17 +16,22 @@
 //                                     experiments: only these points (RTT ms / loss % [/u: no rate
 //                                     limit]), each transfer WAN_MIB MiB; WAN_CONTENDERS=peerdrop
 //                                     runs only those named; WAN_LINK_SHARE=1 adds the link share
+//                                     (WAN_POINTS=none: the link share alone); WAN_FLOW='{"maxLanes":4}'
+//                                     gives PeerDrop's both sides that `flow` option
 import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { createLab } from '../../tests/netlab/lab.mjs';
+import { machineCpu } from './machine-cpu.mjs';
+import { tcpFlow } from './tcp-flow.mjs';
 import { benchPages, plainConnections, plainSend, peerdropSend, dropCounters, describeDrops } from '../../tests/netlab/wan.mjs';
 
 const SMOKE = process.argv.includes('--smoke');
 const MiB = 1024 * 1024;
 const REPEATS = Number(process.env.WAN_REPEATS ?? (SMOKE ? 1 : 3));
 if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`WAN_REPEATS must be a whole number above 0 (got ${process.env.WAN_REPEATS})`);
-const EXPERIMENT = Boolean(process.env.WAN_POINTS || process.env.WAN_MIB || process.env.WAN_CONTENDERS);
+const EXPERIMENT = Boolean(process.env.WAN_POINTS || process.env.WAN_MIB || process.env.WAN_CONTENDERS || process.env.WAN_FLOW);
+const FLOW = process.env.WAN_FLOW ? JSON.parse(process.env.WAN_FLOW) : undefined;
 // Experiments never overwrite the recorded results.
 const OUT = SMOKE ? 'target/bench-wan-smoke' : EXPERIMENT ? 'target/bench-wan-experiment' : 'bench/results';
 const RATE_MBIT = 100;
@@ -56,6 +61,7 @@ const LINK_SHARE_MIB = 48;
 const LINK_MIB_PER_S = (RATE_MBIT * 1e6) / 8 / MiB;
 
 function points() {
+  if (process.env.WAN_POINTS === 'none') return []; // the link share alone (with WAN_LINK_SHARE=1)
   if (process.env.WAN_POINTS) {
     return process.env.WAN_POINTS.split(',').map((p) => {
       const [rtt, loss, unlimited] = p.split('/');
@@ -99,8 +105,8 @@ async function runOne(kind, ctx, bytes) {
   const timeoutMs = Math.max(120000, (bytes / (20 * 1024)) * 1000);
   if (kind === 'peerdrop') {
     const before = await ctx.drops.take();
-    const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs);
-    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, drops: await ctx.drops.since(before) };
+    const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs, FLOW);
+    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, events: r.events, drops: await ctx.drops.since(before) };
   }
   const conn = await plainConnections(ctx.alice, ctx.server, ctx.url, kind === 'plain4' ? 4 : 1);
   try {
@@ -113,29 +119,91 @@ async function runOne(kind, ctx, bytes) {
 }
 
 /**
- * The share of the 100 Mbit/s link PeerDrop takes at 50 ms without loss, and beside it what the
- * machine moves with no link at all: PeerDrop alone moves LINK_SHARE_MIB through the link at
- * 50 ms and through the emulator with no delay, loss or rate limit, repeat by repeat
- * interleaved. The grid's 12 MiB spend about a third of their time on the lanes' setup and the
- * path's fill, and the two cores (both browsers, the emulator, signal.php) cap any transfer
- * here below the link: this says which of the two stops PeerDrop (docs/performance.md).
+ * The share of the 100 Mbit/s link PeerDrop takes at 50 ms without loss, and what stops it:
+ * PeerDrop alone moves LINK_SHARE_MIB through the link at 50 ms and through the emulator with
+ * no delay, loss or rate limit (what this machine moves at all), and a kernel TCP flow moves
+ * the same bytes through the link (the link's own ceiling, `tcp-flow.mjs`), repeat by repeat
+ * interleaved. Each PeerDrop run also gives its rate over the second half (past the lanes'
+ * setup and the path's fill), when its first MiB was verified, how busy the cores were and
+ * each program's CPU per MiB (`machine-cpu.mjs`): the two cores carry both browsers, the
+ * emulator and signal.php, so the machine can stop a transfer below the link
+ * (docs/performance.md, "Real links").
  */
 async function linkShare(lab, ctx) {
   const bytes = SMOKE ? MiB / 2 : LINK_SHARE_MIB * MiB;
   const where = { link: { rttMs: 50, lossPct: 0, rateMbit: RATE_MBIT }, ceiling: { rttMs: 0, lossPct: 0, rateMbit: null } };
-  const runs = { link: [], ceiling: [] };
+  const runs = { link: [], ceiling: [], tcp: [] };
   for (let i = 0; i < REPEATS; i++) {
     for (const [key, point] of Object.entries(where)) {
       await lab.setLink('home', { delayMs: point.rttMs / 2, lossPct: point.lossPct, rateMbit: point.rateMbit });
+      if (key === 'link') {
+        const before = await ctx.drops.take();
+        const tcp = await tcpFlow(lab, 'alice', 'server', lab.peers.server.ip, bytes);
+        const drops = await ctx.drops.since(before);
+        runs.tcp.push({ ...tcp, drops: dropSummary(drops) });
+        log(`link share, ${pointLabel(point)}, a kernel TCP flow of ${bytes / MiB} MiB: ${tcp.rate.toFixed(2)} MiB/s, second half ${tcp.secondHalf?.toFixed(2)}; ${describeDrops(drops)}`);
+      }
+      const cpu = await machineCpu();
       const r = await runOne('peerdrop', ctx, bytes);
+      const used = await cpu.since();
       const rate = bytes / MiB / (r.ms / 1000);
-      runs[key].push({ rate, drops: dropSummary(r.drops) });
-      log(`link share, ${pointLabel(point)}, ${bytes / MiB} MiB: ${rate.toFixed(2)} MiB/s on ${r.lanes ?? '?'} connection(s); ${describeDrops(r.drops)}`);
+      const secondHalf = secondHalfRate(r.events, bytes);
+      const cpuMsPerMiB = Object.fromEntries(Object.entries(used.byProgram).map(([k, ms]) => [k, ms / (bytes / MiB)]));
+      const timeline = progressTimeline(r.events);
+      const firstMiBMs = timeline.find(([, b]) => b >= Math.min(MiB, bytes))?.[0] ?? null;
+      runs[key].push({ rate, secondHalf, firstMiBMs, busy: used.busy, cores: used.cores, cpuMsPerMiB, timeline, drops: dropSummary(r.drops) });
+      log(`link share, ${pointLabel(point)}, ${bytes / MiB} MiB: ${rate.toFixed(2)} MiB/s on ${r.lanes ?? '?'} connection(s), ` +
+        `second half ${secondHalf?.toFixed(2)} MiB/s, cores ${(100 * used.busy).toFixed(0)} % busy, CPU ms per MiB ${programLine(cpuMsPerMiB)}; ${describeDrops(r.drops)}`);
     }
   }
-  const atLink = summarize(runs.link);
-  const ceiling = summarize(runs.ceiling);
-  return { bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, shareOfLink: atLink.median / LINK_MIB_PER_S, shareOfCeiling: atLink.median / ceiling.median };
+  const side = (xs) => ({
+    ...summarize(xs),
+    secondHalf: median(xs.map((x) => x.secondHalf ?? NaN)),
+    firstMiBMs: median(xs.map((x) => x.firstMiBMs ?? NaN)),
+    busy: median(xs.map((x) => x.busy)),
+    cores: xs[0].cores,
+    cpuMsPerMiB: Object.fromEntries([...new Set(xs.flatMap((x) => Object.keys(x.cpuMsPerMiB)))]
+      .map((k) => [k, median(xs.map((x) => x.cpuMsPerMiB[k] ?? 0))])),
+  });
+  const atLink = side(runs.link);
+  const ceiling = side(runs.ceiling);
+  const tcp = { ...summarize(runs.tcp), secondHalf: median(runs.tcp.map((x) => x.secondHalf ?? NaN)) };
+  return {
+    bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, tcp,
+    overTcp: atLink.median / tcp.median,
+    trials: runs,
+    shareOfLink: atLink.median / LINK_MIB_PER_S,
+    shareOfCeiling: atLink.median / ceiling.median,
+    secondHalfShareOfLink: atLink.secondHalf / LINK_MIB_PER_S,
+    // Past the start, at 50 ms over no link: at or near 1, the path costs PeerDrop nothing
+    // there and the machine is what stops it.
+    secondHalfOverCeiling: atLink.secondHalf / ceiling.secondHalf,
+    tcpShareOfLink: tcp.median / LINK_MIB_PER_S,
+  };
+}
+
+/**
+ * Verified MiB/s over the second half of a transfer, from the receiver's `progress` events:
+ * the rate once the lanes are open and the path is full, apart from the start.
+ */
+function secondHalfRate(events, bytes) {
+  const half = events.find((e) => e.type === 'progress' && e.verifiedBytes >= bytes / 2);
+  const end = events.find((e) => e.type === 'complete');
+  if (!half || !end || end.t <= half.t) return null;
+  return (bytes - half.verifiedBytes) / MiB / ((end.t - half.t) / 1000);
+}
+
+/** `[ms since acceptance, verified bytes]` of each `progress` event: where the start's time goes. */
+function progressTimeline(events) {
+  const accepted = events.find((e) => e.type === 'accepted')?.t ?? 0;
+  return events.filter((e) => e.type === 'progress' || e.type === 'complete')
+    .map((e) => [Math.round(e.t - accepted), e.verifiedBytes ?? null]);
+}
+
+/** The programs that used at least 1 ms per MiB, largest first: "chromium 71.2, link-emulator 9.0". */
+function programLine(perMiB) {
+  return Object.entries(perMiB).filter(([, v]) => v >= 1).sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
 }
 
 function markdown(r) {
@@ -164,13 +232,21 @@ ${r.linkShare ? linkShareText(r.linkShare) : ''}`;
 
 function linkShareText(s) {
   const f = (x) => x.toFixed(2);
+  const pct = (x) => `${(100 * x).toFixed(0)} %`;
   const d = (c) => `L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
+  const row = (where, c) => `| ${where} | ${f(c.median)} (${f(c.min)}–${f(c.max)}, ${d(c)}) | ${f(c.secondHalf)} | ` +
+    `${c.firstMiBMs == null ? '' : `${Math.round(c.firstMiBMs)} ms`} | ${c.busy == null ? '' : pct(c.busy)} | ${c.cpuMsPerMiB ? programLine(c.cpuMsPerMiB) : ''} |`;
   return `
-**The link's share at 50 ms, no loss** (PeerDrop alone, ${s.bytes / MiB} MiB, past its start):
-${f(s.atLink.median)} MiB/s (${f(s.atLink.min)}–${f(s.atLink.max)}, ${d(s.atLink)}), ${(100 * s.shareOfLink).toFixed(0)} % of the
-${f(s.linkMiBps)} MiB/s link. Beside it, the same transfer with no delay, loss or rate limit
-(what this machine and the emulator move at all): ${f(s.ceiling.median)} MiB/s
-(${f(s.ceiling.min)}–${f(s.ceiling.max)}, ${d(s.ceiling)}). At 50 ms PeerDrop moves ${f(s.shareOfCeiling)} x that.
+**The link's share at 50 ms, no loss** (${s.bytes / MiB} MiB, medians of ${s.atLink.runs.length}; the link moves ${f(s.linkMiBps)} MiB/s):
+PeerDrop ${pct(s.shareOfLink)} of the link over the whole transfer, ${pct(s.secondHalfShareOfLink)} over its second half;
+${f(s.shareOfCeiling)} x what it moves with no link at all, ${f(s.secondHalfOverCeiling)} x over the second half; a kernel
+TCP flow through the same link ${pct(s.tcpShareOfLink)}.
+
+| where | MiB/s, whole transfer | second half | first MiB verified | cores busy (of ${s.atLink.cores}) | CPU ms per MiB, by program |
+| --- | --- | --- | --- | --- | --- |
+${row('PeerDrop, 50 ms, 100 Mbit/s', s.atLink)}
+${row('PeerDrop, no link (no delay, loss or rate limit)', s.ceiling)}
+${row('kernel TCP flow, 50 ms, 100 Mbit/s (the link\'s own ceiling)', { ...s.tcp, firstMiBMs: null, busy: null })}
 `;
 }
 

@@ -80,23 +80,25 @@ export async function plainRoundTrip({ pairs }, tries = 5) {
 /**
  * PeerDrop (bench/page's driver: hashing and verification on, into memory) from a page in
  * `sender` to one in `receiver` through the site's signal.php: milliseconds from acceptance to
- * the last byte verified, and both sides' diagnose().
+ * the last byte verified, both sides' diagnose(), and the receiver's events (with the verified
+ * bytes of each `progress`). `flow` (both sides' `flow` option) is for experiments.
  */
-export async function peerdropSend(sender, receiver, url, bytes, timeoutMs) {
+export async function peerdropSend(sender, receiver, url, bytes, timeoutMs, flow = undefined) {
   const s = await benchPage(sender, url);
   let r;
   try {
     r = await benchPage(receiver, url);
     await s.p.evaluate((n) => bench.peerdrop.prepare(n), bytes);
-    const link = await s.p.evaluate((n) => bench.peerdrop.offer(n), bytes);
+    const link = await s.p.evaluate(([n, f]) => bench.peerdrop.offer(n, f), [bytes, flow]);
     // A person passes the link on after the page shows it; a driver must wait for the room,
     // or a receiver quicker than a retransmit of the sender's request finds none (a run at
     // 20 ms with 1 % loss ended in link_expired so).
     await withTimeout(s.p.evaluate(() => bench.peerdrop.registered()), 30000, 'the sender\'s room was not created');
-    await r.p.evaluate((l) => bench.peerdrop.receive(l, 'memory'), link);
+    await r.p.evaluate(([l, f]) => bench.peerdrop.receive(l, 'memory', f), [link, flow]);
     const ms = await withTimeout(r.p.evaluate(() => bench.peerdrop.finished()), timeoutMs, `a PeerDrop transfer of ${bytes} bytes did not finish`);
     const [sd, rd] = await Promise.all([s, r].map((x) => x.p.evaluate(() => bench.peerdrop.diagnose())));
-    return { ms, sender: sd, receiver: rd };
+    const events = await r.p.evaluate(() => bench.peerdrop.events());
+    return { ms, sender: sd, receiver: rd, events };
   } finally {
     await closePages(s, r);
   }

@@ -214,8 +214,8 @@ impl fmt::Display for PakeError {
 
 impl std::error::Error for PakeError {}
 
-/// One side of a SPAKE2 exchange in progress. Sans-IO: send [`message`](Self::message) to
-/// the other side through the room, then call [`finish`](Self::finish) with theirs.
+/// One side of a SPAKE2 exchange in progress. Sans-IO: send the message [`start`](Self::start)
+/// returns to the other side through the room, then call [`finish`](Self::finish) with theirs.
 pub struct PakeSession {
     spake: Spake2<Ed25519Group>,
     role: Role,
