@@ -79,7 +79,11 @@ function points() {
   return out;
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor((s.length - 1) / 2)]; };
+/** The median of the finite values of `xs` (null, NaN left out); null when there are none. */
+const median = (xs) => {
+  const s = xs.filter((x) => x != null && Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+};
 const log = (...a) => console.log('bench-wan:', ...a);
 const pointLabel = (p) => `RTT ${p.rttMs} ms, loss ${p.lossPct} %, ${p.rateMbit ? `${p.rateMbit} Mbit/s` : 'unlimited'}`;
 
@@ -101,11 +105,11 @@ function dropSummary(d) {
   };
 }
 
-async function runOne(kind, ctx, bytes) {
+async function runOne(kind, ctx, bytes, meter = undefined) {
   const timeoutMs = Math.max(120000, (bytes / (20 * 1024)) * 1000);
   if (kind === 'peerdrop') {
     const before = await ctx.drops.take();
-    const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs, FLOW);
+    const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs, FLOW, meter);
     return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, events: r.events, drops: await ctx.drops.since(before) };
   }
   const conn = await plainConnections(ctx.alice, ctx.server, ctx.url, kind === 'plain4' ? 4 : 1);
@@ -143,9 +147,11 @@ async function linkShare(lab, ctx) {
         runs.tcp.push({ ...tcp, drops: dropSummary(drops) });
         log(`link share, ${pointLabel(point)}, a kernel TCP flow of ${bytes / MiB} MiB: ${tcp.rate.toFixed(2)} MiB/s, second half ${tcp.secondHalf?.toFixed(2)}; ${describeDrops(drops)}`);
       }
-      const cpu = await machineCpu();
-      const r = await runOne('peerdrop', ctx, bytes);
-      const used = await cpu.since();
+      // The CPU from the receiver's start to the last byte verified, the pages still open.
+      let cpu;
+      let used;
+      const meter = { begin: async () => { cpu = await machineCpu(); }, end: async () => { used = await cpu.since(); } };
+      const r = await runOne('peerdrop', ctx, bytes, meter);
       const rate = bytes / MiB / (r.ms / 1000);
       const secondHalf = secondHalfRate(r.events, bytes);
       const cpuMsPerMiB = Object.fromEntries(Object.entries(used.byProgram).map(([k, ms]) => [k, ms / (bytes / MiB)]));
@@ -158,8 +164,8 @@ async function linkShare(lab, ctx) {
   }
   const side = (xs) => ({
     ...summarize(xs),
-    secondHalf: median(xs.map((x) => x.secondHalf ?? NaN)),
-    firstMiBMs: median(xs.map((x) => x.firstMiBMs ?? NaN)),
+    secondHalf: median(xs.map((x) => x.secondHalf)),
+    firstMiBMs: median(xs.map((x) => x.firstMiBMs)),
     busy: median(xs.map((x) => x.busy)),
     cores: xs[0].cores,
     cpuMsPerMiB: Object.fromEntries([...new Set(xs.flatMap((x) => Object.keys(x.cpuMsPerMiB)))]
@@ -167,20 +173,23 @@ async function linkShare(lab, ctx) {
   });
   const atLink = side(runs.link);
   const ceiling = side(runs.ceiling);
-  const tcp = { ...summarize(runs.tcp), secondHalf: median(runs.tcp.map((x) => x.secondHalf ?? NaN)) };
+  const tcp = { ...summarize(runs.tcp), secondHalf: median(runs.tcp.map((x) => x.secondHalf)) };
   return {
     bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, tcp,
     overTcp: atLink.median / tcp.median,
     trials: runs,
     shareOfLink: atLink.median / LINK_MIB_PER_S,
     shareOfCeiling: atLink.median / ceiling.median,
-    secondHalfShareOfLink: atLink.secondHalf / LINK_MIB_PER_S,
+    secondHalfShareOfLink: ratio(atLink.secondHalf, LINK_MIB_PER_S),
     // Past the start, at 50 ms over no link: at or near 1, the path costs PeerDrop nothing
     // there and the machine is what stops it.
-    secondHalfOverCeiling: atLink.secondHalf / ceiling.secondHalf,
+    secondHalfOverCeiling: ratio(atLink.secondHalf, ceiling.secondHalf),
     tcpShareOfLink: tcp.median / LINK_MIB_PER_S,
   };
 }
+
+/** `a / b`, or null when either is missing (a smoke run's one block has no second half). */
+const ratio = (a, b) => (a != null && b ? a / b : null);
 
 /**
  * Verified MiB/s over the second half of a transfer, from the receiver's `progress` events:
@@ -189,13 +198,15 @@ async function linkShare(lab, ctx) {
 function secondHalfRate(events, bytes) {
   const half = events.find((e) => e.type === 'progress' && e.verifiedBytes >= bytes / 2);
   const end = events.find((e) => e.type === 'complete');
-  if (!half || !end || end.t <= half.t) return null;
+  // A transfer of one block has no second half apart from its end.
+  if (!half || !end || end.t <= half.t || half.verifiedBytes >= bytes) return null;
   return (bytes - half.verifiedBytes) / MiB / ((end.t - half.t) / 1000);
 }
 
 /** `[ms since acceptance, verified bytes]` of each `progress` event: where the start's time goes. */
 function progressTimeline(events) {
-  const accepted = events.find((e) => e.type === 'accepted')?.t ?? 0;
+  const accepted = events.find((e) => e.type === 'accepted')?.t;
+  if (accepted == null) return [];
   return events.filter((e) => e.type === 'progress' || e.type === 'complete')
     .map((e) => [Math.round(e.t - accepted), e.verifiedBytes ?? null]);
 }
@@ -231,8 +242,8 @@ ${r.linkShare ? linkShareText(r.linkShare) : ''}`;
 }
 
 function linkShareText(s) {
-  const f = (x) => x.toFixed(2);
-  const pct = (x) => `${(100 * x).toFixed(0)} %`;
+  const f = (x) => (x == null ? '–' : x.toFixed(2));
+  const pct = (x) => (x == null ? '–' : `${(100 * x).toFixed(0)} %`);
   const d = (c) => `L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
   const row = (where, c) => `| ${where} | ${f(c.median)} (${f(c.min)}–${f(c.max)}, ${d(c)}) | ${f(c.secondHalf)} | ` +
     `${c.firstMiBMs == null ? '' : `${Math.round(c.firstMiBMs)} ms`} | ${c.busy == null ? '' : pct(c.busy)} | ${c.cpuMsPerMiB ? programLine(c.cpuMsPerMiB) : ''} |`;

@@ -10,6 +10,7 @@
 // milliseconds from the connection's acceptance to the half and to the last byte.
 import { createServer, connect } from 'node:net';
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const MiB = 1024 * 1024;
@@ -22,7 +23,8 @@ function receive(port, expected) {
     let half = null;
     socket.on('data', (chunk) => {
       bytes += chunk.length;
-      if (half == null && bytes >= expected / 2) half = { ms: now() - start, bytes };
+      // The chunk that passes the half must leave some bytes after it, or there is no second half.
+      if (half == null && bytes >= expected / 2 && bytes < expected) half = { ms: now() - start, bytes };
     });
     socket.on('end', () => {
       console.log(JSON.stringify({ bytes, ms: now() - start, half }));
@@ -51,29 +53,34 @@ function send(host, port, bytes) {
 
 /**
  * One flow of `bytes` from lab peer `from` to lab peer `to` (at `host`, its address as `from`
- * reaches it): `{ rate, secondHalf }` in MiB/s, timed at the receiver from the connection's
- * acceptance (the handshake's round trip and slow start included, as PeerDrop's start is).
+ * reaches it): `{ rate, secondHalf }` in MiB/s (`secondHalf` null when one chunk carried the
+ * half and the end), timed at the receiver from the connection's acceptance (its slow start
+ * included, as PeerDrop's start is; the handshake's round trip not).
  */
 export async function tcpFlow(lab, from, to, host, bytes) {
   const port = 5201;
   const self = fileURLToPath(import.meta.url);
   const receiver = spawn('ip', ['netns', 'exec', lab.peers[to].ns, process.execPath, self, 'receive', String(port), String(bytes)],
     { stdio: ['ignore', 'pipe', 'inherit'] });
+  let sender;
+  let failed = null;
   try {
     const lines = [];
     let wake;
-    receiver.stdout.setEncoding('utf8').on('data', (d) => { lines.push(...d.split('\n').filter(Boolean)); wake?.(); });
+    createInterface({ input: receiver.stdout }).on('line', (l) => { lines.push(l); wake?.(); });
     const line = async (ms) => {
       const deadline = Date.now() + ms;
       while (!lines.length) {
+        if (failed) throw new Error(failed);
         if (Date.now() > deadline || receiver.exitCode != null) throw new Error('the TCP flow\'s receiver said nothing');
         await new Promise((r) => { wake = r; setTimeout(r, 200); });
       }
       return lines.shift();
     };
     if ((await line(10000)) !== 'listening') throw new Error('the TCP flow\'s receiver did not listen');
-    const sender = spawn('ip', ['netns', 'exec', lab.peers[from].ns, process.execPath, self, 'send', host, String(port), String(bytes)],
+    sender = spawn('ip', ['netns', 'exec', lab.peers[from].ns, process.execPath, self, 'send', host, String(port), String(bytes)],
       { stdio: ['ignore', 'ignore', 'inherit'] });
+    sender.once('exit', (code) => { if (code) { failed = `the TCP flow's sender exited with ${code}`; wake?.(); } });
     const r = JSON.parse(await line(Math.max(120000, (bytes / (100 * 1024)) * 1000)));
     await new Promise((res) => (sender.exitCode != null ? res() : sender.once('exit', res)));
     if (r.bytes !== bytes) throw new Error(`the TCP flow moved ${r.bytes} of ${bytes} bytes`);
@@ -81,6 +88,7 @@ export async function tcpFlow(lab, from, to, host, bytes) {
     return { rate: r.bytes / MiB / (r.ms / 1000), secondHalf };
   } finally {
     if (receiver.exitCode == null) receiver.kill();
+    if (sender && sender.exitCode == null) sender.kill();
   }
 }
 

@@ -81,9 +81,11 @@ export async function plainRoundTrip({ pairs }, tries = 5) {
  * PeerDrop (bench/page's driver: hashing and verification on, into memory) from a page in
  * `sender` to one in `receiver` through the site's signal.php: milliseconds from acceptance to
  * the last byte verified, both sides' diagnose(), and the receiver's events (with the verified
- * bytes of each `progress`). `flow` (both sides' `flow` option) is for experiments.
+ * bytes of each `progress`). `flow` (both sides' `flow` option) is for experiments; `meter`'s
+ * `begin()` and `end()` are awaited as the receiver starts and once the last byte is verified,
+ * both pages still open (a measurement of the transfer alone).
  */
-export async function peerdropSend(sender, receiver, url, bytes, timeoutMs, flow = undefined) {
+export async function peerdropSend(sender, receiver, url, bytes, timeoutMs, flow = undefined, meter = undefined) {
   const s = await benchPage(sender, url);
   let r;
   try {
@@ -94,8 +96,10 @@ export async function peerdropSend(sender, receiver, url, bytes, timeoutMs, flow
     // or a receiver quicker than a retransmit of the sender's request finds none (a run at
     // 20 ms with 1 % loss ended in link_expired so).
     await withTimeout(s.p.evaluate(() => bench.peerdrop.registered()), 30000, 'the sender\'s room was not created');
+    await meter?.begin();
     await r.p.evaluate(([l, f]) => bench.peerdrop.receive(l, 'memory', f), [link, flow]);
     const ms = await withTimeout(r.p.evaluate(() => bench.peerdrop.finished()), timeoutMs, `a PeerDrop transfer of ${bytes} bytes did not finish`);
+    await meter?.end();
     const [sd, rd] = await Promise.all([s, r].map((x) => x.p.evaluate(() => bench.peerdrop.diagnose())));
     const events = await r.p.evaluate(() => bench.peerdrop.events());
     return { ms, sender: sd, receiver: rd, events };
