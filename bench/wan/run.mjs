@@ -12,6 +12,7 @@
 //   node bench/wan/run.mjs            the full grid (WAN_REPEATS repeats each, default 3), then
 //                                     the link's share at 50 ms (linkShare below)
 //   node bench/wan/run.mjs --smoke    tiny sizes, two points, one repeat: the harness works
+//   node bench/wan/run.mjs --redraw   wan-latest.{md,png} drawn again from wan-latest.json
 //   WAN_POINTS='50/0,150/1,0/0/u' WAN_MIB=8 node bench/wan/run.mjs
 //                                     experiments: only these points (RTT ms / loss % [/u: no rate
 //                                     limit]), each transfer WAN_MIB MiB; WAN_CONTENDERS=peerdrop
@@ -19,10 +20,11 @@
 //                                     (WAN_POINTS=none: the link share alone); WAN_FLOW='{"maxLanes":4}'
 //                                     gives PeerDrop's both sides that `flow` option
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { createLab } from '../../tests/netlab/lab.mjs';
-import { machineCpu } from './machine-cpu.mjs';
+import { launchBrowser } from '../../tests/e2e/harness.mjs';
+import { machineCpu, coresBetween } from './machine-cpu.mjs';
 import { tcpFlow } from './tcp-flow.mjs';
 import { benchPages, plainConnections, plainSend, peerdropSend, dropCounters, describeDrops } from '../../tests/netlab/wan.mjs';
 
@@ -110,7 +112,7 @@ async function runOne(kind, ctx, bytes, meter = undefined) {
   if (kind === 'peerdrop') {
     const before = await ctx.drops.take();
     const r = await peerdropSend(ctx.alice, ctx.server, ctx.url, bytes, timeoutMs, FLOW, meter);
-    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, events: r.events, drops: await ctx.drops.since(before) };
+    return { ms: r.ms, rttMs: r.receiver.connection?.roundTripTimeMs ?? null, lanes: r.receiver.lanes ?? null, events: r.events, timeOrigin: r.timeOrigin, drops: await ctx.drops.since(before) };
   }
   const conn = await plainConnections(ctx.alice, ctx.server, ctx.url, kind === 'plain4' ? 4 : 1);
   try {
@@ -153,19 +155,31 @@ async function linkShare(lab, ctx) {
       const meter = { begin: async () => { cpu = await machineCpu(); }, end: async () => { used = await cpu.since(); } };
       const r = await runOne('peerdrop', ctx, bytes, meter);
       const rate = bytes / MiB / (r.ms / 1000);
-      const secondHalf = secondHalfRate(r.events, bytes);
+      const half = secondHalfSpan(r.events, bytes);
+      const secondHalf = half && half.bytes / MiB / ((half.to - half.from) / 1000);
+      // How busy the cores were while the second half moved (page times made wall-clock).
+      const coresSecondHalf = half && coresBetween(used.samples, r.timeOrigin + half.from, r.timeOrigin + half.to);
       const cpuMsPerMiB = Object.fromEntries(Object.entries(used.byProgram).map(([k, ms]) => [k, ms / (bytes / MiB)]));
       const timeline = progressTimeline(r.events);
       const firstMiBMs = timeline.find(([, b]) => b >= Math.min(MiB, bytes))?.[0] ?? null;
-      runs[key].push({ rate, secondHalf, firstMiBMs, busy: used.busy, cores: used.cores, cpuMsPerMiB, timeline, drops: dropSummary(r.drops) });
+      runs[key].push({
+        rate, secondHalf, firstMiBMs, lanes: r.lanes, cores: used.cores, busy: used.busy, steal: used.steal,
+        busySecondHalf: coresSecondHalf?.busy ?? null, stealSecondHalf: coresSecondHalf?.steal ?? null,
+        cpuMsPerMiB, timeline, drops: dropSummary(r.drops),
+      });
+      const pct = (x) => (x == null ? '?' : `${(100 * x).toFixed(0)} %`);
       log(`link share, ${pointLabel(point)}, ${bytes / MiB} MiB: ${rate.toFixed(2)} MiB/s on ${r.lanes ?? '?'} connection(s), ` +
-        `second half ${secondHalf?.toFixed(2)} MiB/s, cores ${(100 * used.busy).toFixed(0)} % busy, CPU ms per MiB ${programLine(cpuMsPerMiB)}; ${describeDrops(r.drops)}`);
+        `second half ${secondHalf?.toFixed(2)} MiB/s with the cores ${pct(coresSecondHalf?.busy)} busy (${pct(coresSecondHalf?.steal)} stolen), ` +
+        `whole transfer ${pct(used.busy)} busy, CPU ms per MiB ${programLine(cpuMsPerMiB)}; ${describeDrops(r.drops)}`);
     }
   }
   const side = (xs) => ({
     ...summarize(xs),
     secondHalf: median(xs.map((x) => x.secondHalf)),
     firstMiBMs: median(xs.map((x) => x.firstMiBMs)),
+    busySecondHalf: median(xs.map((x) => x.busySecondHalf)),
+    stealSecondHalf: median(xs.map((x) => x.stealSecondHalf)),
+    lanes: median(xs.map((x) => x.lanes)),
     busy: median(xs.map((x) => x.busy)),
     cores: xs[0].cores,
     cpuMsPerMiB: Object.fromEntries([...new Set(xs.flatMap((x) => Object.keys(x.cpuMsPerMiB)))]
@@ -181,10 +195,11 @@ async function linkShare(lab, ctx) {
     shareOfLink: atLink.median / LINK_MIB_PER_S,
     shareOfCeiling: atLink.median / ceiling.median,
     secondHalfShareOfLink: ratio(atLink.secondHalf, LINK_MIB_PER_S),
-    // Past the start, at 50 ms over no link: at or near 1, the path costs PeerDrop nothing
-    // there and the machine is what stops it.
     secondHalfOverCeiling: ratio(atLink.secondHalf, ceiling.secondHalf),
     tcpShareOfLink: tcp.median / LINK_MIB_PER_S,
+    // Below the link past its start while the link carries a TCP flow: the machine stops
+    // PeerDrop if its cores were taken (busy, or stolen by the hypervisor) meanwhile.
+    coresTakenSecondHalf: atLink.busySecondHalf == null ? null : atLink.busySecondHalf + (atLink.stealSecondHalf ?? 0),
   };
 }
 
@@ -192,15 +207,16 @@ async function linkShare(lab, ctx) {
 const ratio = (a, b) => (a != null && b ? a / b : null);
 
 /**
- * Verified MiB/s over the second half of a transfer, from the receiver's `progress` events:
- * the rate once the lanes are open and the path is full, apart from the start.
+ * The second half of a transfer, from the receiver's `progress` events: page times `from` (the
+ * first event at or past half the bytes) and `to` (complete), and the bytes verified between;
+ * the part once the lanes are open and the path is full, apart from the start. Null when one
+ * event carried the half and the end (a one-block smoke transfer).
  */
-function secondHalfRate(events, bytes) {
+function secondHalfSpan(events, bytes) {
   const half = events.find((e) => e.type === 'progress' && e.verifiedBytes >= bytes / 2);
   const end = events.find((e) => e.type === 'complete');
-  // A transfer of one block has no second half apart from its end.
   if (!half || !end || end.t <= half.t || half.verifiedBytes >= bytes) return null;
-  return (bytes - half.verifiedBytes) / MiB / ((end.t - half.t) / 1000);
+  return { from: half.t, to: end.t, bytes: bytes - half.verifiedBytes };
 }
 
 /** `[ms since acceptance, verified bytes]` of each `progress` event: where the start's time goes. */
@@ -218,10 +234,11 @@ function programLine(perMiB) {
 }
 
 function markdown(r) {
+  const kinds = r.contenders ?? CONTENDERS; // a redraw of an experiment with fewer
   const f = (x) => (x >= 10 ? x.toFixed(1) : x.toFixed(2));
   const cell = (c) => `${f(c.median)} (${f(c.min)}–${f(c.max)}) · L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
   const rows = r.points.map((p) => `| ${p.rttMs} | ${p.lossPct} | ${p.rateMbit ? `${p.rateMbit} Mbit/s` : 'unlimited'} | ${(p.bytes / MiB).toFixed(1)} | ` +
-    `${CONTENDERS.map((k) => cell(p.results[k])).join(' | ')} | **${p.ratios.overPlain1.toFixed(2)}** | ${p.ratios.overPlain4.toFixed(2)} | ${p.measuredRttMs ?? '–'} |`).join('\n');
+    `${kinds.map((k) => cell(p.results[k])).join(' | ')} | **${p.ratios.overPlain1.toFixed(2)}** | ${p.ratios.overPlain4.toFixed(2)} | ${p.measuredRttMs ?? '–'} |`).join('\n');
   return `# PeerDrop through emulated links (make bench-wan)
 
 ${r.date} · commit ${r.commit} · ${r.browser} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.mode} run, ${r.repeats} repeat(s)
@@ -235,7 +252,7 @@ this run. After each figure, summed over its repeats: **L** frames the emulator 
 full socket receive buffer (RcvbufErrors, both peers). Plain JS is timed from its first send
 to the receiver's "done" back; PeerDrop from acceptance to the last byte verified.
 
-| RTT ms | loss % | link | MiB | ${CONTENDERS.map((k) => LABELS[k]).join(' | ')} | PeerDrop / plain 1 | PeerDrop / plain 4 | RTT seen by PeerDrop, ms |
+| RTT ms | loss % | link | MiB | ${kinds.map((k) => LABELS[k]).join(' | ')} | PeerDrop / plain 1 | PeerDrop / plain 4 | RTT seen by PeerDrop, ms |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows}
 ${r.linkShare ? linkShareText(r.linkShare) : ''}`;
@@ -246,41 +263,74 @@ function linkShareText(s) {
   const pct = (x) => (x == null ? '–' : `${(100 * x).toFixed(0)} %`);
   const d = (c) => `L${c.drops.emulatorLoss} Q${c.drops.emulatorQueue} R${c.drops.rcvbufErrors}`;
   const row = (where, c) => `| ${where} | ${f(c.median)} (${f(c.min)}–${f(c.max)}, ${d(c)}) | ${f(c.secondHalf)} | ` +
-    `${c.firstMiBMs == null ? '' : `${Math.round(c.firstMiBMs)} ms`} | ${c.busy == null ? '' : pct(c.busy)} | ${c.cpuMsPerMiB ? programLine(c.cpuMsPerMiB) : ''} |`;
+    `${c.firstMiBMs == null ? '' : `${Math.round(c.firstMiBMs)} ms`} | ${c.lanes ?? ''} | ` +
+    `${c.busySecondHalf == null ? '' : `${pct(c.busySecondHalf)} (${pct(c.stealSecondHalf)} stolen)`} | ${c.cpuMsPerMiB ? programLine(c.cpuMsPerMiB) : ''} |`;
+  const tcp = s.tcp ? `; a kernel TCP flow through the same link ${pct(s.tcpShareOfLink)}` : '';
   return `
 **The link's share at 50 ms, no loss** (${s.bytes / MiB} MiB, medians of ${s.atLink.runs.length}; the link moves ${f(s.linkMiBps)} MiB/s):
-PeerDrop ${pct(s.shareOfLink)} of the link over the whole transfer, ${pct(s.secondHalfShareOfLink)} over its second half;
-${f(s.shareOfCeiling)} x what it moves with no link at all, ${f(s.secondHalfOverCeiling)} x over the second half; a kernel
-TCP flow through the same link ${pct(s.tcpShareOfLink)}.
+PeerDrop ${pct(s.shareOfLink)} of the link over the whole transfer, ${pct(s.secondHalfShareOfLink)} over its second half, with the
+cores ${pct(s.coresTakenSecondHalf)} taken (busy or stolen) meanwhile${tcp}. With no link at all PeerDrop moves
+${f(s.ceiling.median)} MiB/s (second half ${f(s.ceiling.secondHalf)}).
 
-| where | MiB/s, whole transfer | second half | first MiB verified | cores busy (of ${s.atLink.cores}) | CPU ms per MiB, by program |
-| --- | --- | --- | --- | --- | --- |
+| where | MiB/s, whole transfer | second half | first MiB verified | connections | cores busy, second half (of ${s.atLink.cores}) | CPU ms per MiB (whole transfer), by program |
+| --- | --- | --- | --- | --- | --- | --- |
 ${row('PeerDrop, 50 ms, 100 Mbit/s', s.atLink)}
 ${row('PeerDrop, no link (no delay, loss or rate limit)', s.ceiling)}
-${row('kernel TCP flow, 50 ms, 100 Mbit/s (the link\'s own ceiling)', { ...s.tcp, firstMiBMs: null, busy: null })}
+${s.tcp ? row('kernel TCP flow, 50 ms, 100 Mbit/s (the link\'s own ceiling)', { ...s.tcp, firstMiBMs: null, busySecondHalf: null }) : ''}
 `;
+}
+
+/**
+ * The link share as bars under the grid, from `top`: the link's rate, the TCP flow's and
+ * PeerDrop's at 50 ms and with no link, each over the whole transfer and its second half.
+ */
+function linkShareBars(s, top, blue) {
+  const rows = [
+    [`the link: ${RATE_MBIT} Mbit/s`, s.linkMiBps, '#222'],
+    ['kernel TCP flow, 50 ms: whole', s.tcp?.median, '#9a9a9a'],
+    ['kernel TCP flow, 50 ms: second half', s.tcp?.secondHalf, '#9a9a9a'],
+    ['PeerDrop, 50 ms: whole', s.atLink.median, blue],
+    ['PeerDrop, 50 ms: second half', s.atLink.secondHalf, blue],
+    ['PeerDrop, no link: whole', s.ceiling.median, '#8aa4ea'],
+    ['PeerDrop, no link: second half', s.ceiling.secondHalf, '#8aa4ea'],
+  ].filter(([, v]) => v != null);
+  const rowH = 16;
+  const max = Math.max(...rows.map(([, v]) => v));
+  const title = `<text x="10" y="${top + 16}" font-size="13" font-weight="bold">The link's share at 50 ms, no loss, ${s.bytes / MiB} MiB` +
+    ` (first MiB verified at ${s.atLink.firstMiBMs == null ? '–' : Math.round(s.atLink.firstMiBMs)} ms at 50 ms, ` +
+    `${s.ceiling.firstMiBMs == null ? '–' : Math.round(s.ceiling.firstMiBMs)} ms with no link)</text>`;
+  const bars = rows.map(([label, v, color], i) => {
+    const y = top + 28 + i * rowH;
+    const w = (v / max) * 420;
+    return `<text x="10" y="${y + 11}" font-size="12">${label}</text><rect x="300" y="${y}" width="${w}" height="${rowH - 3}" fill="${color}"/>
+      <text x="${306 + w}" y="${y + 11}" font-size="11">${v.toFixed(2)} MiB/s</text>`;
+  }).join('');
+  return { svg: title + bars, height: 40 + rows.length * rowH };
 }
 
 /** Grouped bars per point, drawn as SVG in a browser and saved as PNG (as bench/run.mjs does). */
 async function chart(browser, r, path) {
+  const kinds = r.contenders ?? CONTENDERS; // a redraw of an experiment with fewer
   const colors = { plain1: '#7a8fa8', plain4: '#b9c4d2', peerdrop: '#2453d6' };
   const rowH = 16;
-  const groupH = rowH * CONTENDERS.length + 14;
-  const max = Math.max(...r.points.flatMap((p) => CONTENDERS.map((k) => p.results[k].median)));
+  const groupH = rowH * kinds.length + 14;
+  const max = Math.max(...r.points.flatMap((p) => kinds.map((k) => p.results[k].median)));
   const width = 900;
   const bars = r.points.map((p, i) => {
     const y0 = 44 + i * groupH;
-    return `<text x="10" y="${y0 + rowH + 4}" font-size="12">${pointLabel(p)}</text>` + CONTENDERS.map((k, j) => {
+    return `<text x="10" y="${y0 + rowH + 4}" font-size="12">${pointLabel(p)}</text>` + kinds.map((k, j) => {
       const v = p.results[k].median;
       const w = (v / max) * 420;
       return `<rect x="300" y="${y0 + j * rowH}" width="${w}" height="${rowH - 3}" fill="${colors[k]}"/>
         <text x="${306 + w}" y="${y0 + j * rowH + 11}" font-size="11">${v.toFixed(2)} MiB/s</text>`;
     }).join('');
   }).join('');
-  const legend = CONTENDERS.map((k, j) => `<rect x="${300 + j * 190}" y="24" width="12" height="10" fill="${colors[k]}"/><text x="${316 + j * 190}" y="33" font-size="12">${LABELS[k]}</text>`).join('');
-  const height = 54 + r.points.length * groupH;
+  const legend = kinds.map((k, j) => `<rect x="${300 + j * 190}" y="24" width="12" height="10" fill="${colors[k]}"/><text x="${316 + j * 190}" y="33" font-size="12">${LABELS[k]}</text>`).join('');
+  const gridH = 54 + r.points.length * groupH;
+  const share = r.linkShare ? linkShareBars(r.linkShare, gridH, colors.peerdrop) : { svg: '', height: 0 };
+  const height = gridH + share.height;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
-    <text x="10" y="16" font-size="14" font-weight="bold">PeerDrop through emulated links · ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${legend}${bars}</svg>`;
+    <text x="10" y="16" font-size="14" font-weight="bold">PeerDrop through emulated links · ${r.commit} · ${r.browser} · median of ${r.repeats}</text>${legend}${bars}${share.svg}</svg>`;
   const ctx = await browser.newContext({ viewport: { width, height } });
   const p = await ctx.newPage();
   await p.setContent(`<body style="margin:0;background:#fff">${svg}</body>`);
@@ -344,6 +394,7 @@ async function main() {
       browser: alice.version(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version },
       repeats: REPEATS,
+      contenders: CONTENDERS,
       queue: queueDefault ? `${(queueDefault / 1000).toFixed(0)} kB` : 'n/a',
       minutes: (Date.now() - started) / 60000,
       points: results,
@@ -362,4 +413,17 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+/** Draws wan-latest.{md,png} again from the recorded wan-latest.json (after a change to how they are drawn). */
+async function redraw() {
+  const result = JSON.parse(await readFile(`${OUT}/wan-latest.json`, 'utf8'));
+  const browser = await launchBrowser();
+  try {
+    await writeFile(`${OUT}/wan-latest.md`, markdown(result));
+    await chart(browser, result, `${OUT}/wan-latest.png`);
+  } finally {
+    await browser.close();
+  }
+  log(`drew ${OUT}/wan-latest.{md,png} again from its JSON`);
+}
+
+(process.argv.includes('--redraw') ? redraw() : main()).catch((e) => { console.error(e); process.exit(1); });

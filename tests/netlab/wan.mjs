@@ -81,7 +81,7 @@ export async function plainRoundTrip({ pairs }, tries = 5) {
  * PeerDrop (bench/page's driver: hashing and verification on, into memory) from a page in
  * `sender` to one in `receiver` through the site's signal.php: milliseconds from acceptance to
  * the last byte verified, both sides' diagnose(), and the receiver's events (with the verified
- * bytes of each `progress`). `flow` (both sides' `flow` option) is for experiments; `meter`'s
+ * bytes of each `progress`; their `t` plus `timeOrigin` is wall-clock time). `flow` (both sides' `flow` option) is for experiments; `meter`'s
  * `begin()` and `end()` are awaited as the receiver starts and once the last byte is verified,
  * both pages still open (a measurement of the transfer alone).
  */
@@ -101,8 +101,8 @@ export async function peerdropSend(sender, receiver, url, bytes, timeoutMs, flow
     const ms = await withTimeout(r.p.evaluate(() => bench.peerdrop.finished()), timeoutMs, `a PeerDrop transfer of ${bytes} bytes did not finish`);
     await meter?.end();
     const [sd, rd] = await Promise.all([s, r].map((x) => x.p.evaluate(() => bench.peerdrop.diagnose())));
-    const events = await r.p.evaluate(() => bench.peerdrop.events());
-    return { ms, sender: sd, receiver: rd, events };
+    const [events, timeOrigin] = await r.p.evaluate(() => [bench.peerdrop.events(), performance.timeOrigin]);
+    return { ms, sender: sd, receiver: rd, events, timeOrigin };
   } finally {
     await closePages(s, r);
   }
