@@ -21,8 +21,9 @@ pub enum LaneSlot {
 }
 
 impl Receiver {
-    /// Feeds one message received on extra lane `lane` (see [`ReceiverOutput::LaneOffer`]):
-    /// only block data travels there.
+    /// Feeds one message received on extra lane `lane` (see
+    /// [`ReceiverOutput::LaneOffer`](crate::ReceiverOutput::LaneOffer)): only block data travels
+    /// there.
     pub fn handle_lane_frame(&mut self, now_ms: u64, lane: usize, bytes: &[u8]) {
         if self.out.closed {
             return;
