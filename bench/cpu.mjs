@@ -3,11 +3,8 @@
 // carrying it and all their descendants are counted (renderers forked by the zygote overwrite
 // their environ with a process title, so the tag alone misses them), other browsers are not.
 import { readdir, readFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
-import { processes, statFields } from '../tests/support/procfs.mjs';
+import { cpuMsOf, processes, statFields } from '../tests/support/procfs.mjs';
 import { randomBytes } from 'node:crypto';
-
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
 
 /** An environment for `chromium.launch({ env })` and the tag that finds its processes. */
 export function taggedEnv() {
@@ -27,7 +24,7 @@ export async function browserProcesses(tag) {
     const sub = /--utility-sub-type=([a-zA-Z.]+)/.exec(cmdline)?.[1];
     all.set(pid, {
       ppid: Number(f[1]),
-      cpuMs: ((Number(f[11]) + Number(f[12])) * 1000) / TICKS,
+      cpuMs: cpuMsOf(f),
       tagged: environ.split('\0').includes(marker),
       kind: sub ? `${type}:${sub.split('.')[0]}` : type,
     });
@@ -59,7 +56,7 @@ export async function cpuByThread(tag) {
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/\d+$/, '#');
         const f = statFields(stat);
         const key = `${p.kind} / ${name}`;
-        out[key] = (out[key] ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
+        out[key] = (out[key] ?? 0) + cpuMsOf(f);
       } catch { /* ended */ }
     }
   }

@@ -3,11 +3,8 @@
 // browsers, emulator and signaling server share the machine's cores, so a transfer slower than
 // its link can be the machine's limit rather than the path's; this tells which (docs/performance.md).
 import { readFile } from 'node:fs/promises';
-import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { processes } from '../../tests/support/procfs.mjs';
-
-const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+import { cpuMsOf, processes } from '../../tests/support/procfs.mjs';
 
 /**
  * Jiffies of all cores together from /proc/stat's `cpu` line: `busy` (user, nice, system, irq,
@@ -25,7 +22,7 @@ async function processTimes() {
   const out = new Map();
   for (const { pid, fields } of await processes()) {
     const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?');
-    out.set(pid, { name: comm.trim(), ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS });
+    out.set(pid, { name: comm.trim(), ms: cpuMsOf(fields) });
   }
   return out;
 }

@@ -190,12 +190,9 @@ async function linkShare(lab, ctx) {
   const tcp = { ...summarize(runs.tcp), secondHalf: median(runs.tcp.map((x) => x.secondHalf)) };
   return {
     bytes, linkMiBps: LINK_MIB_PER_S, atLink, ceiling, tcp,
-    overTcp: atLink.median / tcp.median,
     trials: runs,
     shareOfLink: atLink.median / LINK_MIB_PER_S,
-    shareOfCeiling: atLink.median / ceiling.median,
     secondHalfShareOfLink: ratio(atLink.secondHalf, LINK_MIB_PER_S),
-    secondHalfOverCeiling: ratio(atLink.secondHalf, ceiling.secondHalf),
     tcpShareOfLink: tcp.median / LINK_MIB_PER_S,
     // Below the link past its start while the link carries a TCP flow: the machine stops
     // PeerDrop if its cores were taken (busy, or stolen by the hypervisor) meanwhile.

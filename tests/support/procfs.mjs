@@ -1,6 +1,15 @@
 // Linux /proc for the test and bench harnesses: the live processes with their stat fields, and
 // a process's resident memory. No dependencies beyond Node.
 import { readdir, readFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+
+/** Clock ticks per second, the unit of a stat line's CPU times. */
+const TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/** CPU milliseconds (user + system) of a process or thread, from its `statFields`. */
+export function cpuMsOf(fields) {
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+}
 
 /** Fields of a /proc stat line after the parenthesised command: state [0], ppid [1], pgrp [2], utime [11], stime [12]. */
 export function statFields(stat) {

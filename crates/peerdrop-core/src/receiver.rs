@@ -214,7 +214,7 @@ impl Receiver {
     }
 
     /// The path's round trip as the runtime measured it: on a wide-area path the credit window
-    /// grows to `WINDOW_GAIN` (4) times the bandwidth-delay product (the peak rate blocks are stored
+    /// grows to `WINDOW_GAIN` times the bandwidth-delay product (the peak rate blocks are stored
     /// at, times the smallest round trip), so that a long, fast link is not held back by it,
     /// within [`MAX_WINDOW`]. (The sender keeps what is in flight nearer the product itself.)
     pub fn handle_round_trip(&mut self, now_ms: u64, rtt_ms: u64) {
